@@ -1,0 +1,3 @@
+"""qv — QuantiVista configuration-as-code toolchain."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,24 @@
+"""Entry point of the ``qv`` console script.
+
+``qv --version`` is answered before anything heavy is imported (SPEC §10: it must be fast).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"] or args == ["-V"]:
+        from qv_config import __version__
+
+        sys.stdout.write(f"qv {__version__}\n")
+        raise SystemExit(0)
+    from qv_config.cli.app import run
+
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The typer application and the single error boundary of qv.
+
+Command modules are imported here; each keeps heavy imports inside its function body so that
+``qv --help`` stays fast. ``run`` maps every ``QvError`` to its exit code and prints one line;
+a traceback is shown only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from qv_config import __version__
+from qv_config.cli import state
+
+app = typer.Typer(
+    name="qv",
+    help="QuantiVista configuration-as-code: validate, render, diff, promote and sync configuration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qv {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug detail."),
+    project_dir: Path | None = typer.Option(
+        None, "--project-dir", "-C", help="Run as if qv was started in this directory.",
+        envvar="QV_PROJECT_DIR",
+    ),
+    _show_version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    state.OPTIONS.verbose = verbose
+    state.OPTIONS.project_dir = project_dir
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to ``app``; each module is thin.
+    from qv_config.cli import init, render, schema, validate  # noqa: F401
+
+
+def run(args: list[str]) -> None:
+    """Run the CLI with ``args``; the one place where errors become exit codes."""
+    import click
+
+    from qv_config.errors import QvError
+
+    _register()
+    try:
+        code = app(args=args, prog_name="qv", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        code = stop.exit_code
+    except click.ClickException as usage:
+        usage.show()
+        code = 2
+    except click.exceptions.Abort:
+        sys.stderr.write("qv: aborted\n")
+        code = 130
+    except QvError as error:
+        if state.OPTIONS.verbose:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"qv: error: {error}\n")
+        code = error.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as bug:  # the boundary: never a bare traceback without -v
+        if state.OPTIONS.verbose:
+            raise
+        sys.stderr.write(
+            f"qv: internal error: {type(bug).__name__}: {bug} (run again with -v for the traceback"
+            " and report it)\n"
+        )
+        code = 3
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -1,0 +1,13 @@
+"""`qv schema` — placeholder until its owner lands it."""
+
+from __future__ import annotations
+
+from qv_config.cli.app import app
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Not yet implemented."""
+    from qv_config.errors import OperationalError
+
+    raise OperationalError("qv schema is not implemented yet")

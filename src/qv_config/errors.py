@@ -1,0 +1,50 @@
+"""The public exception hierarchy of qv.
+
+Every error a user can meet is a ``QvError``; the CLI maps its ``exit_code`` to the process exit
+status in one place (``qv_config.cli.boundary``) and prints ``str(error)`` as one line. Messages
+say what went wrong *and what to do next*.
+
+Exit codes (SPEC §10): 0 success; 1 a check failed; 2 usage error; 3 operational error.
+"""
+
+from __future__ import annotations
+
+
+class QvError(Exception):
+    """Base of every error qv raises on purpose."""
+
+    exit_code: int = 3
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class CheckFailed(QvError):
+    """A check did not pass: invalid configuration, differences with --exit-code, drift."""
+
+    exit_code = 1
+
+
+class UsageError(QvError):
+    """The command line itself is wrong: unknown environment, bad selector, bad option value."""
+
+    exit_code = 2
+
+
+class OperationalError(QvError):
+    """The world is not as needed: Git, store, keys, leases, missing binaries."""
+
+    exit_code = 3
+
+
+class ProjectError(UsageError):
+    """No qv project here, or qv.yaml is unusable."""
+
+
+class GitError(OperationalError):
+    """A git command failed (unknown revision, shallow clone, not a repository)."""

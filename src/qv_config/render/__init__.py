@@ -1,0 +1,1 @@
+"""Rendering (SPEC §3): layers, inheritance, merge, templating, provenance, desired state."""

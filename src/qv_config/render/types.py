@@ -1,0 +1,84 @@
+"""Results of rendering, shared with validate/, diff/ and the stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from qv_config.findings import Finding
+from qv_config.yamlio import LoadedDoc, Mark
+from qv_config.yamlio.types import FieldPath
+
+LayerRole = Literal["template", "base", "document", "overlay"]
+
+KIND_SLUGS: dict[str, str] = {
+    "Config": "config",
+    "Flag": "flag",
+    "Strategy": "strategy",
+    "RiskPolicy": "risk-policy",
+    "ExecutionPolicy": "execution-policy",
+    "Environment": "environment",
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One input of a rendered document, in application order."""
+
+    role: LayerRole
+    label: str  # template name ("strategy/base") or repo path
+    doc: LoadedDoc
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    mark: Mark | None
+
+
+@dataclass(frozen=True)
+class RenderedDoc:
+    """The effective document of one (environment, kind, name)."""
+
+    env: str
+    kind: str
+    name: str
+    data: Mapping[str, Any]  # the rendered document without ``extends``
+    layers: tuple[Layer, ...]
+    locate: Callable[[FieldPath], Location] = field(repr=False, compare=False)
+    """File and position of the layer that set the value at a field path (last one wins)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.env}/{KIND_SLUGS.get(self.kind, self.kind.lower())}/{self.name}"
+
+    @property
+    def source(self) -> str:
+        """Repo path of the main document (base or environment document)."""
+        for layer in self.layers:
+            if layer.role in ("base", "document"):
+                return layer.doc.path
+        return self.layers[-1].doc.path if self.layers else ""
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        value = self.data.get("spec")
+        return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class RenderedEnv:
+    """Every effective document of one environment, plus the problems met while rendering."""
+
+    env: str
+    docs: Mapping[str, RenderedDoc]  # key -> doc, sorted by key
+    findings: tuple[Finding, ...]
+
+    @property
+    def environment(self) -> RenderedDoc | None:
+        return self.docs.get(f"{self.env}/environment/{self.env}")
+
+    def of_kind(self, kind: str) -> dict[str, RenderedDoc]:
+        """name -> doc for one kind."""
+        return {d.name: d for d in self.docs.values() if d.kind == kind}

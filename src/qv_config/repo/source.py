@@ -1,0 +1,66 @@
+"""Where a snapshot's files come from: the work tree (or, see ``git.py``, a Git revision)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+# Top-level folders qv reads besides the configured bases.
+_FIXED_DIRS = ("templates", "environments", "schemas", "policy")
+
+
+class Source(Protocol):
+    """A repository state: the files qv reads, their content hashes, and their bytes."""
+
+    root: Path
+    label: str
+    revision: str | None
+
+    def list_files(self, bases: list[str]) -> dict[str, str]:
+        """Repo-relative POSIX path -> content hash, for qv.yaml and every qv folder."""
+        ...
+
+    def read(self, path: str) -> bytes | None: ...
+
+
+@dataclass
+class WorkTreeSource:
+    root: Path
+    label: str = "work tree"
+    revision: str | None = None
+
+    def list_files(self, bases: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if (self.root / "qv.yaml").is_file():
+            out["qv.yaml"] = ""
+        for top in (*_FIXED_DIRS, *bases):
+            self._walk(self.root / top, top, out)
+        # Hashing is deferred to the loader's stat-keyed cache; "" means "hash on read".
+        return out
+
+    def _walk(self, folder: Path, rel: str, out: dict[str, str]) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = f"{rel}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                self._walk(Path(entry.path), child, out)
+            elif entry.is_file():
+                out[child] = ""
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return (self.root / path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()

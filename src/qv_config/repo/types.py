@@ -1,0 +1,46 @@
+"""Snapshot: every file of a configuration repository at one point (work tree or revision), loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qv_config.findings import Finding
+from qv_config.yamlio import LoadedDoc
+
+if TYPE_CHECKING:
+    from qv_config.models import Project
+
+
+@dataclass(frozen=True)
+class EnvFiles:
+    """The files of one environment folder ``environments/<name>/``."""
+
+    name: str
+    environment: LoadedDoc | None  # environments/<name>/environment.yaml (None: missing/broken)
+    documents: Mapping[str, LoadedDoc]  # repo path -> document of this environment alone
+    overlays: Mapping[str, LoadedDoc]  # *base* repo path (e.g. "strategies/x.yaml") -> overlay
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A loaded repository state. Files that failed to load are absent and reported in findings."""
+
+    root: Path  # work-tree root (also for a Git revision: the repository it was read from)
+    label: str  # "work tree" or "<rev> (<short sha>)" — used in messages
+    revision: str | None  # full commit sha when read from Git, else None
+    project: Project | None  # parsed qv.yaml (None when missing or invalid: see findings)
+    project_doc: LoadedDoc | None
+    templates: Mapping[str, LoadedDoc]  # template name ("strategy/base") -> doc
+    bases: Mapping[str, LoadedDoc]  # repo path ("strategies/momentum-eu.yaml") -> doc
+    environments: Mapping[str, EnvFiles]  # in qv.yaml order, plus unknown folders (flagged QV204)
+    findings: tuple[Finding, ...]  # load problems (QV1xx, QV204, QV205)
+    digests: Mapping[str, str]  # repo path -> content hash, for every file listed
+    read: Callable[[str], bytes | None] = field(repr=False, compare=False)
+    """Read any other file of the same state (e.g. schemas/configs/*.json); None if absent."""
+
+    @property
+    def env_names(self) -> list[str]:
+        return list(self.project.spec.environments) if self.project else list(self.environments)
