@@ -1,0 +1,176 @@
+"""Computing an ``EnvDiff`` from two sets of rendered documents.
+
+Documents are matched by ``kind-slug/name`` so two environments compare like two revisions.
+Name-keyed lists (every item a mapping with ``name``) are compared item by item by name, the way
+the merge treats them; other lists compare whole. Risk direction comes from ``x-qv-risk`` marks:
+raising a ``ceiling`` or lowering a ``floor`` loosens; removing a limit loosens, adding one
+tightens. Secret fields never carry their values out of this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
+from qv_config.diff.rates import comparable
+from qv_config.yamlio.types import FieldPath
+
+MarkLookup = Callable[[str, FieldPath], tuple[str | None, bool]]
+"""(kind, concrete path) -> (risk direction "ceiling"/"floor" or None, is_secret)."""
+
+_HIDDEN = "(secret)"
+
+
+def diff_documents(
+    left: Mapping[str, Mapping[str, Any]],
+    right: Mapping[str, Mapping[str, Any]],
+    *,
+    marks: MarkLookup,
+    ignore: Sequence[FieldPath] = (),
+    left_label: str = "left",
+    right_label: str = "right",
+) -> EnvDiff:
+    """Diff documents keyed by ``kind-slug/name`` (values: rendered documents)."""
+    changes: list[DocChange] = []
+    for ref in sorted(set(left) | set(right)):
+        change = _doc_change(ref, left.get(ref), right.get(ref), marks, ignore)
+        if change is not None:
+            changes.append(change)
+    changes.sort(key=lambda c: (not c.loosened, c.ref))
+    return EnvDiff(left_label, right_label, tuple(changes))
+
+
+def _doc_change(
+    ref: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    marks: MarkLookup,
+    ignore: Sequence[FieldPath],
+) -> DocChange | None:
+    doc = new if new is not None else old
+    assert doc is not None
+    kind = str(doc.get("kind", ""))
+    name = ref.split("/", 1)[-1]
+    if old is None or new is None:
+        op: Op = "added" if old is None else "removed"
+        return DocChange(ref, kind, name, op)
+    fields: list[FieldChange] = []
+    _walk((), old, new, kind, marks, ignore, fields)
+    if not fields:
+        return None
+    fields.sort(key=lambda f: f.risk != "loosened")
+    return DocChange(ref, kind, name, "changed", tuple(fields))
+
+
+def _ignored(path: FieldPath, ignore: Sequence[FieldPath]) -> bool:
+    return any(path[: len(prefix)] == prefix for prefix in ignore)
+
+
+def _walk(
+    path: FieldPath,
+    old: Any,
+    new: Any,
+    kind: str,
+    marks: MarkLookup,
+    ignore: Sequence[FieldPath],
+    out: list[FieldChange],
+) -> None:
+    if _ignored(path, ignore) or _same(old, new):
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in _ordered_keys(old, new):
+            _walk(
+                (*path, key),
+                old.get(key, _MISSING),
+                new.get(key, _MISSING),
+                kind,
+                marks,
+                ignore,
+                out,
+            )
+        return
+    if _named_list(old) and _named_list(new):
+        _walk_named(path, old, new, kind, marks, ignore, out)
+        return
+    out.append(_field_change(path, old, new, kind, marks))
+
+
+def _walk_named(
+    path: FieldPath,
+    old: list[Any],
+    new: list[Any],
+    kind: str,
+    marks: MarkLookup,
+    ignore: Sequence[FieldPath],
+    out: list[FieldChange],
+) -> None:
+    # Items are addressed by their index in the *new* list (or old, when removed) so that paths
+    # stay concrete for mark matching and for the reader ("stages[1].capital").
+    old_by = {item["name"]: (i, item) for i, item in enumerate(old)}
+    new_by = {item["name"]: (i, item) for i, item in enumerate(new)}
+    for name in [*new_by, *(n for n in old_by if n not in new_by)]:
+        index = new_by[name][0] if name in new_by else old_by[name][0]
+        before = old_by[name][1] if name in old_by else _MISSING
+        after = new_by[name][1] if name in new_by else _MISSING
+        _walk((*path, index), before, after, kind, marks, ignore, out)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def _same(old: Any, new: Any) -> bool:
+    # 1 == 1.0 == True in Python, also inside containers; configuration treats them as different
+    # values, so containers compare by their canonical JSON (exact, and fast in C).
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict | list):
+        return bool(
+            orjson.dumps(old, option=orjson.OPT_SORT_KEYS)
+            == orjson.dumps(new, option=orjson.OPT_SORT_KEYS)
+        )
+    return bool(old == new)
+
+
+def _ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    return [*old, *(k for k in new if k not in old)]
+
+
+def _named_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(i, Mapping) and isinstance(i.get("name"), str) for i in value)
+    )
+
+
+def _field_change(path: FieldPath, old: Any, new: Any, kind: str, marks: MarkLookup) -> FieldChange:
+    op: Op = "added" if old is _MISSING else "removed" if new is _MISSING else "changed"
+    direction, secret = marks(kind, path)
+    before = None if old is _MISSING else old
+    after = None if new is _MISSING else new
+    risk = _risk(direction, before, after) if direction else None
+    if secret:
+        before = _HIDDEN if before is not None else None
+        after = _HIDDEN if after is not None else None
+    return FieldChange(path, op, before, after, risk, secret)
+
+
+def _risk(direction: str, old: Any, new: Any) -> Risk | None:
+    """Loosened or tightened, for a ceiling (raising loosens) or a floor (lowering loosens)."""
+    if old is None or new is None:
+        # No limit is the loosest limit of all.
+        return "loosened" if new is None else "tightened"
+    a, b = comparable(old), comparable(new)
+    if a is None or b is None or a == b:
+        return None
+    raised = b > a
+    loosened = raised if direction == "ceiling" else not raised
+    return "loosened" if loosened else "tightened"

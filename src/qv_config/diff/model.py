@@ -1,0 +1,65 @@
+"""Results of a diff: what changed, per document and per field, with the risk direction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from qv_config.findings import dotted
+from qv_config.yamlio.types import FieldPath
+
+Op = Literal["added", "removed", "changed"]
+Risk = Literal["loosened", "tightened"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    path: FieldPath
+    op: Op
+    old: Any = None
+    new: Any = None
+    risk: Risk | None = None
+    secret: bool = False
+
+    @property
+    def field(self) -> str:
+        return dotted(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class DocChange:
+    """One document that differs. ``ref`` is ``kind-slug/name`` (environment-independent)."""
+
+    ref: str
+    kind: str
+    name: str
+    op: Op
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def loosened(self) -> tuple[FieldChange, ...]:
+        return tuple(f for f in self.fields if f.risk == "loosened")
+
+    @property
+    def tightened(self) -> tuple[FieldChange, ...]:
+        return tuple(f for f in self.fields if f.risk == "tightened")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvDiff:
+    """The effective difference from ``left`` to ``right``; loosening documents first."""
+
+    left: str
+    right: str
+    changes: tuple[DocChange, ...]
+
+    def count(self, op: Op) -> int:
+        return sum(1 for c in self.changes if c.op == op)
+
+    @property
+    def loosened_count(self) -> int:
+        return sum(len(c.loosened) for c in self.changes)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
