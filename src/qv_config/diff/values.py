@@ -1,0 +1,50 @@
+"""Short, readable renderings of values inside diffs (long lists folded with a count)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from qv_config.diff.model import FieldChange
+
+MAX_ITEMS = 6
+MAX_CHARS = 120
+
+
+def show(value: Any) -> str:
+    """A scalar as YAML would show it; containers compact, folded past ``MAX_ITEMS``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else repr(value)
+    if isinstance(value, str):
+        return _clip(orjson.dumps(value).decode())
+    if isinstance(value, list):
+        return _show_list(value)
+    if isinstance(value, dict):
+        return _clip(orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+    return _clip(str(value))
+
+
+def _show_list(items: list[Any]) -> str:
+    shown = ", ".join(show(item) for item in items[:MAX_ITEMS])
+    more = len(items) - MAX_ITEMS
+    return _clip(f"[{shown}, … {more} more]" if more > 0 else f"[{shown}]")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+
+
+def describe(change: FieldChange) -> str:
+    """``old → new`` (or ``added: v`` / ``removed: v``); secrets never shown."""
+    if change.secret:
+        return "(secret changed)" if change.op == "changed" else f"(secret {change.op})"
+    if change.op == "added":
+        return f"added: {show(change.new)}"
+    if change.op == "removed":
+        return f"removed (was {show(change.old)})"
+    return f"{show(change.old)} → {show(change.new)}"
