@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,7 +18,7 @@ from qv_config.cli import state
 
 app = typer.Typer(
     name="qv",
-    help="QuantiVista configuration-as-code: validate, render, diff, promote and sync configuration.",
+    help="QuantiVista configuration as code: validate, render, diff, promote, sync.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,9 +34,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug detail."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show tracebacks and debug detail."
+    ),
     project_dir: Path | None = typer.Option(
-        None, "--project-dir", "-C", help="Run as if qv was started in this directory.",
+        None,
+        "--project-dir",
+        "-C",
+        help="Run as if qv was started in this directory.",
         envvar="QV_PROJECT_DIR",
     ),
     _show_version: bool = typer.Option(
@@ -51,21 +57,41 @@ def _register() -> None:
     from qv_config.cli import init, render, schema, validate  # noqa: F401
 
 
+def _click_exceptions() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """Exit, usage and abort exception types of click *and* of typer's vendored click.
+
+    Recent typer releases ship their own click (``typer._click``) and their own ``Exit``/``Abort``;
+    which one raises depends on the typer version, so the boundary catches both families.
+    """
+    import click
+    import typer.exceptions
+
+    exits: list[Any] = [click.exceptions.Exit, typer.exceptions.Exit]
+    usages: list[Any] = [click.ClickException]
+    aborts: list[Any] = [click.exceptions.Abort, typer.exceptions.Abort]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:  # an older typer that uses click itself
+        pass
+    else:
+        usages.append(vendored.ClickException)
+    return tuple(exits), tuple(usages), tuple(aborts)
+
+
 def run(args: list[str]) -> None:
     """Run the CLI with ``args``; the one place where errors become exit codes."""
-    import click
-
     from qv_config.errors import QvError
 
+    exit_types, usage_types, abort_types = _click_exceptions()
     _register()
     try:
         code = app(args=args, prog_name="qv", standalone_mode=False)
-    except click.exceptions.Exit as stop:
+    except exit_types as stop:
         code = stop.exit_code
-    except click.ClickException as usage:
+    except usage_types as usage:
         usage.show()
         code = 2
-    except click.exceptions.Abort:
+    except abort_types:
         sys.stderr.write("qv: aborted\n")
         code = 130
     except QvError as error:

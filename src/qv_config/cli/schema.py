@@ -1,13 +1,47 @@
-"""`qv schema` — placeholder until its owner lands it."""
+"""`qv schema export [--out DIR] [--check]`: write the built-in kinds' JSON Schemas."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from qv_config.cli.app import app
 
+schema_app = typer.Typer(
+    help="JSON Schemas of the built-in kinds (for editors, CI and check-jsonschema).",
+    no_args_is_help=True,
+)
+app.add_typer(schema_app, name="schema")
 
-@app.command("schema")
-def schema_command() -> None:
-    """Not yet implemented."""
-    from qv_config.errors import OperationalError
 
-    raise OperationalError("qv schema is not implemented yet")
+@schema_app.command("export")
+def export_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Directory to write to (default: <root>/schemas/qv)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if files differ from the models.")
+    ] = False,
+) -> None:
+    """Write schemas/qv/<kind>.schema.json from the models (or check they are up to date)."""
+    from qv_config.cli.output import console
+    from qv_config.cli.state import OPTIONS
+    from qv_config.errors import CheckFailed
+    from qv_config.models import export_schemas, stale_files
+    from qv_config.repo import find_root
+
+    # -C means "as if started there": a relative --out is relative to that directory too.
+    start = OPTIONS.start_dir()
+    out_dir = start / out if out is not None else find_root(start) / "schemas" / "qv"
+    if check:
+        stale = stale_files(out_dir)
+        if stale:
+            names = ", ".join(str(p) for p in stale)
+            raise CheckFailed(f"schemas out of date: {names}", hint="run `qv schema export`")
+        console().print(f"schemas in {out_dir} are up to date", markup=False)
+        return
+    for path in export_schemas(out_dir):
+        console().print(f"wrote {path}", markup=False)

@@ -1,24 +1,94 @@
-"""pydantic models of every kind (SPEC §2, docs/format.md). INTERIM stub: owner replaces it."""
+"""pydantic models of every built-in kind (SPEC §2, docs/format.md), their JSON Schemas, and the
+``x-qv-risk`` / ``x-qv-secret`` marks.
+
+Public API:
+
+- ``KINDS`` — kind -> document model for the six kinds of an environment; ``KIND_SLUGS`` (the
+  table of ``render.types``); ``Project`` / ``ProjectSpec`` / ``ProjectLimits`` for ``qv.yaml``.
+- ``check(kind, data) -> list[SchemaIssue]`` — the schema stage of ``qv validate`` (QV301-303);
+  ``kind`` may also be ``"Project"``.
+- ``json_schemas()`` (slug -> JSON Schema) and ``export_schemas(out_dir) -> list[Path]``.
+- ``Marks``, ``marks(schema)``, ``marks_for_kind(kind)``, ``marks_for_config_schema(schema)``,
+  ``match_mark(marks, path)``, ``is_secret(marks, path)``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
 
-from pydantic import BaseModel, ConfigDict
+from qv_config.models.check import SchemaIssue, check
+from qv_config.models.common import (
+    Constraint,
+    Limits,
+    Metadata,
+    RiskEnvelope,
+    Segment,
+    Variant,
+)
+from qv_config.models.config import Config
+from qv_config.models.environment import Environment
+from qv_config.models.execution_policy import ExecutionPolicy
+from qv_config.models.flag import Flag
+from qv_config.models.kinds import ALL_KINDS, KINDS
+from qv_config.models.marks import (
+    Marks,
+    is_secret,
+    marks,
+    marks_for_config_schema,
+    match_mark,
+)
+from qv_config.models.project import Project, ProjectLimits, ProjectSpec
+from qv_config.models.risk_policy import RiskPolicy
+from qv_config.models.schema import export_schemas, json_schemas, kind_schema, stale_files
+from qv_config.models.strategy import Parameter, Strategy
 
 
-class ProjectSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    environments: list[str]
-    bases: list[str] = ["strategies"]
-    store: str = "sqlite:.qv/state.db"
-    env_specific: list[str] = []
-    limits: dict[str, int] = {}
+@cache
+def marks_for_kind(kind: str) -> Marks:
+    """Risk and secret marks of a built-in kind, as document field-path patterns."""
+    return marks(kind_schema(kind))
 
 
-class Project(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    apiVersion: str
-    kind: str
-    metadata: dict[str, Any]
-    spec: ProjectSpec
+def risk_marks(kind: str) -> dict[tuple[str, ...], str]:
+    """Risk marks of a built-in kind (the name docs/architecture.md announces)."""
+    return marks_for_kind(kind).risk
+
+
+# Last on purpose: render/__init__ may import qv_config.models back; by now every other name of
+# this package is defined, so such a cycle resolves.
+from qv_config.render.types import KIND_SLUGS  # noqa: E402
+
+__all__ = [
+    "ALL_KINDS",
+    "KINDS",
+    "KIND_SLUGS",
+    "Config",
+    "Constraint",
+    "Environment",
+    "ExecutionPolicy",
+    "Flag",
+    "Limits",
+    "Marks",
+    "Metadata",
+    "Parameter",
+    "Project",
+    "ProjectLimits",
+    "ProjectSpec",
+    "RiskEnvelope",
+    "RiskPolicy",
+    "SchemaIssue",
+    "Segment",
+    "Strategy",
+    "Variant",
+    "check",
+    "export_schemas",
+    "is_secret",
+    "json_schemas",
+    "kind_schema",
+    "marks",
+    "marks_for_config_schema",
+    "marks_for_kind",
+    "match_mark",
+    "risk_marks",
+    "stale_files",
+]

@@ -1,0 +1,118 @@
+"""Risk and secret marks (``x-qv-risk``, ``x-qv-secret``) found by walking any JSON Schema.
+
+A mark is keyed by a field-path *pattern*: mapping keys as strings, ``"*"`` for any list item or
+any key of an open map, e.g. ``("spec", "allocation", "stages", "*", "capital") -> "ceiling"``.
+``match_mark`` matches a concrete path (where list indexes are ints) against those patterns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Pattern = tuple[str, ...]
+_COMBINATORS = ("anyOf", "oneOf", "allOf")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Field-path patterns of risk limits ("ceiling" | "floor") and of secret fields."""
+
+    risk: dict[Pattern, str] = field(default_factory=dict)
+    secret: frozenset[Pattern] = frozenset()
+
+
+def resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema a local ``$ref`` points to (``#/$defs/X``, ``#/definitions/X``, any pointer)."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return None  # remote refs are out of scope: service schemas are self-contained
+    target: Any = root
+    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        target = target.get(key) if isinstance(target, Mapping) else None
+    return target if isinstance(target, Mapping) else None
+
+
+def children(root: Mapping[str, Any], node: Mapping[str, Any]) -> Iterator[tuple[str | None, Any]]:
+    """Sub-schemas of ``node`` with the path step that leads to them (None: same path)."""
+    target = resolve(root, node)
+    if target is not None:
+        yield None, target
+    for key, sub in (node.get("properties") or {}).items():
+        yield str(key), sub
+    for sub in (node.get("patternProperties") or {}).values():
+        yield "*", sub
+    for word in ("items", "additionalProperties"):
+        if isinstance(node.get(word), Mapping):
+            yield "*", node[word]
+    for sub in node.get("prefixItems") or ():
+        yield "*", sub
+    for word in _COMBINATORS:
+        for sub in node.get(word) or ():
+            yield None, sub
+
+
+def marks(schema: Mapping[str, Any], prefix: Pattern = ()) -> Marks:
+    """Every marked field of ``schema``, as paths prefixed with ``prefix``."""
+    risk: dict[Pattern, str] = {}
+    secret: set[Pattern] = set()
+    _walk(schema, schema, prefix, risk, secret, frozenset())
+    return Marks(risk=risk, secret=frozenset(secret))
+
+
+def _walk(
+    root: Mapping[str, Any],
+    node: Any,
+    path: Pattern,
+    risk: dict[Pattern, str],
+    secret: set[Pattern],
+    active_refs: frozenset[str],
+) -> None:
+    if not isinstance(node, Mapping):
+        return  # a boolean schema carries no marks
+    mark = node.get("x-qv-risk")
+    if mark in ("ceiling", "floor"):
+        risk[path] = mark
+    if node.get("x-qv-secret") is True:
+        secret.add(path)
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if ref in active_refs:
+            return  # a recursive schema: this subtree is already being walked
+        active_refs = active_refs | {ref}
+    for step, sub in children(root, node):
+        _walk(root, sub, path if step is None else (*path, step), risk, secret, active_refs)
+
+
+def marks_for_config_schema(schema: Mapping[str, Any]) -> Marks:
+    """Marks of a service schema (``schemas/configs/<name>.schema.json``).
+
+    A service schema describes a Config's ``spec``, not the whole document, so every path is
+    prefixed with ``("spec",)`` to be comparable with document field paths.
+    """
+    return marks(schema, ("spec",))
+
+
+def match_mark(found: Marks, path: tuple[str | int, ...]) -> str | None:
+    """The risk mark of a concrete field path (list indexes are ints and match ``"*"``)."""
+    exact = tuple(str(p) for p in path)
+    hit = found.risk.get(exact)
+    if hit is not None or not found.risk:
+        return hit
+    for pattern, mark in found.risk.items():
+        if _matches(pattern, path):
+            return mark
+    return None
+
+
+def is_secret(found: Marks, path: tuple[str | int, ...]) -> bool:
+    """Whether a concrete field path is marked ``x-qv-secret``."""
+    return any(_matches(pattern, path) for pattern in found.secret)
+
+
+def _matches(pattern: Pattern, path: tuple[str | int, ...]) -> bool:
+    if len(pattern) != len(path):
+        return False
+    return all(want == "*" or want == str(got) for want, got in zip(pattern, path, strict=True))

@@ -1,0 +1,131 @@
+"""``marks``: risk and secret marks found in any JSON Schema, and matched against field paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from qv_config.models import (
+    Marks,
+    is_secret,
+    marks,
+    marks_for_config_schema,
+    marks_for_kind,
+    match_mark,
+)
+
+SERVICE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "Credentials": {
+            "type": "object",
+            "properties": {
+                "user": {"type": "string"},
+                "password": {"type": "string", "x-qv-secret": True},
+            },
+        },
+        "Venue": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "max_order_notional": {"type": "number", "x-qv-risk": "ceiling"},
+                "min_spread_bps": {"type": "number", "x-qv-risk": "floor"},
+                "login": {"$ref": "#/$defs/Credentials"},
+            },
+        },
+        "Node": {  # recursive: the walker must terminate
+            "type": "object",
+            "properties": {
+                "limit": {"type": "number", "x-qv-risk": "ceiling"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+            },
+        },
+    },
+    "properties": {
+        "db": {"$ref": "#/$defs/Credentials"},
+        "venues": {"type": "array", "items": {"$ref": "#/$defs/Venue"}},
+        "desks": {
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "null"},
+                    {"properties": {"capital": {"type": "number", "x-qv-risk": "ceiling"}}},
+                ]
+            },
+        },
+        "token": {"oneOf": [{"type": "string", "x-qv-secret": True}, {"type": "null"}]},
+        "tree": {"allOf": [{"$ref": "#/$defs/Node"}]},
+        "not_a_mark": {"type": "number", "x-qv-risk": "sideways"},
+    },
+}
+
+
+def test_marks_follow_refs_arrays_maps_and_combinators() -> None:
+    found = marks_for_config_schema(SERVICE_SCHEMA)
+    assert found.risk == {
+        ("spec", "venues", "*", "max_order_notional"): "ceiling",
+        ("spec", "venues", "*", "min_spread_bps"): "floor",
+        ("spec", "desks", "*", "capital"): "ceiling",
+        ("spec", "tree", "limit"): "ceiling",
+    }
+    assert found.secret == frozenset(
+        {
+            ("spec", "db", "password"),
+            ("spec", "venues", "*", "login", "password"),
+            ("spec", "token"),
+        }
+    )
+
+
+def test_marks_without_prefix_and_unmarked_schema() -> None:
+    assert ("db", "password") in marks(SERVICE_SCHEMA).secret
+    assert marks({"type": "object"}) == Marks()
+    assert marks({"properties": {"a": True, "b": {"$ref": "#/$defs/missing"}}}) == Marks()
+
+
+def test_match_mark_matches_concrete_paths() -> None:
+    found = marks_for_config_schema(SERVICE_SCHEMA)
+    assert match_mark(found, ("spec", "venues", 3, "max_order_notional")) == "ceiling"
+    assert match_mark(found, ("spec", "venues", 0, "min_spread_bps")) == "floor"
+    assert match_mark(found, ("spec", "desks", "eu-eq", "capital")) == "ceiling"
+    assert match_mark(found, ("spec", "venues", 0, "name")) is None
+    assert match_mark(found, ("spec", "venues", 0)) is None
+    assert match_mark(Marks(), ("spec",)) is None
+    assert is_secret(found, ("spec", "venues", 1, "login", "password"))
+    assert not is_secret(found, ("spec", "venues", 1, "login", "user"))
+
+
+def test_built_in_kinds_carry_the_marks_of_docs_format() -> None:
+    strategy = marks_for_kind("Strategy")
+    for field in (
+        "max_gross_exposure",
+        "max_net_exposure",
+        "max_order_notional",
+        "order_rate",
+        "max_drawdown_pct",
+        "daily_loss_limit",
+    ):
+        assert strategy.risk[("spec", "limits", field)] == "ceiling"
+    assert match_mark(strategy, ("spec", "allocation", "stages", 2, "capital")) == "ceiling"
+    assert match_mark(strategy, ("spec", "allocation", "current_stage")) is None
+    env = marks_for_kind("Environment")
+    assert env.risk[("spec", "capital")] == "ceiling"
+    assert env.risk[("spec", "risk", "limits", "order_rate")] == "ceiling"
+    risk = marks_for_kind("RiskPolicy")
+    assert risk.risk[("spec", "concentration", "max_sector_pct")] == "ceiling"
+    assert match_mark(risk, ("spec", "correlation_groups", 0, "max_gross_exposure")) == "ceiling"
+    execution = marks_for_kind("ExecutionPolicy")
+    assert match_mark(execution, ("spec", "rules", 1, "params", "max_participation_pct"))
+    assert marks_for_kind("Flag") == Marks()
+    assert marks_for_kind("Strategy") is strategy  # cached
+
+
+def test_marks_of_the_exported_schema_files_equal_the_models(tmp_path: Path) -> None:
+    from qv_config.models import export_schemas
+
+    for path in export_schemas(tmp_path):
+        if path.name == "strategy.schema.json":
+            on_disk = marks(json.loads(path.read_text(encoding="utf-8")))
+            assert on_disk == marks_for_kind("Strategy")
