@@ -6,10 +6,20 @@ Public API (other packages import only these names):
   file; raises ``YamlError`` (code, path, line, col) on any violation of SPEC §4.
 - ``LoadedDoc`` — the value plus lazy ``position(field_path) -> Mark | None``.
 - ``ReplaceDict`` / ``ReplaceList`` — values carrying the ``!replace`` tag.
+- ``load_text(path, text, *, limits=Limits())`` — the same for text already in memory.
 - ``Mark``, ``Limits``, ``YamlError``.
 """
 
+from qv_config.yamlio.loader import load_bytes, load_text
 from qv_config.yamlio.types import Limits, LoadedDoc, Mark, ReplaceDict, ReplaceList, YamlError
-from qv_config.yamlio.loader import load_bytes
 
-__all__ = ["Limits", "LoadedDoc", "Mark", "ReplaceDict", "ReplaceList", "YamlError", "load_bytes"]
+__all__ = [
+    "Limits",
+    "LoadedDoc",
+    "Mark",
+    "ReplaceDict",
+    "ReplaceList",
+    "YamlError",
+    "load_bytes",
+    "load_text",
+]

@@ -1,40 +1,75 @@
-"""INTERIM loader (PyYAML C loader): replaced by the strict fast/slow loader of the yamlio owner.
+"""``load_bytes``: the one entry point that turns a file's bytes into a ``LoadedDoc``.
 
-Signature is the contract: ``load_bytes(path, data, *, limits) -> LoadedDoc``.
+Order of checks (each cheap check first, so hostile input costs almost nothing):
+size (QV106, before decoding) → UTF-8 (QV107) → fast path (yaml_rs) when the prefilter proves it
+gives the strict path's value → otherwise, or on any doubt, the strict path (libyaml events and
+qv's composer), which is authoritative for every error code and position.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from functools import partial
 
-import yaml
+from qv_config.yamlio import fast, strict
+from qv_config.yamlio.types import FieldPath, Limits, LoadedDoc, Mark, YamlError
 
-from qv_config.yamlio.types import Limits, LoadedDoc, Mark, ReplaceDict, ReplaceList, YamlError
-
-
-class _Loader(yaml.CSafeLoader):
-    pass
+_BOM = b"\xef\xbb\xbf"
+_DEFAULT_LIMITS = Limits()
 
 
-def _replace(loader: yaml.Loader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return ReplaceDict(loader.construct_mapping(node, deep=True))
-    return ReplaceList(loader.construct_sequence(node, deep=True))  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("!replace", _replace)
-
-
-def load_bytes(path: str, data: bytes, *, limits: Limits = Limits()) -> LoadedDoc:
+def load_bytes(path: str, data: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
+    """Strictly load one YAML file (SPEC §4); raise ``YamlError`` with a QV1xx code on refusal."""
     if len(data) > limits.max_file_bytes:
-        raise YamlError("QV106", path, Mark(1, 1), f"file is larger than {limits.max_file_bytes} bytes")
+        raise YamlError(
+            "QV106",
+            path,
+            Mark(1, 1),
+            f"the file is {len(data)} bytes, over the limit of {limits.max_file_bytes}: "
+            "split it, or raise spec.limits.max_file_bytes in qv.yaml",
+        )
+    digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+    body = data[3:] if data.startswith(_BOM) else data
+    text = _decode(path, body)
+    value = fast.try_load(text)
+    if value is fast.MISS:
+        value = strict.compose(path, body, limits).value
+    return LoadedDoc(
+        path=path,
+        data=value,
+        text=text,
+        digest=digest,
+        locate=partial(_locate, path, body, limits),
+    )
+
+
+def load_text(path: str, text: str, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
+    """``load_bytes`` for text already in memory (tests, stdin, the writer's self-check)."""
+    return load_bytes(path, text.encode("utf-8"), limits=limits)
+
+
+def positions_of(path: str, data: bytes, limits: Limits = _DEFAULT_LIMITS) -> dict[FieldPath, Mark]:
+    """The positions table of a file (strict path with positions); raises like ``load_bytes``."""
+    body = data[3:] if data.startswith(_BOM) else data
+    return _locate(path, body, limits)
+
+
+def _locate(path: str, body: bytes, limits: Limits) -> dict[FieldPath, Mark]:
+    composer = strict.compose(path, body, limits, track=True)
+    assert composer.positions is not None  # track=True always records
+    return composer.positions
+
+
+def _decode(path: str, body: bytes) -> str:
     try:
-        text = data.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise YamlError("QV107", path, Mark(1, 1), f"not UTF-8: {err}") from None
-    try:
-        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader subclass
-    except yaml.YAMLError as err:
-        raise YamlError("QV101", path, Mark(1, 1), str(err)) from None
-    return LoadedDoc(path=path, data=value, text=text, digest=hashlib.sha256(data).hexdigest())
+        start = body.rfind(b"\n", 0, err.start) + 1
+        column = len(body[start : err.start].decode("utf-8", errors="replace")) + 1
+        line = body.count(b"\n", 0, err.start) + 1
+        raise YamlError(
+            "QV107",
+            path,
+            Mark(line, column),
+            f"byte 0x{body[err.start]:02X} is not valid UTF-8: save the file as UTF-8",
+        ) from None

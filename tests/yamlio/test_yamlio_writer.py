@@ -1,0 +1,176 @@
+"""The writer: round-trip edits keep comments; dump_plain output reloads to the same value."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qv_config.yamlio import load_bytes, load_text
+from qv_config.yamlio.writer import (
+    delete_path,
+    detect_indent,
+    dump_plain,
+    dump_roundtrip,
+    load_roundtrip,
+    set_path,
+)
+
+_spec = importlib.util.spec_from_file_location(
+    "yamlio_equiv_helpers", Path(__file__).parent / "test_yamlio_fast_equiv.py"
+)
+assert _spec is not None
+assert _spec.loader is not None
+_equiv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_equiv)
+same = _equiv.same
+
+GOOD = sorted((Path(__file__).parent / "examples" / "good").glob("*.yaml"))
+
+AUTHORED = """\
+# Strategy overlay for prod: reviewed by risk.
+apiVersion: qv/v1
+kind: Strategy
+metadata: {name: momentum-eu, owner: team-alpha}
+spec:
+  limits:
+    max_order_notional: 500000   # raised after the Q3 review
+    order_rate: "20/1s"
+  allocation:
+    current_stage: canary
+    stages:
+      - {name: paper, capital: 0}
+      - name: full
+        capital: 25000000   # ceiling
+"""
+
+
+def test_roundtrip_without_edits_is_identical() -> None:
+    assert dump_roundtrip(load_roundtrip(AUTHORED)) == AUTHORED
+
+
+def test_set_path_changes_only_the_edited_line() -> None:
+    doc = load_roundtrip(AUTHORED)
+    set_path(doc, ("spec", "allocation", "current_stage"), "full")
+    out = dump_roundtrip(doc)
+    assert out == AUTHORED.replace("current_stage: canary", "current_stage: full")
+
+
+def test_set_path_creates_missing_mappings_and_list_items() -> None:
+    doc = load_roundtrip(AUTHORED)
+    set_path(doc, ("spec", "evidence", "sharpe"), 1.4)
+    set_path(doc, ("spec", "allocation", "stages", 2), {"name": "x", "capital": 1})
+    out = dump_roundtrip(doc)
+    assert "# raised after the Q3 review" in out
+    assert "# ceiling" in out
+    assert load_text("o.yaml", out).data["spec"]["evidence"] == {"sharpe": 1.4}
+    assert load_text("o.yaml", out).data["spec"]["allocation"]["stages"][2]["name"] == "x"
+
+
+def test_delete_path_keeps_other_comments() -> None:
+    doc = load_roundtrip(AUTHORED)
+    assert delete_path(doc, ("spec", "limits", "order_rate"))
+    assert not delete_path(doc, ("spec", "limits", "nope"))
+    assert not delete_path(doc, ("spec", "nothing", "deeper"))
+    out = dump_roundtrip(doc)
+    assert "order_rate" not in out
+    assert out.startswith("# Strategy overlay for prod")
+    assert "# raised after the Q3 review" in out
+
+
+def test_detect_indent() -> None:
+    assert detect_indent(AUTHORED) == (2, 4, 2)
+    assert detect_indent("a:\n- x\n") == (2, 2, 0)
+    assert detect_indent("a: 1\n") == (2, 2, 0)
+
+
+def test_set_path_rejects_empty_path() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        set_path(load_roundtrip("a: 1\n"), (), 1)
+
+
+def _plain(value: Any) -> Any:
+    """The value with !replace types as plain dict/list: dump_plain writes effective data."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _reloads(value: dict[str, Any]) -> None:
+    text = dump_plain(value)
+    assert same(load_bytes("d.yaml", text.encode()).data, _plain(value)), text
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_dump_plain_reloads_good_examples(path: Path) -> None:
+    value = load_bytes(path.name, path.read_bytes()).data
+    _reloads(value)
+
+
+def test_dump_plain_reloads_tricky_corpus() -> None:
+    """Property-style: every value the tricky corpus produces survives dump_plain → load."""
+    checked = 0
+    for text in _equiv._corpus():
+        try:
+            value = load_bytes("t", text.encode()).data
+        except Exception:
+            continue
+        _reloads(value)
+        _reloads({"wrap": {"list": [value, [value]], "v": value}})
+        checked += 1
+    assert checked > 300
+
+
+def test_dump_plain_quotes_strings_that_read_as_other_types() -> None:
+    strings = ["NO", "1e6", "0777", "true", "null", "~", "", "12", ".inf", "<<", "- x", "#x"]
+    text = dump_plain({s: s for s in strings})
+    assert "NO: NO\n" in text  # strings YAML 1.2 keeps as strings stay plain
+    assert '"1e6": "1e6"' in text
+    assert '"true": "true"' in text
+    assert '"": ""' in text
+    _reloads({s: s for s in strings})
+
+
+def test_dump_plain_shape() -> None:
+    value = {
+        "apiVersion": "qv/v1",
+        "spec": {"stages": [{"name": "paper", "capital": 0}], "venues": [], "m": {}},
+        "text": "a\nb\n",
+        "unicode": "Zürich – 東京",
+        "n": [1, 1.5, None, True, float("-inf")],
+    }
+    assert dump_plain(value) == (
+        "apiVersion: qv/v1\n"
+        "spec:\n"
+        "  stages:\n"
+        "    - name: paper\n"
+        "      capital: 0\n"
+        "  venues: []\n"
+        "  m: {}\n"
+        "text: |\n"
+        "  a\n"
+        "  b\n"
+        "unicode: Zürich – 東京\n"
+        "n:\n"
+        "  - 1\n"
+        "  - 1.5\n"
+        "  - null\n"
+        "  - true\n"
+        "  - -.inf\n"
+    )
+
+
+def test_dump_plain_escapes_characters_yaml_reads_differently() -> None:
+    for s in ["a\x85b", "a\u2028b", "tab\there", "cr\r\nlf", " lead\nx", "x\n\n", "\x07", "é\n"]:
+        _reloads({"k": s, "l": [s]})
+
+
+def test_dump_plain_rejects_unknown_types() -> None:
+    with pytest.raises(TypeError, match="cannot write"):
+        dump_plain({"a": object()})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        dump_plain({1: "a"})
