@@ -1,0 +1,62 @@
+"""`qv sync` — apply an environment's desired state to its runtime store once (SPEC §6)."""
+
+from __future__ import annotations
+
+import typer
+
+from qv_config.cli.app import app
+from qv_config.cli.state import OPTIONS
+
+_FORMATS = ("text", "json")
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in _FORMATS:
+        from qv_config.errors import UsageError
+
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format text or --format json")
+
+
+def show(fmt: str, text: str, data: str) -> None:
+    from qv_config.cli.output import console, write
+
+    if fmt == "json":
+        write(data)
+    else:
+        console().print(text, markup=False, highlight=False)
+
+
+@app.command("sync")
+def sync_command(
+    env: str = typer.Option(..., "--env", "-e", help="Environment to apply."),
+    store: str | None = typer.Option(
+        None, "--store", help="Store URL (else QV_STORE, then spec.store)."
+    ),
+    rev: str = typer.Option("HEAD", "--rev", help="Git revision to deploy."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; write nothing."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic."""
+    from qv_config.repo import find_root
+    from qv_config.store import apply_desired, open_store, report
+    from qv_config.store.gitrev import descendant_checker
+    from qv_config.store.layout import whoami
+    from qv_config.store.source import render_desired, store_url_for
+
+    check_format(fmt)
+    root = find_root(OPTIONS.start_dir())
+    url = store_url_for(root, env, store)
+    desired = render_desired(root, env, rev)
+    target = open_store(url, root)
+    try:
+        result = apply_desired(
+            target,
+            desired,
+            is_descendant=descendant_checker(root),
+            applied_by=whoami(root),
+            dry_run=dry_run,
+        )
+    finally:
+        target.close()
+    shown = target.url.display
+    show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))

@@ -1,0 +1,133 @@
+"""Applying a desired state once: atomic, fenced, minimal, monotonic (SPEC §6), and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from qv_config.store import layout
+from qv_config.store.errors import ApplyRefused, FenceConflict, StoreError, TooLargeError
+from qv_config.store.plan import plan_apply
+from qv_config.store.protocol import Store
+from qv_config.store.types import Action, ApplyResult, AuditEntry, Commit, DesiredState, Meta
+
+IsDescendant = Callable[[str, str], bool]
+_RETRIES = 5
+
+
+def read_meta(store: Store, env: str, raw: bytes | None) -> Meta | None:
+    if raw is None:
+        return None
+    return layout.decode_meta(raw, layout.meta_key(store.url.prefix, env), store.repair_hint(env))
+
+
+def _entry(
+    action: Action, desired: DesiredState, old: Meta | None, by: str, **extra: object
+) -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        env=desired.env,
+        revision=desired.revision,
+        digest=desired.digest,
+        at=layout.now(),
+        by=by,
+        from_revision=old.revision if old else None,
+        from_digest=old.digest if old else None,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _refuse(store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str) -> None:
+    store.append_audit(desired.env, _entry("refused", desired, old, by, reason=reason))
+
+
+def _check_monotonic(
+    store: Store, desired: DesiredState, old: Meta | None, by: str, is_descendant: IsDescendant
+) -> None:
+    if old is None or old.revision == desired.revision:
+        return
+    if is_descendant(old.revision, desired.revision):
+        return
+    reason = (
+        f"{desired.revision[:12]} is not a descendant of the deployed revision {old.revision[:12]}"
+    )
+    _refuse(store, desired, old, by, reason)
+    raise ApplyRefused(
+        f"refusing to apply to {desired.env}: {reason}",
+        hint=f"sync a revision that contains {old.revision[:12]}, or go back on purpose with "
+        f"`qv rollback --env {desired.env} --to REV --reason TEXT`",
+    )
+
+
+def apply_desired(
+    store: Store,
+    desired: DesiredState,
+    *,
+    is_descendant: IsDescendant,
+    applied_by: str,
+    approvals: Sequence[str] = (),
+    action: Action = "apply",
+    reason: str = "",
+    dry_run: bool = False,
+    heal: bool = False,
+) -> ApplyResult:
+    """Apply ``desired`` in one transaction; re-plan when another writer got in first.
+
+    ``action="rollback"`` skips the descendant check (the caller checked the audit log).
+    ``heal=True`` writes even when the digest is unchanged (restoring out-of-band edits).
+    """
+    for attempt in range(1, _RETRIES + 1):
+        state = store.read(desired.env)
+        old = read_meta(store, desired.env, state.meta_raw)
+        new = Meta(desired.revision, desired.digest, layout.now(), applied_by, tuple(approvals))
+        if old is not None and old.digest == desired.digest and not heal:
+            return ApplyResult(desired.env, "unchanged", plan_apply({}, {}), old, old, attempt)
+        if action == "apply":
+            _check_monotonic(store, desired, old, applied_by, is_descendant)
+        plan = plan_apply(state.values, desired.values)
+        if dry_run:
+            return ApplyResult(desired.env, "dry-run", plan, old, new, attempt)
+        entry = _entry(
+            action,
+            desired,
+            old,
+            applied_by,
+            reason=reason,
+            added=len(plan.added),
+            changed=len(plan.changed),
+            removed=len(plan.deletes),
+            approvals=tuple(approvals),
+        )
+        change = Commit(
+            plan, layout.encode_meta(new), entry, layout.encode_event(new, desired.env), state.token
+        )
+        try:
+            store.commit(desired.env, change)
+        except FenceConflict:
+            continue
+        except TooLargeError as err:
+            _refuse(store, desired, old, applied_by, str(err))
+            raise
+        return ApplyResult(desired.env, "applied", plan, old, new, attempt)
+    raise StoreError(
+        f"another writer kept applying to {desired.env} during {_RETRIES} attempts; nothing was"
+        " written by this one",
+        hint="check which agents or users sync this environment, then retry",
+    )
+
+
+def rollback_target(store: Store, env: str, to: str, full_sha: str | None) -> AuditEntry:
+    """The newest audit entry that deployed ``to`` (a revision, its prefix, or a digest prefix)."""
+    deployed = [e for e in store.audit(env) if e.action in ("apply", "rollback")]
+    for entry in deployed:
+        if (full_sha and entry.revision == full_sha) or (
+            len(to) >= 7 and (entry.revision.startswith(to) or entry.digest.startswith(to))
+        ):
+            return entry
+    seen: dict[str, str] = {}
+    for entry in deployed:
+        seen.setdefault(entry.revision, entry.digest)
+    choices = ", ".join(f"{r[:12]} (digest {d[:12]})" for r, d in list(seen.items())[:10])
+    raise ApplyRefused(
+        f"{to!r} was never deployed to {env}, so it cannot be rolled back to",
+        hint=f"states deployed before: {choices}" if choices else "nothing was deployed yet",
+    )

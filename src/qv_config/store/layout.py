@@ -1,0 +1,115 @@
+"""The store layout of SPEC §6 and the JSON encoding of ``_meta``, audit entries and events.
+
+Keys: ``P/{env}/{kind-slug}/{name}`` (values), ``P/{env}/_meta``, ``P/{env}/_audit`` (Redis stream;
+etcd ``P/{env}/_audit/<seq>``; SQLite table ``audit``) and ``P/{env}/_events`` (Redis channel and
+stream). Every name qv reserves starts with ``_`` so it can never collide with a kind slug.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from qv_config.store.errors import MetaCorruptError
+from qv_config.store.types import AuditEntry, Meta
+
+META = "_meta"
+AUDIT = "_audit"
+EVENTS = "_events"
+_META_FIELDS = ("revision", "digest", "applied_at", "applied_by")
+
+
+def meta_key(prefix: str, env: str) -> str:
+    return f"{prefix}/{env}/{META}"
+
+
+def env_prefix(prefix: str, env: str) -> str:
+    return f"{prefix}/{env}/"
+
+
+def is_value_key(rel: str) -> bool:
+    """``{env}/{kind}/{name}`` where kind is not reserved (``_meta``, ``_audit/…``, ``_events``)."""
+    parts = rel.split("/")
+    return len(parts) == 3 and not parts[1].startswith("_")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def whoami(root: str | os.PathLike[str] | None = None) -> str:
+    """Who applies: ``git config user.email`` in the project, else $USER."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.email"], cwd=root, capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except OSError:
+        pass
+    return os.environ.get("USER") or getpass.getuser()
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def encode_meta(meta: Meta) -> bytes:
+    return _dumps({**dataclasses.asdict(meta), "approvals": list(meta.approvals)})
+
+
+def decode_meta(raw: bytes, key: str, repair: str) -> Meta:
+    """Parse ``_meta``; anything else is refused, naming the key and how to repair it."""
+    try:
+        obj = json.loads(raw)
+        if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) for f in _META_FIELDS):
+            raise ValueError(f"needs string fields {', '.join(_META_FIELDS)}")
+        approvals = obj.get("approvals") or []
+        return Meta(
+            obj["revision"],
+            obj["digest"],
+            obj["applied_at"],
+            obj["applied_by"],
+            approvals=tuple(str(a) for a in approvals),
+        )
+    except (ValueError, TypeError, UnicodeDecodeError) as err:
+        raise MetaCorruptError(
+            f"the store key {key} is not valid qv metadata ({err})",
+            hint=f"repair: {repair}, or delete the key and run `qv sync` to re-apply",
+        ) from None
+
+
+def encode_audit(entry: AuditEntry) -> bytes:
+    obj = dataclasses.asdict(entry)
+    obj.pop("seq")
+    obj["approvals"] = list(entry.approvals)
+    return _dumps(obj)
+
+
+def decode_audit(raw: bytes | str, seq: str) -> AuditEntry:
+    try:
+        obj = json.loads(raw)
+        obj["approvals"] = tuple(obj.get("approvals") or ())
+        return AuditEntry(**obj, seq=seq)
+    except (ValueError, TypeError) as err:
+        # An unreadable audit line is shown, not fatal: the log is for people.
+        return AuditEntry(
+            "refused", "?", "?", "?", "?", "?", reason=f"unreadable entry: {err}", seq=seq
+        )
+
+
+def encode_event(meta: Meta, env: str) -> bytes:
+    return _dumps(
+        {
+            "env": env,
+            "revision": meta.revision,
+            "digest": meta.digest,
+            "applied_at": meta.applied_at,
+        }
+    )

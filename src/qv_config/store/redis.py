@@ -1,0 +1,165 @@
+"""Redis store (redis-py). Values are plain strings; the audit log is the stream ``P/{env}/_audit``;
+each apply publishes on the channel ``P/{env}/_events`` and appends to the stream of that name.
+
+Reads and applies are Lua scripts: Redis runs a script atomically, so a reader never sees a mix of
+two revisions, and the script compares ``_meta`` before writing (the fence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from qv_config.store import layout
+from qv_config.store.errors import FenceConflict, StoreError
+from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.url import StoreUrl
+
+if TYPE_CHECKING:
+    pass
+
+T = TypeVar("T")
+
+_READ = """
+local keys = redis.call('KEYS', ARGV[1])
+local plen = tonumber(ARGV[2])
+local out = {}
+for i = 1, #keys do
+  local k = keys[i]
+  if k == ARGV[3] or string.sub(k, plen + 1, plen + 1) ~= '_' then
+    local v = redis.pcall('GET', k)
+    if type(v) == 'table' then v = '' end
+    out[#out + 1] = k
+    out[#out + 1] = v
+  end
+end
+return out
+"""
+
+# KEYS: meta, audit stream, events, put keys..., delete keys...
+# ARGV: has_expect, expect, meta, audit entry, event, n_puts, put values...
+_COMMIT = """
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return redis.error_reply('QVFENCE _meta changed') end
+elseif cur then
+  return redis.error_reply('QVFENCE _meta appeared')
+end
+local np = tonumber(ARGV[6])
+for i = 1, np do redis.call('SET', KEYS[3 + i], ARGV[6 + i]) end
+for i = 4 + np, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('SET', KEYS[1], ARGV[3])
+local id = redis.call('XADD', KEYS[2], '*', 'entry', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000', '*', 'event', ARGV[5])
+redis.call('PUBLISH', KEYS[3], ARGV[5])
+return id
+"""
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class RedisStore:
+    def __init__(self, url: StoreUrl) -> None:
+        import redis as redis_lib
+
+        self.url = url
+        self._redis = redis_lib
+        self._client = redis_lib.Redis(
+            host=url.host,
+            port=url.port,
+            db=url.db,
+            password=url.password,
+            ssl=url.scheme == "rediss",
+            socket_connect_timeout=3,
+            socket_timeout=60,
+        )
+        self._call(self._client.ping)
+        self._read = self._client.register_script(_READ)
+        self._commit = self._client.register_script(_COMMIT)
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one client call; map connection and credential failures to one actionable line."""
+        r = self._redis
+        where = f"Redis at {self.url.host}:{self.url.port}"
+        try:
+            return fn(*args, **kwargs)
+        except r.AuthenticationError as err:
+            raise StoreError(
+                f"{where} refused the credentials: {err}",
+                hint="check the password in the store URL redis://:PASSWORD@host:port/db",
+            ) from None
+        except (r.ConnectionError, r.TimeoutError) as err:
+            raise StoreError(
+                f"cannot reach {where}: {err}",
+                hint="check that redis-server runs there and the host and port of the store URL",
+            ) from None
+        except r.ResponseError as err:
+            if str(err).startswith("QVFENCE"):
+                raise FenceConflict(f"{where}: {err}") from None
+            raise StoreError(
+                f"{where} refused the command: {err}",
+                hint="check the server's log and memory limits",
+            ) from None
+
+    def read(self, env: str) -> StoreState:
+        base = layout.env_prefix(self.url.prefix, env)
+        meta_key = layout.meta_key(self.url.prefix, env)
+        flat: list[bytes] = self._call(
+            self._read, args=[_glob_escape(base) + "*", len(base), meta_key]
+        )
+        cut = len(self.url.prefix) + 1
+        meta: bytes | None = None
+        values: dict[str, bytes] = {}
+        for i in range(0, len(flat), 2):
+            key = flat[i].decode()
+            if key == meta_key:
+                meta = flat[i + 1]
+            elif layout.is_value_key(key[cut:]):
+                values[key[cut:]] = flat[i + 1]
+        return StoreState(meta_raw=meta, token=meta, values=values)
+
+    def _keys(self, env: str) -> tuple[str, str, str]:
+        base = f"{self.url.prefix}/{env}/"
+        return base + layout.META, base + layout.AUDIT, base + layout.EVENTS
+
+    def commit(self, env: str, change: Commit) -> None:
+        p = self.url.prefix
+        plan = change.plan
+        keys = [
+            *self._keys(env),
+            *(f"{p}/{k}" for k in plan.puts),
+            *(f"{p}/{k}" for k in plan.deletes),
+        ]
+        expect = change.expect
+        assert expect is None or isinstance(expect, bytes)
+        args: list[Any] = [
+            "1" if expect is not None else "0",
+            expect or b"",
+            change.meta,
+            layout.encode_audit(change.audit),
+            change.event,
+            len(plan.puts),
+            *plan.puts.values(),
+        ]
+        self._call(self._commit, keys=keys, args=args)
+
+    def append_audit(self, env: str, entry: AuditEntry) -> None:
+        self._call(self._client.xadd, self._keys(env)[1], {"entry": layout.encode_audit(entry)})
+
+    def audit(self, env: str, limit: int | None = None) -> list[AuditEntry]:
+        found: Any = self._call(self._client.xrevrange, self._keys(env)[1], "+", "-", count=limit)
+        rows: list[tuple[bytes, dict[bytes, bytes]]] = found or []
+        return [
+            layout.decode_audit(fields.get(b"entry", b"{}"), sid.decode()) for sid, fields in rows
+        ]
+
+    def repair_hint(self, env: str) -> str:
+        return (
+            f"inspect it with `redis-cli -h {self.url.host} -p {self.url.port} -n {self.url.db}"
+            f" GET {layout.meta_key(self.url.prefix, env)}`"
+        )
+
+    def close(self) -> None:
+        self._client.close()

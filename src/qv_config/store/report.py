@@ -1,0 +1,148 @@
+"""Text and JSON views of applies, drift and the audit log (strings; cli/ prints them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from qv_config.store.drift import DriftReport
+from qv_config.store.types import ApplyResult, AuditEntry, Meta, Plan
+
+_LIST_LIMIT = 20
+
+
+def _short(value: str | None) -> str:
+    return value[:12] if value else "(none)"
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "added": list(plan.added),
+        "changed": list(plan.changed),
+        "removed": list(plan.deletes),
+        "unchanged": plan.unchanged,
+    }
+
+
+def _meta_json(meta: Meta | None) -> dict[str, Any] | None:
+    return dataclasses.asdict(meta) if meta else None
+
+
+def apply_json(result: ApplyResult, store: str) -> str:
+    return json.dumps(
+        {
+            "env": result.env,
+            "store": store,
+            "status": result.status,
+            "from": _meta_json(result.old),
+            "to": _meta_json(result.new),
+            "plan": _plan_json(result.plan),
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def _keys(label: str, keys: Sequence[str]) -> list[str]:
+    lines = [f"  {label} {k}" for k in keys[:_LIST_LIMIT]]
+    if len(keys) > _LIST_LIMIT:
+        lines.append(f"  … and {len(keys) - _LIST_LIMIT} more")
+    return lines
+
+
+def apply_text(result: ApplyResult, store: str) -> str:
+    plan, old = result.plan, result.old
+    head = {
+        "applied": "applied",
+        "unchanged": "unchanged (same digest): nothing written",
+        "dry-run": "dry run: nothing written",
+    }[result.status]
+    lines = [
+        f"{result.env} → {store}: {head}",
+        f"  revision {_short(old.revision if old else None)} → {_short(result.new.revision)}",
+        f"  digest   {_short(old.digest if old else None)} → {_short(result.new.digest)}",
+    ]
+    if result.status != "unchanged":
+        lines.append(
+            f"  {len(plan.added)} added, {len(plan.changed)} changed, "
+            f"{len(plan.deletes)} removed, {plan.unchanged} unchanged"
+        )
+        lines += _keys("+", plan.added) + _keys("~", plan.changed) + _keys("-", plan.deletes)
+    return "\n".join(lines)
+
+
+def drift_json(report: DriftReport, store: str) -> str:
+    return json.dumps(
+        {
+            "env": report.env,
+            "store": store,
+            "recorded": _meta_json(report.recorded),
+            "drift": report.out_of_band,
+            "out_of_band": {
+                "modified": list(report.modified),
+                "missing": list(report.missing),
+                "unexpected": list(report.unexpected),
+            },
+            "pending": {
+                "revision": report.tip_revision,
+                "digest": report.tip_digest,
+                **_plan_json(report.pending),
+            },
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def drift_text(report: DriftReport, store: str) -> str:
+    rec = report.recorded
+    lines = [
+        f"{report.env} in {store}: deployed {_short(rec.revision if rec else None)}"
+        f" (digest {_short(rec.digest if rec else None)})"
+    ]
+    if report.out_of_band:
+        lines.append(
+            f"DRIFT: edits made outside qv ({len(report.modified)} modified, "
+            f"{len(report.missing)} missing, {len(report.unexpected)} unexpected)"
+        )
+        lines += (
+            _keys("modified  ", report.modified)
+            + _keys("missing   ", report.missing)
+            + _keys("unexpected", report.unexpected)
+        )
+    else:
+        lines.append("no drift: the store holds exactly the deployed revision")
+    pending = report.pending
+    if pending.empty:
+        lines.append(f"no pending changes: the tip {_short(report.tip_revision)} is deployed")
+    else:
+        lines.append(
+            f"pending (not drift; `qv sync --env {report.env}` applies them) up to "
+            f"{_short(report.tip_revision)}: {len(pending.added)} added, "
+            f"{len(pending.changed)} changed, {len(pending.deletes)} removed"
+        )
+        lines += (
+            _keys("+", pending.added) + _keys("~", pending.changed) + _keys("-", pending.deletes)
+        )
+    return "\n".join(lines)
+
+
+def history_json(entries: Sequence[AuditEntry]) -> str:
+    rows = [{**dataclasses.asdict(e), "approvals": list(e.approvals)} for e in entries]
+    return json.dumps(rows, indent=2, sort_keys=True)
+
+
+def history_text(env: str, entries: Sequence[AuditEntry]) -> str:
+    if not entries:
+        return f"no applies recorded for {env}"
+    lines = []
+    for e in entries:
+        line = (
+            f"{e.at}  {e.action:<8} {_short(e.revision)} digest {_short(e.digest)}"
+            f"  by {e.by}  (+{e.added} ~{e.changed} -{e.removed})"
+            f"  from {_short(e.from_revision)}"
+        )
+        lines.append(line + (f"  reason: {e.reason}" if e.reason else ""))
+    return "\n".join(lines)

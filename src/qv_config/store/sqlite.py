@@ -1,0 +1,141 @@
+"""SQLite store: stdlib sqlite3 in WAL mode; table ``kv(key, value)`` and table ``audit``.
+
+Readers poll ``_meta`` for changes (SPEC §6). An apply is one ``BEGIN IMMEDIATE`` transaction that
+first compares ``_meta`` with what the plan was made from (the fence).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from qv_config.store import layout
+from qv_config.store.errors import FenceConflict, StoreError
+from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.url import StoreUrl
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, env TEXT NOT NULL,"
+    " entry TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_env ON audit (env, seq)",
+)
+
+
+class SqliteStore:
+    def __init__(self, url: StoreUrl) -> None:
+        assert url.path is not None
+        self.url = url
+        self.last_commit_changes = 0  # rows written by the last commit (sqlite3 changes())
+        try:
+            url.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                url.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+        except (sqlite3.Error, OSError) as err:
+            raise self._error(err) from None
+
+    def _error(self, err: Exception) -> StoreError:
+        return StoreError(
+            f"cannot use the SQLite store {self.url.path}: {err}",
+            hint="check that the file is a SQLite database and writable",
+        )
+
+    def _env_range(self, env: str) -> tuple[str, str]:
+        start = layout.env_prefix(self.url.prefix, env)
+        return start, start[:-1] + chr(ord("/") + 1)
+
+    def read(self, env: str) -> StoreState:
+        start, end = self._env_range(env)
+        cut = len(self.url.prefix) + 1
+        try:
+            self._db.execute("BEGIN")  # one snapshot for meta and values (WAL read transaction)
+            rows = self._db.execute(
+                "SELECT key, value FROM kv WHERE key >= ? AND key < ?", (start, end)
+            ).fetchall()
+            self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+        meta_key = layout.meta_key(self.url.prefix, env)
+        meta: bytes | None = None
+        values: dict[str, bytes] = {}
+        for key, value in rows:
+            if key == meta_key:
+                meta = value.encode()
+            elif layout.is_value_key(key[cut:]):
+                values[key[cut:]] = value.encode()
+        return StoreState(meta_raw=meta, token=meta, values=values)
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def commit(self, env: str, change: Commit) -> None:
+        p = self.url.prefix
+        meta_key = layout.meta_key(p, env)
+        try:
+            before = self._db.total_changes
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (meta_key,)).fetchone()
+            current = row[0].encode() if row else None
+            if current != change.expect:
+                self._db.execute("ROLLBACK")
+                raise FenceConflict(f"{meta_key} changed while planning: another writer applied")
+            self._write(env, change, meta_key)
+            self._db.execute("COMMIT")
+            self.last_commit_changes = self._db.total_changes - before
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+
+    def _write(self, env: str, change: Commit, meta_key: str) -> None:
+        p = self.url.prefix
+        puts = [(f"{p}/{k}", v.decode()) for k, v in change.plan.puts.items()]
+        self._db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", puts)
+        self._db.executemany(
+            "DELETE FROM kv WHERE key = ?", [(f"{p}/{k}",) for k in change.plan.deletes]
+        )
+        self._db.execute(
+            "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (meta_key, change.meta.decode())
+        )
+        self._insert_audit(env, change.audit)
+
+    def _insert_audit(self, env: str, entry: AuditEntry) -> None:
+        self._db.execute(
+            "INSERT INTO audit (env, entry) VALUES (?, ?)",
+            (env, layout.encode_audit(entry).decode()),
+        )
+
+    def append_audit(self, env: str, entry: AuditEntry) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._insert_audit(env, entry)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+
+    def audit(self, env: str, limit: int | None = None) -> list[AuditEntry]:
+        sql = "SELECT seq, entry FROM audit WHERE env = ? ORDER BY seq DESC"
+        args: tuple[Any, ...] = (env,)
+        if limit is not None:
+            sql, args = sql + " LIMIT ?", (env, limit)
+        try:
+            rows = self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        return [layout.decode_audit(entry, str(seq)) for seq, entry in rows]
+
+    def repair_hint(self, env: str) -> str:
+        key = layout.meta_key(self.url.prefix, env)
+        return (
+            f"inspect it with `sqlite3 {self.url.path} \"select value from kv where key='{key}'\"`"
+        )
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,103 @@
+"""Data passed between the store layer and its callers (frozen)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Action = Literal["apply", "rollback", "refused"]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """The content of ``P/{env}/_meta``: what is deployed."""
+
+    revision: str
+    digest: str
+    applied_at: str
+    applied_by: str
+    approvals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit log (every apply, rollback and refused apply)."""
+
+    action: Action
+    env: str
+    revision: str
+    digest: str
+    at: str
+    by: str
+    from_revision: str | None = None
+    from_digest: str | None = None
+    reason: str = ""
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    approvals: tuple[str, ...] = ()
+    seq: str = (
+        ""  # store-assigned id (SQLite rowid, Redis stream id, etcd sequence); "" before write
+    )
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """A consistent read of one environment: the raw ``_meta``, its fencing token, every value."""
+
+    meta_raw: bytes | None
+    token: object  # compared at commit (raw _meta bytes, or etcd mod_revision)
+    values: Mapping[str, bytes]  # "{env}/{kind-slug}/{name}" -> canonical JSON
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an apply writes: only changed keys, only removed keys."""
+
+    puts: Mapping[str, bytes]
+    deletes: tuple[str, ...]
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    unchanged: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.puts and not self.deletes
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return self.deletes
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One atomic, fenced write: the plan, the new ``_meta``, the audit entry and the event."""
+
+    plan: Plan
+    meta: bytes
+    audit: AuditEntry
+    event: bytes
+    expect: object = field(default=None)  # the token of the StoreState the plan was made from
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The rendered desired state of one environment at one revision."""
+
+    env: str
+    revision: str
+    digest: str
+    values: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply (or dry run) did."""
+
+    env: str
+    status: Literal["applied", "unchanged", "dry-run"]
+    plan: Plan
+    old: Meta | None
+    new: Meta
+    attempts: int = 1
