@@ -1,0 +1,90 @@
+"""The age identities qv may use, and the per-file data keys they open (cached by stanza)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qv_config.errors import OperationalError
+from qv_config.secrets.agekeys import AgeIdentity, decrypt_armored, parse_identities
+from qv_config.secrets.sopsfile import SopsMeta
+
+
+def default_key_file() -> Path | None:
+    """``SOPS_AGE_KEY_FILE``, else sops' default ``~/.config/sops/age/keys.txt`` if present."""
+    named = os.environ.get("SOPS_AGE_KEY_FILE")
+    if named:
+        return Path(named)
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = home / "sops" / "age" / "keys.txt"
+    return candidate if candidate.is_file() else None
+
+
+def load_identities(key_file: Path | None) -> tuple[AgeIdentity, ...]:
+    """Identities of ``key_file`` (plus ``SOPS_AGE_KEY`` inline keys); () when there are none."""
+    found: list[AgeIdentity] = list(parse_identities(os.environ.get("SOPS_AGE_KEY", "")))
+    if key_file is not None:
+        try:
+            found += parse_identities(key_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise OperationalError(
+                f"age key file {key_file} does not exist",
+                hint="pass --key-file or set SOPS_AGE_KEY_FILE",
+            ) from None
+        except (OSError, UnicodeDecodeError) as bad:
+            raise OperationalError(f"age key file {key_file} cannot be read: {bad}") from None
+    return tuple(found)
+
+
+def missing_key(label: str, recipients: Iterable[str]) -> OperationalError:
+    names = ", ".join(sorted(recipients)) or "(no age recipient)"
+    return OperationalError(
+        f"{label}: no key to decrypt it; it is encrypted to {names}",
+        hint="set SOPS_AGE_KEY_FILE (or --key-file) to a key file holding the private key of one"
+        " of these recipients",
+    )
+
+
+@dataclass
+class KeyRing:
+    """Identities plus a cache of opened data keys, keyed by the armored stanza text.
+
+    Thread-safe: ``decrypt_documents`` may open files from a pool.
+    """
+
+    identities: tuple[AgeIdentity, ...]
+    _cache: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_file(cls, key_file: Path | None = None) -> KeyRing:
+        return cls(load_identities(key_file if key_file is not None else default_key_file()))
+
+    @property
+    def recipients(self) -> frozenset[str]:
+        return frozenset(identity.recipient for identity in self.identities)
+
+    def data_key(self, meta: SopsMeta) -> bytes | None:
+        """The file's data key, or None when none of our identities is one of its recipients."""
+        for stanza in meta.age:
+            if stanza.recipient not in self.recipients:
+                continue
+            with self._lock:
+                known = stanza.enc in self._cache
+                key = self._cache.get(stanza.enc)
+            if not known:
+                key = decrypt_armored(stanza.enc, self.identities)
+                with self._lock:
+                    self._cache[stanza.enc] = key
+            if key is not None:
+                return key
+        return None
+
+    def require_key(self, meta: SopsMeta, label: str) -> bytes:
+        key = self.data_key(meta)
+        if key is None:
+            raise missing_key(label, meta.recipients)
+        return key

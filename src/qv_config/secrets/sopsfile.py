@@ -1,0 +1,237 @@
+"""The sops document format, read in-process: metadata, value ciphertext, MAC.
+
+Mirrors sops 3.x (``sops.go``, ``aes/cipher.go``): every value the metadata's rules select is
+``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` with the AES-GCM additional data ``"k1:k2:…:"``
+(the mapping keys leading to it; list items add nothing), and the MAC is SHA-512 over every
+leaf's bytes in document order, stored encrypted with ``lastmodified`` as additional data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+_ENC = re.compile(r"^ENC\[AES256_GCM,data:(.*),iv:(.+),tag:(.+),type:([a-z0-9]+)\]$", re.S)
+_MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
+
+
+def is_ciphertext(value: Any) -> bool:
+    """Whether ``value`` is a sops-encrypted value (``ENC[AES256_GCM,…]``)."""
+    return isinstance(value, str) and _ENC.match(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AgeStanza:
+    recipient: str  # "age1…"
+    enc: str  # the data key, as an armored age file
+
+
+@dataclass(frozen=True)
+class SopsMeta:
+    """The ``sops:`` block of an encrypted document."""
+
+    age: tuple[AgeStanza, ...]
+    lastmodified: str
+    mac: str
+    version: str = ""
+    encrypted_regex: str = ""
+    unencrypted_regex: str = ""
+    encrypted_suffix: str = ""
+    unencrypted_suffix: str = ""
+    mac_only_encrypted: bool = False
+    other_keys: tuple[str, ...] = ()  # key types qv cannot use in-process (pgp, kms, …)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def recipients(self) -> frozenset[str]:
+        return frozenset(stanza.recipient for stanza in self.age)
+
+
+_OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "key_groups")
+
+
+def _meta_from(block: Mapping[str, Any]) -> SopsMeta:
+    age = tuple(
+        AgeStanza(str(item.get("recipient", "")), str(item.get("enc", "")))
+        for item in block.get("age") or ()
+        if isinstance(item, Mapping)
+    )
+
+    def text(key: str) -> str:
+        value = block.get(key)
+        return "" if value is None else str(value)
+
+    unencrypted_suffix = text("unencrypted_suffix")
+    no_rule = not any(text(k) for k in ("encrypted_regex", "unencrypted_regex", "encrypted_suffix"))
+    if no_rule and not unencrypted_suffix:
+        unencrypted_suffix = "_unencrypted"  # sops' default when the file names no rule
+    return SopsMeta(
+        age=age,
+        lastmodified=text("lastmodified"),
+        mac=text("mac"),
+        version=text("version"),
+        encrypted_regex=text("encrypted_regex"),
+        unencrypted_regex=text("unencrypted_regex"),
+        encrypted_suffix=text("encrypted_suffix"),
+        unencrypted_suffix=unencrypted_suffix,
+        mac_only_encrypted=block.get("mac_only_encrypted") is True,
+        other_keys=tuple(k for k in _OTHER_KEY_TYPES if block.get(k)),
+        raw=block,
+    )
+
+
+def split_sops_metadata(data: Any) -> tuple[Any, SopsMeta | None]:
+    """The document without its top-level ``sops:`` key, and that key parsed (None: plaintext).
+
+    The ``sops:`` block is not part of the qv envelope; the core strips it before schema
+    validation. Only the top level is copied (shallowly): the big subtrees are shared.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("sops"), Mapping):
+        return data, None
+    rest = {key: value for key, value in data.items() if key != "sops"}
+    return rest, _meta_from(data["sops"])
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+def _go_float(value: float) -> str:
+    # strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def leaf_bytes(value: Any) -> bytes:
+    """sops' ``ToBytes`` of a leaf value (what the MAC hashes)."""
+    if isinstance(value, bool):
+        return b"True" if value else b"False"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        return _go_float(value).encode()
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+def _typed(plain: bytes, kind: str) -> Any:
+    text = plain.decode("utf-8")
+    if kind in ("int", "int64"):
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        return text.lower() == "true"
+    if kind == "bytes":
+        return plain
+    return text  # "str" and "comment"
+
+
+class CipherError(Exception):
+    """A ciphertext that does not open: wrong key, tampered data, or a wrong path."""
+
+
+def decrypt_value(ciphertext: str, key: bytes, aad: str) -> Any:
+    """Open one ``ENC[…]`` value with the file's data key; raises ``CipherError`` on failure."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if ciphertext == "":
+        return ""
+    found = _ENC.match(ciphertext)
+    if found is None:
+        raise CipherError("not a sops ciphertext")
+    try:
+        data, iv, tag = (base64.b64decode(found.group(i), validate=True) for i in (1, 2, 3))
+        plain = AESGCM(key).decrypt(iv, data + tag, aad.encode())
+    except (InvalidTag, ValueError):
+        raise CipherError("ciphertext does not authenticate") from None
+    return _typed(plain, found.group(4))
+
+
+# --- the tree walk -------------------------------------------------------------------------------
+
+
+_Hits = tuple[bool, bool, bool, bool]  # unencrypted suffix, encrypted suffix, unenc re, enc re
+
+
+@dataclass
+class _Walk:
+    meta: SopsMeta
+    key: bytes
+    regexes: tuple[re.Pattern[str] | None, re.Pattern[str] | None]
+    digest: Any = field(default_factory=hashlib.sha512)
+    _keys: dict[str, _Hits] = field(default_factory=dict)
+
+    def hits(self, key: str, above: _Hits) -> _Hits:
+        """What ``key`` adds to the rule hits of the path above it (cached per key name).
+
+        sops decides per leaf by scanning every key of its path; carrying the hits down the
+        walk and caching per key name makes that one regex search per distinct key.
+        """
+        own = self._keys.get(key)
+        if own is None:
+            meta, (enc_re, unenc_re) = self.meta, self.regexes
+            own = (
+                bool(meta.unencrypted_suffix) and key.endswith(meta.unencrypted_suffix),
+                bool(meta.encrypted_suffix) and key.endswith(meta.encrypted_suffix),
+                unenc_re is not None and unenc_re.search(key) is not None,
+                enc_re is not None and enc_re.search(key) is not None,
+            )
+            self._keys[key] = own
+        return (above[0] or own[0], above[1] or own[1], above[2] or own[2], above[3] or own[3])
+
+    def selected(self, hits: _Hits) -> bool:
+        # the order of sops' shouldBeEncrypted: later rules override earlier ones
+        encrypted = not hits[0]
+        if self.meta.encrypted_suffix:
+            encrypted = hits[1]
+        if hits[2]:
+            encrypted = False
+        if self.regexes[0] is not None:
+            encrypted = hits[3]
+        return encrypted
+
+    def value(self, node: Any, path: tuple[str, ...], hits: _Hits) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                k: self.value(v, (*path, str(k)), self.hits(str(k), hits)) for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [self.value(item, path, hits) for item in node]
+        if node is None:
+            return None  # sops neither encrypts nor hashes nulls
+        encrypted = self.selected(hits)
+        plain = decrypt_value(node, self.key, ":".join(path) + ":") if encrypted else node
+        if encrypted or not self.meta.mac_only_encrypted:
+            self.digest.update(leaf_bytes(plain))
+        return plain
+
+
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern else None
+
+
+def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
+    """The plaintext of ``document`` (without ``sops:``) and whether its MAC verifies.
+
+    Raises ``CipherError`` when a value does not open (tampered ciphertext or wrong key).
+    """
+    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    if meta.mac_only_encrypted:
+        walk.digest.update(_MAC_ONLY_ENCRYPTED_INIT)
+    plain = walk.value(document, (), (False, False, False, False))
+    computed = walk.digest.hexdigest().upper()
+    try:
+        stored = decrypt_value(meta.mac, key, meta.lastmodified)
+    except CipherError:
+        return plain, False
+    return plain, hmac.compare_digest(str(stored), computed)
+
+
+Comparison = Literal["changed", "unchanged", "no key"]
