@@ -10,7 +10,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if args == ["--version"] or args == ["-V"]:
+    if args in (["--version"], ["-V"]):
         from qv_config import __version__
 
         sys.stdout.write(f"qv {__version__}\n")

@@ -22,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich help formatting costs ~140 ms of imports
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -54,7 +55,22 @@ def _root(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``; each module is thin.
-    from qv_config.cli import init, render, schema, validate  # noqa: F401
+    from qv_config.cli import (  # noqa: F401
+        diff,
+        drift,
+        history,
+        init,
+        log,
+        render,
+        review,
+        rollback,
+        schema,
+        sync,
+        validate,
+    )
+    from qv_config.cli.secrets import secrets_app
+
+    app.add_typer(secrets_app, name="secrets")
 
 
 def _click_exceptions() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
