@@ -1,13 +1,130 @@
-"""`qv render` — placeholder until its owner lands it."""
+"""`qv render` — print the effective documents of one environment (SPEC §3)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import typer
+
 from qv_config.cli.app import app
+
+if TYPE_CHECKING:
+    from qv_config.findings import Finding
+    from qv_config.repo.types import Snapshot
+
+_FORMATS = ("yaml", "json")
 
 
 @app.command("render")
-def render_command() -> None:
-    """Not yet implemented."""
-    from qv_config.errors import OperationalError
+def render_command(
+    env: str = typer.Option(..., "--env", "-e", help="Environment to render."),
+    selectors: list[str] | None = typer.Argument(
+        None, metavar="[SELECTOR]...", help="kind/name with shell globs, e.g. strategy/* ."
+    ),
+    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml | json"),
+    explain_field: str | None = typer.Option(
+        None,
+        "--explain",
+        metavar="KIND/NAME:FIELD",
+        help="Show every layer that set FIELD, e.g. strategy/momentum-eu:spec.limits.order_rate",
+    ),
+    rev: str | None = typer.Option(
+        None, "--rev", help="Render a Git revision (work tree untouched)."
+    ),
+) -> None:
+    """Print the effective documents of an environment (inheritance, overlays, templates)."""
+    _check_format(fmt)
+    snapshot = _snapshot(rev)
+    if explain_field is not None:
+        _explain(snapshot, env, explain_field, selectors or [])
+        return
+    _render(snapshot, env, fmt, selectors or [])
 
-    raise OperationalError("qv render is not implemented yet")
+
+def _check_format(fmt: str) -> None:
+    from qv_config.errors import UsageError
+
+    if fmt == "unleash":
+        raise UsageError("--format unleash is not available yet", hint="use --format yaml or json")
+    if fmt not in _FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", hint="use yaml or json")
+
+
+def _snapshot(rev: str | None) -> Snapshot:
+    from qv_config.cli.state import OPTIONS
+    from qv_config.repo import GitSource, WorkTreeSource, find_root, load_snapshot
+
+    root = find_root(OPTIONS.start_dir())
+    if rev is None:
+        return load_snapshot(WorkTreeSource(root))
+    return load_snapshot(GitSource(root, rev))
+
+
+def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> None:
+    from qv_config.cli.output import write
+    from qv_config.render import desired_state, render_environment
+    from qv_config.render.output import to_json, to_yaml
+
+    _fail_on_project(snapshot)
+    rendered = render_environment(snapshot, env, selectors)
+    problems = [*_load_problems(snapshot, env), *rendered.findings]
+    _fail_on(problems, env)
+    if fmt == "json":
+        write(to_json(desired_state(rendered)))
+    else:
+        write(to_yaml(rendered.docs.values()))
+
+
+def _explain(snapshot: Snapshot, env: str, target: str, selectors: list[str]) -> None:
+    from qv_config.cli.output import write
+    from qv_config.errors import UsageError
+    from qv_config.render import explain
+    from qv_config.render.output import explanation_text
+
+    _fail_on_project(snapshot)
+    selector, sep, field = target.rpartition(":")
+    if not sep:
+        if len(selectors) != 1:
+            raise UsageError(
+                f"--explain {target!r} names no document",
+                hint="write --explain kind/name:field, e.g. strategy/x:spec.limits",
+            )
+        selector, field = selectors[0], target
+    write(explanation_text(explain(snapshot, env, selector, field)))
+
+
+def _fail_on_project(snapshot: Snapshot) -> None:
+    if snapshot.project is None:
+        _fail_on(
+            [f for f in snapshot.findings if f.file == "qv.yaml"] or list(snapshot.findings), None
+        )
+
+
+def _load_problems(snapshot: Snapshot, env: str) -> list[Finding]:
+    """Load errors of the files this environment reads (other environments' files excluded)."""
+    mine = f"environments/{env}/"
+    return [
+        f
+        for f in snapshot.findings
+        if f.is_error
+        and (not f.file.startswith("environments/") or f.file.startswith(mine))
+        and f.env in (None, env)
+    ]
+
+
+def _fail_on(findings: list[Finding], env: str | None) -> None:
+    import sys
+
+    from qv_config.errors import CheckFailed
+    from qv_config.render.output import finding_line
+
+    errors = [f for f in findings if f.is_error]
+    if not errors:
+        return
+    for finding in sorted(errors, key=lambda f: f.sort_key()):
+        sys.stderr.write(finding_line(finding) + "\n")
+    where = f" of environment {env!r}" if env else ""
+    raise CheckFailed(
+        f"{len(errors)} problem(s) in the configuration{where}",
+        hint="fix the lines above, then run qv render again",
+    )

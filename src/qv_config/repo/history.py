@@ -86,3 +86,22 @@ def is_ancestor(root: Path, older: str, newer: str) -> bool:
             hint="fetch more history: git fetch --unshallow",
         )
     return proc.returncode == 0
+
+
+def default_base(root: Path) -> str:
+    """The merge-base of HEAD with the main branch (``origin/main`` preferred, then ``main``)."""
+    for candidate in ("origin/main", "main", "origin/master", "master"):
+        proc = subprocess.run(
+            ["git", "merge-base", "HEAD", candidate],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    raise GitError(
+        "cannot find the merge-base of HEAD with main",
+        hint="pass --base REV, or fetch the main branch (git fetch origin main; in a shallow "
+        "clone: git fetch --unshallow)",
+    )

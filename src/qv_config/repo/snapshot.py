@@ -51,7 +51,9 @@ def _project(source: Source, findings: list[Finding]) -> tuple[Any, LoadedDoc | 
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        findings.append(Finding("QV205", f"qv.yaml is invalid at {where}: {first['msg']}", "qv.yaml", 1, 1))
+        findings.append(
+            Finding("QV205", f"qv.yaml is invalid at {where}: {first['msg']}", "qv.yaml", 1, 1)
+        )
         return None, doc
 
 
@@ -87,7 +89,7 @@ def load_snapshot(source: Source) -> Snapshot:
         elif path.startswith("environments/"):
             _classify_env(source, path, limits, findings, env_parts, env_main, base_prefixes)
     envs = _env_files(project, env_parts, env_main, findings)
-    digests = {p: h for p, h in files.items()}
+    digests = dict(files)
     return Snapshot(
         root=source.root,
         label=source.label,
@@ -140,17 +142,27 @@ def _env_files(
     for env in declared:
         parts = env_parts.get(env, {"documents": {}, "overlays": {}})
         main = env_main.get(env)
-        if main is None and not any(f.file.startswith(f"environments/{env}/environment.") for f in findings):
+        if main is None and not any(
+            f.file.startswith(f"environments/{env}/environment.") for f in findings
+        ):
             findings.append(
-                Finding("QV204", f"environment {env!r} has no environments/{env}/environment.yaml",
-                        f"environments/{env}/environment.yaml", env=env)
+                Finding(
+                    "QV204",
+                    f"environment {env!r} has no environments/{env}/environment.yaml",
+                    f"environments/{env}/environment.yaml",
+                    env=env,
+                )
             )
         out[env] = EnvFiles(env, main, parts["documents"], parts["overlays"])
     for env in sorted(set(env_parts) - set(declared)):
         findings.append(
-            Finding("QV204", f"folder environments/{env}/ is not an environment of qv.yaml "
-                    f"(declared: {', '.join(declared)}); add it to spec.environments or remove it",
-                    f"environments/{env}", env=env)
+            Finding(
+                "QV204",
+                f"folder environments/{env}/ is not an environment of qv.yaml "
+                f"(declared: {', '.join(declared)}); add it to spec.environments or remove it",
+                f"environments/{env}",
+                env=env,
+            )
         )
     return out
 

@@ -1,4 +1,4 @@
-"""Snapshot: every file of a configuration repository at one point (work tree or revision), loaded."""
+"""Snapshot: every file of a configuration repository at one state (work tree or revision)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,384 @@
+"""``render_environment``: the effective documents of one environment (SPEC §3).
+
+One pass: build each document's layers (templates, base or document, overlay), merge them,
+check the envelope, drop duplicates, then template. Every problem becomes a ``Finding`` and only
+that document is left out; rendering never stops at the first problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from qv_config.errors import UsageError
+from qv_config.findings import Finding, dotted
+from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
+from qv_config.render.merge import merge, merge_layers
+from qv_config.render.provenance import locate
+from qv_config.render.selectors import Selector, check_all_match, parse_selectors, selected
+from qv_config.render.templating import Trie, Walker, union
+from qv_config.render.types import KIND_SLUGS, Layer, LayerRole, Location, RenderedDoc, RenderedEnv
+from qv_config.repo.types import EnvFiles, Snapshot
+from qv_config.yamlio import LoadedDoc
+from qv_config.yamlio.types import FieldPath
+
+API_VERSION = "qv/v1"
+_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}")
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A document after inheritance and merge, before templating."""
+
+    layers: tuple[Layer, ...]
+    data: dict[str, Any]
+    kind: str
+    name: str
+    trie: Trie | None  # where templating must look (union of the layers' tries)
+
+    def locate(self, path: FieldPath) -> Location:
+        return locate(self.layers, self.data, path)
+
+
+class _Run:
+    """State of one render_environment call."""
+
+    def __init__(self, snapshot: Snapshot, env: str) -> None:
+        self.snapshot = snapshot
+        self.env = env
+        self.cache: TemplateCache = cache_for(snapshot)
+        self.findings: list[Finding] = []
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        where: Location,
+        field: FieldPath = (),
+        kind: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        mark = where.mark
+        self.findings.append(
+            Finding(
+                code,
+                message,
+                where.file,
+                mark.line if mark else 0,
+                mark.col if mark else 0,
+                env=self.env,
+                kind=kind,
+                name=name,
+                field=dotted(field),
+            )
+        )
+
+    def at(self, doc: LoadedDoc, path: FieldPath) -> Location:
+        return Location(doc.path, doc.position(path))
+
+
+def render_environment(snapshot: Snapshot, env: str, selectors: Sequence[str] = ()) -> RenderedEnv:
+    """The effective documents of ``env`` (optionally only those matching ``selectors``)."""
+    # Rendering allocates many small acyclic dicts next to a large live heap (the snapshot):
+    # the cyclic GC would repeatedly traverse that heap for nothing, doubling the run time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render(snapshot, env, selectors)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render(snapshot: Snapshot, env: str, selectors: Sequence[str]) -> RenderedEnv:
+    files = snapshot.environments.get(env)
+    if files is None or env not in snapshot.env_names:
+        raise UsageError(f"unknown environment {env!r}", hint=_env_hint(snapshot, env))
+    chosen = parse_selectors(selectors)
+    run = _Run(snapshot, env)
+    merged = _merge_all(run, files)
+    # Documents that failed to merge still count as matched: their findings are the answer.
+    failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
+    check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
+    env_doc = _find_env_doc(run, merged, files)
+    walker = Walker()
+    context, env_rendered = _context(run, env_doc, walker)
+    docs: dict[str, RenderedDoc] = {}
+    if env_rendered is not None and selected(chosen, env_rendered.kind, env_rendered.name):
+        docs[env_rendered.key] = env_rendered
+    for item in merged:
+        if item is not env_doc and selected(chosen, item.kind, item.name):
+            rendered = _template(run, item, context, walker)
+            if rendered is not None:
+                docs[rendered.key] = rendered
+    findings = [f for f in run.findings if _keep(f, chosen, env_doc)]
+    findings.sort(key=Finding.sort_key)
+    return RenderedEnv(env, dict(sorted(docs.items())), tuple(findings))
+
+
+def _env_hint(snapshot: Snapshot, env: str) -> str:
+    names = snapshot.env_names
+    close = difflib.get_close_matches(env, names, n=1)
+    known = f"environments of qv.yaml: {', '.join(names) or '(none)'}"
+    return f"did you mean {close[0]}? {known}" if close else known
+
+
+def _keep(finding: Finding, chosen: tuple[Selector, ...], env_doc: Merged | None) -> bool:
+    if not chosen:
+        return True
+    if env_doc is not None and finding.kind == "Environment" and finding.name == env_doc.name:
+        return True
+    return (
+        finding.kind is not None
+        and finding.name is not None
+        and selected(chosen, finding.kind, finding.name)
+    )
+
+
+def _merge_all(run: _Run, files: EnvFiles) -> list[Merged]:
+    jobs: list[tuple[LoadedDoc, LayerRole, LoadedDoc | None]] = []
+    if files.environment is not None:
+        jobs.append((files.environment, "document", None))
+    for path, doc in run.snapshot.bases.items():
+        jobs.append((doc, "base", files.overlays.get(path)))
+    for path, doc in files.overlays.items():
+        if path not in run.snapshot.bases:  # no base of that path: a document of E alone
+            jobs.append((doc, "document", None))
+    jobs.extend((doc, "document", None) for doc in files.documents.values())
+    out: list[Merged] = []
+    seen: dict[tuple[str, str], Merged] = {}
+    for main, role, overlay in jobs:
+        item = _merge_one(run, main, role, overlay)
+        if item is not None and _unique(run, item, seen):
+            out.append(item)
+    return out
+
+
+def _unique(run: _Run, item: Merged, seen: dict[tuple[str, str], Merged]) -> bool:
+    first = seen.setdefault((item.kind, item.name), item)
+    if first is item:
+        return True
+    other = _main(first).doc.path
+    mine = _main(item).doc.path
+    run.add(
+        "QV220",
+        f"duplicate {item.kind} {item.name!r}: defined in {other} and in {mine}; "
+        "rename or remove one",
+        item.locate(("metadata", "name")),
+        ("metadata", "name"),
+        item.kind,
+        item.name,
+    )
+    return False
+
+
+def _main(item: Merged) -> Layer:
+    return next(lay for lay in item.layers if lay.role in ("base", "document"))
+
+
+def _merge_one(
+    run: _Run, main: LoadedDoc, role: LayerRole, overlay: LoadedDoc | None
+) -> Merged | None:
+    if not isinstance(main.data, dict):
+        run.add("QV108", "a document must be a mapping", run.at(main, ()))
+        return None
+    try:
+        names = run.cache.chain(main)
+    except InheritError as err:
+        _inherit_finding(run, err, main)
+        return None
+    layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
+    data = merge(run.cache.merged_chain(names), body(main)) if names else merge_layers([body(main)])
+    if overlay is not None:
+        if not _overlay_ok(run, overlay, data):
+            return None
+        layers.append(Layer("overlay", overlay.path, overlay))
+        data = merge(data, overlay.data)
+    trie = union(run.cache.chain_trie(names), run.cache.trie(main))
+    if overlay is not None:
+        trie = union(trie, run.cache.trie(overlay))
+    kind, name = _text(data.get("kind")), _text(_meta(data).get("name"))
+    item = Merged(tuple(layers), data, kind, name, trie)
+    return item if _envelope_ok(run, item) else None
+
+
+def _inherit_finding(run: _Run, err: InheritError, main: LoadedDoc) -> None:
+    data = main.data
+    kind = data.get("kind") if isinstance(data.get("kind"), str) else None
+    name = _meta(data).get("name")
+    run.add(
+        err.code,
+        err.message,
+        run.at(err.file, err.path),
+        err.path,
+        kind,
+        name if isinstance(name, str) else None,
+    )
+
+
+def _overlay_ok(run: _Run, overlay: LoadedDoc, base: dict[str, Any]) -> bool:
+    data = overlay.data
+    kind, name = _text(base.get("kind")), _text(_meta(base).get("name"))
+    if not isinstance(data, dict):
+        run.add("QV108", "an overlay must be a mapping", run.at(overlay, ()), (), kind, name)
+        return False
+    if "extends" in data:
+        run.add(
+            "QV212",
+            "an overlay may not use extends: put extends in the base document "
+            f"{_base_path(overlay.path)}",
+            run.at(overlay, ("extends",)),
+            ("extends",),
+            kind,
+            name,
+        )
+        return False
+    for path in (("apiVersion",), ("kind",), ("metadata", "name")):
+        mine, theirs = _get(data, path), _get(base, path)
+        if mine is not None and mine != theirs:
+            run.add(
+                "QV213",
+                f"overlay {dotted(path)} is {mine!r} but its base has {theirs!r}; "
+                "an overlay must describe the same document",
+                run.at(overlay, path),
+                path,
+                kind,
+                name,
+            )
+            return False
+    return True
+
+
+def _base_path(overlay_path: str) -> str:
+    parts = overlay_path.split("/", 2)
+    return parts[2] if len(parts) == 3 else overlay_path
+
+
+def _envelope_ok(run: _Run, item: Merged) -> bool:
+    data, kind, name = item.data, item.kind or None, item.name or None
+    if data.get("apiVersion") != API_VERSION:
+        found = data.get("apiVersion")
+        what = f"is {found!r}" if found is not None else "is missing"
+        run.add(
+            "QV201",
+            f"apiVersion {what}: it must be {API_VERSION}",
+            item.locate(("apiVersion",)),
+            ("apiVersion",),
+            kind,
+            name,
+        )
+        return False
+    if item.kind not in KIND_SLUGS:
+        close = difflib.get_close_matches(item.kind, list(KIND_SLUGS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(KIND_SLUGS)})"
+        run.add(
+            "QV202",
+            f"unknown kind {data.get('kind')!r}{hint}",
+            item.locate(("kind",)),
+            ("kind",),
+            kind,
+            name,
+        )
+        return False
+    if not _NAME.fullmatch(item.name):
+        found = _meta(data).get("name")
+        run.add(
+            "QV203",
+            f"metadata.name {found!r} is missing or invalid: use lower-case letters, "
+            "digits, '.' and '-' (at most 63)",
+            item.locate(("metadata", "name")),
+            ("metadata", "name"),
+            item.kind,
+            item.name or None,
+        )
+        return False
+    return True
+
+
+def _find_env_doc(run: _Run, merged: list[Merged], files: EnvFiles) -> Merged | None:
+    """The Merged environment.yaml of E; a misnamed one is reported (QV204) and left out."""
+    found = next((m for m in merged if _main(m).doc is files.environment), None)
+    if found is None or (found.kind, found.name) == ("Environment", run.env):
+        return found
+    run.add(
+        "QV204",
+        f"{_main(found).doc.path} must be kind Environment named {run.env!r} "
+        f"(found {found.kind} {found.name!r}); rename metadata.name to {run.env}",
+        found.locate(("metadata", "name")),
+        ("metadata", "name"),
+        found.kind,
+        found.name,
+    )
+    merged.remove(found)
+    return None
+
+
+def _context(
+    run: _Run, env_doc: Merged | None, walker: Walker
+) -> tuple[dict[str, Any], RenderedDoc | None]:
+    """Template context; ``env`` comes from the Environment document, itself rendered once
+    with the vars as written (one pass: vars referring to vars are not resolved recursively)."""
+    project_data = run.snapshot.project_doc.data if run.snapshot.project_doc else {}
+    project_meta = _meta(project_data) if isinstance(project_data, dict) else {}
+    project = {"name": project_meta.get("name"), "environments": list(run.snapshot.env_names)}
+    raw = env_doc.data if env_doc is not None else {}
+    context: dict[str, Any] = {"env": _env_vars(run.env, raw), "project": project}
+    if env_doc is None:
+        return context, None
+    rendered = _template(run, env_doc, context, Walker())  # its own Walker: another context
+    if rendered is not None:
+        context = {**context, "env": _env_vars(run.env, dict(rendered.data))}
+    return context, rendered
+
+
+def _env_vars(env: str, data: dict[str, Any]) -> dict[str, Any]:
+    spec = data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    env_vars = spec.get("vars")
+    return {
+        "name": env,
+        "tier": spec.get("tier"),
+        "vars": env_vars if isinstance(env_vars, dict) else {},
+    }
+
+
+def _template(
+    run: _Run, item: Merged, context: dict[str, Any], walker: Walker
+) -> RenderedDoc | None:
+    data, problems = walker.render(item.data, {**context, "doc": _meta(item.data)}, item.trie)
+    for problem in problems:
+        run.add(
+            problem.code,
+            problem.message,
+            item.locate(problem.path),
+            problem.path,
+            item.kind,
+            item.name,
+        )
+    if problems:
+        return None
+    return RenderedDoc(
+        run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
+    )
+
+
+def _meta(data: Any) -> dict[str, Any]:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _get(data: Any, path: FieldPath) -> Any:
+    for step in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(step)
+    return data

@@ -1,0 +1,168 @@
+"""``extends`` linearisation (SPEC §3.2), cached per snapshot.
+
+Depth-first, left to right, each template at its first place: for ``doc extends [a, b]`` with
+``a extends [c]`` and ``b extends [c]`` the order is ``c, a, b, doc``. The linearisation of a
+template is computed once per snapshot, as is the merged value of every template chain, so 10,000
+documents sharing three template levels merge those templates once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qv_config.render.merge import merge, merge_layers
+from qv_config.render.templating import Trie, dynamic_paths, union
+from qv_config.render.types import Layer
+from qv_config.repo.types import Snapshot
+from qv_config.yamlio import LoadedDoc
+from qv_config.yamlio.types import FieldPath
+
+
+class InheritError(Exception):
+    """An inheritance problem located in one file (the file that holds the bad ``extends``)."""
+
+    def __init__(self, code: str, message: str, file: LoadedDoc, path: FieldPath) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.file = file
+        self.path = path
+
+
+@dataclass
+class TemplateCache:
+    """Per-snapshot memo of linearisations and of merged template chains."""
+
+    templates: Mapping[str, LoadedDoc]
+    linear: dict[str, tuple[str, ...] | InheritError] = field(default_factory=dict)
+    merged: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    tries: dict[int, tuple[LoadedDoc, Trie | None]] = field(default_factory=dict)
+
+    layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None]] = field(
+        default_factory=dict
+    )
+
+    def chain_layers(self, names: tuple[str, ...]) -> tuple[Layer, ...]:
+        return self._chain(names)[0]
+
+    def chain_trie(self, names: tuple[str, ...]) -> Trie | None:
+        return self._chain(names)[1]
+
+    def _chain(self, names: tuple[str, ...]) -> tuple[tuple[Layer, ...], Trie | None]:
+        found = self.layers.get(names)
+        if found is None:
+            layers = tuple(Layer("template", name, self.templates[name]) for name in names)
+            trie: Trie | None = None
+            for layer in layers:
+                trie = union(trie, self.trie(layer.doc))
+            found = self.layers[names] = (layers, trie)
+        return found
+
+    def trie(self, doc: LoadedDoc) -> Trie | None:
+        """Where ``doc`` needs templating (memoised per loaded document)."""
+        found = self.tries.get(id(doc))
+        if found is None or found[0] is not doc:
+            found = (doc, dynamic_paths(doc.data))
+            self.tries[id(doc)] = found
+        return found[1]
+
+    def chain(self, doc: LoadedDoc) -> tuple[str, ...]:
+        """Linearised template names for ``doc``; raises InheritError."""
+        order: dict[str, None] = {}
+        for pos, name in enumerate(extends_of(doc)):
+            for item in self._linear(name, (), doc, ("extends", pos)):
+                order.setdefault(item, None)
+        return tuple(order)
+
+    def merged_chain(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The templates of ``names`` merged in order (shared: never mutate)."""
+        found = self.merged.get(names)
+        if found is None:
+            if len(names) == 1:
+                found = merge_layers([body(self.templates[names[0]])])
+            else:
+                found = merge(self.merged_chain(names[:-1]), body(self.templates[names[-1]]))
+            self.merged[names] = found
+        return found
+
+    def _linear(
+        self, name: str, stack: tuple[str, ...], holder: LoadedDoc, where: FieldPath
+    ) -> tuple[str, ...]:
+        if name in stack:
+            cycle = " -> ".join((*stack[stack.index(name) :], name))
+            raise InheritError("QV210", f"extends cycle: {cycle}", holder, where)
+        known = self.linear.get(name)
+        if isinstance(known, InheritError):
+            raise known
+        if known is not None:
+            return known
+        try:
+            result = self._compute(name, stack, holder, where)
+        except InheritError as err:
+            if not stack or err.code != "QV210":
+                self.linear[name] = err
+            raise
+        self.linear[name] = result
+        return result
+
+    def _compute(
+        self, name: str, stack: tuple[str, ...], holder: LoadedDoc, where: FieldPath
+    ) -> tuple[str, ...]:
+        doc = self.templates.get(name)
+        if doc is None:
+            raise InheritError("QV211", missing_message(name, self.templates), holder, where)
+        order: dict[str, None] = {}
+        for pos, parent in enumerate(extends_of(doc)):
+            for item in self._linear(parent, (*stack, name), doc, ("extends", pos)):
+                order.setdefault(item, None)
+        order.setdefault(name, None)
+        return tuple(order)
+
+
+def missing_message(name: str, templates: Mapping[str, LoadedDoc]) -> str:
+    close = difflib.get_close_matches(name, list(templates), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"template {name!r} not found (expected templates/{name}.yaml){hint}"
+
+
+def extends_of(doc: LoadedDoc) -> list[str]:
+    data = doc.data
+    value = data.get("extends") if isinstance(data, dict) else None
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InheritError(
+            "QV211",
+            "extends must be a list of template names, e.g. [strategy/base]",
+            doc,
+            ("extends",),
+        )
+    return value
+
+
+def body(doc: LoadedDoc) -> dict[str, Any]:
+    """A layer's mapping without ``extends`` (a shallow copy only when needed)."""
+    data = doc.data
+    if "extends" not in data:
+        return data  # type: ignore[no-any-return]
+    return {key: value for key, value in data.items() if key != "extends"}
+
+
+_CACHES: dict[int, tuple[weakref.ref[Snapshot], TemplateCache]] = {}
+
+
+def cache_for(snapshot: Snapshot) -> TemplateCache:
+    """The snapshot's template cache; dropped when the snapshot is garbage collected."""
+    key = id(snapshot)
+    entry = _CACHES.get(key)
+    if entry is not None and entry[0]() is snapshot:
+        return entry[1]
+    cache = TemplateCache(snapshot.templates)
+    _CACHES[key] = (weakref.ref(snapshot, lambda _ref: _CACHES.pop(key, None)), cache)
+    return cache

@@ -1,0 +1,114 @@
+"""Merge rules of SPEC §3.3, copy-on-write.
+
+Layer values come from cached ``LoadedDoc.data`` trees that are shared between snapshots and
+environments, so nothing here mutates an input: a container is copied only when something under
+it changes, and untouched subtrees are shared by reference between the layers and the result.
+Consumers of rendered data must therefore treat it as read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qv_config.yamlio import ReplaceDict, ReplaceList
+
+
+def is_name_keyed(value: Any) -> bool:
+    """A non-empty list whose items are all mappings holding a ``name`` key."""
+    if type(value) is not list or not value:
+        return False
+    return all(isinstance(item, dict) and "name" in item for item in value)
+
+
+def fresh(value: Any) -> Any:
+    """``value`` as result data: no ``null`` keys, no ``!replace`` wrappers.
+
+    Returns the very same object when it is already clean (the common case), so a clean layer
+    costs one walk and no allocation.
+    """
+    if isinstance(value, dict):
+        return _fresh_dict(value)
+    if isinstance(value, list):
+        return _fresh_list(value)
+    return value
+
+
+def _fresh_dict(value: dict[str, Any]) -> dict[str, Any]:
+    changed = type(value) is not dict
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            changed = (
+                True  # null means "delete": in a first/replacing layer there is nothing to delete
+            )
+            continue
+        new = fresh(item)
+        changed = changed or new is not item
+        out[key] = new
+    return out if changed else value
+
+
+def _fresh_list(value: list[Any]) -> list[Any]:
+    changed = type(value) is not list
+    out = []
+    for item in value:
+        new = fresh(item)
+        changed = changed or new is not item
+        out.append(new)
+    return out if changed else value
+
+
+def merge(base: Any, over: Any) -> Any:
+    """The value of a later layer ``over`` applied on top of the result value ``base``."""
+    kind = type(over)  # exact type checks first: this is the hot path of rendering
+    if kind is dict:
+        return merge_dicts(base, over) if type(base) is dict else fresh(over)
+    if kind is list:
+        if is_name_keyed(over) and is_name_keyed(base):
+            return _merge_named(base, over)
+        return fresh(over)
+    if kind is ReplaceDict or kind is ReplaceList:
+        return fresh(over)
+    return over  # a scalar replaces
+
+
+def merge_dicts(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)  # shallow: only this level is copied; children are shared or merged anew
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+            continue
+        kind = type(value)
+        if (
+            kind is not dict
+            and kind is not list
+            and kind is not ReplaceDict
+            and kind is not ReplaceList
+        ):
+            out[key] = value  # scalar: replaces whatever was there
+        elif key in out:
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = fresh(value)
+    return out
+
+
+def _merge_named(base: list[Any], over: list[Any]) -> list[Any]:
+    out = list(base)
+    index = {item["name"]: pos for pos, item in enumerate(base)}
+    for item in over:
+        pos = index.get(item["name"])
+        if pos is None:
+            index[item["name"]] = len(out)
+            out.append(fresh(item))
+        else:
+            out[pos] = merge(out[pos], item)
+    return out
+
+
+def merge_layers(values: list[Any]) -> dict[str, Any]:
+    """Fold layer values in order; the first must be a mapping (checked by the caller)."""
+    result: dict[str, Any] = fresh(values[0])
+    for value in values[1:]:
+        result = merge(result, value)
+    return result

@@ -1,0 +1,98 @@
+"""Text forms of rendering results for ``qv render`` (the CLI prints them; this module doesn't).
+
+YAML goes through ``qv_config.yamlio.writer.dump_plain`` when the writer module provides it;
+until then a local PyYAML fallback writes block style in authored key order and quotes every
+string that YAML 1.2 core would read back as something else (``"1e6"``, ``"0777"``, ``"true"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from qv_config.findings import Finding
+from qv_config.render.explain import Explanation
+from qv_config.render.types import RenderedDoc
+
+
+def to_yaml(docs: Iterable[RenderedDoc]) -> str:
+    """Multi-document YAML, one document per rendered doc, ``---`` between them."""
+    dump = _dumper()
+    return "---\n".join(dump(dict(doc.data)) for doc in docs)
+
+
+def to_json(desired: Mapping[str, bytes]) -> str:
+    """One JSON object {desired-state key: document}, sorted keys, indent 2."""
+    import orjson
+
+    merged = {key: orjson.loads(value) for key, value in desired.items()}
+    return orjson.dumps(merged, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def finding_line(finding: Finding) -> str:
+    env = f" [{finding.env}]" if finding.env else ""
+    where = f"{finding.file}:{finding.line}:{finding.col}" if finding.file else "(project)"
+    return f"{where}: {finding.code} {finding.message}{env}"
+
+
+def explanation_text(expl: Explanation) -> str:
+    lines = [f"{expl.key}: {expl.field}"]
+    for step in expl.steps:
+        mark = f"{step.mark.line}:{step.mark.col}" if step.mark else "?:?"
+        if step.action == "set":
+            what = _short(step.value)
+        else:
+            what = "(deleted)" if step.action == "deleted" else "(replaced by a parent value)"
+        flag = "  <- wins" if step.won else ""
+        lines.append(f"  {step.file}:{mark}  {step.role} {step.label}  {what}{flag}")
+    final = _short(expl.final) if expl.present else "(absent)"
+    lines.append(f"final value: {final}")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def _dumper() -> Callable[[Any], str]:
+    try:
+        from qv_config.yamlio.writer import dump_plain  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return _fallback_dump
+    return dump_plain  # type: ignore[no-any-return,unused-ignore]
+
+
+def _fallback_dump(data: Any) -> str:
+    import yaml
+
+    return yaml.dump(
+        data,
+        Dumper=_fallback_class(),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+    )
+
+
+_FALLBACK: list[type[Any]] = []
+
+
+def _fallback_class() -> type[Any]:
+    if _FALLBACK:
+        return _FALLBACK[0]
+    import yaml
+
+    from qv_config.yamlio.scalars import is_plain_safe_text
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+        style = None if is_plain_safe_text(text) else '"'
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    _FALLBACK.append(Dumper)
+    return Dumper

@@ -1,0 +1,206 @@
+"""The Jinja2 sandbox of SPEC §3.4 and its compile cache.
+
+Jinja2 is imported only when the first template string is met: most documents hold none, and
+``qv --help`` must not pay for it. A template may read only its context (``env``, ``project``,
+``doc``): no loader (so ``include``/``import``/``extends`` cannot read files), no unsafe globals,
+no attribute or item starting with ``_`` (the classic ``''.__class__.__mro__`` escape).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# "{{ expr }}" and nothing else: the value keeps the expression's native type.
+_SINGLE = re.compile(r"\{\{(?P<expr>.*)\}\}", re.S)
+_MAX_SEQUENCE = 100_000  # bound on str/list repetition: a template must not eat the machine
+_MAX_POWER = 1_000
+
+
+class TemplateProblem(Exception):
+    """A template string failed; ``code`` is QV230, QV231 or QV232."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem."""
+
+    run: Callable[[dict[str, Any]], Any]
+    uses_doc: bool  # False: the value depends on env/project only, so it can be reused per env
+
+
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+@cache
+def _environment() -> ImmutableSandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class QvSandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            return not attr.startswith("_") and super().is_safe_attribute(obj, attr, value)
+
+        def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+            # Fail loudly instead of returning an undefined that might be swallowed.
+            raise SecurityError(f"access to attribute {attribute!r} is not allowed")
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if attribute.startswith("_"):
+                raise SecurityError(f"access to attribute {attribute!r} is not allowed")
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            if isinstance(argument, str) and argument.startswith("_"):
+                raise SecurityError(f"access to item {argument!r} is not allowed")
+            return super().getitem(obj, argument)
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _check_binop(operator, left, right, SecurityError)
+            return super().call_binop(context, operator, left, right)
+
+    env = QvSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
+    for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
+        env.globals.pop(name, None)
+    return env
+
+
+def _check_binop(operator: str, left: Any, right: Any, error: type[Exception]) -> None:
+    if operator == "**" and isinstance(right, int | float) and abs(right) > _MAX_POWER:
+        raise error(f"exponent {right} is too large")
+    if operator == "*":
+        for seq, count in ((left, right), (right, left)):
+            is_repeat = isinstance(seq, str | list | tuple) and isinstance(count, int)
+            if is_repeat and len(seq) * count > _MAX_SEQUENCE:
+                raise error("repetition result is too large")
+
+
+def _static_check(tree: Any) -> None:
+    """Reject file access and ``_`` attributes before anything runs (QV231)."""
+    from jinja2 import nodes
+
+    for node in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        raise TemplateProblem(
+            "QV231", f"'{type(node).__name__.lower()}' is not allowed: templates cannot read files"
+        )
+    for node in tree.find_all(nodes.Getattr):
+        if node.attr.startswith("_"):
+            raise TemplateProblem("QV231", f"access to attribute {node.attr!r} is not allowed")
+    named: list[tuple[Any, str]] = [(item.arg, "item") for item in tree.find_all(nodes.Getitem)]
+    for flt in tree.find_all(nodes.Filter):  # {{ x | attr('_y') }}
+        if flt.name == "attr" and flt.args:
+            named.append((flt.args[0], "attribute"))
+    for arg, what in named:
+        if isinstance(arg, nodes.Const) and str(arg.value).startswith("_"):
+            raise TemplateProblem("QV231", f"access to {what} {arg.value!r} is not allowed")
+
+
+def _single_expression(text: str) -> str | None:
+    match = _SINGLE.fullmatch(text)
+    if match is None:
+        return None
+    expr = match.group("expr")
+    return None if ("{{" in expr or "}}" in expr or "{%" in expr) else expr
+
+
+@lru_cache(maxsize=8192)
+def compile_template(text: str) -> Compiled | TemplateProblem:
+    """Compile once per distinct string; failures are cached too (returned, not raised)."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    env = _environment()
+    expr = _single_expression(text)
+    try:
+        tree = env.parse(text)
+        _static_check(tree)
+        uses_doc = "doc" in meta.find_undeclared_variables(tree)
+        if expr is not None:
+            compiled = env.compile_expression(expr, undefined_to_none=False)
+            return Compiled(_native_runner(compiled, text), uses_doc)
+        return Compiled(_text_runner(env.from_string(tree).render, text), uses_doc)
+    except TemplateSyntaxError as err:
+        return TemplateProblem("QV232", f"template syntax error: {err.message}")
+    except TemplateProblem as problem:
+        return problem
+
+
+def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], source: str) -> Any:
+    from jinja2 import UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    try:
+        return func(context)
+    except UndefinedError as err:
+        raise TemplateProblem("QV230", _undefined_message(source, err.message or "")) from None
+    except SecurityError as err:
+        raise TemplateProblem("QV231", f"sandbox violation: {err}") from None
+    except TemplateProblem:
+        raise
+    except Exception as err:  # any evaluation failure of user input: division by zero, bad filter
+        raise TemplateProblem("QV232", f"template error: {type(err).__name__}: {err}") from None
+
+
+def _undefined_message(source: str, detail: str) -> str:
+    """Name the variable as written (``env.vars.nope``), not as Jinja puts it ('dict object'...)."""
+    from jinja2 import nodes
+
+    match = re.search(r"has no attribute '([^']*)'|^'([^']*)' is undefined", detail)
+    missing = next((g for g in match.groups() if g), "") if match else ""
+    for node in _environment().parse(source).find_all(nodes.Getattr):
+        if node.attr == missing:
+            return f"undefined template variable {_dotted(node)} in {source!r}"
+    if missing:
+        return f"undefined template variable {missing} in {source!r}"
+    return f"undefined template variable in {source!r}: {detail}"
+
+
+def _dotted(node: Any) -> str:
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Getattr):
+        return f"{_dotted(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Name):
+        return str(node.name)
+    return "(...)"
+
+
+def _text_runner(render: Callable[..., str], source: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda context: _guarded(render, context, source)
+
+
+def _native_runner(expression: Callable[..., Any], source: str) -> Callable[[dict[str, Any]], Any]:
+    def run(context: dict[str, Any]) -> Any:
+        return _guarded(lambda ctx: _to_json(expression(**ctx)), context, source)
+
+    return run
+
+
+def _to_json(value: Any) -> Any:
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return str(value)  # drops Markup and other str subclasses
+    if isinstance(value, list | tuple | range):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    raise TemplateProblem("QV232", f"expression gives a {type(value).__name__}, not a JSON value")

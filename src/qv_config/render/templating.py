@@ -1,0 +1,203 @@
+"""Templating of merged documents (SPEC §3.4), copy-on-write, with a per-render memo.
+
+Merged documents share most of their subtrees with the (cached) templates, so a subtree known to
+hold no template string is remembered by identity and skipped for every later document. Strings
+without ``{{``/``{%`` are never handed to Jinja2. The same walk rejects what canonical JSON cannot
+hold (non-finite floats, non-string keys), so the desired state never has to check again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
+from qv_config.yamlio.types import FieldPath
+
+_NONE = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    path: FieldPath
+
+
+class Walker:
+    """Renders the template strings of one document after another, sharing a static memo."""
+
+    def __init__(self) -> None:
+        # id -> object (kept alive so an id is never reused while it is in the memo)
+        self._static: dict[int, Any] = {}
+        self._stack: list[str | int] = []
+        self._dynamic = 0  # template strings and problems met so far (for the memo)
+        self._context: dict[str, Any] = {}
+        # template text -> value (or problem), for templates that do not read ``doc``: their
+        # value is the same for every document of the environment. A Walker therefore serves
+        # one (env, project) context; only ``doc`` may change between documents.
+        self._results: dict[str, Any] = {}
+        self.problems: list[Problem] = []
+
+    def render(
+        self, data: dict[str, Any], context: dict[str, Any], trie: Trie | None = True
+    ) -> tuple[Any, list[Problem]]:
+        """Template ``data``; only the paths of ``trie`` are visited (True: everything)."""
+        self._context = context
+        self.problems = []
+        self._stack.clear()
+        if trie is None:
+            return data, self.problems
+        return self._guided(data, trie), self.problems
+
+    def _guided(self, value: Any, trie: Trie) -> Any:
+        if not isinstance(trie, dict) or type(value) is not dict:
+            return self._value(value)
+        out: dict[str, Any] | None = None
+        for key, sub in trie.items():
+            item = value.get(key, _NONE)
+            if item is _NONE:
+                continue  # deleted or replaced by a later layer
+            self._stack.append(key)
+            new = self._guided(item, sub)
+            self._stack.pop()
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+
+    def _value(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self._string(value) if ("{{" in value or "{%" in value) else value
+        if kind is dict:
+            return self._dict(value)
+        if kind is list:
+            return self._list(value)
+        if kind is float and not math.isfinite(value):
+            self._problem("QV303", f"{value} is not a JSON number: use a finite number")
+        return value
+
+    def _dict(self, value: dict[Any, Any]) -> Any:
+        if self._static.get(id(value)) is value:
+            return value
+        before = self._dynamic
+        out: dict[Any, Any] | None = None
+        stack = self._stack
+        for key, item in value.items():
+            kind = type(item)
+            # Plain scalars are by far the most common: decide them inline, without a call.
+            if type(key) is str and (
+                (kind is str and "{{" not in item and "{%" not in item)
+                or kind is int
+                or kind is bool
+                or item is None
+            ):
+                continue
+            stack.append(key)
+            if type(key) is not str:
+                self._problem("QV303", f"key {key!r} is not a string: quote it")
+            new = self._value(item)
+            stack.pop()
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        if self._dynamic == before:
+            self._static[id(value)] = value
+        return value if out is None else out
+
+    def _list(self, value: list[Any]) -> Any:
+        if self._static.get(id(value)) is value:
+            return value
+        before = self._dynamic
+        out: list[Any] | None = None
+        for pos, item in enumerate(value):
+            self._stack.append(pos)
+            new = self._value(item)
+            self._stack.pop()
+            if new is not item:
+                if out is None:
+                    out = list(value)
+                out[pos] = new
+        if self._dynamic == before:
+            self._static[id(value)] = value
+        return value if out is None else out
+
+    def _string(self, text: str) -> Any:
+        self._dynamic += 1
+        known = self._results.get(text, _NONE)
+        if known is not _NONE:
+            return self._reuse(text, known)
+        compiled = compile_template(text)
+        try:
+            if isinstance(compiled, TemplateProblem):
+                raise compiled
+            result = compiled.run(self._context)
+        except TemplateProblem as problem:
+            if not (isinstance(compiled, Compiled) and compiled.uses_doc):
+                self._results[text] = problem
+            return self._reuse(text, problem)
+        if isinstance(result, float) and not math.isfinite(result):
+            self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
+        if not compiled.uses_doc:
+            self._results[text] = result
+        return result
+
+    def _reuse(self, text: str, known: Any) -> Any:
+        if isinstance(known, TemplateProblem):
+            self.problems.append(Problem(known.code, known.message, tuple(self._stack)))
+            return text
+        return known
+
+    def _problem(self, code: str, message: str) -> None:
+        self._dynamic += 1
+        self.problems.append(Problem(code, message, tuple(self._stack)))
+
+
+# A "trie" of the paths of a layer that need the walker: ``True`` means "walk this whole value";
+# a dict maps keys to sub-tries. ``None`` means the layer holds nothing to template or check.
+Trie = dict[str, Any] | bool
+
+
+def dynamic_paths(value: Any) -> Trie | None:
+    """Where ``value`` holds template strings or values canonical JSON rejects (None: nowhere).
+
+    Every such value of a merged document comes from some layer at the same mapping path (lists
+    are marked whole, since name-keyed merging moves items), so walking only the union of the
+    layers' tries visits everything the full walk would.
+    """
+    kind = type(value)
+    if kind is str:
+        return True if ("{{" in value or "{%" in value) else None
+    if kind is float:
+        return None if math.isfinite(value) else True
+    if isinstance(value, list):
+        return True if any(dynamic_paths(item) is not None for item in value) else None
+    if not isinstance(value, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            return True
+        sub = dynamic_paths(item)
+        if sub is not None:
+            out[key] = sub
+    return out or None
+
+
+def union(first: Trie | None, second: Trie | None) -> Trie | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    if first is True or second is True or first is False or second is False:
+        return True
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    out = dict(first)
+    for key, sub in second.items():
+        out[key] = union(out.get(key), sub)
+    return out
