@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from qv_config.diff import diff_documents
@@ -12,7 +13,7 @@ FLOORS = {("spec", "min_liquidity")}
 SECRETS = {("spec", "db", "password")}
 
 
-def marks(kind: str, path: FieldPath) -> tuple[str | None, bool]:
+def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
     generic = tuple("*" if isinstance(p, int) else p for p in path)
     if generic in CEILINGS or generic == ("spec", "allocation", "stages", "*", "capital"):
         return "ceiling", False
@@ -75,8 +76,8 @@ def test_name_keyed_lists_compare_by_name() -> None:
     (change,) = diff_documents(old, new, marks=marks).changes
     got = {f.field: (f.op, f.old, f.new, f.risk) for f in change.fields}
     assert got == {
-        "spec.allocation.stages[2].capital": ("changed", 10, 20, "loosened"),
-        "spec.allocation.stages[1]": ("added", None, {"name": "canary", "capital": 1}, None),
+        "spec.allocation.stages[full].capital": ("changed", 10, 20, "loosened"),
+        "spec.allocation.stages[canary]": ("added", None, {"name": "canary", "capital": 1}, None),
     }
 
 

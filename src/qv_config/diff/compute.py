@@ -10,6 +10,7 @@ tightens. Secret fields never carry their values out of this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -18,8 +19,10 @@ from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
 from qv_config.diff.rates import comparable
 from qv_config.yamlio.types import FieldPath
 
-MarkLookup = Callable[[str, FieldPath], tuple[str | None, bool]]
-"""(kind, concrete path) -> (risk direction "ceiling"/"floor" or None, is_secret)."""
+MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
+"""(rendered document, concrete path) -> (risk direction "ceiling"/"floor" or None, is_secret).
+
+The document is passed (not only its kind) because a Config's marks come from its own schema."""
 
 _HIDDEN = "(secret)"
 
@@ -57,8 +60,9 @@ def _doc_change(
     if old is None or new is None:
         op: Op = "added" if old is None else "removed"
         return DocChange(ref, kind, name, op)
-    fields: list[FieldChange] = []
-    _walk((), old, new, kind, marks, ignore, fields)
+    walker = _Walker(new, marks, ignore)
+    walker.walk((), old, new)
+    fields = walker.out
     if not fields:
         return None
     fields.sort(key=lambda f: f.risk != "loosened")
@@ -69,53 +73,49 @@ def _ignored(path: FieldPath, ignore: Sequence[FieldPath]) -> bool:
     return any(path[: len(prefix)] == prefix for prefix in ignore)
 
 
-def _walk(
-    path: FieldPath,
-    old: Any,
-    new: Any,
-    kind: str,
-    marks: MarkLookup,
-    ignore: Sequence[FieldPath],
-    out: list[FieldChange],
-) -> None:
-    if _ignored(path, ignore) or _same(old, new):
-        return
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        for key in _ordered_keys(old, new):
-            _walk(
-                (*path, key),
-                old.get(key, _MISSING),
-                new.get(key, _MISSING),
-                kind,
-                marks,
-                ignore,
-                out,
-            )
-        return
-    if _named_list(old) and _named_list(new):
-        _walk_named(path, old, new, kind, marks, ignore, out)
-        return
-    out.append(_field_change(path, old, new, kind, marks))
+@dataclass
+class _Walker:
+    """Walks two versions of one document, collecting field changes."""
 
+    doc: Mapping[str, Any]
+    marks: MarkLookup
+    ignore: Sequence[FieldPath]
+    out: list[FieldChange] = field(default_factory=list)
+    # Concrete path of a name-keyed list item -> its name, for labels like "venues[lse]".
+    names: dict[FieldPath, str] = field(default_factory=dict)
 
-def _walk_named(
-    path: FieldPath,
-    old: list[Any],
-    new: list[Any],
-    kind: str,
-    marks: MarkLookup,
-    ignore: Sequence[FieldPath],
-    out: list[FieldChange],
-) -> None:
-    # Items are addressed by their index in the *new* list (or old, when removed) so that paths
-    # stay concrete for mark matching and for the reader ("stages[1].capital").
-    old_by = {item["name"]: (i, item) for i, item in enumerate(old)}
-    new_by = {item["name"]: (i, item) for i, item in enumerate(new)}
-    for name in [*new_by, *(n for n in old_by if n not in new_by)]:
-        index = new_by[name][0] if name in new_by else old_by[name][0]
-        before = old_by[name][1] if name in old_by else _MISSING
-        after = new_by[name][1] if name in new_by else _MISSING
-        _walk((*path, index), before, after, kind, marks, ignore, out)
+    def walk(self, path: FieldPath, old: Any, new: Any) -> None:
+        if _ignored(path, self.ignore) or _same(old, new):
+            return
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            for key in _ordered_keys(old, new):
+                self.walk((*path, key), old.get(key, _MISSING), new.get(key, _MISSING))
+        elif _named_list(old) and _named_list(new):
+            self.walk_named(path, old, new)
+        else:
+            change = _field_change(path, old, new, self.doc, self.marks)
+            self.out.append(replace(change, label=self.label(path)))
+
+    def walk_named(self, path: FieldPath, old: list[Any], new: list[Any]) -> None:
+        # Paths stay concrete (index in the new list, or the old one when removed) so that mark
+        # patterns ("stages.*.capital") match; labels show the item's name instead.
+        old_by = {item["name"]: (i, item) for i, item in enumerate(old)}
+        new_by = {item["name"]: (i, item) for i, item in enumerate(new)}
+        for name in [*new_by, *(n for n in old_by if n not in new_by)]:
+            index = new_by[name][0] if name in new_by else old_by[name][0]
+            self.names[(*path, index)] = name
+            before = old_by[name][1] if name in old_by else _MISSING
+            after = new_by[name][1] if name in new_by else _MISSING
+            self.walk((*path, index), before, after)
+
+    def label(self, path: FieldPath) -> str:
+        out: list[str] = []
+        for i, part in enumerate(path):
+            if isinstance(part, int):
+                out.append(f"[{self.names.get(path[: i + 1], part)}]")
+            else:
+                out.append(f".{part}" if out else part)
+        return "".join(out)
 
 
 class _Missing:
@@ -151,9 +151,11 @@ def _named_list(value: Any) -> bool:
     )
 
 
-def _field_change(path: FieldPath, old: Any, new: Any, kind: str, marks: MarkLookup) -> FieldChange:
+def _field_change(
+    path: FieldPath, old: Any, new: Any, doc: Mapping[str, Any], marks: MarkLookup
+) -> FieldChange:
     op: Op = "added" if old is _MISSING else "removed" if new is _MISSING else "changed"
-    direction, secret = marks(kind, path)
+    direction, secret = marks(doc, path)
     before = None if old is _MISSING else old
     after = None if new is _MISSING else new
     risk = _risk(direction, before, after) if direction else None

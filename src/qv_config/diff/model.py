@@ -20,10 +20,11 @@ class FieldChange:
     new: Any = None
     risk: Risk | None = None
     secret: bool = False
+    label: str = ""  # display path; name-keyed list items by name: "spec.venues[lse].port"
 
     @property
     def field(self) -> str:
-        return dotted(self.path)
+        return self.label or dotted(self.path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,40 @@
+"""``qv diff A B`` — the effective difference between two environments or revisions (SPEC §5)."""
+
+from __future__ import annotations
+
+import typer
+
+from qv_config.cli.app import app
+from qv_config.cli.state import OPTIONS
+
+
+@app.command("diff")
+def diff_command(
+    left: str = typer.Argument(..., help="ENV or ENV@REV (e.g. staging, prod@main)."),
+    right: str = typer.Argument(..., help="ENV or ENV@REV."),
+    output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    all_fields: bool = typer.Option(
+        False, "--all", help="Between two environments, include env_specific fields too."
+    ),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="Exit 1 when there are differences (like git diff)."
+    ),
+) -> None:
+    """Show documents added, removed and changed, loosened risk limits first."""
+    from qv_config.cli.output import console, write
+    from qv_config.diff import reporters
+    from qv_config.diff.run import diff_sides
+    from qv_config.diff.sides import parse_side
+    from qv_config.errors import CheckFailed
+    from qv_config.repo import find_root
+
+    reporter = reporters.get(output_format)
+    result = diff_sides(
+        find_root(OPTIONS.start_dir()), parse_side(left), parse_side(right), all_fields=all_fields
+    )
+    if output_format == "text":
+        console().print(reporter(result))
+    else:
+        write(reporter(result))
+    if exit_code and not result.empty:
+        raise CheckFailed(f"{len(result.changes)} document(s) differ")

@@ -1,0 +1,61 @@
+"""``qv log --env E`` — the commits that changed an environment's effective configuration."""
+
+from __future__ import annotations
+
+import typer
+
+from qv_config.cli.app import app
+from qv_config.cli.state import OPTIONS
+
+
+@app.command("log")
+def log_command(
+    env: str = typer.Option(..., "--env", "-e", help="Environment."),
+    selectors: list[str] = typer.Argument(None, help="kind/name globs, e.g. strategy/*"),
+    limit: int = typer.Option(20, "-n", "--max-count", min=1, help="Show at most N commits."),
+    rev: str = typer.Option("HEAD", "--rev", help="Start from this revision."),
+    output_format: str = typer.Option("text", "--format", "-f", help="text | json"),
+) -> None:
+    """List commits with author, date, message and the effective change each made."""
+    import orjson
+
+    from qv_config.cli.output import console, write
+    from qv_config.diff import reporters
+    from qv_config.diff.log import env_log
+    from qv_config.errors import UsageError
+    from qv_config.render.selectors import parse_selectors, selected
+    from qv_config.repo import find_root
+
+    if output_format not in ("text", "json"):
+        raise UsageError(f"unknown format {output_format!r}", hint="choose text or json")
+    chosen = parse_selectors(selectors or [])
+
+    def keep(ref: str) -> bool:  # ref is "kind-slug/name"; selectors accept slugs
+        slug, _, name = ref.partition("/")
+        return selected(chosen, slug, name)
+
+    entries = env_log(find_root(OPTIONS.start_dir()), env, rev=rev, limit=limit, keep=keep)
+    if output_format == "json":
+        data = [
+            {
+                "commit": e.commit.sha,
+                "author": e.commit.author,
+                "email": e.commit.email,
+                "date": e.commit.date,
+                "subject": e.commit.subject,
+                "problem": e.problem or None,
+                "diff": reporters.to_data(e.diff) if e.diff else None,
+            }
+            for e in entries
+        ]
+        write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        return
+    out = console()
+    for e in entries:
+        out.print(f"[yellow]commit {e.commit.sha}[/yellow]")
+        out.print(f"Author: {e.commit.author} <{e.commit.email}>\nDate:   {e.commit.date}\n")
+        out.print(f"    {e.commit.subject}\n", markup=False)
+        out.print(reporters.text(e.diff) if e.diff else f"  (not renderable: {e.problem})")
+        out.print()
+    if not entries:
+        out.print(f"no commit changed {env}'s effective configuration")
