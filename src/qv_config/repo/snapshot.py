@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qv_config.findings import Finding
+from qv_config.repo.parsecache import ParseCache
 from qv_config.repo.source import Source, content_hash
 from qv_config.repo.types import EnvFiles, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
@@ -22,12 +23,18 @@ def _is_yaml(path: str) -> bool:
     return path.endswith(_YAML_SUFFIXES)
 
 
-def _load(source: Source, path: str, limits: Limits, findings: list[Finding]) -> LoadedDoc | None:
+def _load(
+    source: Source,
+    path: str,
+    limits: Limits,
+    findings: list[Finding],
+    cache: ParseCache | None = None,
+) -> LoadedDoc | None:
     data = source.read(path)
     if data is None:
         return None
     try:
-        return load_bytes(path, data, limits=limits)
+        return load_bytes(path, data, limits=limits, cache=cache)
     except YamlError as err:
         mark = err.mark
         findings.append(
@@ -64,7 +71,15 @@ def _limits(project: Any) -> Limits:
     return Limits(**{k: v for k, v in raw.items() if v is not None})
 
 
-def load_snapshot(source: Source) -> Snapshot:
+def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
+    """Load every qv file of ``source``; a parse cache under ``.qv/cache/`` makes reloads cheap."""
+    cache = ParseCache(source.root / ".qv" / "cache" / "parse.bin" if use_cache else None)
+    snapshot = _load_all(source, cache)
+    cache.save()
+    return snapshot
+
+
+def _load_all(source: Source, cache: ParseCache) -> Snapshot:
     findings: list[Finding] = []
     project, project_doc = _project(source, findings)
     bases = list(project.spec.bases) if project else ["strategies"]
@@ -79,15 +94,15 @@ def load_snapshot(source: Source) -> Snapshot:
         if not _is_yaml(path) or path == "qv.yaml":
             continue
         if path.startswith("templates/"):
-            doc = _load(source, path, limits, findings)
+            doc = _load(source, path, limits, findings, cache)
             if doc is not None:
                 templates[path[len("templates/") : path.rfind(".")]] = doc
         elif path.startswith(base_prefixes):
-            doc = _load(source, path, limits, findings)
+            doc = _load(source, path, limits, findings, cache)
             if doc is not None:
                 base_docs[path] = doc
         elif path.startswith("environments/"):
-            _classify_env(source, path, limits, findings, env_parts, env_main, base_prefixes)
+            _classify_env(source, path, limits, findings, env_parts, env_main, base_prefixes, cache)
     envs = _env_files(project, env_parts, env_main, findings)
     digests = dict(files)
     return Snapshot(
@@ -113,6 +128,7 @@ def _classify_env(
     env_parts: dict[str, dict[str, dict[str, LoadedDoc]]],
     env_main: dict[str, LoadedDoc | None],
     base_prefixes: tuple[str, ...],
+    cache: ParseCache,
 ) -> None:
     parts = path.split("/", 2)
     if len(parts) < 3:
@@ -120,7 +136,7 @@ def _classify_env(
     env, rel = parts[1], parts[2]
     slots = env_parts.setdefault(env, {"documents": {}, "overlays": {}})
     env_main.setdefault(env, None)
-    doc = _load(source, path, limits, findings)
+    doc = _load(source, path, limits, findings, cache)
     if doc is None:
         return
     if rel in ("environment.yaml", "environment.yml"):

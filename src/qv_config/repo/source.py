@@ -56,10 +56,20 @@ class WorkTreeSource:
                 out[child] = ""
 
     def read(self, path: str) -> bytes | None:
+        # Plain string paths and open(): pathlib costs ~25 µs a file, most of a small file's read.
+        if not is_inside(path):
+            return None
         try:
-            return (self.root / path).read_bytes()
+            with open(f"{self.root}/{path}", "rb") as handle:
+                return handle.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+
+
+def is_inside(path: str) -> bool:
+    """A repository-relative path that cannot leave the repository (``metadata.schema`` paths
+    come from documents)."""
+    return bool(path) and not path.startswith("/") and ".." not in path.split("/")
 
 
 def content_hash(data: bytes) -> str:

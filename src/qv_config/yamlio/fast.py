@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+import orjson
 import yaml_rs
 
 from qv_config.yamlio.scalars import resolve_plain
@@ -77,9 +78,19 @@ def try_load(text: str) -> Any:
         if isinstance(err, KeyboardInterrupt | SystemExit | GeneratorExit):
             raise
         return MISS
-    if type(value) is not dict or not _walk_ok(value):
+    if type(value) is not dict or not _keys_ok(value):
         return MISS
     return value
+
+
+def _keys_ok(mapping: dict[Any, Any]) -> bool:
+    # orjson refuses non-string keys and integers beyond 64 bits in C, at a fraction of the cost
+    # of walking in Python; only its refusals need the exact (slower) walk.
+    try:
+        orjson.dumps(mapping)
+    except TypeError:
+        return _walk_ok(mapping)
+    return True
 
 
 def _walk_ok(mapping: dict[Any, Any]) -> bool:

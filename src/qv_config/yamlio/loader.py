@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import partial
+from typing import Any, Protocol
 
 from qv_config.yamlio import fast, strict
 from qv_config.yamlio.types import FieldPath, Limits, LoadedDoc, Mark, YamlError
@@ -18,8 +19,26 @@ _BOM = b"\xef\xbb\xbf"
 _DEFAULT_LIMITS = Limits()
 
 
-def load_bytes(path: str, data: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
-    """Strictly load one YAML file (SPEC §4); raise ``YamlError`` with a QV1xx code on refusal."""
+class ParseCache(Protocol):
+    """Values of files already loaded, by content digest (see ``qv_config.repo.parsecache``)."""
+
+    def get(self, digest: str) -> Any | None: ...
+
+    def put(self, digest: str, value: Any) -> None: ...
+
+
+def load_bytes(
+    path: str,
+    data: bytes,
+    *,
+    limits: Limits = _DEFAULT_LIMITS,
+    cache: ParseCache | None = None,
+) -> LoadedDoc:
+    """Strictly load one YAML file (SPEC §4); raise ``YamlError`` with a QV1xx code on refusal.
+
+    With ``cache``, a file whose exact bytes were loaded before is not parsed again: only files
+    that loaded cleanly are cached, so every error is still found and positioned afresh.
+    """
     if len(data) > limits.max_file_bytes:
         raise YamlError(
             "QV106",
@@ -31,9 +50,14 @@ def load_bytes(path: str, data: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> L
     digest = hashlib.blake2b(data, digest_size=20).hexdigest()
     body = data[3:] if data.startswith(_BOM) else data
     text = _decode(path, body)
-    value = fast.try_load(text)
-    if value is fast.MISS:
-        value = strict.compose(path, body, limits).value
+    value = cache.get(digest) if cache is not None else None
+    if value is None:
+        value = fast.try_load(text)
+        if value is fast.MISS:
+            value = strict.compose(path, body, limits).value
+        # The cache stores builtin types only (marshal): !replace values are never cached.
+        if cache is not None and "!replace" not in text:
+            cache.put(digest, value)
     return LoadedDoc(
         path=path,
         data=value,
