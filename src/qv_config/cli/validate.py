@@ -1,13 +1,66 @@
-"""`qv validate` — placeholder until its owner lands it."""
+"""`qv validate`: check every environment (or those named) and report all findings (SPEC §4)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import typer
 
 from qv_config.cli.app import app
 
 
-@app.command("validate")
-def validate_command() -> None:
-    """Not yet implemented."""
-    from qv_config.errors import OperationalError
+def _repo_paths(root: Path, start: Path, paths: list[str]) -> list[str]:
+    """PATH arguments (relative to the start directory) as repository-relative POSIX paths."""
+    from qv_config.errors import UsageError
 
-    raise OperationalError("qv validate is not implemented yet")
+    out = []
+    for raw in paths:
+        full = (start / raw).resolve()
+        try:
+            out.append(full.relative_to(root).as_posix())
+        except ValueError:
+            raise UsageError(
+                f"path {raw!r} is outside the project {root}",
+                hint="give paths inside the configuration repository",
+            ) from None
+    return out
+
+
+def _color() -> bool:
+    import os
+    import sys
+
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+@app.command("validate")
+def validate_command(
+    env: list[str] = typer.Option(
+        [], "--env", "-e", help="Environment to check (repeatable; default: all)."
+    ),
+    output_format: str = typer.Option(
+        "text", "--format", "-f", help="Output format: text, json, github or sarif."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Do not read or write the result cache under .qv/cache/."
+    ),
+    paths: list[str] = typer.Argument(
+        None, help="Report only findings in files under these paths.", show_default=False
+    ),
+) -> None:
+    """Validate the configuration: YAML, structure, schemas, rules and secrets."""
+    from qv_config import report
+    from qv_config.cli.output import write
+    from qv_config.cli.state import OPTIONS
+    from qv_config.repo import WorkTreeSource, find_root, load_snapshot
+    from qv_config.validate import validate
+
+    reporter = report.get(output_format)  # an unknown format fails before any work (exit 2)
+    start = OPTIONS.start_dir()
+    root = find_root(start)
+    selected = _repo_paths(root, start.resolve(), list(paths or []))
+    snapshot = load_snapshot(WorkTreeSource(root))
+    result = validate(snapshot, env or None, selected, use_cache=not no_cache)
+    write(reporter(result, read=snapshot.read, color=_color() and output_format == "text"))
+    if not result.ok:
+        raise typer.Exit(1)

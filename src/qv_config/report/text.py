@@ -1,0 +1,100 @@
+"""The ``text`` reporter, for people: findings grouped by file, each with its source line.
+
+Findings that differ only by environment are shown once ("in dev, staging, prod"). Colour is plain
+ANSI, added only when the CLI asks for it (a TTY without NO_COLOR), so piped output stays clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from qv_config.findings import Severity
+from qv_config.report.fold import Folded, fold
+
+if TYPE_CHECKING:
+    from qv_config.report import Reader
+    from qv_config.validate.types import ValidationResult
+
+_STYLES = {"bold": "1", "red": "31", "yellow": "33", "dim": "2", "cyan": "36", "green": "32"}
+Paint = Callable[[str, str], str]
+
+
+def _painter(color: bool) -> Paint:
+    if not color:
+        return lambda text, _style: text
+    return lambda text, style: f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+
+
+class _Sources:
+    """Source lines of files, read once each (only files with findings are read)."""
+
+    def __init__(self, read: Reader | None) -> None:
+        self._read = read
+        self._lines: dict[str, list[str]] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        if self._read is None or not file or number <= 0:
+            return None
+        if file not in self._lines:
+            raw = self._read(file)
+            self._lines[file] = raw.decode("utf-8", "replace").splitlines() if raw else []
+        lines = self._lines[file]
+        return lines[number - 1] if number <= len(lines) else None
+
+
+def _entry(entry: Folded, sources: _Sources, paint: Paint) -> list[str]:
+    f = entry.finding
+    style = "red" if f.severity is Severity.ERROR else "yellow"
+    where = f"{f.line}:{f.col}" if f.line else "-"
+    context = [f"{f.kind.lower()}/{f.name}" if f.kind and f.name else "", f.field]
+    detail = " ".join(part for part in context if part)
+    envs = f"in {entry.env_text}" if entry.envs else ""
+    tail = "; ".join(part for part in (detail, envs) if part)
+    head = (
+        f"  {where:>7}  {paint(f'{f.severity.value:<7}', style)}  {paint(f.code, 'bold')}  "
+        f"{f.message}" + (f"  {paint(f'({tail})', 'dim')}" if tail else "")
+    )
+    out = [head]
+    source = sources.line(f.file, f.line)
+    if source is not None:
+        gutter = f"{f.line:>9} | "
+        out.append(paint(gutter, "dim") + source.rstrip())
+        caret = " " * max(f.col - 1, 0) + "^"
+        out.append(paint(" " * (len(gutter) - 2) + "| ", "dim") + paint(caret, style))
+    return out
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) -> str:
+    envs = ", ".join(result.environments)
+    if not entries:
+        where = f"in {_plural(len(result.environments), 'environment')}"
+        return paint(f"✓ valid: {_plural(result.documents, 'document')} {where}", "green")
+    errors = sum(1 for e in entries if e.finding.is_error)
+    files = len({e.finding.file for e in entries})
+    text = (
+        f"{_plural(errors, 'error')}, {_plural(len(entries) - errors, 'warning')} in "
+        f"{_plural(files, 'file')} (environments: {envs})"
+    )
+    return paint(text, "red" if errors else "yellow")
+
+
+def render(result: ValidationResult, *, read: Reader | None = None, color: bool = False) -> str:
+    paint = _painter(color)
+    entries = fold(result.findings, result.environments)
+    sources = _Sources(read)
+    lines: list[str] = []
+    by_file: dict[str, list[Folded]] = {}
+    for entry in entries:
+        by_file.setdefault(entry.finding.file, []).append(entry)
+    for file, group in by_file.items():
+        lines.append(paint(file or "(project)", "bold"))
+        for entry in group:
+            lines += _entry(entry, sources, paint)
+        lines.append("")
+    lines.append(summary_line(result, entries, paint))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,204 @@
+"""The per-document result cache of ``qv validate`` under ``<root>/.qv/cache/`` (safe to delete).
+
+One marshal file (builtin types only: fast to load) holds, per (environment, document), the input
+key (content digests of every layer, of the environment document, of qv.yaml and of the service
+schema) and what validating that document produced: its schema/document/secret findings and
+the facts the cross-document rules need. A warm run re-validates only documents whose input key
+changed. The header holds the qv version and the hash of the rules code; any mismatch, and any
+unreadable file, means an empty cache.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qv_config.findings import Finding, Severity
+from qv_config.validate.types import DocFacts
+
+FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
+Entry = tuple[str, tuple[FindingRow, ...], bytes]  # input key, findings, encoded facts
+CrossEntry = tuple[str, tuple[FindingRow, ...]]  # aggregate key, cross-document findings
+_FORMAT = "qv-validate-cache/3"
+
+
+def header() -> tuple[str, ...]:
+    from qv_config import __version__
+    from qv_config.validate.registry import rules_code_hash
+
+    return (_FORMAT, __version__, rules_code_hash(), f"{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def to_row(f: Finding) -> FindingRow:
+    return (
+        f.code,
+        f.message,
+        f.file,
+        f.line,
+        f.col,
+        f.severity.value,
+        f.env,
+        f.kind,
+        f.name,
+        f.field,
+    )
+
+
+def from_row(row: FindingRow) -> Finding:
+    code, message, file, line, col, severity, env, kind, name, field = row
+    return Finding(code, message, file, line, col, Severity(severity), env, kind, name, field)
+
+
+def encode_facts(facts: DocFacts) -> bytes | None:
+    """Facts as marshal bytes (decoded only when cross rules must run again); None: not storable."""
+    try:
+        return marshal.dumps((facts.key, facts.kind, facts.name, dict(facts.spec)))
+    except ValueError:
+        return None
+
+
+def decode_facts(blob: bytes) -> DocFacts:
+    return DocFacts(*marshal.loads(blob))
+
+
+class _EnvRecord:
+    """What one environment left in the cache (stored as a plain tuple, see ``row``)."""
+
+    def __init__(self, row: tuple[Any, ...] | None = None) -> None:
+        row = row or ("", (), {}, ("", ()), (), (), False)
+        self.signature: str = row[0]
+        self.schema_reads: tuple[tuple[str, str], ...] = tuple(map(tuple, row[1]))
+        self.docs: dict[str, Entry] = row[2]
+        self.cross: CrossEntry = row[3]
+        self.findings: tuple[FindingRow, ...] = row[4]
+        self.documents: tuple[tuple[str, str, str], ...] = row[5]
+        self.has_sources: bool = row[6]
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.signature,
+            self.schema_reads,
+            self.docs,
+            self.cross,
+            self.findings,
+            self.documents,
+            self.has_sources,
+        )
+
+
+class ResultCache:
+    """The cache of one run: the previous run's records are read, the ones used are written back.
+
+    Three levels, each keyed by content digests: a whole environment (signature of every file it
+    renders from: reused without rendering), each document of it (schema and document-rule
+    findings plus facts), and its cross-document findings (keyed by all its documents' keys).
+    """
+
+    def __init__(self, path: Path | None, stored: tuple[Any, ...] = ((), {}, ())) -> None:
+        self.path = path
+        self._old: dict[str, _EnvRecord] = {e: _EnvRecord(r) for e, r in dict(stored[1]).items()}
+        self._new: dict[str, _EnvRecord] = {}
+        self._dirty = False
+        self.schemas_ok: set[str] = set(stored[2])  # digests checked against the metaschema
+        self._schemas_seen = len(self.schemas_ok)
+
+    @classmethod
+    def load(cls, root: Path) -> ResultCache:
+        path = root / ".qv" / "cache" / "validate.marshal"
+        try:
+            with path.open("rb") as stream:
+                stored = marshal.load(stream)
+            if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == header():
+                return cls(path, stored)
+        except Exception:  # missing, corrupt or foreign: rebuild
+            pass
+        return cls(path)
+
+    @classmethod
+    def disabled(cls) -> ResultCache:
+        return cls(None)
+
+    def env_hit(
+        self, env: str, signature: str, digest_of: Callable[[str], str], need_sources: bool
+    ) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]] | None:
+        """Every finding and document of ``env`` when nothing it was built from changed."""
+        old = self._old.get(env)
+        if old is None or old.signature != signature or (need_sources and not old.has_sources):
+            return None
+        if any(digest_of(path) != digest for path, digest in old.schema_reads):
+            return None
+        self._new[env] = old
+        return [from_row(r) for r in old.findings], old.documents
+
+    def _record(self, env: str) -> _EnvRecord:
+        if env not in self._new:
+            self._new[env] = _EnvRecord()
+        return self._new[env]
+
+    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], bytes] | None:
+        old = self._old.get(env)
+        entry = old.docs.get(key) if old is not None else None
+        if entry is None or entry[0] != input_key:
+            return None
+        self._record(env).docs[key] = entry
+        return [from_row(r) for r in entry[1]], entry[2]
+
+    def put(
+        self, env: str, key: str, input_key: str, findings: list[Finding], facts: DocFacts
+    ) -> None:
+        blob = encode_facts(facts) if self.path is not None else None
+        if blob is not None:
+            self._record(env).docs[key] = (input_key, tuple(to_row(f) for f in findings), blob)
+            self._dirty = True
+
+    def get_cross(self, env: str, key: str) -> list[Finding] | None:
+        old = self._old.get(env)
+        if old is None or old.cross[0] != key:
+            return None
+        self._record(env).cross = old.cross
+        return [from_row(r) for r in old.cross[1]]
+
+    def put_cross(self, env: str, key: str, findings: list[Finding]) -> None:
+        if self.path is not None:
+            self._record(env).cross = (key, tuple(to_row(f) for f in findings))
+            self._dirty = True
+
+    def put_env(
+        self,
+        env: str,
+        signature: str,
+        schema_reads: tuple[tuple[str, str], ...],
+        findings: list[Finding],
+        documents: tuple[tuple[str, str, str], ...],
+        has_sources: bool,
+    ) -> None:
+        if self.path is None:
+            return
+        record = self._record(env)
+        record.signature, record.schema_reads = signature, schema_reads
+        record.findings = tuple(to_row(f) for f in findings)
+        record.documents, record.has_sources = documents, has_sources
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write atomically (tmp file + rename); a cache that cannot be written is only slower."""
+        unchanged = not self._dirty and len(self.schemas_ok) == self._schemas_seen
+        if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".validate.", suffix=".tmp")
+        except OSError:
+            return
+        records = {env: record.row() for env, record in self._new.items()}
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                marshal.dump((header(), records, self.schemas_ok), stream)
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):  # ValueError: a value marshal cannot store
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,11 @@
+"""Rule families; importing this package registers every rule with the registry."""
+
+from qv_config.validate.rules import (  # noqa: F401
+    capital,
+    document,
+    flags,
+    lifecycle,
+    limits,
+    references,
+    secrets,
+)

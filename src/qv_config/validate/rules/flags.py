@@ -1,0 +1,67 @@
+"""Cross-document rules QV540–QV542 about flags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from qv_config.findings import Severity
+from qv_config.validate.registry import rule
+from qv_config.validate.rules._util import mapping, parse_date
+from qv_config.validate.types import CrossContext, DocFacts, Issue
+
+
+@rule("QV540", stage="cross", severity=Severity.WARNING, summary="flag past expires")
+def expired(ctx: CrossContext) -> Iterator[Issue]:
+    for flag in ctx.of_kind("Flag").values():
+        when = parse_date(flag.spec.get("expires"))
+        if when is not None and when < ctx.today:
+            yield Issue(
+                "QV540",
+                ("spec", "expires"),
+                f"flag {flag.name} expired on {when.isoformat()}; remove it or extend expires",
+                flag.key,
+            )
+
+
+def _variant_paths(flag: DocFacts) -> Iterator[tuple[str | int, ...]]:
+    if flag.spec.get("variants"):
+        yield ("spec", "variants")
+    strategies: Any = flag.spec.get("strategies")
+    for index, strategy in enumerate(strategies if isinstance(strategies, list) else []):
+        if mapping(strategy).get("variants"):
+            yield ("spec", "strategies", index, "variants")
+
+
+@rule("QV541", stage="cross", summary="kill-switch flag with variants")
+def kill_switch_boolean(ctx: CrossContext) -> Iterator[Issue]:
+    for flag in ctx.of_kind("Flag").values():
+        if flag.spec.get("type") != "kill-switch":
+            continue
+        for path in _variant_paths(flag):
+            yield Issue(
+                "QV541",
+                path,
+                f"kill-switch flag {flag.name} must be boolean-only; remove its variants",
+                flag.key,
+            )
+
+
+@rule(
+    "QV542",
+    stage="cross",
+    severity=Severity.WARNING,
+    summary="kill_switch_flag names a flag whose type is not kill-switch",
+)
+def kill_switch_type(ctx: CrossContext) -> Iterator[Issue]:
+    flags = ctx.of_kind("Flag")
+    for strategy in ctx.of_kind("Strategy").values():
+        flag = flags.get(str(strategy.spec.get("kill_switch_flag")))
+        if flag is not None and flag.spec.get("type") != "kill-switch":
+            yield Issue(
+                "QV542",
+                ("spec", "kill_switch_flag"),
+                f"kill_switch_flag {flag.name!r} is a flag of type "
+                f"{flag.spec.get('type')!r}, not 'kill-switch'",
+                strategy.key,
+            )

@@ -1,0 +1,54 @@
+"""Secrets rule QV601: a field marked ``x-qv-secret`` must hold SOPS ciphertext, never plaintext.
+
+Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON Schema
+(``qv_config.models`` finds them); a pattern is a field path where ``*`` is any key or index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from qv_config.validate.registry import rule
+from qv_config.validate.types import Issue
+
+SecretPattern = tuple[str, ...]
+_SOPS = re.compile(r"^ENC\[AES256_GCM,data:[^,\]]*,iv:[^,\]]+,tag:[^,\]]+,type:[a-z]+\]$")
+
+
+def is_ciphertext(value: Any) -> bool:
+    return isinstance(value, str) and _SOPS.match(value) is not None
+
+
+def _walk(
+    value: Any, pattern: SecretPattern, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    if not pattern:
+        yield path, value
+        return
+    head, rest = pattern[0], pattern[1:]
+    if isinstance(value, Mapping):
+        keys = list(value) if head == "*" else [head] if head in value else []
+        for key in keys:
+            yield from _walk(value[key], rest, (*path, key))
+    elif isinstance(value, list) and head == "*":
+        for index, item in enumerate(value):
+            yield from _walk(item, rest, (*path, index))
+
+
+@rule("QV601", stage="secrets", summary="plaintext in an x-qv-secret field")
+def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
+    seen: set[tuple[str | int, ...]] = set()
+    for pattern in patterns:
+        for path, value in _walk(data, pattern, ()):
+            if value is None or path in seen or is_ciphertext(value):
+                continue
+            seen.add(path)
+            # Never echo the value: it is a secret in plaintext.
+            yield Issue(
+                "QV601",
+                path,
+                f"{'.'.join(map(str, path))} is a secret field holding plaintext; "
+                f"encrypt it with `qv secrets encrypt FILE` (SOPS)",
+            )

@@ -1,0 +1,89 @@
+"""Data passed between the validation engine, its rules, its cache and the reporters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from qv_config.findings import Finding
+from qv_config.yamlio.types import FieldPath
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem found by a rule, before it is located in a file.
+
+    ``key`` names the document (``env/kind-slug/name``) for cross-document rules; document rules
+    leave it empty (the document being checked).
+    """
+
+    code: str
+    path: FieldPath
+    message: str
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DocFacts:
+    """The small part of a rendered document that the cross-document rules read.
+
+    Kept small and plain (dict/list/scalars) so it can be cached across runs: a warm run runs the
+    cross-document rules on facts without re-validating unchanged documents.
+    """
+
+    key: str
+    kind: str
+    name: str
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CrossContext:
+    """Everything a cross-document rule may read about one environment."""
+
+    env: str
+    docs: Mapping[str, DocFacts]
+    environment: DocFacts | None
+    today: date
+
+    @cached_property
+    def _by_kind(self) -> dict[str, dict[str, DocFacts]]:
+        out: dict[str, dict[str, DocFacts]] = {}
+        for facts in self.docs.values():
+            out.setdefault(facts.kind, {})[facts.name] = facts
+        return out
+
+    def of_kind(self, kind: str) -> dict[str, DocFacts]:
+        """name -> facts of one kind in this environment."""
+        return self._by_kind.get(kind, {})
+
+    @property
+    def env_spec(self) -> Mapping[str, Any]:
+        return self.environment.spec if self.environment else {}
+
+
+@dataclass(frozen=True)
+class ValidationStats:
+    """How much work a run did: ``validated`` documents were checked, ``cached`` came from cache."""
+
+    documents: int = 0
+    validated: int = 0
+    cached: int = 0
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    findings: tuple[Finding, ...]  # sorted by file, line, col, code, env
+    errors: int
+    warnings: int
+    environments: tuple[str, ...]
+    files: int  # YAML files checked
+    documents: int  # distinct (kind, name) rendered across the environments checked
+    stats: ValidationStats = field(default_factory=ValidationStats, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
