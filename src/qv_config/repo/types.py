@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qv_config.findings import Finding
 from qv_config.yamlio import LoadedDoc
@@ -40,6 +40,12 @@ class Snapshot:
     digests: Mapping[str, str]  # repo path -> content hash, for every file listed
     read: Callable[[str], bytes | None] = field(repr=False, compare=False)
     """Read any other file of the same state (e.g. schemas/configs/*.json); None if absent."""
+    encrypted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+    """SOPS-encrypted files: repo path -> the file's whole value *with* its ``sops`` block.
+
+    The ``sops`` block is not part of the qv envelope, so the documents in this snapshot hold the
+    file's value without it (ciphertext values stay in place); decryption, MAC and recipient
+    checks start from here (``qv_config.secrets``)."""
 
     @property
     def env_names(self) -> list[str]:
