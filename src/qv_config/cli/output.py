@@ -15,8 +15,13 @@ def console(stderr: bool = False) -> Console:
 
     stream = sys.stderr if stderr else sys.stdout
     no_color = "NO_COLOR" in os.environ or not stream.isatty()
-    return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True,
-                   force_terminal=None if not no_color else False)
+    return Console(
+        file=stream,
+        no_color=no_color,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=None if not no_color else False,
+    )
 
 
 def write(text: str) -> None:
