@@ -21,7 +21,7 @@ def diff_command(
     ),
 ) -> None:
     """Show documents added, removed and changed, loosened risk limits first."""
-    from qv_config.cli.output import console, write
+    from qv_config.cli.output import write
     from qv_config.diff import reporters
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
@@ -33,8 +33,23 @@ def diff_command(
         find_root(OPTIONS.start_dir()), parse_side(left), parse_side(right), all_fields=all_fields
     )
     if output_format == "text":
-        console().print(reporter(result))
+        print_markup(reporter(result))
     else:
         write(reporter(result))
     if exit_code and not result.empty:
         raise CheckFailed(f"{len(result.changes)} document(s) differ")
+
+
+def print_markup(markup: str) -> None:
+    """Rich markup in colour on a terminal; plain text on a pipe or with NO_COLOR (SPEC §10)."""
+    import os
+    import sys
+
+    from qv_config.cli.output import console, write
+
+    if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+        from qv_config.diff.reporters import plain
+
+        write(plain(markup))
+    else:
+        console().print(markup)

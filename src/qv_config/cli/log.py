@@ -19,7 +19,8 @@ def log_command(
     """List commits with author, date, message and the effective change each made."""
     import orjson
 
-    from qv_config.cli.output import console, write
+    from qv_config.cli.diff import print_markup
+    from qv_config.cli.output import write
     from qv_config.diff import reporters
     from qv_config.diff.log import env_log
     from qv_config.errors import UsageError
@@ -50,12 +51,14 @@ def log_command(
         ]
         write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
-    out = console()
+    from rich.markup import escape
+
+    parts = []
     for e in entries:
-        out.print(f"[yellow]commit {e.commit.sha}[/yellow]")
-        out.print(f"Author: {e.commit.author} <{e.commit.email}>\nDate:   {e.commit.date}\n")
-        out.print(f"    {e.commit.subject}\n", markup=False)
-        out.print(reporters.text(e.diff) if e.diff else f"  (not renderable: {e.problem})")
-        out.print()
-    if not entries:
-        out.print(f"no commit changed {env}'s effective configuration")
+        c = e.commit
+        change = reporters.text(e.diff) if e.diff else f"  (not shown: {escape(e.problem)})"
+        parts.append(
+            f"[yellow]commit {c.sha}[/yellow]\nAuthor: {escape(c.author)} <{escape(c.email)}>\n"
+            f"Date:   {c.date}\n\n    {escape(c.subject)}\n\n{change}\n"
+        )
+    print_markup("\n".join(parts) or f"no commit changed {env}'s effective configuration")

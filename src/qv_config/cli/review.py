@@ -18,9 +18,10 @@ def review_command(
     """Diff every environment between BASE and the work tree, template and base edits included."""
     import orjson
 
-    from qv_config.cli.output import console, write
+    from qv_config.cli.diff import print_markup
+    from qv_config.cli.output import write
     from qv_config.diff import reporters
-    from qv_config.diff.run import review
+    from qv_config.diff.run import review, short
     from qv_config.errors import UsageError
     from qv_config.repo import find_root
     from qv_config.repo.history import default_base
@@ -31,7 +32,7 @@ def review_command(
     base_rev = base or default_base(root)
     diffs = review(root, base_rev, None)
     if output_format == "markdown":
-        write(reporters.review_markdown(diffs, base_rev, "work tree"))
+        write(reporters.review_markdown(diffs, short(base_rev), "work tree"))
     elif output_format == "json":
         data = {env: reporters.to_data(d) for env, d in diffs.items()}
         write(
@@ -40,7 +41,4 @@ def review_command(
             ).decode()
         )
     else:
-        out = console()
-        for diff in diffs.values():
-            out.print(reporters.text(diff))
-            out.print()
+        print_markup("\n\n".join(reporters.text(diff) for diff in diffs.values()))

@@ -1,52 +1,31 @@
 """``qv log``: the commits that changed an environment's effective configuration.
 
-Walks first-parent history from a revision. A commit is rendered only when the *input key* of
+Walks first-parent history from a revision. A commit is looked at only when the *input key* of
 the environment (tree ids of everything that can affect it, see ``repo.history``) differs from
-its parent's, and rendered results are memoised by input key, so template and base edits are
-found without rendering commits that could not have changed anything.
+its parent's; then only the documents whose own files changed are rendered on both sides, unless
+qv.yaml, a template or the environment file changed (whole environments, cached on disk by input
+key). So template and base edits are found, and nothing is rendered twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qv_config.diff.compute import diff_documents
 from qv_config.diff.model import EnvDiff
-from qv_config.diff.sides import Snapshots, mark_lookup, rendered_refs
-from qv_config.errors import CheckFailed
+from qv_config.diff.sides import mark_lookup
+from qv_config.diff.states import State, Workspace
+from qv_config.errors import UsageError
 from qv_config.repo.history import CommitInfo, first_parent_log, input_keys, input_paths
-
-Refs = dict[str, Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
 class LogEntry:
     commit: CommitInfo
-    diff: EnvDiff | None  # None when the commit (or its parent) did not render
+    diff: EnvDiff | None  # None when the commit (or its parent) does not validate
     problem: str = ""
-
-
-@dataclass
-class _Renderer:
-    snapshots: Snapshots
-    env: str
-    memo: dict[str, Refs | CheckFailed]
-
-    def refs(self, sha: str, key: str) -> Refs | CheckFailed:
-        if key not in self.memo:
-            try:
-                snap = self.snapshots.get(sha)
-                self.memo[key] = (
-                    rendered_refs(snap, self.env, f"{self.env}@{sha[:10]}")
-                    if self.env in snap.environments
-                    else {}
-                )
-            except CheckFailed as invalid:
-                self.memo[key] = invalid
-        return self.memo[key]
 
 
 def env_log(
@@ -56,50 +35,82 @@ def env_log(
     rev: str = "HEAD",
     limit: int = 20,
     keep: Callable[[str], bool] = lambda ref: True,
+    use_cache: bool = True,
 ) -> list[LogEntry]:
-    snapshots = Snapshots(root)
-    bases = _bases(snapshots, rev)
-    commits = first_parent_log(root, rev)
-    parents = [c.parents[0] for c in commits if c.parents]
-    keys = input_keys(root, [c.sha for c in commits] + parents, input_paths(env, bases))
-    renderer = _Renderer(snapshots, env, {})
+    """Newest first, at most ``limit`` commits that changed ``env`` (documents chosen by
+    ``keep(kind-slug/name)``)."""
+    ws = Workspace(root, use_cache=use_cache)
+    try:
+        return _walk(ws, env, rev, limit, keep)
+    finally:
+        ws.close()
+
+
+def _walk(
+    ws: Workspace, env: str, rev: str, limit: int, keep: Callable[[str], bool]
+) -> list[LogEntry]:
+    tip = ws.resolve(rev)
+    assert tip is not None
+    _check_env(ws, env, tip)
+    commits = first_parent_log(ws.root, tip)
+    shas = [c.sha for c in commits] + [c.parents[0] for c in commits if c.parents]
+    keys = input_keys(ws.root, shas, input_paths(env, ws.bases(tip)))
+    ws.keys.update({(env, sha): key for sha, key in keys.items()})
     entries: list[LogEntry] = []
     for commit in commits:
         if len(entries) >= limit:
             break
-        entry = _entry(commit, keys, renderer, keep)
+        parent = commit.parents[0] if commit.parents else None
+        if parent is not None and keys.get(parent) == keys[commit.sha]:
+            continue
+        entry = _entry(ws, env, commit, parent, keep)
         if entry is not None:
             entries.append(entry)
     return entries
 
 
-def _bases(snapshots: Snapshots, rev: str) -> list[str]:
-    project = snapshots.get(rev).project
-    return list(project.spec.bases) if project else ["strategies"]
+def _check_env(ws: Workspace, env: str, tip: str) -> None:
+    project = ws.project(tip)
+    names = list(project.spec.environments) if project else []
+    if env not in names:
+        raise UsageError(
+            f"unknown environment {env!r} at {tip[:10]}",
+            hint=f"environments of qv.yaml: {', '.join(names) or 'none'}",
+        )
 
 
 def _entry(
-    commit: CommitInfo,
-    keys: dict[str, str],
-    renderer: _Renderer,
-    keep: Callable[[str], bool],
+    ws: Workspace, env: str, commit: CommitInfo, parent: str | None, keep: Callable[[str], bool]
 ) -> LogEntry | None:
-    parent = commit.parents[0] if commit.parents else None
-    key = keys[commit.sha]
-    if parent is not None and keys.get(parent) == key:
-        return None
-    new = renderer.refs(commit.sha, key)
-    old: Refs | CheckFailed = renderer.refs(parent, keys[parent]) if parent else {}
-    if isinstance(new, CheckFailed):
-        return LogEntry(commit, None, new.message)
-    if isinstance(old, CheckFailed):
-        return LogEntry(commit, None, old.message)
-    snapshot = renderer.snapshots.get(commit.sha)
+    old, new = _states(ws, env, parent, commit.sha)
+    problem = new.problem or old.problem
+    if problem:
+        side = new if new.problem else old
+        return LogEntry(commit, None, f"{side.label} does not validate: {problem}")
     diff = diff_documents(
-        {r: d for r, d in old.items() if keep(r)},
-        {r: d for r, d in new.items() if keep(r)},
-        marks=mark_lookup(snapshot),
-        left_label=parent[:10] if parent else "(empty)",
-        right_label=commit.sha[:10],
+        {r: d for r, d in old.refs.items() if keep(r)},
+        {r: d for r, d in new.refs.items() if keep(r)},
+        marks=mark_lookup(new.read),
+        left_label=old.label,
+        right_label=new.label,
     )
     return None if diff.empty else LogEntry(commit, diff)
+
+
+def _states(ws: Workspace, env: str, parent: str | None, sha: str) -> tuple[State, State]:
+    labels = (parent[:10] if parent else "(empty)", sha[:10])
+    has_old, has_new = _declares(ws, parent, env), _declares(ws, sha, env)
+    if has_old and has_new:
+        assert parent is not None
+        return ws.pair(env, parent, sha, labels)
+    # The environment appears (or disappears) here: everything in it is added (or removed).
+    new = ws.full(env, sha, labels[1]) if has_new else State(env, labels[1], {}, ws.read_at(sha))
+    old = ws.full(env, parent, labels[0]) if has_old else State(env, labels[0], {}, new.read)
+    return old, new
+
+
+def _declares(ws: Workspace, sha: str | None, env: str) -> bool:
+    if sha is None:
+        return False
+    project = ws.project(sha)
+    return project is not None and env in project.spec.environments

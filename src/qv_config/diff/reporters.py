@@ -168,3 +168,11 @@ def to_data(diff: EnvDiff) -> dict[str, object]:
 
 def as_json(diff: EnvDiff) -> str:
     return orjson.dumps(to_data(diff), option=orjson.OPT_INDENT_2).decode()
+
+
+def plain(markup: str) -> str:
+    """The text of rich markup without styles: for pipes and NO_COLOR, without paying for a
+    rich Console (most of the cost of printing a large diff)."""
+    from rich.markup import render
+
+    return render(markup).plain

@@ -2,50 +2,105 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from qv_config.diff.compute import diff_documents
 from qv_config.diff.model import EnvDiff
-from qv_config.diff.sides import Side, Snapshots, env_specific, mark_lookup, rendered_refs
+from qv_config.diff.sides import Side, env_specific, mark_lookup
+from qv_config.diff.states import State, Workspace
+from qv_config.errors import CheckFailed
+
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
-def diff_sides(root: Path, left: Side, right: Side, *, all_fields: bool = False) -> EnvDiff:
-    snapshots = Snapshots(root)
-    return diff_with(snapshots, left, right, all_fields=all_fields)
+def short(rev: str) -> str:
+    """A full sha shortened for labels; names (main, HEAD~1) stay as the user wrote them."""
+    return rev[:10] if _SHA.fullmatch(rev) else rev
 
 
-def diff_with(snapshots: Snapshots, left: Side, right: Side, *, all_fields: bool) -> EnvDiff:
-    old_snap, new_snap = snapshots.get(left.rev), snapshots.get(right.rev)
-    old = rendered_refs(old_snap, left.env, left.label)
-    new = rendered_refs(new_snap, right.env, right.label)
+def diff_sides(
+    root: Path, left: Side, right: Side, *, all_fields: bool = False, use_cache: bool = True
+) -> EnvDiff:
+    """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV)."""
+    ws = Workspace(root, use_cache=use_cache)
+    try:
+        return _diff_sides(ws, left, right, all_fields)
+    finally:
+        ws.close()
+
+
+def _diff_sides(ws: Workspace, left: Side, right: Side, all_fields: bool) -> EnvDiff:
+    old_sha, new_sha = ws.resolve(left.rev), ws.resolve(right.rev)
+    labels = (_label(left), _label(right))
+    if left.env == right.env:
+        old, new = ws.pair(left.env, old_sha, new_sha, labels)
+    else:
+        old = ws.full(left.env, old_sha, labels[0])
+        new = ws.full(right.env, new_sha, labels[1])
+    old, new = old.checked(), new.checked()
     # Between two environments, env_specific fields differ by design (SPEC §5).
-    ignore = env_specific(new_snap) if left.env != right.env and not all_fields else []
+    ignore = env_specific(ws.project(new_sha)) if left.env != right.env and not all_fields else []
     return diff_documents(
-        old,
-        new,
-        marks=mark_lookup(new_snap),
+        _as_env(old.refs, left.env, right.env),
+        new.refs,
+        marks=mark_lookup(new.read),
         ignore=ignore,
-        left_label=left.label,
-        right_label=right.label,
+        left_label=labels[0],
+        right_label=labels[1],
     )
 
 
-def review(root: Path, base: str, head: str | None) -> dict[str, EnvDiff]:
-    """Every environment's effective change between ``base`` and ``head`` (None: work tree)."""
-    snapshots = Snapshots(root)
-    envs = snapshots.get(head).env_names
-    base_envs = set(snapshots.get(base).environments)
+def _label(side: Side) -> str:
+    return f"{side.env}@{short(side.rev)}" if side.rev else side.env
+
+
+def _as_env(refs: Mapping[str, Any], env: str, other: str) -> Mapping[str, Any]:
+    """Between two environments, their Environment documents are the same document."""
+    key, target = f"environment/{env}", f"environment/{other}"
+    if env == other or key not in refs:
+        return refs
+    return {target if k == key else k: v for k, v in refs.items()}
+
+
+def review(
+    root: Path, base: str, head: str | None = None, *, use_cache: bool = True
+) -> dict[str, EnvDiff]:
+    """Every environment's effective change between ``base`` and ``head`` (None: work tree),
+    including environments whose files were not touched but whose templates or bases were."""
+    ws = Workspace(root, use_cache=use_cache)
+    try:
+        return _review(ws, base, head)
+    finally:
+        ws.close()
+
+
+def _review(ws: Workspace, base: str, head: str | None) -> dict[str, EnvDiff]:
+    base_sha, head_sha = ws.resolve(base), ws.resolve(head)
+    head_label = short(head) if head else "work tree"
+    head_project, base_project = ws.project(head_sha), ws.project(base_sha)
+    if head_project is None:
+        raise CheckFailed(
+            f"qv.yaml of {head_label if head else 'the work tree'} is missing or invalid",
+            hint="run `qv validate` to see why",
+        )
+    envs = list(head_project.spec.environments)
+    base_envs = set(base_project.spec.environments) if base_project else set()
     out: dict[str, EnvDiff] = {}
     for env in envs:
-        if env not in base_envs:
-            # A new environment: everything in it is added.
-            out[env] = diff_documents(
-                {},
-                rendered_refs(snapshots.get(head), env, env),
-                marks=mark_lookup(snapshots.get(head)),
-                left_label=f"{env}@{base}",
-                right_label=env,
-            )
-            continue
-        out[env] = diff_with(snapshots, Side(env, base), Side(env, head), all_fields=True)
+        labels = (f"{env}@{short(base)}", f"{env}@{head_label}" if head else env)
+        if env in base_envs:
+            old, new = ws.pair(env, base_sha, head_sha, labels)
+        else:  # a new environment: everything in it is added
+            new = ws.full(env, head_sha, labels[1])
+            old = State(env, labels[0], {}, new.read)
+        out[env] = _one(old.checked(), new.checked())
     return out
+
+
+def _one(old: State, new: State) -> EnvDiff:
+    return diff_documents(
+        old.refs, new.refs, marks=mark_lookup(new.read), left_label=old.label, right_label=new.label
+    )

@@ -1,21 +1,17 @@
-"""Loading the two sides of a diff: ``ENV`` (work tree) or ``ENV@REV`` (a Git revision).
-
-Snapshots are loaded once per revision within a run (``qv review`` compares every environment
-between the same two revisions). A side whose tree does not render cleanly is refused with the
-reason, naming the side (exit 1).
-"""
+"""The two sides of a diff, ``ENV`` (work tree) or ``ENV@REV`` (a Git revision), and what a
+diff needs to know about a side: risk and secret marks, ``env_specific`` fields."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from qv_config.errors import CheckFailed, UsageError
-from qv_config.findings import Finding
-from qv_config.repo.types import Snapshot
+from qv_config.errors import UsageError
 from qv_config.yamlio.types import FieldPath
+
+if TYPE_CHECKING:
+    from qv_config.models import Project
 
 
 @dataclass(frozen=True)
@@ -41,59 +37,10 @@ def parse_side(text: str) -> Side:
     return Side(env, rev or None)
 
 
-@dataclass
-class Snapshots:
-    """One loaded snapshot per revision for the length of one command."""
-
-    root: Path
-    _loaded: dict[str | None, Snapshot] = field(default_factory=dict)
-
-    def get(self, rev: str | None) -> Snapshot:
-        if rev not in self._loaded:
-            self._loaded[rev] = _load(self.root, rev)
-        return self._loaded[rev]
-
-
-def _load(root: Path, rev: str | None) -> Snapshot:
-    from qv_config.repo import WorkTreeSource, load_snapshot
-    from qv_config.repo.git import GitSource
-
-    return load_snapshot(GitSource(root, rev) if rev else WorkTreeSource(root))
-
-
-def check_env(snapshot: Snapshot, env: str, label: str) -> None:
-    if env not in snapshot.environments:
-        names = ", ".join(snapshot.environments) or "none"
-        raise UsageError(
-            f"unknown environment {env!r} in {snapshot.label}", hint=f"environments: {names}"
-        )
-
-
-def rendered_refs(snapshot: Snapshot, env: str, label: str) -> dict[str, Mapping[str, Any]]:
-    """``kind-slug/name`` -> rendered document; refuses a side that does not render cleanly."""
-    from qv_config.render.engine import render_environment
-
-    check_env(snapshot, env, label)
-    rendered = render_environment(snapshot, env)
-    errors = [f for f in (*snapshot.findings, *rendered.findings) if f.is_error]
-    if errors:
-        raise CheckFailed(_invalid_message(label, snapshot, errors))
-    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
-
-
-def _invalid_message(label: str, snapshot: Snapshot, errors: list[Finding]) -> str:
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return (
-        f"side {label} ({snapshot.label}) is invalid: {first.file}:{first.line}:{first.col}: "
-        f"{first.code} {first.message}{more}; run `qv validate` on that revision"
-    )
-
-
 MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
 
 
-def mark_lookup(snapshot: Snapshot) -> MarkLookup:
+def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
     """Risk and secret marks: built-in kinds from the models, Configs from their own schema."""
     import orjson
 
@@ -106,7 +53,7 @@ def mark_lookup(snapshot: Snapshot) -> MarkLookup:
         meta = doc.get("metadata") or {}
         path = meta.get("schema") or f"schemas/configs/{meta.get('name')}.schema.json"
         if path not in by_schema:
-            raw = snapshot.read(path)
+            raw = read(path) if isinstance(path, str) else None
             try:
                 schema = orjson.loads(raw) if raw else {}
             except orjson.JSONDecodeError:
@@ -122,6 +69,6 @@ def mark_lookup(snapshot: Snapshot) -> MarkLookup:
     return lookup
 
 
-def env_specific(snapshot: Snapshot) -> list[FieldPath]:
-    paths = snapshot.project.spec.env_specific if snapshot.project else []
+def env_specific(project: Project | None) -> list[FieldPath]:
+    paths = project.spec.env_specific if project else []
     return [tuple(p.split(".")) for p in paths]

@@ -65,7 +65,8 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
     """rev -> key made of the object ids of ``paths`` at that rev (``-`` where a path is absent)."""
     if not revs:
         return {}
-    queries = [f"{rev}:{path}" for rev in revs for path in paths]
+    # "./" makes the path relative to the project folder, which may sit inside the repository.
+    queries = [f"{rev}:./{path}" for rev in revs for path in paths]
     out = git(root, "cat-file", "--batch-check=%(objectname)", input_text="\n".join(queries) + "\n")
     ids = [line.split()[0] if not line.endswith("missing") else "-" for line in out.splitlines()]
     width = len(paths)
@@ -105,3 +106,149 @@ def default_base(root: Path) -> str:
         hint="pass --base REV, or fetch the main branch (git fetch origin main; in a shallow "
         "clone: git fetch --unshallow)",
     )
+
+
+# ---------------------------------------------------------------- changed files and blobs
+
+
+def _git_env() -> dict[str, str]:
+    # Reading must never write: no optional index refresh or locks, no prompts.
+    import os
+
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+
+def _run_bytes(root: Path, *args: str) -> bytes:
+    proc = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        last = detail[-1] if detail else str(proc.returncode)
+        hint = _UNSHALLOW if ("shallow" in last or "bad object" in last) else None
+        raise GitError(f"git {args[0]} failed: {last}", hint=hint)
+    return proc.stdout
+
+
+_UNSHALLOW = "fetch more history: git fetch --unshallow (or git fetch --deepen=N)"
+
+
+def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
+    """Project-relative paths that differ between commit ``old`` and commit ``new`` (None: the
+    work tree, untracked files included). Both commits must be resolved shas."""
+    if new is not None:
+        out = _run_bytes(
+            root,
+            "diff-tree",
+            "-r",
+            "-z",
+            "--no-renames",
+            "--name-only",
+            "--relative",
+            old,
+            new,
+            "--",
+        )
+        return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+    tracked = _run_bytes(root, "diff", "-z", "--no-renames", "--name-only", "--relative", old, "--")
+    untracked = _run_bytes(root, "ls-files", "-z", "--others", "--exclude-standard")
+    text = (tracked + b"\0" + untracked).decode("utf-8", "surrogateescape")
+    return {p for p in text.split("\0") if p}
+
+
+def ls_blobs(root: Path, rev: str, paths: Sequence[str]) -> dict[str, str]:
+    """Project-relative path -> blob id at ``rev`` for the files under ``paths`` (absent: left
+    out). Symlinks and submodules are not configuration and are skipped."""
+    if not paths:
+        return {}
+    out = _run_bytes(root, "ls-tree", "-r", "-z", rev, "--", *paths)
+    blobs: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        if not raw:
+            continue
+        mode, kind, sha = meta.decode().split()
+        if kind == "blob" and mode != "120000":
+            blobs[raw.decode("utf-8", "surrogateescape")] = sha
+    return blobs
+
+
+def is_git(root: Path) -> bool:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=root,
+        capture_output=True,
+        env=_git_env(),
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+class BlobReader:
+    """One ``git cat-file --batch`` process for every blob a command reads, whatever the commit
+    (``qv log`` reads a few files of many commits; a process per commit would dominate)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, blob: str) -> bytes | None:
+        proc = self._start()
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(blob.encode() + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline()
+        if not header or header.endswith((b" missing\n", b" ambiguous\n")):
+            return None
+        data = proc.stdout.read(int(header.split()[2]))
+        proc.stdout.read(1)  # the LF after each object
+        return data
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self._root,
+                env=_git_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        return self._proc
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+            self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+
+
+def worktree_clean(root: Path, paths: Sequence[str]) -> bool:
+    """True when nothing under ``paths`` differs from HEAD in the work tree (untracked included):
+    then the work tree's effective configuration is HEAD's, and HEAD's input key stands for it."""
+    out = _run_bytes(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
+    return not out.strip(b"\0")
+
+
+def grep_files(
+    root: Path, rev: str | None, needles: Sequence[str], paths: Sequence[str]
+) -> set[str]:
+    """Project-relative files under ``paths`` (at commit ``rev``, or in the work tree with
+    untracked files) whose text contains any of ``needles`` literally."""
+    if not needles:
+        return set()
+    args = ["grep", "-l", "-z", "-F", "--no-color", *(f"-e{n}" for n in needles)]
+    args += [rev, "--", *paths] if rev else ["--untracked", "--", *paths]
+    proc = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
+    )
+    if proc.returncode not in (0, 1):  # 1: nothing matched
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git grep failed: {detail[-1] if detail else proc.returncode}")
+    prefix = f"{rev}:" if rev else ""
+    text = proc.stdout.decode("utf-8", "surrogateescape")
+    return {p[len(prefix) :] for p in text.split("\0") if p}

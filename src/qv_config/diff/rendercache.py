@@ -1,0 +1,78 @@
+"""Rendered environments on disk, keyed by environment and *input key* (``repo.history``).
+
+An input key is made of the Git tree ids of everything an environment renders from, so equal
+keys mean equal effective configuration whatever the commit: ``qv log`` and ``qv review`` walk
+history without rendering again what did not change, across runs too. One small file per
+(environment, key) under ``.qv/cache/render/`` holds the rendered documents (marshal: builtin
+values only, the fastest loader of plain data) and, for a state that does not validate, the
+reason. A missing, corrupt or foreign file is a miss; deleting ``.qv/`` is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qv_config import __version__
+
+_FORMAT = f"qv-render-1/{__version__}"
+
+
+@dataclass(frozen=True)
+class CachedState:
+    """A rendered environment: ``kind-slug/name`` -> document, or why the state is invalid."""
+
+    refs: Mapping[str, Mapping[str, Any]]
+    problem: str = ""
+
+
+class RenderCache:
+    def __init__(self, root: Path | None) -> None:
+        self.folder = root / ".qv" / "cache" / "render" if root is not None else None
+
+    def _path(self, env: str, key: str) -> Path | None:
+        if self.folder is None:
+            return None
+        digest = hashlib.blake2b(f"{env}\0{key}".encode(), digest_size=16).hexdigest()
+        return self.folder / f"{digest}.bin"
+
+    def get(self, env: str, key: str) -> CachedState | None:
+        path = self._path(env, key)
+        if path is None:
+            return None
+        try:
+            raw = marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if type(raw) is not tuple or len(raw) != 4 or raw[0] != _FORMAT or raw[1] != key:
+            return None
+        return CachedState(raw[3], raw[2])
+
+    def put(self, env: str, key: str, state: CachedState) -> None:
+        path = self._path(env, key)
+        if path is None:
+            return
+        try:
+            blob = marshal.dumps((_FORMAT, key, state.problem, dict(state.refs)))
+        except ValueError:  # a value of an unexpected type: skip caching rather than fail
+            return
+        _atomic_write(path, blob)
+
+
+def _atomic_write(path: Path, blob: bytes) -> None:
+    from qv_config.repo.parsecache import ensure_state_dir
+
+    try:
+        ensure_state_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(blob)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only checkout still works, only slower

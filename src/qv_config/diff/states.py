@@ -1,0 +1,289 @@
+"""Effective states of environments at Git revisions or in the work tree, rendered sparingly.
+
+``Workspace.pair`` gives the two sides of a diff. Between two states of one environment it
+renders only the documents whose own files changed (see ``diff.tree``); otherwise it renders
+whole environments, each once per run and cached on disk by input key (``diff.rendercache``).
+A side that does not validate carries the reason; the caller refuses it naming the side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qv_config.diff.rendercache import CachedState, RenderCache
+from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set, worktree_files
+from qv_config.errors import CheckFailed, GitError, UsageError
+from qv_config.findings import Finding
+from qv_config.repo import history
+
+if TYPE_CHECKING:
+    from qv_config.models import Project
+    from qv_config.render.types import RenderedEnv
+    from qv_config.repo.types import Snapshot
+
+Refs = Mapping[str, Mapping[str, Any]]
+Read = Callable[[str], bytes | None]
+
+
+@dataclass(frozen=True)
+class State:
+    """One side: documents by ``kind-slug/name``; ``problem`` says why it does not validate."""
+
+    env: str
+    label: str
+    refs: Refs
+    read: Read  # reads other files of the same state (Config schemas, for marks)
+    problem: str = ""
+
+    def checked(self) -> State:
+        if self.problem:
+            raise CheckFailed(
+                f"side {self.label} is invalid: {self.problem}; "
+                f"run `qv validate --env {self.env}` on that state"
+            )
+        return self
+
+
+class Workspace:
+    """Everything one command reads from one repository: revisions, snapshots, rendered states."""
+
+    def __init__(self, root: Path, *, use_cache: bool = True) -> None:
+        self.root = root
+        self.git = history.is_git(root)
+        self.cache = RenderCache(root if use_cache else None)
+        self.blobs = history.BlobReader(root) if self.git else None
+        self._shas: dict[str, str] = {}
+        self._snapshots: dict[str | None, Snapshot] = {}
+        self._projects: dict[str | None, Project | None] = {}
+        self._memo: dict[tuple[str, str], CachedState] = {}
+        self._changed: dict[tuple[str | None, str | None], set[str]] = {}
+        self.keys: dict[tuple[str, str], str] = {}  # (env, sha) -> input key, when known
+
+    # ------------------------------------------------------------ revisions and files
+
+    def resolve(self, rev: str | None) -> str | None:
+        """Full sha of ``rev`` (None: the work tree); unknown or shallow: exit 3 with the fix."""
+        if rev is None:
+            return None
+        if not self.git:
+            raise GitError(
+                f"revision {rev!r} needs a Git repository, and {self.root} is not in one",
+                hint="run inside a Git checkout, or compare work-tree environments only",
+            )
+        if rev not in self._shas:
+            from qv_config.repo.git import GitSource
+
+            source = GitSource(self.root, rev)
+            assert source.revision is not None
+            self._shas[rev] = source.revision
+            source.close()
+        return self._shas[rev]
+
+    def read_at(self, sha: str | None) -> Read:
+        if sha is None or self.blobs is None:
+            from qv_config.repo.source import WorkTreeSource
+
+            return WorkTreeSource(self.root).read
+        blobs = self.blobs
+        return lambda path: blobs.read(f"{sha}:./{path}") if "\n" not in path else None
+
+    def project(self, sha: str | None) -> Project | None:
+        """qv.yaml of a state (None when missing or invalid; loading reports why)."""
+        if sha not in self._projects:
+            self._projects[sha] = _parse_project(self.read_at(sha)("qv.yaml"))
+        return self._projects[sha]
+
+    def bases(self, sha: str | None) -> list[str]:
+        project = self.project(sha)
+        return list(project.spec.bases) if project else ["strategies"]
+
+    def changed(self, old: str | None, new: str | None) -> set[str]:
+        if (old, new) not in self._changed:
+            if old == new:
+                self._changed[(old, new)] = set()
+            elif old is None:  # the set of differing paths is symmetric
+                self._changed[(old, new)] = self.changed(new, old)
+            else:
+                self._changed[(old, new)] = history.changed_paths(self.root, old, new)
+        return self._changed[(old, new)]
+
+    def snapshot(self, sha: str | None) -> Snapshot:
+        if sha not in self._snapshots:
+            from qv_config.repo import GitSource, WorkTreeSource, load_snapshot
+
+            source = GitSource(self.root, sha) if sha else WorkTreeSource(self.root)
+            self._snapshots[sha] = load_snapshot(source)
+        return self._snapshots[sha]
+
+    # ------------------------------------------------------------ states
+
+    def pair(
+        self, env: str, old: str | None, new: str | None, labels: tuple[str, str]
+    ) -> tuple[State, State]:
+        """Both states of ``env``; only documents that can differ, when that set is known."""
+        keep = self._render_set(env, old, new) if self._diffable(old, new) else None
+        if keep is None:
+            return self.full(env, old, labels[0]), self.full(env, new, labels[1])
+        return self.partial(env, old, keep, labels[0]), self.partial(env, new, keep, labels[1])
+
+    def _render_set(self, env: str, old: str | None, new: str | None) -> set[str] | None:
+        changed = self.changed(old, new)
+        bases = self.bases(new)
+        keep = render_set(changed, env, bases)
+        if keep is not None or not self.git:
+            return keep
+        templates = {p for p in changed if p.startswith("templates/")}
+        others = render_set(changed - templates, env, bases)
+        if others is None:  # qv.yaml or the environment file: every document may differ
+            return None
+        names = self._dependents(old, new, [_template_name(p) for p in templates])
+        found = set()
+        for sha in (old, new):
+            found |= history.grep_files(self.root, sha, names, [f"environments/{env}", *bases])
+        keep = render_set(found, env, bases)
+        return None if keep is None else keep | others
+
+    def _dependents(self, old: str | None, new: str | None, names: list[str]) -> list[str]:
+        """``names`` and every template that extends one of them, on either side. A textual
+        search finds a superset (a name in a comment): extra documents render to no change."""
+        known = set(names)
+        while True:
+            found: set[str] = set()
+            for sha in (old, new):
+                found |= history.grep_files(self.root, sha, sorted(known), ["templates"])
+            more = {_template_name(p) for p in found} - known
+            if not more:
+                return sorted(known)
+            known |= more
+
+    def _diffable(self, old: str | None, new: str | None) -> bool:
+        return old == new or self.git
+
+    def full(self, env: str, sha: str | None, label: str) -> State:
+        key = self._input_key(env, sha)
+        cached = self._memo.get((env, key)) if key else None
+        if cached is None and key:
+            cached = self.cache.get(env, key)
+        if cached is None:
+            cached = _render_full(self.snapshot(sha), env)
+            if key:
+                self.cache.put(env, key, cached)
+        if key:
+            self._memo[(env, key)] = cached
+        return State(env, label, cached.refs, self.read_at(sha), cached.problem)
+
+    def _input_key(self, env: str, sha: str | None) -> str | None:
+        if not self.git:
+            return None
+        paths = history.input_paths(env, self.bases(sha))
+        if sha is None:
+            if not history.worktree_clean(self.root, paths):
+                return None
+            sha = self.resolve("HEAD")
+            assert sha is not None
+        if (env, sha) in self.keys:
+            return self.keys[(env, sha)]
+        return history.input_keys(self.root, [sha], paths)[sha]
+
+    def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
+        wanted = [*context_paths(env), *sorted(keep)]
+        snap = _load_partial(self, sha, wanted)
+        files = set(snap.digests)
+        return State(env, label, *_render_checked(snap, env, files))
+
+    def close(self) -> None:
+        if self.blobs is not None:
+            self.blobs.close()
+
+
+def _template_name(path: str) -> str:
+    return path[len("templates/") : path.rfind(".")]
+
+
+def _parse_project(raw: bytes | None) -> Project | None:
+    from pydantic import ValidationError
+
+    from qv_config.models import Project
+    from qv_config.yamlio import YamlError, load_bytes
+
+    if raw is None:
+        return None
+    try:
+        return Project.model_validate(load_bytes("qv.yaml", raw).data)
+    except (YamlError, ValidationError):
+        return None
+
+
+def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot:
+    from qv_config.repo import load_snapshot
+
+    if sha is None or ws.blobs is None:
+        files = worktree_files(ws.root, wanted)
+        label, read_blob = "work tree", None
+    else:
+        files = history.ls_blobs(ws.root, sha, wanted)
+        label, read_blob = sha[:12], ws.blobs.read
+    source = PartialSource(ws.root, label, sha, files, read_blob, ws.read_at(sha))
+    # Few files, each parsed fast: the shared parse cache would cost more to load than it saves.
+    return load_snapshot(source, use_cache=False)
+
+
+def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:
+    """Render the documents of a partial snapshot and check each one's own stages."""
+    from qv_config.render.engine import render_environment
+    from qv_config.validate.engine import RunState, check_document
+    from qv_config.validate.schema import SchemaStore
+
+    _check_env(snap, env)
+    rendered = render_environment(snap, env)
+    run = RunState(SchemaStore(snap.read))
+    found = [f for f in snap.findings if f.file in files]
+    found += rendered.findings
+    for doc in rendered.docs.values():
+        found += check_document(doc, "", run)[0]
+    return _refs(rendered), snap.read, _problem(found)
+
+
+def _render_full(snap: Snapshot, env: str) -> CachedState:
+    from qv_config.render.engine import render_environment
+    from qv_config.validate import validate_rendered
+
+    _check_env(snap, env)
+    rendered = render_environment(snap, env)
+    found = [f for f in snap.findings if _concerns(f, env)]
+    found += validate_rendered([rendered], read=snap.read)
+    return CachedState(_refs(rendered), _problem(found))
+
+
+def _concerns(finding: Finding, env: str) -> bool:
+    """Load findings of other environments' folders do not make this environment invalid."""
+    if not finding.file.startswith("environments/"):
+        return True
+    return finding.file.startswith(f"environments/{env}/") or finding.env in (None, env)
+
+
+def _check_env(snap: Snapshot, env: str) -> None:
+    if env not in snap.env_names:
+        names = ", ".join(snap.env_names) or "none"
+        raise UsageError(
+            f"unknown environment {env!r} in {snap.label}", hint=f"environments of qv.yaml: {names}"
+        )
+
+
+def _refs(rendered: RenderedEnv) -> dict[str, Mapping[str, Any]]:
+    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
+
+
+def _problem(found: list[Finding]) -> str:
+    errors = sorted((f for f in found if f.is_error), key=Finding.sort_key)
+    if not errors:
+        return ""
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first.file}:{first.line}:{first.col}: {first.code} {first.message}{more}"
+
+
+__all__ = ["ENV_FILES", "State", "Workspace"]

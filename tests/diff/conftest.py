@@ -1,0 +1,84 @@
+"""Fixtures of the diff tests: the starter project committed in a real Git repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qv_config.cli.__main__ import main
+from qv_config.scaffold import write_starter
+
+QV = str(Path(os.environ.get("VIRTUAL_ENV", "/work/main/.venv")) / "bin" / "qv")
+
+
+class Repo:
+    """A real Git repository holding the starter project, with helpers to edit and commit."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def replace(self, rel: str, old: str, new: str) -> None:
+        path = self.root / rel
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {rel}"
+        path.write_text(text.replace(old, new, 1))
+
+    def commit(self, message: str, author: str = "Ada Quant <ada@quantivista.dev>") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--author", author, "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    root = tmp_path / "config"
+    root.mkdir()
+    write_starter(root)
+    r = Repo(root)
+    r.git("init", "-q", "-b", "main")
+    r.git("config", "user.name", "CI Bot")
+    r.git("config", "user.email", "ci@quantivista.dev")
+    r.git("config", "commit.gpgsign", "false")
+    r.commit("Starter project")
+    return r
+
+
+@dataclass(frozen=True)
+class QvRun:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def qv(capsys: pytest.CaptureFixture[str]) -> Callable[..., QvRun]:
+    """Run the CLI in-process (as ``qv -C ROOT ARGS``), capturing exit code and output."""
+
+    def run(root: Path, *args: str) -> QvRun:
+        capsys.readouterr()
+        try:
+            main(["-C", str(root), *args])
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 0
+        else:
+            code = 0
+        captured = capsys.readouterr()
+        return QvRun(code, captured.out, captured.err)
+
+    return run
