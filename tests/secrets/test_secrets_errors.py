@@ -124,17 +124,28 @@ def test_file_encrypted_with_keys_no_rule_names(tree: Tree, qv: Callable[..., An
     relative = "environments/dev/order-management.yaml"
     assert recipient_finding(relative, meta, load_config(config_path)) is None
     dev = next(iter(recipients_of(tree.doc())))
-    config_path.write_text(config_path.read_text().replace(dev, tree.prod_recipient))
+    original = config_path.read_text()
+    # one recipient added to the rule: the file is stale, its holders can still open it
+    config_path.write_text(original.replace(dev, f"{dev},{tree.prod_recipient}"))
+    stale = recipient_finding(relative, meta, load_config(config_path), env="dev")
+    assert stale is not None
+    assert stale.code == "QV602"
+    assert stale.severity is Severity.WARNING
+    assert "qv secrets rotate" in stale.message
+    assert tree.prod_recipient in stale.message
+    # only keys the rule does not name: whoever the rule trusts cannot decrypt it
+    config_path.write_text(original.replace(dev, tree.prod_recipient))
     finding = recipient_finding(relative, meta, load_config(config_path), env="dev")
     assert finding is not None
-    assert finding.code == "QV602"
-    assert finding.severity is Severity.WARNING
+    assert finding.code == "QV604"
+    assert finding.severity is Severity.ERROR
     assert "qv secrets rotate" in finding.message
     assert dev in finding.message
     assert tree.prod_recipient in finding.message
     config_path.write_text("creation_rules:\n  - path_regex: ^nothing/\n")
     orphan = recipient_finding(relative, meta, load_config(config_path))
     assert orphan is not None
+    assert orphan.code == "QV604"
     assert "no creation rule" in orphan.message
 
 

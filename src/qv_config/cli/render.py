@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -31,10 +32,27 @@ def render_command(
     rev: str | None = typer.Option(
         None, "--rev", help="Render a Git revision (work tree untouched)."
     ),
+    decrypt: bool = typer.Option(
+        False, "--decrypt", help="Show secret values in plaintext (needs the age key)."
+    ),
+    key_file: Path | None = typer.Option(
+        None,
+        "--key-file",
+        help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE).",
+    ),
 ) -> None:
-    """Print the effective documents of an environment (inheritance, overlays, templates)."""
+    """Print the effective documents of an environment (inheritance, overlays, templates).
+
+    Secret fields stay SOPS ciphertext unless --decrypt asks for their plaintext.
+    """
     _check_format(fmt)
     snapshot = _snapshot(rev)
+    if decrypt:
+        snapshot = _decrypted(snapshot, env, key_file)
+    elif key_file is not None:
+        from qv_config.errors import UsageError
+
+        raise UsageError("--key-file is used only with --decrypt", hint="add --decrypt")
     if explain_field is not None:
         _explain(snapshot, env, explain_field, selectors or [])
         return
@@ -58,6 +76,16 @@ def _snapshot(rev: str | None) -> Snapshot:
     if rev is None:
         return load_snapshot(WorkTreeSource(root))
     return load_snapshot(GitSource(root, rev))
+
+
+def _decrypted(snapshot: Snapshot, env: str, key_file: Path | None) -> Snapshot:
+    # The encrypted snapshot was loaded first (parse cache holds ciphertext only); plaintext
+    # exists in memory for this one command.
+    from qv_config.secrets.snapshot import decrypt_snapshot
+
+    if env not in snapshot.env_names:
+        return snapshot  # rendering reports the unknown environment
+    return decrypt_snapshot(snapshot, key_file, envs=[env])
 
 
 def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> None:

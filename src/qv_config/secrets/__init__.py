@@ -11,6 +11,9 @@ Public API (heavy crypto imports are deferred into the functions that need them)
   ``data_key_of(data, ring)`` gives the key
 - ``KeyRing`` (identities + data-key cache); ``generate_identity()``, ``key_file_text()``
 - file operations through sops: ``encrypt_file``, ``decrypt_file``, ``edit_file``, ``rotate_file``
+- over a snapshot: ``decrypt_snapshot(snapshot, key_file=None, envs=None) -> Snapshot`` (what
+  render --decrypt, sync, drift, rollback and the agent call); ``secret_change(...)`` for diffs
+- validation: ``checks.file_findings`` (QV602–QV605), registered in validate/rules/secrets.py
 """
 
 from qv_config.secrets.agekeys import AgeIdentity, generate_identity, key_file_text
@@ -26,9 +29,17 @@ from qv_config.secrets.decrypt import (
 )
 from qv_config.secrets.keyring import KeyRing
 from qv_config.secrets.ops import decrypt_file, edit_file, encrypt_file, rotate_file
+from qv_config.secrets.snapshot import (
+    NO_KEY_TO_COMPARE,
+    SECRET_CHANGED,
+    decrypt_snapshot,
+    secret_change,
+)
 from qv_config.secrets.sopsfile import SopsMeta, is_ciphertext, split_sops_metadata
 
 __all__ = [
+    "NO_KEY_TO_COMPARE",
+    "SECRET_CHANGED",
     "AgeIdentity",
     "KeyRing",
     "SopsConfig",
@@ -38,6 +49,7 @@ __all__ = [
     "decrypt_data",
     "decrypt_documents",
     "decrypt_file",
+    "decrypt_snapshot",
     "decrypt_source",
     "edit_file",
     "encrypt_file",
@@ -48,6 +60,7 @@ __all__ = [
     "recipients_for",
     "recipients_of",
     "rotate_file",
+    "secret_change",
     "split_sops_metadata",
     "verify_mac",
 ]

@@ -1,22 +1,41 @@
-"""Findings about encrypted files that the core's validation can report (QV6xx).
+"""Findings about encrypted files that the core's validation reports (QV602–QV605).
 
-``QV602`` (warning): a file is encrypted to recipients other than those its ``.sops.yaml`` rule
-names now — someone was added or removed but the file was not re-encrypted.
+- ``QV602`` warning: a file is encrypted to recipients other than those its ``.sops.yaml`` rule
+  names now (someone was added or removed, the file not re-encrypted): `qv secrets rotate`.
+- ``QV603`` error: an encrypted file whose values or MAC do not verify (altered outside sops).
+  Verifying needs the file's data key: without a key at hand nothing is reported — CI verifies
+  MACs where it holds the key (``SOPS_AGE_KEY_FILE``).
+- ``QV604`` error: a file encrypted only to keys no rule names for its path (or no rule matches
+  it): whoever the rule trusts — the environment's agent included — cannot decrypt it.
+- ``QV605`` error: ``.sops.yaml`` is missing (while files are encrypted) or malformed.
+
+Messages name files, rules and public recipients, never a value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from qv_config.errors import CheckFailed, OperationalError
 from qv_config.findings import Finding, Severity
-from qv_config.secrets.config import SopsConfig
-from qv_config.secrets.sopsfile import SopsMeta
+from qv_config.secrets.config import CONFIG_NAME, SopsConfig, SopsConfigError, parse_config
+from qv_config.secrets.sopsfile import SopsMeta, split_sops_metadata
+
+if TYPE_CHECKING:
+    from qv_config.repo.types import Snapshot
+    from qv_config.secrets.keyring import KeyRing
 
 STALE_RECIPIENTS = "QV602"
+MAC_MISMATCH = "QV603"
+FOREIGN_RECIPIENTS = "QV604"
+BAD_SOPS_CONFIG = "QV605"
 
 
 def recipient_finding(
     relative: str, meta: SopsMeta | None, config: SopsConfig | None, env: str | None = None
 ) -> Finding | None:
-    """A QV602 warning when ``meta``'s recipients differ from the rule for ``relative``."""
+    """QV604 when no key the rule names can open the file, QV602 when the sets merely differ."""
     if meta is None or config is None:
         return None
     rule = next((r for r in config.rules if r.matches(relative)), None)
@@ -26,18 +45,134 @@ def recipient_finding(
         return None
     if not want:
         message = (
-            f"encrypted to {', '.join(sorted(have)) or 'no age recipient'}, but no"
-            " creation rule in .sops.yaml names recipients for this path; add a rule,"
-            " then run `qv secrets rotate`"
+            f"encrypted to {', '.join(sorted(have)) or 'no age recipient'}, but no creation rule"
+            f" in {CONFIG_NAME} names recipients for this path; add a rule, then run"
+            f" `qv secrets rotate {relative}`"
         )
-    else:
-        parts = [
-            f"{label} {', '.join(sorted(keys))}"
-            for label, keys in (("missing", want - have), ("no longer named", have - want))
-            if keys
-        ]
+        return Finding(FOREIGN_RECIPIENTS, message, relative, severity=Severity.ERROR, env=env)
+    if not have & want:
         message = (
-            f"encrypted to recipients other than .sops.yaml names ({'; '.join(parts)});"
-            f" run `qv secrets rotate {relative}`"
+            f"encrypted only to keys no rule names ({', '.join(sorted(have)) or 'none'}); the"
+            f" rule names {', '.join(sorted(want))}, whose holders cannot decrypt it: run"
+            f" `qv secrets rotate {relative}` with a key that opens it"
         )
+        return Finding(FOREIGN_RECIPIENTS, message, relative, severity=Severity.ERROR, env=env)
+    parts = [
+        f"{label} {', '.join(sorted(keys))}"
+        for label, keys in (("missing", want - have), ("no longer named", have - want))
+        if keys
+    ]
+    message = (
+        f"encrypted to recipients other than {CONFIG_NAME} names ({'; '.join(parts)});"
+        f" run `qv secrets rotate {relative}`"
+    )
     return Finding(STALE_RECIPIENTS, message, relative, severity=Severity.WARNING, env=env)
+
+
+def _sops_line(snapshot: Snapshot, path: str) -> int:
+    """Line of the file's top-level ``sops:`` key (where the metadata the finding is about is)."""
+    raw = snapshot.read(path) or b""
+    if raw.startswith(b"sops:"):
+        return 1
+    at = raw.find(b"\nsops:")
+    return raw.count(b"\n", 0, at) + 2 if at >= 0 else 0
+
+
+def load_rules(snapshot: Snapshot) -> tuple[SopsConfig | None, Finding | None]:
+    """The snapshot's ``.sops.yaml`` (None when absent) or a QV605 finding when malformed."""
+    raw = snapshot.read(CONFIG_NAME)
+    if raw is None:
+        return None, None
+    try:
+        return parse_config(snapshot.root / CONFIG_NAME, raw.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, Finding(BAD_SOPS_CONFIG, f"{CONFIG_NAME} is not UTF-8", CONFIG_NAME)
+    except SopsConfigError as bad:
+        return None, Finding(
+            BAD_SOPS_CONFIG, bad.detail, CONFIG_NAME, bad.line, 1 if bad.line else 0
+        )
+
+
+def mac_finding(
+    snapshot: Snapshot, path: str, data: Mapping[str, Any], ring: KeyRing, env: str | None
+) -> Finding | None:
+    """QV603 when the file's values or MAC do not verify; None when fine or no key opens it."""
+    from qv_config.secrets.decrypt import decrypt_data
+
+    _, meta = split_sops_metadata(data)
+    try:
+        if meta is None or ring.data_key(meta) is None:
+            return None  # no key at hand: nothing to verify with (documented)
+        decrypt_data(path, data, ring, lambda: snapshot.read(path))
+    except (CheckFailed, OperationalError):
+        message = (
+            "values or MAC of this encrypted file do not verify: it was altered outside sops;"
+            " restore it from Git, or re-create the secret with `qv secrets edit`"
+        )
+        line = _sops_line(snapshot, path)
+        return Finding(MAC_MISMATCH, message, path, line, 1 if line else 0, Severity.ERROR, env)
+    return None
+
+
+def file_findings(
+    snapshot: Snapshot, paths: Iterable[str], ring: KeyRing | None
+) -> Iterator[Finding]:
+    """QV602–QV605 for the encrypted files ``paths`` of ``snapshot``."""
+    from qv_config.secrets.snapshot import env_of
+
+    todo = list(paths)
+    if not todo:
+        return
+    config, problem = load_rules(snapshot)
+    if problem is not None:
+        yield problem
+    elif config is None:
+        yield Finding(
+            BAD_SOPS_CONFIG,
+            f"{len(todo)} file(s) are SOPS-encrypted but the repository has no {CONFIG_NAME};"
+            " add one with a creation rule per environment",
+            CONFIG_NAME,
+        )
+    for path in todo:
+        data, env = snapshot.encrypted[path], env_of(path)
+        found = recipient_finding(path, split_sops_metadata(data)[1], config, env)
+        if found is not None:
+            line = _sops_line(snapshot, path)
+            yield _at(found, line)
+        if ring is not None and (mac := mac_finding(snapshot, path, data, ring, env)):
+            yield mac
+
+
+def _at(finding: Finding, line: int) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, line=line, col=1 if line else 0)
+
+
+def validation_ring() -> KeyRing | None:
+    """The keys validation may verify MACs with: ``SOPS_AGE_KEY_FILE`` (or sops' default file).
+
+    None when no key is configured. A configured key file that is missing or unreadable is an
+    ``OperationalError`` (exit 3): silently skipping verification would hide a CI misconfiguration.
+    """
+    import os
+
+    from qv_config.secrets.keyring import KeyRing, default_key_file
+
+    if default_key_file() is None and not os.environ.get("SOPS_AGE_KEY"):
+        return None
+    ring = KeyRing.from_file(None)
+    return ring if ring.identities else None
+
+
+__all__ = [
+    "BAD_SOPS_CONFIG",
+    "FOREIGN_RECIPIENTS",
+    "MAC_MISMATCH",
+    "STALE_RECIPIENTS",
+    "file_findings",
+    "load_rules",
+    "mac_finding",
+    "recipient_finding",
+    "validation_ring",
+]

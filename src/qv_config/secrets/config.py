@@ -56,26 +56,42 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _bad(path: Path, line: int, what: str) -> UsageError:
-    where = f"{path}:{line}" if line else str(path)
-    return UsageError(
-        f"{where}: {what}",
-        hint="fix .sops.yaml: a `creation_rules` list of {path_regex, age, encrypted_regex}",
-    )
+class SopsConfigError(UsageError):
+    """A malformed ``.sops.yaml``; ``line`` and ``detail`` let validation report it as QV605."""
+
+    def __init__(self, path: Path, line: int, detail: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {detail}", hint=CONFIG_HINT)
+        self.line = line
+        self.detail = detail
+
+
+CONFIG_HINT = "fix .sops.yaml: a `creation_rules` list of {path_regex, age, encrypted_regex}"
+
+
+def _bad(path: Path, line: int, what: str) -> SopsConfigError:
+    return SopsConfigError(path, line, what)
 
 
 def load_config(path: Path) -> SopsConfig:
     """Parse ``.sops.yaml``; a malformed file is a ``UsageError`` naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as bad:
+        raise _bad(path, 0, f"cannot be read ({bad})") from None
+    return parse_config(path, text)
+
+
+def parse_config(path: Path, text: str) -> SopsConfig:
+    """Parse the text of ``.sops.yaml`` found at ``path`` (e.g. read from a Git revision)."""
     import yaml
 
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as bad:
         mark = getattr(bad, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         raise _bad(path, line, f"not valid YAML ({getattr(bad, 'problem', bad)})") from None
-    except (OSError, UnicodeDecodeError) as bad:
-        raise _bad(path, 0, f"cannot be read ({bad})") from None
     if node is None or not isinstance(node, yaml.MappingNode):
         raise _bad(path, 1, "must be a mapping with a `creation_rules` list")
     return SopsConfig(path, _rules(path, node))

@@ -9,7 +9,7 @@ into a false alarm. Tests prove equality with ``sops decrypt`` on the same files
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from qv_config.secrets.sopsfile import (
 )
 
 Source = Path | str | bytes
+RawBytes = bytes | Callable[[], bytes | None] | None
 
 
 def tampered(label: str) -> CheckFailed:
@@ -72,12 +73,13 @@ def _confirm_with_sops(label: str, raw: bytes, ring: KeyRing) -> Any:
     return _load(label, done.stdout)
 
 
-def decrypt_data(label: str, data: Any, ring: KeyRing, raw: bytes | None = None) -> Any:
+def decrypt_data(label: str, data: Any, ring: KeyRing, raw: RawBytes = None) -> Any:
     """Plaintext of already-loaded ``data`` (with its ``sops:`` block removed).
 
     Raises ``OperationalError`` (exit 3) when no key opens it and ``CheckFailed`` (exit 1) when
-    a value or the MAC does not authenticate. ``raw`` (the file's bytes) lets sops double-check
-    a MAC mismatch; without it a mismatch is reported as tampering.
+    a value or the MAC does not authenticate. ``raw`` (the file's bytes, or a function reading
+    them only when needed) lets sops double-check a MAC mismatch; without it a mismatch is
+    reported as tampering.
     """
     document, meta = split_sops_metadata(data)
     if meta is None:
@@ -89,9 +91,10 @@ def decrypt_data(label: str, data: Any, ring: KeyRing, raw: bytes | None = None)
         raise tampered(label) from None
     if mac_ok:
         return plain
-    if raw is None:
+    raw_bytes = raw() if callable(raw) else raw
+    if raw_bytes is None:
         raise tampered(label)
-    return _confirm_with_sops(label, raw, ring)
+    return _confirm_with_sops(label, raw_bytes, ring)
 
 
 def decrypt_source(source: Source, ring: KeyRing, label: str | None = None) -> Any:
