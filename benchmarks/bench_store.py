@@ -6,7 +6,6 @@ etcd with --max-txn-ops 20000 and --max-request-bytes 64 MiB so one 10,000-key T
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import socket
@@ -19,6 +18,7 @@ import httpx
 
 from qv_config.store import DesiredState, apply_desired, compute_drift, open_store
 from qv_config.store.apply import read_meta
+from qv_config.store.layout import digest_of, full_hashes
 
 N = 10_000
 
@@ -38,10 +38,9 @@ def desired(rev: str, change: int | None = None) -> DesiredState:
         ).encode()
         for i in range(N)
     }
-    h = hashlib.sha256(
-        b"".join(k.encode() + hashlib.sha256(v).digest() for k, v in sorted(vals.items()))
-    )
-    return DesiredState("prod", rev, h.hexdigest(), vals)
+    # As render_desired does: the per-value sha256 computed for the digest travel with the state.
+    hashes = full_hashes(vals)
+    return DesiredState("prod", rev, digest_of(hashes), vals, hashes)
 
 
 def wait(url: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from qv_config.errors import UsageError
 from qv_config.store import StoreError, TooLargeError, apply_desired, open_store
+from qv_config.store.index import shard_count, shard_of
 from qv_config.store.layout import decode_meta
 
 ENV = "dev"
@@ -66,7 +67,8 @@ def test_sqlite_layout_read_by_sqlite3_and_minimal(tmp_path: Path) -> None:
     assert json.loads(out)["revision"] == "r1"
     one = {**vals("r1", 30), f"{ENV}/config/svc-00007": b'{"x":1}'}
     apply(store, "r2", one)
-    assert store.last_commit_changes == 3  # the key, _meta, the audit row: sqlite3 changes()
+    # the key, _meta, the index top and the key's index shard, the audit row: sqlite3 changes()
+    assert store.last_commit_changes == 5
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("select count(*) from audit").fetchone()[0] == 2
 
@@ -99,7 +101,8 @@ def test_redis_layout_read_by_redis_cli_and_minimal(redis_server: Any, tmp_path:
     client.config_resetstat()
     apply(store, "r2", {**vals("r1", 30), f"{ENV}/config/svc-00007": b'{"x":1}'})
     stats = client.info("commandstats")
-    assert stats["cmdstat_set"]["calls"] == 2  # the key and _meta, nothing else
+    assert stats["cmdstat_set"]["calls"] == 4  # the key, _meta, _index and one shard: no more
+    assert "cmdstat_keys" not in stats  # planned from the index: no scan of the values
     assert "cmdstat_del" not in stats
     assert stats["cmdstat_xadd"]["calls"] == 2
     event = pubsub.get_message(timeout=2)
@@ -129,7 +132,13 @@ def test_etcd_layout_read_by_etcdctl_and_minimal(etcd_server: Any, tmp_path: Pat
         for kv in out["kvs"]
         if int(kv["mod_revision"]) == newest
     )
-    assert touched == ["lay/dev/_audit/000000000002", "lay/dev/_meta", "lay/dev/config/svc-00007"]
+    assert touched == [
+        "lay/dev/_audit/000000000002",
+        "lay/dev/_index",
+        f"lay/dev/_index/{shard_of(f'{ENV}/config/svc-00007', shard_count(30))}",
+        "lay/dev/_meta",
+        "lay/dev/config/svc-00007",
+    ]
 
 
 def test_etcd_over_max_txn_ops_refused_whole(

@@ -56,6 +56,7 @@ def _root(
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``; each module is thin.
     from qv_config.cli import (  # noqa: F401
+        agent,
         diff,
         drift,
         history,

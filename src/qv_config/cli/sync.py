@@ -34,9 +34,18 @@ def sync_command(
     ),
     rev: str = typer.Option("HEAD", "--rev", help="Git revision to deploy."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; write nothing."),
+    heal: bool = typer.Option(
+        False,
+        "--heal",
+        help="Also restore keys edited outside qv (what `qv drift` reports); reads every value.",
+    ),
     fmt: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic."""
+    """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic.
+
+    Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
+    with --heal those keys are restored too (in the same single transaction).
+    """
     from qv_config.repo import find_root
     from qv_config.store import apply_desired, open_store, report
     from qv_config.store.gitrev import descendant_checker
@@ -55,6 +64,8 @@ def sync_command(
             is_descendant=descendant_checker(root),
             applied_by=whoami(root),
             dry_run=dry_run,
+            heal=heal,
+            reason="heal: restored edits made outside qv" if heal else "",
         )
     finally:
         target.close()

@@ -6,9 +6,26 @@ from collections.abc import Callable, Sequence
 
 from qv_config.store import layout
 from qv_config.store.errors import ApplyRefused, FenceConflict, StoreError, TooLargeError
+from qv_config.store.index import (
+    DesiredIndex,
+    decode_top,
+    desired_index,
+    listed_shards,
+    plan_from_shards,
+)
 from qv_config.store.plan import plan_apply
 from qv_config.store.protocol import Store
-from qv_config.store.types import Action, ApplyResult, AuditEntry, Commit, DesiredState, Meta
+from qv_config.store.types import (
+    Action,
+    ApplyResult,
+    AuditEntry,
+    Commit,
+    DesiredState,
+    IndexState,
+    IndexWrite,
+    Meta,
+    Plan,
+)
 
 IsDescendant = Callable[[str, str], bool]
 _RETRIES = 5
@@ -58,6 +75,34 @@ def _check_monotonic(
     )
 
 
+def _plan(
+    store: Store,
+    desired: DesiredState,
+    dindex: DesiredIndex,
+    head: IndexState,
+    old: Meta | None,
+    heal: bool,
+) -> tuple[Plan, object, IndexWrite]:
+    """Plan from the hash index when it is there (reads the few shards that differ).
+
+    Healing must see the values themselves (out-of-band edits never touch the index), and a
+    missing or stale index falls back to the full read: slower, never wrong.
+    """
+    top = None if heal else decode_top(head.index_raw, old)
+    if top is not None:
+        differing = dindex.differing(top)
+        # Shards the top does not list are treated as empty: a stray shard key is never trusted.
+        wanted = [s for s in differing if s in top.shards]
+        stored = store.read_index_shards(desired.env, wanted) if wanted else {}
+        plan = plan_from_shards(dindex, differing, stored, desired.values)
+        return plan, head.token, dindex.write_over(top, differing)
+    state = store.read(desired.env)
+    if state.meta_raw != head.meta_raw:
+        raise FenceConflict("_meta changed between two reads: another writer applied")
+    plan = plan_apply(state.values, desired.values)
+    return plan, state.token, dindex.full_write(listed_shards(head.index_raw))
+
+
 def apply_desired(
     store: Store,
     desired: DesiredState,
@@ -75,15 +120,23 @@ def apply_desired(
     ``action="rollback"`` skips the descendant check (the caller checked the audit log).
     ``heal=True`` writes even when the digest is unchanged (restoring out-of-band edits).
     """
+    # Hashed once (or taken from the renderer): plans every attempt and is the new index.
+    hashes = layout.value_hashes(desired.values, desired.hashes)
+    dindex = desired_index(desired.digest, hashes)
     for attempt in range(1, _RETRIES + 1):
-        state = store.read(desired.env)
-        old = read_meta(store, desired.env, state.meta_raw)
+        head = store.read_index(desired.env)
+        old = read_meta(store, desired.env, head.meta_raw)
         new = Meta(desired.revision, desired.digest, layout.now(), applied_by, tuple(approvals))
         if old is not None and old.digest == desired.digest and not heal:
             return ApplyResult(desired.env, "unchanged", plan_apply({}, {}), old, old, attempt)
         if action == "apply":
             _check_monotonic(store, desired, old, applied_by, is_descendant)
-        plan = plan_apply(state.values, desired.values)
+        try:
+            plan, token, index = _plan(store, desired, dindex, head, old, heal)
+        except FenceConflict:
+            continue
+        if heal and plan.empty and old is not None and old.digest == desired.digest:
+            return ApplyResult(desired.env, "unchanged", plan, old, old, attempt)  # nothing drifted
         if dry_run:
             return ApplyResult(desired.env, "dry-run", plan, old, new, attempt)
         entry = _entry(
@@ -97,9 +150,8 @@ def apply_desired(
             removed=len(plan.deletes),
             approvals=tuple(approvals),
         )
-        change = Commit(
-            plan, layout.encode_meta(new), entry, layout.encode_event(new, desired.env), state.token
-        )
+        event = layout.encode_event(new, desired.env)
+        change = Commit(plan, layout.encode_meta(new), entry, event, token, index)
         try:
             store.commit(desired.env, change)
         except FenceConflict:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError, TooLargeError
-from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class EtcdStore:
             base_url=f"{scheme}://{url.host}:{url.port}", timeout=httpx.Timeout(120, connect=3)
         )
         self._post("/v3/maintenance/status", {})
+        self._lease_ids: dict[tuple[str, str], str] = {}  # (env, holder) -> etcd lease id
 
     def _where(self) -> str:
         return f"etcd at {self.url.host}:{self.url.port}"
@@ -73,7 +74,8 @@ class EtcdStore:
                 f"{self._where()} refused the change whole: too many operations for one"
                 " transaction",
                 hint="qv never splits an apply; restart etcd with a larger --max-txn-ops"
-                " (default 128) of at least the number of changed keys + 2",
+                " (default 128) of at least the number of changed keys + 35 (metadata, audit and"
+                " hash index)",
             )
         if "request is too large" in low or "larger than max" in low:
             return TooLargeError(
@@ -114,6 +116,20 @@ class EtcdStore:
                     values[key[cut:]] = _unb64(kv.get("value", ""))
         return StoreState(meta_raw=meta, token=token, values=values)
 
+    def read_index(self, env: str) -> IndexState:
+        meta_key = layout.meta_key(self.url.prefix, env)
+        ops = [_range(meta_key), _range(layout.index_key(self.url.prefix, env))]
+        result = self._txn({"success": ops})  # one Txn: one revision for both keys
+        found: list[dict[str, Any] | None] = []
+        for response in result.get("responses", []):
+            kvs = response.get("response_range", {}).get("kvs", [])
+            found.append(kvs[0] if kvs else None)
+        meta_kv, index_kv = [*found, None, None][:2]
+        meta = _unb64(meta_kv.get("value", "")) if meta_kv else None
+        token = int(meta_kv.get("mod_revision", 0)) if meta_kv else 0
+        index = _unb64(index_kv.get("value", "")) if index_kv else None
+        return IndexState(meta_raw=meta, token=token, index_raw=index)
+
     def _audit_base(self, env: str) -> str:
         return f"{self.url.prefix}/{env}/{layout.AUDIT}/"
 
@@ -152,6 +168,7 @@ class EtcdStore:
             for k, v in change.plan.puts.items()
         ]
         ops += [{"request_delete_range": {"key": _b64(f"{p}/{k}")}} for k in change.plan.deletes]
+        ops += self._index_ops(env, change)
         ops.append({"request_put": {"key": _b64(meta_key), "value": _b64(change.meta)}})
         ops.append(
             {
@@ -164,6 +181,31 @@ class EtcdStore:
         result = self._txn({"compare": compare, "success": ops})
         if not result.get("succeeded", False):
             raise FenceConflict(f"{meta_key} or {audit_key} changed while planning")
+
+    def _index_ops(self, env: str, change: Commit) -> list[dict[str, Any]]:
+        p, index = self.url.prefix, change.index
+        top = _b64(layout.index_key(p, env))
+        if index is None:
+            return [{"request_delete_range": {"key": top}}]
+        ops: list[dict[str, Any]] = [{"request_put": {"key": top, "value": _b64(index.top)}}]
+        for shard, raw in index.shards.items():
+            key = _b64(layout.index_shard_key(p, env, shard))
+            if raw is None:
+                ops.append({"request_delete_range": {"key": key}})
+            else:
+                ops.append({"request_put": {"key": key, "value": _b64(raw)}})
+        return ops
+
+    def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
+        # One read-only Txn with one range per shard (at most index.SHARDS = 32 operations).
+        keys = [layout.index_shard_key(self.url.prefix, env, s) for s in shards]
+        result = self._txn({"success": [_range(k) for k in keys]})
+        found: dict[str, bytes | None] = dict.fromkeys(shards)
+        for shard, response in zip(shards, result.get("responses", []), strict=False):
+            kvs = response.get("response_range", {}).get("kvs", [])
+            if kvs:
+                found[shard] = _unb64(kvs[0].get("value", ""))
+        return found
 
     def append_audit(self, env: str, entry: AuditEntry) -> None:
         for _ in range(10):  # a concurrent writer may take the same sequence: take the next one
@@ -218,6 +260,51 @@ class EtcdStore:
             f"inspect it with `ETCDCTL_API=3 etcdctl --endpoints={self.url.host}:{self.url.port}"
             f" get {layout.meta_key(self.url.prefix, env)}`"
         )
+
+    def acquire_lease(self, env: str, holder: str, ttl: float) -> bool:
+        """An etcd lease (grant) and a put-if-absent of ``_lease`` bound to it, in one Txn."""
+        if (env, holder) in self._lease_ids and self.renew_lease(env, holder, ttl):
+            return True
+        granted = self._post("/v3/lease/grant", {"TTL": str(max(2, round(ttl)))})
+        lease_id = str(granted["ID"])
+        key = _b64(layout.lease_key(self.url.prefix, env))
+        result = self._txn(
+            {
+                "compare": [
+                    {"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+                ],
+                "success": [
+                    {"request_put": {"key": key, "value": _b64(holder), "lease": lease_id}}
+                ],
+            }
+        )
+        if result.get("succeeded", False):
+            self._lease_ids[env, holder] = lease_id
+            return True
+        self._post("/v3/lease/revoke", {"ID": lease_id})
+        return False
+
+    def renew_lease(self, env: str, holder: str, ttl: float) -> bool:
+        lease_id = self._lease_ids.get((env, holder))
+        if lease_id is None:
+            return False
+        alive = self._post("/v3/lease/keepalive", {"ID": lease_id})
+        if int(alive.get("result", alive).get("TTL", 0) or 0) <= 0:
+            self._lease_ids.pop((env, holder), None)
+            return False
+        kvs = self._post("/v3/kv/range", {"key": _b64(layout.lease_key(self.url.prefix, env))}).get(
+            "kvs", []
+        )
+        held = bool(kvs) and _unb64(kvs[0].get("value", "")) == holder.encode()
+        if not held:
+            self._lease_ids.pop((env, holder), None)
+        return held
+
+    def release_lease(self, env: str, holder: str) -> None:
+        # Revoking the lease deletes the key attached to it, atomically, in etcd itself.
+        lease_id = self._lease_ids.pop((env, holder), None)
+        if lease_id is not None:
+            self._post("/v3/lease/revoke", {"ID": lease_id})
 
     def close(self) -> None:
         self._client.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import hashlib
 import json
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +22,26 @@ from qv_config.store.types import AuditEntry, Meta
 META = "_meta"
 AUDIT = "_audit"
 EVENTS = "_events"
+INDEX = "_index"  # per-key content hashes of the deployed values (planning without reading them)
+LEASE = "_lease"  # which agent may write this environment (Redis and etcd; SQLite: table lease)
+_HASH_CHARS = 32  # 128 bits of sha256: change detection, not a security boundary
 _META_FIELDS = ("revision", "digest", "applied_at", "applied_by")
 
 
 def meta_key(prefix: str, env: str) -> str:
     return f"{prefix}/{env}/{META}"
+
+
+def index_key(prefix: str, env: str) -> str:
+    return f"{prefix}/{env}/{INDEX}"
+
+
+def index_shard_key(prefix: str, env: str, shard: str) -> str:
+    return f"{prefix}/{env}/{INDEX}/{shard}"
+
+
+def lease_key(prefix: str, env: str) -> str:
+    return f"{prefix}/{env}/{LEASE}"
 
 
 def env_prefix(prefix: str, env: str) -> str:
@@ -113,3 +130,33 @@ def encode_event(meta: Meta, env: str) -> bytes:
             "applied_at": meta.applied_at,
         }
     )
+
+
+def value_hash(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()[:_HASH_CHARS]
+
+
+def value_hashes(
+    values: Mapping[str, bytes], full: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``value_hash`` of every value; from the renderer's full sha256 hex when it has them."""
+    n = _HASH_CHARS
+    if full is not None:
+        return {key: h[:n] for key, h in full.items()}
+    sha = hashlib.sha256
+    return {key: sha(value).hexdigest()[:n] for key, value in values.items()}
+
+
+def full_hashes(values: Mapping[str, bytes]) -> dict[str, str]:
+    sha = hashlib.sha256
+    return {key: sha(value).hexdigest() for key, value in values.items()}
+
+
+def digest_of(hashes: Mapping[str, str]) -> str:
+    """The desired-state digest (docs/format.md) from full sha256 hex per key.
+
+    Same formula as ``render.desired.digest`` (a test keeps them equal), computed from hashes
+    that the hash index reuses instead of hashing every value twice.
+    """
+    lines = "".join(f"{key}\t{hashes[key]}\n" for key in sorted(hashes))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()

@@ -31,3 +31,28 @@ def plan_apply(current: Mapping[str, bytes], desired: Mapping[str, bytes]) -> Pl
         changed=tuple(sorted(changed)),
         unchanged=unchanged,
     )
+
+
+def plan_from_index(
+    hashes: Mapping[str, str], desired: Mapping[str, bytes], desired_hashes: Mapping[str, str]
+) -> Plan:
+    """Like ``plan_apply`` but against the stored per-key hashes instead of the stored values."""
+    puts: dict[str, bytes] = {}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    for key, new in desired_hashes.items():
+        old = hashes.get(key)
+        if old == new:
+            unchanged += 1
+            continue
+        (added if old is None else changed).append(key)
+        puts[key] = desired[key]
+    deletes = tuple(sorted(k for k in hashes if k not in desired))
+    return Plan(
+        puts=puts,
+        deletes=deletes,
+        added=tuple(sorted(added)),
+        changed=tuple(sorted(changed)),
+        unchanged=unchanged,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
 
@@ -13,6 +13,14 @@ class Store(Protocol):
 
     def read(self, env: str) -> StoreState:
         """A consistent read (one snapshot) of ``_meta`` and every value of ``env``."""
+        ...
+
+    def read_index(self, env: str) -> IndexState:
+        """A consistent read of ``_meta`` and ``_index`` only (planning an apply: two keys)."""
+        ...
+
+    def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
+        """The raw ``P/{env}/_index/{shard}`` values of ``shards`` (None where absent)."""
         ...
 
     def commit(self, env: str, change: Commit) -> None:
@@ -33,6 +41,19 @@ class Store(Protocol):
 
     def repair_hint(self, env: str) -> str:
         """How to inspect ``_meta`` with the store's own CLI (for messages)."""
+        ...
+
+    def acquire_lease(self, env: str, holder: str, ttl: float) -> bool:
+        """Take the writer lease of ``env`` for ``ttl`` seconds when free, expired or already
+        ``holder``'s (then it is renewed). False when another holder has it."""
+        ...
+
+    def renew_lease(self, env: str, holder: str, ttl: float) -> bool:
+        """Extend ``holder``'s lease; False when it expired or another holder took it."""
+        ...
+
+    def release_lease(self, env: str, holder: str) -> None:
+        """Give the lease up if ``holder`` has it (a no-op otherwise)."""
         ...
 
     def close(self) -> None: ...

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError
-from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ end
 return out
 """
 
-# KEYS: meta, audit stream, events, put keys..., delete keys...
-# ARGV: has_expect, expect, meta, audit entry, event, n_puts, put values...
+# KEYS: meta, audit stream, events, index top, value puts..., value deletes..., index puts...,
+#       index deletes...
+# ARGV: has_expect, expect, meta, audit entry, event, n_puts, n_deletes, has_index, index top,
+#       n_index_puts, value put values..., index put values...
 _COMMIT = """
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
@@ -45,14 +47,29 @@ if ARGV[1] == '1' then
 elseif cur then
   return redis.error_reply('QVFENCE _meta appeared')
 end
-local np = tonumber(ARGV[6])
-for i = 1, np do redis.call('SET', KEYS[3 + i], ARGV[6 + i]) end
-for i = 4 + np, #KEYS do redis.call('DEL', KEYS[i]) end
+local np, nd, nip = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[10])
+for i = 1, np do redis.call('SET', KEYS[4 + i], ARGV[10 + i]) end
+for i = 1, nd do redis.call('DEL', KEYS[4 + np + i]) end
+for i = 1, nip do redis.call('SET', KEYS[4 + np + nd + i], ARGV[10 + np + i]) end
+for i = 5 + np + nd + nip, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('SET', KEYS[1], ARGV[3])
+if ARGV[8] == '1' then redis.call('SET', KEYS[4], ARGV[9]) else redis.call('DEL', KEYS[4]) end
 local id = redis.call('XADD', KEYS[2], '*', 'entry', ARGV[4])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000', '*', 'event', ARGV[5])
 redis.call('PUBLISH', KEYS[3], ARGV[5])
 return id
+"""
+
+# Compare-and-renew / compare-and-delete: only the holder may extend or drop its lease.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 
@@ -78,6 +95,8 @@ class RedisStore:
         self._call(self._client.ping)
         self._read = self._client.register_script(_READ)
         self._commit = self._client.register_script(_COMMIT)
+        self._renew = self._client.register_script(_RENEW)
+        self._release = self._client.register_script(_RELEASE)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one client call; map connection and credential failures to one actionable line."""
@@ -120,17 +139,35 @@ class RedisStore:
                 values[key[cut:]] = flat[i + 1]
         return StoreState(meta_raw=meta, token=meta, values=values)
 
-    def _keys(self, env: str) -> tuple[str, str, str]:
+    def read_index(self, env: str) -> IndexState:
+        meta_key = layout.meta_key(self.url.prefix, env)
+        found: Any = self._call(
+            self._client.mget, [meta_key, layout.index_key(self.url.prefix, env)]
+        )
+        meta, index = found  # MGET is atomic: one snapshot of both keys
+        return IndexState(meta_raw=meta, token=meta, index_raw=index)
+
+    def _keys(self, env: str) -> tuple[str, str, str, str]:
         base = f"{self.url.prefix}/{env}/"
-        return base + layout.META, base + layout.AUDIT, base + layout.EVENTS
+        return base + layout.META, base + layout.AUDIT, base + layout.EVENTS, base + layout.INDEX
+
+    def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
+        keys = [layout.index_shard_key(self.url.prefix, env, s) for s in shards]
+        found: Any = self._call(self._client.mget, keys)
+        return dict(zip(shards, found, strict=True))
 
     def commit(self, env: str, change: Commit) -> None:
         p = self.url.prefix
-        plan = change.plan
+        plan, index = change.plan, change.index
+        shards = index.shards if index is not None else {}
+        idx_puts = {layout.index_shard_key(p, env, s): v for s, v in shards.items() if v}
+        idx_dels = [layout.index_shard_key(p, env, s) for s, v in shards.items() if v is None]
         keys = [
             *self._keys(env),
             *(f"{p}/{k}" for k in plan.puts),
             *(f"{p}/{k}" for k in plan.deletes),
+            *idx_puts,
+            *idx_dels,
         ]
         expect = change.expect
         assert expect is None or isinstance(expect, bytes)
@@ -141,7 +178,12 @@ class RedisStore:
             layout.encode_audit(change.audit),
             change.event,
             len(plan.puts),
+            len(plan.deletes),
+            "1" if index is not None else "0",
+            index.top if index is not None else b"",
+            len(idx_puts),
             *plan.puts.values(),
+            *idx_puts.values(),
         ]
         self._call(self._commit, keys=keys, args=args)
 
@@ -160,6 +202,21 @@ class RedisStore:
             f"inspect it with `redis-cli -h {self.url.host} -p {self.url.port} -n {self.url.db}"
             f" GET {layout.meta_key(self.url.prefix, env)}`"
         )
+
+    def acquire_lease(self, env: str, holder: str, ttl: float) -> bool:
+        key = layout.lease_key(self.url.prefix, env)
+        ms = max(1, int(ttl * 1000))
+        if self._call(self._client.set, key, holder, nx=True, px=ms):
+            return True
+        return self.renew_lease(env, holder, ttl)
+
+    def renew_lease(self, env: str, holder: str, ttl: float) -> bool:
+        key = layout.lease_key(self.url.prefix, env)
+        ms = max(1, int(ttl * 1000))
+        return bool(self._call(self._renew, keys=[key], args=[holder, ms]))
+
+    def release_lease(self, env: str, holder: str) -> None:
+        self._call(self._release, keys=[layout.lease_key(self.url.prefix, env)], args=[holder])
 
     def close(self) -> None:
         self._client.close()

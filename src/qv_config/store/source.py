@@ -16,21 +16,26 @@ from qv_config.store.types import DesiredState
 
 def render_desired(root: Path, env: str, rev: str, *, check: bool = True) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors."""
-    from qv_config.render.desired import desired_state, digest
+    from qv_config.render.desired import desired_state
     from qv_config.render.engine import render_environment
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
+    from qv_config.secrets.snapshot import decrypt_snapshot
+    from qv_config.store.layout import digest_of, full_hashes
 
     source = GitSource(root, rev)
     try:
         snapshot = load_snapshot(source)
         if check:
             _check(snapshot, env)
+        # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
+        snapshot = decrypt_snapshot(snapshot, envs=[env])
         values = desired_state(render_environment(snapshot, env))
     finally:
         source.close()
     assert source.revision is not None
-    return DesiredState(env, source.revision, digest(values), values)
+    hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
+    return DesiredState(env, source.revision, digest_of(hashes), values, hashes)
 
 
 def _check(snapshot: Any, env: str) -> None:

@@ -7,11 +7,12 @@ first compares ``_meta`` with what the plan was made from (the fence).
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError
-from qv_config.store.types import AuditEntry, Commit, StoreState
+from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
 _SCHEMA = (
@@ -19,6 +20,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, env TEXT NOT NULL,"
     " entry TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS audit_env ON audit (env, seq)",
+    "CREATE TABLE IF NOT EXISTS lease (env TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+    " expires REAL NOT NULL)",
 )
 
 
@@ -71,6 +74,24 @@ class SqliteStore:
                 values[key[cut:]] = value.encode()
         return StoreState(meta_raw=meta, token=meta, values=values)
 
+    def read_index(self, env: str) -> IndexState:
+        meta_key = layout.meta_key(self.url.prefix, env)
+        index_key = layout.index_key(self.url.prefix, env)
+        try:
+            self._db.execute("BEGIN")
+            rows = dict(
+                self._db.execute(
+                    "SELECT key, value FROM kv WHERE key IN (?, ?)", (meta_key, index_key)
+                ).fetchall()
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+        meta = rows[meta_key].encode() if meta_key in rows else None
+        index = rows[index_key].encode() if index_key in rows else None
+        return IndexState(meta_raw=meta, token=meta, index_raw=index)
+
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
@@ -103,7 +124,36 @@ class SqliteStore:
         self._db.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (meta_key, change.meta.decode())
         )
+        self._write_index(env, change)
         self._insert_audit(env, change.audit)
+
+    def _write_index(self, env: str, change: Commit) -> None:
+        p, index = self.url.prefix, change.index
+        top = layout.index_key(p, env)
+        if index is None:
+            self._db.execute("DELETE FROM kv WHERE key = ?", (top,))
+            return
+        rows = [(top, index.top)] + [
+            (layout.index_shard_key(p, env, s), raw) for s, raw in index.shards.items()
+        ]
+        self._db.executemany(
+            "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
+            [(k, v.decode()) for k, v in rows if v is not None],
+        )
+        self._db.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in rows if v is None])
+
+    def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
+        keys = {layout.index_shard_key(self.url.prefix, env, s): s for s in shards}
+        marks = ",".join("?" * len(keys))
+        try:
+            rows = self._db.execute(
+                f"SELECT key, value FROM kv WHERE key IN ({marks})", list(keys)
+            ).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        found: dict[str, bytes | None] = dict.fromkeys(shards)
+        found.update({keys[k]: v.encode() for k, v in rows})
+        return found
 
     def _insert_audit(self, env: str, entry: AuditEntry) -> None:
         self._db.execute(
@@ -136,6 +186,37 @@ class SqliteStore:
         return (
             f"inspect it with `sqlite3 {self.url.path} \"select value from kv where key='{key}'\"`"
         )
+
+    def _lease_txn(self, sql: str, args: tuple[Any, ...]) -> bool:
+        """Run one lease statement in its own write transaction; True when it changed a row."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            changed = self._db.execute(sql, args).rowcount
+            self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+        return bool(changed)
+
+    def acquire_lease(self, env: str, holder: str, ttl: float) -> bool:
+        # One upsert whose WHERE only lets it through when free, expired or already ours.
+        now = time.time()
+        return self._lease_txn(
+            "INSERT INTO lease (env, holder, expires) VALUES (?, ?, ?) ON CONFLICT(env) DO UPDATE"
+            " SET holder = excluded.holder, expires = excluded.expires"
+            " WHERE lease.holder = excluded.holder OR lease.expires < ?",
+            (env, holder, now + ttl, now),
+        )
+
+    def renew_lease(self, env: str, holder: str, ttl: float) -> bool:
+        now = time.time()
+        return self._lease_txn(
+            "UPDATE lease SET expires = ? WHERE env = ? AND holder = ? AND expires >= ?",
+            (now + ttl, env, holder, now),
+        )
+
+    def release_lease(self, env: str, holder: str) -> None:
+        self._lease_txn("DELETE FROM lease WHERE env = ? AND holder = ?", (env, holder))
 
     def close(self) -> None:
         self._db.close()

@@ -52,6 +52,15 @@ class StoreState:
 
 
 @dataclass(frozen=True)
+class IndexState:
+    """A consistent read of ``_meta`` and the per-key hash index (``None`` when absent/stale)."""
+
+    meta_raw: bytes | None
+    token: object  # the same fencing token as StoreState.token
+    index_raw: bytes | None  # P/{env}/_index as stored (index.decode_top checks it)
+
+
+@dataclass(frozen=True)
 class Plan:
     """What an apply writes: only changed keys, only removed keys."""
 
@@ -71,6 +80,15 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class IndexWrite:
+    """What a commit writes to the hash index (store/index.py): the top key ``P/{env}/_index``
+    and the shards ``P/{env}/_index/{shard}`` that changed (None: delete the shard)."""
+
+    top: bytes
+    shards: Mapping[str, bytes | None]
+
+
+@dataclass(frozen=True)
 class Commit:
     """One atomic, fenced write: the plan, the new ``_meta``, the audit entry and the event."""
 
@@ -79,6 +97,10 @@ class Commit:
     audit: AuditEntry
     event: bytes
     expect: object = field(default=None)  # the token of the StoreState the plan was made from
+    # The per-key content hash index after this commit (store/index.py); written in the same
+    # transaction so that the next apply can plan without reading every value. None: the top key
+    # is deleted (the index is then unused until a full rewrite).
+    index: IndexWrite | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,9 @@ class DesiredState:
     revision: str
     digest: str
     values: Mapping[str, bytes]
+    # sha256 hex of each value when the renderer already computed them for the digest (so the
+    # apply's hash index costs no second pass); None: the apply hashes the values itself.
+    hashes: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

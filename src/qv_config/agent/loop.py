@@ -1,0 +1,349 @@
+"""The sync agent's cycle and loop (SPEC §6): fetch, lease, walk, gate, apply, drift.
+
+One cycle: fetch the mirror; take or renew the writer lease (others stand by); read ``_meta``;
+walk the first-parent chain from the deployed revision to the tip; for each state render, ask the
+gate, apply (atomic, fenced, minimal, monotonic); then poll drift against the deployed revision
+and, with ``self_heal``, restore out-of-band edits. A refusal stops the walk (fail-closed); an
+outage backs off exponentially with jitter and leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from qv_config.agent.gate import ApprovalGate, PolicyGate
+from qv_config.agent.health import Health
+from qv_config.agent.jsonlog import JsonLog
+from qv_config.agent.lease import Lease, new_holder
+from qv_config.agent.metrics import Metrics
+from qv_config.agent.source import GitMirror
+from qv_config.errors import CheckFailed, GitError, OperationalError, QvError, UsageError
+from qv_config.store.errors import MetaCorruptError, StoreError
+from qv_config.store.protocol import Store
+from qv_config.store.types import DesiredState, Meta
+
+Status = Literal["applied", "idle", "standby", "refused", "error"]
+_EXIT = {"applied": 0, "idle": 0, "standby": 3, "refused": 1, "error": 3}
+_RENDER_CACHE = 8
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    env: str
+    source: str
+    branch: str
+    store_url: str | None
+    interval: float
+    self_heal: bool
+    lease_ttl: float
+    cache_dir: Path
+    workdir: Path  # relative sqlite: paths are taken from here
+    max_backoff: float = 60.0
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    status: Status
+    revision: str | None = None  # deployed after the cycle
+    message: str = ""
+    kind: str = ""  # error kind: git, store, render
+    usage: bool = False  # the command line is wrong (unknown branch): exit 2 with --once
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.usage else _EXIT[self.status]
+
+
+class Backoff:
+    """Exponential with full jitter, capped; reset by a successful cycle."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base, self.cap, self.failures = base, cap, 0
+
+    def next(self) -> float:
+        self.failures += 1
+        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
+        return random.uniform(ceiling / 2, ceiling)  # jitter: outages do not synchronise agents
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        log: JsonLog,
+        metrics: Metrics,
+        health: Health,
+        gate: ApprovalGate | None = None,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.metrics = metrics
+        self.health = health
+        self.mirror = GitMirror(config.source, config.cache_dir)
+        self.gate: ApprovalGate = gate or PolicyGate(self.mirror)
+        self.lease = Lease(config.env, new_holder(), config.lease_ttl)
+        self.stop = threading.Event()
+        self._store: Store | None = None
+        self._renders: dict[tuple[str, bool], DesiredState] = {}
+        self._refusals: set[tuple[str, str, str]] = set()
+        self._role = "starting"
+        self.last: CycleResult | None = None  # the outcome of the latest cycle
+        self._drifted: tuple[str, ...] = ()  # keys drifted at the last check (logged once)
+
+    # ---- the loop -------------------------------------------------------------------------
+
+    def run(self, once: bool = False) -> int:
+        backoff = Backoff(self.config.interval, self.config.max_backoff)
+        self.log("info", "started", holder=self.lease.holder, source=self.mirror.url)
+        try:
+            while True:
+                result = self.cycle()
+                if once:
+                    return result.exit_code
+                if result.status == "error":
+                    delay = backoff.next()
+                    self.log("warning", "backoff", seconds=round(delay, 2), kind=result.kind)
+                else:
+                    backoff.reset()
+                    delay = self.config.interval
+                if self.stop.wait(delay):
+                    return 0
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Release the lease (others take over at once) and close the store."""
+        store = self._store
+        self._store = None
+        if store is None:
+            return
+        try:
+            self.lease.release(store)
+            self.metrics.lease_held.set(0)
+        except StoreError as err:
+            self.log("warning", "lease_release_failed", error=str(err))
+        finally:
+            store.close()
+        self.log("info", "stopped", holder=self.lease.holder)
+
+    # ---- one cycle ------------------------------------------------------------------------
+
+    def cycle(self) -> CycleResult:
+        try:
+            result = self._cycle()
+        except MetaCorruptError as err:
+            result = self._refused_meta(err)
+        except CheckFailed as err:
+            result = CycleResult("refused", message=str(err))
+        except GitError as err:
+            result = self._error("git", err)
+        except UsageError as err:  # e.g. the branch does not exist (yet): keep polling for it
+            result = replace(self._error("git", err), usage=True)
+        except StoreError as err:
+            self._drop_store()
+            result = self._error("store", err)
+        except OperationalError as err:
+            result = self._error("render", err)
+        if result.status in ("applied", "idle", "standby"):
+            self.health.success(result.revision, self._role)
+            self.metrics.last_success.set(time.time())
+        else:
+            self.health.failure(result.message)
+        self.last = result
+        return result
+
+    def _error(self, kind: str, err: QvError) -> CycleResult:
+        self.metrics.errors.labels(kind=kind).inc()
+        self.log("error", "cycle_failed", kind=kind, error=str(err))
+        return CycleResult("error", message=str(err), kind=kind)
+
+    def _cycle(self) -> CycleResult:
+        from qv_config.agent.walk import HistoryRewritten, states_to_apply
+        from qv_config.store.apply import read_meta
+
+        self.mirror.fetch()
+        tip = self.mirror.tip(self.config.branch)
+        store = self._open()
+        if not self._hold_lease(store):
+            return CycleResult("standby", message="another agent holds the lease")
+        meta = read_meta(store, self.config.env, store.read_index(self.config.env).meta_raw)
+        try:
+            states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip)
+        except HistoryRewritten as err:
+            self._refuse(store, meta, tip, "", str(err))
+            raise
+        applied = 0
+        for rev in states:
+            if self.stop.is_set() or not self._hold_lease(store):
+                break
+            meta, wrote = self._apply_state(store, meta, rev)
+            applied += wrote
+        if meta is not None:
+            self.metrics.set_deployed(meta.revision, meta.digest)
+            self._drift(store, meta)
+        return CycleResult("applied" if applied else "idle", revision=_rev(meta))
+
+    def _hold_lease(self, store: Store) -> bool:
+        held = self.lease.ensure(store)
+        self.metrics.lease_held.set(1 if held else 0)
+        role = "writer" if held else "standby"
+        if role != self._role:
+            self.log("info", "lease_acquired" if held else "standby", holder=self.lease.holder)
+            self._role = role
+        return held
+
+    def _open(self) -> Store:
+        if self._store is None:
+            from qv_config.store import open_store
+
+            self._store = open_store(self._store_url(), self.config.workdir)
+        return self._store
+
+    def _drop_store(self) -> None:
+        store, self._store = self._store, None
+        self.lease.held = False  # re-acquired (or found still ours) after the outage
+        if store is not None:
+            # Closing a broken connection may fail any way; the next cycle opens a new one.
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def _store_url(self) -> str:
+        from qv_config.agent.settings import store_url_at
+
+        return store_url_at(self.mirror, self.config)
+
+    # ---- states ---------------------------------------------------------------------------
+
+    def _render(self, rev: str, check: bool = True) -> DesiredState:
+        from qv_config.store.source import render_desired
+
+        key = (rev, check)
+        if key not in self._renders:
+            if len(self._renders) >= _RENDER_CACHE:
+                self._renders.pop(next(iter(self._renders)))
+            self._renders[key] = render_desired(self.mirror.path, self.config.env, rev, check=check)
+        return self._renders[key]
+
+    def _apply_state(self, store: Store, base: Meta | None, rev: str) -> tuple[Meta | None, int]:
+        from qv_config.repo.history import is_ancestor
+        from qv_config.store import apply_desired
+        from qv_config.store.plan import plan_apply
+
+        started = time.perf_counter()
+        try:
+            desired = self._render(rev)
+        except CheckFailed as err:
+            self._refuse(store, base, rev, "", str(err))
+            raise
+        if base is not None and desired.digest == base.digest:
+            return base, 0
+        base_values = self._render(base.revision, check=False).values if base else {}
+        changes = plan_apply(base_values, desired.values)
+        decision = self.gate.check(
+            self.config.env, _rev(base), rev, base.digest if base else None, desired.digest, changes
+        )
+        if not decision.approved:
+            self._refuse(store, base, rev, desired.digest, decision.reason)
+            raise CheckFailed(f"refused {rev[:12]} for {self.config.env}: {decision.reason}")
+        result = apply_desired(
+            store,
+            desired,
+            is_descendant=lambda old, new: is_ancestor(self.mirror.path, old, new),
+            applied_by=f"qv-agent/{self.lease.holder}",
+            approvals=decision.approvals,
+        )
+        self.metrics.apply_duration.observe(time.perf_counter() - started)
+        plan = result.plan
+        self.log(
+            "info",
+            "applied",
+            revision=rev,
+            digest=desired.digest,
+            from_revision=_rev(base),
+            status=result.status,
+            added=len(plan.added),
+            changed=len(plan.changed),
+            removed=len(plan.deletes),
+            seconds=round(time.perf_counter() - started, 4),
+        )
+        return result.new, int(result.status == "applied")
+
+    def _refuse(self, store: Store, base: Meta | None, rev: str, digest: str, reason: str) -> None:
+        """Audit entry, log line and metric, once per (deployed, target, reason)."""
+        from qv_config.store import layout
+        from qv_config.store.types import AuditEntry
+
+        self.metrics.refused.inc()
+        self.log("error", "refused", revision=rev, from_revision=_rev(base), reason=reason)
+        key = (_rev(base) or "", rev, reason)
+        if key in self._refusals:
+            return
+        self._refusals.add(key)
+        entry = AuditEntry(
+            action="refused",
+            env=self.config.env,
+            revision=rev,
+            digest=digest,
+            at=layout.now(),
+            by=f"qv-agent/{self.lease.holder}",
+            from_revision=_rev(base),
+            from_digest=base.digest if base else None,
+            reason=reason,
+        )
+        store.append_audit(self.config.env, entry)
+
+    def _refused_meta(self, err: MetaCorruptError) -> CycleResult:
+        self.metrics.refused.inc()
+        self.log("error", "refused", reason=str(err))
+        if self._store is not None and ("_meta", "", str(err)) not in self._refusals:
+            self._refusals.add(("_meta", "", str(err)))
+            self._audit_meta(self._store, str(err))
+        return CycleResult("refused", message=str(err))
+
+    def _audit_meta(self, store: Store, reason: str) -> None:
+        from qv_config.store import layout
+        from qv_config.store.types import AuditEntry
+
+        entry = AuditEntry(
+            "refused",
+            self.config.env,
+            "?",
+            "?",
+            layout.now(),
+            f"qv-agent/{self.lease.holder}",
+            reason=reason,
+        )
+        try:
+            store.append_audit(self.config.env, entry)
+        except StoreError as err:
+            self.log("warning", "audit_failed", error=str(err))
+
+    # ---- drift ----------------------------------------------------------------------------
+
+    def _drift(self, store: Store, meta: Meta) -> None:
+        from qv_config.agent.heal import HealContext, check_drift
+        from qv_config.repo.history import is_ancestor
+
+        ctx = HealContext(
+            env=self.config.env,
+            self_heal=self.config.self_heal,
+            applied_by=f"qv-agent/{self.lease.holder}",
+            is_descendant=lambda old, new: is_ancestor(self.mirror.path, old, new),
+            metrics=self.metrics,
+            log=self.log,
+        )
+        recorded = self._render(meta.revision, check=False)
+        self._drifted = check_drift(ctx, store, meta, recorded, self._drifted)
+
+
+def _rev(meta: Meta | None) -> str | None:
+    return meta.revision if meta else None

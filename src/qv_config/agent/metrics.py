@@ -1,0 +1,72 @@
+"""The agent's Prometheus metrics, in a registry of their own (no process-global state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ERROR_KINDS = ("git", "store", "render")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: Any
+    apply_duration: Any
+    last_success: Any
+    deployed: Any
+    drift_keys: Any
+    refused: Any
+    errors: Any
+    lease_held: Any
+    healed: Any
+
+    def set_deployed(self, revision: str, digest: str) -> None:
+        self.deployed.clear()  # one series: the revision deployed now, not every one ever seen
+        self.deployed.labels(revision=revision, digest=digest).set(1)
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return bytes(generate_latest(self.registry))
+
+
+def new_metrics() -> Metrics:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+    reg = CollectorRegistry()
+    errors = Counter("qv_agent_errors", "Failed cycles by cause.", ["kind"], registry=reg)
+    for kind in ERROR_KINDS:
+        errors.labels(kind=kind)  # exported at 0 from the start, so alerts can rate() them
+    return Metrics(
+        registry=reg,
+        apply_duration=Histogram(
+            "qv_agent_apply_duration_seconds",
+            "Time to render, check and apply one state.",
+            registry=reg,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        ),
+        last_success=Gauge(
+            "qv_agent_last_success_timestamp_seconds",
+            "Unix time of the last successful cycle.",
+            registry=reg,
+        ),
+        deployed=Gauge(
+            "qv_agent_deployed_revision_info",
+            "The revision and digest deployed in the store.",
+            ["revision", "digest"],
+            registry=reg,
+        ),
+        drift_keys=Gauge(
+            "qv_agent_drift_keys", "Keys edited outside qv (last drift check).", registry=reg
+        ),
+        refused=Counter(
+            "qv_agent_refused_applies", "States refused (approvals, history, _meta).", registry=reg
+        ),
+        errors=errors,
+        lease_held=Gauge(
+            "qv_agent_lease_held", "1 when this agent holds the writer lease.", registry=reg
+        ),
+        healed=Counter(
+            "qv_agent_healed_keys", "Out-of-band edits restored by --self-heal.", registry=reg
+        ),
+    )

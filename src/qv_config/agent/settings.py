@@ -1,0 +1,41 @@
+"""Where the agent's store URL comes from when ``--store`` is not given.
+
+The agent has no work tree, so the Environment's ``spec.store`` and ``qv.yaml``'s are read at the
+branch tip of the mirror: --store, then $QV_STORE, then those, then ``sqlite:.qv/state.db``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qv_config.agent.loop import AgentConfig
+    from qv_config.agent.source import GitMirror
+
+
+def _spec_store(raw: bytes | None, name: str) -> str | None:
+    from qv_config.yamlio import YamlError, load_bytes
+
+    if raw is None:
+        return None
+    try:
+        data = load_bytes(name, raw).data
+    except YamlError:
+        return None
+    spec = data.get("spec") if isinstance(data, dict) else None
+    store = spec.get("store") if isinstance(spec, dict) else None
+    return store if isinstance(store, str) and store else None
+
+
+def store_url_at(mirror: GitMirror, config: AgentConfig) -> str:
+    if config.store_url:
+        return config.store_url
+    if os.environ.get("QV_STORE"):
+        return os.environ["QV_STORE"]
+    tip = mirror.tip(config.branch)
+    for path in (f"environments/{config.env}/environment.yaml", "qv.yaml"):
+        found = _spec_store(mirror.read_file(tip, path), path)
+        if found:
+            return found
+    return "sqlite:.qv/state.db"

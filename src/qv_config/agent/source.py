@@ -1,0 +1,127 @@
+"""The agent's Git source: a bare mirror clone in a cache dir, fetched every cycle.
+
+A mirror (``git clone --mirror``) copies every ref as is, so a force-push on the remote shows up
+as a rewritten branch here too (the walk then refuses it), and the agent never has a work tree to
+keep clean. The clone is made in a temporary directory and renamed into place, so an agent killed
+mid-clone leaves nothing half-made behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from qv_config.errors import GitError, UsageError
+
+_SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:path, scp-like syntax
+_TIMEOUT = 120  # seconds for one git network operation; an outage must not hang a cycle forever
+
+
+def normalise_url(source: str) -> str:
+    """A local path becomes absolute (so the cache key does not depend on the cwd)."""
+    if "://" in source or _SCP.match(source):
+        return source
+    return str(Path(source).resolve())
+
+
+def default_cache_dir(source: str, base: Path) -> Path:
+    digest = hashlib.sha256(normalise_url(source).encode()).hexdigest()[:16]
+    return base / ".qv" / "agent" / digest
+
+
+def _git_env() -> dict[str, str]:
+    # Never prompt for credentials: an agent has no terminal, a prompt would hang it.
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+
+def _run(args: list[str], cwd: Path | None, what: str) -> str:
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=_git_env(),
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"{what}: git timed out after {_TIMEOUT} s") from None
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", hint="install git") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise GitError(f"{what}: {lines[-1] if lines else f'git exit {proc.returncode}'}")
+    return proc.stdout
+
+
+class GitMirror:
+    """``url`` mirrored into ``path``; ``fetch()`` updates it; ``tip()`` reads a branch."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        self.url = normalise_url(url)
+        self.path = path
+
+    def fetch(self) -> None:
+        """Clone on first use, then fetch (prune: a deleted or rewritten branch shows as such)."""
+        if not (self.path / "HEAD").exists():
+            self._clone()
+            return
+        _run(["fetch", "--prune", "--quiet", "origin"], self.path, f"cannot fetch {self.url}")
+
+    def _clone(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=self.path.parent))
+        try:
+            _run(
+                ["clone", "--mirror", "--quiet", self.url, str(tmp / "repo")],
+                None,
+                f"cannot clone {self.url}",
+            )
+            if self.path.exists():  # a stale partial cache from an older layout
+                shutil.rmtree(self.path)
+            os.replace(tmp / "repo", self.path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def tip(self, branch: str) -> str:
+        out = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env=_git_env(),
+            check=False,
+        )
+        if out.returncode != 0:
+            raise UsageError(
+                f"branch {branch!r} does not exist in {self.url}",
+                hint="pass the branch the environment deploys from with --branch",
+            )
+        return out.stdout.strip()
+
+    def has_commit(self, rev: str) -> bool:
+        out = subprocess.run(
+            ["git", "cat-file", "-e", f"{rev}^{{commit}}"],
+            cwd=self.path,
+            capture_output=True,
+            env=_git_env(),
+            check=False,
+        )
+        return out.returncode == 0
+
+    def read_file(self, rev: str, path: str) -> bytes | None:
+        """A file's bytes at ``rev``, or None when it does not exist there."""
+        out = subprocess.run(
+            ["git", "cat-file", "blob", f"{rev}:{path}"],
+            cwd=self.path,
+            capture_output=True,
+            env=_git_env(),
+            check=False,
+        )
+        return out.stdout if out.returncode == 0 else None

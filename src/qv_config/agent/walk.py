@@ -1,0 +1,87 @@
+"""Which states the agent applies: the first-parent chain from the deployed revision to the tip.
+
+Each commit on that chain whose *input key* (the object ids of the trees the environment is
+rendered from, ``repo.history.input_keys``) differs from the previous one is a state; commits that
+cannot change the effective configuration are skipped without rendering. Equal digests of the
+remaining ones are skipped by the store's minimal apply anyway.
+"""
+
+from __future__ import annotations
+
+from qv_config.agent.source import GitMirror
+from qv_config.errors import CheckFailed
+
+
+class HistoryRewritten(CheckFailed):
+    """The deployed revision is not an ancestor of the branch tip (force-push, reset)."""
+
+
+def _bases(mirror: GitMirror, rev: str) -> tuple[str, ...]:
+    from qv_config.yamlio import YamlError, load_bytes
+
+    raw = mirror.read_file(rev, "qv.yaml")
+    try:
+        data = load_bytes("qv.yaml", raw).data if raw is not None else None
+    except YamlError:
+        data = None  # rendering reports a broken qv.yaml; here the safe default applies
+    spec = data.get("spec") if isinstance(data, dict) else None
+    bases = spec.get("bases") if isinstance(spec, dict) else None
+    if isinstance(bases, list) and all(isinstance(b, str) for b in bases):
+        return tuple(bases)
+    return ("strategies",)
+
+
+def _chain(mirror: GitMirror, deployed: str, tip: str) -> list[str]:
+    from qv_config.repo.history import git
+
+    out = git(mirror.path, "rev-list", "--first-parent", "--reverse", f"{deployed}..{tip}")
+    return out.split()
+
+
+def _input_keys(mirror: GitMirror, revs: list[str], paths: tuple[str, ...]) -> dict[str, str]:
+    """rev -> the object ids of ``paths`` at rev, read in one ``git cat-file --batch-check``.
+
+    Like ``repo.history.input_keys`` but with root-relative paths: a bare mirror has no work tree,
+    so git refuses the ``rev:./path`` syntax that function uses.
+    """
+    from qv_config.repo.history import git
+
+    queries = "".join(f"{rev}:{path}\n" for rev in revs for path in paths)
+    out = git(mirror.path, "cat-file", "--batch-check=%(objectname)", input_text=queries)
+    ids = [line.split()[0] if not line.endswith("missing") else "-" for line in out.splitlines()]
+    width = len(paths)
+    return {rev: ",".join(ids[i * width : (i + 1) * width]) for i, rev in enumerate(revs)}
+
+
+def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str) -> list[str]:
+    """Revisions to apply, oldest first; ``[tip]`` on a first deploy, ``[]`` when up to date."""
+    from qv_config.repo.history import input_paths, is_ancestor
+
+    if deployed is None:
+        return [tip]
+    if deployed == tip:
+        return []
+    if not mirror.has_commit(deployed):
+        raise HistoryRewritten(
+            f"the deployed revision {deployed[:12]} is not in the history of {mirror.url}"
+            " (deployed from a commit that was never pushed, or history was rewritten)",
+            hint="push the deployed commit, or go back on purpose with `qv rollback`; the agent"
+            " applies nothing until then",
+        )
+    if not is_ancestor(mirror.path, deployed, tip):
+        raise HistoryRewritten(
+            f"the branch tip {tip[:12]} is not a descendant of the deployed revision"
+            f" {deployed[:12]} (history was rewritten, e.g. by a force-push)",
+            hint="restore the branch so that it contains the deployed revision, or go back on"
+            " purpose with `qv rollback`; the agent applies nothing until then",
+        )
+    chain = _chain(mirror, deployed, tip)
+    paths = input_paths(env, _bases(mirror, tip))
+    keys = _input_keys(mirror, [deployed, *chain], paths)
+    states: list[str] = []
+    previous = keys[deployed]
+    for rev in chain:
+        if keys[rev] != previous:
+            states.append(rev)
+            previous = keys[rev]
+    return states

@@ -1,0 +1,227 @@
+"""Fixtures of the agent tests: the real servers of tests/servers.py (shared with tests/store)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def _load_servers() -> object:
+    """tests/servers.py by path: --import-mode=importlib puts no test folder on sys.path (and
+    adding tests/ would shadow stdlib modules such as ``secrets`` with test folders)."""
+    name = "qv_test_servers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "servers.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_servers = _load_servers()
+Server = _servers.Server  # type: ignore[attr-defined]
+etcd_server = _servers.etcd_server  # type: ignore[attr-defined]
+free_port = _servers.free_port  # type: ignore[attr-defined]
+fresh_server = _servers.fresh_server  # type: ignore[attr-defined]
+make_etcd = _servers.make_etcd  # type: ignore[attr-defined]
+make_redis = _servers.make_redis  # type: ignore[attr-defined]
+need_binary = _servers.need_binary  # type: ignore[attr-defined]
+redis_server = _servers.redis_server  # type: ignore[attr-defined]
+store_url = _servers.store_url  # type: ignore[attr-defined]
+
+__all__ = [
+    "Server",
+    "etcd_server",
+    "free_port",
+    "fresh_server",
+    "make_etcd",
+    "make_redis",
+    "need_binary",
+    "redis_server",
+    "store_url",
+]
+
+
+# ---- agent helpers -------------------------------------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+CONFIG = "environments/dev/configs/example-service.yaml"
+PYTHON = sys.executable
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_repo(root: Path) -> Path:
+    from qv_config.scaffold import write_starter
+
+    root.mkdir(parents=True)
+    write_starter(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def commit_notional(root: Path, value: int) -> str:
+    """A commit that changes dev's effective configuration (one key)."""
+    path = root / CONFIG
+    text = path.read_text()
+    start = text.index("max_order_notional: ") + len("max_order_notional: ")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + str(value) + text[end:])
+    git(root, "commit", "-qam", f"notional {value}")
+    return git(root, "rev-parse", "HEAD")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.1)
+
+
+def deployed(url: str, root: Path, env: str = "dev") -> str | None:
+    from qv_config.store import open_store
+    from qv_config.store.apply import read_meta
+
+    store = open_store(url, root)
+    try:
+        meta = read_meta(store, env, store.read_index(env).meta_raw)
+    finally:
+        store.close()
+    return meta.revision if meta else None
+
+
+def audit(url: str, root: Path, env: str = "dev") -> list[Any]:
+    from qv_config.store import open_store
+
+    store = open_store(url, root)
+    try:
+        return list(reversed(store.audit(env)))  # oldest first
+    finally:
+        store.close()
+
+
+@dataclass
+class AgentProc:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    metrics_port: int | None = None
+    args: list[str] = field(default_factory=list)
+
+    def logs(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text().splitlines() if self.log_path.exists() else []
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [rec for rec in self.logs() if rec["event"] == name]
+
+    def get(self, path: str) -> tuple[int, str]:
+        import httpx
+
+        r = httpx.get(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=5)
+        return r.status_code, r.text
+
+    def metric(self, name: str) -> float | None:
+        """The value of one sample line of /metrics (``name`` includes labels if any)."""
+        try:
+            _, text = self.get("/metrics")
+        except Exception:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " ") or (line.startswith(name + "{") and name.endswith("}")):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+
+def agent_argv(*args: str) -> list[str]:
+    return [PYTHON, "-m", "qv_config.cli.agent", "agent", *args]
+
+
+def run_once(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        agent_argv("--once", *args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., AgentProc]]:
+    """Start ``qv agent`` as a real process (JSON logs to a file); stopped after the test."""
+    started: list[AgentProc] = []
+    free = _servers.free_port  # type: ignore[attr-defined]
+
+    def start(cwd: Path, *args: str, metrics: bool = True) -> AgentProc:
+        port = free() if metrics else None
+        argv = agent_argv(*args, *(["--metrics-port", str(port)] if port else []))
+        log_path = tmp_path / f"agent{len(started)}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
+        agent = AgentProc(proc, log_path, port, argv)
+        started.append(agent)
+        if port:
+            wait_for(lambda: _listening(port), 20, "the metrics port")
+        return agent
+
+    yield start
+    for agent in started:
+        if agent.proc.poll() is None:
+            agent.proc.kill()
+            agent.proc.wait(10)
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def h() -> Any:
+    """The helpers above, for test modules (conftest is not importable by name here)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        git=git,
+        make_repo=make_repo,
+        commit_notional=commit_notional,
+        wait_for=wait_for,
+        deployed=deployed,
+        audit=audit,
+        run_once=run_once,
+        CONFIG=CONFIG,
+    )
