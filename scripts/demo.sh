@@ -25,4 +25,44 @@ step "The same document as JSON, as a service would read it" \
   "render --env dev strategy/momentum-eu --format json"
 $QV render --env dev strategy/momentum-eu --format json
 
-printf '\ndemo finished: validate, render and explain ran on this repository.\n'
+step "What would promoting staging to prod change? Risk limits loosened are listed first" \
+  "diff staging prod"
+$QV diff staging prod
+
+# --- secrets (SPEC §8): the sync decrypts dev's SOPS secrets with its own key --------------------
+step "Sync dev into the embedded store, decrypting its secrets with the DEMO dev key" \
+  "sync --env dev   # with SOPS_AGE_KEY_FILE=keys/demo-dev.agekey"
+SOPS_AGE_KEY_FILE=keys/demo-dev.agekey $QV sync --env dev
+
+printf '\n== Read one decrypted secret back from the store, as a service would\n'
+printf "$ sqlite3 .qv/state.db \"SELECT json_extract(value, '\$.spec.database.password') FROM kv WHERE key = 'qv/dev/config/order-management'\"\n"
+sqlite3 .qv/state.db \
+  "SELECT json_extract(value, '\$.spec.database.password') FROM kv WHERE key = 'qv/dev/config/order-management'"
+printf '\nsecrets: the repository holds only ciphertext; the store holds what services read.\n'
+
+# --- drift and heal (SPEC §6): an edit behind qv's back, caught and mended -----------------------
+# (`qv drift` exits 1 when it finds drift: that is its job, so the demo does not stop on it.)
+export SOPS_AGE_KEY_FILE=${SOPS_AGE_KEY_FILE:-keys/demo-dev.agekey}
+printf '\n== Someone edits a risk limit directly in the store, behind qv'"'"'s back\n'
+EDIT="UPDATE kv SET value = json_set(value, '\$.spec.throttles.max_order_notional', 999999999) WHERE key = 'qv/dev/config/order-management'"
+printf '$ sqlite3 .qv/state.db "%s"\n' "$EDIT"
+sqlite3 .qv/state.db "$EDIT"
+
+step "Drift: the store no longer matches the deployed revision (exit 1 expected)" "drift --env dev"
+set +e
+$QV drift --env dev
+drift_exit=$?
+set -e
+printf '(qv drift exited %s)\n' "$drift_exit"
+
+step "Mend it: sync with --heal restores keys edited outside qv (plain sync writes nothing when the digest is unchanged)" \
+  "sync --env dev --heal"
+$QV sync --env dev --heal
+
+step "Drift again: clean" "drift --env dev"
+$QV drift --env dev
+
+step "The audit log of dev: every apply, heal and refusal" "history --env dev"
+$QV history --env dev
+
+printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal and history ran on this repository.\n'
