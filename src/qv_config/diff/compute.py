@@ -17,6 +17,7 @@ import orjson
 
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
 from qv_config.diff.rates import comparable
+from qv_config.diff.secretdiff import SecretQuery, SecretResolver, without_key
 from qv_config.yamlio.types import FieldPath
 
 MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
@@ -35,38 +36,62 @@ def diff_documents(
     ignore: Sequence[FieldPath] = (),
     left_label: str = "left",
     right_label: str = "right",
+    secret: SecretResolver = without_key,
 ) -> EnvDiff:
-    """Diff documents keyed by ``kind-slug/name`` (values: rendered documents)."""
+    """Diff documents keyed by ``kind-slug/name`` (values: rendered documents).
+
+    ``secret`` decides, in one call for the whole diff, about secret fields whose values differ
+    (``diff.secretdiff``): dropped when only the ciphertext changed, else labelled. The default
+    compares nothing it cannot see: differing ciphertext reads "(encrypted; no key to compare)".
+    """
+    walkers: dict[str, _Walker] = {}
     changes: list[DocChange] = []
     for ref in sorted(set(left) | set(right)):
-        change = _doc_change(ref, left.get(ref), right.get(ref), marks, ignore)
-        if change is not None:
-            changes.append(change)
+        old, new = left.get(ref), right.get(ref)
+        if old is None or new is None:
+            changes.append(_whole(ref, old, new))
+            continue
+        walker = _Walker(new, marks, ignore, ref)
+        walker.walk((), old, new)
+        if walker.out:
+            walkers[ref] = walker
+    _settle_secrets(walkers, secret)
+    changes += [c for ref, w in walkers.items() if (c := _doc_change(ref, w)) is not None]
     changes.sort(key=lambda c: (not c.loosened, c.ref))
     return EnvDiff(left_label, right_label, tuple(changes))
 
 
-def _doc_change(
-    ref: str,
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any] | None,
-    marks: MarkLookup,
-    ignore: Sequence[FieldPath],
-) -> DocChange | None:
+def _whole(ref: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> DocChange:
     doc = new if new is not None else old
     assert doc is not None
-    kind = str(doc.get("kind", ""))
-    name = ref.split("/", 1)[-1]
-    if old is None or new is None:
-        op: Op = "added" if old is None else "removed"
-        return DocChange(ref, kind, name, op)
-    walker = _Walker(new, marks, ignore)
-    walker.walk((), old, new)
+    op: Op = "added" if old is None else "removed"
+    return DocChange(ref, str(doc.get("kind", "")), ref.split("/", 1)[-1], op)
+
+
+def _settle_secrets(walkers: Mapping[str, _Walker], secret: SecretResolver) -> None:
+    """Label every changed secret field, or drop it when only its ciphertext changed."""
+    pending = [(w, i, q) for w in walkers.values() for i, q in w.secrets]
+    if not pending:
+        return
+    labels = secret([q for _, _, q in pending])
+    dropped: set[tuple[int, int]] = set()
+    for (walker, index, _query), label in zip(pending, labels, strict=True):
+        if label is None:
+            dropped.add((id(walker), index))
+        else:
+            walker.out[index] = replace(walker.out[index], note=label)
+    for walker in walkers.values():
+        walker.out = [f for i, f in enumerate(walker.out) if (id(walker), i) not in dropped]
+        walker.secrets = []
+
+
+def _doc_change(ref: str, walker: _Walker) -> DocChange | None:
     fields = walker.out
     if not fields:
         return None
     fields.sort(key=lambda f: f.risk != "loosened")
-    return DocChange(ref, kind, name, "changed", tuple(fields))
+    kind = str(walker.doc.get("kind", ""))
+    return DocChange(ref, kind, ref.split("/", 1)[-1], "changed", tuple(fields))
 
 
 def _ignored(path: FieldPath, ignore: Sequence[FieldPath]) -> bool:
@@ -80,7 +105,10 @@ class _Walker:
     doc: Mapping[str, Any]
     marks: MarkLookup
     ignore: Sequence[FieldPath]
+    ref: str = ""
     out: list[FieldChange] = field(default_factory=list)
+    # Changed secret fields to settle (index into ``out``): their ciphertexts stay here only.
+    secrets: list[tuple[int, SecretQuery]] = field(default_factory=list)
     # Concrete path of a name-keyed list item -> its name, for labels like "venues[lse]".
     names: dict[FieldPath, str] = field(default_factory=dict)
 
@@ -94,7 +122,10 @@ class _Walker:
             self.walk_named(path, old, new)
         else:
             change = _field_change(path, old, new, self.doc, self.marks)
-            self.out.append(replace(change, label=self.label(path)))
+            label = self.label(path)
+            if change.secret and change.op == "changed":
+                self.secrets.append((len(self.out), SecretQuery(self.ref, path, old, new)))
+            self.out.append(replace(change, label=label))
 
     def walk_named(self, path: FieldPath, old: list[Any], new: list[Any]) -> None:
         # Paths stay concrete (index in the new list, or the old one when removed) so that mark

@@ -93,6 +93,7 @@ def _entry(
         marks=mark_lookup(new.read),
         left_label=old.label,
         right_label=new.label,
+        secret=ws.secrets(old, new),
     )
     return None if diff.empty else LogEntry(commit, diff)
 

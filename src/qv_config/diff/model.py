@@ -21,6 +21,8 @@ class FieldChange:
     risk: Risk | None = None
     secret: bool = False
     label: str = ""  # display path; name-keyed list items by name: "spec.venues[lse].port"
+    # A changed secret: "(secret changed)" or "(encrypted; no key to compare)" (never a value).
+    note: str = ""
 
     @property
     def field(self) -> str:

@@ -157,6 +157,7 @@ def to_data(diff: EnvDiff) -> dict[str, object]:
                         "new": "(secret)" if f.secret and f.new is not None else f.new,
                         "risk": f.risk,
                         "secret": f.secret,
+                        "note": f.note or None,
                     }
                     for f in c.fields
                 ],

@@ -48,6 +48,7 @@ def _diff_sides(ws: Workspace, left: Side, right: Side, all_fields: bool) -> Env
         new.refs,
         marks=mark_lookup(new.read),
         ignore=ignore,
+        secret=ws.secrets(old, new),
         left_label=labels[0],
         right_label=labels[1],
     )
@@ -96,11 +97,16 @@ def _review(ws: Workspace, base: str, head: str | None) -> dict[str, EnvDiff]:
         else:  # a new environment: everything in it is added
             new = ws.full(env, head_sha, labels[1])
             old = State(env, labels[0], {}, new.read)
-        out[env] = _one(old.checked(), new.checked())
+        out[env] = _one(ws, old.checked(), new.checked())
     return out
 
 
-def _one(old: State, new: State) -> EnvDiff:
+def _one(ws: Workspace, old: State, new: State) -> EnvDiff:
     return diff_documents(
-        old.refs, new.refs, marks=mark_lookup(new.read), left_label=old.label, right_label=new.label
+        old.refs,
+        new.refs,
+        marks=mark_lookup(new.read),
+        left_label=old.label,
+        right_label=new.label,
+        secret=ws.secrets(old, new),
     )

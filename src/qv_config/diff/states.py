@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qv_config.diff.rendercache import CachedState, RenderCache
+from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set, worktree_files
 from qv_config.errors import CheckFailed, GitError, UsageError
 from qv_config.findings import Finding
@@ -37,6 +38,7 @@ class State:
     refs: Refs
     read: Read  # reads other files of the same state (Config schemas, for marks)
     problem: str = ""
+    rev: str | None = None  # full sha of the state (None: the work tree)
 
     def checked(self) -> State:
         if self.problem:
@@ -61,6 +63,7 @@ class Workspace:
         self._memo: dict[tuple[str, str], CachedState] = {}
         self._changed: dict[tuple[str | None, str | None], set[str]] = {}
         self.keys: dict[tuple[str, str], str] = {}  # (env, sha) -> input key, when known
+        self.openings = Openings()  # encrypted files opened to compare secrets (memory only)
 
     # ------------------------------------------------------------ revisions and files
 
@@ -173,7 +176,7 @@ class Workspace:
                 self.cache.put(env, key, cached)
         if key:
             self._memo[(env, key)] = cached
-        return State(env, label, cached.refs, self.read_at(sha), cached.problem)
+        return State(env, label, cached.refs, self.read_at(sha), cached.problem, sha)
 
     def _input_key(self, env: str, sha: str | None) -> str | None:
         if not self.git:
@@ -192,7 +195,15 @@ class Workspace:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
         files = set(snap.digests)
-        return State(env, label, *_render_checked(snap, env, files))
+        return State(env, label, *_render_checked(snap, env, files), sha)
+
+    def secrets(self, old: State, new: State) -> SecretResolver:
+        """How ``diff_documents`` settles secret fields between these two states."""
+        return self.openings.resolver(self._side_files(old), self._side_files(new))
+
+    def _side_files(self, state: State) -> SideFiles:
+        folders = (f"environments/{state.env}", "templates", *self.bases(state.rev))
+        return SideFiles(self.root, state.rev, folders, state.read, self.git)
 
     def close(self) -> None:
         if self.blobs is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from qv_config.diff.model import FieldChange
+from qv_config.diff.secretdiff import SECRET_CHANGED
 
 MAX_ITEMS = 6
 MAX_CHARS = 120
@@ -42,7 +43,9 @@ def _clip(text: str) -> str:
 def describe(change: FieldChange) -> str:
     """``old → new`` (or ``added: v`` / ``removed: v``); secrets never shown."""
     if change.secret:
-        return "(secret changed)" if change.op == "changed" else f"(secret {change.op})"
+        if change.op == "changed":
+            return change.note or SECRET_CHANGED
+        return f"(secret {change.op})"
     if change.op == "added":
         return f"added: {show(change.new)}"
     if change.op == "removed":

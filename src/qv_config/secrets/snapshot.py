@@ -180,6 +180,15 @@ def _open_file(data: Mapping[str, Any] | None, ring: KeyRing) -> dict[str, Any] 
     return table
 
 
+def open_ciphertexts(data: Mapping[str, Any], ring: KeyRing) -> dict[str, Any] | None:
+    """Each ciphertext of a loaded sops file (with its ``sops`` block) -> its plaintext.
+
+    None when the file is not encrypted or no key of ``ring`` opens it. For comparing secrets
+    in memory (``qv diff``): the MAC is not checked, since no value is shown.
+    """
+    return _open_file(data, ring)
+
+
 def _pair(cipher: Any, plain: Any, table: dict[str, Any]) -> None:
     if isinstance(cipher, Mapping) and isinstance(plain, Mapping):
         for key, value in cipher.items():

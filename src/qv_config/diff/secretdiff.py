@@ -1,0 +1,208 @@
+"""How a diff reports a secret field without ever showing it (SPEC §8).
+
+SOPS ciphertext changes whenever a file is re-encrypted (a fresh IV per value, a new data key
+after ``qv secrets rotate``), so differing ciphertext does not mean a changed secret. For each
+secret field whose rendered values differ, ``Openings.resolver`` decides:
+
+- ``None``: the same plaintext under new ciphertext (the change is dropped);
+- ``"(secret changed)"``: the plaintexts differ (compared in memory, with the key at hand);
+- ``"(encrypted; no key to compare)"``: a side cannot be opened with the keys at hand.
+
+Only fields whose ciphertexts differ cost anything. The file holding a ciphertext is found by
+its IV (random per value, written verbatim by sops) with one ``git grep`` per side, then opened
+once per run: ciphertext -> plaintext is a function (AES-GCM authenticates the value under its
+file's data key and key path), so what one side's file teaches serves every side. Plaintexts
+live in this process's memory only: never in a ``FieldChange``, a cache file or a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from qv_config.yamlio.types import FieldPath
+
+if TYPE_CHECKING:
+    from qv_config.secrets.keyring import KeyRing
+
+SECRET_CHANGED = "(secret changed)"
+NO_KEY_TO_COMPARE = "(encrypted; no key to compare)"
+_ENC = re.compile(r"ENC\[AES256_GCM,data:[^\]]*\]\Z")
+_IV = re.compile(r",iv:([A-Za-z0-9+/=]+),")
+_NEEDLES_PER_GREP = 1000  # keeps one git command line well under the OS limit
+
+
+@dataclass(frozen=True, slots=True)
+class SecretQuery:
+    """One secret field whose rendered values differ: ``old``/``new`` hold ciphertext."""
+
+    ref: str
+    path: FieldPath
+    old: Any
+    new: Any
+
+
+SecretResolver = Callable[[Sequence[SecretQuery]], list[str | None]]
+"""Labels for secret fields, one per query: None (unchanged: drop it) or the text to show."""
+
+
+def is_ciphertext(value: Any) -> bool:
+    return isinstance(value, str) and _ENC.match(value) is not None
+
+
+def ciphertexts(value: Any) -> list[str]:
+    """The sops-encrypted leaves of a value (a secret may be a mapping or list of them)."""
+    if is_ciphertext(value):
+        return [value]
+    if isinstance(value, Mapping):
+        return [c for item in value.values() for c in ciphertexts(item)]
+    if isinstance(value, list):
+        return [c for item in value for c in ciphertexts(item)]
+    return []
+
+
+def _reveal(value: Any, known: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(all opened, the value with plaintext leaves): in memory, for comparing only."""
+    if is_ciphertext(value):
+        return (True, known[value]) if value in known else (False, None)
+    if isinstance(value, Mapping):
+        items = {k: _reveal(v, known) for k, v in value.items()}
+        return all(ok for ok, _ in items.values()), {k: v for k, (_, v) in items.items()}
+    if isinstance(value, list):
+        pairs = [_reveal(v, known) for v in value]
+        return all(ok for ok, _ in pairs), [v for _, v in pairs]
+    return True, value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    # Configuration tells 1, 1.0 and true apart; canonical JSON does too (like compute._same).
+    try:
+        return bool(
+            orjson.dumps(a, option=orjson.OPT_SORT_KEYS)
+            == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+        )
+    except TypeError:
+        return type(a) is type(b) and bool(a == b)
+
+
+def judge(queries: Sequence[SecretQuery], known: Mapping[str, Any]) -> list[str | None]:
+    """Labels for ``queries`` given the plaintexts ``known`` (ciphertext -> plaintext)."""
+    out: list[str | None] = []
+    for query in queries:
+        known_old, old = _reveal(query.old, known)
+        known_new, new = _reveal(query.new, known)
+        if not (known_old and known_new):
+            out.append(NO_KEY_TO_COMPARE)
+        else:
+            out.append(None if _equal(old, new) else SECRET_CHANGED)
+    return out
+
+
+def without_key(queries: Sequence[SecretQuery]) -> list[str | None]:
+    """The resolver when no key is at hand: differing ciphertext cannot be compared."""
+    return judge(queries, {})
+
+
+Read = Callable[[str], bytes | None]
+
+
+@dataclass(frozen=True)
+class SideFiles:
+    """Where one side's encrypted values can live: ``folders`` at ``rev`` (None: work tree)."""
+
+    root: Path
+    rev: str | None
+    folders: tuple[str, ...]
+    read: Read
+    git: bool
+
+    def holding(self, values: Sequence[str]) -> set[str]:
+        """Files (repo paths) whose text holds one of the ciphertexts ``values``."""
+        needles = sorted({f"iv:{m.group(1)}," for v in values if (m := _IV.search(v))})
+        if not self.git:
+            return self._scan(needles)
+        from qv_config.repo.history import grep_files
+
+        found: set[str] = set()
+        for start in range(0, len(needles), _NEEDLES_PER_GREP):
+            chunk = needles[start : start + _NEEDLES_PER_GREP]
+            found |= grep_files(self.root, self.rev, chunk, list(self.folders))
+        return found
+
+    def _scan(self, needles: Sequence[str]) -> set[str]:
+        """A work tree outside Git: read the candidate files (rare, and only for secrets)."""
+        from qv_config.diff.tree import worktree_files
+
+        wanted = [n.encode() for n in needles]
+        found: set[str] = set()
+        for path in worktree_files(self.root, self.folders):
+            raw = self.read(path) if path.endswith((".yaml", ".yml")) else None
+            if raw is not None and b"sops" in raw and any(n in raw for n in wanted):
+                found.add(path)
+        return found
+
+
+@dataclass
+class Openings:
+    """The encrypted files one command has opened, and the plaintexts they taught (memory only).
+
+    The key ring is loaded on first need (``SOPS_AGE_KEY_FILE``, else sops' default key file);
+    with no key at all no file is searched or read.
+    """
+
+    key_file: Path | None = None
+    known: dict[str, Any] = field(default_factory=dict, repr=False)
+    _opened: set[bytes] = field(default_factory=set, repr=False)
+    _ring: KeyRing | None = field(default=None, repr=False)
+    _ring_loaded: bool = False
+
+    def ring(self) -> KeyRing | None:
+        if not self._ring_loaded:
+            from qv_config.secrets.keyring import KeyRing
+
+            ring = KeyRing.from_file(self.key_file)
+            self._ring = ring if ring.identities else None
+            self._ring_loaded = True
+        return self._ring
+
+    def resolver(self, old: SideFiles, new: SideFiles) -> SecretResolver:
+        def resolve(queries: Sequence[SecretQuery]) -> list[str | None]:
+            if queries and self.ring() is not None:
+                self.learn(old, [c for q in queries for c in ciphertexts(q.old)])
+                self.learn(new, [c for q in queries for c in ciphertexts(q.new)])
+            return judge(queries, self.known)
+
+        return resolve
+
+    def learn(self, side: SideFiles, values: Iterable[str]) -> None:
+        """Open the files of ``side`` that hold ciphertexts not yet known."""
+        missing = sorted({v for v in values if v not in self.known})
+        if not missing:
+            return
+        for path in sorted(side.holding(missing)):
+            raw = side.read(path)
+            if raw is not None:
+                self._open(path, raw)
+
+    def _open(self, path: str, raw: bytes) -> None:
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        if digest in self._opened:
+            return
+        self._opened.add(digest)
+        from qv_config.secrets.snapshot import open_ciphertexts
+        from qv_config.yamlio import YamlError, load_bytes
+
+        ring = self.ring()
+        try:
+            data = load_bytes(path, raw).data
+        except YamlError:
+            return  # reported by validation; here it only means "cannot compare"
+        table = open_ciphertexts(data, ring) if ring is not None and type(data) is dict else None
+        if table:
+            self.known.update(table)
