@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import gc
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
+from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
 from qv_config.render.provenance import locate
 from qv_config.render.selectors import Selector, check_all_match, parse_selectors, selected
@@ -82,26 +83,40 @@ class _Run:
         return Location(doc.path, doc.position(path))
 
 
-def render_environment(snapshot: Snapshot, env: str, selectors: Sequence[str] = ()) -> RenderedEnv:
-    """The effective documents of ``env`` (optionally only those matching ``selectors``)."""
+def render_environment(
+    snapshot: Snapshot,
+    env: str,
+    selectors: Sequence[str] = (),
+    *,
+    paths: Collection[str] | None = None,
+) -> RenderedEnv:
+    """The effective documents of ``env`` (optionally only those matching ``selectors``).
+
+    ``paths`` renders only the documents whose main file (base or environment document) is one
+    of them, plus the Environment document (the templating context): for callers that know the
+    other documents are unchanged (validate's incremental run). Duplicates among the documents
+    left out are then not detected: the caller checks them.
+    """
     # Rendering allocates many small acyclic dicts next to a large live heap (the snapshot):
     # the cyclic GC would repeatedly traverse that heap for nothing, doubling the run time.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render(snapshot, env, selectors)
+        return _render(snapshot, env, selectors, paths)
     finally:
         if enabled:
             gc.enable()
 
 
-def _render(snapshot: Snapshot, env: str, selectors: Sequence[str]) -> RenderedEnv:
+def _render(
+    snapshot: Snapshot, env: str, selectors: Sequence[str], paths: Collection[str] | None
+) -> RenderedEnv:
     files = snapshot.environments.get(env)
     if files is None or env not in snapshot.env_names:
         raise UsageError(f"unknown environment {env!r}", hint=_env_hint(snapshot, env))
     chosen = parse_selectors(selectors)
     run = _Run(snapshot, env)
-    merged = _merge_all(run, files)
+    merged = _merge_all(run, files, paths)
     # Documents that failed to merge still count as matched: their findings are the answer.
     failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
     check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
@@ -140,16 +155,10 @@ def _keep(finding: Finding, chosen: tuple[Selector, ...], env_doc: Merged | None
     )
 
 
-def _merge_all(run: _Run, files: EnvFiles) -> list[Merged]:
-    jobs: list[tuple[LoadedDoc, LayerRole, LoadedDoc | None]] = []
-    if files.environment is not None:
-        jobs.append((files.environment, "document", None))
-    for path, doc in run.snapshot.bases.items():
-        jobs.append((doc, "base", files.overlays.get(path)))
-    for path, doc in files.overlays.items():
-        if path not in run.snapshot.bases:  # no base of that path: a document of E alone
-            jobs.append((doc, "document", None))
-    jobs.extend((doc, "document", None) for doc in files.documents.values())
+def _merge_all(run: _Run, files: EnvFiles, paths: Collection[str] | None) -> list[Merged]:
+    jobs = env_jobs(run.snapshot, files)
+    if paths is not None:
+        jobs = [job for job in jobs if job[0] is files.environment or job[0].path in paths]
     out: list[Merged] = []
     seen: dict[tuple[str, str], Merged] = {}
     for main, role, overlay in jobs:

@@ -121,6 +121,61 @@ def _single_expression(text: str) -> str | None:
 @lru_cache(maxsize=8192)
 def compile_template(text: str) -> Compiled | TemplateProblem:
     """Compile once per distinct string; failures are cached too (returned, not raised)."""
+    spliced = _spliced(text)
+    return spliced if spliced is not None else _compile_whole(text)
+
+
+# Text with only ``{{ expr }}`` blocks (no statements, comments, whitespace control, CR or
+# trailing newline, which Jinja would alter) renders as its literal pieces joined with str() of
+# each expression. Configs repeat a few expressions inside thousands of distinct strings
+# ("postgres://{{ env.vars.db_host }}:5432/svc_0042"): compiling each *expression* once instead
+# of each string removes ~1 ms of Jinja code generation per distinct string.
+_EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
+_PLAIN_EXPR = re.compile(r"[^{}'\"+\-][^{}'\"]*[^{}'\"+\-]|[^{}'\"+\-]")
+
+
+def _spliced(text: str) -> Compiled | None:
+    if "{%" in text or "{#" in text or "\r" in text or text.endswith("\n"):
+        return None
+    pieces = _EXPR.split(text)
+    exprs = pieces[1::2]
+    literal = "".join(pieces[0::2])
+    if len(pieces) < 3 or "{{" in literal or "}}" in literal:
+        return None  # unbalanced braces: let Jinja report it
+    if len(pieces) == 3 and not pieces[0] and not pieces[2]:
+        return None  # a single expression keeps its native type: the whole path handles it
+    compiled = [_compile_expression(expr) for expr in exprs if _PLAIN_EXPR.fullmatch(expr)]
+    if len(compiled) != len(exprs) or any(item is None for item in compiled):
+        return None  # anything unusual (or wrong) goes through Jinja whole, errors included
+    funcs = [item[0] for item in compiled if item is not None]
+    uses_doc = any(item[1] for item in compiled if item is not None)
+
+    def render(context: dict[str, Any]) -> str:
+        out = list(pieces)
+        for pos, func in enumerate(funcs):
+            out[2 * pos + 1] = str(func(**context))  # what Jinja prints (no autoescape/finalize)
+        return "".join(out)
+
+    return Compiled(_text_runner(render, text), uses_doc)
+
+
+@lru_cache(maxsize=1024)
+def _compile_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
+    """One ``{{ expr }}`` checked like a whole template; None when it does not compile cleanly."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    env = _environment()
+    try:
+        tree = env.parse("{{" + expr + "}}")
+        _static_check(tree)
+        func = env.compile_expression(expr, undefined_to_none=False)
+    except (TemplateSyntaxError, TemplateProblem):
+        return None
+    return func, "doc" in meta.find_undeclared_variables(tree)
+
+
+@lru_cache(maxsize=8192)
+def _compile_whole(text: str) -> Compiled | TemplateProblem:
     from jinja2 import TemplateSyntaxError, meta
 
     env = _environment()

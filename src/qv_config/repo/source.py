@@ -55,6 +55,17 @@ class WorkTreeSource:
             elif entry.is_file():
                 out[child] = ""
 
+    def stat(self, path: str) -> tuple[int, int, int, int] | None:
+        """``(mtime_ns, size, inode, ctime_ns)`` of a file: unchanged means its bytes are too,
+        as Git's index assumes (the parse cache guards against "racy" recent edits)."""
+        if not is_inside(path):
+            return None
+        try:
+            st = os.stat(f"{self.root}/{path}")
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
     def read(self, path: str) -> bytes | None:
         # Plain string paths and open(): pathlib costs ~25 µs a file, most of a small file's read.
         if not is_inside(path):

@@ -22,9 +22,14 @@ from qv_config.findings import Finding, Severity
 from qv_config.validate.types import DocFacts
 
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
-Entry = tuple[str, tuple[FindingRow, ...], bytes]  # input key, findings, encoded facts
+FactsRow = tuple[Any, ...]  # DocFacts as plain data (key, kind, name, spec)
+Entry = tuple[str, tuple[FindingRow, ...], FactsRow]  # input key, findings, facts
 CrossEntry = tuple[str, tuple[FindingRow, ...]]  # aggregate key, cross-document findings
-_FORMAT = "qv-validate-cache/3"
+# How one document was rendered, by its main file's path (see ``validate.incremental``):
+# pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
+# service schema path ("" for none) and that schema's digest.
+DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
+_FORMAT = "qv-validate-cache/6"
 
 
 def header() -> tuple[str, ...]:
@@ -54,37 +59,69 @@ def from_row(row: FindingRow) -> Finding:
     return Finding(code, message, file, line, col, Severity(severity), env, kind, name, field)
 
 
-def encode_facts(facts: DocFacts) -> bytes | None:
-    """Facts as marshal bytes (decoded only when cross rules must run again); None: not storable."""
+def encode_facts(facts: DocFacts) -> FactsRow | None:
+    """Facts as plain data for the cache (None: a value marshal cannot store). They travel inside
+    the environment's blob, decoded with it in one call rather than one call per document."""
+    row = (facts.key, facts.kind, facts.name, dict(facts.spec))
     try:
-        return marshal.dumps((facts.key, facts.kind, facts.name, dict(facts.spec)))
+        marshal.dumps(row)
     except ValueError:
         return None
+    return row
 
 
-def decode_facts(blob: bytes) -> DocFacts:
-    return DocFacts(*marshal.loads(blob))
+def decode_facts(row: FactsRow) -> DocFacts:
+    return DocFacts(*row)
 
 
 class _EnvRecord:
     """What one environment left in the cache (stored as a plain tuple, see ``row``)."""
 
     def __init__(self, row: tuple[Any, ...] | None = None) -> None:
-        row = row or ("", (), {}, ("", ()), (), (), False)
+        row = row or ("", (), None, (), (), False)
         self.signature: str = row[0]
         self.schema_reads: tuple[tuple[str, str], ...] = tuple(map(tuple, row[1]))
-        self.docs: dict[str, Entry] = row[2]
-        self.cross: CrossEntry = row[3]
-        self.findings: tuple[FindingRow, ...] = row[4]
-        self.documents: tuple[tuple[str, str, str], ...] = row[5]
-        self.has_sources: bool = row[6]
+        # Per-document entries, cross findings and render records are one marshal blob, decoded
+        # only when this environment is re-validated (a warm run of 10,000 documents skips it).
+        self._blob: bytes | None = row[2]
+        self._heavy: tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]] | None = None
+        self.findings: tuple[FindingRow, ...] = row[3]
+        self.documents: tuple[tuple[str, str, str], ...] = row[4]
+        self.has_sources: bool = row[5]
+
+    def _parts(self) -> tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]]:
+        if self._heavy is None:
+            self._heavy = marshal.loads(self._blob) if self._blob else ({}, ("", ()), {})
+        return self._heavy
+
+    @property
+    def docs(self) -> dict[str, Entry]:
+        return self._parts()[0]
+
+    @property
+    def cross(self) -> CrossEntry:
+        return self._parts()[1]
+
+    @cross.setter
+    def cross(self, value: CrossEntry) -> None:
+        docs, _, rendered = self._parts()
+        self._heavy = (docs, value, rendered)
+
+    @property
+    def rendered(self) -> dict[str, DocRecord]:
+        return self._parts()[2]
+
+    @rendered.setter
+    def rendered(self, value: dict[str, DocRecord]) -> None:
+        docs, cross, _ = self._parts()
+        self._heavy = (docs, cross, value)
 
     def row(self) -> tuple[Any, ...]:
+        blob = self._blob if self._heavy is None else marshal.dumps(self._heavy)
         return (
             self.signature,
             self.schema_reads,
-            self.docs,
-            self.cross,
+            blob,
             self.findings,
             self.documents,
             self.has_sources,
@@ -140,7 +177,7 @@ class ResultCache:
             self._new[env] = _EnvRecord()
         return self._new[env]
 
-    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], bytes] | None:
+    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow] | None:
         old = self._old.get(env)
         entry = old.docs.get(key) if old is not None else None
         if entry is None or entry[0] != input_key:
@@ -154,6 +191,33 @@ class ResultCache:
         blob = encode_facts(facts) if self.path is not None else None
         if blob is not None:
             self._record(env).docs[key] = (input_key, tuple(to_row(f) for f in findings), blob)
+            self._dirty = True
+
+    def has(self, env: str, key: str, input_key: str) -> bool:
+        old = self._old.get(env)
+        entry = old.docs.get(key) if old is not None else None
+        return entry is not None and entry[0] == input_key
+
+    def records(self, env: str) -> dict[str, DocRecord]:
+        """The previous run's render records of ``env`` (main path -> record)."""
+        old = self._old.get(env)
+        return old.rendered if old is not None else {}
+
+    def put_records(self, env: str, records: dict[str, DocRecord]) -> None:
+        if self.path is not None:
+            self._record(env).rendered = records
+            self._dirty = True
+
+    def export(self, env: str) -> tuple[Any, ...] | None:
+        """This run's record of ``env`` as plain data (from a worker process to the parent)."""
+        record = self._new.get(env)
+        return record.row() if record is not None else None
+
+    def adopt(self, env: str, row: tuple[Any, ...] | None, schemas_ok: set[str]) -> None:
+        """Take over a record a worker process built (see ``export``)."""
+        self.schemas_ok |= schemas_ok
+        if row is not None and self.path is not None:
+            self._new[env] = _EnvRecord(row)
             self._dirty = True
 
     def get_cross(self, env: str, key: str) -> list[Finding] | None:

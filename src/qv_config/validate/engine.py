@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
-from qv_config.validate.cache import ResultCache, decode_facts
+from qv_config.validate.cache import FactsRow, ResultCache, decode_facts
 from qv_config.validate.registry import severity_of, stage_functions
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
 from qv_config.validate.types import CrossContext, DocFacts, Issue
@@ -131,7 +131,7 @@ def _input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
 
 def check_document(
     doc: RenderedDoc, env_digest: str, run: RunState
-) -> tuple[list[Finding], DocFacts | bytes, str]:
+) -> tuple[list[Finding], DocFacts | FactsRow, str]:
     """Findings of one document's own stages, its facts (encoded when they come from the cache)
     and its input key; from cache when the document's inputs match."""
     key = _input_key(doc, env_digest, run)
@@ -147,7 +147,9 @@ def check_document(
     return found, facts, key
 
 
-def _env_digest(rendered: RenderedEnv) -> str:
+def env_digest(rendered: RenderedEnv) -> str:
+    """The Environment document's layer digests: what every document's templating context is
+    rendered from."""
     env_doc = rendered.environment
     if env_doc is None:
         return "-"
@@ -160,7 +162,7 @@ def cross_issues(ctx: CrossContext) -> Iterable[Issue]:
 
 
 def _cross(
-    rendered: RenderedEnv, facts: dict[str, DocFacts | bytes], run: RunState
+    rendered: RenderedEnv, facts: dict[str, DocFacts | FactsRow], run: RunState
 ) -> list[Finding]:
     decoded = {k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in facts.items()}
     env_key = rendered.environment.key if rendered.environment else ""
@@ -176,11 +178,11 @@ def _cross(
 def check_environment(rendered: RenderedEnv, run: RunState) -> list[Finding]:
     """Every finding of one environment: rendering, per-document stages, cross-document rules."""
     findings = list(rendered.findings)
-    env_digest = _env_digest(rendered)
-    all_facts: dict[str, DocFacts | bytes] = {}
+    digest = env_digest(rendered)
+    all_facts: dict[str, DocFacts | FactsRow] = {}
     summary = hashlib.blake2b(run.today.isoformat().encode(), digest_size=16)
     for key, doc in rendered.docs.items():
-        found, all_facts[key], input_key = check_document(doc, env_digest, run)
+        found, all_facts[key], input_key = check_document(doc, digest, run)
         summary.update(input_key.encode())
         findings += found
     # Cross rules read only facts of these documents (and today): same inputs, same findings.

@@ -16,7 +16,8 @@ from typing import Any, Literal, TypeVar
 
 from qv_config.findings import Severity
 
-Stage = Literal["yaml", "structure", "schema", "document", "cross", "secrets", "policy"]
+# "files": rules over the whole snapshot, called once per run as func(snapshot, envs) -> findings
+Stage = Literal["yaml", "structure", "schema", "document", "cross", "secrets", "files", "policy"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,13 @@ class SchemaStore:
     def reads(self) -> tuple[tuple[str, str], ...]:
         """Every schema path looked up so far, with its digest ("" when absent)."""
         return tuple((p, s.digest if s else "") for p, s in sorted(self._by_path.items()))
+
+    def preload(self, paths: Iterable[str]) -> None:
+        """Parse and compile these schemas now (before forking workers, which then share them)."""
+        for path in paths:
+            found = self._load(path)
+            if found is not None:
+                self.parsed(found)
 
     def parsed(self, schema: ConfigSchema) -> ParsedSchema:
         if schema.digest not in self._parsed:

@@ -9,10 +9,11 @@ qv's composer), which is authoritative for every error code and position.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from qv_config.yamlio import fast, strict
+from qv_config.yamlio import fast
 from qv_config.yamlio.types import FieldPath, Limits, LoadedDoc, Mark, YamlError
 
 _BOM = b"\xef\xbb\xbf"
@@ -54,9 +55,10 @@ def load_bytes(
     if value is None:
         value = fast.try_load(text)
         if value is fast.MISS:
+            from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
+
             value = strict.compose(path, body, limits).value
-        # The cache stores builtin types only (marshal): !replace values are never cached.
-        if cache is not None and "!replace" not in text:
+        if cache is not None:
             cache.put(digest, value)
     return LoadedDoc(
         path=path,
@@ -65,6 +67,72 @@ def load_bytes(
         digest=digest,
         locate=partial(_locate, path, body, limits),
     )
+
+
+_UNSET: Any = object()
+
+
+class LazyDoc(LoadedDoc):
+    """A ``LoadedDoc`` known by path and digest only: the file is read and its value decoded on
+    first use of ``data``, ``text`` or a position.
+
+    For files unchanged since a previous run (same stat, see ``repo.parsecache``): a warm run that
+    renders only a few documents never touches the other thousands. ``value(digest)`` gives the
+    parsed value (normally from the parse cache; None: parse the file); ``read(path)`` the file's
+    bytes (None: gone). Shared callables, not one closure per document: 10,000 are made per run.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        digest: str,
+        value: Callable[[str], Any],
+        read: Callable[[str], bytes | None],
+        limits: Limits = _DEFAULT_LIMITS,
+    ) -> None:
+        self.path = path
+        self.digest = digest
+        self._value = value
+        self._read = read
+        self._limits = limits
+        self._data: Any = _UNSET
+        self._text: str | None = None
+        self._positions = None
+
+    @property
+    def data(self) -> Any:
+        if self._data is _UNSET:
+            found = self._value(self.digest)
+            self._data = found if found is not None else self._full().data
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._full().text
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+
+    def locate(self) -> dict[FieldPath, Mark]:
+        return self._full().positions()
+
+    def _full(self) -> LoadedDoc:
+        data = self._read(self.path)
+        if data is None:
+            from qv_config.errors import OperationalError
+
+            raise OperationalError(
+                f"{self.path} disappeared while qv was reading the repository",
+                hint="run the command again",
+            )
+        return load_bytes(self.path, data, limits=self._limits)
 
 
 def load_text(path: str, text: str, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
@@ -79,6 +147,8 @@ def positions_of(path: str, data: bytes, limits: Limits = _DEFAULT_LIMITS) -> di
 
 
 def _locate(path: str, body: bytes, limits: Limits) -> dict[FieldPath, Mark]:
+    from qv_config.yamlio import strict
+
     composer = strict.compose(path, body, limits, track=True)
     assert composer.positions is not None  # track=True always records
     return composer.positions

@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(ms|s|m|h)\s*$")
@@ -31,6 +32,12 @@ def rate_per_second(value: Any) -> float | None:
     """``"20/1s"`` -> 20.0 orders per second; None when malformed."""
     if not isinstance(value, str):
         return None
+    return _rate(value)
+
+
+@lru_cache(maxsize=4096)
+def _rate(value: str) -> float | None:
+    # Thousands of documents repeat a few dozen rates: parse each distinct string once.
     match = _RATE.match(value)
     if match is None or int(match.group(2)) == 0:
         return None

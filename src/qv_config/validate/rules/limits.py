@@ -28,12 +28,27 @@ def _comparable(field: str, value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def _exceeding(own: Mapping[str, Any], cap: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-    """(field, own value, cap value) for each limit of ``own`` above the same limit of ``cap``."""
+Ceilings = tuple[tuple[str, float, Any], ...]  # (field, comparable value, value as written)
+
+
+def _ceilings(cap: Mapping[str, Any]) -> Ceilings:
+    """The comparable limits of ``cap``, worked out once per policy or envelope (not once per
+    strategy checked against it: thousands of strategies share a few policies)."""
+    out = []
     for field in LIMIT_FIELDS:
-        mine, theirs = _comparable(field, own.get(field)), _comparable(field, cap.get(field))
-        if mine is not None and theirs is not None and mine > theirs:
-            yield field, own.get(field), cap.get(field)
+        value = cap.get(field)
+        theirs = _comparable(field, value)
+        if theirs is not None:
+            out.append((field, theirs, value))
+    return tuple(out)
+
+
+def _exceeding(own: Mapping[str, Any], caps: Ceilings) -> Iterator[tuple[str, Any, Any]]:
+    """(field, own value, cap value) for each limit of ``own`` above the same limit of ``caps``."""
+    for field, theirs, cap in caps:
+        mine = _comparable(field, own.get(field))
+        if mine is not None and mine > theirs:
+            yield field, own.get(field), cap
 
 
 def _limits(facts: DocFacts) -> Mapping[str, Any]:
@@ -43,11 +58,14 @@ def _limits(facts: DocFacts) -> Mapping[str, Any]:
 @rule("QV510", stage="cross", summary="strategy limit above its RiskPolicy's")
 def strategy_within_policy(ctx: CrossContext) -> Iterator[Issue]:
     policies = ctx.of_kind("RiskPolicy")
+    ceilings: dict[str, Ceilings] = {}
     for strategy in ctx.of_kind("Strategy").values():
         policy = policies.get(str(strategy.spec.get("risk_policy")))
         if policy is None:
             continue  # QV501 reports the dangling reference
-        for field, mine, cap in _exceeding(_limits(strategy), _limits(policy)):
+        if policy.key not in ceilings:
+            ceilings[policy.key] = _ceilings(_limits(policy))
+        for field, mine, cap in _exceeding(_limits(strategy), ceilings[policy.key]):
             yield Issue(
                 "QV510",
                 ("spec", "limits", field),
@@ -61,9 +79,10 @@ def within_envelope(ctx: CrossContext) -> Iterator[Issue]:
     envelope = mapping(mapping(ctx.env_spec.get("risk")).get("limits"))
     if not envelope:
         return
+    caps = _ceilings(envelope)
     for kind, label in (("Strategy", "strategy"), ("RiskPolicy", "risk policy")):
         for facts in ctx.of_kind(kind).values():
-            for field, mine, cap in _exceeding(_limits(facts), envelope):
+            for field, mine, cap in _exceeding(_limits(facts), caps):
                 yield Issue(
                     "QV511",
                     ("spec", "limits", field),

@@ -1,4 +1,5 @@
-"""Secrets rule QV601: a field marked ``x-qv-secret`` must hold SOPS ciphertext, never plaintext.
+"""Secrets rules. QV601: a field marked ``x-qv-secret`` must hold SOPS ciphertext, never plaintext.
+QV602–QV605 (stage ``files``): encrypted files against ``.sops.yaml`` and their MACs.
 
 Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON Schema
 (``qv_config.models`` finds them); a pattern is a field path where ``*`` is any key or index.
@@ -7,11 +8,15 @@ Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON S
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from qv_config.findings import Finding, Severity
 from qv_config.validate.registry import rule
 from qv_config.validate.types import Issue
+
+if TYPE_CHECKING:
+    from qv_config.repo.types import Snapshot
 
 SecretPattern = tuple[str, ...]
 _SOPS = re.compile(r"^ENC\[AES256_GCM,data:[^,\]]*,iv:[^,\]]+,tag:[^,\]]+,type:[a-z]+\]$")
@@ -52,3 +57,26 @@ def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) ->
                 f"{'.'.join(map(str, path))} is a secret field holding plaintext; "
                 f"encrypt it with `qv secrets encrypt FILE` (SOPS)",
             )
+
+
+# --- encrypted files (stage "files": run once per validation over the snapshot) --------------
+
+
+@rule(
+    "QV602",
+    stage="files",
+    severity=Severity.WARNING,
+    summary="encrypted file's recipients differ from what .sops.yaml names (qv secrets rotate)",
+)
+@rule("QV603", stage="files", summary="encrypted file whose values or MAC do not verify")
+@rule("QV604", stage="files", summary="file encrypted only to keys no .sops.yaml rule names")
+@rule("QV605", stage="files", summary=".sops.yaml missing (files are encrypted) or malformed")
+def encrypted_files(snapshot: Snapshot, envs: Sequence[str]) -> list[Finding]:
+    """Recipients against ``.sops.yaml`` and MACs (with the key at hand) of encrypted files."""
+    from qv_config.secrets.checks import file_findings, validation_ring
+    from qv_config.secrets.snapshot import encrypted_paths
+
+    paths = encrypted_paths(snapshot, envs)
+    if not paths:
+        return []
+    return list(file_findings(snapshot, paths, validation_ring()))

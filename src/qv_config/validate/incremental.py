@@ -1,0 +1,211 @@
+"""Validating one environment while rendering only the documents whose inputs changed.
+
+A document's rendered value is a function of: its main file, its overlay, the templates of its
+``extends`` chain, the Environment document (the templating context, itself rendered from its
+layers), qv.yaml and the rendering code (the cache header). The previous run recorded, per main
+file, a *pre-render key* over the digests of exactly those inputs, and the template chain it
+used. When the same key comes out now (the chain is recomputed from the recorded template names
+and their current digests: unchanged templates linearise the same), the document is not rendered:
+its findings and cross-document facts come from the per-document cache. Only documents without a
+record, or whose key changed, are rendered; cross-document findings that point at a document left
+out render that one document for its file:line.
+
+Safety net: documents that failed to render keep no record (they are rendered every run), and a
+duplicate (kind, name) between a rendered and a reused document makes the run render everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from qv_config.findings import Finding
+from qv_config.validate.cache import DocRecord, FactsRow, decode_facts
+from qv_config.validate.engine import (
+    RunState,
+    check_document,
+    cross_issues,
+    env_digest,
+    to_finding,
+)
+from qv_config.validate.types import CrossContext, DocFacts
+
+if TYPE_CHECKING:
+    from qv_config.render.jobs import Job
+    from qv_config.render.types import RenderedDoc, RenderedEnv
+    from qv_config.repo.types import Snapshot
+
+Documents = tuple[tuple[str, str, str], ...]  # (kind, name, source file)
+
+
+@dataclass
+class _EnvRun:
+    """What one environment's incremental run has gathered."""
+
+    env: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, DocFacts | FactsRow] = field(default_factory=dict)
+    input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
+    sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
+    records: dict[str, DocRecord] = field(default_factory=dict)
+    rendered: dict[str, RenderedDoc] = field(default_factory=dict)
+
+
+def check_env(
+    snapshot: Snapshot, env: str, run: RunState, sources: bool = True
+) -> tuple[list[Finding], Documents]:
+    """Every finding of ``env`` and its documents (with their main file when ``sources``);
+    renders only what changed since the cache was written."""
+    from qv_config.render.engine import render_environment
+    from qv_config.render.jobs import env_jobs
+
+    files = snapshot.environments[env]
+    context = render_environment(snapshot, env, paths=())  # the Environment document alone
+    digest = env_digest(context)
+    old = run.cache.records(env)
+    jobs = [job for job in env_jobs(snapshot, files) if job[0] is not files.environment]
+    templates = {name: doc.digest for name, doc in snapshot.templates.items()}
+    reused = {
+        job[0].path: old[job[0].path]
+        for job in jobs
+        if _reusable(env, job, old.get(job[0].path), (templates, digest), run)
+    }
+    todo = {job[0].path for job in jobs} - reused.keys()
+    rendered = render_environment(snapshot, env, paths=todo) if reused else None
+    if rendered is None or _collides(rendered, list(reused.values())):
+        reused, rendered = {}, render_environment(snapshot, env)
+    state = _EnvRun(env)
+    for path, record in reused.items():
+        _reuse(state, path, record, run)
+    _check_rendered(state, rendered, digest, run)
+    state.findings += _cross(snapshot, state, rendered, run)
+    run.cache.put_records(env, state.records)
+    documents = tuple(
+        (*state.names[key], state.sources[key] if sources else "") for key in state.names
+    )
+    return state.findings, documents
+
+
+def _prekey(job: Job, chain: Iterable[tuple[str, str]], digest: str, run: RunState) -> str:
+    main, role, overlay = job
+    parts = [role, main.path, main.digest, digest, run.project_digest, run.today.isoformat()]
+    parts += [overlay.path, overlay.digest] if overlay is not None else ["-"]
+    parts += [f"{name}:{template}" for name, template in chain]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _reusable(
+    env: str,
+    job: Job,
+    record: DocRecord | None,
+    digests: tuple[dict[str, str], str],
+    run: RunState,
+) -> bool:
+    """Whether the document of ``job`` would render as last time and its results are cached."""
+    if record is None:
+        return False
+    prekey, key, _kind, _name, chain, input_key, schema_path, schema_digest = record
+    templates, digest = digests
+    current = [(name, templates[name]) for name, _ in chain if name in templates]
+    if len(current) != len(chain) or _prekey(job, current, digest, run) != prekey:
+        return False
+    if schema_path and run.schemas.digest_of(schema_path) != schema_digest:
+        return False
+    return run.cache.has(env, key, input_key)
+
+
+def _collides(rendered: RenderedEnv, reused: list[DocRecord]) -> bool:
+    """A (kind, name) defined both by a rendered (or failed) document and by a reused one."""
+    seen = {(record[2], record[3]) for record in reused}
+    if len(seen) != len(reused):
+        return True
+    mine = {(doc.kind, doc.name) for doc in rendered.docs.values()}
+    mine |= {(f.kind, f.name) for f in rendered.findings if f.kind and f.name}
+    return bool(seen & mine)
+
+
+def _reuse(state: _EnvRun, path: str, record: DocRecord, run: RunState) -> None:
+    key, kind, name, input_key = record[1], record[2], record[3], record[5]
+    hit = run.cache.get(state.env, key, input_key)
+    assert hit is not None  # checked by _reusable
+    run.cached += 1
+    state.findings += hit[0]
+    state.facts[key] = hit[1]
+    state.input_keys[key] = input_key
+    state.names[key] = (kind, name)
+    state.sources[key] = path
+    state.records[path] = record
+
+
+def _check_rendered(state: _EnvRun, rendered: RenderedEnv, digest: str, run: RunState) -> None:
+    state.findings += rendered.findings
+    for key, doc in rendered.docs.items():
+        found, state.facts[key], input_key = check_document(doc, digest, run)
+        state.findings += found
+        state.input_keys[key] = input_key
+        state.names[key] = (doc.kind, doc.name)
+        state.sources[key] = doc.source
+        state.rendered[key] = doc
+        if doc.kind != "Environment":  # always rendered: the context of the others
+            state.records[doc.source] = _record(doc, digest, input_key, run)
+
+
+def _record(doc: RenderedDoc, digest: str, input_key: str, run: RunState) -> DocRecord:
+    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
+    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
+    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
+    job: Job = (main.doc, main.role, overlay)
+    schema_path = _schema_path(doc)
+    schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
+    prekey = _prekey(job, chain, digest, run)
+    return (prekey, doc.key, doc.kind, doc.name, chain, input_key, schema_path, schema_digest)
+
+
+def _schema_path(doc: RenderedDoc) -> str:
+    """The service schema a Config reads (explicit ``metadata.schema`` or the one by name)."""
+    if doc.kind != "Config":
+        return ""
+    meta = doc.data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    explicit = meta.get("schema")
+    if isinstance(explicit, str) and explicit:
+        return explicit.removeprefix("./")
+    return f"schemas/configs/{doc.name}.schema.json"
+
+
+def _cross(
+    snapshot: Snapshot, state: _EnvRun, rendered: RenderedEnv, run: RunState
+) -> list[Finding]:
+    """Cross-document findings, cached by the input keys of every document (and today)."""
+    summary = hashlib.blake2b(run.today.isoformat().encode(), digest_size=16)
+    for key in sorted(state.input_keys):
+        summary.update(state.input_keys[key].encode())
+    aggregate = summary.hexdigest()
+    cached = run.cache.get_cross(state.env, aggregate)
+    if cached is not None:
+        return cached
+    decoded = {
+        k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in sorted(state.facts.items())
+    }
+    env_key = rendered.environment.key if rendered.environment else ""
+    ctx = CrossContext(state.env, decoded, decoded.get(env_key), run.today)
+    issues = list(cross_issues(ctx))
+    _render_targets(snapshot, state, {issue.key for issue in issues})
+    found = [to_finding(state.rendered[i.key], i) for i in issues if i.key in state.rendered]
+    run.cache.put_cross(state.env, aggregate, found)
+    return found
+
+
+def _render_targets(snapshot: Snapshot, state: _EnvRun, keys: set[str]) -> None:
+    """Render the reused documents a cross-document finding points at (for file:line)."""
+    from qv_config.render.engine import render_environment
+
+    missing = {state.sources[key] for key in keys if key in state.sources} - {
+        doc.source for doc in state.rendered.values()
+    }
+    if missing:
+        extra = render_environment(snapshot, state.env, paths=missing)
+        state.rendered.update(extra.docs)

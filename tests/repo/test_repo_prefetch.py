@@ -1,0 +1,57 @@
+"""Parsing in worker processes (cold loads of large trees) gives exactly the serial snapshot:
+values, digests, !replace tags, sops blocks kept aside, and every load error as a finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qv_config.repo import WorkTreeSource, load_snapshot, prefetch
+from qv_config.repo.types import Snapshot
+from qv_config.scaffold import write_starter
+from qv_config.yamlio import ReplaceDict
+
+
+def _tree(root: Path) -> None:
+    write_starter(root)
+    strategies = root / "strategies"
+    (strategies / "broken.yaml").write_text("a: 1\na: 2\n")
+    (strategies / "latin1.yaml").write_bytes(b"a: caf\xe9\n")
+    (strategies / "tagged.yaml").write_text(
+        "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: tagged}\nspec: !replace {a: 1}\n"
+    )
+    (strategies / "sealed.yaml").write_text(
+        "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: sealed}\nspec: {a: 1}\n"
+        "sops: {version: 3.9.0, mac: x}\n"
+    )
+
+
+def _summary(snapshot: Snapshot) -> tuple[object, ...]:
+    docs = {**snapshot.bases, **{f"t:{k}": v for k, v in snapshot.templates.items()}}
+    for env in snapshot.environments.values():
+        docs.update(env.documents)
+        docs.update({f"o:{env.name}:{k}": v for k, v in env.overlays.items()})
+    values = {key: (doc.path, doc.digest, doc.data) for key, doc in docs.items()}
+    return values, snapshot.findings, dict(snapshot.encrypted)
+
+
+def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial_root, parallel_root = tmp_path / "serial", tmp_path / "parallel"
+    _tree(serial_root)
+    _tree(parallel_root)
+    monkeypatch.setenv("QV_JOBS", "1")
+    serial = load_snapshot(WorkTreeSource(serial_root), use_cache=False)
+    monkeypatch.delenv("QV_JOBS")
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    forked = load_snapshot(WorkTreeSource(parallel_root))
+    assert _summary(forked) == _summary(serial)
+    assert {f.code for f in forked.findings} >= {"QV102", "QV107"}
+    assert type(forked.bases["strategies/tagged.yaml"].data["spec"]) is ReplaceDict
+    assert "sops" not in forked.bases["strategies/sealed.yaml"].data
+    assert "strategies/sealed.yaml" in forked.encrypted
+    doc = forked.bases["strategies/tagged.yaml"]
+    assert doc.text.startswith("apiVersion")  # read from the file on demand
+    assert doc.position(("spec",)) is not None
+    again = load_snapshot(WorkTreeSource(parallel_root))  # from the cache the workers filled
+    assert _summary(again) == _summary(serial)

@@ -1,0 +1,110 @@
+"""The stat index of the parse cache: unchanged files are neither read nor parsed on a warm load,
+every kind of edit is still seen, and racy (just written) files are never trusted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qv_config.repo import WorkTreeSource, load_snapshot
+from qv_config.scaffold import write_starter
+from qv_config.yamlio.loader import LazyDoc
+
+
+def _aged_starter(root: Path) -> None:
+    write_starter(root)
+    old = os.stat(root).st_mtime - 60
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (old, old))
+
+
+def _values(root: Path) -> dict[str, object]:
+    snapshot = load_snapshot(WorkTreeSource(root))
+    return {path: doc.data for path, doc in snapshot.bases.items()}
+
+
+def test_warm_load_is_lazy_and_gives_the_same_values(tmp_path: Path) -> None:
+    _aged_starter(tmp_path)
+    first = load_snapshot(WorkTreeSource(tmp_path))
+    assert not any(isinstance(doc, LazyDoc) for doc in first.bases.values())
+    second = load_snapshot(WorkTreeSource(tmp_path))
+    assert second.bases
+    assert all(isinstance(doc, LazyDoc) for doc in second.bases.values())
+    for path, doc in second.bases.items():
+        before = first.bases[path]
+        assert (doc.path, doc.digest, doc.data, doc.text) == (
+            before.path,
+            before.digest,
+            before.data,
+            before.text,
+        )
+        assert doc.positions() == before.positions()
+
+
+def test_an_edit_is_seen_even_with_the_old_mtime_and_size(tmp_path: Path) -> None:
+    _aged_starter(tmp_path)
+    load_snapshot(WorkTreeSource(tmp_path))
+    load_snapshot(WorkTreeSource(tmp_path))
+    path = next((tmp_path / "strategies").rglob("*.yaml"))
+    stat = path.stat()
+    text = path.read_text()
+    edited = text.replace("owner: ", "owner: x", 1)[:-1]  # same size, other content
+    assert len(edited) == len(text)
+    assert edited != text
+    path.write_text(edited)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # mtime and size as before
+    snapshot = load_snapshot(WorkTreeSource(tmp_path))  # the inode's ctime still moved
+    doc = snapshot.bases[path.relative_to(tmp_path).as_posix()]
+    assert doc.data["metadata"]["owner"].startswith("x")
+
+
+def test_just_written_files_are_not_trusted(tmp_path: Path) -> None:
+    write_starter(tmp_path)  # every mtime is "now": within the racy window
+    load_snapshot(WorkTreeSource(tmp_path))
+    again = load_snapshot(WorkTreeSource(tmp_path))
+    assert not any(isinstance(doc, LazyDoc) for doc in again.bases.values())
+
+
+def test_a_file_that_became_invalid_is_reported(tmp_path: Path) -> None:
+    _aged_starter(tmp_path)
+    load_snapshot(WorkTreeSource(tmp_path))
+    path = next((tmp_path / "strategies").rglob("*.yaml"))
+    path.write_text(path.read_text() + "spec: {}\nspec: {}\n")
+    snapshot = load_snapshot(WorkTreeSource(tmp_path))
+    rel = path.relative_to(tmp_path).as_posix()
+    assert rel not in snapshot.bases
+    assert [f.code for f in snapshot.findings if f.file == rel] == ["QV102"]
+
+
+def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: Path) -> None:
+    _aged_starter(tmp_path)
+    clean = _values(tmp_path)
+    assert _values(tmp_path) == clean
+    (tmp_path / ".qv" / "cache" / "parse.bin").write_bytes(b"junk")
+    assert _values(tmp_path) == clean
+    project = tmp_path / "qv.yaml"
+    project.write_text(project.read_text() + "  limits: {max_file_bytes: 10}\n")
+    snapshot = load_snapshot(WorkTreeSource(tmp_path))
+    assert not snapshot.bases  # every file is now over the limit: none comes from the index
+    assert {f.code for f in snapshot.findings} >= {"QV106"}
+
+
+def test_replace_tags_survive_the_cache(tmp_path: Path) -> None:
+    from qv_config.yamlio import ReplaceDict, ReplaceList
+
+    _aged_starter(tmp_path)
+    overlay = tmp_path / "strategies" / "tagged.yaml"
+    overlay.write_text(
+        "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: tagged}\n"
+        "spec:\n  limits: !replace {a: 1}\n  tags: !replace [x, {b: [1, 2]}]\n"
+    )
+    old = os.stat(tmp_path).st_mtime - 60
+    os.utime(overlay, (old, old))
+    first = load_snapshot(WorkTreeSource(tmp_path)).bases["strategies/tagged.yaml"]
+    second = load_snapshot(WorkTreeSource(tmp_path)).bases["strategies/tagged.yaml"]
+    assert isinstance(second, LazyDoc)
+    assert second.data == first.data
+    assert type(second.data["spec"]["limits"]) is ReplaceDict
+    assert type(second.data["spec"]["tags"]) is ReplaceList
+    assert type(second.data["spec"]["tags"][1]["b"]) is list
