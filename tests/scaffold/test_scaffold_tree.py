@@ -107,7 +107,7 @@ def test_evidence_hashes_match_the_reports() -> None:
 
 @pytest.mark.parametrize("which", ["repository", "starter"])
 def test_rendered_documents_pass_the_kind_schemas(which: str, starter: Path) -> None:
-    check = _module("qv_config.models.check").check
+    check = _module("qv_config.models.checking").check
     engine = _module("qv_config.render.engine")
     from qv_config.repo import WorkTreeSource, load_snapshot
 

@@ -7,6 +7,7 @@ a traceback is shown only with ``-v``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,23 +76,25 @@ def _register() -> None:
 
 
 def _click_exceptions() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
-    """Exit, usage and abort exception types of click *and* of typer's vendored click.
+    """Exit, usage and abort exception types of click, and of typer's vendored click if any.
 
-    Recent typer releases ship their own click (``typer._click``) and their own ``Exit``/``Abort``;
-    which one raises depends on the typer version, so the boundary catches both families.
+    typer up to 0.24 raises click's own exceptions; later releases vendor click
+    (``typer._click``) with their own ``Exit``/``Abort``. The boundary catches both families.
     """
-    import click
-    import typer.exceptions
+    import importlib
 
-    exits: list[Any] = [click.exceptions.Exit, typer.exceptions.Exit]
+    import click
+
+    exits: list[Any] = [click.exceptions.Exit]
     usages: list[Any] = [click.ClickException]
-    aborts: list[Any] = [click.exceptions.Abort, typer.exceptions.Abort]
-    try:
-        from typer._click import exceptions as vendored
-    except ImportError:  # an older typer that uses click itself
-        pass
-    else:
-        usages.append(vendored.ClickException)
+    aborts: list[Any] = [click.exceptions.Abort]
+    for module, bucket, name in (
+        ("typer.exceptions", exits, "Exit"),
+        ("typer.exceptions", aborts, "Abort"),
+        ("typer._click.exceptions", usages, "ClickException"),
+    ):
+        with contextlib.suppress(ImportError, AttributeError):
+            bucket.append(getattr(importlib.import_module(module), name))
     return tuple(exits), tuple(usages), tuple(aborts)
 
 

@@ -14,38 +14,75 @@ Public API:
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from qv_config.models.check import SchemaIssue, check
-from qv_config.models.common import (
-    Constraint,
-    Limits,
-    Metadata,
-    RiskEnvelope,
-    Segment,
-    Variant,
-)
-from qv_config.models.config import Config
-from qv_config.models.environment import Environment
-from qv_config.models.execution_policy import ExecutionPolicy
-from qv_config.models.flag import Flag
-from qv_config.models.kinds import ALL_KINDS, KINDS
-from qv_config.models.marks import (
-    Marks,
-    is_secret,
-    marks,
-    marks_for_config_schema,
-    match_mark,
-)
-from qv_config.models.project import Project, ProjectLimits, ProjectSpec
-from qv_config.models.risk_policy import RiskPolicy
-from qv_config.models.schema import export_schemas, json_schemas, kind_schema, stale_files
-from qv_config.models.strategy import Parameter, Strategy
+# The submodule ``marks`` shares its name with the function: bound eagerly (it is pure Python).
+from qv_config.models.marks import Marks, is_secret, marks, marks_for_config_schema, match_mark
+
+if TYPE_CHECKING:
+    from qv_config.models.checking import SchemaIssue, check
+    from qv_config.models.common import Constraint, Limits, Metadata, RiskEnvelope, Segment, Variant
+    from qv_config.models.config import Config
+    from qv_config.models.environment import Environment
+    from qv_config.models.execution_policy import ExecutionPolicy
+    from qv_config.models.flag import Flag
+    from qv_config.models.kinds import ALL_KINDS, KINDS
+    from qv_config.models.project import Project, ProjectLimits, ProjectSpec
+    from qv_config.models.risk_policy import RiskPolicy
+    from qv_config.models.schema import export_schemas, json_schemas, kind_schema, stale_files
+    from qv_config.models.strategy import Parameter, Strategy
+    from qv_config.render.types import KIND_SLUGS
+
+# Names are imported on first use (PEP 562): reading qv.yaml needs Project only, and the warm
+# path of `qv validate` must not pay for building every kind's pydantic model.
+_LAZY: dict[str, str] = {
+    "SchemaIssue": "checking",
+    "check": "checking",
+    "Constraint": "common",
+    "Limits": "common",
+    "Metadata": "common",
+    "RiskEnvelope": "common",
+    "Segment": "common",
+    "Variant": "common",
+    "Config": "config",
+    "Environment": "environment",
+    "ExecutionPolicy": "execution_policy",
+    "Flag": "flag",
+    "ALL_KINDS": "kinds",
+    "KINDS": "kinds",
+    "Project": "project",
+    "ProjectLimits": "project",
+    "ProjectSpec": "project",
+    "RiskPolicy": "risk_policy",
+    "export_schemas": "schema",
+    "json_schemas": "schema",
+    "kind_schema": "schema",
+    "stale_files": "schema",
+    "Parameter": "strategy",
+    "Strategy": "strategy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KIND_SLUGS":
+        from qv_config.render.types import KIND_SLUGS
+
+        return KIND_SLUGS
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"qv_config.models.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 @cache
 def marks_for_kind(kind: str) -> Marks:
     """Risk and secret marks of a built-in kind, as document field-path patterns."""
+    from qv_config.models.schema import kind_schema
+
     return marks(kind_schema(kind))
 
 
@@ -53,10 +90,6 @@ def risk_marks(kind: str) -> dict[tuple[str, ...], str]:
     """Risk marks of a built-in kind (the name docs/architecture.md announces)."""
     return marks_for_kind(kind).risk
 
-
-# Last on purpose: render/__init__ may import qv_config.models back; by now every other name of
-# this package is defined, so such a cycle resolves.
-from qv_config.render.types import KIND_SLUGS  # noqa: E402
 
 __all__ = [
     "ALL_KINDS",
