@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.diff.secretrepo import History, build_history
 
 from qv_config.cli.__main__ import main
 from qv_config.scaffold import write_starter
@@ -82,3 +83,9 @@ def qv(capsys: pytest.CaptureFixture[str]) -> Callable[..., QvRun]:
         return QvRun(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+    """The secret history of ``secretrepo.build_history``, built once for every test module."""
+    return build_history(tmp_path_factory.mktemp("secretdiff") / "repo")

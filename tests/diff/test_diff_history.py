@@ -19,7 +19,7 @@ def _template_edit(repo: Repo) -> str:
     """A feature branch whose only commit edits a template: prod's files are not touched."""
     repo.git("checkout", "-q", "-b", "feature/workers")
     repo.replace(TEMPLATE, "replicas * 2", "replicas * 4")
-    return repo.commit("Double the workers of every Python service")
+    return str(repo.commit("Double the workers of every Python service"))
 
 
 def test_template_edit_shows_in_review_of_prod(repo: Repo, qv: Qv) -> None:

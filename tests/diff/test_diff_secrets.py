@@ -11,89 +11,28 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.diff.secretrepo import (
+    DB,
+    DOC,
+    NEW,
+    OLD,
+    PLAINTEXTS,
+    History,
+    Run,
+    copy_tree,
+    git,
+    plaintext_files,
+    set_password,
+)
 
 from qv_config.diff.compute import diff_documents
 from qv_config.diff.secretdiff import NO_KEY_TO_COMPARE, SECRET_CHANGED, SecretQuery
-from qv_config.secrets import decrypt_file, encrypt_file, rotate_file
-
-MAIN = Path(__file__).resolve().parents[2]
-DOC = "environments/dev/configs/order-management.yaml"
-OLD = "demo-dev-oms-db-password-not-a-real-secret"  # dev's database password in this project
-NEW = "canary-NEW-db-password-5e1f"
-BROKER = "demo-dev-prime-broker-password-not-a-real-secret"  # never changes
-PLAINTEXTS = (OLD, NEW, BROKER)
-COPY = ("qv.yaml", ".sops.yaml", "schemas", "templates", "strategies", "environments", "keys")
-DB = "spec.database.password"
-
-
-Run = Callable[..., tuple[int, str]]
-
-
-@dataclass(frozen=True)
-class History:
-    root: Path
-    key: Path
-    shas: tuple[str, str, str]
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def _copy_tree(root: Path) -> None:
-    root.mkdir(parents=True)
-    for name in COPY:
-        source = MAIN / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy2(source, root / name)
-    (root / ".gitignore").write_text(".qv/\n")
-
-
-def set_password(path: Path, key: Path, value: str) -> None:
-    """Decrypt in place, set the first ``password:``, encrypt again (every IV changes)."""
-    decrypt_file(path, key, in_place=True)
-    lines = path.read_text().splitlines(keepends=True)
-    at = next(i for i, line in enumerate(lines) if line.strip().startswith("password:"))
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines[at] = f"{indent}password: {value}\n"
-    path.write_text("".join(lines))
-    encrypt_file(path)
-    assert value not in path.read_text()
-
-
-def _commit(root: Path, message: str) -> str:
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", message)
-    return _git(root, "rev-parse", "HEAD")
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> History:
-    root = tmp_path_factory.mktemp("secretdiff") / "repo"
-    _copy_tree(root)
-    key = root / "keys" / "demo-dev.agekey"
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Secret Test")
-    _git(root, "config", "user.email", "secret@example.com")
-    _git(root, "config", "commit.gpgsign", "false")
-    c0 = _commit(root, "the project as it is")
-    before = (root / DOC).read_text()
-    rotate_file(root / DOC, key)
-    assert (root / DOC).read_text() != before
-    c1 = _commit(root, "rotate the oms data key")
-    set_password(root / DOC, key, NEW)
-    c2 = _commit(root, "new oms database password")
-    return History(root, key, (c0, c1, c2))
+from qv_config.secrets import rotate_file
 
 
 @pytest.fixture
@@ -205,11 +144,8 @@ def test_work_tree_re_encryption_and_no_plaintext_in_caches(run: Run, history: H
         code, out = run("diff", "dev@HEAD", "dev", key=True)
         assert f"{DB}: {SECRET_CHANGED}" in out
     finally:
-        _git(history.root, "checkout", "--", DOC)
-    for file in (history.root / ".qv").rglob("*"):
-        if file.is_file():
-            data = file.read_bytes()
-            assert not any(p.encode() in data for p in PLAINTEXTS), file
+        git(history.root, "checkout", "--", DOC)
+    assert plaintext_files(history.root) == []
 
 
 def test_between_environments_without_their_key(run: Run, history: History) -> None:
@@ -243,7 +179,7 @@ def test_outside_git_files_are_scanned(
 ) -> None:
     """Two environments both encrypted to the dev key, in a tree that is not a Git checkout."""
     root = tmp_path / "tree"
-    _copy_tree(root)
+    copy_tree(root)
     key = root / "keys" / "demo-dev.agekey"
     sops = (root / ".sops.yaml").read_text()
     dev = sops.split("    age: ", 1)[1].split("\n", 1)[0]

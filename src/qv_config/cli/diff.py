@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from qv_config.cli.app import app
@@ -19,8 +21,17 @@ def diff_command(
     exit_code: bool = typer.Option(
         False, "--exit-code", help="Exit 1 when there are differences (like git diff)."
     ),
+    decrypt: bool = typer.Option(
+        False, "--decrypt", help="Show changed secrets in plaintext, old → new (needs the age key)."
+    ),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE)."
+    ),
 ) -> None:
-    """Show documents added, removed and changed, loosened risk limits first."""
+    """Show documents added, removed and changed, loosened risk limits first.
+
+    Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
+    """
     from qv_config.cli.output import write
     from qv_config.diff import reporters
     from qv_config.diff.run import diff_sides
@@ -29,8 +40,14 @@ def diff_command(
     from qv_config.repo import find_root
 
     reporter = reporters.get(output_format)
+    check_key_file(decrypt, key_file)
     result = diff_sides(
-        find_root(OPTIONS.start_dir()), parse_side(left), parse_side(right), all_fields=all_fields
+        find_root(OPTIONS.start_dir()),
+        parse_side(left),
+        parse_side(right),
+        all_fields=all_fields,
+        decrypt=decrypt,
+        key_file=key_file,
     )
     if output_format == "text":
         print_markup(reporter(result))
@@ -38,6 +55,14 @@ def diff_command(
         write(reporter(result))
     if exit_code and not result.empty:
         raise CheckFailed(f"{len(result.changes)} document(s) differ")
+
+
+def check_key_file(decrypt: bool, key_file: Path | None) -> None:
+    """``--key-file`` means nothing without ``--decrypt`` (as for ``qv render``)."""
+    if key_file is not None and not decrypt:
+        from qv_config.errors import UsageError
+
+        raise UsageError("--key-file is used only with --decrypt", hint="add --decrypt")
 
 
 def print_markup(markup: str) -> None:

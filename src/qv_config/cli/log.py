@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from qv_config.cli.app import app
@@ -15,11 +17,20 @@ def log_command(
     limit: int = typer.Option(20, "-n", "--max-count", min=1, help="Show at most N commits."),
     rev: str = typer.Option("HEAD", "--rev", help="Start from this revision."),
     output_format: str = typer.Option("text", "--format", "-f", help="text | json"),
+    decrypt: bool = typer.Option(
+        False, "--decrypt", help="Show changed secrets in plaintext, old → new (needs the age key)."
+    ),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE)."
+    ),
 ) -> None:
-    """List commits with author, date, message and the effective change each made."""
+    """List commits with author, date, message and the effective change each made.
+
+    Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
+    """
     import orjson
 
-    from qv_config.cli.diff import print_markup
+    from qv_config.cli.diff import check_key_file, print_markup
     from qv_config.cli.output import write
     from qv_config.diff import reporters
     from qv_config.diff.log import env_log
@@ -29,13 +40,17 @@ def log_command(
 
     if output_format not in ("text", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose text or json")
+    check_key_file(decrypt, key_file)
     chosen = parse_selectors(selectors or [])
 
     def keep(ref: str) -> bool:  # ref is "kind-slug/name"; selectors accept slugs
         slug, _, name = ref.partition("/")
         return selected(chosen, slug, name)
 
-    entries = env_log(find_root(OPTIONS.start_dir()), env, rev=rev, limit=limit, keep=keep)
+    root = find_root(OPTIONS.start_dir())
+    entries = env_log(
+        root, env, rev=rev, limit=limit, keep=keep, decrypt=decrypt, key_file=key_file
+    )
     if output_format == "json":
         data = [
             {

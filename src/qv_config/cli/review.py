@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from qv_config.cli.app import app
@@ -14,11 +16,20 @@ def review_command(
         None, "--base", help="Base revision (default: the merge-base with main)."
     ),
     output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    decrypt: bool = typer.Option(
+        False, "--decrypt", help="Show changed secrets in plaintext, old → new (needs the age key)."
+    ),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE)."
+    ),
 ) -> None:
-    """Diff every environment between BASE and the work tree, template and base edits included."""
+    """Diff every environment between BASE and the work tree, template and base edits included.
+
+    Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
+    """
     import orjson
 
-    from qv_config.cli.diff import print_markup
+    from qv_config.cli.diff import check_key_file, print_markup
     from qv_config.cli.output import write
     from qv_config.diff import reporters
     from qv_config.diff.run import review, short
@@ -28,9 +39,10 @@ def review_command(
 
     if output_format not in ("text", "markdown", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose text, markdown or json")
+    check_key_file(decrypt, key_file)
     root = find_root(OPTIONS.start_dir())
     base_rev = base or default_base(root)
-    diffs = review(root, base_rev, None)
+    diffs = review(root, base_rev, None, decrypt=decrypt, key_file=key_file)
     if output_format == "markdown":
         write(reporters.review_markdown(diffs, short(base_rev), "work tree"))
     elif output_format == "json":

@@ -4,7 +4,8 @@ Documents are matched by ``kind-slug/name`` so two environments compare like two
 Name-keyed lists (every item a mapping with ``name``) are compared item by item by name, the way
 the merge treats them; other lists compare whole. Risk direction comes from ``x-qv-risk`` marks:
 raising a ``ceiling`` or lowering a ``floor`` loosens; removing a limit loosens, adding one
-tightens. Secret fields never carry their values out of this module.
+tightens. Secret fields never carry their values out of this module, unless the ``secret``
+resolver reveals a changed one (``--decrypt``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import orjson
 
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
 from qv_config.diff.rates import comparable
-from qv_config.diff.secretdiff import SecretQuery, SecretResolver, without_key
+from qv_config.diff.secretdiff import (
+    SECRET_CHANGED,
+    SecretQuery,
+    SecretResolver,
+    Shown,
+    without_key,
+)
 from qv_config.yamlio.types import FieldPath
 
 MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
@@ -41,8 +48,9 @@ def diff_documents(
     """Diff documents keyed by ``kind-slug/name`` (values: rendered documents).
 
     ``secret`` decides, in one call for the whole diff, about secret fields whose values differ
-    (``diff.secretdiff``): dropped when only the ciphertext changed, else labelled. The default
-    compares nothing it cannot see: differing ciphertext reads "(encrypted; no key to compare)".
+    (``diff.secretdiff``): dropped when only the ciphertext changed, else labelled (or, when it
+    returns ``Shown``, given its plaintexts). The default compares nothing it cannot see:
+    differing ciphertext reads "(encrypted; no key to compare)".
     """
     walkers: dict[str, _Walker] = {}
     changes: list[DocChange] = []
@@ -69,7 +77,7 @@ def _whole(ref: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | Non
 
 
 def _settle_secrets(walkers: Mapping[str, _Walker], secret: SecretResolver) -> None:
-    """Label every changed secret field, or drop it when only its ciphertext changed."""
+    """Label (or reveal) every changed secret field; drop it when only its ciphertext changed."""
     pending = [(w, i, q) for w in walkers.values() for i, q in w.secrets]
     if not pending:
         return
@@ -78,6 +86,10 @@ def _settle_secrets(walkers: Mapping[str, _Walker], secret: SecretResolver) -> N
     for (walker, index, _query), label in zip(pending, labels, strict=True):
         if label is None:
             dropped.add((id(walker), index))
+        elif isinstance(label, Shown):
+            walker.out[index] = replace(
+                walker.out[index], old=label.old, new=label.new, note=SECRET_CHANGED, revealed=True
+            )
         else:
             walker.out[index] = replace(walker.out[index], note=label)
     for walker in walkers.values():

@@ -36,10 +36,12 @@ def env_log(
     limit: int = 20,
     keep: Callable[[str], bool] = lambda ref: True,
     use_cache: bool = True,
+    decrypt: bool = False,
+    key_file: Path | None = None,
 ) -> list[LogEntry]:
     """Newest first, at most ``limit`` commits that changed ``env`` (documents chosen by
-    ``keep(kind-slug/name)``)."""
-    ws = Workspace(root, use_cache=use_cache)
+    ``keep(kind-slug/name)``); ``decrypt`` and ``key_file`` as for ``run.diff_sides``."""
+    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
     try:
         return _walk(ws, env, rev, limit, keep)
     finally:

@@ -23,6 +23,8 @@ class FieldChange:
     label: str = ""  # display path; name-keyed list items by name: "spec.venues[lse].port"
     # A changed secret: "(secret changed)" or "(encrypted; no key to compare)" (never a value).
     note: str = ""
+    # A changed secret whose plaintexts ``old``/``new`` hold, because --decrypt asked for them.
+    revealed: bool = False
 
     @property
     def field(self) -> str:

@@ -153,8 +153,8 @@ def to_data(diff: EnvDiff) -> dict[str, object]:
                     {
                         "path": f.field,
                         "op": f.op,
-                        "old": "(secret)" if f.secret and f.old is not None else f.old,
-                        "new": "(secret)" if f.secret and f.new is not None else f.new,
+                        "old": _hidden(f, f.old),
+                        "new": _hidden(f, f.new),
                         "risk": f.risk,
                         "secret": f.secret,
                         "note": f.note or None,
@@ -165,6 +165,11 @@ def to_data(diff: EnvDiff) -> dict[str, object]:
             for c in diff.changes
         ],
     }
+
+
+def _hidden(field: FieldChange, value: object) -> object:
+    """A secret's value reads "(secret)" unless --decrypt revealed it."""
+    return "(secret)" if field.secret and not field.revealed and value is not None else value
 
 
 def as_json(diff: EnvDiff) -> str:

@@ -22,10 +22,21 @@ def short(rev: str) -> str:
 
 
 def diff_sides(
-    root: Path, left: Side, right: Side, *, all_fields: bool = False, use_cache: bool = True
+    root: Path,
+    left: Side,
+    right: Side,
+    *,
+    all_fields: bool = False,
+    use_cache: bool = True,
+    decrypt: bool = False,
+    key_file: Path | None = None,
 ) -> EnvDiff:
-    """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV)."""
-    ws = Workspace(root, use_cache=use_cache)
+    """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV).
+
+    ``decrypt``: changed secrets carry their plaintexts (key from ``key_file``, else
+    ``SOPS_AGE_KEY_FILE``); a file no key opens raises ``OperationalError`` naming its recipients.
+    """
+    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
     try:
         return _diff_sides(ws, left, right, all_fields)
     finally:
@@ -67,11 +78,18 @@ def _as_env(refs: Mapping[str, Any], env: str, other: str) -> Mapping[str, Any]:
 
 
 def review(
-    root: Path, base: str, head: str | None = None, *, use_cache: bool = True
+    root: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    use_cache: bool = True,
+    decrypt: bool = False,
+    key_file: Path | None = None,
 ) -> dict[str, EnvDiff]:
     """Every environment's effective change between ``base`` and ``head`` (None: work tree),
-    including environments whose files were not touched but whose templates or bases were."""
-    ws = Workspace(root, use_cache=use_cache)
+    including environments whose files were not touched but whose templates or bases were.
+    ``decrypt`` and ``key_file`` as for ``diff_sides``."""
+    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
     try:
         return _review(ws, base, head)
     finally:

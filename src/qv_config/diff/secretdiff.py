@@ -6,13 +6,17 @@ secret field whose rendered values differ, ``Openings.resolver`` decides:
 
 - ``None``: the same plaintext under new ciphertext (the change is dropped);
 - ``"(secret changed)"``: the plaintexts differ (compared in memory, with the key at hand);
-- ``"(encrypted; no key to compare)"``: a side cannot be opened with the keys at hand.
+- ``"(encrypted; no key to compare)"``: a side cannot be opened with the keys at hand;
+- ``Shown(old, new)``: the plaintexts differ and ``--decrypt`` asked to see them. Only then is a
+  file opened with its MAC checked (like ``render --decrypt``), and a file no key opens is an
+  error naming its recipients instead of a label.
 
 Only fields whose ciphertexts differ cost anything. The file holding a ciphertext is found by
 its IV (random per value, written verbatim by sops) with one ``git grep`` per side, then opened
 once per run: ciphertext -> plaintext is a function (AES-GCM authenticates the value under its
 file's data key and key path), so what one side's file teaches serves every side. Plaintexts
-live in this process's memory only: never in a ``FieldChange``, a cache file or a message.
+live in this process's memory only: never in a cache file or a message, and in a ``FieldChange``
+only under ``--decrypt``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ _NEEDLES_PER_GREP = 1000  # keeps one git command line well under the OS limit
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """A changed secret's plaintexts, revealed because ``--decrypt`` asked for them."""
+
+    old: Any = field(repr=False)
+    new: Any = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SecretQuery:
     """One secret field whose rendered values differ: ``old``/``new`` hold ciphertext."""
 
@@ -48,8 +60,10 @@ class SecretQuery:
     new: Any
 
 
-SecretResolver = Callable[[Sequence[SecretQuery]], list[str | None]]
-"""Labels for secret fields, one per query: None (unchanged: drop it) or the text to show."""
+Label = str | Shown | None
+SecretResolver = Callable[[Sequence[SecretQuery]], Sequence[Label]]
+"""Labels for secret fields, one per query: None (unchanged: drop it), the text to show, or the
+plaintexts to show (``--decrypt``)."""
 
 
 def is_ciphertext(value: Any) -> bool:
@@ -91,20 +105,25 @@ def _equal(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
 
 
-def judge(queries: Sequence[SecretQuery], known: Mapping[str, Any]) -> list[str | None]:
-    """Labels for ``queries`` given the plaintexts ``known`` (ciphertext -> plaintext)."""
-    out: list[str | None] = []
+def judge(
+    queries: Sequence[SecretQuery], known: Mapping[str, Any], *, show: bool = False
+) -> list[Label]:
+    """Labels for ``queries`` given the plaintexts ``known`` (ciphertext -> plaintext);
+    ``show``: a changed secret carries its plaintexts (``Shown``) instead of a label."""
+    out: list[Label] = []
     for query in queries:
         known_old, old = _reveal(query.old, known)
         known_new, new = _reveal(query.new, known)
         if not (known_old and known_new):
             out.append(NO_KEY_TO_COMPARE)
+        elif _equal(old, new):
+            out.append(None)
         else:
-            out.append(None if _equal(old, new) else SECRET_CHANGED)
+            out.append(Shown(old, new) if show else SECRET_CHANGED)
     return out
 
 
-def without_key(queries: Sequence[SecretQuery]) -> list[str | None]:
+def without_key(queries: Sequence[SecretQuery]) -> list[Label]:
     """The resolver when no key is at hand: differing ciphertext cannot be compared."""
     return judge(queries, {})
 
@@ -152,11 +171,14 @@ class SideFiles:
 class Openings:
     """The encrypted files one command has opened, and the plaintexts they taught (memory only).
 
-    The key ring is loaded on first need (``SOPS_AGE_KEY_FILE``, else sops' default key file);
-    with no key at all no file is searched or read.
+    The key ring is loaded on first need (``key_file``, else ``SOPS_AGE_KEY_FILE``, else sops'
+    default key file); with no key at all no file is searched or read, unless ``decrypt``: then
+    every file holding a changed secret is opened like ``render --decrypt`` opens it (MAC
+    checked; no key: exit 3 naming its recipients) and changed secrets come back as ``Shown``.
     """
 
     key_file: Path | None = None
+    decrypt: bool = False
     known: dict[str, Any] = field(default_factory=dict, repr=False)
     _opened: set[bytes] = field(default_factory=set, repr=False)
     _ring: KeyRing | None = field(default=None, repr=False)
@@ -167,16 +189,20 @@ class Openings:
             from qv_config.secrets.keyring import KeyRing
 
             ring = KeyRing.from_file(self.key_file)
-            self._ring = ring if ring.identities else None
+            # Under --decrypt an empty ring is kept: opening a file with it names its recipients.
+            self._ring = ring if ring.identities or self.decrypt else None
             self._ring_loaded = True
         return self._ring
 
     def resolver(self, old: SideFiles, new: SideFiles) -> SecretResolver:
-        def resolve(queries: Sequence[SecretQuery]) -> list[str | None]:
+        def resolve(queries: Sequence[SecretQuery]) -> list[Label]:
             if queries and self.ring() is not None:
                 self.learn(old, [c for q in queries for c in ciphertexts(q.old)])
                 self.learn(new, [c for q in queries for c in ciphertexts(q.new)])
-            return judge(queries, self.known)
+            labels = judge(queries, self.known, show=self.decrypt)
+            if self.decrypt:
+                _all_opened(queries, labels)
+            return labels
 
         return resolve
 
@@ -188,21 +214,68 @@ class Openings:
         for path in sorted(side.holding(missing)):
             raw = side.read(path)
             if raw is not None:
-                self._open(path, raw)
+                self._open(path if side.rev is None else f"{path} at {side.rev[:10]}", raw)
 
-    def _open(self, path: str, raw: bytes) -> None:
+    def _open(self, label: str, raw: bytes) -> None:
         digest = hashlib.blake2b(raw, digest_size=16).digest()
         if digest in self._opened:
             return
         self._opened.add(digest)
-        from qv_config.secrets.snapshot import open_ciphertexts
         from qv_config.yamlio import YamlError, load_bytes
 
         ring = self.ring()
         try:
-            data = load_bytes(path, raw).data
+            data = load_bytes(label, raw).data
         except YamlError:
             return  # reported by validation; here it only means "cannot compare"
-        table = open_ciphertexts(data, ring) if ring is not None and type(data) is dict else None
+        if ring is None or type(data) is not dict:
+            return
+        table = _decrypted(label, data, ring, raw) if self.decrypt else _compared(data, ring)
         if table:
             self.known.update(table)
+
+
+def _compared(data: dict[str, Any], ring: KeyRing) -> dict[str, Any] | None:
+    """ciphertext -> plaintext for comparing only (no value is shown: the MAC is not needed)."""
+    from qv_config.secrets.snapshot import open_ciphertexts
+
+    return open_ciphertexts(data, ring)
+
+
+def _decrypted(label: str, data: dict[str, Any], ring: KeyRing, raw: bytes) -> dict[str, Any]:
+    """ciphertext -> plaintext for showing (``--decrypt``): the checks of ``render --decrypt``,
+    so no key is ``OperationalError`` naming the recipients, tampering ``CheckFailed``."""
+    from qv_config.secrets.decrypt import decrypt_data
+    from qv_config.secrets.sopsfile import split_sops_metadata
+
+    document, meta = split_sops_metadata(data)
+    if meta is None:
+        return {}
+    table: dict[str, Any] = {}
+    _pair(document, decrypt_data(label, data, ring, raw), table)
+    return table
+
+
+def _pair(cipher: Any, plain: Any, table: dict[str, Any]) -> None:
+    if isinstance(cipher, Mapping) and isinstance(plain, Mapping):
+        for key, value in cipher.items():
+            _pair(value, plain.get(key), table)
+    elif isinstance(cipher, list) and isinstance(plain, list):
+        for a, b in zip(cipher, plain, strict=False):
+            _pair(a, b, table)
+    elif is_ciphertext(cipher):
+        table[cipher] = plain
+
+
+def _all_opened(queries: Sequence[SecretQuery], labels: Sequence[Label]) -> None:
+    """Under --decrypt every changed secret must be shown: one no file opened is an error."""
+    from qv_config.errors import OperationalError
+    from qv_config.findings import dotted
+
+    for query, label in zip(queries, labels, strict=True):
+        if label == NO_KEY_TO_COMPARE:
+            raise OperationalError(
+                f"{query.ref}: no sops-encrypted file holds the value of {dotted(query.path)},"
+                " so it cannot be decrypted",
+                hint="run `qv validate`; re-encrypt the file with `qv secrets encrypt`",
+            )

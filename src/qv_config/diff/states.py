@@ -52,7 +52,14 @@ class State:
 class Workspace:
     """Everything one command reads from one repository: revisions, snapshots, rendered states."""
 
-    def __init__(self, root: Path, *, use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        use_cache: bool = True,
+        decrypt: bool = False,
+        key_file: Path | None = None,
+    ) -> None:
         self.root = root
         self.git = history.is_git(root)
         self.cache = RenderCache(root if use_cache else None)
@@ -63,7 +70,10 @@ class Workspace:
         self._memo: dict[tuple[str, str], CachedState] = {}
         self._changed: dict[tuple[str | None, str | None], set[str]] = {}
         self.keys: dict[tuple[str, str], str] = {}  # (env, sha) -> input key, when known
-        self.openings = Openings()  # encrypted files opened to compare secrets (memory only)
+        # Encrypted files opened to compare secrets (memory only); --decrypt shows changed ones.
+        self.openings = Openings(key_file, decrypt)
+        if decrypt:
+            self.openings.ring()  # a key file that cannot be read fails now, not mid-way
 
     # ------------------------------------------------------------ revisions and files
 

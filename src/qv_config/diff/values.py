@@ -40,8 +40,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
 
 
+DECRYPTED = "(decrypted)"
+
+
 def describe(change: FieldChange) -> str:
-    """``old → new`` (or ``added: v`` / ``removed: v``); secrets never shown."""
+    """``old → new`` (or ``added: v`` / ``removed: v``); secrets shown only when revealed."""
+    if change.revealed:
+        return f"{show(change.old)} → {show(change.new)} {DECRYPTED}"
     if change.secret:
         if change.op == "changed":
             return change.note or SECRET_CHANGED
