@@ -3,5 +3,6 @@
 Modules: ``source`` (mirror clone and fetch), ``walk`` (first-parent states), ``gate`` (approval
 gate interface and the interim policy gate), ``lease`` (one writer per environment), ``metrics``,
 ``health``, ``http`` (``/metrics``, ``/healthz``), ``jsonlog`` (JSON-line logs), ``heal`` (drift
-polling and self-heal), ``loop`` (the cycle). Imports are deferred: ``qv --help`` loads none.
+checks and self-heal), ``watch`` (etcd watch between cycles), ``pause`` (backoff, stop flag),
+``loop`` (the cycle). Imports are deferred: ``qv --help`` loads none.
 """

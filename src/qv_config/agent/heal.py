@@ -1,7 +1,8 @@
-"""Drift polling and self-heal: compare the store with the deployed revision each cycle.
+"""Drift checks and self-heal: compare the store with the deployed revision.
 
-Polling (a full read per cycle) rather than watching: simple, the same on all three stores, and
-it cannot miss an edit across a compacted etcd history or a dropped Redis subscription.
+Run every cycle (a full read: the same on all three stores, and it cannot miss an edit across a
+compacted etcd history or a dropped subscription) and, with etcd, whenever the watch
+(``agent.watch``) sees an out-of-band edit or needs a resync.
 """
 
 from __future__ import annotations

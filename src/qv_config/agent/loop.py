@@ -4,29 +4,34 @@ One cycle: fetch the mirror; take or renew the writer lease (others stand by); r
 walk the first-parent chain from the deployed revision to the tip; for each state render, ask the
 gate, apply (atomic, fenced, minimal, monotonic); then poll drift against the deployed revision
 and, with ``self_heal``, restore out-of-band edits. A refusal stops the walk (fail-closed); an
-outage backs off exponentially with jitter and leaves the store untouched.
+outage backs off exponentially with jitter and leaves the store untouched. Between cycles an etcd
+store is watched (``agent.watch``): an out-of-band edit, or a resync after a compacted history or
+a lost stream, runs a drift check at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from qv_config.agent.gate import ApprovalGate, PolicyGate
 from qv_config.agent.health import Health
 from qv_config.agent.jsonlog import JsonLog
 from qv_config.agent.lease import Lease, new_holder
 from qv_config.agent.metrics import Metrics
+from qv_config.agent.pause import Backoff, StopEvent
 from qv_config.agent.source import GitMirror
 from qv_config.errors import CheckFailed, GitError, OperationalError, QvError, UsageError
 from qv_config.store.errors import MetaCorruptError, StoreError
 from qv_config.store.protocol import Store
 from qv_config.store.types import DesiredState, Meta
+
+if TYPE_CHECKING:
+    from qv_config.agent.watch import Watcher
 
 Status = Literal["applied", "idle", "standby", "refused", "error"]
 _EXIT = {"applied": 0, "idle": 0, "standby": 3, "refused": 1, "error": 3}
@@ -60,21 +65,6 @@ class CycleResult:
         return 2 if self.usage else _EXIT[self.status]
 
 
-class Backoff:
-    """Exponential with full jitter, capped; reset by a successful cycle."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base, self.cap, self.failures = base, cap, 0
-
-    def next(self) -> float:
-        self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter: outages do not synchronise agents
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
 class Agent:
     def __init__(
         self,
@@ -91,7 +81,10 @@ class Agent:
         self.mirror = GitMirror(config.source, config.cache_dir)
         self.gate: ApprovalGate = gate or PolicyGate(self.mirror)
         self.lease = Lease(config.env, new_holder(), config.lease_ttl)
-        self.stop = threading.Event()
+        self._wake = threading.Event()  # set by the watch thread and by stop
+        self.stop: threading.Event = StopEvent(self._wake)
+        self._watcher: Watcher | None = None
+        self._watching = False  # run() without --once: watch the store between cycles
         self._store: Store | None = None
         self._renders: dict[tuple[str, bool], DesiredState] = {}
         self._refusals: set[tuple[str, str, str]] = set()
@@ -103,6 +96,7 @@ class Agent:
 
     def run(self, once: bool = False) -> int:
         backoff = Backoff(self.config.interval, self.config.max_backoff)
+        self._watching = not once
         self.log("info", "started", holder=self.lease.holder, source=self.mirror.url)
         try:
             while True:
@@ -115,13 +109,43 @@ class Agent:
                 else:
                     backoff.reset()
                     delay = self.config.interval
-                if self.stop.wait(delay):
+                if self._pause(delay):
                     return 0
         finally:
             self.shutdown()
 
+    def _pause(self, delay: float) -> bool:
+        """Wait for the next cycle; a watch wake-up runs a drift check meanwhile. True: stop."""
+        deadline = time.monotonic() + delay
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._wake.wait(remaining):
+                return self.stop.is_set()
+            self._wake.clear()
+            if not self.stop.is_set():
+                self._watch_check()
+        return True
+
+    def _watch_check(self) -> None:
+        """Between cycles: drift (and heal) now, as the writer, against the deployed revision."""
+        from qv_config.store.apply import read_meta
+
+        try:
+            store = self._open()
+            if not self._hold_lease(store):
+                return
+            meta = read_meta(store, self.config.env, store.read_index(self.config.env).meta_raw)
+            if meta is not None:
+                self._drift(store, meta)
+        except QvError as err:  # the next cycle reports it (health, metrics) and re-arms
+            if isinstance(err, StoreError):
+                self._drop_store()
+            self.log("warning", "watch_check_failed", error=str(err))
+
     def shutdown(self) -> None:
         """Release the lease (others take over at once) and close the store."""
+        if self._watcher is not None:
+            self._watcher.close()
         store = self._store
         self._store = None
         if store is None:
@@ -342,7 +366,25 @@ class Agent:
             log=self.log,
         )
         recorded = self._render(meta.revision, check=False)
+        resync = self._watcher.take_resync() if self._watcher else None
         self._drifted = check_drift(ctx, store, meta, recorded, self._drifted)
+        self._arm_watch(store, resync)
+
+    def _arm_watch(self, store: Store, resync: str | None) -> None:
+        """(Re)start the watch after the read drift just made (etcd only; others are polled)."""
+        if not self._watching or store.url.scheme not in ("etcd", "etcds"):
+            return
+        from qv_config.agent.watch import Watcher
+
+        if self._watcher is None:
+            self._watcher = Watcher(
+                store.url, self.config.env, self.log, self._wake, self.config.max_backoff
+            )
+        revision = int(getattr(store, "read_revision", 0))
+        if resync is not None:
+            self.metrics.resyncs.labels(reason=resync).inc()
+            self.log("warning", "watch_resync", reason=resync, watch_from=revision + 1)
+        self._watcher.arm(revision)
 
 
 def _rev(meta: Meta | None) -> str | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ERROR_KINDS = ("git", "store", "render")
+RESYNC_REASONS = ("compacted", "reconnected")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Metrics:
     errors: Any
     lease_held: Any
     healed: Any
+    resyncs: Any
 
     def set_deployed(self, revision: str, digest: str) -> None:
         self.deployed.clear()  # one series: the revision deployed now, not every one ever seen
@@ -37,6 +39,14 @@ def new_metrics() -> Metrics:
     errors = Counter("qv_agent_errors", "Failed cycles by cause.", ["kind"], registry=reg)
     for kind in ERROR_KINDS:
         errors.labels(kind=kind)  # exported at 0 from the start, so alerts can rate() them
+    resyncs = Counter(
+        "qv_agent_watch_resyncs",
+        "Full resyncs of the store watch (history compacted, stream reconnected).",
+        ["reason"],
+        registry=reg,
+    )
+    for reason in RESYNC_REASONS:
+        resyncs.labels(reason=reason)
     return Metrics(
         registry=reg,
         apply_duration=Histogram(
@@ -69,4 +79,5 @@ def new_metrics() -> Metrics:
         healed=Counter(
             "qv_agent_healed_keys", "Out-of-band edits restored by --self-heal.", registry=reg
         ),
+        resyncs=resyncs,
     )

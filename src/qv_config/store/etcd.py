@@ -8,17 +8,32 @@ etcd's own watch on ``P/{env}/``. The audit log is ``P/{env}/_audit/<12-digit se
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError, TooLargeError
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
-if TYPE_CHECKING:
-    pass
-
 _SEQ_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    key: str  # relative to the prefix: "{env}/{kind}/{name}", "{env}/_meta", ...
+    revision: int  # the etcd revision of the change (one Txn = one revision)
+    deleted: bool
+
+
+class WatchCompacted(StoreError):
+    """The watch's start revision is older than etcd's compacted history: events are lost."""
+
+    def __init__(self, message: str, compact_revision: int) -> None:
+        super().__init__(message, hint="re-read the whole prefix and watch from its revision")
+        self.compact_revision = compact_revision
 
 
 def _b64(data: str | bytes) -> str:
@@ -49,6 +64,7 @@ class EtcdStore:
         )
         self._post("/v3/maintenance/status", {})
         self._lease_ids: dict[tuple[str, str], str] = {}  # (env, holder) -> etcd lease id
+        self.read_revision = 0  # etcd revision of the last read(): a watch starts after it
 
     def _where(self) -> str:
         return f"etcd at {self.url.host}:{self.url.port}"
@@ -103,6 +119,7 @@ class EtcdStore:
         # Value keys never start with "_" (reserved); "`" is the byte after "_".
         ops = [_range(base, base + "_"), _range(base + "`", base[:-1] + "0"), _range(meta_key)]
         result = self._txn({"success": ops})
+        self.read_revision = int(result.get("header", {}).get("revision", 0))
         cut = len(self.url.prefix) + 1
         values: dict[str, bytes] = {}
         meta: bytes | None = None
@@ -308,3 +325,66 @@ class EtcdStore:
 
     def close(self) -> None:
         self._client.close()
+
+    # ---- watch (SPEC §6: etcd's change events are its native watch) ------------------------
+
+    def watch(self, env: str, start: int, idle: float) -> Iterator[list[WatchEvent]]:
+        """Stream the changes under ``P/{env}/`` from revision ``start`` (one list per response;
+        a response never splits the events of one revision). Returns after ``idle`` seconds
+        without a response (re-arm from the next revision); raises WatchCompacted when ``start``
+        was compacted and StoreError when the stream is lost."""
+        base = layout.env_prefix(self.url.prefix, env)
+        request = {"key": _b64(base), "range_end": _b64(base[:-1] + "0"), "start_revision": start}
+        timeout = self._httpx.Timeout(idle, connect=3)
+        try:
+            with self._client.stream(
+                "POST", "/v3/watch", json={"create_request": request}, timeout=timeout
+            ) as response:
+                if response.status_code != 200:
+                    raise self._server_error(response.read().decode(errors="replace"))
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield self._watch_events(json.loads(line))
+        except self._httpx.ReadTimeout:
+            return
+        except self._httpx.TransportError as err:
+            raise StoreError(
+                f"lost the watch on {self._where()}: {err or type(err).__name__}",
+                hint="the agent reconnects with backoff",
+            ) from None
+        raise StoreError(f"{self._where()} ended the watch stream", hint="reconnecting")
+
+    def _watch_events(self, message: dict[str, Any]) -> list[WatchEvent]:
+        if "error" in message:
+            text = str(message["error"].get("message", message["error"]))
+            if "compacted" in text:
+                raise WatchCompacted(f"{self._where()}: {text}", 0)
+            raise self._server_error(text)
+        result = message.get("result", {})
+        if int(result.get("compact_revision", 0) or 0) > 0:
+            compacted = int(result["compact_revision"])
+            raise WatchCompacted(
+                f"{self._where()}: required revision has been compacted (history starts after"
+                f" {compacted})",
+                compacted,
+            )
+        if result.get("canceled"):
+            raise StoreError(f"{self._where()} cancelled the watch: {result.get('cancel_reason')}")
+        cut = len(self.url.prefix) + 1
+        return [
+            WatchEvent(
+                key=_unb64(ev["kv"]["key"]).decode()[cut:],
+                revision=int(ev["kv"].get("mod_revision", 0)),
+                deleted=ev.get("type") == "DELETE",
+            )
+            for ev in result.get("events", [])
+        ]
+
+    def compacted_after(self, revision: int) -> bool:
+        """True when etcd's history no longer holds ``revision`` (a watch from it would fail)."""
+        body = {"key": _b64(layout.meta_key(self.url.prefix, "_")), "revision": revision}
+        try:
+            response = self._client.post("/v3/kv/range", json=body)
+        except self._httpx.TransportError as err:
+            raise StoreError(f"cannot reach {self._where()}: {err}") from None
+        return response.status_code != 200 and "compacted" in response.text
