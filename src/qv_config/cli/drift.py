@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import typer
 
 from qv_config.cli.app import app
@@ -20,9 +22,11 @@ def drift_command(
     """Compare the store with its recorded revision (drift: exit 1) and with the tip (pending)."""
     from qv_config.cli.sync import check_format, show
     from qv_config.repo import find_root
-    from qv_config.store import compute_drift, open_store, report
+    from qv_config.store import open_store, report
     from qv_config.store.apply import read_meta
-    from qv_config.store.source import render_desired, store_url_for
+    from qv_config.store.drift import compute_drift_hashes
+    from qv_config.store.layout import full_hashes
+    from qv_config.store.source import desired_hashes, store_url_for
 
     check_format(fmt)
     root = find_root(OPTIONS.start_dir())
@@ -32,15 +36,23 @@ def drift_command(
         recorded = read_meta(target, env, state.meta_raw)
     finally:
         target.close()
-    tip = render_desired(root, env, rev, check=False)
+    # Hashes, not values: the desired ones come from .qv/cache/desired/ when nothing that can
+    # change the environment moved since the last run (store/desiredcache.py).
+    tip = desired_hashes(root, env, rev)
     if recorded is None:
-        recorded_values: dict[str, bytes] = {}
+        recorded_hashes: Mapping[str, str] = {}
     elif recorded.revision == tip.revision:
-        recorded_values = dict(tip.values)
+        recorded_hashes = tip.hashes
     else:
-        recorded_values = dict(render_desired(root, env, recorded.revision, check=False).values)
-    result = compute_drift(
-        env, recorded, state.values, recorded_values, tip.revision, tip.digest, tip.values
+        recorded_hashes = desired_hashes(root, env, recorded.revision).hashes
+    result = compute_drift_hashes(
+        env,
+        recorded,
+        full_hashes(state.values),
+        recorded_hashes,
+        tip.revision,
+        tip.digest,
+        tip.hashes,
     )
     shown = target.url.display
     show(fmt, report.drift_text(result, shown), report.drift_json(result, shown))

@@ -45,3 +45,49 @@ def compute_drift(
         tip_digest=tip_digest,
         pending=plan_apply(recorded_desired, tip_desired),
     )
+
+
+def compute_drift_hashes(
+    env: str,
+    recorded: Meta | None,
+    store_hashes: Mapping[str, str],
+    recorded_hashes: Mapping[str, str],
+    tip_revision: str,
+    tip_digest: str,
+    tip_hashes: Mapping[str, str],
+) -> DriftReport:
+    """``compute_drift`` from per-key sha256 instead of values (the desired ones may come from
+    store/desiredcache.py, with nothing rendered). The same report, except that the pending
+    plan's ``puts`` map each key to ``b""``: drift reports keys, never values."""
+    oob = plan_hashes(store_hashes, recorded_hashes)
+    return DriftReport(
+        env=env,
+        recorded=recorded,
+        modified=oob.changed,
+        missing=oob.added,
+        unexpected=oob.deletes,
+        tip_revision=tip_revision,
+        tip_digest=tip_digest,
+        pending=plan_hashes(recorded_hashes, tip_hashes),
+    )
+
+
+def plan_hashes(current: Mapping[str, str], desired: Mapping[str, str]) -> Plan:
+    """``plan_apply`` over hashes; ``puts`` holds the keys to write with empty placeholders."""
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    for key, new in desired.items():
+        old = current.get(key)
+        if old == new:
+            unchanged += 1
+        else:
+            (added if old is None else changed).append(key)
+    deletes = tuple(sorted(k for k in current if k not in desired))
+    return Plan(
+        puts=dict.fromkeys(added + changed, b""),
+        deletes=deletes,
+        added=tuple(sorted(added)),
+        changed=tuple(sorted(changed)),
+        unchanged=unchanged,
+    )

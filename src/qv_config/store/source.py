@@ -8,26 +8,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qv_config.errors import CheckFailed
 from qv_config.store.types import DesiredState
 
+if TYPE_CHECKING:
+    from qv_config.store.desiredcache import DesiredHashes
+
 
 def render_desired(root: Path, env: str, rev: str, *, check: bool = True) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors."""
+    return _render(root, env, rev, check)[0]
+
+
+def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
+    """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files."""
     from qv_config.render.desired import desired_state
     from qv_config.render.engine import render_environment
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
-    from qv_config.secrets.snapshot import decrypt_snapshot
+    from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
+    from qv_config.store.desiredcache import STATS
     from qv_config.store.layout import digest_of, full_hashes
 
+    STATS.renders += 1
     source = GitSource(root, rev)
     try:
         snapshot = load_snapshot(source)
         if check:
             _check(snapshot, env)
+        secret = bool(encrypted_paths(snapshot, [env]))
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         values = desired_state(render_environment(snapshot, env))
@@ -35,7 +46,29 @@ def render_desired(root: Path, env: str, rev: str, *, check: bool = True) -> Des
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
-    return DesiredState(env, source.revision, digest_of(hashes), values, hashes)
+    return DesiredState(env, source.revision, digest_of(hashes), values, hashes), secret
+
+
+def desired_hashes(root: Path, env: str, rev: str) -> DesiredHashes:
+    """The per-key sha256 and digest of ``env`` at ``rev`` (unchecked, as drift wants them),
+    from ``.qv/cache/desired/`` when the environment's input key was rendered before.
+
+    Environments that render from encrypted files are rendered every time: their hashes are
+    hashes of decrypted secrets and never go to disk.
+    """
+    from qv_config.store import desiredcache as dc
+
+    resolved = dc.input_key(root, env, rev)
+    if resolved is not None:
+        hit = dc.load(root, env, resolved.key)
+        if hit is not None:
+            return dc.DesiredHashes(env, resolved.revision, hit.digest, hit.hashes, cached=True)
+    state, secret = _render(root, env, rev, check=False)
+    assert state.hashes is not None
+    # Saved only when the key was read at the commit that was rendered (a branch may move).
+    if resolved is not None and resolved.revision == state.revision and not secret:
+        dc.save(root, env, resolved.key, dc.CachedDesired(state.digest, state.hashes))
+    return dc.DesiredHashes(env, state.revision, state.digest, state.hashes, cached=False)
 
 
 def _check(snapshot: Any, env: str) -> None:

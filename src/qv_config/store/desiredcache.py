@@ -1,0 +1,196 @@
+"""The desired-state hash cache of ``qv drift``: per-key sha256 and digest by *input key*.
+
+Rendering an environment from Git costs about 1.5 s at 10,000 documents, but drift only needs
+the sha256 of each desired value (the store's values are compared by hash) and the deployed
+revision rarely changes between runs. ``repo.history.input_keys`` gives the tree ids of
+everything that can change an environment; equal input keys mean an equal effective
+configuration, so the hashes rendered once are reused until one of those trees changes.
+
+Entries live under ``<root>/.qv/cache/desired/``, one marshal file per (qv version, environment,
+input key), written atomically; a missing, corrupt or foreign file is ignored (the caller
+renders), so deleting the folder is always safe. Environments that render from SOPS-encrypted
+files are never cached: their hashes would be hashes of decrypted secrets on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from qv_config import __version__
+
+_FORMAT = f"qv-desired-1/{__version__}"
+_KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revisions age out
+
+
+@dataclass
+class Counters:
+    """What this process did (tests and profiling read it; never persisted)."""
+
+    hits: int = 0
+    misses: int = 0
+    writes: int = 0
+    renders: int = 0  # environments rendered by store.source (the cost the cache avoids)
+
+
+STATS = Counters()
+
+
+@dataclass(frozen=True)
+class CachedDesired:
+    """The desired state of one environment at one input key, without its values."""
+
+    digest: str
+    hashes: Mapping[str, str]  # "{env}/{kind}/{name}" -> full sha256 hex of the value
+
+
+@dataclass(frozen=True)
+class DesiredHashes:
+    """What drift needs of a desired state: its commit, digest and per-key sha256."""
+
+    env: str
+    revision: str
+    digest: str
+    hashes: Mapping[str, str]
+    cached: bool  # served from the cache (no render)
+
+
+@dataclass(frozen=True)
+class InputKey:
+    """A revision resolved to its commit and the input key of ``env`` there."""
+
+    revision: str
+    key: str
+
+
+def folder(root: Path) -> Path:
+    return root / ".qv" / "cache" / "desired"
+
+
+def input_key(root: Path, env: str, rev: str) -> InputKey | None:
+    """The commit of ``rev`` and the environment's input key; None when Git cannot say (the
+    caller then renders, which reports the problem properly)."""
+    from qv_config.errors import GitError
+    from qv_config.repo.history import input_keys, input_paths
+
+    try:
+        head = _commit_and_project(root, rev)
+        if head is None:
+            return None
+        sha, bases = head
+        key = input_keys(root, [sha], input_paths(env, bases))[sha]
+    except (GitError, OSError, ValueError, IndexError):
+        return None
+    return InputKey(sha, key)
+
+
+def _commit_and_project(root: Path, rev: str) -> tuple[str, tuple[str, ...]] | None:
+    """The commit id of ``rev`` and the ``bases`` of its qv.yaml, in one ``git cat-file``."""
+    query = f"{rev}^{{commit}}\n{rev}^{{commit}}:./qv.yaml\n".encode()
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=root, input=query, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        return None
+    out = proc.stdout
+    first, out = _object(out)
+    if first is None:
+        return None
+    second, _ = _object(out)
+    return first[0], _bases(second[1] if second is not None else None)
+
+
+def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:
+    """One ``--batch`` record: ((object id, content) or None when missing, the rest)."""
+    header, _, rest = out.partition(b"\n")
+    parts = header.split()
+    if len(parts) != 3:
+        return None, rest
+    size = int(parts[2])
+    return (parts[0].decode(), rest[:size]), rest[size + 1 :]
+
+
+def _bases(raw: bytes | None) -> tuple[str, ...]:
+    from qv_config.yamlio import YamlError, load_bytes
+
+    try:
+        data = load_bytes("qv.yaml", raw).data if raw is not None else None
+    except YamlError:
+        data = None  # rendering reports a broken qv.yaml; here the default applies
+    spec = data.get("spec") if isinstance(data, dict) else None
+    bases = spec.get("bases") if isinstance(spec, dict) else None
+    if isinstance(bases, list) and all(isinstance(b, str) for b in bases):
+        return tuple(bases)
+    return ("strategies",)
+
+
+def _path(root: Path, env: str, key: str) -> Path:
+    name = hashlib.sha256(f"{_FORMAT}\0{env}\0{key}".encode()).hexdigest()[:32]
+    return folder(root) / f"{name}.bin"
+
+
+def load(root: Path, env: str, key: str) -> CachedDesired | None:
+    """The cached hashes, or None when absent, corrupt, foreign or from another qv version."""
+    path = _path(root, env, key)
+    entry = _read(path, env, key)
+    if entry is None:
+        STATS.misses += 1
+        return None
+    STATS.hits += 1
+    _touch(path)
+    return entry
+
+
+def _read(path: Path, env: str, key: str) -> CachedDesired | None:
+    try:
+        raw = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if type(raw) is not tuple or len(raw) != 5 or raw[:3] != (_FORMAT, env, key):
+        return None
+    digest, hashes = raw[3], raw[4]
+    if type(digest) is not str or type(hashes) is not dict or not _consistent(digest, hashes):
+        return None
+    return CachedDesired(digest, hashes)
+
+
+def _touch(path: Path) -> None:
+    # Pruning keeps the most recently *used* entries: the deployed revision's stays warm.
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _consistent(digest: str, hashes: dict[str, str]) -> bool:
+    """The digest is recomputed from the hashes (a few ms): a damaged entry is never trusted."""
+    from qv_config.store.layout import digest_of
+
+    if not all(type(k) is str and type(v) is str for k, v in hashes.items()):
+        return False
+    return digest_of(hashes) == digest
+
+
+def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
+    """Write an entry atomically (a read-only checkout only loses speed), then prune old ones."""
+    from qv_config.repo.parsecache import _atomic_write
+
+    path = _path(root, env, key)
+    _atomic_write(path, marshal.dumps((_FORMAT, env, key, entry.digest, dict(entry.hashes))))
+    if path.exists():
+        STATS.writes += 1
+        _prune(path.parent)
+
+
+def _prune(where: Path) -> None:
+    try:
+        entries = sorted(where.glob("*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # another qv pruned at the same time: nothing to do

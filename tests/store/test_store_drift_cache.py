@@ -1,0 +1,211 @@
+"""`qv drift` with the desired-state hash cache (.qv/cache/desired/) on a real Git project."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import qv_config.cli.drift
+import qv_config.cli.sync  # noqa: F401 - registers the commands on the app
+from qv_config.cli.__main__ import main
+from qv_config.store.desiredcache import STATS, folder
+
+CONFIG = "environments/dev/configs/example-service.yaml"
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    from qv_config.scaffold import write_starter
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    write_starter(root)
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def qv(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as stop:
+        main(["-C", str(root), *args])
+    out = capsys.readouterr()
+    return int(stop.value.code or 0), out.out
+
+
+def drift(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object], int]:
+    """Exit code, JSON report and how many environments were rendered for it."""
+    before = STATS.renders
+    code, out = qv(root, capsys, "drift", "--env", "dev", "--format", "json")
+    return code, json.loads(out), STATS.renders - before
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted(folder(root).glob("*.bin")) if folder(root).exists() else []
+
+
+def synced(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    with pytest.raises(SystemExit) as stop:
+        main(["-C", str(project), "sync", "--env", "dev"])
+    out = capsys.readouterr()
+    assert stop.value.code in (0, None), out.err
+    return project
+
+
+def test_second_run_renders_nothing_and_reports_the_same(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(project, capsys)
+    code, cold, renders = drift(project, capsys)
+    assert (code, renders) == (0, 1)
+    assert len(entries(project)) == 1
+    code, warm, renders = drift(project, capsys)
+    assert (code, renders) == (0, 0)
+    assert warm == cold
+    assert (project / ".qv/.gitignore").exists()  # the cache never shows up in `git status`
+
+
+def test_out_of_band_edit_is_seen_with_a_warm_cache(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(project, capsys)
+    drift(project, capsys)
+    with sqlite3.connect(project / ".qv/state.db") as conn:
+        conn.execute("update kv set value='{}' where key='qv/dev/config/example-service'")
+        conn.execute("insert into kv values ('qv/dev/flag/rogue', '{}')")
+        conn.execute("delete from kv where key like 'qv/dev/flag/kill-%'")
+    code, report, renders = drift(project, capsys)
+    assert (code, renders) == (1, 0)
+    assert report["out_of_band"] == {
+        "modified": ["dev/config/example-service"],
+        "missing": ["dev/flag/kill-example-momentum"],
+        "unexpected": ["dev/flag/rogue"],
+    }
+
+
+def test_new_commit_is_pending_and_the_deployed_key_stays_cached(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(project, capsys)
+    drift(project, capsys)
+    path = project / CONFIG
+    path.write_text(path.read_text().replace("max_order_notional: 100000", "max_order_notional: 7"))
+    git(project, "commit", "-qam", "notional 7")
+    code, report, renders = drift(project, capsys)
+    assert (code, renders) == (0, 1)  # only the new tip is rendered; the deployed one is cached
+    pending = report["pending"]
+    assert isinstance(pending, dict)
+    assert pending["changed"] == ["dev/config/example-service"]
+    assert pending["added"] == pending["removed"] == []
+    assert len(entries(project)) == 2
+    code, again, renders = drift(project, capsys)
+    assert (code, renders, again) == (0, 0, report)
+
+
+def test_commit_outside_the_inputs_keeps_the_key(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(project, capsys)
+    drift(project, capsys)
+    (project / "README.md").write_text("notes\n")
+    git(project, "add", "README.md")
+    git(project, "commit", "-qm", "docs")
+    code, report, renders = drift(project, capsys)
+    assert (code, renders) == (0, 0)  # a new revision, the same effective configuration
+    pending = report["pending"]
+    assert isinstance(pending, dict)
+    assert pending["revision"] == git(project, "rev-parse", "HEAD")  # the tip's own commit
+    assert (pending["added"], pending["changed"], pending["removed"]) == ([], [], [])
+
+
+@pytest.mark.parametrize("damage", [b"", b"not marshal", b"\xe9\x00garbage" * 50, "truncate"])
+def test_corrupt_entry_is_ignored_and_rewritten(
+    project: Path, capsys: pytest.CaptureFixture[str], damage: bytes | str
+) -> None:
+    synced(project, capsys)
+    _, cold, _ = drift(project, capsys)
+    [entry] = entries(project)
+    raw = entry.read_bytes()
+    entry.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else damage)  # type: ignore[arg-type]
+    code, report, renders = drift(project, capsys)
+    assert (code, renders, report) == (0, 1, cold)
+    assert entry.read_bytes() == raw  # rewritten whole
+    code, _, renders = drift(project, capsys)
+    assert (code, renders) == (0, 0)
+
+
+def test_tampered_hashes_are_not_trusted(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import marshal
+
+    synced(project, capsys)
+    drift(project, capsys)
+    [entry] = entries(project)
+    fmt, env, key, digest, hashes = marshal.loads(entry.read_bytes())
+    hashes["dev/config/example-service"] = "0" * 64  # digest no longer matches: refused
+    entry.write_bytes(marshal.dumps((fmt, env, key, digest, hashes)))
+    code, report, renders = drift(project, capsys)
+    assert (code, renders) == (0, 1)
+    assert report["out_of_band"] == {"modified": [], "missing": [], "unexpected": []}
+
+
+def test_deleting_the_cache_is_safe(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    synced(project, capsys)
+    _, cold, _ = drift(project, capsys)
+    shutil.rmtree(project / ".qv/cache")
+    code, report, renders = drift(project, capsys)
+    assert (code, renders, report) == (0, 1, cold)
+
+
+def test_bad_revision_still_fails_clearly(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(project, capsys)
+    with pytest.raises(SystemExit) as stop:
+        main(["-C", str(project), "drift", "--env", "dev", "--rev", "no-such-branch"])
+    err = capsys.readouterr().err
+    assert stop.value.code not in (0, None)
+    assert "no-such-branch" in err
+    assert "Traceback" not in err
+    assert entries(project) == []
+
+
+def test_environment_with_encrypted_files_is_never_cached(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qv_config.secrets import generate_identity, key_file_text
+    from qv_config.secrets.ops import encrypt_file
+
+    identity = generate_identity()
+    key_file = project.parent / "dev.agekey"
+    key_file.write_text(key_file_text(identity, "# test key"), encoding="utf-8")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    (project / ".sops.yaml").write_text(
+        "creation_rules:\n"
+        "  - path_regex: ^environments/dev/.*\n"
+        f"    age: {identity.recipient}\n"
+        "    encrypted_regex: ^http$\n"
+    )
+    encrypt_file(project / CONFIG)
+    assert "sops" in (project / CONFIG).read_text()
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "encrypt")
+    synced(project, capsys)
+    for _ in range(2):
+        code, report, renders = drift(project, capsys)
+        assert (code, renders) == (0, 1)  # rendered (and decrypted) every time
+        assert report["out_of_band"] == {"modified": [], "missing": [], "unexpected": []}
+    assert entries(project) == []
