@@ -1,63 +1,20 @@
-"""Fixtures of the agent tests: the real servers of tests/servers.py (shared with tests/store)."""
+"""Fixtures of the agent tests (server fixtures come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import importlib.util
+import json
+import os
+import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pytest
 
-def _load_servers() -> object:
-    """tests/servers.py by path: --import-mode=importlib puts no test folder on sys.path (and
-    adding tests/ would shadow stdlib modules such as ``secrets`` with test folders)."""
-    name = "qv_test_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "servers.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
-Server = _servers.Server  # type: ignore[attr-defined]
-etcd_server = _servers.etcd_server  # type: ignore[attr-defined]
-free_port = _servers.free_port  # type: ignore[attr-defined]
-fresh_server = _servers.fresh_server  # type: ignore[attr-defined]
-make_etcd = _servers.make_etcd  # type: ignore[attr-defined]
-make_redis = _servers.make_redis  # type: ignore[attr-defined]
-need_binary = _servers.need_binary  # type: ignore[attr-defined]
-redis_server = _servers.redis_server  # type: ignore[attr-defined]
-store_url = _servers.store_url  # type: ignore[attr-defined]
-
-__all__ = [
-    "Server",
-    "etcd_server",
-    "free_port",
-    "fresh_server",
-    "make_etcd",
-    "make_redis",
-    "need_binary",
-    "redis_server",
-    "store_url",
-]
-
-
-# ---- agent helpers -------------------------------------------------------------------------
-
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
+_servers = sys.modules["qv_test_servers"]  # loaded by tests/conftest.py
 
 CONFIG = "environments/dev/configs/example-service.yaml"
 PYTHON = sys.executable
