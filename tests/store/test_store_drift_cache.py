@@ -23,21 +23,6 @@ def git(root: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    from qv_config.scaffold import write_starter
-
-    root = tmp_path / "proj"
-    root.mkdir()
-    write_starter(root)
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    return root
-
-
 def qv(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     with pytest.raises(SystemExit) as stop:
         main(["-C", str(root), *args])
