@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qv_config import __version__
+from qv_config.repo.parsecache import write_state_file
 
 _FORMAT = f"qv-render-1/{__version__}"
 
@@ -62,17 +61,4 @@ class RenderCache:
             blob = marshal.dumps((_FORMAT, key, state.problem, dict(state.refs)))
         except ValueError:  # a value of an unexpected type: skip caching rather than fail
             return
-        _atomic_write(path, blob)
-
-
-def _atomic_write(path: Path, blob: bytes) -> None:
-    from qv_config.repo.parsecache import ensure_state_dir
-
-    try:
-        ensure_state_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only checkout still works, only slower
+        write_state_file(path, blob)

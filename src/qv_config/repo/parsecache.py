@@ -113,7 +113,7 @@ class ParseCache:
             if blob is not None:
                 blobs[digest] = blob
         stats = {path: entry for path, entry in self._stats.items() if entry[4] in blobs}
-        _atomic_write(self.path, marshal.dumps((_FORMAT, blobs, self.settings, stats)))
+        write_state_file(self.path, marshal.dumps((_FORMAT, blobs, self.settings, stats)))
 
     def _unchanged(self) -> bool:
         return (
@@ -190,12 +190,18 @@ def ensure_state_dir(folder: Path) -> None:
         marker.write_text("# created by qv: caches and local state, safe to delete\n*\n")
 
 
-def _atomic_write(path: Path, blob: bytes) -> None:
+def write_state_file(path: Path, blob: bytes) -> None:
+    """Write a file under ``.qv/`` atomically (tmp file + rename), for every qv cache.
+
+    Readers never see a half-written file; a folder that cannot be written only makes qv slower.
+    """
+    tmp: str | None = None
     try:
         ensure_state_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".parse-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as out:
             out.write(blob)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only checkout still works, only slower
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -178,10 +178,10 @@ def _consistent(digest: str, hashes: dict[str, str]) -> bool:
 
 def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
     """Write an entry atomically (a read-only checkout only loses speed), then prune old ones."""
-    from qv_config.repo.parsecache import _atomic_write
+    from qv_config.repo.parsecache import write_state_file
 
     path = _path(root, env, key)
-    _atomic_write(path, marshal.dumps((_FORMAT, env, key, entry.digest, dict(entry.hashes))))
+    write_state_file(path, marshal.dumps((_FORMAT, env, key, entry.digest, dict(entry.hashes))))
     if path.exists():
         STATS.writes += 1
         _prune(path.parent)

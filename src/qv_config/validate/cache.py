@@ -11,9 +11,7 @@ unreadable file, means an empty cache.
 from __future__ import annotations
 
 import marshal
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -254,15 +252,11 @@ class ResultCache:
         unchanged = not self._dirty and len(self.schemas_ok) == self._schemas_seen
         if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".validate.", suffix=".tmp")
-        except OSError:
-            return
+        from qv_config.repo.parsecache import write_state_file
+
         records = {env: record.row() for env, record in self._new.items()}
         try:
-            with os.fdopen(fd, "wb") as stream:
-                marshal.dump((header(), records, self.schemas_ok), stream)
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):  # ValueError: a value marshal cannot store
-            Path(tmp).unlink(missing_ok=True)
+            blob = marshal.dumps((header(), records, self.schemas_ok))
+        except ValueError:  # a value marshal cannot store: skip caching rather than fail
+            return
+        write_state_file(self.path, blob)

@@ -11,6 +11,7 @@ or the exact error code and position.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, Final
 
 import orjson
@@ -116,29 +117,18 @@ def _keys_ok(mapping: dict[Any, Any]) -> bool:
 
 
 def _walk_ok(mapping: dict[Any, Any]) -> bool:
-    for key, value in mapping.items():
-        if type(key) is not str:
-            return False
+    return all(type(key) is str for key in mapping) and _values_ok(mapping.values())
+
+
+def _values_ok(values: Iterable[Any]) -> bool:
+    """No non-string key below, and no integer the strict path would refuse as too large."""
+    for value in values:
         kind = type(value)
         if kind is dict:
             if not _walk_ok(value):
                 return False
         elif kind is list:
-            if not _list_ok(value):
-                return False
-        elif kind is int and not -_HUGE < value < _HUGE:
-            return False
-    return True
-
-
-def _list_ok(items: list[Any]) -> bool:
-    for value in items:
-        kind = type(value)
-        if kind is dict:
-            if not _walk_ok(value):
-                return False
-        elif kind is list:
-            if not _list_ok(value):
+            if not _values_ok(value):
                 return False
         elif kind is int and not -_HUGE < value < _HUGE:
             return False
