@@ -93,9 +93,18 @@ def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> Non
     from qv_config.render import desired_state, render_environment
     from qv_config.render.output import to_json, to_yaml
 
+    from qv_config.errors import UsageError
+
     _fail_on_project(snapshot)
-    rendered = render_environment(snapshot, env, selectors)
-    problems = [*_load_problems(snapshot, env), *rendered.findings]
+    broken = _load_problems(snapshot, env)
+    try:
+        rendered = render_environment(snapshot, env, selectors)
+    except UsageError:
+        # A selector matching nothing may name the very document that failed to load: its
+        # finding is the answer (exit 1), not "matches no document".
+        _fail_on(broken, env)
+        raise
+    problems = [*broken, *rendered.findings]
     _fail_on(problems, env)
     if fmt == "json":
         write(to_json(desired_state(rendered)))
@@ -122,7 +131,7 @@ def _explain(snapshot: Snapshot, env: str, target: str, selectors: list[str]) ->
 
 
 def _fail_on_project(snapshot: Snapshot) -> None:
-    if snapshot.project is None:
+    if snapshot.project_info is None:
         _fail_on(
             [f for f in snapshot.findings if f.file == "qv.yaml"] or list(snapshot.findings), None
         )

@@ -27,20 +27,33 @@ def _painter(color: bool) -> Paint:
 
 
 class _Sources:
-    """Source lines of files, read once each (only files with findings are read)."""
+    """Source lines of files with findings, cut from their bytes as asked (a 50 MB file with a
+    finding on line 1 is not decoded and split whole just to show that line)."""
+
+    _MAX_SHOWN = 200  # characters of a source line shown under its finding
 
     def __init__(self, read: Reader | None) -> None:
         self._read = read
-        self._lines: dict[str, list[str]] = {}
+        self._raw: dict[str, bytes] = {}
+        self._starts: dict[str, list[int]] = {}  # offsets of the lines found so far
 
     def line(self, file: str, number: int) -> str | None:
         if self._read is None or not file or number <= 0:
             return None
-        if file not in self._lines:
-            raw = self._read(file)
-            self._lines[file] = raw.decode("utf-8", "replace").splitlines() if raw else []
-        lines = self._lines[file]
-        return lines[number - 1] if number <= len(lines) else None
+        if file not in self._raw:
+            self._raw[file] = self._read(file) or b""
+            self._starts[file] = [0]
+        raw, starts = self._raw[file], self._starts[file]
+        while len(starts) < number and starts[-1] < len(raw):
+            end = raw.find(b"\n", starts[-1])
+            starts.append(len(raw) if end < 0 else end + 1)
+        if len(starts) < number or starts[number - 1] >= len(raw):
+            return None
+        begin = starts[number - 1]
+        end = raw.find(b"\n", begin, begin + 4 * self._MAX_SHOWN + 4)
+        chunk = raw[begin : end if end >= 0 else begin + 4 * self._MAX_SHOWN + 4]
+        text = chunk.decode("utf-8", "replace").rstrip("\r")
+        return text if len(text) <= self._MAX_SHOWN else text[: self._MAX_SHOWN] + " …"
 
 
 def _entry(entry: Folded, sources: _Sources, paint: Paint) -> list[str]:

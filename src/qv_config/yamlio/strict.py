@@ -4,7 +4,9 @@ libyaml only tokenises and parses; every decision is made here, in one streaming
 events, so hostile input is refused as soon as it is seen: a duplicate key, a merge key, an
 unknown tag, a non-string key, a second document, nesting too deep, or alias expansion beyond
 ``Limits.max_alias_nodes`` (counted while streaming: a billion-laughs file fails after ~1,000
-nodes, never after materialising the expansion).
+nodes, never after materialising the expansion) or beyond ``Limits.max_file_bytes`` characters of
+scalar text (a large scalar aliased a few hundred times stays under the node bound but would
+render to hundreds of MB).
 
 Positions (1-based line:col of every value and key) are recorded only when asked, so the
 position-free run stays as lean as the event loop allows.
@@ -62,9 +64,11 @@ class Composer:
         self.limits = limits
         self.positions: dict[FieldPath, Mark] | None = {} if track else None
         self._next = CParser(data).get_event
-        self._anchors: dict[str, tuple[Any, int]] = {}
+        self._anchors: dict[str, tuple[Any, int, int]] = {}  # value, nodes, scalar characters
         self._nodes = 0  # nodes produced so far, including alias expansions
         self._expanded = 0  # nodes produced by alias expansion
+        self._chars = 0  # scalar characters produced so far, including alias expansions
+        self._expanded_chars = 0  # scalar characters produced by alias expansion
         self.value: Any = None
 
     # -- errors --------------------------------------------------------------------------------
@@ -127,7 +131,7 @@ class Composer:
     # -- nodes ---------------------------------------------------------------------------------
 
     def _node(self, event: Event, fpath: FieldPath, depth: int) -> Any:
-        before = self._nodes
+        before, before_chars = self._nodes, self._chars
         cls = type(event)
         if cls is ScalarEvent:
             value = self._scalar(event)  # type: ignore[arg-type]
@@ -140,11 +144,13 @@ class Composer:
         else:
             return self._alias(event, fpath)  # type: ignore[arg-type]
         if event.anchor is not None:  # type: ignore[attr-defined]
-            self._anchors[event.anchor] = (value, self._nodes - before)  # type: ignore[attr-defined]
+            weight = (self._nodes - before, self._chars - before_chars)
+            self._anchors[event.anchor] = (value, *weight)  # type: ignore[attr-defined]
         return value
 
     def _scalar(self, event: ScalarEvent) -> Any:
         self._nodes += 1
+        self._chars += len(event.value)
         if event.tag is not None:
             self._unknown_tag(event, "a scalar")
         if event.style or not event.implicit[0]:
@@ -253,21 +259,37 @@ class Composer:
                 _mark(event),
                 f"alias *{event.anchor} refers to no anchor defined before it",
             )
-        value, size = entry
+        value, size, chars = entry
         self._expanded += size
-        if self._expanded > self.limits.max_alias_nodes:
-            raise self.fail(
-                "QV105",
-                _mark(event),
-                f"aliases expand to more than {self.limits.max_alias_nodes} nodes: "
-                "write the values out instead of nesting aliases",
-            )
+        self._expanded_chars += chars
+        self._check_expansion(event)
         self._nodes += size
+        self._chars += chars
         if fpath is not None and self.positions is not None:
             self.positions[fpath] = _mark(event)
         # A copy, bounded by the alias limit, so that no two places of a document share an
         # object a later stage might mutate.
         return value if size == 1 else copy.deepcopy(value)
+
+    def _check_expansion(self, event: AliasEvent) -> None:
+        limits = self.limits
+        if self._expanded > limits.max_alias_nodes:
+            raise self.fail(
+                "QV105",
+                _mark(event),
+                f"aliases expand to more than {limits.max_alias_nodes} nodes: "
+                "write the values out instead of nesting aliases",
+            )
+        # The node bound alone lets one large scalar be repeated: 500 aliases of a 900 KB string
+        # pass it and render to 450 MB. Expanded text may not exceed what one file may hold.
+        if self._expanded_chars > limits.max_file_bytes:
+            raise self.fail(
+                "QV105",
+                _mark(event),
+                f"aliases expand to more than {limits.max_file_bytes} characters of text "
+                "(the file size bound): write a large value once instead of repeating it "
+                "through aliases",
+            )
 
 
 def compose(path: str, data: bytes, limits: Limits, *, track: bool = False) -> Composer:
