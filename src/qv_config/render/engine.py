@@ -17,6 +17,7 @@ from typing import Any
 
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
+from qv_config.render import codecache
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
@@ -101,9 +102,11 @@ def render_environment(
     # the cyclic GC would repeatedly traverse that heap for nothing, doubling the run time.
     enabled = gc.isenabled()
     gc.disable()
+    codecache.attach(snapshot.root)
     try:
         return _render(snapshot, env, selectors, paths)
     finally:
+        codecache.save()  # templates first compiled by this render, for the next run
         if enabled:
             gc.enable()
 

@@ -12,7 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from types import CodeType
 from typing import TYPE_CHECKING, Any
+
+from qv_config.render import codecache
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -74,6 +77,11 @@ def _environment() -> ImmutableSandboxedEnvironment:
             _check_binop(operator, left, right, SecurityError)
             return super().call_binop(context, operator, left, right)
 
+        def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+            # Keep the code Jinja2 generated, for the code cache (see ``_keep``).
+            self.last_code = super().compile(source, *args, **kwargs)
+            return self.last_code
+
     env = QvSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
         env.globals.pop(name, None)
@@ -98,9 +106,10 @@ def _static_check(tree: Any) -> None:
         raise TemplateProblem(
             "QV231", f"'{type(node).__name__.lower()}' is not allowed: templates cannot read files"
         )
-    for node in tree.find_all(nodes.Getattr):
-        if node.attr.startswith("_"):
-            raise TemplateProblem("QV231", f"access to attribute {node.attr!r} is not allowed")
+    # find_all visits a chain ``a._b._c`` from its outer end: name the first one written.
+    hidden = [node.attr for node in tree.find_all(nodes.Getattr) if node.attr.startswith("_")]
+    if hidden:
+        raise TemplateProblem("QV231", f"access to attribute {hidden[-1]!r} is not allowed")
     named: list[tuple[Any, str]] = [(item.arg, "item") for item in tree.find_all(nodes.Getitem)]
     for flt in tree.find_all(nodes.Filter):  # {{ x | attr('_y') }}
         if flt.name == "attr" and flt.args:
@@ -165,13 +174,18 @@ def _compile_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
     from jinja2 import TemplateSyntaxError, meta
 
     env = _environment()
+    known = codecache.active().get("expression", expr)
+    if known is not None:
+        return _expression(env, known[0]), known[1]
     try:
         tree = env.parse("{{" + expr + "}}")
         _static_check(tree)
         func = env.compile_expression(expr, undefined_to_none=False)
     except (TemplateSyntaxError, TemplateProblem):
         return None
-    return func, "doc" in meta.find_undeclared_variables(tree)
+    uses_doc = "doc" in meta.find_undeclared_variables(tree)
+    _keep(env, "expression", expr, uses_doc)
+    return func, uses_doc
 
 
 @lru_cache(maxsize=8192)
@@ -180,18 +194,43 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
 
     env = _environment()
     expr = _single_expression(text)
+    kind = "native" if expr is not None else "text"
+    known = codecache.active().get(kind, text)
+    if known is not None:
+        return _from_code(env, kind, known[0], text, known[1])
     try:
         tree = env.parse(text)
         _static_check(tree)
         uses_doc = "doc" in meta.find_undeclared_variables(tree)
         if expr is not None:
             compiled = env.compile_expression(expr, undefined_to_none=False)
+            _keep(env, kind, text, uses_doc)
             return Compiled(_native_runner(compiled, text), uses_doc)
-        return Compiled(_text_runner(env.from_string(tree).render, text), uses_doc)
+        template = env.from_string(tree)
+        _keep(env, kind, text, uses_doc)
+        return Compiled(_text_runner(template.render, text), uses_doc)
     except TemplateSyntaxError as err:
         return TemplateProblem("QV232", f"template syntax error: {err.message}")
     except TemplateProblem as problem:
         return problem
+
+
+def _keep(env: Any, kind: str, text: str, uses_doc: bool) -> None:
+    """Cache the code just generated for ``text`` (it passed the static checks above)."""
+    codecache.active().put(kind, text, env.last_code, uses_doc)
+
+
+def _expression(env: Any, code: CodeType) -> Callable[..., Any]:
+    from jinja2.environment import TemplateExpression
+
+    # What Environment.compile_expression returns, minus the parsing and code generation.
+    return TemplateExpression(codecache.instantiate(env, code), undefined_to_none=False)
+
+
+def _from_code(env: Any, kind: str, code: CodeType, text: str, uses_doc: bool) -> Compiled:
+    if kind == "native":
+        return Compiled(_native_runner(_expression(env, code), text), uses_doc)
+    return Compiled(_text_runner(codecache.instantiate(env, code).render, text), uses_doc)
 
 
 def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], source: str) -> Any:
