@@ -52,7 +52,8 @@ def test_cached_code_renders_the_same(project: Path, tmp_path: Path) -> None:
     cache_file = project / ".qv" / "cache" / "templates.marshal"
     assert cache_file.is_file()
     assert (xdg / "qv" / "state-key").stat().st_mode & 0o777 == 0o600
-    assert '"big"' in first and '"eu-' in first
+    assert '"big"' in first
+    assert '"eu-' in first
     assert _render(project, xdg) == first  # second run: every string from cached code
 
 
@@ -116,7 +117,8 @@ def test_unit_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         cache.put("text", "{{ a }}", code, True)
         cache.save()
         again = codecache.CodeCache(path).get("text", "{{ a }}")
-        assert again is not None and again[1] is True
+        assert again is not None
+        assert again[1] is True
         assert codecache.CodeCache(path).get("text", "{{ b }}") is None
         assert (tmp_path / ".qv" / ".gitignore").is_file()
     finally:

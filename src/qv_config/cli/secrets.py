@@ -1,6 +1,6 @@
 """`qv secrets encrypt | decrypt | edit | rotate | keygen` — thin wrappers over qv_config.secrets.
 
-Registered by the lead in ``cli/app.py:_register`` with
+Registered in ``cli/app.py:_register`` with
 ``app.add_typer(secrets_app, name="secrets")``. Only ``decrypt`` ever prints a secret value.
 """
 

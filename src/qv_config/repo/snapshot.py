@@ -16,7 +16,7 @@ from qv_config.findings import Finding
 from qv_config.repo import prefetch as workers
 from qv_config.repo.parsecache import ParseCache, StatKey
 from qv_config.repo.source import Source, content_hash
-from qv_config.repo.types import EnvFiles, Snapshot
+from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
 from qv_config.yamlio.loader import LazyDoc
 
@@ -65,8 +65,12 @@ class _Loader:
         """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
         if self.source.revision is not None or not hasattr(self.source, "stat"):
             return
-        self.known = {path: self._known(path) for path in paths}
-        todo = [path for path, (_stat, digest) in self.known.items() if digest is None]
+        stat, known_digest = self.stat, self.cache.known_digest
+        if stat is not None:  # caching on: one tight loop, no helper call per file
+            for path in paths:
+                key = stat(path)
+                self.known[path] = (key, known_digest(path, key) if key is not None else None)
+        todo = [path for path in paths if self.known.get(path, (None, None))[1] is None]
         if workers.worth_it(todo):
             self.prefetched = workers.prefetch(todo, self.source.read, self.limits)
 
@@ -139,10 +143,10 @@ def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
 
 
 def _load_all(loader: _Loader) -> Snapshot:
-    project, project_doc = _project(loader)
-    loader.limits = _limits(project)
+    project, project_doc, model = _project(loader)
+    loader.limits = Limits(**project.limits) if project else Limits()
     loader.cache.settings = repr(loader.limits)
-    bases = list(project.spec.bases) if project else ["strategies"]
+    bases = list(project.bases) if project else ["strategies"]
     files = loader.source.list_files(bases)
     base_prefixes = tuple(f"{b}/" for b in bases)
     loader.prefetch([p for p in files if p.endswith(_YAML_SUFFIXES) and p != "qv.yaml"])
@@ -161,11 +165,11 @@ def _load_all(loader: _Loader) -> Snapshot:
         elif path.startswith("environments/"):
             _classify_env(loader, path, parts, base_prefixes)
     source = loader.source
-    return Snapshot(
+    snapshot = Snapshot(
         root=source.root,
         label=source.label,
         revision=source.revision,
-        project=project,
+        project_info=project,
         project_doc=project_doc,
         templates=templates,
         bases=base_docs,
@@ -175,33 +179,47 @@ def _load_all(loader: _Loader) -> Snapshot:
         read=source.read,
         encrypted=loader.encrypted,
     )
+    if model is not None:  # built while loading: spare the first use a second validation
+        snapshot.__dict__["project"] = model
+    return snapshot
 
 
-def _project(loader: _Loader) -> tuple[Any, LoadedDoc | None]:
-    from pydantic import ValidationError
-
-    from qv_config.models import Project
-
+def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any]:
+    """qv.yaml's info, its document, and its model when this run had to build one."""
     doc = loader.load("qv.yaml")
     if doc is None:
         if not loader.findings:
             loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
-        return None, None
+        return None, None, None
+    # Keyed by content digest in the parse cache, whose file is keyed by the qv version: these
+    # exact bytes were validated by this qv before.
+    key = f"project-info:{doc.digest}"
+    known = loader.cache.get(key)
+    if type(known) is list and len(known) == 3:
+        return ProjectInfo(tuple(known[0]), tuple(known[1]), dict(known[2])), doc, None
+    model = _validate_project(loader, doc)
+    if model is None:
+        return None, doc, None
+    spec = model.spec
+    limits = {k: v for k, v in spec.limits.model_dump().items() if v is not None}
+    info = ProjectInfo(tuple(spec.environments), tuple(spec.bases), limits)
+    loader.cache.put(key, [list(info.environments), list(info.bases), limits])
+    return info, doc, model
+
+
+def _validate_project(loader: _Loader, doc: LoadedDoc) -> Any:
+    from pydantic import ValidationError
+
+    from qv_config.models import Project
+
     try:
-        return Project.model_validate(doc.data), doc
+        return Project.model_validate(doc.data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         message = f"qv.yaml is invalid at {where}: {first['msg']}"
         loader.findings.append(Finding("QV205", message, "qv.yaml", 1, 1))
-        return None, doc
-
-
-def _limits(project: Any) -> Limits:
-    raw: Any = getattr(getattr(project, "spec", None), "limits", None) or {}
-    if not isinstance(raw, Mapping):
-        raw = raw.model_dump() if hasattr(raw, "model_dump") else {}
-    return Limits(**{k: v for k, v in raw.items() if v is not None})
+        return None
 
 
 def _classify_env(
@@ -224,9 +242,9 @@ def _classify_env(
 
 
 def _env_files(
-    project: Any, parts: dict[str, _EnvParts], findings: list[Finding]
+    project: ProjectInfo | None, parts: dict[str, _EnvParts], findings: list[Finding]
 ) -> dict[str, EnvFiles]:
-    declared = list(project.spec.environments) if project else sorted(parts)
+    declared = list(project.environments) if project else sorted(parts)
     out: dict[str, EnvFiles] = {}
     for env in declared:
         slot = parts.get(env, _EnvParts())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,11 @@ class WorkTreeSource:
     root: Path
     label: str = "work tree"
     revision: str | None = None
+    # Stats taken while listing (scandir): the loader's first ``stat`` of a file takes its entry
+    # instead of a second path lookup (~3 µs a file, on every warm run of 10,000 files).
+    _walked: dict[str, tuple[int, int, int, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -54,10 +59,15 @@ class WorkTreeSource:
                 self._walk(Path(entry.path), child, out)
             elif entry.is_file():
                 out[child] = ""
+                st = entry.stat()
+                self._walked[child] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
     def stat(self, path: str) -> tuple[int, int, int, int] | None:
         """``(mtime_ns, size, inode, ctime_ns)`` of a file: unchanged means its bytes are too,
         as Git's index assumes (the parse cache guards against "racy" recent edits)."""
+        walked = self._walked.pop(path, None)
+        if walked is not None:
+            return walked
         if not is_inside(path):
             return None
         try:

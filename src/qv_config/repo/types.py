@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +26,25 @@ class EnvFiles:
 
 
 @dataclass(frozen=True)
+class ProjectInfo:
+    """What loading and validating need from a valid ``qv.yaml``.
+
+    Read from the parse cache when an earlier run of this qv validated the same bytes, so a warm
+    run never builds the pydantic model (importing pydantic and the models costs ~0.1 s)."""
+
+    environments: tuple[str, ...]
+    bases: tuple[str, ...]
+    limits: Mapping[str, int]  # only the bounds qv.yaml sets (max_file_bytes, max_alias_nodes)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A loaded repository state. Files that failed to load are absent and reported in findings."""
 
     root: Path  # work-tree root (also for a Git revision: the repository it was read from)
     label: str  # "work tree" or "<rev> (<short sha>)" — used in messages
     revision: str | None  # full commit sha when read from Git, else None
-    project: Project | None  # parsed qv.yaml (None when missing or invalid: see findings)
+    project_info: ProjectInfo | None  # valid qv.yaml (None when missing or invalid: see findings)
     project_doc: LoadedDoc | None
     templates: Mapping[str, LoadedDoc]  # template name ("strategy/base") -> doc
     bases: Mapping[str, LoadedDoc]  # repo path ("strategies/momentum-eu.yaml") -> doc
@@ -49,4 +62,14 @@ class Snapshot:
 
     @property
     def env_names(self) -> list[str]:
-        return list(self.project.spec.environments) if self.project else list(self.environments)
+        info = self.project_info
+        return list(info.environments) if info else list(self.environments)
+
+    @cached_property
+    def project(self) -> Project | None:
+        """The ``qv.yaml`` model, built on first use (the loader seeds it when it built one)."""
+        if self.project_info is None or self.project_doc is None:
+            return None
+        from qv_config.models import Project
+
+        return Project.model_validate(self.project_doc.data)

@@ -73,6 +73,8 @@ def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) ->
 @rule("QV605", stage="files", summary=".sops.yaml missing (files are encrypted) or malformed")
 def encrypted_files(snapshot: Snapshot, envs: Sequence[str]) -> list[Finding]:
     """Recipients against ``.sops.yaml`` and MACs (with the key at hand) of encrypted files."""
+    if not snapshot.encrypted:  # nothing to check: spare the run importing the secrets package
+        return []
     from qv_config.secrets.checks import file_findings, validation_ring
     from qv_config.secrets.snapshot import encrypted_paths
 

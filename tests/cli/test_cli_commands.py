@@ -1,0 +1,67 @@
+"""The command table: a run imports only its own command's module; help and typos see them all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qv_config.cli.app import COMMANDS, _command_word
+
+QV = str(Path(sys.executable).with_name("qv"))
+
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        (["validate"], "validate"),
+        (["-C", "validate", "render"], "render"),  # -C takes a value, even one named like a command
+        (["--project-dir", "x", "-v", "diff", "a", "b"], "diff"),
+        (["-v", "secrets", "encrypt", "f.yaml"], "secrets"),
+        (["--help"], None),
+        ([], None),
+        (["validat"], None),  # a typo: every command is registered so click can say so
+        (["--", "validate"], None),
+    ],
+)
+def test_command_word(args: list[str], word: str | None) -> None:
+    assert _command_word(args) == word
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([QV, *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_help_lists_every_command() -> None:
+    listed = _run("--help")
+    assert listed.returncode == 0
+    commands = listed.stdout.split("Commands:", 1)[1]
+    for name in COMMANDS:
+        assert f"\n  {name} " in commands, name
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    typo = _run("validat")
+    assert typo.returncode == 2
+    assert "No such command 'validat'" in typo.stderr
+    assert "Traceback" not in typo.stderr
+
+
+def test_a_run_imports_only_its_own_command(tmp_path: Path) -> None:
+    assert _run("init", str(tmp_path / "repo")).returncode == 0
+    probe = (
+        "import sys\n"
+        "from qv_config.cli.__main__ import main\n"
+        "try:\n"
+        f"    main(['-C', {str(tmp_path / 'repo')!r}, 'validate'])\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, stop.code\n"
+        "mods = sorted(m for m in sys.modules if m.startswith('qv_config.cli.'))\n"
+        "sys.stderr.write(' '.join(mods))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(run.stderr.split())
+    assert "qv_config.cli.validate" in loaded
+    assert not loaded & {f"qv_config.cli.{name}" for name in COMMANDS if name != "validate"}
