@@ -120,7 +120,11 @@ def run(args: list[str]) -> None:
     exit_types, usage_types, abort_types = _click_exceptions()
     _register(args)
     try:
-        code = app(args=args, prog_name="qv", standalone_mode=False)
+        # The click command itself, not ``app(...)``: typer's __call__ tags every exception with
+        # an attribute for its pretty tracebacks, which fails (and hides the error) on frozen
+        # exception types such as those of attrs-based libraries.
+        command = typer.main.get_command(app)
+        code = command.main(args=args, prog_name="qv", standalone_mode=False)
     except exit_types as stop:
         code = stop.exit_code
     except usage_types as usage:

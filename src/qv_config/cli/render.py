@@ -90,10 +90,9 @@ def _decrypted(snapshot: Snapshot, env: str, key_file: Path | None) -> Snapshot:
 
 def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> None:
     from qv_config.cli.output import write
+    from qv_config.errors import UsageError
     from qv_config.render import desired_state, render_environment
     from qv_config.render.output import to_json, to_yaml
-
-    from qv_config.errors import UsageError
 
     _fail_on_project(snapshot)
     broken = _load_problems(snapshot, env)

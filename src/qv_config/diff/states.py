@@ -63,6 +63,8 @@ class Workspace:
         self.root = root
         self.git = history.is_git(root)
         self.cache = RenderCache(root if use_cache else None)
+        # Compiled Config schemas are kept across runs under .qv/ too (validate shares them).
+        self.code_root = root if use_cache else None
         self.blobs = history.BlobReader(root) if self.git else None
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
@@ -181,7 +183,7 @@ class Workspace:
         if cached is None and key:
             cached = self.cache.get(env, key)
         if cached is None:
-            cached = _render_full(self.snapshot(sha), env)
+            cached = _render_full(self.snapshot(sha), env, self.code_root)
             if key:
                 self.cache.put(env, key, cached)
         if key:
@@ -205,7 +207,7 @@ class Workspace:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
         files = set(snap.digests)
-        return State(env, label, *_render_checked(snap, env, files), sha)
+        return State(env, label, *_render_checked(snap, env, files, self.code_root), sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
         """How ``diff_documents`` settles secret fields between these two states."""
@@ -252,30 +254,30 @@ def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot
     return load_snapshot(source, use_cache=False)
 
 
-def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:
-    """Render the documents of a partial snapshot and check each one's own stages."""
+def _render_checked(
+    snap: Snapshot, env: str, files: set[str], code_root: Path | None
+) -> tuple[Refs, Read, str]:
+    """Render the documents of a partial snapshot and check each one's own stages (the
+    cross-document rules need the whole environment: ``qv validate`` runs them)."""
     from qv_config.render.engine import render_environment
-    from qv_config.validate.engine import RunState, check_document
-    from qv_config.validate.schema import SchemaStore
+    from qv_config.validate.api import check_rendered
 
     _check_env(snap, env)
     rendered = render_environment(snap, env)
-    run = RunState(SchemaStore(snap.read))
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
-    for doc in rendered.docs.values():
-        found += check_document(doc, "", run)[0]
+    found += check_rendered([rendered], snap.read, documents_only=True, root=code_root)
     return _refs(rendered), snap.read, _problem(found)
 
 
-def _render_full(snap: Snapshot, env: str) -> CachedState:
+def _render_full(snap: Snapshot, env: str, code_root: Path | None) -> CachedState:
     from qv_config.render.engine import render_environment
-    from qv_config.validate import validate_rendered
+    from qv_config.validate.api import check_rendered
 
     _check_env(snap, env)
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if _concerns(f, env)]
-    found += validate_rendered([rendered], read=snap.read)
+    found += check_rendered([rendered], snap.read, root=code_root)
     return CachedState(_refs(rendered), _problem(found))
 
 

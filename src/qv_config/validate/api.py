@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
 from qv_config.validate import parallel
 from qv_config.validate.cache import ResultCache
-from qv_config.validate.engine import RunState
+from qv_config.validate.engine import RunState, check_document, check_environment
 from qv_config.validate.incremental import check_env
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
 
 if TYPE_CHECKING:
+    from qv_config.render.types import RenderedEnv
     from qv_config.repo.types import Snapshot
 
 
@@ -133,7 +135,8 @@ def validate(
     names = select_envs(snapshot, envs)
     cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
-    schemas = SchemaStore(snapshot.read, cache.schemas_ok)
+    code_dir = snapshot.root if use_cache else None
+    schemas = SchemaStore(snapshot.read, cache.schemas_ok, code_dir=code_dir)
     run = RunState(schemas, cache, today or date.today(), project)
     findings: list[Finding] = list(snapshot.findings)
     prefixes = _normalise(paths)
@@ -181,3 +184,30 @@ def _result(
         len({(k, n) for k, n, _ in documents}),
         stats,
     )
+
+
+def check_rendered(
+    rendered: Iterable[RenderedEnv],
+    read: Callable[[str], bytes | None],
+    *,
+    documents_only: bool = False,
+    root: Path | None = None,
+    today: date | None = None,
+) -> list[Finding]:
+    """Findings of already rendered environments, without the result cache: for tools that
+    render a state themselves, such as ``qv diff``.
+
+    ``read`` reads the state's files (Config schemas). ``documents_only`` runs the per-document
+    stages alone (schema, document rules, secrets), for a set of documents rendered out of a
+    whole environment: cross-document rules need all of it (``qv validate`` runs them), and the
+    renderer's findings are left to the caller. ``root`` is the project whose
+    ``.qv/cache/schemacode/`` keeps compiled schemas across runs (None: no disk cache).
+    """
+    run = RunState(SchemaStore(read, code_dir=root), today=today or date.today())
+    found: list[Finding] = []
+    for env in rendered:
+        if documents_only:
+            found += (f for doc in env.docs.values() for f in check_document(doc, "", run)[0])
+        else:
+            found += check_environment(env, run)
+    return sorted(found, key=Finding.sort_key)

@@ -1,7 +1,8 @@
 """The schema stage: built-in kinds through ``qv_config.models``, Configs through service schemas.
 
 Service schemas are read through the snapshot (so ``--rev`` validates the schema of that
-revision), compiled once per content hash with ``fastjsonschema``; only a document that fails is
+revision), compiled once per content hash with ``fastjsonschema`` (the compiled code is cached
+across runs under ``.qv/cache/schemacode/``, see ``schemacode``); only a document that fails is
 described again with ``jsonschema`` so that *every* error is listed with its path.
 """
 
@@ -12,8 +13,10 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from qv_config.validate import schemacode
 from qv_config.validate.rules.secrets import SecretPattern
 from qv_config.validate.types import Issue
 from qv_config.yamlio.types import FieldPath
@@ -54,13 +57,19 @@ class SchemaStore:
     """Service schemas of one snapshot: each read once, parsed and checked only when needed.
 
     ``known_good`` holds digests of schemas already checked against the 2020-12 metaschema (kept
-    in the result cache: checking costs ~10 ms per schema).
+    in the result cache: checking costs ~10 ms per schema). ``code_dir`` is the project root
+    whose ``.qv/cache/schemacode/`` keeps compiled validators across runs (None: no disk cache).
     """
 
     def __init__(
-        self, read: Callable[[str], bytes | None], known_good: set[str] | None = None
+        self,
+        read: Callable[[str], bytes | None],
+        known_good: set[str] | None = None,
+        *,
+        code_dir: Path | None = None,
     ) -> None:
         self._read = read
+        self._code_folder = schemacode.folder_of(code_dir)
         self._by_path: dict[str, ConfigSchema | None] = {}
         self._parsed: dict[str, ParsedSchema] = {}
         self.known_good: set[str] = known_good if known_good is not None else set()
@@ -110,14 +119,14 @@ class SchemaStore:
 
     def parsed(self, schema: ConfigSchema) -> ParsedSchema:
         if schema.digest not in self._parsed:
-            result = _parse(schema, schema.digest in self.known_good)
+            result = _parse(schema, schema.digest in self.known_good, self._code_folder)
             if result.problem is None:
                 self.known_good.add(schema.digest)
             self._parsed[schema.digest] = result
         return self._parsed[schema.digest]
 
 
-def _parse(source: ConfigSchema, checked: bool) -> ParsedSchema:
+def _parse(source: ConfigSchema, checked: bool, folder: Path | None) -> ParsedSchema:
     path, digest = source.path, source.digest
     try:
         schema = json.loads(source.raw)
@@ -130,9 +139,16 @@ def _parse(source: ConfigSchema, checked: bool) -> ParsedSchema:
                 path, line, col, f"schema {path} is not valid JSON: {err}; fix the file"
             ),
         )
+    remote = _remote_ref(schema)
+    if remote is not None:
+        message = (
+            f"schema {path} refers to {remote!r}: qv validates offline and fetches nothing; "
+            "put the definition under $defs and refer to it as '#/$defs/...'"
+        )
+        return ParsedSchema(path, digest, problem=SchemaProblem(path, 1, 1, message))
     # fastjsonschema's compiler rejects malformed keywords (bad types, patterns, shapes), so the
     # slow metaschema check (~10 ms a schema) runs only for schemas it refuses.
-    refused = _compile(digest, schema) is None
+    refused = _compile(digest, schema, folder) is None
     problem = _metaschema_problem(path, schema) if refused and not checked else None
     if problem is not None:
         return ParsedSchema(path, digest, problem=problem)
@@ -140,6 +156,22 @@ def _parse(source: ConfigSchema, checked: bool) -> ParsedSchema:
 
     secrets = tuple(sorted(marks_for_config_schema(schema).secret))
     return ParsedSchema(path, digest, schema, secrets)
+
+
+def _remote_ref(node: Any) -> str | None:
+    """The first ``$ref``/``$dynamicRef`` that leaves the schema document (not ``#...``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                if not value.startswith("#"):
+                    return value
+            elif (found := _remote_ref(value)) is not None:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            if (found := _remote_ref(item)) is not None:
+                return found
+    return None
 
 
 def _metaschema_problem(path: str, schema: Any) -> SchemaProblem | None:
@@ -156,19 +188,14 @@ def _metaschema_problem(path: str, schema: Any) -> SchemaProblem | None:
     return None
 
 
-def _compile(digest: str, schema: Any) -> Callable[[Any], Any] | None:
+def _compile(digest: str, schema: Any, folder: Path | None) -> Callable[[Any], Any] | None:
     if digest not in _COMPILED:
-        try:
-            import fastjsonschema
-
-            _COMPILED[digest] = fastjsonschema.compile(schema)
-        except Exception:  # fastjsonschema lacks some 2020-12 keywords: jsonschema decides then
-            _COMPILED[digest] = None
+        _COMPILED[digest] = schemacode.compile_validator(digest, schema, folder)
     return _COMPILED[digest]
 
 
 def _compiled(schema: ParsedSchema) -> Callable[[Any], Any] | None:
-    return _compile(schema.digest, schema.schema)
+    return _compile(schema.digest, schema.schema, None)  # compiled (or refused) when parsed
 
 
 def config_issues(schema: ParsedSchema, spec: Any) -> list[Issue]:
@@ -183,12 +210,17 @@ def config_issues(schema: ParsedSchema, spec: Any) -> list[Issue]:
         except fastjsonschema.JsonSchemaException:
             pass
     from jsonschema import Draft202012Validator
+    from referencing.exceptions import Unresolvable
 
     issues = []
-    for error in Draft202012Validator(schema.schema).iter_errors(spec):
-        path: FieldPath = ("spec", *error.absolute_path)
-        where = ".".join(map(str, path))
-        issues.append(Issue("QV310", path, f"{where}: {error.message} (schema {schema.path})"))
+    try:
+        for error in Draft202012Validator(schema.schema).iter_errors(spec):
+            path: FieldPath = ("spec", *error.absolute_path)
+            where = ".".join(map(str, path))
+            issues.append(Issue("QV310", path, f"{where}: {error.message} (schema {schema.path})"))
+    except Unresolvable as err:  # a '#/...' reference to nothing in the schema
+        message = f"schema {schema.path} has a reference that resolves to nothing ({err}); fix it"
+        return [Issue("QV310", ("spec",), message)]
     issues.sort(key=lambda i: tuple(map(str, i.path)))
     return issues[:_MAX_ERRORS]
 
