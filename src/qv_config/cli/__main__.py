@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"qv {__version__}\n")
         raise SystemExit(0)
+    import os
+
+    # qv's own models need no pydantic plugins, and looking for them scans every installed
+    # package's entry points (~35 ms) when the first model is built. A user's setting wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from qv_config.cli.app import run
 
     run(args)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import marshal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from qv_config.validate.types import DocFacts
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
 FactsRow = tuple[Any, ...]  # DocFacts as plain data (key, kind, name, spec)
 Entry = tuple[str, tuple[FindingRow, ...], FactsRow]  # input key, findings, facts
-CrossEntry = tuple[str, tuple[FindingRow, ...]]  # aggregate key, cross-document findings
+# Aggregate key, cross-document findings, and the documents they point at (see incremental).
+CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
 # How one document was rendered, by its main file's path (see ``validate.incremental``):
 # pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
 # service schema path ("" for none) and that schema's digest.
 DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/6"
+_FORMAT = "qv-validate-cache/8"
 
 
 def header() -> tuple[str, ...]:
@@ -89,7 +90,7 @@ class _EnvRecord:
 
     def _parts(self) -> tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]]:
         if self._heavy is None:
-            self._heavy = marshal.loads(self._blob) if self._blob else ({}, ("", ()), {})
+            self._heavy = marshal.loads(self._blob) if self._blob else ({}, ("", (), ()), {})
         return self._heavy
 
     @property
@@ -134,13 +135,16 @@ class ResultCache:
     findings plus facts), and its cross-document findings (keyed by all its documents' keys).
     """
 
-    def __init__(self, path: Path | None, stored: tuple[Any, ...] = ((), {}, ())) -> None:
+    def __init__(self, path: Path | None, stored: tuple[Any, ...] = ((), {}, (), ())) -> None:
         self.path = path
         self._old: dict[str, _EnvRecord] = {e: _EnvRecord(r) for e, r in dict(stored[1]).items()}
         self._new: dict[str, _EnvRecord] = {}
         self._dirty = False
         self.schemas_ok: set[str] = set(stored[2])  # digests checked against the metaschema
-        self._schemas_seen = len(self.schemas_ok)
+        # Keys of what a built-in model reads of a document (see engine._model_key) that its
+        # pydantic model accepted: a hit spares importing pydantic on a warm run.
+        self.models_ok: set[str] = set(stored[3])
+        self._seen = (len(self.schemas_ok), len(self.models_ok))
 
     @classmethod
     def load(cls, root: Path) -> ResultCache:
@@ -149,7 +153,7 @@ class ResultCache:
             # One read, then loads: marshal.load on a file object reads in small pieces (~4x
             # slower for a cache of a few MB).
             stored = marshal.loads(path.read_bytes())
-            if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == header():
+            if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == header():
                 return cls(path, stored)
         except Exception:  # missing, corrupt or foreign: rebuild
             pass
@@ -212,12 +216,20 @@ class ResultCache:
         record = self._new.get(env)
         return record.row() if record is not None else None
 
-    def adopt(self, env: str, row: tuple[Any, ...] | None, schemas_ok: set[str]) -> None:
+    def adopt(
+        self, env: str, row: tuple[Any, ...] | None, schemas_ok: set[str], models_ok: set[str]
+    ) -> None:
         """Take over a record a worker process built (see ``export``)."""
         self.schemas_ok |= schemas_ok
+        self.models_ok |= models_ok
         if row is not None and self.path is not None:
             self._new[env] = _EnvRecord(row)
             self._dirty = True
+
+    def cross_targets(self, env: str) -> tuple[str, ...]:
+        """The documents the previous run's cross-document findings of ``env`` point at."""
+        old = self._old.get(env)
+        return old.cross[2] if old is not None else ()
 
     def get_cross(self, env: str, key: str) -> list[Finding] | None:
         old = self._old.get(env)
@@ -226,9 +238,12 @@ class ResultCache:
         self._record(env).cross = old.cross
         return [from_row(r) for r in old.cross[1]]
 
-    def put_cross(self, env: str, key: str, findings: list[Finding]) -> None:
+    def put_cross(
+        self, env: str, key: str, findings: list[Finding], targets: Iterable[str]
+    ) -> None:
         if self.path is not None:
-            self._record(env).cross = (key, tuple(to_row(f) for f in findings))
+            rows = tuple(to_row(f) for f in findings)
+            self._record(env).cross = (key, rows, tuple(sorted(targets)))
             self._dirty = True
 
     def put_env(
@@ -250,14 +265,14 @@ class ResultCache:
 
     def save(self) -> None:
         """Write atomically (tmp file + rename); a cache that cannot be written is only slower."""
-        unchanged = not self._dirty and len(self.schemas_ok) == self._schemas_seen
+        unchanged = not self._dirty and (len(self.schemas_ok), len(self.models_ok)) == self._seen
         if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
             return
         from qv_config.repo.parsecache import write_state_file
 
         records = {env: record.row() for env, record in self._new.items()}
         try:
-            blob = marshal.dumps((header(), records, self.schemas_ok))
+            blob = marshal.dumps((header(), records, self.schemas_ok, self.models_ok))
         except ValueError:  # a value marshal cannot store: skip caching rather than fail
             return
         write_state_file(self.path, blob)

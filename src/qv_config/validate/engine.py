@@ -17,6 +17,7 @@ from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
 from qv_config.validate.cache import FactsRow, ResultCache, decode_facts
 from qv_config.validate.registry import severity_of, stage_functions
+from qv_config.validate.rules.secrets import SecretPattern
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
 from qv_config.validate.types import CrossContext, DocFacts, Issue
 from qv_config.yamlio.types import FieldPath, Mark
@@ -80,10 +81,38 @@ def to_finding(doc: RenderedDoc, issue: Issue) -> Finding:
     )
 
 
-def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list[Finding]]:
+def _model_key(doc: RenderedDoc) -> str | None:
+    """What the built-in model of a Config reads of it: everything but the values under
+    ``spec``, which the model takes as any ``dict[str, Any]`` (the service schema checks them).
+    Only for a plain dict with plain string keys; None otherwise (no shortcut)."""
+    data = doc.data
+    if doc.kind != "Config" or type(data) is not dict:
+        return None
+    spec = data.get("spec")
+    if type(spec) is not dict or not all(type(key) is str for key in spec):
+        return None
+    envelope = {key: value for key, value in data.items() if key != "spec"}
+    # repr of builtin values is exact (marshal's bytes vary with string interning).
+    blob = repr((doc.kind, envelope)).encode()
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def _model_issues(doc: RenderedDoc, run: RunState) -> list[Issue]:
+    """QV301-QV303 from the kind's pydantic model; a Config whose envelope was accepted before
+    is accepted again without importing pydantic (an edit of its spec changes nothing here)."""
+    key = _model_key(doc)
+    if key is not None and key in run.cache.models_ok:
+        return []
     issues = builtin_issues(doc.kind, doc.data)
+    if key is not None and not issues:
+        run.cache.models_ok.add(key)
+    return issues
+
+
+def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list[Finding]]:
+    issues = _model_issues(doc, run)
     extra: list[Finding] = []
-    patterns = builtin_secrets(doc.kind)
+    patterns: list[SecretPattern] | None = None
     if doc.kind == "Config":
         source, missing = run.schemas.for_config(doc.data)
         issues += [missing] if missing else []
@@ -111,6 +140,8 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
     rejected = {issue.path for issue in issues}
     for func in stage_functions("document"):
         issues += [i for i in func(doc.kind, doc.data) if i.path not in rejected]
+    if patterns is None:  # a Config's secret fields come from its service schema when it has one
+        patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):
         issues += func(doc.data, patterns)
     return issues, extra
@@ -190,7 +221,7 @@ def check_environment(rendered: RenderedEnv, run: RunState) -> list[Finding]:
     cross = run.cache.get_cross(rendered.env, aggregate)
     if cross is None:
         cross = _cross(rendered, all_facts, run)
-        run.cache.put_cross(rendered.env, aggregate, cross)
+        run.cache.put_cross(rendered.env, aggregate, cross, ())  # the key covers every input
     return findings + cross
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qv_config.findings import Finding
-from qv_config.validate.cache import DocRecord, FactsRow, decode_facts
+from qv_config.validate.cache import DocRecord, FactsRow, decode_facts, encode_facts
 from qv_config.validate.engine import (
     RunState,
     check_document,
@@ -179,12 +179,12 @@ def _schema_path(doc: RenderedDoc) -> str:
 def _cross(
     snapshot: Snapshot, state: _EnvRun, rendered: RenderedEnv, run: RunState
 ) -> list[Finding]:
-    """Cross-document findings, cached by the input keys of every document (and today)."""
-    summary = hashlib.blake2b(run.today.isoformat().encode(), digest_size=16)
-    for key in sorted(state.input_keys):
-        summary.update(state.input_keys[key].encode())
-    aggregate = summary.hexdigest()
-    cached = run.cache.get_cross(state.env, aggregate)
+    """Cross-document findings, cached by what they are computed from: the facts of every
+    document (an edit no rule reads, such as most of a Config's spec, keeps the key), today, and
+    the input keys of the documents the findings point at (their file:line)."""
+    cached = run.cache.get_cross(
+        state.env, _cross_key(state, run, run.cache.cross_targets(state.env))
+    )
     if cached is not None:
         return cached
     decoded = {
@@ -193,10 +193,28 @@ def _cross(
     env_key = rendered.environment.key if rendered.environment else ""
     ctx = CrossContext(state.env, decoded, decoded.get(env_key), run.today)
     issues = list(cross_issues(ctx))
-    _render_targets(snapshot, state, {issue.key for issue in issues})
+    targets = {issue.key for issue in issues}
+    _render_targets(snapshot, state, targets)
     found = [to_finding(state.rendered[i.key], i) for i in issues if i.key in state.rendered]
-    run.cache.put_cross(state.env, aggregate, found)
+    run.cache.put_cross(state.env, _cross_key(state, run, targets), found, targets)
     return found
+
+
+def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
+    summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
+    for key in sorted(state.facts):
+        value = state.facts[key]
+        row = encode_facts(value) if isinstance(value, DocFacts) else value
+        # repr, not marshal: marshal's bytes vary with string interning and object sharing, so
+        # equal facts could give different keys. repr of builtin values is exact and tells
+        # 1 from 1.0 and True, nan and inf from None. Facts that are not plain data count by
+        # their document's whole input key instead.
+        blob = repr(row).encode() if row is not None else state.input_keys[key].encode()
+        summary.update(f"\0{key}\0{len(blob)}\0".encode())
+        summary.update(blob)
+    for key in sorted(targets):
+        summary.update(f"\0target\0{key}\0{state.input_keys.get(key, '-')}".encode())
+    return summary.hexdigest()
 
 
 def _render_targets(snapshot: Snapshot, state: _EnvRun, keys: set[str]) -> None:

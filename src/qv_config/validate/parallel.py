@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 Documents = tuple[tuple[str, str, str], ...]
 CheckOne = Callable[[str], tuple[list[Finding], Documents]]
-Outcome = tuple[list[Finding], Documents, Any, set[str], int, int]
+Outcome = tuple[list[Finding], Documents, Any, tuple[set[str], set[str]], int, int]
 
 _MAX_WORKERS = 4
 _MIN_DOCUMENTS = 1500  # below this, forking costs more than the second core gives back
@@ -67,10 +67,10 @@ def check_all(
             error, message, hint = outcome
             raise error(message, hint=hint)
     results = []
-    for env, (findings, documents, record, schemas_ok, validated, cached) in zip(
+    for env, (findings, documents, record, known, validated, cached) in zip(
         envs, outcomes, strict=True
     ):
-        run.cache.adopt(env, record, schemas_ok)
+        run.cache.adopt(env, record, *known)
         run.validated += validated
         run.cached += cached
         results.append((findings, documents))
@@ -96,4 +96,5 @@ def _work(env: str) -> Outcome | tuple[type[QvError], str, str | None]:
         return type(err), err.message, err.hint
     record = run.cache.export(env)
     validated, cached = run.validated - before[0], run.cached - before[1]
-    return findings, documents, record, set(run.cache.schemas_ok), validated, cached
+    known = (set(run.cache.schemas_ok), set(run.cache.models_ok))
+    return findings, documents, record, known, validated, cached

@@ -128,7 +128,9 @@ def rules_code_hash() -> str:
     """Hash of the validation code itself: a cache built by other rules must not be reused."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for source in sorted(package.rglob("*.py")):
-        digest.update(source.name.encode())
-        digest.update(source.read_bytes())
+    # The models decide the schema stage and the renderer what is checked: their code counts too.
+    for folder in (package, package.parent / "models", package.parent / "render"):
+        for source in sorted(folder.rglob("*.py")):
+            digest.update(f"{folder.name}/{source.name}".encode())
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
