@@ -2,17 +2,26 @@
 
 Run: .venv/bin/python benchmarks/bench_store.py   (starts redis-server and etcd on free ports;
 etcd with --max-txn-ops 20000 and --max-request-bytes 64 MiB so one 10,000-key Txn fits).
+
+``--drift-e2e [--repo PATH] [--rounds N]``: `qv drift --env prod` end to end (a `qv` process) on
+a local clone of the generated 10,000-document repository (benchmarks/out/repo-10000-s0-git), with
+the SQLite store outside `.qv/`: first run on an empty `.qv/` (rm -rf .qv before it), repeated
+run, and a first run with one pending commit (the tip must be rendered).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import socket
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,6 +30,7 @@ from qv_config.store.apply import read_meta
 from qv_config.store.layout import digest_of, full_hashes
 
 N = 10_000
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def port() -> int:
@@ -114,7 +124,7 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
 def bench(name: str, url: str, tmp: Path) -> None:
     store = open_store(url, tmp)
     first, second = desired("r1"), desired("r2", change=7)
-    kw = {"is_descendant": lambda a, b: True, "applied_by": "bench"}
+    kw: dict[str, Any] = {"is_descendant": lambda a, b: True, "applied_by": "bench"}
     t_first = timed(lambda: apply_desired(store, first, **kw))
     t_one = timed(lambda: apply_desired(store, second, **kw))
 
@@ -130,7 +140,59 @@ def bench(name: str, url: str, tmp: Path) -> None:
     )
 
 
+def run_qv(repo: Path, *args: str) -> float:
+    """Wall seconds of one ``qv`` process (exit 0 or 1 = drift found; anything else fails)."""
+    qv = str(Path(sys.executable).parent / "qv")
+    start = time.perf_counter()
+    proc = subprocess.run([qv, "-C", str(repo), *args], check=False, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"qv {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return took
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f} s (median {statistics.median(values):.2f})"
+
+
+def drift_e2e(source: Path, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        repo = tmp / "repo"
+        subprocess.run(["git", "clone", "-q", str(source), str(repo)], check=True)
+        for key, value in (("user.email", "bench@example.com"), ("user.name", "Bench")):
+            subprocess.run(["git", "config", key, value], cwd=repo, check=True)
+        store = ["--env", "prod", "--store", f"sqlite:{tmp}/state.db"]
+        print(f"qv sync (cold, validates and renders): {run_qv(repo, 'sync', *store):.2f} s")
+        _rounds(repo, store, rounds, "tip deployed")
+        # A new commit that changes a prod input file (a comment: the tree id moves, so the tip
+        # must be rendered; its digest stays equal).
+        path = next((repo / "environments" / "prod").rglob("*.yaml"))
+        with path.open("a") as out:
+            out.write("# pending change\n")
+        subprocess.run(["git", "commit", "-qam", "pending"], cwd=repo, check=True)
+        _rounds(repo, store, rounds, "new tip")
+
+
+def _rounds(repo: Path, store: list[str], rounds: int, case: str) -> None:
+    first, again = [], []
+    for _ in range(rounds):
+        shutil.rmtree(repo / ".qv", ignore_errors=True)
+        first.append(run_qv(repo, "drift", *store))
+        again.append(run_qv(repo, "drift", *store))
+    print(f"qv drift, {case}, first run on an empty .qv/: {_spread(first)}")
+    print(f"qv drift, {case}, repeated:                   {_spread(again)}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drift-e2e", action="store_true", help="qv drift end to end")
+    parser.add_argument("--repo", type=Path, default=OUT / "repo-10000-s0-git")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if args.drift_e2e:
+        drift_e2e(args.repo, args.rounds)
+        return
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         procs, urls = servers(tmp)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,10 +162,10 @@ def test_fenced_racing_writers_never_interleave(store_url: str, tmp_path: Path) 
     assert dict(stores[0].read(ENV).values) == values("r15", 40)
 
 
-def test_unparseable_meta_is_refused(store_url: str, tmp_path: Path) -> None:
+def test_unparseable_meta_is_refused(store_url: str, tmp_path: Path, sh: Any) -> None:
     store = open_store(store_url, tmp_path)
     apply(store, state("r1", values("r1", 2)))
-    _overwrite_meta(store_url, tmp_path, b"{not json")
+    _overwrite_meta(store_url, tmp_path, b"{not json", sh)
     with pytest.raises(MetaCorruptError) as err:
         apply(store, state("r2", values("r2", 2)))
     text = str(err.value)
@@ -174,7 +174,7 @@ def test_unparseable_meta_is_refused(store_url: str, tmp_path: Path) -> None:
     assert "repair" in text
 
 
-def _overwrite_meta(url: str, root: Path, raw: bytes) -> None:
+def _overwrite_meta(url: str, root: Path, raw: bytes, sh: Any) -> None:
     store = open_store(url, root)
     prefix = store.url.prefix
     key = f"{prefix}/{ENV}/_meta"
@@ -188,15 +188,4 @@ def _overwrite_meta(url: str, root: Path, raw: bytes) -> None:
 
         redis.Redis(port=store.url.port).set(key, raw)
     else:
-        _etcdctl(store.url.port, "put", key, raw.decode())
-
-
-def _etcdctl(port: int, *args: str) -> str:
-    out = subprocess.run(
-        ["etcdctl", f"--endpoints=127.0.0.1:{port}", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"},
-    )
-    return out.stdout
+        sh.etcdctl(store.url.port, "put", key, raw.decode())

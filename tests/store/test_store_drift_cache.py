@@ -1,8 +1,13 @@
-"""`qv drift` with the desired-state hash cache (.qv/cache/desired/) on a real Git project."""
+"""`qv drift` with the desired-state hash cache (.qv/cache/desired/) on a real Git project.
+
+The cache matters when the tip's inputs differ from the deployed ones (a pending commit): with
+equal inputs drift renders nothing at all (tests/store/test_store_drift_norender.py).
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -49,13 +54,21 @@ def synced(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return project
 
 
-def test_second_run_renders_nothing_and_reports_the_same(
+def pending_commit(project: Path) -> None:
+    path = project / CONFIG
+    path.write_text(path.read_text().replace("max_order_notional: 100000", "max_order_notional: 7"))
+    git(project, "commit", "-qam", "notional 7")
+
+
+def test_sync_writes_the_entry_and_a_pending_tip_is_rendered_once(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     synced(project, capsys)
+    assert len(entries(project)) == 1  # the synced revision's hashes
+    pending_commit(project)
     code, cold, renders = drift(project, capsys)
     assert (code, renders) == (0, 1)
-    assert len(entries(project)) == 1
+    assert len(entries(project)) == 2
     code, warm, renders = drift(project, capsys)
     assert (code, renders) == (0, 0)
     assert warm == cold
@@ -85,11 +98,9 @@ def test_new_commit_is_pending_and_the_deployed_key_stays_cached(
 ) -> None:
     synced(project, capsys)
     drift(project, capsys)
-    path = project / CONFIG
-    path.write_text(path.read_text().replace("max_order_notional: 100000", "max_order_notional: 7"))
-    git(project, "commit", "-qam", "notional 7")
+    pending_commit(project)
     code, report, renders = drift(project, capsys)
-    assert (code, renders) == (0, 1)  # only the new tip is rendered; the deployed one is cached
+    assert (code, renders) == (0, 1)  # only the new tip: the deployed state is the store's index
     pending = report["pending"]
     assert isinstance(pending, dict)
     assert pending["changed"] == ["dev/config/example-service"]
@@ -120,6 +131,8 @@ def test_corrupt_entry_is_ignored_and_rewritten(
     project: Path, capsys: pytest.CaptureFixture[str], damage: bytes | str
 ) -> None:
     synced(project, capsys)
+    shutil.rmtree(folder(project))
+    pending_commit(project)
     _, cold, _ = drift(project, capsys)
     [entry] = entries(project)
     raw = entry.read_bytes()
@@ -135,6 +148,8 @@ def test_tampered_hashes_are_not_trusted(project: Path, capsys: pytest.CaptureFi
     import marshal
 
     synced(project, capsys)
+    shutil.rmtree(folder(project))
+    pending_commit(project)
     drift(project, capsys)
     [entry] = entries(project)
     fmt, env, key, digest, hashes = marshal.loads(entry.read_bytes())
@@ -143,12 +158,14 @@ def test_tampered_hashes_are_not_trusted(project: Path, capsys: pytest.CaptureFi
     code, report, renders = drift(project, capsys)
     assert (code, renders) == (0, 1)
     assert report["out_of_band"] == {"modified": [], "missing": [], "unexpected": []}
+    pending = report["pending"]
+    assert isinstance(pending, dict)
+    assert pending["changed"] == ["dev/config/example-service"]
 
 
 def test_deleting_the_cache_is_safe(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import shutil
-
     synced(project, capsys)
+    pending_commit(project)
     _, cold, _ = drift(project, capsys)
     shutil.rmtree(project / ".qv/cache")
     code, report, renders = drift(project, capsys)
@@ -159,38 +176,28 @@ def test_bad_revision_still_fails_clearly(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     synced(project, capsys)
+    before = entries(project)
     with pytest.raises(SystemExit) as stop:
         main(["-C", str(project), "drift", "--env", "dev", "--rev", "no-such-branch"])
     err = capsys.readouterr().err
     assert stop.value.code not in (0, None)
     assert "no-such-branch" in err
     assert "Traceback" not in err
-    assert entries(project) == []
+    assert entries(project) == before
 
 
 def test_environment_with_encrypted_files_is_never_cached(
-    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    project: Path, capsys: pytest.CaptureFixture[str], encrypted_dev: Path
 ) -> None:
-    from qv_config.secrets import generate_identity, key_file_text
-    from qv_config.secrets.ops import encrypt_file
-
-    identity = generate_identity()
-    key_file = project.parent / "dev.agekey"
-    key_file.write_text(key_file_text(identity, "# test key"), encoding="utf-8")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
-    (project / ".sops.yaml").write_text(
-        "creation_rules:\n"
-        "  - path_regex: ^environments/dev/.*\n"
-        f"    age: {identity.recipient}\n"
-        "    encrypted_regex: ^http$\n"
-    )
-    encrypt_file(project / CONFIG)
-    assert "sops" in (project / CONFIG).read_text()
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "encrypt")
     synced(project, capsys)
+    assert entries(project) == []  # sync does not cache it either
+    (project / "environments/dev/configs/extra.yaml").write_text(
+        "apiVersion: qv/v1\nkind: Config\nmetadata: {name: extra, owner: a}\nspec: {}\n"
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "pending")
     for _ in range(2):
         code, report, renders = drift(project, capsys)
-        assert (code, renders) == (0, 1)  # rendered (and decrypted) every time
+        assert (code, renders) == (0, 1)  # the pending tip: rendered (and decrypted) every time
         assert report["out_of_band"] == {"modified": [], "missing": [], "unexpected": []}
     assert entries(project) == []

@@ -4,7 +4,6 @@ transaction limits, SIGKILL during a large apply, bad credentials and unreachabl
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import threading
@@ -43,16 +42,6 @@ def apply(store: Any, rev: str, values: dict[str, bytes]) -> Any:
         is_descendant=lambda a, b: int(a[1:]) <= int(b[1:]),
         applied_by="t@x",
     )
-
-
-def _etcdctl(port: int, *args: str) -> str:
-    return subprocess.run(
-        ["etcdctl", f"--endpoints=127.0.0.1:{port}", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ETCDCTL_API": "3"},
-    ).stdout
 
 
 def test_sqlite_layout_read_by_sqlite3_and_minimal(tmp_path: Path) -> None:
@@ -110,20 +99,20 @@ def test_redis_layout_read_by_redis_cli_and_minimal(redis_server: Any, tmp_path:
     assert json.loads(event["data"])["revision"] == "r2"
 
 
-def test_etcd_layout_read_by_etcdctl_and_minimal(etcd_server: Any, tmp_path: Path) -> None:
+def test_etcd_layout_read_by_etcdctl_and_minimal(etcd_server: Any, tmp_path: Path, sh: Any) -> None:
     store = open_store(f"{etcd_server.url}?prefix=lay", tmp_path)
     apply(store, "r1", vals("r1", 30))
     assert (
-        json.loads(_etcdctl(etcd_server.port, "get", "--print-value-only", "lay/dev/_meta"))[
+        json.loads(sh.etcdctl(etcd_server.port, "get", "--print-value-only", "lay/dev/_meta"))[
             "revision"
         ]
         == "r1"
     )
-    assert "lay/dev/_audit/000000000001" in _etcdctl(
+    assert "lay/dev/_audit/000000000001" in sh.etcdctl(
         etcd_server.port, "get", "--prefix", "--keys-only", "lay/dev/_audit/"
     )
     apply(store, "r2", {**vals("r1", 30), f"{ENV}/config/svc-00007": b'{"x":1}'})
-    out = json.loads(_etcdctl(etcd_server.port, "get", "--prefix", "-w", "json", "lay/dev/"))
+    out = json.loads(sh.etcdctl(etcd_server.port, "get", "--prefix", "-w", "json", "lay/dev/"))
     newest = max(int(kv["mod_revision"]) for kv in out["kvs"])
     import base64
 

@@ -248,13 +248,20 @@ class Agent:
     # ---- states ---------------------------------------------------------------------------
 
     def _render(self, rev: str, check: bool = True) -> DesiredState:
+        from qv_config.agent.settings import desired_cache_root
         from qv_config.store.source import render_desired
 
         key = (rev, check)
         if key not in self._renders:
             if len(self._renders) >= _RENDER_CACHE:
                 self._renders.pop(next(iter(self._renders)))
-            self._renders[key] = render_desired(self.mirror.path, self.config.env, rev, check=check)
+            self._renders[key] = render_desired(
+                self.mirror.path,
+                self.config.env,
+                rev,
+                check=check,
+                cache_root=desired_cache_root(self.config),
+            )
         return self._renders[key]
 
     def _apply_state(self, store: Store, base: Meta | None, rev: str) -> tuple[Meta | None, int]:

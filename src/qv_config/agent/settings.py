@@ -1,4 +1,4 @@
-"""Where the agent's store URL comes from when ``--store`` is not given.
+"""Where the agent's store URL comes from when ``--store`` is not given, and where it caches.
 
 The agent has no work tree, so the Environment's ``spec.store`` and ``qv.yaml``'s are read at the
 branch tip of the mirror: --store, then $QV_STORE, then those, then ``sqlite:.qv/state.db``.
@@ -7,6 +7,7 @@ branch tip of the mirror: --store, then $QV_STORE, then those, then ``sqlite:.qv
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,3 +40,12 @@ def store_url_at(mirror: GitMirror, config: AgentConfig) -> str:
         if found:
             return found
     return "sqlite:.qv/state.db"
+
+
+def desired_cache_root(config: AgentConfig) -> Path | None:
+    """Where rendered desired-state hashes are cached for `qv drift`: the workdir, when the agent
+    keeps its state in the workdir's ``.qv/`` already (the default cache dir; drift run in that
+    checkout then finds them); else nowhere, so that an explicit ``--cache-dir`` keeps the agent
+    from writing anywhere else."""
+    qv_dir = config.workdir / ".qv"
+    return config.workdir if config.cache_dir.is_relative_to(qv_dir) else None

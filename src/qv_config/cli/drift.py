@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import typer
 
 from qv_config.cli.app import app
@@ -23,37 +21,18 @@ def drift_command(
     from qv_config.cli.sync import check_format, show
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
-    from qv_config.store.apply import read_meta
-    from qv_config.store.drift import compute_drift_hashes
-    from qv_config.store.layout import full_hashes
-    from qv_config.store.source import desired_hashes, store_url_for
+    from qv_config.store.driftcheck import drift_report, read_deployed
+    from qv_config.store.source import store_url_for
 
     check_format(fmt)
     root = find_root(OPTIONS.start_dir())
     target = open_store(store_url_for(root, env, store), root)
     try:
-        state = target.read(env)
-        recorded = read_meta(target, env, state.meta_raw)
+        deployed = read_deployed(target, env)
     finally:
         target.close()
-    # Hashes, not values: the desired ones come from .qv/cache/desired/ when nothing that can
-    # change the environment moved since the last run (store/desiredcache.py).
-    tip = desired_hashes(root, env, rev)
-    if recorded is None:
-        recorded_hashes: Mapping[str, str] = {}
-    elif recorded.revision == tip.revision:
-        recorded_hashes = tip.hashes
-    else:
-        recorded_hashes = desired_hashes(root, env, recorded.revision).hashes
-    result = compute_drift_hashes(
-        env,
-        recorded,
-        full_hashes(state.values),
-        recorded_hashes,
-        tip.revision,
-        tip.digest,
-        tip.hashes,
-    )
+    # Renders only when the tip's inputs differ from the deployed ones (store/driftcheck.py).
+    result = drift_report(root, env, rev, deployed)
     shown = target.url.display
     show(fmt, report.drift_text(result, shown), report.drift_json(result, shown))
     if result.out_of_band:

@@ -55,7 +55,8 @@ def _rollback(
     from qv_config.store.source import render_desired
 
     entry = rollback_target(target, env, to, full_sha)
-    desired = render_desired(root, env, entry.revision, check=False)  # validated when deployed
+    # Validated when deployed; the hashes are cached, as sync does.
+    desired = render_desired(root, env, entry.revision, check=False, cache_root=root)
     if desired.digest != entry.digest:
         raise CheckFailed(
             f"rendering {entry.revision[:12]} now gives digest {desired.digest[:12]}, but "

@@ -55,7 +55,8 @@ def sync_command(
     check_format(fmt)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
-    desired = render_desired(root, env, rev)
+    # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
+    desired = render_desired(root, env, rev, cache_root=root)
     target = open_store(url, root)
     try:
         result = apply_desired(

@@ -126,7 +126,14 @@ def apply_desired(
     for attempt in range(1, _RETRIES + 1):
         head = store.read_index(desired.env)
         old = read_meta(store, desired.env, head.meta_raw)
-        new = Meta(desired.revision, desired.digest, layout.now(), applied_by, tuple(approvals))
+        new = Meta(
+            desired.revision,
+            desired.digest,
+            layout.now(),
+            applied_by,
+            tuple(approvals),
+            desired.inputs,
+        )
         if old is not None and old.digest == desired.digest and not heal:
             return ApplyResult(desired.env, "unchanged", plan_apply({}, {}), old, old, attempt)
         if action == "apply":

@@ -71,37 +71,68 @@ def folder(root: Path) -> Path:
     return root / ".qv" / "cache" / "desired"
 
 
+def stamp(env: str, key: str) -> str:
+    """What ``_meta.inputs`` records: a digest of the qv version, the environment and its input
+    key. Equal stamps mean an equal effective configuration (a new qv version may render
+    differently, so it never matches an older stamp)."""
+    return hashlib.sha256(f"{_FORMAT}\0{env}\0{key}".encode()).hexdigest()
+
+
 def input_key(root: Path, env: str, rev: str) -> InputKey | None:
     """The commit of ``rev`` and the environment's input key; None when Git cannot say (the
-    caller then renders, which reports the problem properly)."""
-    from qv_config.errors import GitError
-    from qv_config.repo.history import input_keys, input_paths
+    caller then renders, which reports the problem properly).
+
+    Works in a checkout (paths relative to the project folder, which may sit inside the
+    repository) and in the agent's bare mirror (no work tree: paths from the repository root).
+    """
+    from qv_config.repo.history import input_paths
 
     try:
-        head = _commit_and_project(root, rev)
+        head = _commit_and_project(root, rev, "./")
         if head is None:
             return None
-        sha, bases = head
-        key = input_keys(root, [sha], input_paths(env, bases))[sha]
-    except (GitError, OSError, ValueError, IndexError):
+        sha, bases, prefix = head
+        key = _key(root, sha, input_paths(env, bases), prefix)
+    except (OSError, ValueError, IndexError):
         return None
-    return InputKey(sha, key)
+    return InputKey(sha, key) if key is not None else None
 
 
-def _commit_and_project(root: Path, rev: str) -> tuple[str, tuple[str, ...]] | None:
-    """The commit id of ``rev`` and the ``bases`` of its qv.yaml, in one ``git cat-file``."""
-    query = f"{rev}^{{commit}}\n{rev}^{{commit}}:./qv.yaml\n".encode()
-    proc = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=root, input=query, capture_output=True, check=False
+def _key(root: Path, sha: str, paths: tuple[str, ...], prefix: str) -> str | None:
+    """The object ids of ``paths`` at ``sha`` joined as ``repo.history.input_keys`` does (so
+    cache entries are shared with it); None when qv.yaml is absent (not a project there)."""
+    query = "".join(f"{sha}:{prefix}{path}\n" for path in paths).encode()
+    proc = _cat_file(root, "--batch-check=%(objectname)", query)
+    lines = proc.stdout.decode().splitlines()
+    if proc.returncode != 0 or len(lines) != len(paths):
+        return None
+    ids = [line.split()[0] if not line.endswith("missing") else "-" for line in lines]
+    return None if ids[0] == "-" else ",".join(ids)
+
+
+def _cat_file(root: Path, mode: str, query: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "cat-file", mode], cwd=root, input=query, capture_output=True, check=False
     )
+
+
+def _commit_and_project(
+    root: Path, rev: str, prefix: str
+) -> tuple[str, tuple[str, ...], str] | None:
+    """The commit id of ``rev``, the ``bases`` of its qv.yaml and the path prefix that works
+    here, in one ``git cat-file`` (two in a bare repository, which refuses ``./``)."""
+    query = f"{rev}^{{commit}}\n{rev}^{{commit}}:{prefix}qv.yaml\n".encode()
+    proc = _cat_file(root, "--batch", query)
     if proc.returncode != 0:
+        if prefix and b"relative path syntax" in proc.stderr:
+            return _commit_and_project(root, rev, "")
         return None
     out = proc.stdout
     first, out = _object(out)
     if first is None:
         return None
     second, _ = _object(out)
-    return first[0], _bases(second[1] if second is not None else None)
+    return first[0], _bases(second[1] if second is not None else None), prefix
 
 
 def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:

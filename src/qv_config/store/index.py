@@ -69,7 +69,7 @@ def decode_shard(raw: bytes | None) -> dict[str, str]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _digest(encoded: bytes) -> str:
+def shard_digest(encoded: bytes) -> str:
     return hashlib.sha256(encoded).hexdigest()[:_DIGEST_CHARS]
 
 
@@ -156,7 +156,9 @@ def desired_index(digest: str, hashes: Mapping[str, str]) -> DesiredIndex:
     count = shard_count(len(hashes))
     shards = group(hashes, count)
     encoded = {s: encode_shard(entries) for s, entries in shards.items()}
-    return DesiredIndex(digest, count, shards, encoded, {s: _digest(e) for s, e in encoded.items()})
+    return DesiredIndex(
+        digest, count, shards, encoded, {s: shard_digest(e) for s, e in encoded.items()}
+    )
 
 
 def plan_from_shards(

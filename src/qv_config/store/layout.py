@@ -78,7 +78,10 @@ def _dumps(obj: Any) -> bytes:
 
 
 def encode_meta(meta: Meta) -> bytes:
-    return _dumps({**dataclasses.asdict(meta), "approvals": list(meta.approvals)})
+    obj = {**dataclasses.asdict(meta), "approvals": list(meta.approvals)}
+    if not meta.inputs:
+        del obj["inputs"]  # unknown: the key is left out, as an older qv wrote it
+    return _dumps(obj)
 
 
 def decode_meta(raw: bytes, key: str, repair: str) -> Meta:
@@ -88,12 +91,15 @@ def decode_meta(raw: bytes, key: str, repair: str) -> Meta:
         if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) for f in _META_FIELDS):
             raise ValueError(f"needs string fields {', '.join(_META_FIELDS)}")
         approvals = obj.get("approvals") or []
+        inputs = obj.get("inputs")
         return Meta(
             obj["revision"],
             obj["digest"],
             obj["applied_at"],
             obj["applied_by"],
             approvals=tuple(str(a) for a in approvals),
+            # Optional (older qv wrote none); anything but a string is treated as unknown.
+            inputs=inputs if isinstance(inputs, str) else "",
         )
     except (ValueError, TypeError, UnicodeDecodeError) as err:
         raise MetaCorruptError(

@@ -40,12 +40,21 @@ return out
 #       index deletes...
 # ARGV: has_expect, expect, meta, audit entry, event, n_puts, n_deletes, has_index, index top,
 #       n_index_puts, value put values..., index put values...
+# Redis keeps the writes a script made before a command in it failed (no rollback), so every
+# check that could fail a later command runs before the first write: the fence, and the types of
+# the audit and event keys (XADD on a key that is not a stream would fail after the values).
 _COMMIT = """
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
   if cur ~= ARGV[2] then return redis.error_reply('QVFENCE _meta changed') end
 elseif cur then
   return redis.error_reply('QVFENCE _meta appeared')
+end
+for i = 2, 3 do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'none' and t ~= 'stream' then
+    return redis.error_reply('QVTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a stream')
+  end
 end
 local np, nd, nip = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[10])
 for i = 1, np do redis.call('SET', KEYS[4 + i], ARGV[10 + i]) end
@@ -117,6 +126,13 @@ class RedisStore:
         except r.ResponseError as err:
             if str(err).startswith("QVFENCE"):
                 raise FenceConflict(f"{where}: {err}") from None
+            if str(err).startswith("QVTYPE"):
+                key = str(err).split()[1]
+                raise StoreError(
+                    f"{where}: nothing was written: {str(err).removeprefix('QVTYPE ')}",
+                    hint=f"qv keeps its audit log and change events there: move the value away"
+                    f" (redis-cli RENAME) or delete it (redis-cli DEL {key}), then apply again",
+                ) from None
             raise StoreError(
                 f"{where} refused the command: {err}",
                 hint="check the server's log and memory limits",

@@ -7,6 +7,7 @@ revision it came from; uncommitted edits are not deployable.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +15,41 @@ from qv_config.errors import CheckFailed
 from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
-    from qv_config.store.desiredcache import DesiredHashes
+    from qv_config.store.desiredcache import DesiredHashes, InputKey
 
 
-def render_desired(root: Path, env: str, rev: str, *, check: bool = True) -> DesiredState:
-    """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors."""
-    return _render(root, env, rev, check)[0]
+def render_desired(
+    root: Path, env: str, rev: str, *, check: bool = True, cache_root: Path | None = None
+) -> DesiredState:
+    """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
+
+    The result carries the input stamp of ``rev`` (recorded in ``_meta`` by the apply, so that
+    `qv drift` can tell without rendering that the tip is what is deployed). With ``cache_root``
+    its per-key hashes also go to that project's ``.qv/cache/desired/`` (drift on the same
+    checkout is then warm for this revision), except for environments with encrypted files.
+    """
+    from qv_config.store import desiredcache as dc
+
+    resolved = dc.input_key(root, env, rev)
+    state, secret = _render(root, env, rev, check)
+    if not _same_commit(resolved, state):
+        return state  # the branch moved between the two reads: no stamp rather than a wrong one
+    assert resolved is not None
+    if cache_root is not None:
+        _remember(cache_root, resolved.key, state, secret)
+    return replace(state, inputs=dc.stamp(env, resolved.key))
+
+
+def _same_commit(resolved: InputKey | None, state: DesiredState) -> bool:
+    return resolved is not None and resolved.revision == state.revision
+
+
+def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> None:
+    """Save the hashes of a rendered state; never those of decrypted secrets."""
+    from qv_config.store import desiredcache as dc
+
+    if not secret and state.hashes is not None:
+        dc.save(cache_root, state.env, key, dc.CachedDesired(state.digest, state.hashes))
 
 
 def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
@@ -49,16 +79,20 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
     return DesiredState(env, source.revision, digest_of(hashes), values, hashes), secret
 
 
-def desired_hashes(root: Path, env: str, rev: str) -> DesiredHashes:
+def desired_hashes(
+    root: Path, env: str, rev: str, resolved: InputKey | None = None
+) -> DesiredHashes:
     """The per-key sha256 and digest of ``env`` at ``rev`` (unchecked, as drift wants them),
     from ``.qv/cache/desired/`` when the environment's input key was rendered before.
+    ``resolved``: the input key of ``rev`` when the caller has it already.
 
     Environments that render from encrypted files are rendered every time: their hashes are
     hashes of decrypted secrets and never go to disk.
     """
     from qv_config.store import desiredcache as dc
 
-    resolved = dc.input_key(root, env, rev)
+    if resolved is None:
+        resolved = dc.input_key(root, env, rev)
     if resolved is not None:
         hit = dc.load(root, env, resolved.key)
         if hit is not None:
@@ -66,8 +100,9 @@ def desired_hashes(root: Path, env: str, rev: str) -> DesiredHashes:
     state, secret = _render(root, env, rev, check=False)
     assert state.hashes is not None
     # Saved only when the key was read at the commit that was rendered (a branch may move).
-    if resolved is not None and resolved.revision == state.revision and not secret:
-        dc.save(root, env, resolved.key, dc.CachedDesired(state.digest, state.hashes))
+    if _same_commit(resolved, state):
+        assert resolved is not None
+        _remember(root, resolved.key, state, secret)
     return dc.DesiredHashes(env, state.revision, state.digest, state.hashes, cached=False)
 
 

@@ -18,6 +18,10 @@ class Meta:
     applied_at: str
     applied_by: str
     approvals: tuple[str, ...] = ()
+    # The stamp of everything the deployed state was rendered from (qv version, environment and
+    # the tree ids of its inputs; store/desiredcache.py ``stamp``). Additive to SPEC §6's fields;
+    # "" when written by an older qv or unknown: drift then renders the tip to compare.
+    inputs: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class DesiredState:
     # sha256 hex of each value when the renderer already computed them for the digest (so the
     # apply's hash index costs no second pass); None: the apply hashes the values itself.
     hashes: Mapping[str, str] | None = None
+    inputs: str = ""  # recorded as Meta.inputs: the input stamp of ``revision`` ("" unknown)
 
 
 @dataclass(frozen=True)

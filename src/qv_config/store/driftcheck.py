@@ -1,0 +1,136 @@
+"""`qv drift` without rendering when nothing can be pending (SPEC §6).
+
+Drift has two questions, and neither needs a render in the common case:
+
+- **Out-of-band edits** compare the store's values with the state its last apply wrote. That
+  apply wrote the per-key hash index (``P/{env}/_index``, store/index.py) in the same
+  transaction as ``_meta``, so the index *is* the recorded state's hashes: a stored value whose
+  hash differs is modified, an index key absent from the store is missing, a store key not in
+  the index is unexpected. Out-of-band edits never touch the index (they would have to forge it
+  consistently with ``_meta``'s digest and the shard digests, which are checked).
+- **Pending changes** compare the recorded state with the branch tip. ``_meta.inputs`` is the
+  stamp of what the deployed state was rendered from (qv version, environment, tree ids of its
+  inputs): when the tip's stamp is equal, the tip renders to the deployed state and nothing is
+  pending. Otherwise the tip is rendered (or its hashes come from ``.qv/cache/desired/``).
+
+Anything missing or inconsistent — no index (a store written before it existed), an index
+written with another ``_meta``, no stamp (an older qv), a Git question that fails — falls back
+to rendering, which is slower and never less correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from qv_config.store.desiredcache import DesiredHashes, InputKey
+from qv_config.store.drift import DriftReport, compute_drift_hashes
+from qv_config.store.protocol import Store
+from qv_config.store.types import Meta, StoreState
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What drift reads from the store: ``_meta``, the hash of every value, and the recorded
+    state's hashes from the index (None when absent or not written with this ``_meta``)."""
+
+    meta: Meta | None
+    values: Mapping[str, str]  # "{env}/{kind}/{name}" -> layout.value_hash of the stored value
+    index: Mapping[str, str] | None
+
+
+def read_deployed(store: Store, env: str) -> Deployed:
+    """One consistent read of the values, then the index bound to the same ``_meta``."""
+    from qv_config.store.apply import read_meta
+    from qv_config.store.layout import value_hashes
+
+    state = store.read(env)
+    meta = read_meta(store, env, state.meta_raw)
+    index = _index_hashes(store, env, state, meta) if meta is not None else None
+    return Deployed(meta, value_hashes(state.values), index)
+
+
+def _index_hashes(store: Store, env: str, state: StoreState, meta: Meta) -> dict[str, str] | None:
+    """The index's key -> value hash, when it is whole and belongs to ``state``'s ``_meta``."""
+    from qv_config.store.index import decode_shard, decode_top, shard_digest
+
+    head = store.read_index(env)
+    if head.meta_raw != state.meta_raw:
+        return None  # an apply landed between the two reads: render instead of mixing them
+    top = decode_top(head.index_raw, meta)
+    if top is None:
+        return None
+    raw = store.read_index_shards(env, sorted(top.shards))
+    hashes: dict[str, str] = {}
+    for shard, digest in top.shards.items():
+        encoded = raw.get(shard)
+        # A shard rewritten by a later apply (or damaged) no longer matches the top's digest.
+        if encoded is None or shard_digest(encoded) != digest:
+            return None
+        hashes.update(decode_shard(encoded))
+    return hashes
+
+
+def drift_report(root: Path, env: str, rev: str, deployed: Deployed) -> DriftReport:
+    """Compare ``deployed`` with its recorded state and with ``rev`` (rendering only what must be:
+    see the module docstring)."""
+    from qv_config.store import desiredcache as dc
+    from qv_config.store.source import desired_hashes
+
+    meta = deployed.meta
+    resolved = dc.input_key(root, env, rev)
+    tip = _unchanged_tip(env, meta, deployed.index, resolved)
+    if tip is None:
+        tip = desired_hashes(root, env, rev, resolved)
+    recorded = _recorded(root, env, meta, deployed.index, tip)
+    return compute_drift_hashes(
+        env,
+        meta,
+        deployed.values,
+        recorded,
+        tip.revision,
+        tip.digest,
+        _short(tip.hashes),
+    )
+
+
+def _unchanged_tip(
+    env: str, meta: Meta | None, index: Mapping[str, str] | None, resolved: InputKey | None
+) -> DesiredHashes | None:
+    """The tip as the deployed state when it provably renders to it; None: render it."""
+    from qv_config.store.desiredcache import stamp
+
+    if meta is None or index is None or resolved is None:
+        return None
+    same_inputs = bool(meta.inputs) and stamp(env, resolved.key) == meta.inputs
+    if not same_inputs and resolved.revision != meta.revision:
+        return None
+    return DesiredHashes(env, resolved.revision, meta.digest, index, cached=True)
+
+
+def _recorded(
+    root: Path,
+    env: str,
+    meta: Meta | None,
+    index: Mapping[str, str] | None,
+    tip: DesiredHashes,
+) -> Mapping[str, str]:
+    """The recorded state's value hashes: the index, else the tip's (same commit), else a render
+    of the recorded revision (or its cache entry)."""
+    from qv_config.store.source import desired_hashes
+
+    if meta is None:
+        return {}
+    if index is not None:
+        return index
+    if meta.revision == tip.revision:
+        return _short(tip.hashes)
+    return _short(desired_hashes(root, env, meta.revision).hashes)
+
+
+def _short(hashes: Mapping[str, str]) -> Mapping[str, str]:
+    """Full sha256 hex cut to the index's length, so every side compares alike."""
+    from qv_config.store.layout import value_hashes
+
+    return value_hashes({}, hashes)
