@@ -123,3 +123,43 @@ def test_unit_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert (tmp_path / ".qv" / ".gitignore").is_file()
     finally:
         statefile._token.cache_clear()
+
+
+def _render_in_process(root: Path, xdg: Path) -> tuple[str, bool]:
+    """Output of ``qv render --env dev --format json`` and whether it imported Jinja2."""
+    probe = (
+        "import sys\n"
+        "from qv_config.cli.__main__ import main\n"
+        "try:\n"
+        f"    main(['-C', {str(root)!r}, 'render', '--env', 'dev', '--format', 'json'])\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, stop.code\n"
+        "sys.stderr.write('jinja2' if 'jinja2' in sys.modules else '-')\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(xdg)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout, done.stderr.endswith("jinja2")
+
+
+def test_values_of_env_only_templates_need_no_jinja(project: Path, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    first, imported = _render_in_process(project, xdg)
+    assert imported
+    again, imported = _render_in_process(project, xdg)
+    assert again == first
+    assert not imported  # every template reads only env: values kept for this context
+
+
+def test_a_changed_context_evaluates_again(project: Path, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    before, _ = _render_in_process(project, xdg)
+    env_file = project / "environments" / "dev" / "environment.yaml"
+    text = env_file.read_text()
+    assert "capital: " in text
+    env_file.write_text(text.replace("capital: ", "capital: 1", 1))
+    after, imported = _render_in_process(project, xdg)
+    assert imported
+    assert after != before
+    assert after == _render(project, tmp_path / "no-cache-machine")

@@ -21,16 +21,29 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-_FORMAT = "qv-template-code/1"
+_FORMAT = "qv-template-code/2"
 _MAX_ENTRIES = 20_000  # a bound on the file: templates of a tree are a few hundred strings
+_MISSING = object()
 
 
 def _header() -> tuple[str, ...]:
-    import jinja2
-
     from qv_config import __version__
 
-    return (_FORMAT, __version__, jinja2.__version__, sys.version)
+    return (_FORMAT, __version__, sys.version, _jinja_fingerprint())
+
+
+def _jinja_fingerprint() -> str:
+    """The installed Jinja2, told apart without importing it (a warm run that finds every
+    template value in this file never imports Jinja2 at all)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("jinja2")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        return "-"
+    st = os.stat(origin)
+    return f"{origin}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def _key(kind: str, text: str) -> str:
@@ -42,28 +55,57 @@ class CodeCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._loaded: dict[str, tuple[bytes, bool]] | None = None  # read on first use
+        # Read on first use: code by (kind, text) digest, and the values of templates that do
+        # not read ``doc`` by (context digest, text) digest.
+        self._loaded: tuple[dict[str, tuple[bytes, bool]], dict[str, bytes]] | None = None
         self._dirty = False
 
     @property
     def _entries(self) -> dict[str, tuple[bytes, bool]]:
-        # Read only once a template string is met (which has imported Jinja2 anyway).
+        return self._parts()[0]
+
+    @property
+    def _values(self) -> dict[str, bytes]:
+        return self._parts()[1]
+
+    def _parts(self) -> tuple[dict[str, tuple[bytes, bool]], dict[str, bytes]]:
         if self._loaded is None:
-            self._loaded = self._read(self.path) if self.path is not None else {}
+            self._loaded = self._read(self.path) if self.path is not None else ({}, {})
         return self._loaded
 
     @staticmethod
-    def _read(path: Path) -> dict[str, tuple[bytes, bool]]:
+    def _read(path: Path) -> tuple[dict[str, tuple[bytes, bool]], dict[str, bytes]]:
         from qv_config.repo.statefile import read_state_file
 
         blob = read_state_file(path)
         try:
             stored = marshal.loads(blob) if blob is not None else None
         except (EOFError, ValueError, TypeError):
-            return {}
-        if type(stored) is not tuple or len(stored) != 2 or stored[0] != _header():
-            return {}
-        return stored[1] if type(stored[1]) is dict else {}
+            return {}, {}
+        if type(stored) is not tuple or len(stored) != 3 or stored[0] != _header():
+            return {}, {}
+        codes, values = stored[1], stored[2]
+        return (codes if type(codes) is dict else {}), (values if type(values) is dict else {})
+
+    def value(self, context: str, text: str) -> Any:
+        """The value ``text`` gave in a template context with digest ``context`` (a template
+        that does not read ``doc``), or ``MISSING``."""
+        blob = self._values.get(_key(context, text))
+        if blob is None:
+            return _MISSING
+        try:
+            return marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return _MISSING
+
+    def put_value(self, context: str, text: str, value: Any) -> None:
+        if self.path is None or len(self._values) >= _MAX_ENTRIES:
+            return
+        try:
+            self._values[_key(context, text)] = marshal.dumps(value)
+        except ValueError:  # not plain data: not kept
+            return
+        self._dirty = True
 
     def get(self, kind: str, text: str) -> tuple[CodeType, bool] | None:
         entry = self._entries.get(_key(kind, text))
@@ -86,7 +128,7 @@ class CodeCache:
             return
         from qv_config.repo.statefile import write_state_file
 
-        write_state_file(self.path, marshal.dumps((_header(), self._entries)))
+        write_state_file(self.path, marshal.dumps((_header(), self._entries, self._values)))
         self._dirty = False
 
 
@@ -103,6 +145,9 @@ def attach(root: Path | None) -> None:
 
 def active() -> CodeCache:
     return _ACTIVE[0]
+
+
+MISSING = _MISSING
 
 
 def save() -> None:

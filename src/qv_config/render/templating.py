@@ -8,10 +8,12 @@ hold (non-finite floats, non-string keys), so the desired state never has to che
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from qv_config.render import codecache
 from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
@@ -38,6 +40,7 @@ class Walker:
         # value is the same for every document of the environment. A Walker therefore serves
         # one (env, project) context; only ``doc`` may change between documents.
         self._results: dict[str, Any] = {}
+        self._digest: tuple[tuple[Any, ...], str] | None = None  # of the context without doc
         self.problems: list[Problem] = []
 
     def render(
@@ -131,6 +134,12 @@ class Walker:
         known = self._results.get(text, _NONE)
         if known is not _NONE:
             return self._reuse(text, known)
+        # A template that does not read ``doc`` gave this value in this same context on an
+        # earlier run: no need to compile (or even import) Jinja2 for it.
+        kept = codecache.active().value(self._context_digest(), text)
+        if kept is not codecache.MISSING:
+            self._results[text] = kept
+            return self._checked(text, kept)
         compiled = compile_template(text)
         try:
             if isinstance(compiled, TemplateProblem):
@@ -140,11 +149,26 @@ class Walker:
             if not (isinstance(compiled, Compiled) and compiled.uses_doc):
                 self._results[text] = problem
             return self._reuse(text, problem)
-        if isinstance(result, float) and not math.isfinite(result):
-            self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
         if not compiled.uses_doc:
             self._results[text] = result
+            codecache.active().put_value(self._context_digest(), text, result)
+        return self._checked(text, result)
+
+    def _checked(self, text: str, result: Any) -> Any:
+        if isinstance(result, float) and not math.isfinite(result):
+            self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
         return result
+
+    def _context_digest(self) -> str:
+        """Digest of the context without ``doc`` (computed once per env/project objects)."""
+        shared = {key: value for key, value in self._context.items() if key != "doc"}
+        objects = tuple(shared.values())  # held, so that identity means "the same context"
+        known = self._digest
+        if known is None or not _same(known[0], objects):
+            text = repr(sorted(shared.items()))  # plain data: repr is exact (1 vs 1.0 vs True)
+            known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
+            self._digest = known
+        return known[1]
 
     def _reuse(self, text: str, known: Any) -> Any:
         if isinstance(known, TemplateProblem):
@@ -155,6 +179,10 @@ class Walker:
     def _problem(self, code: str, message: str) -> None:
         self._dynamic += 1
         self.problems.append(Problem(code, message, tuple(self._stack)))
+
+
+def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
 
 
 # A "trie" of the paths of a layer that need the walker: ``True`` means "walk this whole value";
