@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from qv_config.repo import WorkTreeSource, load_snapshot
@@ -40,8 +41,12 @@ def test_errors_are_never_cached(tmp_path: Path) -> None:
 def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
     write_starter(tmp_path)
     clean = load_snapshot(WorkTreeSource(tmp_path))
-    for junk in (b"", b"not marshal at all", b"\x00" * 100):
-        _cache_file(tmp_path).write_bytes(junk)
+    from qv_config.repo.statefile import write_state_file
+
+    junks = (b"", b"not marshal at all", b"\x00" * 100)
+    # Unsealed junk stops at the seal; sealed junk must be refused by the format checks.
+    for junk, write in itertools.product(junks, (Path.write_bytes, write_state_file)):
+        write(_cache_file(tmp_path), junk)
         again = load_snapshot(WorkTreeSource(tmp_path))
         assert {p: d.data for p, d in again.bases.items()} == {
             p: d.data for p, d in clean.bases.items()

@@ -5,7 +5,8 @@ keys mean equal effective configuration whatever the commit: ``qv log`` and ``qv
 history without rendering again what did not change, across runs too. One small file per
 (environment, key) under ``.qv/cache/render/`` holds the rendered documents (marshal: builtin
 values only, the fastest loader of plain data) and, for a state that does not validate, the
-reason. A missing, corrupt or foreign file is a miss; deleting ``.qv/`` is always safe.
+reason. Files are sealed (``repo.statefile``): a missing, corrupt, foreign or unsealed file is a
+miss; deleting ``.qv/`` is always safe.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config import __version__
-from qv_config.repo.parsecache import write_state_file
+from qv_config.repo.statefile import read_state_file, write_state_file
 
 _FORMAT = f"qv-render-1/{__version__}"
 
@@ -45,9 +46,12 @@ class RenderCache:
         path = self._path(env, key)
         if path is None:
             return None
+        # Sealed (repo.statefile): rendered states decide what diff and log show, so a file this
+        # user's qv did not write (committed, from another machine's CI cache) is a miss.
+        blob = read_state_file(path)
         try:
-            raw = marshal.loads(path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
+            raw = marshal.loads(blob) if blob is not None else None
+        except (EOFError, ValueError, TypeError):
             return None
         if type(raw) is not tuple or len(raw) != 4 or raw[0] != _FORMAT or raw[1] != key:
             return None

@@ -6,20 +6,34 @@ even *reading* a file whose stat is unchanged: a stat index maps each path to
 
 Values are stored as one marshal blob each, so loading the cache file costs one read and a dict
 of bytes objects; a value is decoded only when a document's data is actually used. The file holds
-builtin types only, is keyed by the qv version and the YAML limits, is written atomically, and a
-missing, corrupt or foreign file is simply ignored. Deleting ``.qv/`` is always safe.
+builtin types only, is keyed by the qv version and the YAML limits, is written atomically and
+sealed (``repo.statefile``), and a missing, corrupt, foreign or unsealed file is simply ignored.
+Deleting ``.qv/`` is always safe.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from qv_config import __version__
+
+# Re-exported: every cache writer imports these from here, and all of them must seal (statefile).
+from qv_config.repo.statefile import ensure_state_dir, read_state_file, write_state_file
 from qv_config.yamlio.types import ReplaceDict, ReplaceList
+
+__all__ = [
+    "ParseCache",
+    "StatKey",
+    "decode_blob",
+    "encode_blob",
+    "ensure_state_dir",
+    "read_state_file",
+    "stat_key",
+    "write_state_file",
+]
 
 _FORMAT = f"qv-parse-2/{__version__}"
 StatKey = tuple[int, int, int, int]  # mtime_ns, size, inode, ctime_ns
@@ -46,10 +60,12 @@ class ParseCache:
 
     @staticmethod
     def _read(path: Path) -> tuple[dict[str, bytes], tuple[str, dict[str, Any]]]:
+        # Sealed: a parse.bin this user's qv did not write (committed, restored from another
+        # machine's CI cache) could map a file's digest to any value, so it is never read.
+        blob = read_state_file(path)
         try:
-            with open(path, "rb") as handle:
-                raw = marshal.loads(handle.read())
-        except (OSError, EOFError, ValueError, TypeError):
+            raw = marshal.loads(blob) if blob is not None else None
+        except (EOFError, ValueError, TypeError):
             return {}, ("", {})
         if type(raw) is not tuple or len(raw) != 4 or raw[0] != _FORMAT:
             return {}, ("", {})
@@ -179,29 +195,3 @@ def _now_ns() -> int:
     import time
 
     return time.time_ns()
-
-
-def ensure_state_dir(folder: Path) -> None:
-    """Create ``.qv/...`` so that it ignores itself in Git (as .pytest_cache does)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    top = next((p for p in (folder, *folder.parents) if p.name == ".qv"), None)
-    marker = top / ".gitignore" if top is not None else None
-    if marker is not None and not marker.exists():
-        marker.write_text("# created by qv: caches and local state, safe to delete\n*\n")
-
-
-def write_state_file(path: Path, blob: bytes) -> None:
-    """Write a file under ``.qv/`` atomically (tmp file + rename), for every qv cache.
-
-    Readers never see a half-written file; a folder that cannot be written only makes qv slower.
-    """
-    tmp: str | None = None
-    try:
-        ensure_state_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)

@@ -7,9 +7,10 @@ everything that can change an environment; equal input keys mean an equal effect
 configuration, so the hashes rendered once are reused until one of those trees changes.
 
 Entries live under ``<root>/.qv/cache/desired/``, one marshal file per (qv version, environment,
-input key), written atomically; a missing, corrupt or foreign file is ignored (the caller
-renders), so deleting the folder is always safe. Environments that render from SOPS-encrypted
-files are never cached: their hashes would be hashes of decrypted secrets on disk.
+input key), written atomically and sealed (``repo.statefile``); a missing, corrupt, foreign or
+unsealed file is ignored (the caller renders), so deleting the folder is always safe.
+Environments that render from SOPS-encrypted files are never cached: their hashes would be
+hashes of decrypted secrets on disk.
 """
 
 from __future__ import annotations
@@ -177,9 +178,14 @@ def load(root: Path, env: str, key: str) -> CachedDesired | None:
 
 
 def _read(path: Path, env: str, key: str) -> CachedDesired | None:
+    from qv_config.repo.statefile import read_state_file
+
+    # Sealed (repo.statefile): these hashes decide what drift compares against, so an entry this
+    # user's qv did not write (committed, from another machine's CI cache) is a miss.
+    blob = read_state_file(path)
     try:
-        raw = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
+        raw = marshal.loads(blob) if blob is not None else None
+    except (EOFError, ValueError, TypeError):
         return None
     if type(raw) is not tuple or len(raw) != 5 or raw[:3] != (_FORMAT, env, key):
         return None
@@ -209,7 +215,7 @@ def _consistent(digest: str, hashes: dict[str, str]) -> bool:
 
 def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
     """Write an entry atomically (a read-only checkout only loses speed), then prune old ones."""
-    from qv_config.repo.parsecache import write_state_file
+    from qv_config.repo.statefile import write_state_file
 
     path = _path(root, env, key)
     write_state_file(path, marshal.dumps((_FORMAT, env, key, entry.digest, dict(entry.hashes))))

@@ -148,14 +148,19 @@ class ResultCache:
 
     @classmethod
     def load(cls, root: Path) -> ResultCache:
+        from qv_config.repo.statefile import read_state_file
+
         path = root / ".qv" / "cache" / "validate.marshal"
+        # Sealed (repo.statefile): stored findings decide what validate reports, so a file this
+        # user's qv did not write (committed, from another machine's CI cache) is never read.
+        # One read, then loads: marshal.load on a file object reads in small pieces (~4x slower
+        # for a cache of a few MB).
+        blob = read_state_file(path)
         try:
-            # One read, then loads: marshal.load on a file object reads in small pieces (~4x
-            # slower for a cache of a few MB).
-            stored = marshal.loads(path.read_bytes())
+            stored = marshal.loads(blob) if blob is not None else None
             if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == header():
                 return cls(path, stored)
-        except Exception:  # missing, corrupt or foreign: rebuild
+        except Exception:  # corrupt: rebuild
             pass
         return cls(path)
 
@@ -268,7 +273,7 @@ class ResultCache:
         unchanged = not self._dirty and (len(self.schemas_ok), len(self.models_ok)) == self._seen
         if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
             return
-        from qv_config.repo.parsecache import write_state_file
+        from qv_config.repo.statefile import write_state_file
 
         records = {env: record.row() for env, record in self._new.items()}
         try:
