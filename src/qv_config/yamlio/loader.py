@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from qv_config.yamlio import fast
 from qv_config.yamlio.types import FieldPath, Limits, LoadedDoc, Mark, YamlError
 
 _BOM = b"\xef\xbb\xbf"
@@ -53,6 +52,10 @@ def load_bytes(
     text = _decode(path, body)
     value = cache.get(digest) if cache is not None else None
     if value is None:
+        # Imported here: yaml_rs, orjson and the prefilter's regexes cost ~20 ms, and a warm run
+        # that parses nothing never needs them.
+        from qv_config.yamlio import fast
+
         value = fast.try_load(text)
         if value is fast.MISS:
             from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
