@@ -10,6 +10,7 @@ unreadable file, means an empty cache.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import sys
 from collections.abc import Callable, Iterable
@@ -21,14 +22,15 @@ from qv_config.validate.types import DocFacts
 
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
 FactsRow = tuple[Any, ...]  # DocFacts as plain data (key, kind, name, spec)
-Entry = tuple[str, tuple[FindingRow, ...], FactsRow]  # input key, findings, facts
+# Input key, findings, facts, and the facts' digest (see ``facts_digest``).
+Entry = tuple[str, tuple[FindingRow, ...], FactsRow, str]
 # Aggregate key, cross-document findings, and the documents they point at (see incremental).
 CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
 # How one document was rendered, by its main file's path (see ``validate.incremental``):
 # pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
 # service schema path ("" for none) and that schema's digest.
 DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/8"
+_FORMAT = "qv-validate-cache/9"
 
 
 def header() -> tuple[str, ...]:
@@ -71,6 +73,13 @@ def encode_facts(facts: DocFacts) -> FactsRow | None:
 
 def decode_facts(row: FactsRow) -> DocFacts:
     return DocFacts(*row)
+
+
+def facts_digest(row: FactsRow) -> str:
+    """What the cross-document rules read of a document, as a digest. repr, not marshal:
+    marshal's bytes vary with string interning and object sharing; repr of plain data is exact
+    (1 vs 1.0 vs True, nan and inf vs None)."""
+    return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
 
 
 class _EnvRecord:
@@ -185,20 +194,22 @@ class ResultCache:
             self._new[env] = _EnvRecord()
         return self._new[env]
 
-    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow] | None:
+    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow, str] | None:
+        """Findings, facts and facts digest of a document whose input key is unchanged."""
         old = self._old.get(env)
         entry = old.docs.get(key) if old is not None else None
         if entry is None or entry[0] != input_key:
             return None
         self._record(env).docs[key] = entry
-        return [from_row(r) for r in entry[1]], entry[2]
+        return [from_row(r) for r in entry[1]], entry[2], entry[3]
 
     def put(
         self, env: str, key: str, input_key: str, findings: list[Finding], facts: DocFacts
     ) -> None:
-        blob = encode_facts(facts) if self.path is not None else None
-        if blob is not None:
-            self._record(env).docs[key] = (input_key, tuple(to_row(f) for f in findings), blob)
+        row = encode_facts(facts) if self.path is not None else None
+        if row is not None:
+            rows = tuple(to_row(f) for f in findings)
+            self._record(env).docs[key] = (input_key, rows, row, facts_digest(row))
             self._dirty = True
 
     def has(self, env: str, key: str, input_key: str) -> bool:

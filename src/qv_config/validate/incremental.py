@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qv_config.findings import Finding
-from qv_config.validate.cache import DocRecord, FactsRow, decode_facts, encode_facts
+from qv_config.validate.cache import (
+    DocRecord,
+    FactsRow,
+    decode_facts,
+    encode_facts,
+    facts_digest,
+)
 from qv_config.validate.engine import (
     RunState,
     check_document,
@@ -48,6 +54,7 @@ class _EnvRun:
     findings: list[Finding] = field(default_factory=list)
     facts: dict[str, DocFacts | FactsRow] = field(default_factory=dict)
     input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
+    facts_digests: dict[str, str] = field(default_factory=dict)  # doc key -> (cached docs)
     sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
     records: dict[str, DocRecord] = field(default_factory=dict)
@@ -134,6 +141,7 @@ def _reuse(state: _EnvRun, path: str, record: DocRecord, run: RunState) -> None:
     run.cached += 1
     state.findings += hit[0]
     state.facts[key] = hit[1]
+    state.facts_digests[key] = hit[2]
     state.input_keys[key] = input_key
     state.names[key] = (kind, name)
     state.sources[key] = path
@@ -203,15 +211,13 @@ def _cross(
 def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
     summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
     for key in sorted(state.facts):
-        value = state.facts[key]
-        row = encode_facts(value) if isinstance(value, DocFacts) else value
-        # repr, not marshal: marshal's bytes vary with string interning and object sharing, so
-        # equal facts could give different keys. repr of builtin values is exact and tells
-        # 1 from 1.0 and True, nan and inf from None. Facts that are not plain data count by
-        # their document's whole input key instead.
-        blob = repr(row).encode() if row is not None else state.input_keys[key].encode()
-        summary.update(f"\0{key}\0{len(blob)}\0".encode())
-        summary.update(blob)
+        digest = state.facts_digests.get(key)  # reused documents: stored with their entry
+        if digest is None:
+            value = state.facts[key]
+            row = encode_facts(value) if isinstance(value, DocFacts) else value
+            # Facts that are not plain data count by their document's whole input key.
+            digest = facts_digest(row) if row is not None else f"input:{state.input_keys[key]}"
+        summary.update(f"\0{key}\0{digest}".encode())
     for key in sorted(targets):
         summary.update(f"\0target\0{key}\0{state.input_keys.get(key, '-')}".encode())
     return summary.hexdigest()
