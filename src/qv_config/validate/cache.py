@@ -242,6 +242,17 @@ class ResultCache:
             self._new[env] = _EnvRecord(row)
             self._dirty = True
 
+    def has_cross(self, env: str) -> bool:
+        """Whether the previous run left cross-document findings for ``env`` (cold: no)."""
+        old = self._old.get(env)
+        return old is not None and bool(old.cross[0])
+
+    def stored_facts_digest(self, env: str, key: str) -> str | None:
+        """The facts digest this run stored or reused for document ``key`` of ``env``."""
+        record = self._new.get(env)
+        entry = record.docs.get(key) if record is not None else None
+        return entry[3] if entry is not None else None
+
     def cross_targets(self, env: str) -> tuple[str, ...]:
         """The documents the previous run's cross-document findings of ``env`` point at."""
         old = self._old.get(env)

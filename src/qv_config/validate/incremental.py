@@ -190,11 +190,11 @@ def _cross(
     """Cross-document findings, cached by what they are computed from: the facts of every
     document (an edit no rule reads, such as most of a Config's spec, keeps the key), today, and
     the input keys of the documents the findings point at (their file:line)."""
-    cached = run.cache.get_cross(
-        state.env, _cross_key(state, run, run.cache.cross_targets(state.env))
-    )
-    if cached is not None:
-        return cached
+    if run.cache.has_cross(state.env):  # a cold run has nothing to look up
+        old_targets = run.cache.cross_targets(state.env)
+        cached = run.cache.get_cross(state.env, _cross_key(state, run, old_targets))
+        if cached is not None:
+            return cached
     decoded = {
         k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in sorted(state.facts.items())
     }
@@ -211,7 +211,8 @@ def _cross(
 def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
     summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
     for key in sorted(state.facts):
-        digest = state.facts_digests.get(key)  # reused documents: stored with their entry
+        # Stored with the document's cache entry (reused, or checked and stored by this run).
+        digest = state.facts_digests.get(key) or run.cache.stored_facts_digest(state.env, key)
         if digest is None:
             value = state.facts[key]
             row = encode_facts(value) if isinstance(value, DocFacts) else value
