@@ -15,13 +15,22 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"qv {__version__}\n")
         raise SystemExit(0)
+    import gc
     import os
 
     # qv's own models need no pydantic plugins, and looking for them scans every installed
     # package's entry points (~35 ms) when the first model is built. A user's setting wins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Importing the CLI allocates ~100,000 long-lived objects (typer, click, qv's modules): the
+    # cyclic collector would walk them again and again for nothing. Collect never while
+    # importing, then freeze what exists (never garbage) so later collections skip it.
+    enabled = gc.isenabled()
+    gc.disable()
     from qv_config.cli.app import run
 
+    gc.freeze()
+    if enabled:
+        gc.enable()
     run(args)
 
 
