@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.scaffold import write_starter
 from qv_config.yamlio.loader import LazyDoc
@@ -108,3 +110,31 @@ def test_replace_tags_survive_the_cache(tmp_path: Path) -> None:
     assert type(second.data["spec"]["limits"]) is ReplaceDict
     assert type(second.data["spec"]["tags"]) is ReplaceList
     assert type(second.data["spec"]["tags"][1]["b"]) is list
+
+
+def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qv_config.repo import parsecache
+
+    _aged_starter(tmp_path)
+    load_snapshot(WorkTreeSource(tmp_path))
+    cache_file = tmp_path / ".qv" / "cache" / "parse.bin"
+    written = cache_file.read_bytes()
+    paths = sorted((tmp_path / "strategies").rglob("*.yaml"))
+    old = os.stat(tmp_path).st_mtime - 30
+    for round_ in (1, 2):  # edited twice: each run reads it again, the file stays as it was
+        paths[0].write_text(paths[0].read_text().replace("owner: ", f"owner: r{round_}", 1))
+        os.utime(paths[0], (old + round_, old + round_))
+        rel = paths[0].relative_to(tmp_path).as_posix()
+        for _ in range(2):
+            doc = load_snapshot(WorkTreeSource(tmp_path)).bases[rel]
+            assert doc.data["metadata"]["owner"].startswith(f"r{round_}")
+            assert not isinstance(doc, LazyDoc)  # read again, never taken from the old entry
+        assert cache_file.read_bytes() == written
+    monkeypatch.setattr(parsecache, "_MAX_BEHIND", 0)  # more edits than the bound: rewritten
+    load_snapshot(WorkTreeSource(tmp_path))
+    assert cache_file.read_bytes() != written
+    again = load_snapshot(WorkTreeSource(tmp_path)).bases[rel]
+    assert isinstance(again, LazyDoc)
+    assert again.data["metadata"]["owner"].startswith("r2")

@@ -128,7 +128,15 @@ class CodeCache:
             return
         from qv_config.repo.statefile import write_state_file
 
-        write_state_file(self.path, marshal.dumps((_header(), self._entries, self._values)))
+        # Merged with what is on disk now: the forked workers of a cold run (one environment
+        # each) save their own entries one after another, and the last must not drop the rest.
+        codes, values = self._read(self.path)
+        codes.update(self._entries)
+        values.update(self._values)
+        if len(codes) + len(values) > 2 * _MAX_ENTRIES:  # a bound on the file: start afresh
+            codes, values = dict(self._entries), dict(self._values)
+        write_state_file(self.path, marshal.dumps((_header(), codes, values)))
+        self._loaded = (codes, values)
         self._dirty = False
 
 
