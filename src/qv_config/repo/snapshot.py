@@ -18,7 +18,7 @@ from qv_config.repo.parsecache import ParseCache, StatKey
 from qv_config.repo.source import Source, content_hash
 from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
-from qv_config.yamlio.loader import LazyDoc
+from qv_config.yamlio.loader import LazyDoc, too_large
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _ENV_FILES = ("environment.yaml", "environment.yml")
@@ -43,14 +43,16 @@ class _Loader:
         early = self.prefetched.pop(path, None)
         if early is not None and (early.blob or early.error or early.missing):
             return self._from_worker(path, early, stat)
+        if stat is not None and stat[1] > self.limits.max_file_bytes:  # not read into memory
+            self.findings.append(_finding(too_large(path, stat[1], self.limits)))
+            return None
         data = self.source.read(path)
         if data is None:
             return None
         try:
             doc = load_bytes(path, data, limits=self.limits, cache=self.cache)
         except YamlError as err:
-            line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
-            self.findings.append(Finding(err.code, err.detail, path, line, col))
+            self.findings.append(_finding(err))
             return None
         if stat is not None and not _has_sops(doc.data):
             self.cache.remember(path, stat, doc.digest)
@@ -113,6 +115,11 @@ class _Loader:
             lazy.data = stripped
             return lazy
         return replace(doc, data=stripped)
+
+
+def _finding(err: YamlError) -> Finding:
+    line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
+    return Finding(err.code, err.detail, err.path, line, col)
 
 
 def _has_sops(data: Any) -> bool:

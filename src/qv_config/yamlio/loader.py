@@ -27,6 +27,17 @@ class ParseCache(Protocol):
     def put(self, digest: str, value: Any) -> None: ...
 
 
+def too_large(path: str, size: int, limits: Limits) -> YamlError:
+    """QV106 for a file of ``size`` bytes (a caller that knows the size need not read it)."""
+    return YamlError(
+        "QV106",
+        path,
+        Mark(1, 1),
+        f"the file is {size} bytes, over the limit of {limits.max_file_bytes}: "
+        "split it, or raise spec.limits.max_file_bytes in qv.yaml",
+    )
+
+
 def load_bytes(
     path: str,
     data: bytes,
@@ -40,13 +51,7 @@ def load_bytes(
     that loaded cleanly are cached, so every error is still found and positioned afresh.
     """
     if len(data) > limits.max_file_bytes:
-        raise YamlError(
-            "QV106",
-            path,
-            Mark(1, 1),
-            f"the file is {len(data)} bytes, over the limit of {limits.max_file_bytes}: "
-            "split it, or raise spec.limits.max_file_bytes in qv.yaml",
-        )
+        raise too_large(path, len(data), limits)
     digest = hashlib.blake2b(data, digest_size=20).hexdigest()
     body = data[3:] if data.startswith(_BOM) else data
     text = _decode(path, body)
