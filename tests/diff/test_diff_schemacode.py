@@ -63,3 +63,33 @@ def test_deleted_state_folder_is_safe(repo: Repo) -> None:
     second = _diff(repo, "prod@main", "prod")
     assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
     assert second.returncode == 0, second.stderr
+
+
+def test_a_first_diff_compiles_schemas_in_the_background(repo: Repo) -> None:
+    from qv_config.validate.schemacode import precompile_in_background
+
+    broken = repo.root / "schemas" / "configs" / "broken.schema.json"
+    broken.write_text("{not json")  # skipped by the worker; validation reports it if used
+    schemas = sorted((repo.root / "schemas" / "configs").glob("*.schema.json"))
+    wait = precompile_in_background(repo.root)
+    wait()
+    wait()  # waiting twice is harmless
+    assert len(_code_files(repo)) == len(schemas) - 1
+    before = [p.read_bytes() for p in _code_files(repo)]
+    precompile_in_background(repo.root)()  # all cached: no process, nothing rewritten
+    assert [p.read_bytes() for p in _code_files(repo)] == before
+    broken.unlink()
+    repo.replace(SERVICE, "max_order_notional: 2000000", "max_order_notional: -1")
+    shutil.rmtree(repo.root / ".qv")
+    first = _diff(repo, "prod@main", "prod")  # schemas compiled by the forked worker
+    assert first.returncode == 1
+    assert "QV310" in first.stderr
+    assert "Traceback" not in first.stderr
+    shutil.rmtree(repo.root / ".qv")
+    fresh = subprocess.run(
+        [QV, "-C", str(repo.root), "validate", "--no-cache", "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert '"QV310"' in fresh.stdout  # the same finding without any cache

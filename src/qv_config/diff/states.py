@@ -139,10 +139,27 @@ class Workspace:
         self, env: str, old: str | None, new: str | None, labels: tuple[str, str]
     ) -> tuple[State, State]:
         """Both states of ``env``; only documents that can differ, when that set is known."""
-        keep = self._render_set(env, old, new) if self._diffable(old, new) else None
-        if keep is None:
-            return self.full(env, old, labels[0]), self.full(env, new, labels[1])
-        return self.partial(env, old, keep, labels[0]), self.partial(env, new, keep, labels[1])
+        diffable = self._diffable(old, new)
+        # Started first: the schemas compile while qv.yaml is read and the sides render.
+        wait = self._precompile() if diffable else (lambda: None)
+        try:
+            keep = self._render_set(env, old, new) if diffable else None
+            if keep is None:
+                return self.full(env, old, labels[0]), self.full(env, new, labels[1])
+            return self.partial(env, old, keep, labels[0], wait), self.partial(
+                env, new, keep, labels[1], wait
+            )
+        finally:
+            wait()
+
+    def _precompile(self) -> Callable[[], None]:
+        """On a first run the service schemas compile (~0.3 s) in a forked process while the
+        sides render; checking waits for it, then loads the compiled code from the cache."""
+        if self.code_root is None:
+            return lambda: None
+        from qv_config.validate.schemacode import precompile_in_background
+
+        return precompile_in_background(self.code_root)
 
     def _render_set(self, env: str, old: str | None, new: str | None) -> set[str] | None:
         changed = self.changed(old, new)
@@ -203,11 +220,19 @@ class Workspace:
             return self.keys[(env, sha)]
         return history.input_keys(self.root, [sha], paths)[sha]
 
-    def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
+    def partial(
+        self,
+        env: str,
+        sha: str | None,
+        keep: set[str],
+        label: str,
+        before_check: Callable[[], None] = lambda: None,
+    ) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
         files = set(snap.digests)
-        return State(env, label, *_render_checked(snap, env, files, self.code_root), sha)
+        checked = _render_checked(snap, env, files, self.code_root, before_check)
+        return State(env, label, *checked, sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
         """How ``diff_documents`` settles secret fields between these two states."""
@@ -255,7 +280,11 @@ def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot
 
 
 def _render_checked(
-    snap: Snapshot, env: str, files: set[str], code_root: Path | None
+    snap: Snapshot,
+    env: str,
+    files: set[str],
+    code_root: Path | None,
+    before_check: Callable[[], None] = lambda: None,
 ) -> tuple[Refs, Read, str]:
     """Render the documents of a partial snapshot and check each one's own stages (the
     cross-document rules need the whole environment: ``qv validate`` runs them)."""
@@ -266,6 +295,7 @@ def _render_checked(
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
+    before_check()  # e.g. wait for schemas compiling in the background
     found += check_rendered([rendered], snap.read, documents_only=True, root=code_root)
     return _refs(rendered), snap.read, _problem(found)
 

@@ -142,3 +142,54 @@ def _load(path: Path, key: str) -> Validator | None:
         return _run(code)
     except Exception:  # a sound code object that still fails: compile again instead
         return None
+
+
+def precompile_in_background(root: Path) -> Callable[[], None]:
+    """Compile the work tree's service schemas into the cache in a forked process, while the
+    caller does other work (a first ``qv diff`` renders both sides meanwhile); returns the
+    function that waits for it. Nothing happens where the cache is complete, or without fork.
+
+    The child only reads schema files and writes sealed cache files (each atomically); a file
+    it has not written yet is simply compiled by the caller, so waiting is never required for
+    correctness, only to avoid compiling twice."""
+    import os
+
+    folder = folder_of(root)
+    todo = _uncached(root, folder) if folder is not None and hasattr(os, "fork") else []
+    if not todo or folder is None:
+        return lambda: None
+    pid = os.fork()
+    if pid == 0:  # the child: compile, then leave without running the parent's exit handlers
+        code = 0
+        try:
+            for digest, schema in todo:
+                compile_validator(digest, schema, folder)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return lambda: _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(ChildProcessError):  # already reaped by an earlier call
+        os.waitpid(pid, 0)
+
+
+def _uncached(root: Path, folder: Path) -> list[tuple[str, Any]]:
+    """(digest, schema) of each ``schemas/configs/*.schema.json`` without a cache file yet."""
+    import json
+
+    todo = []
+    for path in sorted((root / "schemas" / "configs").glob("*.schema.json")):
+        try:
+            raw = path.read_bytes()
+            schema = json.loads(raw)
+        except (OSError, ValueError):
+            continue  # reported by validation, which reads it again
+        digest = hashlib.sha256(raw).hexdigest()  # as SchemaStore keys it
+        if not (folder / f"{cache_key(digest)}.bin").is_file():
+            todo.append((digest, schema))
+    return todo
