@@ -14,6 +14,7 @@ import hashlib
 import marshal
 import sys
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str
 _FORMAT = "qv-validate-cache/9"
 
 
+@cache
 def header() -> tuple[str, ...]:
+    # Once per process: it reads and hashes the rule, model and render sources (~3 ms).
     from qv_config import __version__
     from qv_config.validate.registry import rules_code_hash
 
