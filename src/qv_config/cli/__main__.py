@@ -23,14 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # Importing the CLI allocates ~100,000 long-lived objects (typer, click, qv's modules): the
     # cyclic collector would walk them again and again for nothing. Collect never while
-    # importing, then freeze what exists (never garbage) so later collections skip it.
+    # importing, then freeze what exists so later collections skip it. Only for the console
+    # script (``argv`` None): a process calling main() again and again (tests) must not freeze
+    # garbage it made in between.
     enabled = gc.isenabled()
-    gc.disable()
+    if argv is None:
+        gc.disable()
     from qv_config.cli.app import run
 
-    gc.freeze()
-    if enabled:
-        gc.enable()
+    if argv is None:
+        gc.freeze()
+        if enabled:
+            gc.enable()
     run(args)
 
 
