@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from qv_config.store.plan import plan_apply
+from qv_config.store.plan import compare, plan_apply
 from qv_config.store.types import Meta, Plan
 
 
@@ -35,16 +35,8 @@ def compute_drift(
     tip_desired: Mapping[str, bytes],
 ) -> DriftReport:
     oob = plan_apply(store_values, recorded_desired)
-    return DriftReport(
-        env=env,
-        recorded=recorded,
-        modified=oob.changed,
-        missing=oob.added,
-        unexpected=oob.deletes,
-        tip_revision=tip_revision,
-        tip_digest=tip_digest,
-        pending=plan_apply(recorded_desired, tip_desired),
-    )
+    pending = plan_apply(recorded_desired, tip_desired)
+    return _report(env, recorded, oob, tip_revision, tip_digest, pending)
 
 
 def compute_drift_hashes(
@@ -60,6 +52,14 @@ def compute_drift_hashes(
     store/desiredcache.py, with nothing rendered). The same report, except that the pending
     plan's ``puts`` map each key to ``b""``: drift reports keys, never values."""
     oob = plan_hashes(store_hashes, recorded_hashes)
+    pending = plan_hashes(recorded_hashes, tip_hashes)
+    return _report(env, recorded, oob, tip_revision, tip_digest, pending)
+
+
+def _report(
+    env: str, recorded: Meta | None, oob: Plan, tip_revision: str, tip_digest: str, pending: Plan
+) -> DriftReport:
+    """Store against the recorded revision (``oob``: its puts are the edits), and pending."""
     return DriftReport(
         env=env,
         recorded=recorded,
@@ -68,26 +68,10 @@ def compute_drift_hashes(
         unexpected=oob.deletes,
         tip_revision=tip_revision,
         tip_digest=tip_digest,
-        pending=plan_hashes(recorded_hashes, tip_hashes),
+        pending=pending,
     )
 
 
 def plan_hashes(current: Mapping[str, str], desired: Mapping[str, str]) -> Plan:
     """``plan_apply`` over hashes; ``puts`` holds the keys to write with empty placeholders."""
-    added: list[str] = []
-    changed: list[str] = []
-    unchanged = 0
-    for key, new in desired.items():
-        old = current.get(key)
-        if old == new:
-            unchanged += 1
-        else:
-            (added if old is None else changed).append(key)
-    deletes = tuple(sorted(k for k in current if k not in desired))
-    return Plan(
-        puts=dict.fromkeys(added + changed, b""),
-        deletes=deletes,
-        added=tuple(sorted(added)),
-        changed=tuple(sorted(changed)),
-        unchanged=unchanged,
-    )
+    return compare(current, desired, lambda _key: b"")
