@@ -23,7 +23,7 @@ from typing import Any
 
 _FORMAT = "qv-template-code/2"
 _MAX_ENTRIES = 20_000  # a bound on the file: templates of a tree are a few hundred strings
-_MISSING = object()
+MISSING = object()  # what ``value`` returns for a value not kept
 
 
 def _header() -> tuple[str, ...]:
@@ -92,11 +92,11 @@ class CodeCache:
         that does not read ``doc``), or ``MISSING``."""
         blob = self._values.get(_key(context, text))
         if blob is None:
-            return _MISSING
+            return MISSING
         try:
             return marshal.loads(blob)
         except (EOFError, ValueError, TypeError):
-            return _MISSING
+            return MISSING
 
     def put_value(self, context: str, text: str, value: Any) -> None:
         if self.path is None or len(self._values) >= _MAX_ENTRIES:
@@ -153,9 +153,6 @@ def attach(root: Path | None) -> None:
 
 def active() -> CodeCache:
     return _ACTIVE[0]
-
-
-MISSING = _MISSING
 
 
 def save() -> None:

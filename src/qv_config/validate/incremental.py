@@ -54,7 +54,6 @@ class _EnvRun:
     findings: list[Finding] = field(default_factory=list)
     facts: dict[str, DocFacts | FactsRow] = field(default_factory=dict)
     input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
-    facts_digests: dict[str, str] = field(default_factory=dict)  # doc key -> (cached docs)
     sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
     records: dict[str, DocRecord] = field(default_factory=dict)
@@ -141,7 +140,6 @@ def _reuse(state: _EnvRun, path: str, record: DocRecord, run: RunState) -> None:
     run.cached += 1
     state.findings += hit[0]
     state.facts[key] = hit[1]
-    state.facts_digests[key] = hit[2]
     state.input_keys[key] = input_key
     state.names[key] = (kind, name)
     state.sources[key] = path
@@ -212,7 +210,7 @@ def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
     summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
     for key in sorted(state.facts):
         # Stored with the document's cache entry (reused, or checked and stored by this run).
-        digest = state.facts_digests.get(key) or run.cache.stored_facts_digest(state.env, key)
+        digest = run.cache.stored_facts_digest(state.env, key)
         if digest is None:
             value = state.facts[key]
             row = encode_facts(value) if isinstance(value, DocFacts) else value

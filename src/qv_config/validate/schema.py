@@ -8,7 +8,6 @@ described again with ``jsonschema`` so that *every* error is listed with its pat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -97,7 +96,7 @@ class SchemaStore:
     def _load(self, path: str) -> ConfigSchema | None:
         if path not in self._by_path:
             raw = self._read(path)
-            digest = hashlib.sha256(raw).hexdigest() if raw is not None else ""
+            digest = schemacode.schema_digest(raw) if raw is not None else ""
             self._by_path[path] = None if raw is None else ConfigSchema(path, digest, raw)
         return self._by_path[path]
 

@@ -36,6 +36,11 @@ _ENTRY = "validate"  # the name the cached module binds its entry function to
 Validator = Callable[[Any], Any]
 
 
+def schema_digest(raw: bytes) -> str:
+    """The content digest a service schema is known by (``SchemaStore`` and this cache)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
 def folder_of(root: Path | None) -> Path | None:
     """Where the cache of the project at ``root`` lives (None: no cache)."""
     return root / ".qv" / "cache" / "schemacode" if root is not None else None
@@ -189,7 +194,7 @@ def _uncached(root: Path, folder: Path) -> list[tuple[str, Any]]:
             schema = json.loads(raw)
         except (OSError, ValueError):
             continue  # reported by validation, which reads it again
-        digest = hashlib.sha256(raw).hexdigest()  # as SchemaStore keys it
+        digest = schema_digest(raw)
         if not (folder / f"{cache_key(digest)}.bin").is_file():
             todo.append((digest, schema))
     return todo
