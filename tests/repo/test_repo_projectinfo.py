@@ -3,25 +3,17 @@ model still there when asked for, and every edit of qv.yaml seen (its digest is 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.starter import aged_starter
+
 from qv_config.repo import WorkTreeSource, load_snapshot
-from qv_config.scaffold import write_starter
-
-
-def _aged_starter(root: Path) -> None:
-    write_starter(root)
-    old = os.stat(root).st_mtime - 60
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, (old, old))
 
 
 def test_warm_load_takes_project_info_from_the_cache(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     first = load_snapshot(WorkTreeSource(tmp_path))
     assert "project" in first.__dict__  # built while loading, handed over
     second = load_snapshot(WorkTreeSource(tmp_path))
@@ -32,7 +24,7 @@ def test_warm_load_takes_project_info_from_the_cache(tmp_path: Path) -> None:
 
 
 def test_an_edited_qv_yaml_is_validated_again(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
     qv_yaml = tmp_path / "qv.yaml"
     qv_yaml.write_text(qv_yaml.read_text().replace("environments: [dev, staging, prod]", "x: 1"))
@@ -43,7 +35,7 @@ def test_an_edited_qv_yaml_is_validated_again(tmp_path: Path) -> None:
 
 
 def test_a_warm_validate_imports_neither_pydantic_nor_jinja(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     probe = (
         "import sys\n"
         "from qv_config.cli.__main__ import main\n"

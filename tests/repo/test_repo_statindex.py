@@ -7,18 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.starter import aged_starter
 
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.scaffold import write_starter
 from qv_config.yamlio.loader import LazyDoc
-
-
-def _aged_starter(root: Path) -> None:
-    write_starter(root)
-    old = os.stat(root).st_mtime - 60
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, (old, old))
 
 
 def _values(root: Path) -> dict[str, object]:
@@ -27,7 +20,7 @@ def _values(root: Path) -> dict[str, object]:
 
 
 def test_warm_load_is_lazy_and_gives_the_same_values(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     first = load_snapshot(WorkTreeSource(tmp_path))
     assert not any(isinstance(doc, LazyDoc) for doc in first.bases.values())
     second = load_snapshot(WorkTreeSource(tmp_path))
@@ -45,7 +38,7 @@ def test_warm_load_is_lazy_and_gives_the_same_values(tmp_path: Path) -> None:
 
 
 def test_an_edit_is_seen_even_with_the_old_mtime_and_size(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
     load_snapshot(WorkTreeSource(tmp_path))
     path = next((tmp_path / "strategies").rglob("*.yaml"))
@@ -69,7 +62,7 @@ def test_just_written_files_are_not_trusted(tmp_path: Path) -> None:
 
 
 def test_a_file_that_became_invalid_is_reported(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
     path = next((tmp_path / "strategies").rglob("*.yaml"))
     path.write_text(path.read_text() + "spec: {}\nspec: {}\n")
@@ -80,7 +73,7 @@ def test_a_file_that_became_invalid_is_reported(tmp_path: Path) -> None:
 
 
 def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: Path) -> None:
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     clean = _values(tmp_path)
     assert _values(tmp_path) == clean
     (tmp_path / ".qv" / "cache" / "parse.bin").write_bytes(b"junk")
@@ -95,7 +88,7 @@ def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: 
 def test_replace_tags_survive_the_cache(tmp_path: Path) -> None:
     from qv_config.yamlio import ReplaceDict, ReplaceList
 
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     overlay = tmp_path / "strategies" / "tagged.yaml"
     overlay.write_text(
         "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: tagged}\n"
@@ -117,7 +110,7 @@ def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
 ) -> None:
     from qv_config.repo import parsecache
 
-    _aged_starter(tmp_path)
+    aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
     cache_file = tmp_path / ".qv" / "cache" / "parse.bin"
     written = cache_file.read_bytes()

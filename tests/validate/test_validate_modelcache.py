@@ -5,12 +5,12 @@ while any edit the model does read is checked by the model again."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.starter import age
 
 from qv_config.scaffold import write_starter
 
@@ -24,14 +24,6 @@ except SystemExit as stop:
     code = stop.code
 sys.stderr.write(json.dumps({'code': code, 'pydantic': 'pydantic' in sys.modules}))
 """
-
-
-def _age(root: Path) -> None:
-    """Files older than the stat index's racy window, as after a real edit a moment ago."""
-    old = os.stat(root).st_mtime - 60
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, (old, old))
 
 
 def _validate(root: Path) -> tuple[int, bool, list[dict[str, object]]]:
@@ -48,13 +40,13 @@ def _edit(root: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
-    _age(root)
+    age(root)
 
 
 @pytest.fixture
 def starter(tmp_path: Path) -> Path:
     write_starter(tmp_path)
-    _age(tmp_path)
+    age(tmp_path)
     assert _validate(tmp_path)[0] == 0  # cold: every model checked, accepted envelopes kept
     return tmp_path
 
