@@ -236,7 +236,9 @@ def _classify_env(
     if len(pieces) < 3:
         return
     env, rel = pieces[1], pieces[2]
-    slot = parts.setdefault(env, _EnvParts())
+    slot = parts.get(env)
+    if slot is None:  # not setdefault: that would build an _EnvParts for every file
+        slot = parts[env] = _EnvParts()
     doc = loader.load(path)
     if doc is None:
         return

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 # Top-level folders qv reads besides the configured bases.
 _FIXED_DIRS = ("templates", "environments", "schemas", "policy")
+# A directory opened only to list it; a symlinked folder is still followed as before (open).
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class Source(Protocol):
@@ -41,26 +44,61 @@ class WorkTreeSource:
         out: dict[str, str] = {}
         if (self.root / "qv.yaml").is_file():
             out["qv.yaml"] = ""
+        walk = self._walk_at if os.scandir in os.supports_fd else self._walk
         for top in (*_FIXED_DIRS, *bases):
-            self._walk(self.root / top, top, out)
+            walk(f"{self.root}/{top}", top, out)
         # Hashing is deferred to the loader's stat-keyed cache; "" means "hash on read".
         return out
 
-    def _walk(self, folder: Path, rel: str, out: dict[str, str]) -> None:
+    def _walk_at(self, folder: str, rel: str, out: dict[str, str], at: int | None = None) -> None:
+        """The walk by directory descriptors: each entry's stat is an ``fstatat`` of its bare
+        name, not a lookup of its whole path again (~25 % of a warm run's 10,000 stats)."""
         try:
-            entries = list(os.scandir(folder))
+            fd = os.open(folder, _DIR_FLAGS, dir_fd=at)
         except (FileNotFoundError, NotADirectoryError):
             return
+        except PermissionError:
+            raise _unreadable(rel) from None
+        try:
+            with os.scandir(fd) as entries:
+                subdirs = self._entries(entries, rel, out)
+            for name in subdirs:
+                self._walk_at(name, f"{rel}/{name}", out, fd)
+        finally:
+            os.close(fd)
+
+    def _entries(
+        self, entries: Iterator[os.DirEntry[str]], rel: str, out: dict[str, str]
+    ) -> list[str]:
+        subdirs = []
+        walked = self._walked
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            child = f"{rel}/{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                self._walk(Path(entry.path), child, out)
+                subdirs.append(name)
             elif entry.is_file():
+                child = f"{rel}/{name}"
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # removed while listing: as if listed a moment later
+                    continue
                 out[child] = ""
-                st = entry.stat()
-                self._walked[child] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+                walked[child] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+        return subdirs
+
+    def _walk(self, folder: str, rel: str, out: dict[str, str]) -> None:
+        """The portable walk (platforms without ``scandir`` of a descriptor)."""
+        try:
+            with os.scandir(folder) as entries:
+                subdirs = self._entries(entries, rel, out)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except PermissionError:
+            raise _unreadable(rel) from None
+        for name in subdirs:
+            self._walk(f"{folder}/{name}", f"{rel}/{name}", out)
 
     def stat(self, path: str) -> tuple[int, int, int, int] | None:
         """``(mtime_ns, size, inode, ctime_ns)`` of a file: unchanged means its bytes are too,
@@ -85,6 +123,15 @@ class WorkTreeSource:
                 return handle.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+
+
+def _unreadable(rel: str) -> Exception:
+    from qv_config.errors import OperationalError
+
+    return OperationalError(
+        f"cannot list {rel}/: permission denied",
+        hint="give your user read access to the folder (qv reads every file under it)",
+    )
 
 
 def is_inside(path: str) -> bool:
