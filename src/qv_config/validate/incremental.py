@@ -74,10 +74,11 @@ def check_env(
     old = run.cache.records(env)
     jobs = [job for job in env_jobs(snapshot, files) if job[0] is not files.environment]
     templates = {name: doc.digest for name, doc in snapshot.templates.items()}
+    shared = _context(digest, run)
     reused = {
         job[0].path: old[job[0].path]
         for job in jobs
-        if _reusable(env, job, old.get(job[0].path), (templates, digest), run)
+        if _reusable(env, job, old.get(job[0].path), (templates, shared), run)
     }
     todo = {job[0].path for job in jobs} - reused.keys()
     rendered = render_environment(snapshot, env, paths=todo) if reused else None
@@ -95,12 +96,18 @@ def check_env(
     return state.findings, documents
 
 
-def _prekey(job: Job, chain: Iterable[tuple[str, str]], digest: str, run: RunState) -> str:
+def _context(digest: str, run: RunState) -> str:
+    """The part of every pre-render key that is the same for all documents of an environment:
+    computed once, not once per document (a warm environment checks thousands of keys)."""
+    return f"{digest}\n{run.project_digest}\n{run.today.isoformat()}"
+
+
+def _prekey(job: Job, chain: Iterable[tuple[str, str]], context: str) -> str:
     main, role, overlay = job
-    parts = [role, main.path, main.digest, digest, run.project_digest, run.today.isoformat()]
-    parts += [overlay.path, overlay.digest] if overlay is not None else ["-"]
-    parts += [f"{name}:{template}" for name, template in chain]
-    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+    layer = f"{overlay.path}\n{overlay.digest}" if overlay is not None else "-"
+    chain_text = "\n".join([f"{name}:{template}" for name, template in chain])
+    text = f"{role}\n{main.path}\n{main.digest}\n{context}\n{layer}\n{chain_text}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _reusable(
@@ -114,9 +121,9 @@ def _reusable(
     if record is None:
         return False
     prekey, key, _kind, _name, chain, input_key, schema_path, schema_digest = record
-    templates, digest = digests
+    templates, context = digests
     current = [(name, templates[name]) for name, _ in chain if name in templates]
-    if len(current) != len(chain) or _prekey(job, current, digest, run) != prekey:
+    if len(current) != len(chain) or _prekey(job, current, context) != prekey:
         return False
     if schema_path and run.schemas.digest_of(schema_path) != schema_digest:
         return False
@@ -166,7 +173,7 @@ def _record(doc: RenderedDoc, digest: str, input_key: str, run: RunState) -> Doc
     job: Job = (main.doc, main.role, overlay)
     schema_path = _schema_path(doc)
     schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
-    prekey = _prekey(job, chain, digest, run)
+    prekey = _prekey(job, chain, _context(digest, run))
     return (prekey, doc.key, doc.kind, doc.name, chain, input_key, schema_path, schema_digest)
 
 
