@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
-
-import pytest
 
 from qv_config.errors import OperationalError
 from qv_config.repo.source import WorkTreeSource
@@ -85,13 +85,48 @@ def test_missing_folders_and_a_file_in_place_of_a_folder(tmp_path: Path) -> None
     assert set(WorkTreeSource(tmp_path).list_files(["strategies"])) == {"qv.yaml"}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_unreadable_folder_is_an_error_not_a_silent_gap(tmp_path: Path) -> None:
-    _tree(tmp_path)
-    locked = tmp_path / "environments/dev/configs"
-    locked.chmod(0)
+def _list_unprivileged(root: Path) -> str:
+    """List ``root`` as a user without root's powers: root reads every folder, so a root test
+    run lists in a forked child that runs as ``nobody``."""
+    if os.geteuid() != 0:
+        try:
+            WorkTreeSource(root).list_files(["strategies"])
+        except OperationalError as err:
+            return f"error: {err}"
+        return "listed"
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, list, report the outcome, exit at once
+        os.close(reader)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            WorkTreeSource(root).list_files(["strategies"])
+            outcome = "listed"
+        except OperationalError as err:
+            outcome = f"error: {err}"
+        except BaseException as err:  # anything else fails the test in the parent
+            outcome = f"unexpected: {type(err).__name__}: {err}"
+        os.write(writer, outcome.encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+def test_unreadable_folder_is_an_error_not_a_silent_gap() -> None:
+    base = Path(tempfile.mkdtemp(prefix="qv-perm-"))
     try:
-        with pytest.raises(OperationalError, match="cannot list environments/dev/configs/"):
-            WorkTreeSource(tmp_path).list_files(["strategies"])
-    finally:
+        base.chmod(0o755)
+        _tree(base)
+        for folder in base.rglob("*"):
+            folder.chmod(0o755 if folder.is_dir() else 0o644)
+        locked = base / "environments/dev/configs"
+        locked.chmod(0o700 if os.geteuid() == 0 else 0)  # nobody (or we) cannot list it
+        outcome = _list_unprivileged(base)
         locked.chmod(0o755)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert outcome.startswith("error: cannot list environments/dev/configs/: permission denied")
