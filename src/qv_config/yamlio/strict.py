@@ -309,6 +309,10 @@ def _problem_mark(err: yaml.MarkedYAMLError) -> Mark | None:
 
 def _parser_message(err: yaml.MarkedYAMLError) -> str:
     problem = err.problem or "invalid YAML"
+    if "maximum nesting depth" in problem:
+        # libyaml ≥ 0.2.6 stops at 1,000 levels while scanning ahead, before qv's own limit of
+        # MAX_DEPTH is reached: the same advice whichever of the two sees it first.
+        return f"nesting is deeper than {MAX_DEPTH} levels: flatten it"
     context = f" {err.context}" if err.context else ""
     if err.context_mark is not None and err.context:
         context += f" started on line {err.context_mark.line + 1}"
