@@ -11,17 +11,17 @@ the answer of a run without any cache; and on machine A too once the same lie la
 
 from __future__ import annotations
 
-import contextlib
 import json
 import marshal
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.sealing import machine
 
 from qv_config.repo import statefile
 
@@ -72,22 +72,6 @@ def edit(root: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
-
-
-@contextlib.contextmanager
-def machine(home: Path) -> Iterator[None]:
-    """This test process acting as the machine whose seal key lives under ``home``."""
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(home)
-    statefile._token.cache_clear()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["XDG_CACHE_HOME"]
-        else:
-            os.environ["XDG_CACHE_HOME"] = before
-        statefile._token.cache_clear()
 
 
 def only(root: Path, pattern: str) -> list[Path]:
@@ -148,7 +132,7 @@ def validate_answer(root: Path) -> Answer:
 def test_forged_parse_value_does_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
     import hashlib
 
-    from qv_config.repo.parsecache import encode_blob
+    from qv_config.repo.parsecache import encode_blob, pack_payload, unpack_payload
     from qv_config.yamlio import load_bytes
 
     edit(project, "max_order_notional: 7", "max_order_notional: -5")  # below the schema minimum
@@ -157,9 +141,11 @@ def test_forged_parse_value_does_not_pass_an_invalid_tree(project: Path, tmp_pat
     digest = hashlib.blake2b(bad, digest_size=20).hexdigest()
 
     def lie(payload: bytes) -> bytes:
-        fmt, blobs, settings, stats = marshal.loads(payload)
+        stored = unpack_payload(payload)
+        assert stored is not None
+        blobs, settings, stats = stored
         assert digest in blobs
-        return marshal.dumps((fmt, {**blobs, digest: encode_blob(good)}, settings, stats))
+        return pack_payload({**blobs, digest: encode_blob(good) or b""}, settings, stats)
 
     answer = validate_answer(project)
     check_sealed(project, tmp_path, "parse.bin", answer, lie)
@@ -167,16 +153,11 @@ def test_forged_parse_value_does_not_pass_an_invalid_tree(project: Path, tmp_pat
 
 
 def _no_findings(stored: Any) -> Any:
-    """The result cache of an invalid tree, rewritten to hold no finding at all."""
-
-    def clean(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        docs, cross, rendered = marshal.loads(row[2])
-        docs = {key: (entry[0], (), entry[2]) for key, entry in docs.items()}
-        heavy = marshal.dumps((docs, (cross[0], (), cross[2]), rendered))
-        return (row[0], row[1], heavy, (), *row[4:])
-
+    """The light result cache of an invalid tree, rewritten to hold no finding at all (an
+    unchanged tree is answered from it alone: the heavy files are not read)."""
     header, records, schemas_ok, models_ok = stored
-    return header, {env: clean(row) for env, row in records.items()}, schemas_ok, models_ok
+    rows = {env: (*row[:3], (), *row[4:]) for env, row in records.items()}
+    return header, rows, schemas_ok, models_ok
 
 
 def test_forged_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:

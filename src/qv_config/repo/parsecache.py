@@ -2,23 +2,31 @@
 
 Warm runs skip YAML parsing for every file whose bytes are unchanged, and (work tree only) skip
 even *reading* a file whose stat is unchanged: a stat index maps each path to
-``(mtime_ns, size, inode, ctime_ns)`` and the content digest it had, as Git's index does.
+``(mtime_ns, size, inode, ctime_ns)`` and the content digest it had, as Git's index does. The
+file's layout (index read eagerly, values on demand) is ``repo.parsefile``'s.
 
-Values are stored as one marshal blob each, so loading the cache file costs one read and a dict
-of bytes objects; a value is decoded only when a document's data is actually used. The file holds
-builtin types only, is keyed by the qv version and the YAML limits, is written atomically and
-sealed (``repo.statefile``), and a missing, corrupt, foreign or unsealed file is simply ignored.
-Deleting ``.qv/`` is always safe.
+The file holds builtin types only, is keyed by the qv version, is written atomically and sealed
+(``repo.statefile``), and a missing, corrupt, truncated, foreign, unsealed or older file is simply
+ignored. Deleting ``.qv/`` is always safe.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
-from qv_config import __version__
+from qv_config.repo.parsefile import (
+    NO_INDEX,
+    StatEntry,
+    StatKey,
+    Stored,
+    open_cache,
+    pack_payload,
+    unpack_payload,
+)
 
 # Re-exported: every cache writer imports these from here, and all of them must seal (statefile).
 from qv_config.repo.statefile import ensure_state_dir, read_state_file, write_state_file
@@ -26,17 +34,18 @@ from qv_config.yamlio.types import ReplaceDict, ReplaceList
 
 __all__ = [
     "ParseCache",
+    "StatEntry",
     "StatKey",
     "decode_blob",
     "encode_blob",
     "ensure_state_dir",
+    "pack_payload",
     "read_state_file",
     "stat_key",
+    "unpack_payload",
     "write_state_file",
 ]
 
-_FORMAT = f"qv-parse-2/{__version__}"
-StatKey = tuple[int, int, int, int]  # mtime_ns, size, inode, ctime_ns
 # A file modified this close to the run's start may change again within the clock's granularity
 # without changing its stat ("racy" entries, as Git calls them): never trusted from the index.
 _RACY_NS = 2_000_000_000
@@ -49,53 +58,47 @@ class ParseCache:
         self.path = path
         # The YAML limits of qv.yaml: a stat entry vouches for a file accepted under the same ones.
         self.settings = ""
-        blobs, stats = self._read(path) if path is not None else ({}, ("", {}))
-        self._stats_settings: str = stats[0]
-        self._old: dict[str, bytes] = blobs
-        self._stats_old: dict[str, tuple[int, int, int, int, str]] = stats[1]
-        self._used: dict[str, bytes] = {}
+        index, self._stored = open_cache(path) if path is not None else (NO_INDEX, Stored())
+        self._index = index
+        # Flat attributes: known_digest and keep run once per file, 10,000 times a run.
+        self._rows, self._stat, self._numbers = index.rows, index.stat, index.numbers
+        self._digests, self._names = index.digests, index.names
+        self._kept = bytearray(len(index.names))  # old values this run used: kept by a rewrite
+        self._carried = bytearray(len(index.rows))  # old stat rows this run found still true
+        self._fresh: dict[str, StatEntry] = {}  # stat entries new or changed since the file
+        self._new: dict[str, bytes] = {}  # values encoded by workers
         self._pending: dict[str, Any] = {}  # new values, encoded at save time
-        self._stats: dict[str, tuple[int, int, int, int, str]] = {}
         self.hits = 0
         self.misses = 0
         self.started_ns = _now_ns()
 
-    @staticmethod
-    def _read(path: Path) -> tuple[dict[str, bytes], tuple[str, dict[str, Any]]]:
-        # Sealed: a parse.bin this user's qv did not write (committed, restored from another
-        # machine's CI cache) could map a file's digest to any value, so it is never read.
-        blob = read_state_file(path)
-        try:
-            raw = marshal.loads(blob) if blob is not None else None
-        except (EOFError, ValueError, TypeError):
-            return {}, ("", {})
-        if type(raw) is not tuple or len(raw) != 4 or raw[0] != _FORMAT:
-            return {}, ("", {})
-        blobs, settings, stats = raw[1], raw[2], raw[3]
-        if type(blobs) is not dict or type(settings) is not str or type(stats) is not dict:
-            return {}, ("", {})
-        return blobs, (settings, stats)
+    def close(self) -> None:
+        """Let go of the cache file (also done when the cache is garbage collected)."""
+        self._stored.close()
 
     def get(self, digest: str) -> Any | None:
-        blob = self._old.get(digest)
-        if blob is None:
+        number = self._digests.get(digest)
+        if number is None:
             return self._pending.get(digest)
+        blob = self._stored.blob(number)
+        if blob is None:
+            return None
         try:
             value = decode_blob(blob)
         except (EOFError, ValueError, TypeError):
             return None
         self.hits += 1
-        self._used[digest] = blob
+        self._kept[number] = 1
         return value
 
     def has(self, digest: str) -> bool:
-        return digest in self._old or digest in self._pending
+        return digest in self._digests or digest in self._pending
 
     def keep(self, digest: str) -> None:
         """Keep an entry this run relies on without decoding it (a lazily loaded document)."""
-        blob = self._old.get(digest)
-        if blob is not None:
-            self._used[digest] = blob
+        number = self._digests.get(digest)
+        if number is not None:
+            self._kept[number] = 1
 
     def put(self, digest: str, value: Any) -> None:
         self.misses += 1
@@ -104,22 +107,41 @@ class ParseCache:
     def put_blob(self, digest: str, blob: bytes) -> None:
         """A value already encoded (by a worker process, see ``prefetch``)."""
         self.misses += 1
-        self._used[digest] = blob
+        self._new[digest] = blob
 
     def known_digest(self, path: str, stat: StatKey) -> str | None:
         """The digest of ``path`` when its stat is unchanged since a previous run (else None)."""
-        entry = self._stats_old.get(path)
-        if entry is None or entry[:4] != stat or self._stats_settings != self.settings:
+        row = self._rows.get(path)
+        if row is None or self._index.settings != self.settings:
             return None
-        if not self.has(entry[4]):
+        mtime, size, inode, ctime = self._stat
+        if (
+            mtime[row] != stat[0]
+            or size[row] != stat[1]
+            or inode[row] != stat[2]
+            or ctime[row] != stat[3]
+        ):
             return None
-        self._stats[path] = entry
-        return entry[4]
+        try:
+            digest = self._names[self._numbers[row]]
+        except IndexError:  # a damaged row: as if unknown
+            return None
+        self._carried[row] = 1
+        return digest
 
     def remember(self, path: str, stat: StatKey, digest: str) -> None:
         """Record a file just read; skipped when its mtime is too recent to be trusted."""
-        if stat[0] < self.started_ns - _RACY_NS:
-            self._stats[path] = (*stat, digest)
+        if stat[0] >= self.started_ns - _RACY_NS:
+            return
+        entry = (*stat, digest)
+        row = self._rows.get(path)
+        if row is not None and self._index.entry(row) == entry:
+            self._carried[row] = 1  # as it was: the old row stays
+            self._fresh.pop(path, None)
+            return
+        self._fresh[path] = entry
+        if row is not None:
+            self._carried[row] = 0
 
     def save(self) -> None:
         """Keep what this run used (so the file tracks the tree and does not grow without end).
@@ -130,31 +152,53 @@ class ParseCache:
         run (~1 ms each): their old stat entries no longer match, so they are never trusted."""
         if self.path is None or self._unchanged():
             return
-        if self._old and self._behind() <= _MAX_BEHIND:
+        if self._names and self._behind() <= _MAX_BEHIND:
             return
-        blobs = dict(self._used)
+        blobs = self._kept_blobs()
+        blobs.update(self._new)
         for digest, value in self._pending.items():
             blob = encode_blob(value)
             if blob is not None:
                 blobs[digest] = blob
-        stats = {path: entry for path, entry in self._stats.items() if entry[4] in blobs}
-        write_state_file(self.path, marshal.dumps((_FORMAT, blobs, self.settings, stats)))
+        write_state_file(self.path, pack_payload(blobs, self.settings, self._stats()))
+
+    def _kept_blobs(self) -> dict[str, bytes | memoryview]:
+        """The old values this run used, sliced from one read of the old blob area."""
+        area = self._stored.area() if any(self._kept) else None
+        if area is None:
+            return {}
+        view, offsets = memoryview(area), self._index.offsets
+        kept = (number for number, used in enumerate(self._kept) if used)
+        return {self._names[i]: view[offsets[i] : offsets[i + 1]] for i in kept}
+
+    def _stats(self) -> dict[str, StatEntry]:
+        """The stat index as this run leaves it: old rows still true, then new entries."""
+        stats = dict(compress(self._index.entries(), self._carried))
+        stats.update(self._fresh)
+        return stats
 
     def _behind(self) -> int:
         """Files the index on disk no longer vouches for, compared with what this run saw."""
-        old, new = self._stats_old, self._stats
-        if self.settings != self._stats_settings:
-            return len(new) + len(old) + _MAX_BEHIND + 1  # other limits: nothing carries over
-        changed = sum(1 for path, entry in new.items() if old.get(path) != entry)
-        return changed + len(old.keys() - new.keys())
+        rows = self._rows
+        if self.settings != self._index.settings:  # other limits: nothing carries over
+            return len(self._fresh) + len(rows) + _MAX_BEHIND + 1
+        # Each fresh entry differs from the file's; each old row neither carried nor replaced by
+        # a fresh entry is gone (the file was removed, or changed too recently to be trusted).
+        replaced = sum(1 for path in self._fresh if path in rows and not self._carried[rows[path]])
+        gone = len(rows) - self._carried.count(1) - replaced
+        return len(self._fresh) + gone
 
     def _unchanged(self) -> bool:
+        # Counts, not comparisons of 10,000 entries: a warm run ends here. No fresh entry and
+        # every old row carried means the same stat index; no miss and every old value kept,
+        # the same values.
         return (
             not self._pending
             and not self.misses
-            and self._used.keys() == self._old.keys()
-            and self._stats == self._stats_old
-            and self.settings == self._stats_settings
+            and not self._fresh
+            and self._kept.count(0) == 0
+            and self._carried.count(0) == 0
+            and self.settings == self._index.settings
         )
 
 

@@ -101,3 +101,25 @@ def read_state_file(path: Path) -> bytes | None:
         return None
     head = _MAGIC + token
     return data[len(head) :] if data.startswith(head) else None
+
+
+def open_sealed(path: Path) -> tuple[int, int] | None:
+    """An open descriptor of a file ``write_state_file`` wrote for this user, and the offset
+    where its contents start (past the seal); None for anything else. For a cache that reads
+    parts of a large file on demand instead of all of it (``repo.parsefile``)."""
+    token = _token()
+    if token is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    head = _MAGIC + token
+    try:
+        sealed = os.pread(fd, len(head), 0) == head
+    except OSError:
+        sealed = False
+    if not sealed:
+        os.close(fd)
+        return None
+    return fd, len(head)
