@@ -1,19 +1,35 @@
 """The per-document result cache of ``qv validate`` under ``<root>/.qv/cache/`` (safe to delete).
 
-One marshal file (builtin types only: fast to load) holds, per (environment, document), the input
-key (content digests of every layer, of the environment document, of qv.yaml and of the service
-schema) and what validating that document produced: its schema/document/secret findings and
-the facts the cross-document rules need. A warm run re-validates only documents whose input key
-changed. The header holds the qv version and the hash of the rules code; any mismatch, and any
-unreadable file, means an empty cache.
+It holds, per (environment, document), the input key (content digests of every layer, of the
+environment document, of qv.yaml and of the service schema) and what validating that document
+produced: its schema/document/secret findings and the facts the cross-document rules need. A
+warm run re-validates only documents whose input key changed.
+
+Layout (marshal: builtin types only, fast to load; every file sealed, see ``repo.statefile``):
+
+- ``validate.marshal``, the light file: a header (qv version, hash of the rules code, Python
+  version; any mismatch, and any unreadable file, means an empty cache), per environment a light
+  row (signature, schemas read, all findings, document names, and the name of its heavy file),
+  and the sets of accepted schemas and models. Every run reads it whole.
+- ``validate-<env>-<digest>.marshal``, one heavy file per environment: its per-document entries,
+  cross-document findings and render records (~1.8 MB for 3,800 documents). Read only when
+  that environment is re-validated, written only when it was. ``digest`` covers the header, the
+  environment and the bytes, and is checked on reading: a light file never pairs with a heavy
+  file of another generation. A missing or bad heavy file only costs a full re-render of that
+  environment. Heavy files are written before the light file that names them; the ones no longer
+  named are removed after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
+import os
+import re
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +47,13 @@ CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
 # pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
 # service schema path ("" for none) and that schema's digest.
 DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/9"
+_FORMAT = "qv-validate-cache/10"
+_LIGHT = "validate.marshal"
+_HEAVY = re.compile(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal")
+# An unnamed heavy file younger than this may belong to a concurrent run about to name it.
+_ORPHAN_AGE_S = 60.0
+Heavy = tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]]
+Document = tuple[str, str, str]  # (kind, name, main file or "")
 
 
 @cache
@@ -85,24 +107,66 @@ def facts_digest(row: FactsRow) -> str:
     return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
 
 
-class _EnvRecord:
-    """What one environment left in the cache (stored as a plain tuple, see ``row``)."""
+def heavy_name(env: str, blob: bytes) -> str:
+    """The file name of ``env``'s heavy blob. sha256, not blake2b: CPUs hash it in hardware
+    (~1 ms for 1.8 MB, half blake2b's time). The env part is escaped for the file system; the
+    digest, which also covers the env, keeps escaped names apart."""
+    digest = hashlib.sha256("\0".join((*header(), env, "")).encode())
+    digest.update(blob)
+    return f"validate-{re.sub(r'[^A-Za-z0-9_-]', '_', env)[:40]}-{digest.hexdigest()[:32]}.marshal"
 
-    def __init__(self, row: tuple[Any, ...] | None = None) -> None:
+
+def _read_heavy(folder: Path, name: str, env: str) -> bytes | None:
+    """The blob of heavy file ``name``; None when missing, foreign, damaged or not ``env``'s."""
+    from qv_config.repo.statefile import read_state_file
+
+    if not _HEAVY.fullmatch(name):
+        return None
+    blob = read_state_file(folder / name)
+    return blob if blob is not None and heavy_name(env, blob) == name else None
+
+
+def _decode_heavy(blob: bytes | None) -> Heavy:
+    empty: Heavy = ({}, ("", (), ()), {})
+    try:
+        parts = marshal.loads(blob) if blob else empty
+    except Exception:  # damaged despite its digest: the environment is re-rendered
+        return empty
+    return parts if isinstance(parts, tuple) and len(parts) == 3 else empty
+
+
+class _EnvRecord:
+    """What one environment left in the cache: its light row and its heavy part.
+
+    The heavy part is either a file of the cache folder (``file``: untouched, never re-encoded),
+    an encoded blob (from a worker process, see ``ResultCache.export``) or decoded (this run
+    rebuilt it). Decoded only when this environment is re-validated (a warm run skips it).
+    """
+
+    def __init__(
+        self, env: str, row: tuple[Any, ...] | None = None, folder: Path | None = None
+    ) -> None:
         row = row or ("", (), None, (), (), False)
+        self.env = env
         self.signature: str = row[0]
         self.schema_reads: tuple[tuple[str, str], ...] = tuple(map(tuple, row[1]))
-        # Per-document entries, cross findings and render records are one marshal blob, decoded
-        # only when this environment is re-validated (a warm run of 10,000 documents skips it).
-        self._blob: bytes | None = row[2]
-        self._heavy: tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]] | None = None
+        self.file: str = row[2] if isinstance(row[2], str) else ""
+        self._blob: bytes | None = row[2] if isinstance(row[2], bytes) else None
+        self._folder = folder
+        self._heavy: Heavy | None = None
+        self.file_read = False  # ``file`` was read and checked: it exists with these bytes
         self.findings: tuple[FindingRow, ...] = row[3]
-        self.documents: tuple[tuple[str, str, str], ...] = row[4]
+        self.documents: tuple[Document, ...] = row[4]
         self.has_sources: bool = row[5]
+        self.new_documents = False  # set by put_env: shared with the other envs' on saving
 
-    def _parts(self) -> tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]]:
+    def _parts(self) -> Heavy:
         if self._heavy is None:
-            self._heavy = marshal.loads(self._blob) if self._blob else ({}, ("", (), ()), {})
+            blob = self._blob
+            if blob is None and self.file and self._folder is not None:
+                blob = _read_heavy(self._folder, self.file, self.env)
+                self.file_read = blob is not None
+            self._heavy = _decode_heavy(blob)
         return self._heavy
 
     @property
@@ -127,16 +191,56 @@ class _EnvRecord:
         docs, cross, _ = self._parts()
         self._heavy = (docs, cross, value)
 
-    def row(self) -> tuple[Any, ...]:
-        blob = self._blob if self._heavy is None else marshal.dumps(self._heavy)
+    def heavy(self) -> str | bytes:
+        """The heavy part as stored: its file's name, or the blob still to write. A record read
+        from a file reaches a new run's records only whole (``env_hit``), never changed."""
+        if self.file or self._heavy is None:
+            return self.file or self._blob or ""
+        return marshal.dumps(self._heavy)
+
+    def row(self, heavy: str | bytes) -> tuple[Any, ...]:
         return (
             self.signature,
             self.schema_reads,
-            blob,
+            heavy,
             self.findings,
             self.documents,
             self.has_sources,
         )
+
+
+def _share_documents(records: Iterable[_EnvRecord]) -> None:
+    """One object for equal (kind, name, source) tuples across environments (most documents
+    exist in each, with source "" unless a path filter asked for it): marshal then writes a
+    tuple once and a reference after, and the light file loads in about half the time."""
+    pool: dict[Document, Document] = {}
+    fresh = []
+    for record in records:
+        if record.new_documents:
+            fresh.append(record)
+        else:  # read from the light file: already shared
+            pool.update(zip(record.documents, record.documents, strict=True))
+    for record in fresh:
+        record.documents = tuple([pool.setdefault(doc, doc) for doc in record.documents])
+        record.new_documents = False
+
+
+def _remove_unnamed(folder: Path, named: set[str], previous: set[str]) -> None:
+    """Remove the heavy files the light file just written does not name: the ones the previous
+    light file named, and orphans (of a run that stopped before writing its light file). A file
+    a concurrent run may have written moments ago for its own light file is left for later;
+    a concurrent run removing ours only costs a re-render."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    cutoff = time.time() - _ORPHAN_AGE_S
+    for entry in entries:
+        if entry.name in named or not _HEAVY.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):  # gone already: removed by a concurrent run
+            if entry.name in previous or entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
 
 
 class ResultCache:
@@ -149,7 +253,9 @@ class ResultCache:
 
     def __init__(self, path: Path | None, stored: tuple[Any, ...] = ((), {}, (), ())) -> None:
         self.path = path
-        self._old: dict[str, _EnvRecord] = {e: _EnvRecord(r) for e, r in dict(stored[1]).items()}
+        folder = path.parent if path is not None else None
+        rows = dict(stored[1]).items()
+        self._old: dict[str, _EnvRecord] = {e: _EnvRecord(e, r, folder) for e, r in rows}
         self._new: dict[str, _EnvRecord] = {}
         self._dirty = False
         self.schemas_ok: set[str] = set(stored[2])  # digests checked against the metaschema
@@ -162,11 +268,10 @@ class ResultCache:
     def load(cls, root: Path) -> ResultCache:
         from qv_config.repo.statefile import read_state_file
 
-        path = root / ".qv" / "cache" / "validate.marshal"
+        path = root / ".qv" / "cache" / _LIGHT
         # Sealed (repo.statefile): stored findings decide what validate reports, so a file this
         # user's qv did not write (committed, from another machine's CI cache) is never read.
-        # One read, then loads: marshal.load on a file object reads in small pieces (~4x slower
-        # for a cache of a few MB).
+        # One read, then loads: marshal.load on a file object reads in small pieces (~4x slower).
         blob = read_state_file(path)
         try:
             stored = marshal.loads(blob) if blob is not None else None
@@ -194,7 +299,7 @@ class ResultCache:
 
     def _record(self, env: str) -> _EnvRecord:
         if env not in self._new:
-            self._new[env] = _EnvRecord()
+            self._new[env] = _EnvRecord(env)
         return self._new[env]
 
     def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow, str] | None:
@@ -215,10 +320,19 @@ class ResultCache:
             self._record(env).docs[key] = (input_key, rows, row, facts_digest(row))
             self._dirty = True
 
-    def has(self, env: str, key: str, input_key: str) -> bool:
+    def reusable(self, env: str, wanted: Mapping[str, str]) -> dict[str, Entry]:
+        """The entries of the documents of ``wanted`` (key -> input key) whose input key is
+        unchanged; one call for an environment's thousands of documents. ``reuse`` keeps them."""
         old = self._old.get(env)
-        entry = old.docs.get(key) if old is not None else None
-        return entry is not None and entry[0] == input_key
+        if old is None:
+            return {}
+        docs = old.docs
+        found = {key: docs.get(key) for key in wanted}
+        return {k: e for k, e in found.items() if e is not None and e[0] == wanted[k]}
+
+    def reuse(self, env: str, entries: Mapping[str, Entry]) -> None:
+        """Carry ``entries`` (from ``reusable``) into this run's record of ``env``."""
+        self._record(env).docs.update(entries)
 
     def records(self, env: str) -> dict[str, DocRecord]:
         """The previous run's render records of ``env`` (main path -> record)."""
@@ -233,7 +347,7 @@ class ResultCache:
     def export(self, env: str) -> tuple[Any, ...] | None:
         """This run's record of ``env`` as plain data (from a worker process to the parent)."""
         record = self._new.get(env)
-        return record.row() if record is not None else None
+        return record.row(record.heavy()) if record is not None else None
 
     def adopt(
         self, env: str, row: tuple[Any, ...] | None, schemas_ok: set[str], models_ok: set[str]
@@ -242,7 +356,8 @@ class ResultCache:
         self.schemas_ok |= schemas_ok
         self.models_ok |= models_ok
         if row is not None and self.path is not None:
-            self._new[env] = _EnvRecord(row)
+            self._new[env] = _EnvRecord(env, row, self.path.parent)
+            self._new[env].new_documents = True
             self._dirty = True
 
     def has_cross(self, env: str) -> bool:
@@ -250,11 +365,10 @@ class ResultCache:
         old = self._old.get(env)
         return old is not None and bool(old.cross[0])
 
-    def stored_facts_digest(self, env: str, key: str) -> str | None:
-        """The facts digest this run stored or reused for document ``key`` of ``env``."""
+    def facts_digests(self, env: str) -> dict[str, str]:
+        """The facts digest of each document this run stored or reused for ``env``."""
         record = self._new.get(env)
-        entry = record.docs.get(key) if record is not None else None
-        return entry[3] if entry is not None else None
+        return {key: entry[3] for key, entry in record.docs.items()} if record is not None else {}
 
     def cross_targets(self, env: str) -> tuple[str, ...]:
         """The documents the previous run's cross-document findings of ``env`` point at."""
@@ -291,18 +405,38 @@ class ResultCache:
         record.signature, record.schema_reads = signature, schema_reads
         record.findings = tuple(to_row(f) for f in findings)
         record.documents, record.has_sources = documents, has_sources
+        record.new_documents = True
         self._dirty = True
 
     def save(self) -> None:
-        """Write atomically (tmp file + rename); a cache that cannot be written is only slower."""
+        """Write the heavy files that changed, then the light file naming them (each atomically:
+        tmp file + rename), then remove the heavy files no longer named. A cache that cannot be
+        written only makes the next run slower."""
         unchanged = not self._dirty and (len(self.schemas_ok), len(self.models_ok)) == self._seen
         if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
             return
         from qv_config.repo.statefile import write_state_file
 
-        records = {env: record.row() for env, record in self._new.items()}
+        _share_documents(self._new.values())
         try:
-            blob = marshal.dumps((header(), records, self.schemas_ok, self.models_ok))
+            rows = {env: self._stored_row(env, record) for env, record in self._new.items()}
+            light = marshal.dumps((header(), rows, self.schemas_ok, self.models_ok))
         except ValueError:  # a value marshal cannot store: skip caching rather than fail
             return
-        write_state_file(self.path, blob)
+        write_state_file(self.path, light)
+        previous = {record.file for record in self._old.values()}
+        _remove_unnamed(self.path.parent, {row[2] for row in rows.values()}, previous)
+
+    def _stored_row(self, env: str, record: _EnvRecord) -> tuple[Any, ...]:
+        """``record``'s light row; writes its heavy file first unless that file exists already."""
+        from qv_config.repo.statefile import write_state_file
+
+        assert self.path is not None
+        heavy = record.heavy()
+        if isinstance(heavy, bytes):
+            name = heavy_name(env, heavy)
+            old = self._old.get(env)
+            if old is None or old.file != name or not old.file_read:  # else: already there
+                write_state_file(self.path.parent / name, heavy)
+            heavy = name
+        return record.row(heavy)

@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING
 from qv_config.findings import Finding
 from qv_config.validate.cache import (
     DocRecord,
+    Entry,
     FactsRow,
     decode_facts,
     encode_facts,
     facts_digest,
+    from_row,
 )
 from qv_config.validate.engine import (
     RunState,
@@ -75,18 +77,22 @@ def check_env(
     jobs = [job for job in env_jobs(snapshot, files) if job[0] is not files.environment]
     templates = {name: doc.digest for name, doc in snapshot.templates.items()}
     shared = _context(digest, run)
-    reused = {
-        job[0].path: old[job[0].path]
+    candidates = {
+        job[0].path: record
         for job in jobs
-        if _reusable(env, job, old.get(job[0].path), (templates, shared), run)
+        if (record := old.get(job[0].path)) is not None
+        and _unchanged(job, record, (templates, shared), run)
     }
+    entries = run.cache.reusable(env, {record[1]: record[5] for record in candidates.values()})
+    reused = {path: record for path, record in candidates.items() if record[1] in entries}
     todo = {job[0].path for job in jobs} - reused.keys()
     rendered = render_environment(snapshot, env, paths=todo) if reused else None
     if rendered is None or _collides(rendered, list(reused.values())):
         reused, rendered = {}, render_environment(snapshot, env)
     state = _EnvRun(env)
-    for path, record in reused.items():
-        _reuse(state, path, record, run)
+    if reused:
+        run.cache.reuse(env, entries)
+        _reuse(state, reused, entries, run)
     _check_rendered(state, rendered, digest, run)
     state.findings += _cross(snapshot, state, rendered, run)
     run.cache.put_records(env, state.records)
@@ -110,24 +116,17 @@ def _prekey(job: Job, chain: Iterable[tuple[str, str]], context: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _reusable(
-    env: str,
-    job: Job,
-    record: DocRecord | None,
-    digests: tuple[dict[str, str], str],
-    run: RunState,
+def _unchanged(
+    job: Job, record: DocRecord, digests: tuple[dict[str, str], str], run: RunState
 ) -> bool:
-    """Whether the document of ``job`` would render as last time and its results are cached."""
-    if record is None:
-        return False
-    prekey, key, _kind, _name, chain, input_key, schema_path, schema_digest = record
+    """Whether the document of ``job`` would render as last time (its cached results are
+    looked up apart, for all documents at once)."""
+    prekey, _key, _kind, _name, chain, _input_key, schema_path, schema_digest = record
     templates, context = digests
     current = [(name, templates[name]) for name, _ in chain if name in templates]
     if len(current) != len(chain) or _prekey(job, current, context) != prekey:
         return False
-    if schema_path and run.schemas.digest_of(schema_path) != schema_digest:
-        return False
-    return run.cache.has(env, key, input_key)
+    return not schema_path or run.schemas.digest_of(schema_path) == schema_digest
 
 
 def _collides(rendered: RenderedEnv, reused: list[DocRecord]) -> bool:
@@ -140,17 +139,21 @@ def _collides(rendered: RenderedEnv, reused: list[DocRecord]) -> bool:
     return bool(seen & mine)
 
 
-def _reuse(state: _EnvRun, path: str, record: DocRecord, run: RunState) -> None:
-    key, kind, name, input_key = record[1], record[2], record[3], record[5]
-    hit = run.cache.get(state.env, key, input_key)
-    assert hit is not None  # checked by _reusable
-    run.cached += 1
-    state.findings += hit[0]
-    state.facts[key] = hit[1]
-    state.input_keys[key] = input_key
-    state.names[key] = (kind, name)
-    state.sources[key] = path
-    state.records[path] = record
+def _reuse(
+    state: _EnvRun, reused: dict[str, DocRecord], entries: dict[str, Entry], run: RunState
+) -> None:
+    """Take the cached results of the documents not rendered again (thousands: one loop)."""
+    run.cached += len(reused)
+    for path, record in reused.items():
+        key = record[1]
+        entry = entries[key]
+        if entry[1]:
+            state.findings += [from_row(row) for row in entry[1]]
+        state.facts[key] = entry[2]
+        state.input_keys[key] = record[5]
+        state.names[key] = (record[2], record[3])
+        state.sources[key] = path
+    state.records.update(reused)
 
 
 def _check_rendered(state: _EnvRun, rendered: RenderedEnv, digest: str, run: RunState) -> None:
@@ -209,15 +212,17 @@ def _cross(
     targets = {issue.key for issue in issues}
     _render_targets(snapshot, state, targets)
     found = [to_finding(state.rendered[i.key], i) for i in issues if i.key in state.rendered]
-    run.cache.put_cross(state.env, _cross_key(state, run, targets), found, targets)
+    if run.cache.path is not None:  # the key is work for nothing without a cache
+        run.cache.put_cross(state.env, _cross_key(state, run, targets), found, targets)
     return found
 
 
 def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
     summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
+    # Stored with each document's cache entry (reused, or checked and stored by this run).
+    stored = run.cache.facts_digests(state.env)
     for key in sorted(state.facts):
-        # Stored with the document's cache entry (reused, or checked and stored by this run).
-        digest = run.cache.stored_facts_digest(state.env, key)
+        digest = stored.get(key)
         if digest is None:
             value = state.facts[key]
             row = encode_facts(value) if isinstance(value, DocFacts) else value

@@ -1,0 +1,242 @@
+"""The result cache's files: a light ``validate.marshal`` read by every run and one heavy file per
+environment, read and written only when that environment is re-validated. Whatever happens to
+the files (missing, from another generation, foreign, corrupt, stale), the findings are those of
+a run without any cache."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.sealing import machine
+
+from qv_config.repo import WorkTreeSource, load_snapshot, statefile
+from qv_config.validate import ValidationResult, validate
+from qv_config.validate.cache import heavy_name
+
+CACHE = Path(".qv/cache")
+HEAVY = re.compile(r"validate-(?P<env>.+)-[0-9a-f]{32}\.marshal")
+
+
+def run(root: Path, **options: object) -> ValidationResult:
+    return validate(load_snapshot(WorkTreeSource(root)), **options)  # type: ignore[arg-type]
+
+
+def same_as_fresh(root: Path) -> ValidationResult:
+    """Run with the cache; assert it reports what a run without any cache reports."""
+    cached = run(root)
+    fresh = run(root, use_cache=False)
+    assert cached.findings == fresh.findings
+    assert (cached.errors, cached.warnings, cached.documents) == (
+        fresh.errors,
+        fresh.warnings,
+        fresh.documents,
+    )
+    return cached
+
+
+def heavy_files(root: Path) -> dict[str, Path]:
+    """env -> its heavy file (exactly one per environment)."""
+    found: dict[str, Path] = {}
+    for path in (root / CACHE).iterdir():
+        match = HEAVY.fullmatch(path.name)
+        if match is not None:
+            assert match["env"] not in found, f"two heavy files for {match['env']}"
+            found[match["env"]] = path
+    return found
+
+
+def identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+def touch_dev(root: Path, value: int) -> None:
+    """An edit in dev that changes no finding: dev is re-validated, its other documents reused."""
+    policy = root / "environments/dev/execution-policies/equity-default.yaml"
+    text = re.sub(
+        r"max_participation_pct: \d+", f"max_participation_pct: {value}", policy.read_text()
+    )
+    policy.write_text(text)
+
+
+def age(path: Path, seconds: float = 3600) -> None:
+    old = path.stat().st_mtime - seconds
+    os.utime(path, (old, old))
+
+
+def test_one_changed_environment_rewrites_only_its_heavy_file(
+    case_tree: Callable[[str], Path],
+) -> None:
+    root = case_tree("valid")
+    run(root)
+    before = heavy_files(root)
+    assert set(before) == {"dev", "prod"}
+    files = [root / CACHE / "validate.marshal", before["dev"], before["prod"]]
+    ids = [identity(path) for path in files]
+    assert run(root).stats.validated == 0
+    assert [identity(path) for path in files] == ids  # a warm run writes nothing
+    touch_dev(root, 11)
+    assert same_as_fresh(root).stats.validated == 1
+    after = heavy_files(root)
+    assert after["prod"] == before["prod"]
+    assert identity(after["prod"]) == ids[2]  # neither re-encoded nor rewritten
+    assert after["dev"] != before["dev"]
+    assert not before["dev"].exists()  # the previous generation is removed
+
+
+def test_missing_heavy_file_rerenders_that_environment(case_tree: Callable[[str], Path]) -> None:
+    root = case_tree("qv310-config-schema")
+    cold = run(root)
+    assert cold.errors > 0
+    heavy_files(root)["dev"].unlink()
+    touch_dev(root, 11)
+    result = same_as_fresh(root)
+    dev_files = [*(root / "environments/dev").rglob("*.yaml"), *(root / "strategies").glob("*")]
+    assert result.stats.validated == len(dev_files)  # nothing of dev reused, all of prod
+    assert "dev" in heavy_files(root)  # written again
+    touch_dev(root, 12)
+    assert same_as_fresh(root).stats.validated == 1
+
+
+def _forget_findings(payload: bytes) -> bytes:
+    """A heavy blob whose document entries keep their keys but lost their findings."""
+    docs, cross, rendered = marshal.loads(payload)
+    docs = {key: (entry[0], (), *entry[2:]) for key, entry in docs.items()}
+    return marshal.dumps((docs, cross, rendered))
+
+
+def test_heavy_file_of_another_generation_is_not_used(case_tree: Callable[[str], Path]) -> None:
+    # Sealed by this user, under the name the light file expects, but not the bytes it was
+    # named for: reusing it would drop oms's QV310.
+    root = case_tree("qv310-config-schema")
+    assert {f.code for f in run(root).findings} == {"QV310"}
+    path = heavy_files(root)["dev"]
+    payload = statefile.read_state_file(path)
+    assert payload is not None
+    statefile.write_state_file(path, _forget_findings(payload))
+    touch_dev(root, 11)
+    assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
+
+
+@pytest.mark.parametrize("seal", ["other key", "none"])
+def test_foreign_heavy_file_is_ignored(
+    case_tree: Callable[[str], Path], tmp_path: Path, seal: str
+) -> None:
+    root = case_tree("qv310-config-schema")
+    run(root)
+    path = heavy_files(root)["dev"]
+    payload = statefile.read_state_file(path)
+    assert payload is not None
+    forged = _forget_findings(payload)
+    # The name a forger would give it, so that only the seal refuses it.
+    path.unlink()
+    path = path.with_name(heavy_name("dev", forged))
+    if seal == "none":
+        path.write_bytes(forged)
+    else:
+        with machine(tmp_path / "other-home"):
+            statefile.write_state_file(path, forged)
+    light = root / CACHE / "validate.marshal"
+    stored = marshal.loads(statefile.read_state_file(light) or b"")
+    rows = stored[1]
+    rows["dev"] = (*rows["dev"][:2], path.name, *rows["dev"][3:])
+    statefile.write_state_file(light, marshal.dumps(stored))
+    touch_dev(root, 11)
+    assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
+
+
+@pytest.mark.parametrize("junk", [b"not a cache", b"\x00" * 64])
+def test_corrupt_light_file_gives_a_cold_run(case_tree: Callable[[str], Path], junk: bytes) -> None:
+    root = case_tree("qv310-config-schema")
+    run(root)
+    light = root / CACHE / "validate.marshal"
+    statefile.write_state_file(light, junk)
+    assert same_as_fresh(root).stats.cached == 0
+    assert run(root).stats.validated == 0  # rebuilt
+    light.write_bytes(junk)  # not even sealed
+    assert same_as_fresh(root).stats.cached == 0
+    assert set(heavy_files(root)) == {"dev", "prod"}
+
+
+def test_stale_heavy_files_are_removed_and_others_kept(case_tree: Callable[[str], Path]) -> None:
+    root = case_tree("valid")
+    run(root)
+    folder = root / CACHE
+    stale = folder / f"validate-dev-{'0' * 32}.marshal"  # of a run that stopped early
+    young = folder / f"validate-dev-{'1' * 32}.marshal"  # of a concurrent run, not yet named
+    other = [folder / "validate-notes.marshal", folder / "notes.txt"]
+    for path in (stale, young, *other):
+        path.write_bytes(b"x")
+    age(stale)
+    touch_dev(root, 11)
+    same_as_fresh(root)
+    assert not stale.exists()
+    assert young.exists()
+    assert all(path.exists() for path in other)
+    named = {row[2] for row in _rows(root).values()}
+    heavy = {path.name for path in folder.iterdir() if HEAVY.fullmatch(path.name)}
+    assert heavy == named | {young.name}
+
+
+def test_environment_removed_from_qv_yaml(case_tree: Callable[[str], Path]) -> None:
+    root = case_tree("valid")
+    run(root)
+    prod = heavy_files(root)["prod"]
+    edit(root / "qv.yaml", "environments: [dev, prod]", "environments: [dev]")
+    result = same_as_fresh(root)
+    assert result.environments == ("dev",)
+    assert not prod.exists()
+    assert set(heavy_files(root)) == {"dev"}
+    edit(root / "qv.yaml", "environments: [dev]", "environments: [dev, prod]")
+    same_as_fresh(root)
+    assert set(heavy_files(root)) == {"dev", "prod"}
+
+
+def test_forked_workers_write_heavy_files_that_later_runs_reuse(
+    case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qv_config.validate import parallel
+
+    root = case_tree("qv310-config-schema")
+    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 0)  # force the fork path on a small tree
+    same_as_fresh(root)
+    assert set(heavy_files(root)) == {"dev", "prod"}
+    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 10**9)
+    touch_dev(root, 11)
+    assert same_as_fresh(root).stats.validated == 1
+
+
+@pytest.mark.parametrize("env", ["dev", "../x", "a b/c", "é" * 80, ""])
+def test_heavy_file_names_are_plain_file_names(env: str) -> None:
+    name = heavy_name(env, b"blob")
+    assert re.fullmatch(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal", name)
+    assert heavy_name(env, b"other blob") != name
+    assert heavy_name(env + "x", b"blob") != name
+
+
+def _rows(root: Path) -> dict[str, Any]:
+    stored = marshal.loads(statefile.read_state_file(root / CACHE / "validate.marshal") or b"")
+    return dict(stored[1])
+
+
+def test_light_file_names_each_heavy_file_and_holds_no_heavy_part(
+    case_tree: Callable[[str], Path],
+) -> None:
+    root = case_tree("valid")
+    run(root)
+    rows = _rows(root)
+    assert {env: row[2] for env, row in rows.items()} == {
+        env: path.name for env, path in heavy_files(root).items()
+    }
