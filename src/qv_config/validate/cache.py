@@ -22,47 +22,43 @@ Layout (marshal: builtin types only, fast to load; every file sealed, see ``repo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
-import os
-import re
-import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from qv_config.findings import Finding, Severity
+from qv_config.validate.cachefile import (
+    LIGHT,
+    CrossEntry,
+    DocRecord,
+    Entry,
+    EnvRecord,
+    FactsRow,
+    FindingRow,
+    header,
+    heavy_name,
+    remove_unnamed,
+    share_documents,
+)
 from qv_config.validate.types import DocFacts
 
-FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
-FactsRow = tuple[Any, ...]  # DocFacts as plain data (key, kind, name, spec)
-# Input key, findings, facts, and the facts' digest (see ``facts_digest``).
-Entry = tuple[str, tuple[FindingRow, ...], FactsRow, str]
-# Aggregate key, cross-document findings, and the documents they point at (see incremental).
-CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
-# How one document was rendered, by its main file's path (see ``validate.incremental``):
-# pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
-# service schema path ("" for none) and that schema's digest.
-DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/10"
-_LIGHT = "validate.marshal"
-_HEAVY = re.compile(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal")
-# An unnamed heavy file younger than this may belong to a concurrent run about to name it.
-_ORPHAN_AGE_S = 60.0
-Heavy = tuple[dict[str, Entry], CrossEntry, dict[str, DocRecord]]
-Document = tuple[str, str, str]  # (kind, name, main file or "")
-
-
-@cache
-def header() -> tuple[str, ...]:
-    # Once per process: it reads and hashes the rule, model and render sources (~3 ms).
-    from qv_config import __version__
-    from qv_config.validate.registry import rules_code_hash
-
-    return (_FORMAT, __version__, rules_code_hash(), f"{sys.version_info[0]}.{sys.version_info[1]}")
+__all__ = [  # the file layer's types and names, for the modules that use the cache
+    "CrossEntry",
+    "DocRecord",
+    "Entry",
+    "FactsRow",
+    "FindingRow",
+    "ResultCache",
+    "decode_facts",
+    "encode_facts",
+    "facts_digest",
+    "from_row",
+    "header",
+    "heavy_name",
+    "to_row",
+]
 
 
 def to_row(f: Finding) -> FindingRow:
@@ -107,142 +103,6 @@ def facts_digest(row: FactsRow) -> str:
     return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
 
 
-def heavy_name(env: str, blob: bytes) -> str:
-    """The file name of ``env``'s heavy blob. sha256, not blake2b: CPUs hash it in hardware
-    (~1 ms for 1.8 MB, half blake2b's time). The env part is escaped for the file system; the
-    digest, which also covers the env, keeps escaped names apart."""
-    digest = hashlib.sha256("\0".join((*header(), env, "")).encode())
-    digest.update(blob)
-    return f"validate-{re.sub(r'[^A-Za-z0-9_-]', '_', env)[:40]}-{digest.hexdigest()[:32]}.marshal"
-
-
-def _read_heavy(folder: Path, name: str, env: str) -> bytes | None:
-    """The blob of heavy file ``name``; None when missing, foreign, damaged or not ``env``'s."""
-    from qv_config.repo.statefile import read_state_file
-
-    if not _HEAVY.fullmatch(name):
-        return None
-    blob = read_state_file(folder / name)
-    return blob if blob is not None and heavy_name(env, blob) == name else None
-
-
-def _decode_heavy(blob: bytes | None) -> Heavy:
-    empty: Heavy = ({}, ("", (), ()), {})
-    try:
-        parts = marshal.loads(blob) if blob else empty
-    except Exception:  # damaged despite its digest: the environment is re-rendered
-        return empty
-    return parts if isinstance(parts, tuple) and len(parts) == 3 else empty
-
-
-class _EnvRecord:
-    """What one environment left in the cache: its light row and its heavy part.
-
-    The heavy part is either a file of the cache folder (``file``: untouched, never re-encoded),
-    an encoded blob (from a worker process, see ``ResultCache.export``) or decoded (this run
-    rebuilt it). Decoded only when this environment is re-validated (a warm run skips it).
-    """
-
-    def __init__(
-        self, env: str, row: tuple[Any, ...] | None = None, folder: Path | None = None
-    ) -> None:
-        row = row or ("", (), None, (), (), False)
-        self.env = env
-        self.signature: str = row[0]
-        self.schema_reads: tuple[tuple[str, str], ...] = tuple(map(tuple, row[1]))
-        self.file: str = row[2] if isinstance(row[2], str) else ""
-        self._blob: bytes | None = row[2] if isinstance(row[2], bytes) else None
-        self._folder = folder
-        self._heavy: Heavy | None = None
-        self.file_read = False  # ``file`` was read and checked: it exists with these bytes
-        self.findings: tuple[FindingRow, ...] = row[3]
-        self.documents: tuple[Document, ...] = row[4]
-        self.has_sources: bool = row[5]
-        self.new_documents = False  # set by put_env: shared with the other envs' on saving
-
-    def _parts(self) -> Heavy:
-        if self._heavy is None:
-            blob = self._blob
-            if blob is None and self.file and self._folder is not None:
-                blob = _read_heavy(self._folder, self.file, self.env)
-                self.file_read = blob is not None
-            self._heavy = _decode_heavy(blob)
-        return self._heavy
-
-    @property
-    def docs(self) -> dict[str, Entry]:
-        return self._parts()[0]
-
-    @property
-    def cross(self) -> CrossEntry:
-        return self._parts()[1]
-
-    @cross.setter
-    def cross(self, value: CrossEntry) -> None:
-        docs, _, rendered = self._parts()
-        self._heavy = (docs, value, rendered)
-
-    @property
-    def rendered(self) -> dict[str, DocRecord]:
-        return self._parts()[2]
-
-    @rendered.setter
-    def rendered(self, value: dict[str, DocRecord]) -> None:
-        docs, cross, _ = self._parts()
-        self._heavy = (docs, cross, value)
-
-    def heavy(self) -> str | bytes:
-        """The heavy part as stored: its file's name, or the blob still to write. A record read
-        from a file reaches a new run's records only whole (``env_hit``), never changed."""
-        if self.file or self._heavy is None:
-            return self.file or self._blob or ""
-        return marshal.dumps(self._heavy)
-
-    def row(self, heavy: str | bytes) -> tuple[Any, ...]:
-        return (
-            self.signature,
-            self.schema_reads,
-            heavy,
-            self.findings,
-            self.documents,
-            self.has_sources,
-        )
-
-
-def _share_documents(records: Iterable[_EnvRecord]) -> None:
-    """One object for equal (kind, name, source) tuples across environments (most documents
-    exist in each, with source "" unless a path filter asked for it): marshal then writes a
-    tuple once and a reference after, and the light file loads in about half the time."""
-    pool: dict[Document, Document] = {}
-    fresh = []
-    for record in records:
-        if record.new_documents:
-            fresh.append(record)
-        else:  # read from the light file: already shared
-            pool.update(zip(record.documents, record.documents, strict=True))
-    for record in fresh:
-        record.documents = tuple([pool.setdefault(doc, doc) for doc in record.documents])
-        record.new_documents = False
-
-
-def _remove_unnamed(folder: Path, named: set[str], previous: set[str]) -> None:
-    """Remove the heavy files the light file just written does not name: the ones the previous
-    light file named, and orphans (of a run that stopped before writing its light file). A file
-    a concurrent run may have written moments ago for its own light file is left for later;
-    a concurrent run removing ours only costs a re-render."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    cutoff = time.time() - _ORPHAN_AGE_S
-    for entry in entries:
-        if entry.name in named or not _HEAVY.fullmatch(entry.name):
-            continue
-        with contextlib.suppress(OSError):  # gone already: removed by a concurrent run
-            if entry.name in previous or entry.stat().st_mtime < cutoff:
-                os.unlink(entry.path)
-
-
 class ResultCache:
     """The cache of one run: the previous run's records are read, the ones used are written back.
 
@@ -255,8 +115,8 @@ class ResultCache:
         self.path = path
         folder = path.parent if path is not None else None
         rows = dict(stored[1]).items()
-        self._old: dict[str, _EnvRecord] = {e: _EnvRecord(e, r, folder) for e, r in rows}
-        self._new: dict[str, _EnvRecord] = {}
+        self._old: dict[str, EnvRecord] = {e: EnvRecord(e, r, folder) for e, r in rows}
+        self._new: dict[str, EnvRecord] = {}
         self._dirty = False
         self.schemas_ok: set[str] = set(stored[2])  # digests checked against the metaschema
         # Keys of what a built-in model reads of a document (see engine._model_key) that its
@@ -268,7 +128,7 @@ class ResultCache:
     def load(cls, root: Path) -> ResultCache:
         from qv_config.repo.statefile import read_state_file
 
-        path = root / ".qv" / "cache" / _LIGHT
+        path = root / ".qv" / "cache" / LIGHT
         # Sealed (repo.statefile): stored findings decide what validate reports, so a file this
         # user's qv did not write (committed, from another machine's CI cache) is never read.
         # One read, then loads: marshal.load on a file object reads in small pieces (~4x slower).
@@ -297,9 +157,9 @@ class ResultCache:
         self._new[env] = old
         return [from_row(r) for r in old.findings], old.documents
 
-    def _record(self, env: str) -> _EnvRecord:
+    def _record(self, env: str) -> EnvRecord:
         if env not in self._new:
-            self._new[env] = _EnvRecord(env)
+            self._new[env] = EnvRecord(env)
         return self._new[env]
 
     def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow, str] | None:
@@ -356,7 +216,7 @@ class ResultCache:
         self.schemas_ok |= schemas_ok
         self.models_ok |= models_ok
         if row is not None and self.path is not None:
-            self._new[env] = _EnvRecord(env, row, self.path.parent)
+            self._new[env] = EnvRecord(env, row, self.path.parent)
             self._new[env].new_documents = True
             self._dirty = True
 
@@ -417,7 +277,7 @@ class ResultCache:
             return
         from qv_config.repo.statefile import write_state_file
 
-        _share_documents(self._new.values())
+        share_documents(self._new.values())
         try:
             rows = {env: self._stored_row(env, record) for env, record in self._new.items()}
             light = marshal.dumps((header(), rows, self.schemas_ok, self.models_ok))
@@ -425,9 +285,9 @@ class ResultCache:
             return
         write_state_file(self.path, light)
         previous = {record.file for record in self._old.values()}
-        _remove_unnamed(self.path.parent, {row[2] for row in rows.values()}, previous)
+        remove_unnamed(self.path.parent, {row[2] for row in rows.values()}, previous)
 
-    def _stored_row(self, env: str, record: _EnvRecord) -> tuple[Any, ...]:
+    def _stored_row(self, env: str, record: EnvRecord) -> tuple[Any, ...]:
         """``record``'s light row; writes its heavy file first unless that file exists already."""
         from qv_config.repo.statefile import write_state_file
 
