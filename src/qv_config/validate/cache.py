@@ -35,7 +35,7 @@ from qv_config.validate.cachefile import (
     DocRecord,
     Entry,
     EnvRecord,
-    FactsRow,
+    FactsBlob,
     FindingRow,
     header,
     heavy_name,
@@ -48,7 +48,7 @@ __all__ = [  # the file layer's types and names, for the modules that use the ca
     "CrossEntry",
     "DocRecord",
     "Entry",
-    "FactsRow",
+    "FactsBlob",
     "FindingRow",
     "ResultCache",
     "decode_facts",
@@ -81,22 +81,20 @@ def from_row(row: FindingRow) -> Finding:
     return Finding(code, message, file, line, col, Severity(severity), env, kind, name, field)
 
 
-def encode_facts(facts: DocFacts) -> FactsRow | None:
-    """Facts as plain data for the cache (None: a value marshal cannot store). They travel inside
-    the environment's blob, decoded with it in one call rather than one call per document."""
+def encode_facts(facts: DocFacts) -> tuple[FactsBlob, str] | None:
+    """Facts as bytes for the cache, and their digest (None: a value marshal cannot store)."""
     row = (facts.key, facts.kind, facts.name, dict(facts.spec))
     try:
-        marshal.dumps(row)
+        return marshal.dumps(row), facts_digest(row)
     except ValueError:
         return None
-    return row
 
 
-def decode_facts(row: FactsRow) -> DocFacts:
-    return DocFacts(*row)
+def decode_facts(blob: FactsBlob) -> DocFacts:
+    return DocFacts(*marshal.loads(blob))
 
 
-def facts_digest(row: FactsRow) -> str:
+def facts_digest(row: tuple[Any, ...]) -> str:
     """What the cross-document rules read of a document, as a digest. repr, not marshal:
     marshal's bytes vary with string interning and object sharing; repr of plain data is exact
     (1 vs 1.0 vs True, nan and inf vs None)."""
@@ -162,7 +160,9 @@ class ResultCache:
             self._new[env] = EnvRecord(env)
         return self._new[env]
 
-    def get(self, env: str, key: str, input_key: str) -> tuple[list[Finding], FactsRow, str] | None:
+    def get(
+        self, env: str, key: str, input_key: str
+    ) -> tuple[list[Finding], FactsBlob, str] | None:
         """Findings, facts and facts digest of a document whose input key is unchanged."""
         old = self._old.get(env)
         entry = old.docs.get(key) if old is not None else None
@@ -174,10 +174,10 @@ class ResultCache:
     def put(
         self, env: str, key: str, input_key: str, findings: list[Finding], facts: DocFacts
     ) -> None:
-        row = encode_facts(facts) if self.path is not None else None
-        if row is not None:
+        encoded = encode_facts(facts) if self.path is not None else None
+        if encoded is not None:
             rows = tuple(to_row(f) for f in findings)
-            self._record(env).docs[key] = (input_key, rows, row, facts_digest(row))
+            self._record(env).docs[key] = (input_key, rows, *encoded)
             self._dirty = True
 
     def reusable(self, env: str, wanted: Mapping[str, str]) -> dict[str, Entry]:

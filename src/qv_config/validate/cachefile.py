@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
-FactsRow = tuple[Any, ...]  # DocFacts as plain data (key, kind, name, spec)
+# DocFacts as marshal bytes of (key, kind, name, spec): decoded only when the cross-document
+# rules run again, so reading an environment's heavy file stays cheap (~1.3 vs ~10 ms for 3,800).
+FactsBlob = bytes
 # Input key, findings, facts, and the facts' digest (see ``facts_digest``).
-Entry = tuple[str, tuple[FindingRow, ...], FactsRow, str]
+Entry = tuple[str, tuple[FindingRow, ...], FactsBlob, str]
 # Aggregate key, cross-document findings, and the documents they point at (see incremental).
 CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
 # How one document was rendered, by its main file's path (see ``validate.incremental``):
 # pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
 # service schema path ("" for none) and that schema's digest.
 DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/10"
+_FORMAT = "qv-validate-cache/11"
 LIGHT = "validate.marshal"
 HEAVY_NAME = re.compile(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal")
 # An unnamed heavy file younger than this may belong to a concurrent run about to name it.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
-from qv_config.validate.cache import FactsRow, ResultCache, decode_facts
+from qv_config.validate.cache import FactsBlob, ResultCache, decode_facts
 from qv_config.validate.registry import severity_of, stage_functions
 from qv_config.validate.rules.secrets import SecretPattern
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
@@ -162,7 +162,7 @@ def _input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
 
 def check_document(
     doc: RenderedDoc, env_digest: str, run: RunState
-) -> tuple[list[Finding], DocFacts | FactsRow, str]:
+) -> tuple[list[Finding], DocFacts | FactsBlob, str]:
     """Findings of one document's own stages, its facts (encoded when they come from the cache)
     and its input key; from cache when the document's inputs match."""
     key = _input_key(doc, env_digest, run)
@@ -193,7 +193,7 @@ def cross_issues(ctx: CrossContext) -> Iterable[Issue]:
 
 
 def _cross(
-    rendered: RenderedEnv, facts: dict[str, DocFacts | FactsRow], run: RunState
+    rendered: RenderedEnv, facts: dict[str, DocFacts | FactsBlob], run: RunState
 ) -> list[Finding]:
     decoded = {k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in facts.items()}
     env_key = rendered.environment.key if rendered.environment else ""
@@ -210,7 +210,7 @@ def check_environment(rendered: RenderedEnv, run: RunState) -> list[Finding]:
     """Every finding of one environment: rendering, per-document stages, cross-document rules."""
     findings = list(rendered.findings)
     digest = env_digest(rendered)
-    all_facts: dict[str, DocFacts | FactsRow] = {}
+    all_facts: dict[str, DocFacts | FactsBlob] = {}
     summary = hashlib.blake2b(run.today.isoformat().encode(), digest_size=16)
     for key, doc in rendered.docs.items():
         found, all_facts[key], input_key = check_document(doc, digest, run)

@@ -25,10 +25,8 @@ from qv_config.findings import Finding
 from qv_config.validate.cache import (
     DocRecord,
     Entry,
-    FactsRow,
+    FactsBlob,
     decode_facts,
-    encode_facts,
-    facts_digest,
     from_row,
 )
 from qv_config.validate.engine import (
@@ -54,7 +52,7 @@ class _EnvRun:
 
     env: str
     findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, DocFacts | FactsRow] = field(default_factory=dict)
+    facts: dict[str, DocFacts | FactsBlob] = field(default_factory=dict)
     input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
     sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
@@ -222,12 +220,9 @@ def _cross_key(state: _EnvRun, run: RunState, targets: Iterable[str]) -> str:
     # Stored with each document's cache entry (reused, or checked and stored by this run).
     stored = run.cache.facts_digests(state.env)
     for key in sorted(state.facts):
-        digest = stored.get(key)
-        if digest is None:
-            value = state.facts[key]
-            row = encode_facts(value) if isinstance(value, DocFacts) else value
-            # Facts that are not plain data count by their document's whole input key.
-            digest = facts_digest(row) if row is not None else f"input:{state.input_keys[key]}"
+        # With the cache on, only facts marshal cannot store have no digest: they count by
+        # their document's whole input key.
+        digest = stored.get(key) or f"input:{state.input_keys[key]}"
         summary.update(f"\0{key}\0{digest}".encode())
     for key in sorted(targets):
         summary.update(f"\0target\0{key}\0{state.input_keys.get(key, '-')}".encode())
