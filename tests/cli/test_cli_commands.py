@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,47 @@ def test_a_run_imports_only_its_own_command(tmp_path: Path) -> None:
     loaded = set(run.stderr.split())
     assert "qv_config.cli.validate" in loaded
     assert not loaded & {f"qv_config.cli.{name}" for name in COMMANDS if name != "validate"}
+
+
+def _exit_probe(code: str) -> subprocess.CompletedProcess[str]:
+    """A process that ends through the console script's exit after writing and registering."""
+    probe = (
+        "import atexit, sys\n"
+        "from qv_config.cli.__main__ import _exit\n"
+        "atexit.register(lambda: sys.stdout.write(' atexit ran'))\n"
+        "sys.stdout.write('x' * 100_000)\n"  # buffered: lost unless flushed before the end
+        "sys.stderr.write('warned')\n"
+        f"_exit({code})\n"
+        "sys.stdout.write(' not reached')\n"
+    )
+    command = [sys.executable, "-c", probe]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(("code", "returncode"), [("0", 0), ("1", 1), ("3", 3), ("None", 0)])
+def test_console_exit_flushes_runs_atexit_and_keeps_the_code(code: str, returncode: int) -> None:
+    done = _exit_probe(code)
+    assert done.returncode == returncode
+    assert done.stdout == "x" * 100_000 + " atexit ran"
+    assert done.stderr == "warned"
+
+
+def test_console_exit_with_a_message_prints_it() -> None:
+    done = _exit_probe("'qv: stopped'")
+    assert done.returncode == 1
+    assert done.stderr.endswith("warned" + "qv: stopped\n")
+
+
+def test_console_script_output_is_complete_through_a_pipe(tmp_path: Path) -> None:
+    # The real console script (hard exit): a report larger than a pipe's buffer arrives whole
+    # and with the exit code of the findings.
+    assert _run("init", str(tmp_path / "repo")).returncode == 0
+    for i in range(400):  # one duplicate key each: 400 findings, ~100 KB of JSON
+        broken = tmp_path / "repo" / "environments" / "dev" / f"broken-{i:03}.yaml"
+        broken.write_text("a: 1\na: 2\n")
+    done = _run("-C", str(tmp_path / "repo"), "validate", "--format", "json")
+    assert done.returncode == 1
+    assert len(done.stdout) > 65_536
+    report = json.loads(done.stdout)
+    assert len(report["findings"]) == 400
+    assert report["summary"]["valid"] is False

@@ -35,7 +35,31 @@ def main(argv: list[str] | None = None) -> None:
         gc.freeze()
         if enabled:
             gc.enable()
-    run(args)
+    if argv is not None:
+        run(args)
+        return
+    try:
+        run(args)
+    except SystemExit as stop:
+        _exit(stop.code)
+
+
+def _exit(code: object) -> None:
+    """End the console script without tearing down the interpreter's ~100,000 objects one by
+    one (~6 ms of a 0.2 s warm ``qv validate``), as mypy does: what must happen at exit still
+    does (streams flushed, atexit handlers: multiprocessing, weakref finalizers)."""
+    import atexit
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (qv ... | head) or stream: nothing more can be written anyway.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    atexit._run_exitfuncs()
+    if code is None or isinstance(code, int):
+        os._exit(code or 0)
+    raise SystemExit(code)  # a message as exit "code": let Python print it
 
 
 if __name__ == "__main__":
