@@ -24,11 +24,14 @@ FactsBlob = bytes
 Entry = tuple[str, tuple[FindingRow, ...], FactsBlob, str]
 # Aggregate key, cross-document findings, and the documents they point at (see incremental).
 CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
+# What a document's rendering read besides its template chain: the environment's shared part
+# (Environment document, qv.yaml, today), role, main file digest, overlay path and digest.
+PreKey = tuple[str, str, str, str, str]
 # How one document was rendered, by its main file's path (see ``validate.incremental``):
 # pre-render key, document key, kind, name, template chain ((name, digest), ...), input key,
 # service schema path ("" for none) and that schema's digest.
-DocRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...], str, str, str]
-_FORMAT = "qv-validate-cache/11"
+DocRecord = tuple[PreKey, str, str, str, tuple[tuple[str, str], ...], str, str, str]
+_FORMAT = "qv-validate-cache/12"
 LIGHT = "validate.marshal"
 HEAVY_NAME = re.compile(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal")
 # An unnamed heavy file younger than this may belong to a concurrent run about to name it.

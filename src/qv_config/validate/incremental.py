@@ -3,12 +3,12 @@
 A document's rendered value is a function of: its main file, its overlay, the templates of its
 ``extends`` chain, the Environment document (the templating context, itself rendered from its
 layers), qv.yaml and the rendering code (the cache header). The previous run recorded, per main
-file, a *pre-render key* over the digests of exactly those inputs, and the template chain it
-used. When the same key comes out now (the chain is recomputed from the recorded template names
-and their current digests: unchanged templates linearise the same), the document is not rendered:
-its findings and cross-document facts come from the per-document cache. Only documents without a
-record, or whose key changed, are rendered; cross-document findings that point at a document left
-out render that one document for its file:line.
+file, a *pre-render key* (the digests of exactly those inputs, as a tuple: compared, not hashed)
+and the template chain it used with each template's digest. When the same key comes out now and
+every template of the chain has its recorded digest (unchanged templates linearise the same),
+the document is not rendered: its findings and cross-document facts come from the per-document
+cache. Only documents without a record, or whose key changed, are rendered; cross-document
+findings that point at a document left out render that one document for its file:line.
 
 Safety net: documents that failed to render keep no record (they are rendered every run), and a
 duplicate (kind, name) between a rendered and a reused document makes the run render everything.
@@ -26,6 +26,7 @@ from qv_config.validate.cache import (
     DocRecord,
     Entry,
     FactsBlob,
+    PreKey,
     decode_facts,
     from_row,
 )
@@ -91,7 +92,7 @@ def check_env(
     if reused:
         run.cache.reuse(env, entries)
         _reuse(state, reused, entries, run)
-    _check_rendered(state, rendered, digest, run)
+    _check_rendered(state, rendered, (digest, shared), run)
     state.findings += _cross(snapshot, state, rendered, run)
     run.cache.put_records(env, state.records)
     documents = tuple(
@@ -102,16 +103,17 @@ def check_env(
 
 def _context(digest: str, run: RunState) -> str:
     """The part of every pre-render key that is the same for all documents of an environment:
-    computed once, not once per document (a warm environment checks thousands of keys)."""
+    computed once, and one string object shared by all its records (marshal stores it once)."""
     return f"{digest}\n{run.project_digest}\n{run.today.isoformat()}"
 
 
-def _prekey(job: Job, chain: Iterable[tuple[str, str]], context: str) -> str:
+def _prekey(job: Job, context: str) -> PreKey:
+    """The inputs of a document's rendering besides its template chain, as a tuple: compared,
+    not hashed (thousands per environment; the main path is the record's own key)."""
     main, role, overlay = job
-    layer = f"{overlay.path}\n{overlay.digest}" if overlay is not None else "-"
-    chain_text = "\n".join([f"{name}:{template}" for name, template in chain])
-    text = f"{role}\n{main.path}\n{main.digest}\n{context}\n{layer}\n{chain_text}"
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    if overlay is None:
+        return (context, role, main.digest, "-", "")
+    return (context, role, main.digest, overlay.path, overlay.digest)
 
 
 def _unchanged(
@@ -121,9 +123,11 @@ def _unchanged(
     looked up apart, for all documents at once)."""
     prekey, _key, _kind, _name, chain, _input_key, schema_path, schema_digest = record
     templates, context = digests
-    current = [(name, templates[name]) for name, _ in chain if name in templates]
-    if len(current) != len(chain) or _prekey(job, current, context) != prekey:
+    if _prekey(job, context) != prekey:
         return False
+    for name, template in chain:  # unchanged templates linearise the same
+        if templates.get(name) != template:
+            return False
     return not schema_path or run.schemas.digest_of(schema_path) == schema_digest
 
 
@@ -154,7 +158,12 @@ def _reuse(
     state.records.update(reused)
 
 
-def _check_rendered(state: _EnvRun, rendered: RenderedEnv, digest: str, run: RunState) -> None:
+def _check_rendered(
+    state: _EnvRun, rendered: RenderedEnv, digests: tuple[str, str], run: RunState
+) -> None:
+    """Check the documents rendered this run; ``digests``: the Environment document's digest
+    and the shared part of this environment's pre-render keys."""
+    digest, context = digests
     state.findings += rendered.findings
     for key, doc in rendered.docs.items():
         found, state.facts[key], input_key = check_document(doc, digest, run)
@@ -164,17 +173,17 @@ def _check_rendered(state: _EnvRun, rendered: RenderedEnv, digest: str, run: Run
         state.sources[key] = doc.source
         state.rendered[key] = doc
         if doc.kind != "Environment":  # always rendered: the context of the others
-            state.records[doc.source] = _record(doc, digest, input_key, run)
+            state.records[doc.source] = _record(doc, context, input_key, run)
 
 
-def _record(doc: RenderedDoc, digest: str, input_key: str, run: RunState) -> DocRecord:
+def _record(doc: RenderedDoc, context: str, input_key: str, run: RunState) -> DocRecord:
     chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
     main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
     overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
     job: Job = (main.doc, main.role, overlay)
     schema_path = _schema_path(doc)
     schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
-    prekey = _prekey(job, chain, _context(digest, run))
+    prekey = _prekey(job, context)
     return (prekey, doc.key, doc.kind, doc.name, chain, input_key, schema_path, schema_digest)
 
 
