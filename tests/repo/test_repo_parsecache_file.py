@@ -113,6 +113,40 @@ def test_values_and_stat_entries_read_back(path: Path) -> None:
     assert cache.known_digest("a.yaml", STATS["a.yaml"][:4]) is None
 
 
+def test_known_digests_of_many_files_agree_with_one_by_one(path: Path) -> None:
+    asked: dict[str, tuple[int, int, int, int] | None] = {
+        "a.yaml": STATS["a.yaml"][:4],
+        "b.yaml": (1_000_000_003, 21, 2**64 - 1, 1_000_000_004),  # size changed
+        "c.yaml": STATS["c.yaml"][:4],
+        "new.yaml": STATS["a.yaml"][:4],  # never seen
+        "gone.yaml": None,  # no stat (removed while listing)
+    }
+    together = _open(path).known_digests(asked)
+    single = _open(path)
+    one_by_one = {f: single.known_digest(f, s) for f, s in asked.items() if s is not None}
+    assert together == {f: d for f, d in one_by_one.items() if d is not None}
+    assert together == {"a.yaml": "d-a", "c.yaml": "d-c"}
+    other = _open(path)
+    other.settings = "Limits(max_file_bytes=5)"  # other limits: no entry vouches for a file
+    assert other.known_digests(asked) == {}
+
+
+def test_files_vouched_for_keep_their_values_in_a_rewrite(path: Path) -> None:
+    # A run that relied on a.yaml lazily (never decoding it) and changed more files than the
+    # index may lag behind: the rewrite keeps a's value, drops the values nobody used.
+    cache = _open(path)
+    assert cache.known_digests({"a.yaml": STATS["a.yaml"][:4]}) == {"a.yaml": "d-a"}
+    for i in range(40):
+        cache.put(f"d-new-{i}", i)
+        stat = (1_000_000_100 + i, 1, 100 + i, 1_000_000_200)
+        cache.remember(f"new-{i}.yaml", stat, f"d-new-{i}")
+    cache.save()
+    again = _open(path)
+    assert again.get("d-a") == VALUES["d-a"]
+    assert again.known_digest("a.yaml", STATS["a.yaml"][:4]) == "d-a"
+    assert not again.has("d-b")
+
+
 def test_values_are_read_when_used_not_when_the_cache_opens(path: Path) -> None:
     cache = _open(path)
     blob = encode_blob(VALUES["d-b"])

@@ -33,13 +33,17 @@ class _Loader:
     limits: Limits = field(default_factory=Limits)
     findings: list[Finding] = field(default_factory=list)
     encrypted: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    known: dict[str, tuple[StatKey | None, str | None]] = field(default_factory=dict)
+    stats: dict[str, StatKey | None] = field(default_factory=dict)  # taken by prefetch
+    digests: dict[str, str] = field(default_factory=dict)  # the stat index vouches for these
     prefetched: dict[str, workers.Prefetched] = field(default_factory=dict)
 
     def load(self, path: str) -> LoadedDoc | None:
-        stat, digest = self.known.pop(path) if path in self.known else self._known(path)
+        digest = self.digests.pop(path, None)
+        if digest is not None:  # unchanged since a run that loaded it cleanly (see remember)
+            return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
+        stat, digest = (self.stats.pop(path), None) if path in self.stats else self._known(path)
         if digest is not None:
-            return self._lazy(path, digest)
+            return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
         early = self.prefetched.pop(path, None)
         if early is not None and (early.blob or early.error or early.missing):
             return self._from_worker(path, early, stat)
@@ -67,12 +71,11 @@ class _Loader:
         """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
         if self.source.revision is not None or not hasattr(self.source, "stat"):
             return
-        stat, known_digest = self.stat, self.cache.known_digest
-        if stat is not None:  # caching on: one tight loop, no helper call per file
-            for path in paths:
-                key = stat(path)
-                self.known[path] = (key, known_digest(path, key) if key is not None else None)
-        todo = [path for path in paths if self.known.get(path, (None, None))[1] is None]
+        stat = self.stat
+        if stat is not None:  # caching on: the stat index vouches for most files, in one call
+            self.stats = {path: stat(path) for path in paths}
+            self.digests = self.cache.known_digests(self.stats)
+        todo = [path for path in paths if path not in self.digests]
         if workers.worth_it(todo):
             self.prefetched = workers.prefetch(todo, self.source.read, self.limits)
 
@@ -97,11 +100,6 @@ class _Loader:
         self.stat: Callable[[str], StatKey | None] | None = (
             stat if self.cache.path is not None else None
         )
-
-    def _lazy(self, path: str, digest: str) -> LoadedDoc:
-        # Unchanged since a run that loaded it cleanly (and without a sops block: see remember).
-        self.cache.keep(digest)
-        return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
 
     def _strip_sops(self, doc: LoadedDoc) -> LoadedDoc:
         # The sops block is metadata of the file, not configuration: kept aside for secrets/.

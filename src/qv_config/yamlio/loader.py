@@ -90,6 +90,9 @@ class LazyDoc(LoadedDoc):
     bytes (None: gone). Shared callables, not one closure per document: 10,000 are made per run.
     """
 
+    _data: Any = _UNSET
+    _text: str | None = None
+
     def __init__(
         self,
         path: str,
@@ -103,9 +106,8 @@ class LazyDoc(LoadedDoc):
         self._value = value
         self._read = read
         self._limits = limits
-        self._data: Any = _UNSET
-        self._text: str | None = None
-        self._positions = None
+        # _data, _text and _positions start as the class defaults (above, and LoadedDoc's): 10,000
+        # documents are made per warm run, and most are never touched.
 
     @property
     def data(self) -> Any:
