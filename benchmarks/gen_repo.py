@@ -187,6 +187,9 @@ def git_commit(out: Path) -> None:
     git("init", "-q", "-b", "main")
     git("config", "user.name", "qv bench")
     git("config", "user.email", "bench@quantivista.example")
+    # 10,000 new loose objects would start `git gc --auto` in the background, detached: it
+    # repacks while benchmarks copy the repository (objects vanish mid-copy) and time qv.
+    git("config", "gc.auto", "0")
     git("add", "-A")
     git("commit", "-q", "-m", "Generated benchmark repository")
 
