@@ -204,6 +204,21 @@ def test_environment_removed_from_qv_yaml(case_tree: Callable[[str], Path]) -> N
     assert set(heavy_files(root)) == {"dev", "prod"}
 
 
+def test_a_run_of_one_environment_keeps_the_others_records(
+    case_tree: Callable[[str], Path],
+) -> None:
+    root = case_tree("valid")
+    run(root)
+    prod = heavy_files(root)["prod"]
+    touch_dev(root, 12)
+    assert run(root, envs=["dev"]).environments == ("dev",)
+    assert prod.exists()  # prod was not checked: its record stays as it was
+    touch_dev(root, 12)  # same bytes again: dev is served whole too
+    result = same_as_fresh(root)
+    assert result.stats.validated == 0
+    assert heavy_files(root)["prod"] == prod
+
+
 def test_forked_workers_write_heavy_files_that_later_runs_reuse(
     case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,7 +156,7 @@ def validate(
             gc.enable()
     for check in stage_functions("files"):  # whole-snapshot rules (secrets: QV602–QV605)
         findings += check(snapshot, names)
-    cache.save()
+    cache.save(keep=snapshot.env_names)  # an --env run keeps the others' records
     if prefixes:
         findings = [f for f in findings if _under(f.file, prefixes)]
         documents = {d for d in documents if _under(d[2], prefixes)}

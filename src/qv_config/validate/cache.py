@@ -270,10 +270,14 @@ class ResultCache:
         record.new_documents = True
         self._dirty = True
 
-    def save(self) -> None:
+    def save(self, keep: Iterable[str] = ()) -> None:
         """Write the heavy files that changed, then the light file naming them (each atomically:
         tmp file + rename), then remove the heavy files no longer named. A cache that cannot be
-        written only makes the next run slower."""
+        written only makes the next run slower. Environments of ``keep`` this run did not check
+        (``qv validate --env dev``) keep their records as they were."""
+        for env in keep:
+            if env not in self._new and env in self._old:
+                self._new[env] = self._old[env]
         unchanged = not self._dirty and (len(self.schemas_ok), len(self.models_ok)) == self._seen
         if self.path is None or (unchanged and self._new.keys() == self._old.keys()):
             return
