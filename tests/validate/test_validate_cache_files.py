@@ -225,10 +225,10 @@ def test_forked_workers_write_heavy_files_that_later_runs_reuse(
     from qv_config.validate import parallel
 
     root = case_tree("qv310-config-schema")
-    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 0)  # force the fork path on a small tree
+    monkeypatch.setattr(parallel, "_MIN_RENDERS", 0)  # force the fork path on a small tree
     same_as_fresh(root)
     assert set(heavy_files(root)) == {"dev", "prod"}
-    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 10**9)
+    monkeypatch.setattr(parallel, "_MIN_RENDERS", 10**9)
     touch_dev(root, 11)
     assert same_as_fresh(root).stats.validated == 1
 

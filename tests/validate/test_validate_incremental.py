@@ -104,6 +104,32 @@ def test_only_the_changed_document_is_rendered(case_tree: Callable[[str], Path])
     assert changed.stats.cached == cold.stats.documents - 1
 
 
+def test_the_plan_counts_what_will_be_rendered(case_tree: Callable[[str], Path]) -> None:
+    # What decides between forked workers and one process: documents to render, not in the tree.
+    from datetime import date
+
+    from qv_config.validate.cache import ResultCache
+    from qv_config.validate.engine import RunState
+    from qv_config.validate.incremental import plan_env
+    from qv_config.validate.schema import SchemaStore
+
+    root = case_tree("valid")
+    age(root)
+
+    def renders(env: str) -> int:
+        snapshot = load_snapshot(WorkTreeSource(root))
+        cache = ResultCache.load(root)
+        project = snapshot.project_doc.digest if snapshot.project_doc else ""
+        state = RunState(SchemaStore(snapshot.read, cache.schemas_ok), cache, date.today(), project)
+        return plan_env(snapshot, env, state).renders
+
+    cold = renders("dev")
+    assert cold == run(root, envs=["dev"]).stats.validated - 1  # all but the Environment doc
+    assert renders("dev") == 0
+    edit(root / POLICY, "max_net_exposure: 15000000", "max_net_exposure: 15000001")
+    assert renders("dev") == 1
+
+
 def test_a_new_duplicate_of_a_reused_document_is_found(case_tree: Callable[[str], Path]) -> None:
     root = case_tree("valid")
     age(root)
@@ -133,11 +159,11 @@ def test_parallel_workers_give_the_serial_result(
 
     root = case_tree("qv401-qv402-qv403-parameters")
     serial = run(root, use_cache=False)
-    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 0)  # force the fork path on a small tree
+    monkeypatch.setattr(parallel, "_MIN_RENDERS", 0)  # force the fork path on a small tree
     forked = run(root)
     same(forked, serial)
     assert forked.stats.validated == serial.stats.validated
-    monkeypatch.setattr(parallel, "_MIN_DOCUMENTS", 10**9)
+    monkeypatch.setattr(parallel, "_MIN_RENDERS", 10**9)
     warm = run(root)
     same(warm, serial)
     assert warm.stats.validated == 0

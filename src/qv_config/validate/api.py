@@ -14,7 +14,7 @@ from qv_config.findings import Finding
 from qv_config.validate import parallel
 from qv_config.validate.cache import ResultCache
 from qv_config.validate.engine import RunState, check_document, check_environment
-from qv_config.validate.incremental import check_env
+from qv_config.validate.incremental import EnvPlan, check_env, plan_env
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
@@ -89,10 +89,11 @@ def _listing(tag: str, docs: Mapping[str, LoadedDoc]) -> bytes:
 
 
 def _check_env(
-    snapshot: Snapshot, env: str, signature: str, run: RunState, sources: bool
+    snapshot: Snapshot, plan: EnvPlan, signature: str, run: RunState, sources: bool
 ) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
     """All findings and documents of one environment that the cache could not serve whole."""
-    findings, documents = check_env(snapshot, env, run, sources)
+    env = plan.env
+    findings, documents = check_env(snapshot, env, run, sources, plan)
     run.cache.put_env(env, signature, run.schemas.reads(), findings, documents, sources)
     return findings, documents
 
@@ -111,11 +112,14 @@ def _check_envs(
             run.cached += len(hit[1])
             results[env] = hit
     todo = [env for env in names if env not in results]
+    # Planned first (what each environment reuses and renders): forked workers pay only when
+    # there is much to render, not for a few edited documents in a large tree.
+    plans = {env: plan_env(snapshot, env, run) for env in todo}
 
     def check(env: str) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
-        return _check_env(snapshot, env, signatures[env], run, sources)
+        return _check_env(snapshot, plans[env], signatures[env], run, sources)
 
-    if parallel.worth_it(snapshot, todo):
+    if parallel.worth_it(snapshot, todo, sum(plan.renders for plan in plans.values())):
         results.update(zip(todo, parallel.check_all(snapshot, todo, check, run), strict=True))
     else:
         results.update((env, check(env)) for env in todo)

@@ -61,11 +61,26 @@ class _EnvRun:
     rendered: dict[str, RenderedDoc] = field(default_factory=dict)
 
 
-def check_env(
-    snapshot: Snapshot, env: str, run: RunState, sources: bool = True
-) -> tuple[list[Finding], Documents]:
-    """Every finding of ``env`` and its documents (with their main file when ``sources``);
-    renders only what changed since the cache was written."""
+@dataclass(frozen=True)
+class EnvPlan:
+    """What checking one environment will render and reuse, decided before any rendering: the
+    caller sees how much work there is (forked workers pay only for much rendering)."""
+
+    env: str
+    digest: str  # of the rendered Environment document (the templating context)
+    shared: str  # the environment's part of every pre-render key
+    reused: dict[str, DocRecord]  # main path -> record of a document not rendered again
+    entries: dict[str, Entry]  # document key -> its cached results
+    todo: frozenset[str]  # main paths of the documents to render
+
+    @property
+    def renders(self) -> int:
+        return len(self.todo)
+
+
+def plan_env(snapshot: Snapshot, env: str, run: RunState) -> EnvPlan:
+    """Which documents of ``env`` would render as last time (their cached results are reused)
+    and which must be rendered."""
     from qv_config.render.engine import render_environment
     from qv_config.render.jobs import env_jobs
 
@@ -84,15 +99,27 @@ def check_env(
     }
     entries = run.cache.reusable(env, {record[1]: record[5] for record in candidates.values()})
     reused = {path: record for path, record in candidates.items() if record[1] in entries}
-    todo = {job[0].path for job in jobs} - reused.keys()
-    rendered = render_environment(snapshot, env, paths=todo) if reused else None
+    todo = frozenset(job[0].path for job in jobs) - reused.keys()
+    return EnvPlan(env, digest, shared, reused, entries, todo)
+
+
+def check_env(
+    snapshot: Snapshot, env: str, run: RunState, sources: bool = True, plan: EnvPlan | None = None
+) -> tuple[list[Finding], Documents]:
+    """Every finding of ``env`` and its documents (with their main file when ``sources``);
+    renders only what changed since the cache was written (``plan``: see ``plan_env``)."""
+    from qv_config.render.engine import render_environment
+
+    plan = plan if plan is not None else plan_env(snapshot, env, run)
+    reused = plan.reused
+    rendered = render_environment(snapshot, env, paths=plan.todo) if reused else None
     if rendered is None or _collides(rendered, list(reused.values())):
         reused, rendered = {}, render_environment(snapshot, env)
     state = _EnvRun(env)
     if reused:
-        run.cache.reuse(env, entries)
-        _reuse(state, reused, entries, run)
-    _check_rendered(state, rendered, (digest, shared), run)
+        run.cache.reuse(env, plan.entries)
+        _reuse(state, reused, plan.entries, run)
+    _check_rendered(state, rendered, (plan.digest, plan.shared), run)
     state.findings += _cross(snapshot, state, rendered, run)
     run.cache.put_records(env, state.records)
     documents = tuple(
