@@ -63,7 +63,7 @@ class _Loader:
         return self._strip_sops(doc)
 
     def _known(self, path: str) -> tuple[StatKey | None, str | None]:
-        """The file's stat (work tree, caching on) and its digest when the stat is unchanged."""
+        """The file's stat (work tree) and its digest when the stat index vouches for it."""
         stat = self.stat(path) if self.stat is not None else None
         return stat, (self.cache.known_digest(path, stat) if stat is not None else None)
 
@@ -72,10 +72,17 @@ class _Loader:
         if self.source.revision is not None or not hasattr(self.source, "stat"):
             return
         stat = self.stat
-        if stat is not None:  # caching on: the stat index vouches for most files, in one call
+        if stat is not None:  # the stat index (if any) vouches for most files, in one call
             self.stats = {path: stat(path) for path in paths}
             self.digests = self.cache.known_digests(self.stats)
-        todo = [path for path in paths if path not in self.digests]
+        # Files over the size limit stay out of the workers: the parent reports them from their
+        # stat, without reading them (a worker would read a whole file before checking).
+        limit, sizes = self.limits.max_file_bytes, self.stats
+        todo = [
+            path
+            for path in paths
+            if path not in self.digests and ((key := sizes.get(path)) is None or key[1] <= limit)
+        ]
         if workers.worth_it(todo):
             self.prefetched = workers.prefetch(todo, self.source.read, self.limits)
 
@@ -96,10 +103,9 @@ class _Loader:
         return self._strip_sops(doc)
 
     def __post_init__(self) -> None:
-        stat = getattr(self.source, "stat", None)
-        self.stat: Callable[[str], StatKey | None] | None = (
-            stat if self.cache.path is not None else None
-        )
+        # The work tree's stats: the stat index's key (when caching) and, always, the size
+        # checked before a file is read.
+        self.stat: Callable[[str], StatKey | None] | None = getattr(self.source, "stat", None)
 
     def _strip_sops(self, doc: LoadedDoc) -> LoadedDoc:
         # The sops block is metadata of the file, not configuration: kept aside for secrets/.
