@@ -107,6 +107,15 @@ def test_unsafe_globals_are_removed(tree: Any, snap: Any, name: str) -> None:
     assert [f.code for f in rendered.findings] == ["QV230"]
 
 
+def test_random_filter_is_refused_rendering_stays_deterministic(tree: Any, snap: Any) -> None:
+    # The same files must render the same desired state (digests, drift, the caches).
+    rendered = render_environment(snap(tree(_flag("  x: \"{{ ['a', 'b'] | random }}\"\n"))), "prod")
+    finding = next(f for f in rendered.findings if f.file == "environments/prod/flags/t.yaml")
+    assert finding.code == "QV232"
+    assert "No filter named 'random'" in finding.message
+    assert "deterministic" in finding.message
+
+
 def test_syntax_and_evaluation_errors_are_qv232(tree: Any, snap: Any) -> None:
     spec = "  a: '{{ env.vars.region'\n  b: '{{ 1 / 0 }}'\n  c: '{% if %}'\n"
     rendered = render_environment(snap(tree(_flag(spec))), "prod")

@@ -85,6 +85,9 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env = QvSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
         env.globals.pop(name, None)
+    # Rendering is a function of the files: the same tree renders the same desired state (its
+    # digest, drift and the caches rely on it). ``random`` is Jinja2's one filter that is not.
+    env.filters.pop("random", None)
     return env
 
 
@@ -210,7 +213,10 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         _keep(env, kind, text, uses_doc)
         return Compiled(_text_runner(template.render, text), uses_doc)
     except TemplateSyntaxError as err:
-        return TemplateProblem("QV232", f"template syntax error: {err.message}")
+        message = f"template syntax error: {err.message}"
+        if err.message == "No filter named 'random'.":
+            message += " Rendering is deterministic in qv: choose the value in the file."
+        return TemplateProblem("QV232", message)
     except TemplateProblem as problem:
         return problem
 
