@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 from tests.diff.secretrepo import History, build_history
+from tests.inprocess import QvRun, run_qv
 
-from qv_config.cli.__main__ import main
 from qv_config.scaffold import write_starter
 
 QV = str(Path(os.environ.get("VIRTUAL_ENV", "/work/main/.venv")) / "bin" / "qv")
@@ -60,29 +60,10 @@ def repo(tmp_path: Path) -> Repo:
     return r
 
 
-@dataclass(frozen=True)
-class QvRun:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def qv(capsys: pytest.CaptureFixture[str]) -> Callable[..., QvRun]:
     """Run the CLI in-process (as ``qv -C ROOT ARGS``), capturing exit code and output."""
-
-    def run(root: Path, *args: str) -> QvRun:
-        capsys.readouterr()
-        try:
-            main(["-C", str(root), *args])
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 0
-        else:
-            code = 0
-        captured = capsys.readouterr()
-        return QvRun(code, captured.out, captured.err)
-
-    return run
+    return partial(run_qv, capsys)
 
 
 @pytest.fixture(scope="session")

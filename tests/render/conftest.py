@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
+from tests.inprocess import QvRun, run_qv
 
-from qv_config.cli.__main__ import main
 from qv_config.repo import Snapshot, WorkTreeSource, load_snapshot
 
 QV_YAML = """\
@@ -147,30 +147,10 @@ def snap() -> Callable[[Path], Snapshot]:
     return lambda root: load_snapshot(WorkTreeSource(root))
 
 
-@dataclass(frozen=True)
-class QvRun:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def qv(capsys: pytest.CaptureFixture[str]) -> Callable[..., QvRun]:
     """qv(root, *args): run the real CLI in-process with -C root; returns exit code and output."""
-
-    def run(root: Path, *args: str) -> QvRun:
-        capsys.readouterr()
-        try:
-            main(["-C", str(root), *args])
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 0
-        else:
-            code = 0
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return QvRun(code, captured.out, captured.err)
-
-    return run
+    return partial(run_qv, capsys)
 
 
 @pytest.fixture
