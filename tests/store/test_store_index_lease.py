@@ -149,6 +149,21 @@ def test_lease_one_holder_renew_release_and_expiry(store_url: str, tmp_path: Pat
     a.release_lease(ENV, "agent-a")
 
 
+def test_lease_taken_again_by_its_holder_through_another_connection(
+    store_url: str, tmp_path: Path
+) -> None:
+    # An agent whose connection forgot its lease (reconnected after a store outage) takes it
+    # back at once, on every backend; another holder still cannot.
+    first = open_store(store_url, tmp_path)
+    assert first.acquire_lease(ENV, "agent-a", 5)
+    again = open_store(store_url, tmp_path)
+    assert again.acquire_lease(ENV, "agent-a", 5)
+    assert again.renew_lease(ENV, "agent-a", 5)
+    assert not open_store(store_url, tmp_path).acquire_lease(ENV, "agent-b", 5)
+    again.release_lease(ENV, "agent-a")
+    assert open_store(store_url, tmp_path).acquire_lease(ENV, "agent-b", 5)
+
+
 def test_lease_keys_are_not_values(store_url: str, tmp_path: Path) -> None:
     store = open_store(store_url, tmp_path)
     apply(store, state("r1", vals("r1", 3)))

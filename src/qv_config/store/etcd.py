@@ -293,13 +293,28 @@ class EtcdStore:
                 "success": [
                     {"request_put": {"key": key, "value": _b64(holder), "lease": lease_id}}
                 ],
+                "failure": [{"request_range": {"key": key}}],
             }
         )
         if result.get("succeeded", False):
             self._lease_ids[env, holder] = lease_id
             return True
         self._post("/v3/lease/revoke", {"ID": lease_id})
-        return False
+        return self._adopt(env, holder, ttl, result)
+
+    def _adopt(self, env: str, holder: str, ttl: float, failed: dict[str, Any]) -> bool:
+        """Whether the lease key is this holder's already, bound to a lease this connection does
+        not know (another connection of the same agent, or one lost in an etcd outage): that
+        lease is kept alive, where waiting for it to expire would stop the agent for a TTL."""
+        responses = failed.get("responses") or [{}]
+        kvs = responses[0].get("response_range", {}).get("kvs", [])
+        if not kvs or _unb64(kvs[0].get("value", "")) != holder.encode():
+            return False
+        lease_id = kvs[0].get("lease")
+        if not lease_id or lease_id == "0":
+            return False
+        self._lease_ids[env, holder] = str(lease_id)
+        return self.renew_lease(env, holder, ttl)
 
     def renew_lease(self, env: str, holder: str, ttl: float) -> bool:
         lease_id = self._lease_ids.get((env, holder))
