@@ -38,6 +38,9 @@ make_redis = _servers.make_redis  # type: ignore[attr-defined]
 need_binary = _servers.need_binary  # type: ignore[attr-defined]
 redis_server = _servers.redis_server  # type: ignore[attr-defined]
 store_url = _servers.store_url  # type: ignore[attr-defined]
+tls_certs = _servers.tls_certs  # type: ignore[attr-defined]
+redis_tls_server = _servers.redis_tls_server  # type: ignore[attr-defined]
+etcd_tls_server = _servers.etcd_tls_server  # type: ignore[attr-defined]
 
 __all__ = [
     "Server",

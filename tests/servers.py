@@ -1,5 +1,7 @@
 """Real server fixtures shared by tests/store and tests/agent: redis-server and etcd on free
-loopback ports with temp data dirs (each conftest imports them from here).
+loopback ports with temp data dirs (each conftest imports them from here). TLS variants
+(``tls_certs``, ``redis_tls_server``, ``etcd_tls_server``) serve TLS with certificates made by the
+``openssl`` CLI and demand a client certificate (mutual TLS).
 
 A missing binary skips the test locally and fails it in CI (CI=true), where
 scripts/install-test-servers.sh must have installed it.
@@ -7,10 +9,12 @@ scripts/install-test-servers.sh must have installed it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -81,14 +85,110 @@ class Server:
                 self.kill()
 
 
-def _redis_ready(server: Server) -> None:
+@dataclass(frozen=True)
+class TlsCerts:
+    """A test CA, a server certificate for IP 127.0.0.1 and a client certificate it signed, plus
+    an unrelated CA (``other_ca``) that signed neither."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path
+
+    def query(self, ca: Path | None = None, client: bool = True) -> str:
+        """The TLS query of a store URL: ``?cacert=CA[&cert=..&key=..]``."""
+        query = f"?cacert={ca or self.ca}"
+        return query + (f"&cert={self.client_cert}&key={self.client_key}" if client else "")
+
+
+_OPENSSL_CNF = """[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = qv-test
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+# etcd's own gateway dials its gRPC port with the server certificate: it needs clientAuth too.
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = IP:127.0.0.1
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+"""
+
+
+_NEW_KEY = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -config openssl.cnf"
+
+
+def _openssl(tmp: Path, args: str) -> None:
+    """Run ``openssl ARGS`` in ``tmp`` (no argument holds a space)."""
+    argv = [need_binary("openssl"), *args.split()]
+    subprocess.run(argv, cwd=tmp, check=True, capture_output=True)
+
+
+def _make_ca(tmp: Path, name: str) -> None:
+    out = f"-keyout {name}.key -out {name}.pem"
+    _openssl(tmp, f"req -x509 {_NEW_KEY} -extensions ca -subj /CN={name} -days 2 {out}")
+
+
+def _make_leaf(tmp: Path, name: str, serial: int) -> None:
+    """``name``.pem/.key signed by ca.pem, with the extensions of section ``name``."""
+    _openssl(tmp, f"req -new {_NEW_KEY} -subj /CN=qv-{name} -keyout {name}.key -out {name}.csr")
+    signer = f"-CA ca.pem -CAkey ca.key -set_serial {serial} -days 2"
+    extensions = f"-extfile openssl.cnf -extensions {name}"
+    _openssl(tmp, f"x509 -req -in {name}.csr {signer} {extensions} -out {name}.pem")
+
+
+def make_certs(tmp: Path) -> TlsCerts:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "openssl.cnf").write_text(_OPENSSL_CNF, encoding="utf-8")
+    _make_ca(tmp, "ca")
+    _make_ca(tmp, "other-ca")
+    _make_leaf(tmp, "server", 1)
+    _make_leaf(tmp, "client", 2)
+    return TlsCerts(
+        ca=tmp / "ca.pem",
+        server_cert=tmp / "server.pem",
+        server_key=tmp / "server.key",
+        client_cert=tmp / "client.pem",
+        client_key=tmp / "client.key",
+        other_ca=tmp / "other-ca.pem",
+    )
+
+
+def _client_context(certs: TlsCerts) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(certs.ca))
+    context.load_cert_chain(certs.client_cert, certs.client_key)
+    return context
+
+
+def _redis_ready(server: Server, tls: TlsCerts | None = None) -> None:
     import redis
 
     deadline = time.monotonic() + 10
     password = server.url.split("@")[0].split(":")[-1] if "@" in server.url else None
+    files = (tls.ca, tls.client_cert, tls.client_key) if tls else (None, None, None)
     while True:
         try:
-            redis.Redis(port=server.port, password=password).ping()
+            redis.Redis(
+                host="127.0.0.1",
+                port=server.port,
+                password=password,
+                ssl=tls is not None,
+                ssl_ca_certs=str(files[0]) if files[0] else None,
+                ssl_certfile=str(files[1]) if files[1] else None,
+                ssl_keyfile=str(files[2]) if files[2] else None,
+            ).ping()
             return
         except redis.BusyLoadingError:
             if time.monotonic() > deadline:
@@ -96,13 +196,13 @@ def _redis_ready(server: Server) -> None:
             time.sleep(0.05)
 
 
-def make_redis(tmp: Path, password: str | None = None) -> Server:
+def make_redis(tmp: Path, password: str | None = None, tls: TlsCerts | None = None) -> Server:
+    """With ``tls``: TLS only (``--port 0 --tls-port P``), client certificates required."""
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [
         need_binary("redis-server"),
-        "--port",
-        str(port),
+        *(["--port", "0", "--tls-port", str(port)] if tls else ["--port", str(port)]),
         "--bind",
         "127.0.0.1",
         "--dir",
@@ -116,18 +216,41 @@ def make_redis(tmp: Path, password: str | None = None) -> Server:
     ]
     if password:
         argv += ["--requirepass", password]
+    if tls:
+        argv += ["--tls-cert-file", str(tls.server_cert), "--tls-key-file", str(tls.server_key)]
+        argv += ["--tls-ca-cert-file", str(tls.ca), "--tls-auth-clients", "yes"]
     auth = f":{password}@" if password else ""
-    return Server(argv, port, f"redis://{auth}127.0.0.1:{port}/0", _redis_ready)
+    scheme = "rediss" if tls else "redis"
+    ready = functools.partial(_redis_ready, tls=tls)
+    return Server(argv, port, f"{scheme}://{auth}127.0.0.1:{port}/0", ready)
 
 
-def _etcd_ready(server: Server) -> None:
+def redis_tls_missing(redis_server: str) -> str | None:
+    """Why this redis-server cannot serve TLS (built without it), or None when it can."""
+    try:
+        argv = [redis_server, "--port", "0", "--tls-port", "0", "--no-such-directive"]
+        out = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+    # A TLS build stops at the unknown directive; a build without TLS already at tls-port.
+    if "tls-port" in out.stdout + out.stderr:
+        return f"{redis_server} was built without TLS (BUILD_TLS=no): Redis TLS tests skipped"
+    return None
+
+
+def _etcd_ready(server: Server, tls: TlsCerts | None = None) -> None:
     import httpx
 
     deadline = time.monotonic() + 20
+    scheme = "https" if tls else "http"
+    verify: ssl.SSLContext | bool = _client_context(tls) if tls else True
     while True:
         try:
             r = httpx.post(
-                f"http://127.0.0.1:{server.port}/v3/kv/range", json={"key": "eA=="}, timeout=2
+                f"{scheme}://127.0.0.1:{server.port}/v3/kv/range",
+                json={"key": "eA=="},
+                timeout=2,
+                verify=verify,
             )
             if r.status_code == 200:
                 return
@@ -138,10 +261,17 @@ def _etcd_ready(server: Server) -> None:
         time.sleep(0.1)
 
 
-def make_etcd(tmp: Path, max_txn_ops: int = 128, max_request_bytes: int = 1572864) -> Server:
+def make_etcd(
+    tmp: Path,
+    max_txn_ops: int = 128,
+    max_request_bytes: int = 1572864,
+    tls: TlsCerts | None = None,
+) -> Server:
+    """With ``tls``: clients speak TLS and must show a certificate the CA signed (peers: http)."""
     tmp.mkdir(parents=True, exist_ok=True)
     port, peer = free_port(), free_port()
-    client, peer_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer}"
+    client = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    peer_url = f"http://127.0.0.1:{peer}"
     argv = [
         need_binary("etcd"),
         "--name",
@@ -165,7 +295,12 @@ def make_etcd(tmp: Path, max_txn_ops: int = 128, max_request_bytes: int = 157286
         "--log-level",
         "error",
     ]
-    return Server(argv, port, f"etcd://127.0.0.1:{port}", _etcd_ready)
+    if tls:
+        argv += ["--cert-file", str(tls.server_cert), "--key-file", str(tls.server_key)]
+        argv += ["--client-cert-auth", "--trusted-ca-file", str(tls.ca)]
+    scheme = "etcds" if tls else "etcd"
+    ready = functools.partial(_etcd_ready, tls=tls)
+    return Server(argv, port, f"{scheme}://127.0.0.1:{port}", ready)
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +316,35 @@ def etcd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = make_etcd(
         tmp_path_factory.mktemp("etcd"), max_txn_ops=20000, max_request_bytes=64 * 1024 * 1024
     ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory: pytest.TempPathFactory) -> TlsCerts:
+    return make_certs(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def redis_tls_server(
+    tmp_path_factory: pytest.TempPathFactory, tls_certs: TlsCerts
+) -> Iterator[Server]:
+    """redis-server serving TLS only and demanding client certificates. Skipped, even under CI,
+    when this redis-server was built without TLS (Debian's is built with it)."""
+    missing = redis_tls_missing(need_binary("redis-server"))
+    if missing:
+        pytest.skip(missing)
+    server = make_redis(tmp_path_factory.mktemp("redis-tls"), tls=tls_certs).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def etcd_tls_server(
+    tmp_path_factory: pytest.TempPathFactory, tls_certs: TlsCerts
+) -> Iterator[Server]:
+    """etcd serving clients over TLS with --client-cert-auth (etcd in production)."""
+    server = make_etcd(tmp_path_factory.mktemp("etcd-tls"), tls=tls_certs).start()
     yield server
     server.stop()
 

@@ -16,7 +16,7 @@ from typing import Any
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError, TooLargeError
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
-from qv_config.store.url import StoreUrl
+from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
 _SEQ_DIGITS = 12
 
@@ -58,9 +58,12 @@ class EtcdStore:
 
         self.url = url
         self._httpx = httpx
-        scheme = "https" if url.scheme == "etcds" else "http"
+        secure = url.scheme == "etcds"
+        # One SSLContext as ``verify=``: httpx 0.28 deprecates ``verify=PATH`` and ``cert=``.
         self._client = httpx.Client(
-            base_url=f"{scheme}://{url.host}:{url.port}", timeout=httpx.Timeout(120, connect=3)
+            base_url=f"{'https' if secure else 'http'}://{url.host}:{url.port}",
+            timeout=httpx.Timeout(120, connect=3),
+            verify=tls_context(url.tls) if secure else True,
         )
         self._post("/v3/maintenance/status", {})
         self._lease_ids: dict[tuple[str, str], str] = {}  # (env, holder) -> etcd lease id
@@ -73,15 +76,26 @@ class EtcdStore:
         try:
             response = self._client.post(path, json=body)
         except self._httpx.TransportError as err:
-            raise StoreError(
-                f"cannot reach {self._where()}: {err or type(err).__name__}",
-                hint="check that etcd runs there (--listen-client-urls) and the host and port"
-                " of the store URL",
-            ) from None
+            raise self._unreachable(err) from None
         if response.status_code != 200:
             raise self._server_error(response.text)
         result: dict[str, Any] = response.json()
         return result
+
+    def _unreachable(self, err: Exception) -> StoreError:
+        opening_tls = self.url.scheme == "etcds" and isinstance(err, self._httpx.ConnectError)
+        tls = tls_failure(self._where(), self.url.host, err, handshake=opening_tls)
+        if tls is not None:
+            return tls
+        hint = (
+            "check that etcd runs there (--listen-client-urls) and the host and port of the store"
+            " URL"
+        )
+        hung_up = (self._httpx.RemoteProtocolError, self._httpx.ReadError)
+        if self.url.scheme == "etcd" and isinstance(err, hung_up):
+            # An etcd serving TLS with client certificates hangs up on plain HTTP without a word.
+            hint += "; if this etcd serves TLS, use an etcds:// store URL"
+        return StoreError(f"cannot reach {self._where()}: {err or type(err).__name__}", hint=hint)
 
     def _server_error(self, text: str) -> StoreError:
         low = text.lower()
@@ -363,7 +377,7 @@ class EtcdStore:
         except self._httpx.ReadTimeout:
             return
         except self._httpx.TransportError as err:
-            raise StoreError(
+            raise tls_failure(self._where(), self.url.host, err) or StoreError(
                 f"lost the watch on {self._where()}: {err or type(err).__name__}",
                 hint="the agent reconnects with backoff",
             ) from None
@@ -401,5 +415,5 @@ class EtcdStore:
         try:
             response = self._client.post("/v3/kv/range", json=body)
         except self._httpx.TransportError as err:
-            raise StoreError(f"cannot reach {self._where()}: {err}") from None
+            raise self._unreachable(err) from None
         return response.status_code != 200 and "compacted" in response.text

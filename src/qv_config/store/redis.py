@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
-from qv_config.store.url import StoreUrl
+from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
 if TYPE_CHECKING:
     pass
@@ -86,6 +86,20 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
+def _tls_options(url: StoreUrl) -> dict[str, Any]:
+    """redis-py's TLS arguments (it takes file paths, not an SSLContext)."""
+    if url.scheme != "rediss":
+        return {}
+    tls_context(url.tls)  # a bad PEM file is a UsageError naming it, as with etcds
+    files = url.tls
+    return {
+        "ssl": True,
+        "ssl_ca_certs": str(files.cacert) if files.cacert else None,
+        "ssl_certfile": str(files.cert) if files.cert else None,
+        "ssl_keyfile": str(files.key) if files.key else None,
+    }
+
+
 class RedisStore:
     def __init__(self, url: StoreUrl) -> None:
         import redis as redis_lib
@@ -97,20 +111,43 @@ class RedisStore:
             port=url.port,
             db=url.db,
             password=url.password,
-            ssl=url.scheme == "rediss",
             socket_connect_timeout=3,
             socket_timeout=60,
+            **_tls_options(url),
         )
-        self._call(self._client.ping)
+        self._first_ping()
         self._read = self._client.register_script(_READ)
         self._commit = self._client.register_script(_COMMIT)
         self._renew = self._client.register_script(_RENEW)
         self._release = self._client.register_script(_RELEASE)
 
+    def _where(self) -> str:
+        return f"Redis at {self.url.host}:{self.url.port}"
+
+    def _first_ping(self) -> None:
+        """Check the connection. redis-py retries a failed connect, nested (up to 12 handshakes,
+        36 s when each one times out), but a TLS failure repeats on every try: a rediss URL is
+        tried once first, and only a failure that is not TLS gets the retries."""
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        retry = self._client.get_retry()
+        if self.url.scheme == "rediss" and retry is not None:
+            self._client.set_retry(Retry(NoBackoff(), 0))
+            try:
+                self._client.ping()
+                return
+            except self._redis.RedisError as err:
+                tls = tls_failure(self._where(), self.url.host, err, handshake=True)
+                if tls is not None:
+                    raise tls from None
+            finally:
+                self._client.set_retry(retry)
+        self._call(self._client.ping)
+
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one client call; map connection and credential failures to one actionable line."""
-        r = self._redis
-        where = f"Redis at {self.url.host}:{self.url.port}"
+        r, where = self._redis, self._where()
         try:
             return fn(*args, **kwargs)
         except r.AuthenticationError as err:
@@ -119,7 +156,7 @@ class RedisStore:
                 hint="check the password in the store URL redis://:PASSWORD@host:port/db",
             ) from None
         except (r.ConnectionError, r.TimeoutError) as err:
-            raise StoreError(
+            raise tls_failure(where, self.url.host, err) or StoreError(
                 f"cannot reach {where}: {err}",
                 hint="check that redis-server runs there and the host and port of the store URL",
             ) from None
