@@ -237,3 +237,19 @@ def test_store_outage_backs_off_and_recovers(
     server.start()
     rev = h.commit_notional(repo, 90000)
     h.wait_for(lambda: h.deployed(url, tmp_path) == rev, what="recovery after the outage")
+
+
+def test_store_url_with_a_missing_tls_file_counts_as_a_store_error(
+    tmp_path: Path, repo: Path, h: Any, spawn: Callable[..., Any]
+) -> None:
+    # Not a Git problem: the metric and /healthz must point at the store (the file may come
+    # back, as a mounted secret does; the agent keeps trying).
+    url = f"etcds://127.0.0.1:2379?cacert={tmp_path / 'missing-ca.pem'}"
+    agent = spawn(tmp_path, *args(repo, url))
+    h.wait_for(
+        lambda: (agent.metric('qv_agent_errors_total{kind="store"}') or 0) >= 1,
+        what="a store error counted",
+    )
+    assert (agent.metric('qv_agent_errors_total{kind="git"}') or 0) == 0
+    assert "missing-ca.pem" in json.loads(agent.get("/healthz")[1])["last_error"]
+    assert agent.proc.poll() is None

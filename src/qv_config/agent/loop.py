@@ -229,7 +229,10 @@ class Agent:
         if self._store is None:
             from qv_config.store import open_store
 
-            self._store = open_store(self._store_url(), self.config.workdir)
+            try:
+                self._store = open_store(self._store_url(), self.config.workdir)
+            except UsageError as err:  # a TLS file of the URL unreadable now: a store problem
+                raise StoreError(err.message, hint=err.hint) from None
         return self._store
 
     def _drop_store(self) -> None:
