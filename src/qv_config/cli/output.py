@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from qv_config.progress import Progress
 
 
 def console(stderr: bool = False) -> Console:
@@ -29,3 +31,61 @@ def write(text: str) -> None:
     sys.stdout.write(text)
     if text and not text.endswith("\n"):
         sys.stdout.write("\n")
+
+
+# Work this small ends before a bar would be read: a one-change run renders one document.
+_BAR_FROM = 200
+
+
+class ProgressBar:
+    """A rich progress bar on standard error, drawn only for long work and cleared at the end
+    (the report that follows is the output)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._bar: Any = None
+        self._task: Any = None
+
+    def start(self, label: str, total: int) -> None:
+        if total < _BAR_FROM:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        # No refresh thread: validation forks worker processes, and a thread holding the
+        # console's locks at a fork could leave them locked in the child. Drawn on each step.
+        self._bar = Progress(
+            *columns,
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+            auto_refresh=False,
+        )
+        self._task = self._bar.add_task(f"{label} (documents)", total=total)
+        self._bar.start()
+        self._bar.refresh()
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, amount)
+            self._bar.refresh()
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def progress_bar() -> Progress:
+    """A bar on standard error when it is a terminal; elsewhere (CI, pipes, files) nothing."""
+    from qv_config.progress import NO_PROGRESS
+
+    if not sys.stderr.isatty():
+        return NO_PROGRESS
+    return ProgressBar(console(stderr=True))

@@ -50,7 +50,7 @@ def validate_command(
 ) -> None:
     """Validate the configuration: YAML, structure, schemas, rules and secrets."""
     from qv_config import report
-    from qv_config.cli.output import write
+    from qv_config.cli.output import progress_bar, write
     from qv_config.cli.state import OPTIONS
     from qv_config.repo import WorkTreeSource, find_root, load_snapshot
     from qv_config.validate import validate
@@ -60,7 +60,9 @@ def validate_command(
     root = find_root(start)
     selected = _repo_paths(root, start.resolve(), list(paths or []))
     snapshot = load_snapshot(WorkTreeSource(root))
-    result = validate(snapshot, env or None, selected, use_cache=not no_cache)
+    result = validate(
+        snapshot, env or None, selected, use_cache=not no_cache, progress=progress_bar()
+    )
     write(reporter(result, read=snapshot.read, color=_color() and output_format == "text"))
     if not result.ok:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
+from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.validate import parallel
 from qv_config.validate.cache import ResultCache
 from qv_config.validate.engine import RunState, check_document, check_environment
@@ -99,7 +100,12 @@ def _check_env(
 
 
 def _check_envs(
-    snapshot: Snapshot, names: tuple[str, ...], run: RunState, sources: bool, use_cache: bool
+    snapshot: Snapshot,
+    names: tuple[str, ...],
+    run: RunState,
+    sources: bool,
+    use_cache: bool,
+    progress: Progress,
 ) -> list[tuple[list[Finding], tuple[tuple[str, str, str], ...]]]:
     """Findings and documents per environment; environments not served whole from the cache
     are checked in parallel worker processes when the repository is large enough."""
@@ -119,10 +125,23 @@ def _check_envs(
     def check(env: str) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
         return _check_env(snapshot, plans[env], signatures[env], run, sources)
 
-    if parallel.worth_it(snapshot, todo, sum(plan.renders for plan in plans.values())):
-        results.update(zip(todo, parallel.check_all(snapshot, todo, check, run), strict=True))
-    else:
-        results.update((env, check(env)) for env in todo)
+    def done(env: str) -> None:
+        progress.advance(plans[env].renders)
+
+    total = sum(plan.renders for plan in plans.values())
+    if total:
+        progress.start(f"validating {', '.join(todo)}", total)
+    try:
+        if parallel.worth_it(snapshot, todo, total):
+            checked = parallel.check_all(snapshot, todo, check, run, done)
+            results.update(zip(todo, checked, strict=True))
+        else:
+            for env in todo:
+                results[env] = check(env)
+                done(env)
+    finally:
+        if total:
+            progress.stop()
     return [results[env] for env in names]
 
 
@@ -133,10 +152,12 @@ def validate(
     *,
     use_cache: bool = True,
     today: date | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> ValidationResult:
     """Validate the environments ``envs`` (default: all) of ``snapshot``; report every finding.
 
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
+    ``progress`` hears of the documents rendered and checked, environment by environment.
     """
     names = select_envs(snapshot, envs)
     cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
@@ -152,7 +173,7 @@ def validate(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for found, docs in _check_envs(snapshot, names, run, bool(prefixes), use_cache):
+        for found, docs in _check_envs(snapshot, names, run, bool(prefixes), use_cache, progress):
             findings += found
             documents.update(docs)
     finally:

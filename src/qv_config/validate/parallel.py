@@ -46,9 +46,14 @@ def worth_it(snapshot: Snapshot, envs: Sequence[str], renders: int) -> bool:
 
 
 def check_all(
-    snapshot: Snapshot, envs: Sequence[str], check: CheckOne, run: RunState
+    snapshot: Snapshot,
+    envs: Sequence[str],
+    check: CheckOne,
+    run: RunState,
+    done: Callable[[str], None] = lambda env: None,
 ) -> list[tuple[list[Finding], Documents]]:
-    """``check(env)`` for every env in forked workers; merges their cache records into ``run``."""
+    """``check(env)`` for every env in forked workers; merges their cache records into ``run``.
+    ``done(env)`` is called in the parent as each environment's outcome arrives."""
     import multiprocessing
 
     _warm_up(snapshot, run)
@@ -61,7 +66,10 @@ def check_all(
         # One process per environment (up to 4) even on 2 cores: with 3 environments, 2 workers
         # would leave one core idle while the third environment runs alone.
         with context.Pool(processes=min(_MAX_WORKERS, len(envs))) as pool:
-            outcomes: list[Any] = pool.map(_work, envs, chunksize=1)
+            outcomes: list[Any] = []
+            for env, outcome in zip(envs, pool.imap(_work, envs, chunksize=1), strict=True):
+                outcomes.append(outcome)
+                done(env)
     finally:
         _JOB.clear()
         gc.unfreeze()
