@@ -174,3 +174,37 @@ def test_review_default_base_is_merge_base_with_main(repo: Repo, qv: Qv) -> None
     prod = data["environments"]["prod"]["changes"]
     # Only the branch's own change: main's later commit is not part of this review.
     assert [f["path"] for f in prod[0]["fields"]] == ["spec.runtime.workers"]
+
+
+class _Recorder:
+    """A Progress that remembers what it heard."""
+
+    def __init__(self) -> None:
+        self.total = -1
+        self.advanced = 0
+        self.stopped = False
+
+    def start(self, label: str, total: int) -> None:
+        assert "prod" in label
+        self.total = total
+
+    def advance(self, amount: int) -> None:
+        self.advanced += amount
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_log_reports_its_progress_commit_by_commit(repo: Repo) -> None:
+    from qv_config.diff.log import env_log
+
+    repo.replace("environments/dev/configs/example-service.yaml", "team-platform", "team-dev")
+    repo.commit("Dev only: owner")  # prod's input key unchanged: not worked out at all
+    _template_edit(repo)
+    heard = _Recorder()
+    entries = env_log(repo.root, "prod", limit=20, progress=heard)
+    assert len(entries) == 2
+    assert (heard.total, heard.advanced, heard.stopped) == (2, 2, True)
+    capped = _Recorder()
+    assert len(env_log(repo.root, "prod", limit=1, progress=capped)) == 1
+    assert (capped.total, capped.advanced) == (1, 1)

@@ -130,3 +130,15 @@ def test_qv_validate_shows_a_bar_on_a_terminal_and_none_in_a_pipe(
     assert piped.returncode == 0
     assert piped.stderr == ""
     assert "valid" in piped.stdout
+
+
+def test_the_bar_counts_in_its_own_unit_from_its_own_size() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(Console(file=out, force_terminal=True, width=100), "commits", min_total=10)
+    bar.start("reading prod's history", 5)  # qv log -n 5: short
+    bar.stop()
+    assert out.getvalue() == ""
+    bar.start("reading prod's history", 12)
+    bar.advance(12)
+    bar.stop()
+    assert "reading prod's history (commits)" in out.getvalue()

@@ -31,7 +31,7 @@ def log_command(
     import orjson
 
     from qv_config.cli.diff import check_key_file, print_markup
-    from qv_config.cli.output import write
+    from qv_config.cli.output import progress_bar, write
     from qv_config.diff import reporters
     from qv_config.diff.log import env_log
     from qv_config.errors import UsageError
@@ -49,7 +49,14 @@ def log_command(
 
     root = find_root(OPTIONS.start_dir())
     entries = env_log(
-        root, env, rev=rev, limit=limit, keep=keep, decrypt=decrypt, key_file=key_file
+        root,
+        env,
+        rev=rev,
+        limit=limit,
+        keep=keep,
+        decrypt=decrypt,
+        key_file=key_file,
+        progress=progress_bar("commits", min_total=10),
     )
     if output_format == "json":
         data = [

@@ -33,21 +33,20 @@ def write(text: str) -> None:
         sys.stdout.write("\n")
 
 
-# Work this small ends before a bar would be read: a one-change run renders one document.
-_BAR_FROM = 200
-
-
 class ProgressBar:
-    """A rich progress bar on standard error, drawn only for long work and cleared at the end
-    (the report that follows is the output)."""
+    """A rich progress bar on standard error, drawn only for long work (``min_total`` units or
+    more: a one-change validation renders one document) and cleared at the end (the report
+    that follows is the output)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, unit: str = "documents", min_total: int = 200) -> None:
         self._console = console
+        self._unit = unit
+        self._min_total = min_total
         self._bar: Any = None
         self._task: Any = None
 
     def start(self, label: str, total: int) -> None:
-        if total < _BAR_FROM:
+        if total < self._min_total:
             return
         from rich.progress import (
             BarColumn,
@@ -67,7 +66,7 @@ class ProgressBar:
             transient=True,
             auto_refresh=False,
         )
-        self._task = self._bar.add_task(f"{label} (documents)", total=total)
+        self._task = self._bar.add_task(f"{label} ({self._unit})", total=total)
         self._bar.start()
         self._bar.refresh()
 
@@ -82,10 +81,10 @@ class ProgressBar:
             self._bar = None
 
 
-def progress_bar() -> Progress:
+def progress_bar(unit: str = "documents", min_total: int = 200) -> Progress:
     """A bar on standard error when it is a terminal; elsewhere (CI, pipes, files) nothing."""
     from qv_config.progress import NO_PROGRESS
 
     if not sys.stderr.isatty():
         return NO_PROGRESS
-    return ProgressBar(console(stderr=True))
+    return ProgressBar(console(stderr=True), unit, min_total)

@@ -18,6 +18,7 @@ from qv_config.diff.model import EnvDiff
 from qv_config.diff.sides import mark_lookup
 from qv_config.diff.states import State, Workspace
 from qv_config.errors import UsageError
+from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo.history import CommitInfo, first_parent_log, input_keys, input_paths
 
 
@@ -38,19 +39,26 @@ def env_log(
     use_cache: bool = True,
     decrypt: bool = False,
     key_file: Path | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> list[LogEntry]:
     """Newest first, at most ``limit`` commits that changed ``env`` (documents chosen by
-    ``keep(kind-slug/name)``); ``decrypt`` and ``key_file`` as for ``run.diff_sides``."""
+    ``keep(kind-slug/name)``); ``decrypt`` and ``key_file`` as for ``run.diff_sides``.
+    ``progress`` hears of each commit whose changes were worked out."""
     ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
     try:
-        return _walk(ws, env, rev, limit, keep)
+        return _walk(ws, env, rev, (limit, keep), progress)
     finally:
         ws.close()
 
 
 def _walk(
-    ws: Workspace, env: str, rev: str, limit: int, keep: Callable[[str], bool]
+    ws: Workspace,
+    env: str,
+    rev: str,
+    wanted: tuple[int, Callable[[str], bool]],
+    progress: Progress,
 ) -> list[LogEntry]:
+    limit, keep = wanted
     tip = ws.resolve(rev)
     assert tip is not None
     _check_env(ws, env, tip)
@@ -58,16 +66,19 @@ def _walk(
     shas = [c.sha for c in commits] + [c.parents[0] for c in commits if c.parents]
     keys = input_keys(ws.root, shas, input_paths(env, ws.bases(tip)))
     ws.keys.update({(env, sha): key for sha, key in keys.items()})
+    changed = [c for c in commits if not c.parents or keys.get(c.parents[0]) != keys[c.sha]]
     entries: list[LogEntry] = []
-    for commit in commits:
-        if len(entries) >= limit:
-            break
-        parent = commit.parents[0] if commit.parents else None
-        if parent is not None and keys.get(parent) == keys[commit.sha]:
-            continue
-        entry = _entry(ws, env, commit, parent, keep)
-        if entry is not None:
-            entries.append(entry)
+    progress.start(f"reading {env}'s history", min(limit, len(changed)))
+    try:
+        for commit in changed:
+            if len(entries) >= limit:
+                break
+            entry = _entry(ws, env, commit, commit.parents[0] if commit.parents else None, keep)
+            if entry is not None:
+                entries.append(entry)
+                progress.advance(1)
+    finally:
+        progress.stop()
     return entries
 
 
