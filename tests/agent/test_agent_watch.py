@@ -180,7 +180,8 @@ def test_etcd_restart_reconnects_with_backoff_then_resyncs(
 def test_etcd_watch_events_idle_and_compaction(tmp_path: Path, etcd_server: Any) -> None:
     from qv_config.agent.watch import out_of_band
     from qv_config.store import open_store
-    from qv_config.store.etcd import EtcdStore, WatchCompacted
+    from qv_config.store.etcd import EtcdStore
+    from qv_config.store.etcdwatch import WatchCompacted
 
     prefix = f"s{tmp_path.name[-6:]}"
     store = open_store(f"{etcd_server.url}?prefix={prefix}", tmp_path)
@@ -209,7 +210,7 @@ def test_etcd_watch_events_idle_and_compaction(tmp_path: Path, etcd_server: Any)
 
 def test_watch_ignores_qvs_own_applies_and_reserved_keys() -> None:
     from qv_config.agent.watch import out_of_band
-    from qv_config.store.etcd import WatchEvent as Ev
+    from qv_config.store.etcdwatch import WatchEvent as Ev
 
     events = [
         Ev("dev/config/a", 10, False),  # an apply: values and _meta in one revision

@@ -22,7 +22,8 @@ from itertools import groupby
 from qv_config.agent.jsonlog import JsonLog
 from qv_config.store import layout
 from qv_config.store.errors import StoreError
-from qv_config.store.etcd import EtcdStore, WatchCompacted, WatchEvent
+from qv_config.store.etcd import EtcdStore
+from qv_config.store.etcdwatch import WatchCompacted, WatchEvent
 from qv_config.store.url import StoreUrl
 
 IDLE_SECONDS = 60.0  # re-arm an idle stream (from the next unseen revision): no half-open hangs

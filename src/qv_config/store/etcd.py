@@ -10,30 +10,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError, TooLargeError
+from qv_config.store.etcdwatch import WatchEvent, watch_events
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
 _SEQ_DIGITS = 12
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    key: str  # relative to the prefix: "{env}/{kind}/{name}", "{env}/_meta", ...
-    revision: int  # the etcd revision of the change (one Txn = one revision)
-    deleted: bool
-
-
-class WatchCompacted(StoreError):
-    """The watch's start revision is older than etcd's compacted history: events are lost."""
-
-    def __init__(self, message: str, compact_revision: int) -> None:
-        super().__init__(message, hint="re-read the whole prefix and watch from its revision")
-        self.compact_revision = compact_revision
 
 
 def _b64(data: str | bytes) -> str:
@@ -373,7 +358,7 @@ class EtcdStore:
                     raise self._server_error(response.read().decode(errors="replace"))
                 for line in response.iter_lines():
                     if line.strip():
-                        yield self._watch_events(json.loads(line))
+                        yield watch_events(json.loads(line), self.url.prefix, self)
         except self._httpx.ReadTimeout:
             return
         except self._httpx.TransportError as err:
@@ -382,32 +367,6 @@ class EtcdStore:
                 hint="the agent reconnects with backoff",
             ) from None
         raise StoreError(f"{self._where()} ended the watch stream", hint="reconnecting")
-
-    def _watch_events(self, message: dict[str, Any]) -> list[WatchEvent]:
-        if "error" in message:
-            text = str(message["error"].get("message", message["error"]))
-            if "compacted" in text:
-                raise WatchCompacted(f"{self._where()}: {text}", 0)
-            raise self._server_error(text)
-        result = message.get("result", {})
-        if int(result.get("compact_revision", 0) or 0) > 0:
-            compacted = int(result["compact_revision"])
-            raise WatchCompacted(
-                f"{self._where()}: required revision has been compacted (history starts after"
-                f" {compacted})",
-                compacted,
-            )
-        if result.get("canceled"):
-            raise StoreError(f"{self._where()} cancelled the watch: {result.get('cancel_reason')}")
-        cut = len(self.url.prefix) + 1
-        return [
-            WatchEvent(
-                key=_unb64(ev["kv"]["key"]).decode()[cut:],
-                revision=int(ev["kv"].get("mod_revision", 0)),
-                deleted=ev.get("type") == "DELETE",
-            )
-            for ev in result.get("events", [])
-        ]
 
     def compacted_after(self, revision: int) -> bool:
         """True when etcd's history no longer holds ``revision`` (a watch from it would fail)."""
