@@ -255,3 +255,50 @@ def test_light_file_names_each_heavy_file_and_holds_no_heavy_part(
     assert {env: row[2] for env, row in rows.items()} == {
         env: path.name for env, path in heavy_files(root).items()
     }
+
+
+def test_concurrent_runs_report_what_a_run_without_cache_reports(
+    case_tree: Callable[[str], Path],
+) -> None:
+    # Four qv processes at once, again and again while a file changes (valid, then invalid):
+    # their cache files interleave, their findings never do.
+    import json
+    import subprocess
+    import sys
+
+    qv = str(Path(sys.executable).with_name("qv"))
+    root = case_tree("valid")
+    policy = root / "environments/dev/execution-policies/equity-default.yaml"
+
+    def codes(*extra: str) -> list[tuple[str, str, int]]:
+        done = subprocess.run(
+            [qv, "-C", str(root), "validate", "--format", "json", *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stderr == ""
+        return located(done.stdout)
+
+    def located(report: str) -> list[tuple[str, str, int]]:
+        return sorted((f["code"], f["file"], f["line"]) for f in json.loads(report)["findings"])
+
+    for value in ("11", "-5", "12", "-6"):
+        field = "max_participation_pct: "
+        policy.write_text(re.sub(field + r"-?\d+", field + value, policy.read_text()))
+        runs = [
+            subprocess.Popen(
+                [qv, "-C", str(root), "validate", "--format", "json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outputs = [run.communicate(timeout=120) for run in runs]
+        fresh = codes("--no-cache")
+        assert bool(fresh) == value.startswith("-")
+        for out, err in outputs:
+            assert err == ""
+            assert located(out) == fresh
+        assert codes() == fresh  # and the cache they left behind agrees too
