@@ -177,21 +177,13 @@ def test_server_name_mismatch_is_a_tls_store_error(
     _assert_tls_error(err, "not valid for localhost")
 
 
-def test_etcds_against_plain_http_etcd_is_a_tls_store_error(
-    etcd_server: Any, tls_certs: Any, tmp_path: Path
+@pytest.mark.parametrize(("backend", "url"), [("etcd", "etcds://{}"), ("redis", "rediss://{}/0")])
+def test_tls_url_against_a_plain_server_is_a_tls_store_error(
+    backend: str, url: str, request: pytest.FixtureRequest, tls_certs: Any, tmp_path: Path
 ) -> None:
-    url = f"etcds://127.0.0.1:{etcd_server.port}{tls_certs.query()}"
+    plain = request.getfixturevalue(f"{backend}_server")
     with pytest.raises(StoreError) as err:
-        open_store(url, tmp_path)
-    _assert_tls_error(err, "not speak TLS")
-
-
-def test_rediss_against_plain_redis_is_a_tls_store_error(
-    redis_server: Any, tls_certs: Any, tmp_path: Path
-) -> None:
-    url = f"rediss://127.0.0.1:{redis_server.port}/0{tls_certs.query()}"
-    with pytest.raises(StoreError) as err:
-        open_store(url, tmp_path)
+        open_store(url.format(f"127.0.0.1:{plain.port}") + tls_certs.query(), tmp_path)
     _assert_tls_error(err, "not speak TLS")
 
 

@@ -112,26 +112,12 @@ class ParseCache:
 
     def known_digest(self, path: str, stat: StatKey) -> str | None:
         """The digest of ``path`` when its stat is unchanged since a previous run (else None)."""
-        row = self._rows.get(path)
-        if row is None or self._index.settings != self.settings:
-            return None
-        mtime, size, inode, ctime = self._stat
-        if (
-            mtime[row] != stat[0]
-            or size[row] != stat[1]
-            or inode[row] != stat[2]
-            or ctime[row] != stat[3]
-        ):
-            return None
-        number = self._numbers[row]
-        if number >= len(self._names):  # a damaged row: as if unknown
-            return None
-        self._carried[row] = 1
-        self._kept[number] = 1  # the run relies on the value: a rewrite keeps it
-        return self._names[number]
+        return self.known_digests({path: stat}).get(path)
 
     def known_digests(self, stats: Mapping[str, StatKey | None]) -> dict[str, str]:
-        """``known_digest`` of many files in one call (a warm run asks for all 10,000)."""
+        """Path -> digest of each file whose stat is unchanged since a previous run, in one
+        call (a warm run asks for all 10,000); the run relies on their values, so a rewrite
+        keeps them."""
         if self._index.settings != self.settings:
             return {}
         rows, numbers, names, count = self._rows, self._numbers, self._names, len(self._names)

@@ -38,12 +38,11 @@ class _Loader:
     prefetched: dict[str, workers.Prefetched] = field(default_factory=dict)
 
     def load(self, path: str) -> LoadedDoc | None:
-        digest = self.digests.pop(path, None)
+        digest, stat = self.digests.pop(path, None), None
+        if digest is None:
+            stat, digest = (self.stats.pop(path), None) if path in self.stats else self._known(path)
         if digest is not None:  # unchanged since a run that loaded it cleanly (see remember)
-            return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
-        stat, digest = (self.stats.pop(path), None) if path in self.stats else self._known(path)
-        if digest is not None:
-            return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
+            return self._lazy(path, digest)
         early = self.prefetched.pop(path, None)
         if early is not None and (early.blob or early.error or early.missing):
             return self._from_worker(path, early, stat)
@@ -71,10 +70,9 @@ class _Loader:
         """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
         if self.source.revision is not None or not hasattr(self.source, "stat"):
             return
-        stat = self.stat
-        if stat is not None:  # the stat index (if any) vouches for most files, in one call
-            self.stats = {path: stat(path) for path in paths}
-            self.digests = self.cache.known_digests(self.stats)
+        stat = self.source.stat  # the stat index (if any) vouches for most files, in one call
+        self.stats = {path: stat(path) for path in paths}
+        self.digests = self.cache.known_digests(self.stats)
         # Files over the size limit stay out of the workers: the parent reports them from their
         # stat, without reading them (a worker would read a whole file before checking).
         limit, sizes = self.limits.max_file_bytes, self.stats
@@ -95,12 +93,15 @@ class _Loader:
             return None
         if early.missing:
             return None
-        doc = LazyDoc(path, early.digest, self.cache.get, self.source.read, self.limits)
+        doc = self._lazy(path, early.digest)
         doc.data = early.value()  # text and positions are read from the file if ever needed
         self.cache.put_blob(early.digest, early.blob)
         if stat is not None and not _has_sops(doc.data):
             self.cache.remember(path, stat, early.digest)
         return self._strip_sops(doc)
+
+    def _lazy(self, path: str, digest: str) -> LazyDoc:
+        return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
 
     def __post_init__(self) -> None:
         # The work tree's stats: the stat index's key (when caching) and, always, the size
@@ -115,7 +116,7 @@ class _Loader:
         self.encrypted[doc.path] = data
         stripped = {k: v for k, v in data.items() if k != "sops"}
         if isinstance(doc, LazyDoc):
-            lazy = LazyDoc(doc.path, doc.digest, self.cache.get, self.source.read, self.limits)
+            lazy = self._lazy(doc.path, doc.digest)
             lazy.data = stripped
             return lazy
         return replace(doc, data=stripped)

@@ -91,22 +91,21 @@ def write_state_file(path: Path, blob: bytes) -> None:
 def read_state_file(path: Path) -> bytes | None:
     """The contents of a file ``write_state_file`` wrote for this user; None for anything else
     (missing, unreadable, foreign or from before sealing)."""
-    token = _token()
-    if token is None:
+    sealed = open_sealed(path)
+    if sealed is None:
         return None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        with os.fdopen(sealed[0], "rb") as handle:  # positioned right after the seal
+            return handle.read()
     except OSError:
         return None
-    head = _MAGIC + token
-    return data[len(head) :] if data.startswith(head) else None
 
 
 def open_sealed(path: Path) -> tuple[int, int] | None:
     """An open descriptor of a file ``write_state_file`` wrote for this user, and the offset
-    where its contents start (past the seal); None for anything else. For a cache that reads
-    parts of a large file on demand instead of all of it (``repo.parsefile``)."""
+    where its contents start (past the seal, where the descriptor is positioned); None for
+    anything else. ``read_state_file`` reads the rest; a cache that reads parts of a large file
+    on demand (``repo.parsefile``) keeps the descriptor."""
     token = _token()
     if token is None:
         return None
@@ -116,7 +115,7 @@ def open_sealed(path: Path) -> tuple[int, int] | None:
         return None
     head = _MAGIC + token
     try:
-        sealed = os.pread(fd, len(head), 0) == head
+        sealed = os.read(fd, len(head)) == head  # a fresh descriptor reads from the start
     except OSError:
         sealed = False
     if not sealed:
