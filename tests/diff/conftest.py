@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from functools import partial
@@ -13,8 +12,6 @@ from tests.diff.secretrepo import History, build_history
 from tests.inprocess import QvRun, run_qv
 
 from qv_config.scaffold import write_starter
-
-QV = str(Path(os.environ.get("VIRTUAL_ENV", "/work/main/.venv")) / "bin" / "qv")
 
 
 class Repo:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.qvbin import QV
 
 # Fixture types live in conftest.py (not importable under --import-mode=importlib).
 Qv = Callable[..., Any]
 Repo = Any
-QV = str(Path(os.environ.get("VIRTUAL_ENV", "/work/main/.venv")) / "bin" / "qv")
 PROD_SERVICE = "environments/prod/configs/example-service.yaml"
 
 

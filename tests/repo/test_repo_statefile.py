@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.qvbin import QV
 from tests.sealing import machine
 
 from qv_config.repo import statefile
 
-QV = "/work/main/.venv/bin/qv"
 CONFIG = "environments/dev/configs/example-service.yaml"
 Answer = Callable[
     [Path], tuple[int, object]

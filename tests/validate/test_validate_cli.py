@@ -8,6 +8,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.qvbin import QV
+
 QvRun = Callable[..., tuple[int, str, str]]
 
 
@@ -77,7 +79,7 @@ def test_console_script_without_tty_has_no_colour(case_tree: Callable[[str], Pat
     root = case_tree("qv540-expired-flag")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     done = subprocess.run(
-        ["/work/main/.venv/bin/qv", "-C", str(root), "validate"],
+        [QV, "-C", str(root), "validate"],
         capture_output=True,
         text=True,
         env=env,
@@ -109,7 +111,7 @@ def _on_a_tty(root: Path, no_color: bool) -> str:
     if no_color:
         env["NO_COLOR"] = "1"
     with subprocess.Popen(
-        ["/work/main/.venv/bin/qv", "-C", str(root), "validate"],
+        [QV, "-C", str(root), "validate"],
         stdout=replica,
         stderr=subprocess.PIPE,
         env=env,

@@ -17,12 +17,12 @@ from typing import Any
 
 import fastjsonschema
 import pytest
+from tests.qvbin import QV
 
 from qv_config.repo.statefile import read_state_file, write_state_file
 from qv_config.scaffold import write_starter
 from qv_config.validate import schemacode
 
-QV = "/work/main/.venv/bin/qv"
 PORT = {"type": "object", "properties": {"port": {"type": "integer", "maximum": 100}}}
 STRICT = {"type": "object", "additionalProperties": False}
 DIGEST_PORT = hashlib.sha256(json.dumps(PORT).encode()).hexdigest()
