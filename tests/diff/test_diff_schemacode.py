@@ -8,7 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.diff.conftest import QV, Repo
+from tests.diff.conftest import Repo
+from tests.qvbin import QV
 
 SERVICE = "environments/prod/configs/example-service.yaml"
 
