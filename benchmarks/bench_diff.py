@@ -7,9 +7,9 @@ Setup (cached under benchmarks/out/, rebuilt when the generator changes): the re
 and, for ``qv log``, a copy with a 500-commit history on top: each commit edits one document of
 dev, staging or prod in turn, and every 100th commit edits a template (which changes every
 environment without touching their files). Every figure is the median of fresh ``qv`` processes.
-"Cold" runs start without ``.qv/cache/render`` (the rendered-state cache) but keep the compiled
-service schemas of ``.qv/cache/schemacode`` (written by any earlier ``qv validate`` or diff, and
-unchanged while the schemas are); "first run" starts without ``.qv/`` at all; "warm" keeps both.
+"Cold" runs start without ``.qv/cache/render`` (the rendered-state cache) but keep the rest of
+``.qv/`` that any earlier qv command leaves; "first run" starts without ``.qv/`` at all; "warm"
+keeps both.
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def _measure(name: str, cmd: list[str], target: float, repeat: int, cold: Path |
 
 
 def _prime(repo: Path, cmd: list[str]) -> None:
-    """One run that leaves the compiled service schemas, as any earlier qv command would."""
-    if not (repo / ".qv" / "cache" / "schemacode").is_dir():
+    """One run that leaves the caches under ``.qv/`` that any earlier qv command would."""
+    if not (repo / ".qv").is_dir():
         run_child(cmd)
 
 

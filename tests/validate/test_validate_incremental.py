@@ -120,7 +120,7 @@ def test_the_plan_counts_what_will_be_rendered(case_tree: Callable[[str], Path])
         snapshot = load_snapshot(WorkTreeSource(root))
         cache = ResultCache.load(root)
         project = snapshot.project_doc.digest if snapshot.project_doc else ""
-        state = RunState(SchemaStore(snapshot.read, cache.schemas_ok), cache, date.today(), project)
+        state = RunState(SchemaStore(snapshot.read), cache, date.today(), project)
         return plan_env(snapshot, env, state).renders
 
     cold = renders("dev")

@@ -79,8 +79,11 @@ def test_a_remote_ref_is_refused_not_fetched(tmp_path: Path, server: str, ref: s
     assert _Counter.hits == []
 
 
-def test_a_local_ref_to_nothing_is_a_finding(tmp_path: Path) -> None:
-    _with_region_ref(tmp_path, "#/$defs/nothing")
-    found = [f for f in _validate(tmp_path) if f["code"] == "QV310"]
+@pytest.mark.parametrize("ref", ["#/$defs/nothing", "#no-such-anchor"])
+def test_a_local_ref_to_nothing_is_an_invalid_schema(tmp_path: Path, ref: str) -> None:
+    _with_region_ref(tmp_path, ref)
+    found = [f for f in _validate(tmp_path) if f["code"] in ("QV310", "QV311")]
     assert found
-    assert "resolves to nothing" in str(found[0]["message"])
+    assert {f["code"] for f in found} == {"QV311"}  # the schema's fault, not the document's
+    assert {f["file"] for f in found} == {SCHEMA}
+    assert all("resolves to nothing" in str(f["message"]) for f in found)

@@ -63,8 +63,6 @@ class Workspace:
         self.root = root
         self.git = history.is_git(root)
         self.cache = RenderCache(root if use_cache else None)
-        # Compiled Config schemas are kept across runs under .qv/ too (validate shares them).
-        self.code_root = root if use_cache else None
         self.blobs = history.BlobReader(root) if self.git else None
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
@@ -139,27 +137,10 @@ class Workspace:
         self, env: str, old: str | None, new: str | None, labels: tuple[str, str]
     ) -> tuple[State, State]:
         """Both states of ``env``; only documents that can differ, when that set is known."""
-        diffable = self._diffable(old, new)
-        # Started first: the schemas compile while qv.yaml is read and the sides render.
-        wait = self._precompile() if diffable else (lambda: None)
-        try:
-            keep = self._render_set(env, old, new) if diffable else None
-            if keep is None:
-                return self.full(env, old, labels[0]), self.full(env, new, labels[1])
-            return self.partial(env, old, keep, labels[0], wait), self.partial(
-                env, new, keep, labels[1], wait
-            )
-        finally:
-            wait()
-
-    def _precompile(self) -> Callable[[], None]:
-        """On a first run the service schemas compile (~0.3 s) in a forked process while the
-        sides render; checking waits for it, then loads the compiled code from the cache."""
-        if self.code_root is None:
-            return lambda: None
-        from qv_config.validate.schemacode import precompile_in_background
-
-        return precompile_in_background(self.code_root)
+        keep = self._render_set(env, old, new) if self._diffable(old, new) else None
+        if keep is None:
+            return self.full(env, old, labels[0]), self.full(env, new, labels[1])
+        return self.partial(env, old, keep, labels[0]), self.partial(env, new, keep, labels[1])
 
     def _render_set(self, env: str, old: str | None, new: str | None) -> set[str] | None:
         changed = self.changed(old, new)
@@ -200,7 +181,7 @@ class Workspace:
         if cached is None and key:
             cached = self.cache.get(env, key)
         if cached is None:
-            cached = _render_full(self.snapshot(sha), env, self.code_root)
+            cached = _render_full(self.snapshot(sha), env)
             if key:
                 self.cache.put(env, key, cached)
         if key:
@@ -220,18 +201,10 @@ class Workspace:
             return self.keys[(env, sha)]
         return history.input_keys(self.root, [sha], paths)[sha]
 
-    def partial(
-        self,
-        env: str,
-        sha: str | None,
-        keep: set[str],
-        label: str,
-        before_check: Callable[[], None] = lambda: None,
-    ) -> State:
+    def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
-        files = set(snap.digests)
-        checked = _render_checked(snap, env, files, self.code_root, before_check)
+        checked = _render_checked(snap, env, set(snap.digests))
         return State(env, label, *checked, sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
@@ -279,13 +252,7 @@ def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot
     return load_snapshot(source, use_cache=False)
 
 
-def _render_checked(
-    snap: Snapshot,
-    env: str,
-    files: set[str],
-    code_root: Path | None,
-    before_check: Callable[[], None] = lambda: None,
-) -> tuple[Refs, Read, str]:
+def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:
     """Render the documents of a partial snapshot and check each one's own stages (the
     cross-document rules need the whole environment: ``qv validate`` runs them)."""
     from qv_config.render.engine import render_environment
@@ -295,19 +262,18 @@ def _render_checked(
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
-    before_check()  # e.g. wait for schemas compiling in the background
-    found += check_rendered([rendered], snap.read, documents_only=True, root=code_root)
+    found += check_rendered([rendered], snap.read, documents_only=True)
     return _refs(rendered), snap.read, _problem(found)
 
 
-def _render_full(snap: Snapshot, env: str, code_root: Path | None) -> CachedState:
+def _render_full(snap: Snapshot, env: str) -> CachedState:
     from qv_config.render.engine import render_environment
     from qv_config.validate.api import check_rendered
 
     _check_env(snap, env)
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if _concerns(f, env)]
-    found += check_rendered([rendered], snap.read, root=code_root)
+    found += check_rendered([rendered], snap.read)
     return CachedState(_refs(rendered), _problem(found))
 
 

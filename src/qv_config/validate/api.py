@@ -6,7 +6,6 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qv_config.errors import UsageError
@@ -162,9 +161,7 @@ def validate(
     names = select_envs(snapshot, envs)
     cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
-    code_dir = snapshot.root if use_cache else None
-    schemas = SchemaStore(snapshot.read, cache.schemas_ok, code_dir=code_dir)
-    run = RunState(schemas, cache, today or date.today(), project)
+    run = RunState(SchemaStore(snapshot.read), cache, today or date.today(), project)
     findings: list[Finding] = list(snapshot.findings)
     prefixes = _normalise(paths)
     documents: set[tuple[str, str, str]] = set()
@@ -218,7 +215,6 @@ def check_rendered(
     read: Callable[[str], bytes | None],
     *,
     documents_only: bool = False,
-    root: Path | None = None,
     today: date | None = None,
 ) -> list[Finding]:
     """Findings of already rendered environments, without the result cache: for tools that
@@ -227,10 +223,9 @@ def check_rendered(
     ``read`` reads the state's files (Config schemas). ``documents_only`` runs the per-document
     stages alone (schema, document rules, secrets), for a set of documents rendered out of a
     whole environment: cross-document rules need all of it (``qv validate`` runs them), and the
-    renderer's findings are left to the caller. ``root`` is the project whose
-    ``.qv/cache/schemacode/`` keeps compiled schemas across runs (None: no disk cache).
+    renderer's findings are left to the caller.
     """
-    run = RunState(SchemaStore(read, code_dir=root), today=today or date.today())
+    run = RunState(SchemaStore(read), today=today or date.today())
     found: list[Finding] = []
     for env in rendered:
         if documents_only:

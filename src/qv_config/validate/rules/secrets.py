@@ -26,9 +26,11 @@ def is_ciphertext(value: Any) -> bool:
     return isinstance(value, str) and _SOPS.match(value) is not None
 
 
-def _walk(
-    value: Any, pattern: SecretPattern, path: tuple[str | int, ...]
+def field_values(
+    value: Any, pattern: SecretPattern, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Each (concrete path, value) under ``value`` that ``pattern`` matches (``*``: any key or
+    index); ``path`` is where ``value`` itself is."""
     if not pattern:
         yield path, value
         return
@@ -36,17 +38,17 @@ def _walk(
     if isinstance(value, Mapping):
         keys = list(value) if head == "*" else [head] if head in value else []
         for key in keys:
-            yield from _walk(value[key], rest, (*path, key))
+            yield from field_values(value[key], rest, (*path, key))
     elif isinstance(value, list) and head == "*":
         for index, item in enumerate(value):
-            yield from _walk(item, rest, (*path, index))
+            yield from field_values(item, rest, (*path, index))
 
 
 @rule("QV601", stage="secrets", summary="plaintext in an x-qv-secret field")
 def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
     seen: set[tuple[str | int, ...]] = set()
     for pattern in patterns:
-        for path, value in _walk(data, pattern, ()):
+        for path, value in field_values(data, pattern):
             if value is None or path in seen or is_ciphertext(value):
                 continue
             seen.add(path)
