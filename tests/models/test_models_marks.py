@@ -79,6 +79,38 @@ def test_marks_follow_refs_arrays_maps_and_combinators() -> None:
     )
 
 
+SECRET = {"type": "string", "x-qv-secret": True}
+SCHEMA_2020_12: dict[str, Any] = {
+    "$defs": {"key": {"$anchor": "apikey", **SECRET}},
+    "$dynamicAnchor": "node",
+    "properties": {
+        "tls": {"if": {"required": ["cert"]}, "then": {"properties": {"key": SECRET}}},
+        "auth": {"else": {"properties": {"token": SECRET}}},
+        "retries": {"dependentSchemas": {"user": {"properties": {"password": SECRET}}}},
+        "extra": {"unevaluatedProperties": SECRET},
+        "pins": {"unevaluatedItems": SECRET, "contains": SECRET},
+        "vendor": {"$ref": "#apikey"},
+        "children": {"items": {"$dynamicRef": "#node"}},
+    },
+}
+
+
+def test_marks_follow_every_2020_12_applicator() -> None:
+    """A mark under a 2020-12 applicator is found: QV310 messages mask it, QV601 checks it and
+    ``qv secrets encrypt`` encrypts it."""
+    top = {
+        ("tls", "key"),
+        ("auth", "token"),
+        ("retries", "password"),
+        ("extra", "*"),
+        ("pins", "*"),
+        ("vendor",),
+    }
+    # ``$dynamicRef`` to the root is followed one level deep (a recursive ``$ref`` is too).
+    nested = {("children", "*", *path) for path in top}
+    assert marks(SCHEMA_2020_12).secret == frozenset(top | nested)
+
+
 def test_marks_without_prefix_and_unmarked_schema() -> None:
     assert ("db", "password") in marks(SERVICE_SCHEMA).secret
     assert marks({"type": "object"}) == Marks()

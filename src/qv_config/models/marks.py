@@ -7,12 +7,21 @@ any key of an open map, e.g. ``("spec", "allocation", "stages", "*", "capital") 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Pattern = tuple[str, ...]
 _COMBINATORS = ("anyOf", "oneOf", "allOf")
+_CONDITIONAL = ("then", "else")  # ``if`` only decides which applies
+# Keywords whose subschema applies to any member (an item or a key's value) not named otherwise.
+_ANY_MEMBER = (
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+)
 
 
 @dataclass(frozen=True)
@@ -24,10 +33,13 @@ class Marks:
 
 
 def resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The schema a local ``$ref`` points to (``#/$defs/X``, ``#/definitions/X``, any pointer)."""
-    ref = node.get("$ref")
+    """The schema a local ``$ref`` (or ``$dynamicRef``) points to: a JSON pointer (``#/$defs/X``,
+    ``#/definitions/X``) or an anchor (``#name``, a ``$anchor`` or ``$dynamicAnchor``)."""
+    ref = node.get("$ref", node.get("$dynamicRef"))
     if not isinstance(ref, str) or not ref.startswith("#"):
         return None  # remote refs are out of scope: service schemas are self-contained
+    if ref[1:2] not in ("", "/"):
+        return _anchored(root, ref[1:])
     target: Any = root
     for raw in ref[1:].split("/")[1:] if ref != "#" else []:
         key = raw.replace("~1", "/").replace("~0", "~")
@@ -35,8 +47,27 @@ def resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
     return target if isinstance(target, Mapping) else None
 
 
+def _anchored(node: Any, name: str) -> Mapping[str, Any] | None:
+    """The subschema of ``node`` whose ``$anchor`` or ``$dynamicAnchor`` is ``name``."""
+    if isinstance(node, Mapping):
+        if name in (node.get("$anchor"), node.get("$dynamicAnchor")):
+            return node
+        values: Iterable[Any] = node.values()
+    elif isinstance(node, list):
+        values = node
+    else:
+        return None
+    for value in values:
+        found = _anchored(value, name)
+        if found is not None:
+            return found
+    return None
+
+
 def children(root: Mapping[str, Any], node: Mapping[str, Any]) -> Iterator[tuple[str | None, Any]]:
-    """Sub-schemas of ``node`` with the path step that leads to them (None: same path)."""
+    """Sub-schemas of ``node`` with the path step that leads to them (None: same path). Every
+    2020-12 applicator counts, conditional ones too: a mark says what a field holds wherever
+    the schema may apply it."""
     target = resolve(root, node)
     if target is not None:
         yield None, target
@@ -44,7 +75,7 @@ def children(root: Mapping[str, Any], node: Mapping[str, Any]) -> Iterator[tuple
         yield str(key), sub
     for sub in (node.get("patternProperties") or {}).values():
         yield "*", sub
-    for word in ("items", "additionalProperties"):
+    for word in _ANY_MEMBER:
         if isinstance(node.get(word), Mapping):
             yield "*", node[word]
     for sub in node.get("prefixItems") or ():
@@ -52,6 +83,11 @@ def children(root: Mapping[str, Any], node: Mapping[str, Any]) -> Iterator[tuple
     for word in _COMBINATORS:
         for sub in node.get(word) or ():
             yield None, sub
+    for word in _CONDITIONAL:
+        if isinstance(node.get(word), Mapping):
+            yield None, node[word]
+    for sub in (node.get("dependentSchemas") or {}).values():
+        yield None, sub
 
 
 def marks(schema: Mapping[str, Any], prefix: Pattern = ()) -> Marks:
@@ -77,7 +113,7 @@ def _walk(
         risk[path] = mark
     if node.get("x-qv-secret") is True:
         secret.add(path)
-    ref = node.get("$ref")
+    ref = node.get("$ref", node.get("$dynamicRef"))
     if isinstance(ref, str):
         if ref in active_refs:
             return  # a recursive schema: this subtree is already being walked
