@@ -15,6 +15,7 @@ from qv_config.validate import parallel
 from qv_config.validate.cache import ResultCache
 from qv_config.validate.engine import RunState, check_document, check_environment
 from qv_config.validate.incremental import EnvPlan, check_env, plan_env
+from qv_config.validate.plaintexts import Plaintexts
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
@@ -161,7 +162,10 @@ def validate(
     names = select_envs(snapshot, envs)
     cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
-    run = RunState(SchemaStore(snapshot.read), cache, today or date.today(), project)
+    plaintexts = Plaintexts.for_snapshot(snapshot)  # secrets checked decrypted with a key
+    if plaintexts is not None:
+        project += f"\0keys:{plaintexts.signature}"
+    run = RunState(SchemaStore(snapshot.read), cache, today or date.today(), project, plaintexts)
     findings: list[Finding] = list(snapshot.findings)
     prefixes = _normalise(paths)
     documents: set[tuple[str, str, str]] = set()
@@ -223,7 +227,8 @@ def check_rendered(
     ``read`` reads the state's files (Config schemas). ``documents_only`` runs the per-document
     stages alone (schema, document rules, secrets), for a set of documents rendered out of a
     whole environment: cross-document rules need all of it (``qv validate`` runs them), and the
-    renderer's findings are left to the caller.
+    renderer's findings are left to the caller. Secret values stay encrypted: their schema
+    constraints are not checked here (``qv validate`` checks them where a key is at hand).
     """
     run = RunState(SchemaStore(read), today=today or date.today())
     found: list[Finding] = []

@@ -24,16 +24,21 @@ from qv_config.yamlio.types import FieldPath, Mark
 
 if TYPE_CHECKING:
     from qv_config.render.types import RenderedDoc, RenderedEnv
+    from qv_config.validate.plaintexts import Plaintexts
 
 
 @dataclass
 class RunState:
-    """What one run shares across environments: schemas, cache, today, counters."""
+    """What one run shares across environments: schemas, cache, today, counters.
+
+    ``project_digest`` is what every result depends on besides the document's own inputs:
+    qv.yaml and, when ``plaintexts`` opens secrets for the schema stage, the keys at hand."""
 
     schemas: SchemaStore
     cache: ResultCache = field(default_factory=ResultCache.disabled)
     today: date = field(default_factory=date.today)
     project_digest: str = ""
+    plaintexts: Plaintexts | None = None
     validated: int = 0
     cached: int = 0
 
@@ -134,7 +139,8 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
                 )
             )
         elif schema is not None:
-            issues += config_issues(schema, doc.data.get("spec"))
+            plain = run.plaintexts.of(doc) if run.plaintexts is not None else None
+            issues += config_issues(schema, doc.data.get("spec"), plain)
             patterns = list(schema.secrets)
     # A value the schema already rejects is one problem, not two: document rules stay quiet there.
     rejected = {issue.path for issue in issues}
