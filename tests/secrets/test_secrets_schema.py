@@ -87,8 +87,11 @@ def test_bad_secrets_fail_with_the_key_and_are_never_quoted(
             ("QV310", "spec.api_key"),
             ("QV310", "spec.pin"),
         ]
+        lines = (root / DOC).read_text().splitlines()
         for finding in found:
             assert finding["file"] == DOC
+            field = finding["field"].removeprefix("spec.")
+            assert lines[finding["line"] - 1].lstrip().startswith(f"{field}: ENC[")
             assert "pk-short" not in finding["message"]
             assert "123456" not in finding["message"]
         messages = " ".join(f["message"] for f in found if f["code"] == "QV310")
