@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from tests.validate.conftest import make_doc, make_env
 
 from qv_config.findings import dotted
@@ -25,6 +26,7 @@ from qv_config.validate.engine import validate_rendered
 from qv_config.yamlio import load_bytes
 
 FOLDER = Path(__file__).parent / "schema2020"
+INVALID = sorted((Path(__file__).parent / "schema2020-invalid").glob("*.json"))
 SCHEMA_PATH = "schemas/configs/svc.schema.json"
 EXAMPLES = sorted(
     (case.name, verdict, example.name)
@@ -72,3 +74,15 @@ def test_every_case_has_good_and_bad_examples() -> None:
     for case in FOLDER.iterdir():
         assert list((case / "good").glob("*.yaml")), case.name
         assert list((case / "bad").glob("*.yaml")) or case.name == "format-annotation", case.name
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_a_schema_the_2020_12_metaschema_refuses_is_qv311(path: Path) -> None:
+    raw = path.read_bytes()
+    with pytest.raises(SchemaError):  # the oracle refuses it too (regexes checked as well)
+        Draft202012Validator.check_schema(json.loads(raw))
+    env = make_env("dev", make_doc("dev", "Config", "svc", {"port": 1}))
+    findings = validate_rendered([env], read=lambda p: raw if p == SCHEMA_PATH else None)
+    assert [(f.code, f.file) for f in findings if f.code.startswith("QV31")] == [
+        ("QV311", SCHEMA_PATH)
+    ]
