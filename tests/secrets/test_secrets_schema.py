@@ -112,3 +112,17 @@ def test_a_plaintext_secret_passes_its_type_only_decrypted(
     found = _validate(qv, root, key, monkeypatch)
     assert _schema_findings(found) == [("QV310", "spec.pin")]
     assert "42" not in next(f["message"] for f in found if f["code"] == "QV310")
+
+
+def test_a_tampered_secret_is_qv603_and_not_checked(
+    tmp_path: Path, qv: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "proj"
+    key = _project(root, qv, "pk-short", 1234)
+    doc = root / DOC
+    text = doc.read_text()
+    at = text.index("api_key: ENC[AES256_GCM,data:") + len("api_key: ENC[AES256_GCM,data:")
+    doc.write_text(text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1 :])
+    found = _validate(qv, root, key, monkeypatch)
+    assert ("QV603", DOC) in {(f["code"], f["file"]) for f in found}
+    assert _schema_findings(found) == []  # the file does not open: its secrets stay sealed
