@@ -68,7 +68,7 @@ def test_diff_decrypt_text_shows_old_and_new(qv_env: Invoke, history: History) -
 def test_diff_decrypt_markdown(qv_env: Invoke, history: History) -> None:
     code, out, _ = qv_env("diff", *_sides(history, 1, 2), "--decrypt", "--format", "markdown")
     assert code == 0
-    assert f'| `{DB}` | "{OLD}" → "{NEW}" (decrypted) |' in out
+    assert f'| `{DB}` | `"{OLD}" → "{NEW}" (decrypted)` |' in out
 
 
 def test_diff_decrypt_json(qv_env: Invoke, history: History) -> None:
@@ -243,7 +243,7 @@ def test_a_shown_secret_reaches_every_reporter() -> None:
         SECRET_CHANGED,
     )
     assert 'spec.password: "a-old" → "a-new" (decrypted)' in text(result)
-    assert '| `spec.password` | "a-old" → "a-new" (decrypted) |' in markdown(result)
+    assert '| `spec.password` | `"a-old" → "a-new" (decrypted)` |' in markdown(result)
     data: Any = to_data(result)
     assert data["changes"][0]["fields"][0]["old"] == "a-old"
     assert "a-old" not in repr(Shown("a-old", "a-new"))

@@ -101,7 +101,7 @@ def test_loosened_limit_is_marked_and_first_in_every_format(repo: Repo, qv: Qv) 
     assert data["changes"][1]["fields"][0]["risk"] == "tightened"
     assert data["summary"]["loosened"] == 1
     md = qv(repo.root, "diff", "prod@main", "prod", "--format", "markdown").out
-    assert "| `spec.max_order_notional` | 2,000,000 → 5,000,000 | **loosened** |" in md
+    assert "| `spec.max_order_notional` | `2,000,000 → 5,000,000` | **loosened** |" in md
     assert md.index("loosened") < md.index("tightened")
 
 
@@ -150,13 +150,13 @@ def test_review_markdown_renders_table_and_sections(repo: Repo, qv: Qv) -> None:
         "changed",
         "loosened",
     ]
-    assert cells[table_start + 5 : table_start + 10] == ["dev", "0", "0", "1", "0"]
-    assert cells[table_start + 15] == "prod"
+    assert cells[table_start + 5 : table_start + 10] == ["`dev`", "0", "0", "1", "0"]
+    assert cells[table_start + 15] == "`prod`"
     assert "1" in cells[table_start + 19]  # the loosened count of prod
     html = "".join(t.content for t in tokens if t.type == "html_block")
     assert html.count("<details") == 3
     assert "<details open>" in html  # prod loosens a limit: its section is open
-    assert "<summary><b>prod</b>" in html
+    assert "<summary><b><code>prod</code></b>" in html
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(done.out)
     assert "<strong>loosened</strong>" in rendered
 

@@ -62,7 +62,7 @@ def test_review_markdown_parses_to_table_and_collapsible_sections() -> None:
     tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(md)
     assert any(t.type == "table_open" for t in tokens)
     cells = [t.content for t in tokens if t.type == "inline"]
-    assert "prod" in cells
+    assert "`prod`" in cells
     assert "**1** ⚠️" in cells  # loosened column of prod
     html = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
     assert html.count("<details") == 2

@@ -114,7 +114,7 @@ def test_review_labels_secrets(run: Run, history: History) -> None:
     base = history.shas[0]
     code, out = run("review", "--base", base, "--format", "markdown", key=True)
     assert code == 0
-    assert f"| `{DB}` | {SECRET_CHANGED} |" in out
+    assert f"| `{DB}` | `{SECRET_CHANGED}` |" in out
     assert "broker.password" not in out
     code, out = run("review", "--base", base, "--format", "json", key=False)
     assert code == 0

@@ -81,7 +81,7 @@ def test_github_escaping_matches_the_actions_toolkit() -> None:
     [line] = report.get("github")(odd).splitlines()
     assert line == (
         "::error file=environments/dev/a%2Cb%3Ac.yaml,line=4,col=5,title=QV510::"
-        "line one%0Aline two: 100%25 (in dev)"
+        "line one\\nline two: 100%25 (in dev)"
     )
 
 

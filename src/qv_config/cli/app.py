@@ -3,6 +3,11 @@
 Command modules are imported here; each keeps heavy imports inside its function body so that
 ``qv --help`` stays fast. ``run`` maps every ``QvError`` to its exit code and prints one line;
 a traceback is shown only with ``-v``.
+
+What this boundary prints is made safe like every report (``qv_config.safetext``): a QvError's
+message names files and values, so it is escaped and bounded. An unexpected exception's text can
+hold anything the code was holding (a document's value, a decrypted secret), so without ``-v``
+only its type and where it was raised are printed, never its message.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qv_config import __version__
 from qv_config.cli import state
+
+if TYPE_CHECKING:
+    from qv_config.errors import QvError
 
 app = typer.Typer(
     name="qv",
@@ -128,7 +136,7 @@ def run(args: list[str]) -> None:
     except exit_types as stop:
         code = stop.exit_code
     except usage_types as usage:
-        usage.show()
+        sys.stderr.write(_usage_text(usage))
         code = 2
     except abort_types:
         sys.stderr.write("qv: aborted\n")
@@ -138,16 +146,65 @@ def run(args: list[str]) -> None:
             import traceback
 
             traceback.print_exc()
-        sys.stderr.write(f"qv: error: {error}\n")
+        sys.stderr.write(f"qv: error: {error_text(error)}\n")
         code = error.exit_code
     except KeyboardInterrupt:
         code = 130
-    except Exception as bug:  # the boundary: never a bare traceback without -v
-        if state.OPTIONS.verbose:
-            raise
-        sys.stderr.write(
-            f"qv: internal error: {type(bug).__name__}: {bug} (run again with -v for the traceback"
-            " and report it)\n"
-        )
+    except Exception as bug:  # the boundary: never a bare traceback, nor the bug's text, without -v
+        sys.stderr.write(internal_error_text(bug, verbose=state.OPTIONS.verbose))
         code = 3
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_text(usage: Any) -> str:
+    """click's usage error (usage line, hint, message) with what was typed escaped line by line:
+    an argument can be pasted from anywhere."""
+    import io
+
+    from qv_config.safetext import escape
+
+    buffer = io.StringIO()
+    usage.show(file=buffer)
+    return "".join(escape(line) + "\n" for line in buffer.getvalue().splitlines())
+
+
+def error_text(error: QvError) -> str:
+    """A QvError's one line: its message and hint escaped and bounded (they quote names and
+    values from the repository and the command line; a message may gather a few findings).
+    Paths are named whole up to NAME characters: an error is where a user copies one from."""
+    from qv_config.safetext import MESSAGE, NAME, bounded
+
+    message = bounded(error.message, 2 * MESSAGE, NAME)
+    return f"{message} ({bounded(error.hint, MESSAGE, NAME)})" if error.hint else message
+
+
+def internal_error_text(bug: BaseException, *, verbose: bool) -> str:
+    """What an unexpected exception shows: its type and the line of qv that raised it (or, with
+    ``-v``, the whole traceback, message included: asked for by name, like ``--decrypt``)."""
+    if verbose:
+        import traceback
+
+        return "".join(traceback.format_exception(bug))
+    kind = type(bug)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return (
+        f"qv: internal error: {name} at {_raised_at(bug)} (run again with -v for the traceback"
+        " and report it)\n"
+    )
+
+
+def _raised_at(bug: BaseException) -> str:
+    """``module:line`` of the innermost frame of qv's own code in the traceback (a library's
+    frame says less about which qv feature failed), else of the innermost frame."""
+    frames: list[tuple[str, int]] = []
+    tb = bug.__traceback__
+    while tb is not None:
+        frames.append((str(tb.tb_frame.f_globals.get("__name__", "?")), tb.tb_lineno))
+        tb = tb.tb_next
+    ours = [frame for frame in frames if frame[0].startswith("qv_config.")]
+    module, line = (ours or frames or [("unknown", 0)])[-1]
+    return f"{module}:{line}"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from qv_config.diff.log import LogEntry
 
 
 @app.command("log")
@@ -28,8 +32,6 @@ def log_command(
 
     Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
     """
-    import orjson
-
     from qv_config.cli.diff import check_key_file, print_markup
     from qv_config.cli.output import progress_bar, write
     from qv_config.diff import reporters
@@ -71,16 +73,26 @@ def log_command(
             }
             for e in entries
         ]
-        write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        write(reporters.json_dumps(data))
         return
+    parts = [_commit_markup(e) for e in entries]
+    print_markup("\n".join(parts) or f"no commit changed {env}'s effective configuration")
+
+
+def _commit_markup(entry: LogEntry) -> str:
+    """One commit as rich markup. Author, e-mail, date and subject are whatever the commit says:
+    escaped and clipped (``safetext``), then kept from being read as markup."""
     from rich.markup import escape
 
-    parts = []
-    for e in entries:
-        c = e.commit
-        change = reporters.text(e.diff) if e.diff else f"  (not shown: {escape(e.problem)})"
-        parts.append(
-            f"[yellow]commit {c.sha}[/yellow]\nAuthor: {escape(c.author)} <{escape(c.email)}>\n"
-            f"Date:   {c.date}\n\n    {escape(c.subject)}\n\n{change}\n"
-        )
-    print_markup("\n".join(parts) or f"no commit changed {env}'s effective configuration")
+    from qv_config.diff import reporters
+    from qv_config.safetext import MESSAGE, safe
+
+    def shown(text: str, limit: int = MESSAGE) -> str:
+        return escape(safe(text, limit))
+
+    c = entry.commit
+    change = reporters.text(entry.diff) if entry.diff else f"  (not shown: {shown(entry.problem)})"
+    return (
+        f"[yellow]commit {shown(c.sha)}[/yellow]\nAuthor: {shown(c.author)} <{shown(c.email)}>\n"
+        f"Date:   {shown(c.date)}\n\n    {shown(c.subject)}\n\n{change}\n"
+    )

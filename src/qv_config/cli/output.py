@@ -1,4 +1,9 @@
-"""Console helpers: rich consoles that respect TTY detection and NO_COLOR (SPEC §10)."""
+"""Console helpers: rich consoles that respect TTY detection and NO_COLOR (SPEC §10).
+
+Text printed through rich comes from the repository too: callers pass it escaped
+(``qv_config.safetext``) and with ``markup=False`` unless they built the markup themselves with
+every repository string escaped; emoji codes (``:warning:``) are never replaced.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ def console(stderr: bool = False) -> Console:
         file=stream,
         no_color=no_color,
         highlight=False,
+        emoji=False,
         soft_wrap=True,
         force_terminal=None if not no_color else False,
     )
@@ -66,7 +72,13 @@ class ProgressBar:
             transient=True,
             auto_refresh=False,
         )
-        self._task = self._bar.add_task(f"{label} ({self._unit})", total=total)
+        # The label names environments: escaped, and TextColumn reads it as markup.
+        from rich.markup import escape as markup_escape
+
+        from qv_config.safetext import safe
+
+        description = markup_escape(safe(f"{label} ({self._unit})"))
+        self._task = self._bar.add_task(description, total=total)
         self._bar.start()
         self._bar.refresh()
 

@@ -27,8 +27,6 @@ def review_command(
 
     Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
     """
-    import orjson
-
     from qv_config.cli.diff import check_key_file, print_markup
     from qv_config.cli.output import write
     from qv_config.diff import reporters
@@ -47,10 +45,6 @@ def review_command(
         write(reporters.review_markdown(diffs, short(base_rev), "work tree"))
     elif output_format == "json":
         data = {env: reporters.to_data(d) for env, d in diffs.items()}
-        write(
-            orjson.dumps(
-                {"base": base_rev, "environments": data}, option=orjson.OPT_INDENT_2
-            ).decode()
-        )
+        write(reporters.json_dumps({"base": base_rev, "environments": data}))
     else:
         print_markup("\n\n".join(reporters.text(diff) for diff in diffs.values()))

@@ -28,9 +28,11 @@ _KEY_FILE = typer.Option(
 
 
 def _say(text: str) -> None:
+    """A note on standard error; it names files and recipients, so escaped, never markup."""
     from qv_config.cli.output import console
+    from qv_config.safetext import escape
 
-    console(stderr=True).print(text)
+    console(stderr=True).print(escape(text), markup=False)
 
 
 @secrets_app.command("encrypt")

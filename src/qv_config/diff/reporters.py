@@ -2,18 +2,26 @@
 
 The text reporter returns rich markup so the CLI decides about colour (TTY, ``NO_COLOR``).
 Markdown is made to be posted as a pull-request comment: a summary table, details folded.
+
+Names, field paths and values come from the repository (and ``left``/``right`` from the command
+line): each is escaped (``qv_config.safetext``) and then made inert for its format: rich-escaped
+in text, an inline code span in markdown (no HTML, link, emphasis or @mention is read inside
+one, and none can close it), HTML-escaped inside ``<summary>``, ``json_safe`` in JSON.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Mapping
 
 import orjson
-from rich.markup import escape
+from rich.markup import escape as markup_escape
 
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange
 from qv_config.diff.values import describe
 from qv_config.errors import UsageError
+from qv_config.safetext import MESSAGE, escape, json_safe, safe
 
 MAX_FIELDS_TEXT = 40  # per document, before folding the rest into a count
 REVIEW_MARKER = "<!-- qv-review -->"
@@ -36,10 +44,21 @@ def get(name: str) -> Callable[[EnvDiff], str]:
 # ---------------------------------------------------------------- text
 
 
+def _markup(text: str) -> str:
+    """A name or path from the repository inside rich markup: escaped, clipped, no tag."""
+    return markup_escape(safe(text))
+
+
+def _value_markup(change: FieldChange) -> str:
+    """``describe`` bounds each value already (``values.MAX_CHARS``)."""
+    return markup_escape(escape(describe(change)))
+
+
 def text(diff: EnvDiff) -> str:
+    left, right = _markup(diff.left), _markup(diff.right)
     if diff.empty:
-        return f"no differences between {escape(diff.left)} and {escape(diff.right)}"
-    lines = [f"[bold]{escape(diff.left)} → {escape(diff.right)}[/bold]: {summary(diff)}"]
+        return f"no differences between {left} and {right}"
+    lines = [f"[bold]{left} → {right}[/bold]: {summary(diff)}"]
     for change in diff.changes:
         lines.extend(_text_doc(change))
     return "\n".join(lines)
@@ -54,7 +73,7 @@ def summary(diff: EnvDiff) -> str:
 
 def _text_doc(change: DocChange) -> list[str]:
     style = _OP_STYLE[change.op]
-    head = f"\n[{style}]{change.op:>7}[/{style}]  [bold]{escape(change.ref)}[/bold]"
+    head = f"\n[{style}]{change.op:>7}[/{style}]  [bold]{_markup(change.ref)}[/bold]"
     if change.loosened:
         head += f"  [bold red]({len(change.loosened)} loosened)[/bold red]"
     lines = [head]
@@ -71,18 +90,26 @@ def _text_field(field: FieldChange) -> str:
     if field.risk:
         style = _RISK_STYLE[field.risk]
         risk = f"  [{style}]{field.risk.upper()}[/{style}]"
-    return f"           {escape(field.field)}: {escape(describe(field))}{risk}"
+    return f"           {_markup(field.field)}: {_value_markup(field)}{risk}"
 
 
 # ---------------------------------------------------------------- markdown
 
 
-def _md_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+def _md_code(text: str, *, table: bool = False) -> str:
+    """Escaped ``text`` as an inline code span: its fence is longer than any run of backticks
+    inside, and in a table cell ``|`` is written ``\\|`` (GFM reads that as a pipe of the cell's
+    text, even inside code, and never as the end of the cell)."""
+    body = text.replace("|", "\\|") if table else text
+    if not body:
+        return "` `"
+    fence = "`" * (max(map(len, re.findall("`+", body)), default=0) + 1)
+    pad = " " if body[0] in "` " or body[-1] in "` " else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def markdown(diff: EnvDiff) -> str:
-    lines = [f"### `{diff.left}` → `{diff.right}`", ""]
+    lines = [f"### {_md_code(safe(diff.left))} → {_md_code(safe(diff.right))}", ""]
     lines += _md_table({diff.right: diff})
     lines += ["", *markdown_details(diff)]
     return "\n".join(lines) + "\n"
@@ -93,7 +120,8 @@ def _md_table(diffs: Mapping[str, EnvDiff]) -> list[str]:
     for env, diff in diffs.items():
         loosened = f"**{diff.loosened_count}** ⚠️" if diff.loosened_count else "0"
         rows.append(
-            f"| {_md_cell(env)} | {diff.count('added')} | {diff.count('removed')} "
+            f"| {_md_code(safe(env), table=True)} | {diff.count('added')} "
+            f"| {diff.count('removed')} "
             f"| {diff.count('changed')} | {loosened} |"
         )
     return rows
@@ -110,12 +138,14 @@ def markdown_details(diff: EnvDiff) -> list[str]:
 
 def _md_doc(change: DocChange) -> list[str]:
     flag = f" — **{len(change.loosened)} loosened** ⚠️" if change.loosened else ""
-    out = [f"**{change.op}** `{change.ref}`{flag}", ""]
+    out = [f"**{change.op}** {_md_code(safe(change.ref))}{flag}", ""]
     if change.fields:
         out += ["| field | change | risk |", "|---|---|---|"]
         for field in change.fields:
             risk = f"**{field.risk}**" if field.risk == "loosened" else field.risk or ""
-            out.append(f"| `{_md_cell(field.field)}` | {_md_cell(describe(field))} | {risk} |")
+            path = _md_code(safe(field.field), table=True)
+            value = _md_code(safe(describe(field), MESSAGE), table=True)
+            out.append(f"| {path} | {value} | {risk} |")
         out.append("")
     return out
 
@@ -123,13 +153,16 @@ def _md_doc(change: DocChange) -> list[str]:
 def review_markdown(diffs: Mapping[str, EnvDiff], base: str, head: str) -> str:
     """One pull-request comment for every environment (``qv review --format markdown``)."""
     total_loosened = sum(d.loosened_count for d in diffs.values())
-    lines = [REVIEW_MARKER, f"## qv review: effective change `{base}` → `{head}`", ""]
+    span = f"{_md_code(safe(base))} → {_md_code(safe(head))}"
+    lines = [REVIEW_MARKER, f"## qv review: effective change {span}", ""]
     if total_loosened:
         lines += [f"> [!WARNING]\n> {total_loosened} risk limit(s) loosened.", ""]
     lines += [*_md_table(diffs), ""]
     for env, diff in diffs.items():
         open_attr = " open" if diff.loosened_count else ""
-        lines += [f"<details{open_attr}>", f"<summary><b>{env}</b>: {summary(diff)}</summary>", ""]
+        # Raw HTML: the name is HTML-escaped, and in <code> GitHub reads no @mention.
+        name = f"<b><code>{html.escape(safe(env))}</code></b>"
+        lines += [f"<details{open_attr}>", f"<summary>{name}: {summary(diff)}</summary>", ""]
         lines += [*markdown_details(diff), "", "</details>", ""]
     return "\n".join(lines)
 
@@ -173,12 +206,18 @@ def _hidden(field: FieldChange, value: object) -> object:
 
 
 def as_json(diff: EnvDiff) -> str:
-    return orjson.dumps(to_data(diff), option=orjson.OPT_INDENT_2).decode()
+    return json_dumps(to_data(diff))
+
+
+def json_dumps(data: object) -> str:
+    """Indented JSON of a diff, a review or a log: ``json_safe``, like every JSON qv prints."""
+    return json_safe(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
 def plain(markup: str) -> str:
     """The text of rich markup without styles: for pipes and NO_COLOR, without paying for a
-    rich Console (most of the cost of printing a large diff)."""
+    rich Console (most of the cost of printing a large diff). Emoji codes in values
+    (``:warning:``) stay text, as on a terminal (``cli.output.console``)."""
     from rich.markup import render
 
-    return render(markup).plain
+    return render(markup, emoji=False).plain

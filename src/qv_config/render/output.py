@@ -26,18 +26,27 @@ def to_json(desired: Mapping[str, bytes]) -> str:
     """One JSON object {desired-state key: document}, sorted keys, indent 2."""
     import orjson
 
+    from qv_config.safetext import json_safe
+
     merged = {key: orjson.loads(value) for key, value in desired.items()}
-    return orjson.dumps(merged, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode() + "\n"
+    text = orjson.dumps(merged, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    return json_safe(text) + "\n"  # the same data; bidi and invisible characters as \u escapes
 
 
 def finding_line(finding: Finding) -> str:
-    env = f" [{finding.env}]" if finding.env else ""
-    where = f"{finding.file}:{finding.line}:{finding.col}" if finding.file else "(project)"
+    from qv_config.safetext import safe
+
+    env = f" [{safe(finding.env)}]" if finding.env else ""
+    where = f"{safe(finding.file)}:{finding.line}:{finding.col}" if finding.file else "(project)"
     return f"{where}: {finding.code} {finding.message}{env}"
 
 
 def explanation_text(expl: Explanation) -> str:
-    lines = [f"{expl.key}: {expl.field}"]
+    """The layers that set a field; names and values escaped (``safetext``): a value asked for
+    by name is shown whole, but never as raw control or bidi characters."""
+    from qv_config.safetext import escape, safe
+
+    lines = [f"{safe(expl.key)}: {safe(expl.field)}"]
     for step in expl.steps:
         mark = f"{step.mark.line}:{step.mark.col}" if step.mark else "?:?"
         if step.action == "set":
@@ -45,9 +54,10 @@ def explanation_text(expl: Explanation) -> str:
         else:
             what = "(deleted)" if step.action == "deleted" else "(replaced by a parent value)"
         flag = "  <- wins" if step.won else ""
-        lines.append(f"  {step.file}:{mark}  {step.role} {step.label}  {what}{flag}")
+        where = f"{safe(step.file)}:{mark}  {step.role} {safe(step.label)}"
+        lines.append(f"  {where}  {escape(what)}{flag}")
     final = _short(expl.final) if expl.present else "(absent)"
-    lines.append(f"final value: {final}")
+    lines.append(f"final value: {escape(final)}")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from qv_config.errors import GitError
 
+# Newline between fields, NUL between commits: neither can occur inside these fields (a header
+# line of a commit object ends at a newline; %s joins the subject's lines), while anything else,
+# \x1f included, can be in an author's name or a subject someone wrote.
 _FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%s")
 
 
@@ -33,10 +36,18 @@ class CommitInfo:
         return self.sha[:10]
 
 
-def git(root: Path, *args: str, input_text: str | None = None) -> str:
-    """Run git in ``root``; a failure becomes a ``GitError`` with git's own words."""
+def git(root: Path, *args: str, input_text: str | None = None, errors: str = "strict") -> str:
+    """Run git in ``root``; a failure becomes a ``GitError`` with git's own words. ``errors``
+    as for ``bytes.decode`` (free text such as commit messages need not be UTF-8)."""
     proc = subprocess.run(
-        ["git", *args], cwd=root, input=input_text, capture_output=True, text=True, check=False
+        ["git", *args],
+        cwd=root,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors=errors,
+        check=False,
     )
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()
@@ -46,13 +57,13 @@ def git(root: Path, *args: str, input_text: str | None = None) -> str:
 
 def first_parent_log(root: Path, rev: str, limit: int | None = None) -> list[CommitInfo]:
     """Commits from ``rev`` back along first parents, newest first."""
-    args = ["log", "-z", "--first-parent", f"--format={'%x1f'.join(_FIELDS)}"]
+    args = ["log", "-z", "--first-parent", f"--format={'%n'.join(_FIELDS)}"]
     if limit is not None:
         args.append(f"-n{limit}")
-    out = git(root, *args, rev, "--")
+    out = git(root, *args, rev, "--", errors="replace")
     commits = []
     for record in filter(None, out.split("\0")):
-        sha, parents, author, email, date, subject = record.strip("\n").split("\x1f")
+        sha, parents, author, email, date, subject = record.split("\n", 5)
         commits.append(CommitInfo(sha, tuple(parents.split()), author, email, date, subject))
     return commits
 

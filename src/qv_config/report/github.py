@@ -1,7 +1,9 @@
 """The ``github`` reporter: GitHub Actions workflow commands (``::error file=...::message``).
 
 Escaping follows @actions/core exactly: data escapes ``%``, ``\\r``, ``\\n``; property values also
-escape ``:`` and ``,``.
+escape ``:`` and ``,``. Before that, text from the repository is made safe like in every format
+(``qv_config.safetext``: no raw control character reaches the runner, which would end the
+command line or start another), so a value can never close the command or open a second one.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qv_config.report.fold import Folded, fold
+from qv_config.safetext import safe
 
 if TYPE_CHECKING:
     from qv_config.report import Reader
@@ -27,7 +30,7 @@ def command(entry: Folded) -> str:
     f = entry.finding
     props: list[tuple[str, str]] = []
     if f.file:
-        props.append(("file", f.file))
+        props.append(("file", safe(f.file)))
         if f.line:
             props += [("line", str(f.line)), ("col", str(f.col or 1))]
     props.append(("title", f.code))

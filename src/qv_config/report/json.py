@@ -1,11 +1,17 @@
-"""The ``json`` reporter: a stable document for tools (one entry per finding and environment)."""
+"""The ``json`` reporter: a stable document for tools (one entry per finding and environment).
+
+Names and field paths are shown as every report shows them (``findings.shown``); ``file`` stays the
+exact path a tool opens. ``json_safe`` writes bidi and other invisible characters as ``\\u``
+escapes: the same data, inert when the document is printed to a terminal or a CI log.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from qv_config.findings import Finding
+from qv_config.findings import Finding, shown
+from qv_config.safetext import json_safe
 
 if TYPE_CHECKING:
     from qv_config.report import Reader
@@ -14,7 +20,8 @@ if TYPE_CHECKING:
 VERSION = 1
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    f = shown(finding)
     return {
         "code": f.code,
         "severity": f.severity.value,
@@ -46,4 +53,4 @@ def render(result: ValidationResult, *, read: Reader | None = None, color: bool 
         "findings": [finding_dict(f) for f in result.findings],
         "summary": summary(result),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

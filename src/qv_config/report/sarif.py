@@ -1,7 +1,9 @@
 """The ``sarif`` reporter: SARIF 2.1.0 for code scanning (GitHub, Azure DevOps, IDEs).
 
 Rules come from the validation registry (every code qv can report); results are folded across
-environments so one problem is one alert, with a fingerprint that survives line moves.
+environments so one problem is one alert, with a fingerprint that survives line moves. A file
+is a percent-encoded URI; message text escapes ``[`` and ``]`` (SARIF reads ``[text](target)`` in
+plain text as a link), and the document is ``json_safe`` like every JSON output.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from qv_config.report.fold import Folded, fold
+from qv_config.safetext import json_safe
 
 if TYPE_CHECKING:
     from qv_config.report import Reader
@@ -47,13 +50,26 @@ def _fingerprint(entry: Folded) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def _plain_text(text: str) -> str:
+    """A SARIF plain-text message whose brackets are text, never an embedded link (§3.11.6)."""
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def _uri(file: str) -> str:
+    """A repository path as a relative URI reference (RFC 3986): spaces, ``%``, ``#``, ``?`` and
+    undecodable bytes of a file name cannot change what it points to."""
+    from urllib.parse import quote
+
+    return quote(file.encode("utf-8", "surrogateescape"), safe="/")
+
+
 def _result(entry: Folded, index: dict[str, int]) -> dict[str, Any]:
     f = entry.finding
     message = f.message + (f" (in {entry.env_text})" if entry.envs else "")
     out: dict[str, Any] = {
         "ruleId": f.code,
         "level": f.severity.value,
-        "message": {"text": message},
+        "message": {"text": _plain_text(message)},
         "locations": [],
         "partialFingerprints": {"qvFinding/v1": _fingerprint(entry)},
         "properties": {"environments": list(entry.envs), "field": f.field},
@@ -61,7 +77,8 @@ def _result(entry: Folded, index: dict[str, int]) -> dict[str, Any]:
     if f.code in index:
         out["ruleIndex"] = index[f.code]
     if f.file:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"}}
+        location = {"uri": _uri(f.file), "uriBaseId": "%SRCROOT%"}
+        physical: dict[str, Any] = {"artifactLocation": location}
         if f.line:
             physical["region"] = {"startLine": f.line, "startColumn": max(f.col, 1)}
         out["locations"] = [{"physicalLocation": physical}]
@@ -87,4 +104,4 @@ def render(result: ValidationResult, *, read: Reader | None = None, color: bool 
             {"tool": {"driver": driver}, "results": results, "columnKind": "unicodeCodePoints"}
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -2,6 +2,8 @@
 
 Findings that differ only by environment are shown once ("in dev, staging, prod"). Colour is plain
 ANSI, added only when the CLI asks for it (a TTY without NO_COLOR), so piped output stays clean.
+File names and source lines come from the repository: escaped, and a source line is shown as a
+window of EXCERPT characters around the finding's column.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.findings import Severity
 from qv_config.report.fold import Folded, fold
+from qv_config.safetext import ELLIPSIS, EXCERPT, escape, safe
 
 if TYPE_CHECKING:
     from qv_config.report import Reader
@@ -30,14 +33,13 @@ class _Sources:
     """Source lines of files with findings, cut from their bytes as asked (a 50 MB file with a
     finding on line 1 is not decoded and split whole just to show that line)."""
 
-    _MAX_SHOWN = 200  # characters of a source line shown under its finding
-
     def __init__(self, read: Reader | None) -> None:
         self._read = read
         self._raw: dict[str, bytes] = {}
         self._starts: dict[str, list[int]] = {}  # offsets of the lines found so far
 
-    def line(self, file: str, number: int) -> str | None:
+    def line(self, file: str, number: int, col: int) -> str | None:
+        """Line ``number`` of ``file`` as far as column ``col`` and a window past it."""
         if self._read is None or not file or number <= 0:
             return None
         if file not in self._raw:
@@ -50,10 +52,21 @@ class _Sources:
         if len(starts) < number or starts[number - 1] >= len(raw):
             return None
         begin = starts[number - 1]
-        end = raw.find(b"\n", begin, begin + 4 * self._MAX_SHOWN + 4)
-        chunk = raw[begin : end if end >= 0 else begin + 4 * self._MAX_SHOWN + 4]
-        text = chunk.decode("utf-8", "replace").rstrip("\r")
-        return text if len(text) <= self._MAX_SHOWN else text[: self._MAX_SHOWN] + " …"
+        most = 4 * (max(col, 1) + EXCERPT) + 4  # UTF-8: at most 4 bytes a character
+        end = raw.find(b"\n", begin, begin + most)
+        chunk = raw[begin : end if end >= 0 else begin + most]
+        return chunk.decode("utf-8", "replace").rstrip("\r")
+
+
+def window(line: str, col: int) -> tuple[str, int]:
+    """At most EXCERPT characters of a source line around column ``col`` (1-based), escaped,
+    and the offset of the caret under it."""
+    at = max(col - 1, 0)
+    start = 0 if at < EXCERPT * 3 // 4 else at - EXCERPT // 4
+    piece = line[start : start + EXCERPT]
+    head = ELLIPSIS if start else ""
+    tail = ELLIPSIS if len(line) > start + EXCERPT else ""
+    return head + escape(piece) + tail, len(head) + len(escape(piece[: at - start]))
 
 
 def _entry(entry: Folded, sources: _Sources, paint: Paint) -> list[str]:
@@ -69,12 +82,12 @@ def _entry(entry: Folded, sources: _Sources, paint: Paint) -> list[str]:
         f"{f.message}" + (f"  {paint(f'({tail})', 'dim')}" if tail else "")
     )
     out = [head]
-    source = sources.line(f.file, f.line)
+    source = sources.line(f.file, f.line, f.col)
     if source is not None:
+        shown, caret = window(source, f.col)
         gutter = f"{f.line:>9} | "
-        out.append(paint(gutter, "dim") + source.rstrip())
-        caret = " " * max(f.col - 1, 0) + "^"
-        out.append(paint(" " * (len(gutter) - 2) + "| ", "dim") + paint(caret, style))
+        out.append(paint(gutter, "dim") + shown.rstrip())
+        out.append(paint(" " * (len(gutter) - 2) + "| ", "dim") + paint(" " * caret + "^", style))
     return out
 
 
@@ -83,7 +96,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) -> str:
-    envs = ", ".join(result.environments)
+    envs = ", ".join(safe(env) for env in result.environments)
     if not entries:
         where = f"in {_plural(len(result.environments), 'environment')}"
         return paint(f"✓ valid: {_plural(result.documents, 'document')} {where}", "green")
@@ -105,7 +118,7 @@ def render(result: ValidationResult, *, read: Reader | None = None, color: bool 
     for entry in entries:
         by_file.setdefault(entry.finding.file, []).append(entry)
     for file, group in by_file.items():
-        lines.append(paint(file or "(project)", "bold"))
+        lines.append(paint(safe(file) if file else "(project)", "bold"))
         for entry in group:
             lines += _entry(entry, sources, paint)
         lines.append("")

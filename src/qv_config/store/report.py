@@ -1,4 +1,9 @@
-"""Text and JSON views of applies, drift and the audit log (strings; cli/ prints them)."""
+"""Text and JSON views of applies, drift and the audit log (strings; cli/ prints them).
+
+A store can be written by others (an edit made outside qv leaves any key name behind) and the
+audit log holds who applied and why: every such string is escaped and clipped in text
+(``safetext.safe``), and JSON is ``json_safe``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from qv_config.safetext import MESSAGE, json_safe, safe
 from qv_config.store.drift import DriftReport
 from qv_config.store.types import ApplyResult, AuditEntry, Meta, Plan
 
@@ -14,7 +20,7 @@ _LIST_LIMIT = 20
 
 
 def _short(value: str | None) -> str:
-    return value[:12] if value else "(none)"
+    return safe(value[:12]) if value else "(none)"
 
 
 def _plan_json(plan: Plan) -> dict[str, Any]:
@@ -30,8 +36,12 @@ def _meta_json(meta: Meta | None) -> dict[str, Any] | None:
     return dataclasses.asdict(meta) if meta else None
 
 
+def _json(data: object) -> str:
+    return json_safe(json.dumps(data, indent=2, sort_keys=True))
+
+
 def apply_json(result: ApplyResult, store: str) -> str:
-    return json.dumps(
+    return _json(
         {
             "env": result.env,
             "store": store,
@@ -39,14 +49,12 @@ def apply_json(result: ApplyResult, store: str) -> str:
             "from": _meta_json(result.old),
             "to": _meta_json(result.new),
             "plan": _plan_json(result.plan),
-        },
-        indent=2,
-        sort_keys=True,
+        }
     )
 
 
 def _keys(label: str, keys: Sequence[str]) -> list[str]:
-    lines = [f"  {label} {k}" for k in keys[:_LIST_LIMIT]]
+    lines = [f"  {label} {safe(k)}" for k in keys[:_LIST_LIMIT]]
     if len(keys) > _LIST_LIMIT:
         lines.append(f"  … and {len(keys) - _LIST_LIMIT} more")
     return lines
@@ -60,7 +68,7 @@ def apply_text(result: ApplyResult, store: str) -> str:
         "dry-run": "dry run: nothing written",
     }[result.status]
     lines = [
-        f"{result.env} → {store}: {head}",
+        f"{safe(result.env)} → {safe(store)}: {head}",
         f"  revision {_short(old.revision if old else None)} → {_short(result.new.revision)}",
         f"  digest   {_short(old.digest if old else None)} → {_short(result.new.digest)}",
     ]
@@ -74,7 +82,7 @@ def apply_text(result: ApplyResult, store: str) -> str:
 
 
 def drift_json(report: DriftReport, store: str) -> str:
-    return json.dumps(
+    return _json(
         {
             "env": report.env,
             "store": store,
@@ -90,16 +98,14 @@ def drift_json(report: DriftReport, store: str) -> str:
                 "digest": report.tip_digest,
                 **_plan_json(report.pending),
             },
-        },
-        indent=2,
-        sort_keys=True,
+        }
     )
 
 
 def drift_text(report: DriftReport, store: str) -> str:
     rec = report.recorded
     lines = [
-        f"{report.env} in {store}: deployed {_short(rec.revision if rec else None)}"
+        f"{safe(report.env)} in {safe(store)}: deployed {_short(rec.revision if rec else None)}"
         f" (digest {_short(rec.digest if rec else None)})"
     ]
     if report.out_of_band:
@@ -119,7 +125,7 @@ def drift_text(report: DriftReport, store: str) -> str:
         lines.append(f"no pending changes: the tip {_short(report.tip_revision)} is deployed")
     else:
         lines.append(
-            f"pending (not drift; `qv sync --env {report.env}` applies them) up to "
+            f"pending (not drift; `qv sync --env {safe(report.env)}` applies them) up to "
             f"{_short(report.tip_revision)}: {len(pending.added)} added, "
             f"{len(pending.changed)} changed, {len(pending.deletes)} removed"
         )
@@ -131,18 +137,18 @@ def drift_text(report: DriftReport, store: str) -> str:
 
 def history_json(entries: Sequence[AuditEntry]) -> str:
     rows = [{**dataclasses.asdict(e), "approvals": list(e.approvals)} for e in entries]
-    return json.dumps(rows, indent=2, sort_keys=True)
+    return _json(rows)
 
 
 def history_text(env: str, entries: Sequence[AuditEntry]) -> str:
     if not entries:
-        return f"no applies recorded for {env}"
+        return f"no applies recorded for {safe(env)}"
     lines = []
     for e in entries:
         line = (
-            f"{e.at}  {e.action:<8} {_short(e.revision)} digest {_short(e.digest)}"
-            f"  by {e.by}  (+{e.added} ~{e.changed} -{e.removed})"
+            f"{safe(e.at)}  {safe(e.action):<8} {_short(e.revision)} digest {_short(e.digest)}"
+            f"  by {safe(e.by)}  (+{e.added} ~{e.changed} -{e.removed})"
             f"  from {_short(e.from_revision)}"
         )
-        lines.append(line + (f"  reason: {e.reason}" if e.reason else ""))
+        lines.append(line + (f"  reason: {safe(e.reason, MESSAGE)}" if e.reason else ""))
     return "\n".join(lines)
