@@ -18,6 +18,7 @@ from typing import Any
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
 from qv_config.render import codecache
+from qv_config.render.canonical import NotDeployable, canonical_json
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
@@ -372,11 +373,22 @@ def _template(
             item.kind,
             item.name,
         )
-    if problems:
+    if problems or not _deployable(run, item, data):
         return None
     return RenderedDoc(
         run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
     )
+
+
+def _deployable(run: _Run, item: Merged, data: dict[str, Any]) -> bool:
+    """Whether the desired state can hold ``data``: checked with the encoder it is written with,
+    so that what renders (and validates) also syncs (QV408)."""
+    try:
+        canonical_json(data)
+    except NotDeployable as err:
+        run.add("QV408", err.message, item.locate(err.path), err.path, item.kind, item.name)
+        return False
+    return True
 
 
 def _meta(data: Any) -> dict[str, Any]:

@@ -61,6 +61,7 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV303", "schema", "wrong type or value"),
     ("QV310", "schema", "Config document violates its service schema"),
     ("QV311", "schema", "Config schema missing or invalid"),
+    ("QV408", "document", "value the desired state cannot hold (canonical JSON)"),
 )
 
 _STATIC_INFO: dict[str, RuleInfo] = {
