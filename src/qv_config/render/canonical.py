@@ -111,3 +111,22 @@ def _short(value: Any) -> str:
         return f"of {int(value.bit_length() * math.log10(2)) + 1} digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def largest(data: Any) -> FieldPath:
+    """Where most of a too-large document is: down through the child that holds over half."""
+    import orjson
+
+    path: list[str | int] = []
+    node, size = data, len(canonical_json(data))
+    while isinstance(node, dict | list):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        sizes = [
+            (len(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)), key, value)
+            for key, value in items
+        ]
+        if not sizes or max(sizes, key=lambda s: s[0])[0] * 2 < size:
+            break
+        size, key, node = max(sizes, key=lambda s: s[0])
+        path.append(key)
+    return tuple(path)

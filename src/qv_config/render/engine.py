@@ -18,7 +18,8 @@ from typing import Any
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
 from qv_config.render import codecache
-from qv_config.render.canonical import NotDeployable, canonical_json
+from qv_config.render.bounds import RenderLimits
+from qv_config.render.canonical import NotDeployable, canonical_json, largest
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
@@ -56,6 +57,8 @@ class _Run:
         self.env = env
         self.cache: TemplateCache = cache_for(snapshot)
         self.findings: list[Finding] = []
+        info = snapshot.project_info
+        self.limits = RenderLimits.of(info.limits if info is not None else None)
 
     def add(
         self,
@@ -125,7 +128,7 @@ def _render(
     failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
     check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
     env_doc = _find_env_doc(run, merged, files)
-    walker = Walker()
+    walker = Walker(run.limits)
     context, env_rendered = _context(run, env_doc, walker)
     docs: dict[str, RenderedDoc] = {}
     if env_rendered is not None and selected(chosen, env_rendered.kind, env_rendered.name):
@@ -343,7 +346,7 @@ def _context(
     context: dict[str, Any] = {"env": _env_vars(run.env, raw), "project": project}
     if env_doc is None:
         return context, None
-    rendered = _template(run, env_doc, context, Walker())  # its own Walker: another context
+    rendered = _template(run, env_doc, context, Walker(run.limits))  # its own: another context
     if rendered is not None:
         context = {**context, "env": _env_vars(run.env, dict(rendered.data))}
     return context, rendered
@@ -384,9 +387,17 @@ def _deployable(run: _Run, item: Merged, data: dict[str, Any]) -> bool:
     """Whether the desired state can hold ``data``: checked with the encoder it is written with,
     so that what renders (and validates) also syncs (QV408)."""
     try:
-        canonical_json(data)
+        size = len(canonical_json(data))
     except NotDeployable as err:
         run.add("QV408", err.message, item.locate(err.path), err.path, item.kind, item.name)
+        return False
+    if size > run.limits.max_bytes:
+        path = largest(data)
+        message = (
+            f"the rendered document is {size:,} bytes, above {run.limits.max_bytes:,} "
+            "(qv.yaml spec.limits.max_render_bytes); the largest part is here"
+        )
+        run.add("QV234", message, item.locate(path), path, item.kind, item.name)
         return False
     return True
 

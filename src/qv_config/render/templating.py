@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from qv_config.render import codecache
+from qv_config.render import bounds, codecache
 from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
@@ -30,7 +30,8 @@ class Problem:
 class Walker:
     """Renders the template strings of one document after another, sharing a static memo."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: bounds.RenderLimits = bounds.DEFAULT_LIMITS) -> None:
+        self._limits = limits  # time and size of each document's templating
         # id -> object (kept alive so an id is never reused while it is in the memo)
         self._static: dict[int, Any] = {}
         self._stack: list[str | int] = []
@@ -52,7 +53,11 @@ class Walker:
         self._stack.clear()
         if trie is None:
             return data, self.problems
-        return self._guided(data, trie), self.problems
+        budget = bounds.begin(self._limits)
+        try:
+            return self._guided(data, trie), self.problems
+        finally:
+            bounds.end(budget)
 
     def _guided(self, value: Any, trie: Trie) -> Any:
         if not isinstance(trie, dict) or type(value) is not dict:

@@ -56,6 +56,8 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV230", "structure", "undefined template variable"),
     ("QV231", "structure", "template sandbox violation"),
     ("QV232", "structure", "template syntax or evaluation error"),
+    ("QV233", "structure", "template ran too long (time or steps)"),
+    ("QV234", "structure", "template value or rendered document too large"),
     ("QV301", "schema", "unknown field in a built-in kind"),
     ("QV302", "schema", "missing required field"),
     ("QV303", "schema", "wrong type or value"),
