@@ -209,6 +209,8 @@ def _merge_one(
         _inherit_finding(run, err, main)
         return None
     layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
+    if not _names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
+        return None  # before merging: merging by a repeated or unhashable name is ambiguous
     data = merge(run.cache.merged_chain(names), body(main)) if names else merge_layers([body(main)])
     if overlay is not None:
         if not _overlay_ok(run, overlay, data):
@@ -221,6 +223,21 @@ def _merge_one(
     kind, name = _text(data.get("kind")), _text(_meta(data).get("name"))
     item = Merged(tuple(layers), data, kind, name, trie)
     return item if _envelope_ok(run, item) else None
+
+
+def _names_ok(run: _Run, docs: list[LoadedDoc], main: LoadedDoc) -> bool:
+    """No layer repeats a name in a name-keyed list (QV221) or has one that is not text (QV222):
+    merging by name would hide an item, in the result and from ``qv diff``."""
+    found = [(doc, problem) for doc in docs for problem in run.cache.name_problems(doc)]
+    if not found:
+        return True
+    kind = next((k for d in reversed(docs) if isinstance(k := _get(d.data, ("kind",)), str)), None)
+    name = _get(main.data, ("metadata", "name"))
+    for doc, (path, code, message) in found:
+        run.add(
+            code, message, run.at(doc, path), path, kind, name if isinstance(name, str) else None
+        )
+    return False
 
 
 def _inherit_finding(run: _Run, err: InheritError, main: LoadedDoc) -> None:

@@ -53,6 +53,8 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV212", "structure", "extends in an overlay"),
     ("QV213", "structure", "overlay's apiVersion/kind/name differ from its base"),
     ("QV220", "structure", "duplicate (kind, name) in one environment"),
+    ("QV221", "structure", "name used twice in a name-keyed list"),
+    ("QV222", "structure", "name of a name-keyed list item that is not text"),
     ("QV230", "structure", "undefined template variable"),
     ("QV231", "structure", "template sandbox violation"),
     ("QV232", "structure", "template syntax or evaluation error"),
