@@ -10,10 +10,24 @@ from qv_config.models.common import Document, QvModel
 
 
 class ProjectLimits(QvModel):
-    """YAML safety bounds; ``None`` keeps the loader's default (repo.snapshot drops them)."""
+    """Safety bounds; ``None`` keeps qv's default (repo.snapshot drops them)."""
 
     max_file_bytes: Annotated[int, Field(gt=0)] | None = None
     max_alias_nodes: Annotated[int, Field(ge=0)] | None = None
+    max_render_seconds: (
+        Annotated[
+            float,
+            Field(gt=0, le=600, description="time to template one document (default 1 s)"),
+        ]
+        | None
+    ) = None
+    max_render_bytes: (
+        Annotated[
+            int,
+            Field(gt=0, description="size of one rendered document or template value (1 MiB)"),
+        ]
+        | None
+    ) = None
 
 
 class ProjectSpec(QvModel):

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-_FORMAT = "qv-template-code/2"
+_FORMAT = "qv-template-code/3"  # 3: loops and ~ instrumented, finalize (render/bounds.py)
 _MAX_ENTRIES = 20_000  # a bound on the file: templates of a tree are a few hundred strings
 MISSING = object()  # what ``value`` returns for a value not kept
 

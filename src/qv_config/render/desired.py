@@ -1,8 +1,8 @@
 """Desired state and its digest (SPEC §3, docs/format.md), reused by sync, drift and approvals.
 
-Canonical JSON: UTF-8, sorted keys, no insignificant whitespace (orjson, OPT_SORT_KEYS). The
-rendered data already has no ``extends``, and rendering has rejected non-finite floats and
-non-string keys (QV303), which canonical JSON cannot represent faithfully.
+Canonical JSON: UTF-8, sorted keys, no insignificant whitespace (``render.canonical``, the
+encoder rendering already checked every document with: a document it could not write was left
+out with finding QV408). The rendered data has no ``extends``.
 """
 
 from __future__ import annotations
@@ -11,23 +11,44 @@ import hashlib
 from collections.abc import Mapping
 
 from qv_config.errors import CheckFailed
-from qv_config.render.types import RenderedEnv
+from qv_config.findings import Finding
+from qv_config.render.canonical import NotDeployable, canonical_json
+from qv_config.render.types import RenderedDoc, RenderedEnv
+
+UNDEPLOYABLE = "QV408"
 
 
 def desired_state(rendered: RenderedEnv) -> dict[str, bytes]:
-    """Desired-state key ``{env}/{kind-slug}/{name}`` -> canonical JSON of the document."""
-    import orjson
+    """Desired-state key ``{env}/{kind-slug}/{name}`` -> canonical JSON of the document.
 
+    A document that rendering left out because it cannot be written (QV408) makes the whole
+    state undeployable: leaving it out would delete it from the store.
+    """
+    refused = [f for f in rendered.findings if f.code == UNDEPLOYABLE]
+    if refused:
+        raise _refusal(refused[0], len(refused))
     out: dict[str, bytes] = {}
     for key, doc in rendered.docs.items():
         try:
-            out[key] = orjson.dumps(doc.data, option=orjson.OPT_SORT_KEYS)
-        except TypeError as err:
-            raise CheckFailed(
-                f"{doc.source}: {key} cannot be written as canonical JSON: {err}",
-                hint="use only strings, numbers, booleans, lists and mappings with string keys",
-            ) from None
+            out[key] = canonical_json(doc.data)
+        except NotDeployable as err:  # data changed after rendering checked it
+            raise _refusal(_located(doc, err), 1) from None
     return out
+
+
+def _located(doc: RenderedDoc, err: NotDeployable) -> Finding:
+    where = doc.locate(err.path)
+    line, col = (where.mark.line, where.mark.col) if where.mark else (0, 0)
+    return Finding(UNDEPLOYABLE, err.message, where.file, line, col, env=doc.env)
+
+
+def _refusal(first: Finding, count: int) -> CheckFailed:
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return CheckFailed(
+        f"{first.file}:{first.line}:{first.col}: {first.code} {first.message}{more}; "
+        f"the desired state of {first.env} cannot be written as canonical JSON",
+        hint=f"run `qv validate --env {first.env}` and fix the value",
+    )
 
 
 def digest(desired: Mapping[str, bytes]) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
 from qv_config.render import codecache
+from qv_config.render.bounds import RenderLimits
+from qv_config.render.canonical import NotDeployable, canonical_json, largest
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
@@ -55,6 +57,8 @@ class _Run:
         self.env = env
         self.cache: TemplateCache = cache_for(snapshot)
         self.findings: list[Finding] = []
+        info = snapshot.project_info
+        self.limits = RenderLimits.of(info.limits if info is not None else None)
 
     def add(
         self,
@@ -124,7 +128,7 @@ def _render(
     failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
     check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
     env_doc = _find_env_doc(run, merged, files)
-    walker = Walker()
+    walker = Walker(run.limits)
     context, env_rendered = _context(run, env_doc, walker)
     docs: dict[str, RenderedDoc] = {}
     if env_rendered is not None and selected(chosen, env_rendered.kind, env_rendered.name):
@@ -205,6 +209,8 @@ def _merge_one(
         _inherit_finding(run, err, main)
         return None
     layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
+    if not _names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
+        return None  # before merging: merging by a repeated or unhashable name is ambiguous
     data = merge(run.cache.merged_chain(names), body(main)) if names else merge_layers([body(main)])
     if overlay is not None:
         if not _overlay_ok(run, overlay, data):
@@ -217,6 +223,21 @@ def _merge_one(
     kind, name = _text(data.get("kind")), _text(_meta(data).get("name"))
     item = Merged(tuple(layers), data, kind, name, trie)
     return item if _envelope_ok(run, item) else None
+
+
+def _names_ok(run: _Run, docs: list[LoadedDoc], main: LoadedDoc) -> bool:
+    """No layer repeats a name in a name-keyed list (QV221) or has one that is not text (QV222):
+    merging by name would hide an item, in the result and from ``qv diff``."""
+    found = [(doc, problem) for doc in docs for problem in run.cache.name_problems(doc)]
+    if not found:
+        return True
+    kind = next((k for d in reversed(docs) if isinstance(k := _get(d.data, ("kind",)), str)), None)
+    name = _get(main.data, ("metadata", "name"))
+    for doc, (path, code, message) in found:
+        run.add(
+            code, message, run.at(doc, path), path, kind, name if isinstance(name, str) else None
+        )
+    return False
 
 
 def _inherit_finding(run: _Run, err: InheritError, main: LoadedDoc) -> None:
@@ -342,7 +363,7 @@ def _context(
     context: dict[str, Any] = {"env": _env_vars(run.env, raw), "project": project}
     if env_doc is None:
         return context, None
-    rendered = _template(run, env_doc, context, Walker())  # its own Walker: another context
+    rendered = _template(run, env_doc, context, Walker(run.limits))  # its own: another context
     if rendered is not None:
         context = {**context, "env": _env_vars(run.env, dict(rendered.data))}
     return context, rendered
@@ -372,11 +393,30 @@ def _template(
             item.kind,
             item.name,
         )
-    if problems:
+    if problems or not _deployable(run, item, data):
         return None
     return RenderedDoc(
         run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
     )
+
+
+def _deployable(run: _Run, item: Merged, data: dict[str, Any]) -> bool:
+    """Whether the desired state can hold ``data``: checked with the encoder it is written with,
+    so that what renders (and validates) also syncs (QV408)."""
+    try:
+        size = len(canonical_json(data))
+    except NotDeployable as err:
+        run.add("QV408", err.message, item.locate(err.path), err.path, item.kind, item.name)
+        return False
+    if size > run.limits.max_bytes:
+        path = largest(data)
+        message = (
+            f"the rendered document is {size:,} bytes, above {run.limits.max_bytes:,} "
+            "(qv.yaml spec.limits.max_render_bytes); the largest part is here"
+        )
+        run.add("QV234", message, item.locate(path), path, item.kind, item.name)
+        return False
+    return True
 
 
 def _meta(data: Any) -> dict[str, Any]:

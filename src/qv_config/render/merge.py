@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from qv_config.yamlio import ReplaceDict, ReplaceList
+from qv_config.yamlio.types import FieldPath
 
 
 def is_name_keyed(value: Any) -> bool:
@@ -18,6 +19,55 @@ def is_name_keyed(value: Any) -> bool:
     if type(value) is not list or not value:
         return False
     return all(isinstance(item, dict) and "name" in item for item in value)
+
+
+NameProblem = tuple[FieldPath, str, str]  # (path, code, message)
+
+
+def is_name_keyed_any(value: list[Any]) -> bool:
+    """``is_name_keyed`` for any list, ``!replace`` ones too (later layers merge into them)."""
+    return bool(value) and all(isinstance(item, dict) and "name" in item for item in value)
+
+
+def name_problems(value: Any, path: FieldPath = ()) -> list[NameProblem]:
+    """Name-keyed lists in ``value`` whose names repeat (QV221) or are not text (QV222).
+
+    Items merge by name: of two items with one name, later layers and ``qv diff`` would see only
+    one, so a change to the other would be invisible. Any list counts (``!replace`` ones too:
+    their result is merged into by later layers)."""
+    out: list[NameProblem] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                out += name_problems(item, (*path, key))
+    elif isinstance(value, list):
+        if is_name_keyed_any(value):
+            out += list_names(value, path)
+        for pos, item in enumerate(value):
+            if isinstance(item, dict | list):
+                out += name_problems(item, (*path, pos))
+    return out
+
+
+def list_names(items: list[Any], path: FieldPath) -> list[NameProblem]:
+    """The problems of one name-keyed list's names (not of lists inside its items)."""
+    out: list[NameProblem] = []
+    seen: set[str] = set()
+    for pos, item in enumerate(items):
+        name = item["name"]
+        if type(name) is not str:
+            kind = type(name).__name__
+            message = f"this item's name is {kind}, not text: items merge by name; quote it"
+            out.append(((*path, pos, "name"), "QV222", message))
+            continue
+        if name in seen:
+            message = (
+                f"name {name[:60]!r} is used by an earlier item of this list: items merge by "
+                "name, so one would hide the other; rename or remove one"
+            )
+            out.append(((*path, pos), "QV221", message))
+        seen.add(name)
+    return out
 
 
 def fresh(value: Any) -> Any:

@@ -15,15 +15,13 @@ from functools import cache, lru_cache
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from qv_config.render import codecache
+from qv_config.render import bounds, codecache
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # "{{ expr }}" and nothing else: the value keeps the expression's native type.
 _SINGLE = re.compile(r"\{\{(?P<expr>.*)\}\}", re.S)
-_MAX_SEQUENCE = 100_000  # bound on str/list repetition: a template must not eat the machine
-_MAX_POWER = 1_000
 
 
 class TemplateProblem(Exception):
@@ -54,7 +52,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class QvSandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+        # The operators that can make large values or take long (render/bounds.py).
+        intercepted_binops = frozenset({"*", "**", "%", "+"})
 
         def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
             return not attr.startswith("_") and super().is_safe_attribute(obj, attr, value)
@@ -74,31 +73,31 @@ def _environment() -> ImmutableSandboxedEnvironment:
             return super().getitem(obj, argument)
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            _check_binop(operator, left, right, SecurityError)
+            bounds.on_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
+
+        def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+            bounds.on_call(obj, args, kwargs)
+            result = super().call(context, obj, *args, **kwargs)
+            return bounds.check_value(result, "the call's result")
 
         def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
             # Keep the code Jinja2 generated, for the code cache (see ``_keep``).
             self.last_code = super().compile(source, *args, **kwargs)
             return self.last_code
 
-    env = QvSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
+    # finalize: every printed value is checked for size before str() makes it text.
+    env = QvSandbox(
+        undefined=StrictUndefined, autoescape=False, loader=None, finalize=bounds.check_value
+    )
     for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
         env.globals.pop(name, None)
+    env.globals["range"] = bounds.bounded_range
     # Rendering is a function of the files: the same tree renders the same desired state (its
     # digest, drift and the caches rely on it). ``random`` is Jinja2's one filter that is not.
     env.filters.pop("random", None)
+    bounds.wrap_filters(env.filters)
     return env
-
-
-def _check_binop(operator: str, left: Any, right: Any, error: type[Exception]) -> None:
-    if operator == "**" and isinstance(right, int | float) and abs(right) > _MAX_POWER:
-        raise error(f"exponent {right} is too large")
-    if operator == "*":
-        for seq, count in ((left, right), (right, left)):
-            is_repeat = isinstance(seq, str | list | tuple) and isinstance(count, int)
-            if is_repeat and len(seq) * count > _MAX_SEQUENCE:
-                raise error("repetition result is too large")
 
 
 def _static_check(tree: Any) -> None:
@@ -165,8 +164,9 @@ def _spliced(text: str) -> Compiled | None:
     def render(context: dict[str, Any]) -> str:
         out = list(pieces)
         for pos, func in enumerate(funcs):
-            out[2 * pos + 1] = str(func(**context))  # what Jinja prints (no autoescape/finalize)
-        return "".join(out)
+            # what Jinja prints (no autoescape; finalize only checks the size)
+            out[2 * pos + 1] = str(bounds.check_value(func(**context)))
+        return bounds.joined(out)
 
     return Compiled(_text_runner(render, text), uses_doc)
 
@@ -184,7 +184,7 @@ def _compile_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
         tree = env.parse("{{" + expr + "}}")
         _static_check(tree)
         func = env.compile_expression(expr, undefined_to_none=False)
-    except (TemplateSyntaxError, TemplateProblem):
+    except (TemplateSyntaxError, TemplateProblem, RecursionError):
         return None
     uses_doc = "doc" in meta.find_undeclared_variables(tree)
     _keep(env, "expression", expr, uses_doc)
@@ -205,13 +205,14 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         tree = env.parse(text)
         _static_check(tree)
         uses_doc = "doc" in meta.find_undeclared_variables(tree)
+        tree = bounds.instrument(tree)
         if expr is not None:
             compiled = env.compile_expression(expr, undefined_to_none=False)
             _keep(env, kind, text, uses_doc)
             return Compiled(_native_runner(compiled, text), uses_doc)
         template = env.from_string(tree)
         _keep(env, kind, text, uses_doc)
-        return Compiled(_text_runner(template.render, text), uses_doc)
+        return Compiled(_text_runner(_output(template), text), uses_doc)
     except TemplateSyntaxError as err:
         message = f"template syntax error: {err.message}"
         if err.message == "No filter named 'random'.":
@@ -219,6 +220,8 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         return TemplateProblem("QV232", message)
     except TemplateProblem as problem:
         return problem
+    except RecursionError:
+        return TemplateProblem("QV232", "template nested too deeply to compile: flatten it")
 
 
 def _keep(env: Any, kind: str, text: str, uses_doc: bool) -> None:
@@ -236,7 +239,12 @@ def _expression(env: Any, code: CodeType) -> Callable[..., Any]:
 def _from_code(env: Any, kind: str, code: CodeType, text: str, uses_doc: bool) -> Compiled:
     if kind == "native":
         return Compiled(_native_runner(_expression(env, code), text), uses_doc)
-    return Compiled(_text_runner(codecache.instantiate(env, code).render, text), uses_doc)
+    return Compiled(_text_runner(_output(codecache.instantiate(env, code)), text), uses_doc)
+
+
+def _output(template: Any) -> Callable[[dict[str, Any]], str]:
+    """The template's text, its size counted while it is produced (render/bounds.py)."""
+    return lambda context: bounds.joined(template.generate(context))
 
 
 def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], source: str) -> Any:
@@ -251,6 +259,11 @@ def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], sou
         raise TemplateProblem("QV231", f"sandbox violation: {err}") from None
     except TemplateProblem:
         raise
+    except bounds.Exceeded as err:
+        raise TemplateProblem(err.code, err.message) from None
+    except RecursionError:
+        message = "template recursion too deep: does a macro call itself without end?"
+        raise TemplateProblem("QV233", message) from None
     except Exception as err:  # any evaluation failure of user input: division by zero, bad filter
         raise TemplateProblem("QV232", f"template error: {type(err).__name__}: {err}") from None
 
@@ -285,7 +298,9 @@ def _text_runner(render: Callable[..., str], source: str) -> Callable[[dict[str,
 
 def _native_runner(expression: Callable[..., Any], source: str) -> Callable[[dict[str, Any]], Any]:
     def run(context: dict[str, Any]) -> Any:
-        return _guarded(lambda ctx: _to_json(expression(**ctx)), context, source)
+        return _guarded(
+            lambda ctx: _to_json(bounds.check_value(expression(**ctx))), context, source
+        )
 
     return run
 

@@ -13,7 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from qv_config.render import codecache
+from qv_config.render import bounds, codecache
+from qv_config.render.merge import (
+    NameProblem,
+    is_name_keyed,
+    is_name_keyed_any,
+    list_names,
+    name_problems,
+)
 from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
@@ -30,7 +37,8 @@ class Problem:
 class Walker:
     """Renders the template strings of one document after another, sharing a static memo."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: bounds.RenderLimits = bounds.DEFAULT_LIMITS) -> None:
+        self._limits = limits  # time and size of each document's templating
         # id -> object (kept alive so an id is never reused while it is in the memo)
         self._static: dict[int, Any] = {}
         self._stack: list[str | int] = []
@@ -52,7 +60,11 @@ class Walker:
         self._stack.clear()
         if trie is None:
             return data, self.problems
-        return self._guided(data, trie), self.problems
+        budget = bounds.begin(self._limits)
+        try:
+            return self._guided(data, trie), self.problems
+        finally:
+            bounds.end(budget)
 
     def _guided(self, value: Any, trie: Trie) -> Any:
         if not isinstance(trie, dict) or type(value) is not dict:
@@ -127,7 +139,13 @@ class Walker:
                 out[pos] = new
         if self._dynamic == before:
             self._static[id(value)] = value
+        if out is not None:  # templated names may now repeat (the merge saw the raw strings)
+            self._names(list_names(out, ()) if is_name_keyed(out) else [])
         return value if out is None else out
+
+    def _names(self, found: list[NameProblem]) -> None:
+        for path, code, message in found:
+            self._problem(code, message, path)
 
     def _string(self, text: str) -> Any:
         self._dynamic += 1
@@ -157,6 +175,8 @@ class Walker:
     def _checked(self, text: str, result: Any) -> Any:
         if isinstance(result, float) and not math.isfinite(result):
             self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
+        elif isinstance(result, list | dict):
+            self._names(name_problems(result))
         return result
 
     def _context_digest(self) -> str:
@@ -174,11 +194,11 @@ class Walker:
         if isinstance(known, TemplateProblem):
             self.problems.append(Problem(known.code, known.message, tuple(self._stack)))
             return text
-        return known
+        return self._checked(text, known)  # each document that holds the value is checked
 
-    def _problem(self, code: str, message: str) -> None:
+    def _problem(self, code: str, message: str, below: FieldPath = ()) -> None:
         self._dynamic += 1
-        self.problems.append(Problem(code, message, tuple(self._stack)))
+        self.problems.append(Problem(code, message, (*self._stack, *below)))
 
 
 def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
@@ -190,12 +210,14 @@ def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
 Trie = dict[str, Any] | bool
 
 
-def dynamic_paths(value: Any) -> Trie | None:
+def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
     """Where ``value`` holds template strings or values canonical JSON rejects (None: nowhere).
 
     Every such value of a merged document comes from some layer at the same mapping path (lists
     are marked whole, since name-keyed merging moves items), so walking only the union of the
-    layers' tries visits everything the full walk would.
+    layers' tries visits everything the full walk would. The same walk appends to ``names`` when
+    a name-keyed list repeats a name or has one that is not text (``merge.name_problems`` then
+    says where): one walk of each layer instead of two.
     """
     kind = type(value)
     if kind is str:
@@ -203,14 +225,17 @@ def dynamic_paths(value: Any) -> Trie | None:
     if kind is float:
         return None if math.isfinite(value) else True
     if isinstance(value, list):
-        return True if any(dynamic_paths(item) is not None for item in value) else None
+        if names is not None and not names and is_name_keyed_any(value) and list_names(value, ()):
+            names.append(True)
+        found = [dynamic_paths(item, names) for item in value]
+        return True if any(sub is not None for sub in found) else None
     if not isinstance(value, dict):
         return None
     out: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
             return True
-        sub = dynamic_paths(item)
+        sub = dynamic_paths(item, names)
         if sub is not None:
             out[key] = sub
     return out or None

@@ -156,7 +156,7 @@ def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
 
 def _load_all(loader: _Loader) -> Snapshot:
     project, project_doc, model = _project(loader)
-    loader.limits = Limits(**project.limits) if project else Limits()
+    loader.limits = _yaml_limits(project)
     loader.cache.settings = repr(loader.limits)
     bases = list(project.bases) if project else ["strategies"]
     files = loader.source.list_files(bases)
@@ -194,6 +194,13 @@ def _load_all(loader: _Loader) -> Snapshot:
     if model is not None:  # built while loading: spare the first use a second validation
         snapshot.__dict__["project"] = model
     return snapshot
+
+
+def _yaml_limits(project: ProjectInfo | None) -> Limits:
+    """The bounds of loading (rendering has its own: render.bounds)."""
+    names = ("max_file_bytes", "max_alias_nodes")
+    given = project.limits if project else {}
+    return Limits(**{name: int(given[name]) for name in names if name in given})
 
 
 def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any]:

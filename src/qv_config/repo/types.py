@@ -34,7 +34,7 @@ class ProjectInfo:
 
     environments: tuple[str, ...]
     bases: tuple[str, ...]
-    limits: Mapping[str, int]  # only the bounds qv.yaml sets (max_file_bytes, max_alias_nodes)
+    limits: Mapping[str, float]  # only the bounds qv.yaml sets (max_file_bytes, max_render_...)
 
 
 @dataclass(frozen=True)

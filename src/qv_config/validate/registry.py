@@ -53,14 +53,19 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV212", "structure", "extends in an overlay"),
     ("QV213", "structure", "overlay's apiVersion/kind/name differ from its base"),
     ("QV220", "structure", "duplicate (kind, name) in one environment"),
+    ("QV221", "structure", "name used twice in a name-keyed list"),
+    ("QV222", "structure", "name of a name-keyed list item that is not text"),
     ("QV230", "structure", "undefined template variable"),
     ("QV231", "structure", "template sandbox violation"),
     ("QV232", "structure", "template syntax or evaluation error"),
+    ("QV233", "structure", "template ran too long (time or steps)"),
+    ("QV234", "structure", "template value or rendered document too large"),
     ("QV301", "schema", "unknown field in a built-in kind"),
     ("QV302", "schema", "missing required field"),
     ("QV303", "schema", "wrong type or value"),
     ("QV310", "schema", "Config document violates its service schema"),
     ("QV311", "schema", "Config schema missing or invalid"),
+    ("QV408", "document", "value the desired state cannot hold (canonical JSON)"),
 )
 
 _STATIC_INFO: dict[str, RuleInfo] = {
