@@ -107,7 +107,9 @@ def _big_tree(root: Path) -> Path:
     string, and a template error in a huge string: each on one line of its file."""
     write_starter(root)
     manifest = root / "qv.yaml"
-    manifest.write_text(manifest.read_text() + "  limits: {max_file_bytes: 16000000}\n")
+    # Values over the render bound are QV234 before any rule could quote them: raise both.
+    limits = "{max_file_bytes: 16000000, max_render_bytes: 16000000}"
+    manifest.write_text(manifest.read_text() + f"  limits: {limits}\n")
     big_value = "Ю" * BIG
     (root / OVERLAY).write_text(
         "spec:\n  parameters:\n"
