@@ -12,11 +12,11 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from qv_config.errors import GitError, UsageError
+from qv_config.errors import UsageError
+from qv_config.repo import gitcmd
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:path, scp-like syntax
 _TIMEOUT = 120  # seconds for one git network operation; an outage must not hang a cycle forever
@@ -34,30 +34,8 @@ def default_cache_dir(source: str, base: Path) -> Path:
     return base / ".qv" / "agent" / digest
 
 
-def _git_env() -> dict[str, str]:
-    # Never prompt for credentials: an agent has no terminal, a prompt would hang it.
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
 def _run(args: list[str], cwd: Path | None, what: str) -> str:
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=_git_env(),
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"{what}: git timed out after {_TIMEOUT} s") from None
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", hint="install git") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise GitError(f"{what}: {lines[-1] if lines else f'git exit {proc.returncode}'}")
-    return proc.stdout
+    return gitcmd.output(cwd, *args, timeout=_TIMEOUT, what=what).decode()
 
 
 class GitMirror:
@@ -90,38 +68,20 @@ class GitMirror:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def tip(self, branch: str) -> str:
-        out = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"],
-            cwd=self.path,
-            capture_output=True,
-            text=True,
-            env=_git_env(),
-            check=False,
+        out = gitcmd.run(
+            self.path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"
         )
-        if out.returncode != 0:
+        if not out.ok:
             raise UsageError(
                 f"branch {branch!r} does not exist in {self.url}",
                 hint="pass the branch the environment deploys from with --branch",
             )
-        return out.stdout.strip()
+        return out.text.strip()
 
     def has_commit(self, rev: str) -> bool:
-        out = subprocess.run(
-            ["git", "cat-file", "-e", f"{rev}^{{commit}}"],
-            cwd=self.path,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
-        return out.returncode == 0
+        return gitcmd.run(self.path, "cat-file", "-e", f"{rev}^{{commit}}").ok
 
     def read_file(self, rev: str, path: str) -> bytes | None:
         """A file's bytes at ``rev``, or None when it does not exist there."""
-        out = subprocess.run(
-            ["git", "cat-file", "blob", f"{rev}:{path}"],
-            cwd=self.path,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
-        return out.stdout if out.returncode == 0 else None
+        out = gitcmd.run(self.path, "cat-file", "blob", f"{rev}:{path}")
+        return out.stdout if out.ok else None

@@ -18,7 +18,7 @@ from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set, worktree_files
 from qv_config.errors import CheckFailed, GitError, UsageError
 from qv_config.findings import Finding
-from qv_config.repo import history
+from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
     from qv_config.models import Project
@@ -65,7 +65,7 @@ class Workspace:
         self.cache = RenderCache(root if use_cache else None)
         # Compiled Config schemas are kept across runs under .qv/ too (validate shares them).
         self.code_root = root if use_cache else None
-        self.blobs = history.BlobReader(root) if self.git else None
+        self.blobs = gitcmd.Batch(root) if self.git else None
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
         self._projects: dict[str | None, Project | None] = {}

@@ -9,12 +9,13 @@ whose key changed (and a renderer cache can be keyed by it).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qv_config.errors import GitError
+from qv_config.repo import gitcmd
+from qv_config.repo.gitcmd import UNSHALLOW as _UNSHALLOW
 
 _FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%s")
 
@@ -35,13 +36,7 @@ class CommitInfo:
 
 def git(root: Path, *args: str, input_text: str | None = None) -> str:
     """Run git in ``root``; a failure becomes a ``GitError`` with git's own words."""
-    proc = subprocess.run(
-        ["git", *args], cwd=root, input=input_text, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
-    return proc.stdout
+    return gitcmd.text(root, *args, input=input_text)
 
 
 def first_parent_log(root: Path, rev: str, limit: int | None = None) -> list[CommitInfo]:
@@ -75,32 +70,18 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
 
 def is_ancestor(root: Path, older: str, newer: str) -> bool:
     """True when ``older`` is an ancestor of (or equal to) ``newer``."""
-    proc = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", older, newer],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode > 1:
-        raise GitError(
-            f"cannot compare {older[:10]} and {newer[:10]}: {proc.stderr.decode().strip()}",
-            hint="fetch more history: git fetch --unshallow",
-        )
-    return proc.returncode == 0
+    done = gitcmd.run(root, "merge-base", "--is-ancestor", older, newer)
+    if done.returncode > 1:
+        raise gitcmd.error(f"cannot compare {older[:10]} and {newer[:10]}", done, _UNSHALLOW)
+    return done.ok
 
 
 def default_base(root: Path) -> str:
     """The merge-base of HEAD with the main branch (``origin/main`` preferred, then ``main``)."""
     for candidate in ("origin/main", "main", "origin/master", "master"):
-        proc = subprocess.run(
-            ["git", "merge-base", "HEAD", candidate],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
+        done = gitcmd.run(root, "merge-base", "HEAD", candidate)
+        if done.ok and done.text.strip():
+            return done.text.strip()
     raise GitError(
         "cannot find the merge-base of HEAD with main",
         hint="pass --base REV, or fetch the main branch (git fetch origin main; in a shallow "
@@ -111,26 +92,8 @@ def default_base(root: Path) -> str:
 # ---------------------------------------------------------------- changed files and blobs
 
 
-def _git_env() -> dict[str, str]:
-    # Reading must never write: no optional index refresh or locks, no prompts.
-    import os
-
-    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-
-
 def _run_bytes(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = detail[-1] if detail else str(proc.returncode)
-        hint = _UNSHALLOW if ("shallow" in last or "bad object" in last) else None
-        raise GitError(f"git {args[0]} failed: {last}", hint=hint)
-    return proc.stdout
-
-
-_UNSHALLOW = "fetch more history: git fetch --unshallow (or git fetch --deepen=N)"
+    return gitcmd.output(root, *args)
 
 
 def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
@@ -174,57 +137,7 @@ def ls_blobs(root: Path, rev: str, paths: Sequence[str]) -> dict[str, str]:
 
 
 def is_git(root: Path) -> bool:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        env=_git_env(),
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-class BlobReader:
-    """One ``git cat-file --batch`` process for every blob a command reads, whatever the commit
-    (``qv log`` reads a few files of many commits; a process per commit would dominate)."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def read(self, blob: str) -> bytes | None:
-        proc = self._start()
-        assert proc.stdin is not None
-        assert proc.stdout is not None
-        proc.stdin.write(blob.encode() + b"\n")
-        proc.stdin.flush()
-        header = proc.stdout.readline()
-        if not header or header.endswith((b" missing\n", b" ambiguous\n")):
-            return None
-        data = proc.stdout.read(int(header.split()[2]))
-        proc.stdout.read(1)  # the LF after each object
-        return data
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self._root,
-                env=_git_env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        return self._proc
-
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-            self._proc.wait()
-            if self._proc.stdout is not None:
-                self._proc.stdout.close()
-            self._proc = None
+    return gitcmd.run(root, "rev-parse", "--is-inside-work-tree").ok
 
 
 def worktree_clean(root: Path, paths: Sequence[str]) -> bool:
@@ -243,12 +156,9 @@ def grep_files(
         return set()
     args = ["grep", "-l", "-z", "-F", "--no-color", *(f"-e{n}" for n in needles)]
     args += [rev, "--", *paths] if rev else ["--untracked", "--", *paths]
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
-    )
-    if proc.returncode not in (0, 1):  # 1: nothing matched
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git grep failed: {detail[-1] if detail else proc.returncode}")
+    done = gitcmd.run(root, *args)
+    if done.returncode not in (0, 1):  # 1: nothing matched
+        raise gitcmd.error("git grep failed", done)
     prefix = f"{rev}:" if rev else ""
-    text = proc.stdout.decode("utf-8", "surrogateescape")
+    text = done.text
     return {p[len(prefix) :] for p in text.split("\0") if p}
