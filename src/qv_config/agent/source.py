@@ -82,6 +82,12 @@ class GitMirror:
         return gitcmd.run(self.path, "cat-file", "-e", f"{rev}^{{commit}}").ok
 
     def read_file(self, rev: str, path: str) -> bytes | None:
-        """A file's bytes at ``rev``, or None when it does not exist there."""
-        out = gitcmd.run(self.path, "cat-file", "blob", f"{rev}:{path}")
-        return out.stdout if out.ok else None
+        """A file's bytes at ``rev``, or None when it does not exist there; a file the rule of
+        ``repo.files`` refuses (a link out of the tree...) raises ``RefusedFile``."""
+        from qv_config.repo.git import GitSource
+
+        source = GitSource(self.path, rev)
+        try:
+            return source.read_strict(path)
+        finally:
+            source.close()

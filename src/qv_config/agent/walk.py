@@ -17,12 +17,13 @@ class HistoryRewritten(CheckFailed):
 
 
 def _bases(mirror: GitMirror, rev: str) -> tuple[str, ...]:
+    from qv_config.repo.files import RefusedFile
     from qv_config.yamlio import YamlError, load_bytes
 
-    raw = mirror.read_file(rev, "qv.yaml")
     try:
+        raw = mirror.read_file(rev, "qv.yaml")
         data = load_bytes("qv.yaml", raw).data if raw is not None else None
-    except YamlError:
+    except (YamlError, RefusedFile):
         data = None  # rendering reports a broken qv.yaml; here the safe default applies
     spec = data.get("spec") if isinstance(data, dict) else None
     bases = spec.get("bases") if isinstance(spec, dict) else None

@@ -2,31 +2,42 @@
 
 ``git ls-tree -z`` lists the files (the blob sha is the content hash, so the parse cache works
 across revisions for free) and one long-running ``git cat-file --batch`` process reads every
-blob: one process per snapshot, not one per file.
+blob: one process per snapshot, not one per file. The rule of ``repo.files`` (links, names)
+applies as in the work tree: symlinks are resolved by their text against the commit's trees.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qv_config.errors import GitError
-from qv_config.repo import gitcmd
+from qv_config.repo import files, gitcmd
+from qv_config.repo.files import Kind, Refused
 from qv_config.repo.gitcmd import UNSHALLOW as _UNSHALLOW
-from qv_config.repo.source import _FIXED_DIRS
+from qv_config.repo.source import strict_read, tops
+
+_FILE_MODES = ("100644", "100755")
 
 
 @dataclass
 class GitSource:
-    """The files of commit ``rev`` of the repository holding ``root`` (the project directory)."""
+    """The files of commit ``rev`` of the repository holding ``root`` (the project directory).
+    ``batch``: a ``cat-file`` reader to share (a command reading several revisions needs one)."""
 
     root: Path
     rev: str
+    batch: gitcmd.Batch | None = field(default=None, repr=False)
     label: str = field(init=False)
     revision: str | None = field(init=False)
+    problems: dict[str, Refused] = field(init=False, repr=False, default_factory=dict)
     _prefix: str = field(init=False, repr=False)
     _blobs: dict[str, str] = field(init=False, repr=False, default_factory=dict)
-    _batch: gitcmd.Batch | None = field(init=False, repr=False, default=None)
+    _trees: dict[str, dict[str, tuple[str, str]]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    _own_batch: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
         self._prefix = _project_prefix(self.root)
@@ -35,7 +46,25 @@ class GitSource:
         self.label = f"{self.rev} ({sha[:12]})"
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
-        tops = ["qv.yaml", *_FIXED_DIRS, *bases]
+        return self.list_paths(tops(bases))
+
+    def list_paths(self, paths: Iterable[str]) -> dict[str, str]:
+        """The files at or under ``paths`` (files or folders) -> blob id, by the rule."""
+        out: dict[str, str] = {}
+        folders = []
+        for top in paths:
+            found = self._locate(top)
+            if found is not None and found[0] == "dir":
+                folders.append(top)
+            elif found is not None and found[0] == "file":
+                out[top] = self._entry(found[1])[1]
+        if folders:
+            self._list_folders(folders, out)
+        self._blobs.update(out)
+        return out
+
+    def _list_folders(self, folders: list[str], out: dict[str, str]) -> None:
+        prefix = self._prefix
         done = gitcmd.run(
             self.root,
             "ls-tree",
@@ -44,45 +73,91 @@ class GitSource:
             "--full-tree",
             self._sha(),
             "--",
-            *(self._prefix + top for top in tops),
+            *(prefix + top for top in folders),
         )
         if not done.ok:
             raise gitcmd.error(f"cannot list the files of {self.label}", done)
-        self._blobs = dict(_parse_ls_tree(done.stdout, self._prefix))
-        return dict(self._blobs)
+        for mode, sha, path in _parse_ls_tree(done.stdout, prefix):
+            if files.hidden(path):
+                continue
+            bad = files.bad_name(path)
+            if bad is not None:
+                self.problems.setdefault(bad.path, bad)
+            elif mode in _FILE_MODES:
+                out[path] = sha
+            elif mode == "120000" and (found := self._locate(path)) is not None:
+                out[path] = self._entry(found[1])[1]
+
+    def _locate(self, path: str) -> tuple[Kind, str] | None:
+        return files.checked(path, self._lookup, self.problems)
+
+    def _lookup(self, path: str) -> tuple[Kind, str]:
+        mode, oid = self._entry(path)
+        if mode == "040000":
+            return "dir", ""
+        if mode == "120000":
+            target = self._reader().read(oid)
+            return "link", (target or b"").decode("utf-8", "surrogateescape")
+        if mode in _FILE_MODES:
+            return "file", ""
+        return ("missing" if not mode else "other"), ""
+
+    def _entry(self, path: str) -> tuple[str, str]:
+        """(mode, object id) of ``path`` in the commit's trees; ("", "") when absent."""
+        folder, _, name = path.rpartition("/")
+        if folder not in self._trees:
+            # "<sha>:" is the root tree; "<sha>:sub" a folder (no trailing slash)
+            found = self._reader().read_object(f"{self._sha()}:{self._prefix}{folder}".rstrip("/"))
+            entries = {}
+            if found is not None and found[0] == "tree":
+                entries = gitcmd.tree_entries(found[1], len(self._sha()) // 2)
+            self._trees[folder] = entries
+        return self._trees[folder].get(name, ("", ""))
 
     def read(self, path: str) -> bytes | None:
-        if "\n" in path:  # cannot be asked through the line-based batch protocol
-            return None
-        if self._batch is None:
-            self._batch = gitcmd.Batch(self.root)
         blob = self._blobs.get(path)
-        data = self._batch.read(blob if blob else f"{self._sha()}:{self._prefix}{path}")
-        if data is None and blob:
+        if blob is None:
+            if not files.readable_name(path):
+                return None
+            found = self._locate(path)
+            if found is None or found[0] != "file":
+                return None
+            blob = self._entry(found[1])[1]
+        data = self._reader().read(blob)
+        if data is None:
             raise GitError(f"object {blob} of {path} at {self.label} is missing", hint=_UNSHALLOW)
         return data
 
+    def read_strict(self, path: str) -> bytes | None:
+        """``read``, but a file the rule refuses raises ``RefusedFile`` instead of None."""
+        return strict_read(self, path)
+
+    def _reader(self) -> gitcmd.Batch:
+        if self.batch is None:
+            self.batch, self._own_batch = gitcmd.Batch(self.root), True
+        return self.batch
+
     def close(self) -> None:
-        if self._batch is not None:
-            self._batch.close()
+        if self.batch is not None and self._own_batch:
+            self.batch.close()
 
     def _sha(self) -> str:
         assert self.revision is not None  # set in __post_init__
         return self.revision
 
 
-def _parse_ls_tree(out: bytes, prefix: str) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def _parse_ls_tree(out: bytes, prefix: str) -> list[tuple[str, str, str]]:
+    """(mode, object id, project-relative path) of each blob listed (submodules left out)."""
+    found: list[tuple[str, str, str]] = []
     for entry in out.split(b"\0"):
         if not entry:
             continue
         meta, _, raw_path = entry.partition(b"\t")
         mode, kind, sha = meta.decode().split()
-        if kind != "blob" or mode == "120000":  # skip submodules and symlinks
-            continue
-        path = raw_path.decode("utf-8", errors="surrogateescape")
-        pairs.append((path[len(prefix) :], sha))
-    return pairs
+        if kind == "blob":
+            path = raw_path.decode("utf-8", errors="surrogateescape")
+            found.append((mode, sha, path[len(prefix) :]))
+    return found
 
 
 def _project_prefix(root: Path) -> str:

@@ -9,6 +9,7 @@ whose key changed (and a renderer cache can be keyed by it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,21 +120,16 @@ def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
     return {p for p in text.split("\0") if p}
 
 
-def ls_blobs(root: Path, rev: str, paths: Sequence[str]) -> dict[str, str]:
-    """Project-relative path -> blob id at ``rev`` for the files under ``paths`` (absent: left
-    out). Symlinks and submodules are not configuration and are skipped."""
-    if not paths:
-        return {}
-    out = _run_bytes(root, "ls-tree", "-r", "-z", rev, "--", *paths)
-    blobs: dict[str, str] = {}
-    for entry in out.split(b"\0"):
-        meta, _, raw = entry.partition(b"\t")
-        if not raw:
-            continue
-        mode, kind, sha = meta.decode().split()
-        if kind == "blob" and mode != "120000":
-            blobs[raw.decode("utf-8", "surrogateescape")] = sha
-    return blobs
+def has_links(root: Path, rev: str | None, paths: Sequence[str], changed: set[str]) -> bool:
+    """Whether a symbolic link lies under ``paths`` at commit ``rev`` (None: the work tree,
+    whose tracked links are in the index and whose other ones are among ``changed``)."""
+    if rev is not None:
+        out = _run_bytes(root, "ls-tree", "-r", "-z", rev, "--", *paths)
+    else:
+        out = _run_bytes(root, "ls-files", "-s", "-z", "--", *paths)
+        if any(os.path.islink(os.path.join(root, path)) for path in changed):
+            return True
+    return any(entry.startswith(b"120000 ") for entry in out.split(b"\0"))
 
 
 def is_git(root: Path) -> bool:
