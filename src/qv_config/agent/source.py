@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from qv_config.errors import UsageError
+from qv_config.errors import GitError, UsageError
 from qv_config.repo import gitcmd
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:path, scp-like syntax
@@ -50,7 +50,18 @@ class GitMirror:
         if not (self.path / "HEAD").exists():
             self._clone()
             return
-        _run(["fetch", "--prune", "--quiet", "origin"], self.path, f"cannot fetch {self.url}")
+        done = gitcmd.run(self.path, "fetch", "--prune", "--quiet", "origin", timeout=_TIMEOUT)
+        if not done.ok:
+            raise gitcmd.error(f"cannot fetch {self.url}", done)
+        self._no_complaint(done)
+
+    def _no_complaint(self, done: gitcmd.Done) -> None:
+        """Git working around a damaged object store (a pack that does not match its index)
+        still says so on stderr: the mirror is checked and cloned again (agent.faults)."""
+        complaint = next((ln for ln in done.stderr.splitlines() if ln.startswith(b"error: ")), None)
+        if complaint is not None:
+            line = complaint.decode("utf-8", "replace").strip()
+            raise GitError(f"the Git mirror {self.path} is damaged: {line}")
 
     def _clone(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,12 +82,36 @@ class GitMirror:
         out = gitcmd.run(
             self.path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"
         )
+        self._no_complaint(out)
         if not out.ok:
+            damage = self.damage()  # a branch whose commit is gone: the mirror, not the user
+            if damage is not None:
+                raise GitError(f"the Git mirror {self.path} is damaged: {damage}")
             raise UsageError(
                 f"branch {branch!r} does not exist in {self.url}",
                 hint="pass the branch the environment deploys from with --branch",
             )
         return out.text.strip()
+
+    def damage(self) -> str | None:
+        """What ``git fsck`` finds wrong in the mirror (a truncated pack, missing objects, a
+        garbage HEAD), or None when it is sound or not cloned yet. Run after a failure only."""
+        if not self.path.exists():
+            return None
+        done = gitcmd.run(
+            self.path, "fsck", "--connectivity-only", "--no-dangling", "--no-progress"
+        )
+        errors = [ln for ln in done.stderr.splitlines() if ln.startswith((b"error", b"fatal"))]
+        if done.ok and not errors:
+            return None  # (a pack git works around still prints "error:" with exit 0)
+        return errors[0].decode("utf-8", "replace").strip() if errors else done.last_error()
+
+    def discard(self) -> None:
+        """Move the mirror out of the way (renamed first, so a kill cannot leave half of it
+        looking whole); the next ``fetch`` clones it again."""
+        aside = Path(tempfile.mkdtemp(prefix=".damaged-", dir=self.path.parent))
+        os.replace(self.path, aside / "repo")
+        shutil.rmtree(aside, ignore_errors=True)
 
     def has_commit(self, rev: str) -> bool:
         return gitcmd.run(self.path, "cat-file", "-e", f"{rev}^{{commit}}").ok

@@ -9,7 +9,7 @@ remaining ones are skipped by the store's minimal apply anyway.
 from __future__ import annotations
 
 from qv_config.agent.source import GitMirror
-from qv_config.errors import CheckFailed
+from qv_config.errors import CheckFailed, GitError
 
 
 class HistoryRewritten(CheckFailed):
@@ -63,6 +63,9 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
     if deployed == tip:
         return []
     if not mirror.has_commit(deployed):
+        damage = mirror.damage()  # a lost object is the mirror's fault, not a rewritten history
+        if damage is not None:
+            raise GitError(f"the Git mirror {mirror.path} is damaged: {damage}")
         raise HistoryRewritten(
             f"the deployed revision {deployed[:12]} is not in the history of {mirror.url}"
             " (deployed from a commit that was never pushed, or history was rewritten)",
