@@ -67,22 +67,31 @@ def test_listing_stats_are_the_files_stats(tmp_path: Path) -> None:
     assert again[1] == len("c: 30\n")
 
 
-def test_symlinked_folder_is_not_followed_but_symlinked_file_is(tmp_path: Path) -> None:
+def test_links_leaving_the_tree_or_to_folders_are_refused_links_inside_are_read(
+    tmp_path: Path,
+) -> None:
     _tree(tmp_path)
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
     (outside / "leak.yaml").write_text("x: 1\n")
     (tmp_path / "environments/dev/linked").symlink_to(outside, target_is_directory=True)
     (tmp_path / "environments/dev/alias.yaml").symlink_to(outside / "leak.yaml")
-    files = set(WorkTreeSource(tmp_path).list_files(["strategies"]))
+    (tmp_path / "environments/dev/inside.yaml").symlink_to("configs/deep/svc.yaml")
+    source = WorkTreeSource(tmp_path)
+    files = set(source.list_files(["strategies"]))
     assert "environments/dev/linked/leak.yaml" not in files
-    assert "environments/dev/alias.yaml" in files
+    assert "environments/dev/alias.yaml" not in files
+    assert "environments/dev/inside.yaml" in files
+    assert source.read("environments/dev/inside.yaml") == b"c: 3\n"
+    assert source.read("environments/dev/alias.yaml") is None
+    assert set(source.problems) == {"environments/dev/linked", "environments/dev/alias.yaml"}
 
 
 def test_missing_folders_and_a_file_in_place_of_a_folder(tmp_path: Path) -> None:
     (tmp_path / "qv.yaml").write_text("kind: Project\n")
     (tmp_path / "templates").write_text("not a folder\n")
-    assert set(WorkTreeSource(tmp_path).list_files(["strategies"])) == {"qv.yaml"}
+    # Listed as the file it is (as at a revision); not YAML, so never loaded.
+    assert set(WorkTreeSource(tmp_path).list_files(["strategies"])) == {"qv.yaml", "templates"}
 
 
 def _list_unprivileged(root: Path) -> str:

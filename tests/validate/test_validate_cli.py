@@ -58,6 +58,19 @@ def test_paths_filter_findings(case_tree: Callable[[str], Path], qv: QvRun) -> N
     assert "outside the project" in err
 
 
+def test_a_path_that_matches_no_file_is_a_usage_error(
+    case_tree: Callable[[str], Path], qv: QvRun
+) -> None:
+    root = case_tree("qv501-qv502-qv505-dangling-references")
+    for typo in ("environments/dve", "templates/strategy/bsae.yaml", "README.md"):
+        code, out, err = qv("-C", str(root), "validate", typo)
+        assert code == 2, typo
+        assert out == ""
+        assert f"path {typo!r} matches no file qv validates" in err
+    code, _out, _err = qv("-C", str(root), "validate", "templates/strategy/base.yaml", ".")
+    assert code == 1  # a file, and the whole project, match
+
+
 def test_not_a_project(tmp_path: Path, qv: QvRun) -> None:
     code, out, err = qv("-C", str(tmp_path), "validate")
     assert code == 2

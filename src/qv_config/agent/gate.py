@@ -89,9 +89,13 @@ class PolicyGate:
         target_digest: str,
         changes: Plan,
     ) -> GateDecision:
+        from qv_config.repo.files import RefusedFile
         from qv_config.yamlio import YamlError, load_bytes
 
-        raw = self._mirror.read_file(target_rev, POLICY_PATH)
+        try:
+            raw = self._mirror.read_file(target_rev, POLICY_PATH)
+        except RefusedFile as err:  # e.g. a link out of the tree: never read, never "absent"
+            return GateDecision(False, (), f"{err.message}: refusing")
         if raw is None:
             return GateDecision(True, (), f"no {POLICY_PATH}: nothing to approve")
         try:

@@ -25,17 +25,20 @@ class Health:
         self._last_error: str | None = None
         self._revision: str | None = None
         self._role = "starting"
+        self._urgent = False  # a failure that must show at once (the store file is gone)
 
     def success(self, revision: str | None, role: str) -> None:
         with self._lock:
             self._last_ok, self._last_success, self._role = True, time.time(), role
-            self._last_error = None
+            self._last_error, self._urgent = None, False
             if revision is not None:
                 self._revision = revision
 
-    def failure(self, error: str) -> None:
+    def failure(self, error: str, urgent: bool = False) -> None:
+        """A failed cycle; ``urgent`` ones turn /healthz 503 at once, not after 3 intervals."""
         with self._lock:
             self._last_ok, self._last_error = False, error
+            self._urgent = self._urgent or urgent
 
     def view(self) -> HealthView:
         with self._lock:
@@ -43,7 +46,7 @@ class Health:
             recent = (
                 self._last_success is not None and now - self._last_success <= 3 * self._interval
             )
-            healthy = self._last_ok or recent
+            healthy = self._last_ok or (recent and not self._urgent)
             body: dict[str, object] = {
                 "status": "ok" if healthy else "failing",
                 "role": self._role,

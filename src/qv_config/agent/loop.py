@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from qv_config.agent import faults
 from qv_config.agent.gate import ApprovalGate, PolicyGate
 from qv_config.agent.health import Health
 from qv_config.agent.jsonlog import JsonLog
@@ -26,11 +27,12 @@ from qv_config.agent.metrics import Metrics
 from qv_config.agent.pause import Backoff, StopEvent
 from qv_config.agent.source import GitMirror
 from qv_config.errors import CheckFailed, GitError, OperationalError, QvError, UsageError
-from qv_config.store.errors import MetaCorruptError, StoreError
+from qv_config.store.errors import MetaCorruptError, StoreError, StoreLost
 from qv_config.store.protocol import Store
 from qv_config.store.types import DesiredState, Meta
 
 if TYPE_CHECKING:
+    from qv_config.agent.heal import HealContext
     from qv_config.agent.watch import Watcher
 
 Status = Literal["applied", "idle", "standby", "refused", "error"]
@@ -91,6 +93,9 @@ class Agent:
         self._role = "starting"
         self.last: CycleResult | None = None  # the outcome of the latest cycle
         self._drifted: tuple[str, ...] = ()  # keys drifted at the last check (logged once)
+        self._deployed: Meta | None = None  # what the store held at the last cycle
+        self._lost: StoreLost | None = None  # the store file went away (agent.faults)
+        self._restore: StoreLost | None = None  # re-created empty: put _deployed back
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -170,10 +175,14 @@ class Agent:
             result = CycleResult("refused", message=str(err))
         except GitError as err:
             result = self._error("git", err)
+            self._repair_mirror()
         except UsageError as err:  # e.g. the branch does not exist (yet): keep polling for it
             result = replace(self._error("git", err), usage=True)
         except StoreError as err:
             self._drop_store()
+            if isinstance(err, StoreLost):
+                self._lost = err
+                faults.record_lost(err, self.log, self.metrics)
             result = self._error("store", err)
         except OperationalError as err:
             result = self._error("render", err)
@@ -181,9 +190,15 @@ class Agent:
             self.health.success(result.revision, self._role)
             self.metrics.last_success.set(time.time())
         else:
-            self.health.failure(result.message)
+            self.health.failure(result.message, urgent=self._lost is not None)
         self.last = result
         return result
+
+    def _repair_mirror(self) -> None:
+        try:
+            faults.repair_mirror(self.mirror, self.log, self.metrics)
+        except (QvError, OSError) as err:  # the next cycle tries again
+            self.log("warning", "mirror_repair_failed", error=str(err))
 
     def _error(self, kind: str, err: QvError) -> CycleResult:
         self.metrics.errors.labels(kind=kind).inc()
@@ -199,6 +214,8 @@ class Agent:
         store = self._open()
         if not self._hold_lease(store):
             return CycleResult("standby", message="another agent holds the lease")
+        if self._restore is not None:
+            self._restore_deleted(store, self._restore)
         meta = read_meta(store, self.config.env, store.read_index(self.config.env).meta_raw)
         try:
             states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip)
@@ -212,6 +229,7 @@ class Agent:
             meta, wrote = self._apply_state(store, meta, rev)
             applied += wrote
         if meta is not None:
+            self._deployed = meta
             self.metrics.set_deployed(meta.revision, meta.digest)
             self._drift(store, meta)
         return CycleResult("applied" if applied else "idle", revision=_rev(meta))
@@ -229,11 +247,22 @@ class Agent:
         if self._store is None:
             from qv_config.store import open_store
 
+            faults.may_reopen(self._lost, self.config.self_heal, self.config.env)
             try:
                 self._store = open_store(self._store_url(), self.config.workdir)
             except UsageError as err:  # a TLS file of the URL unreadable now: a store problem
                 raise StoreError(err.message, hint=err.hint) from None
+            self._opened(self._store)
         return self._store
+
+    def _opened(self, store: Store) -> None:
+        lost, self._lost = self._lost, None
+        self._restore = faults.opened(store, lost, self.log)
+
+    def _restore_deleted(self, store: Store, lost: StoreLost) -> None:
+        self._restore = None
+        render = lambda rev: self._render(rev, check=False)  # noqa: E731
+        faults.restore_deleted(store, lost, self._deployed, render, self._heal_context())
 
     def _drop_store(self) -> None:
         store, self._store = self._store, None
@@ -364,10 +393,18 @@ class Agent:
     # ---- drift ----------------------------------------------------------------------------
 
     def _drift(self, store: Store, meta: Meta) -> None:
-        from qv_config.agent.heal import HealContext, check_drift
+        from qv_config.agent.heal import check_drift
+
+        recorded = self._render(meta.revision, check=False)
+        resync = self._watcher.take_resync() if self._watcher else None
+        self._drifted = check_drift(self._heal_context(), store, meta, recorded, self._drifted)
+        self._arm_watch(store, resync)
+
+    def _heal_context(self) -> HealContext:
+        from qv_config.agent.heal import HealContext
         from qv_config.repo.history import is_ancestor
 
-        ctx = HealContext(
+        return HealContext(
             env=self.config.env,
             self_heal=self.config.self_heal,
             applied_by=f"qv-agent/{self.lease.holder}",
@@ -375,10 +412,6 @@ class Agent:
             metrics=self.metrics,
             log=self.log,
         )
-        recorded = self._render(meta.revision, check=False)
-        resync = self._watcher.take_resync() if self._watcher else None
-        self._drifted = check_drift(ctx, store, meta, recorded, self._drifted)
-        self._arm_watch(store, resync)
 
     def _arm_watch(self, store: Store, resync: str | None) -> None:
         """(Re)start the watch after the read drift just made (etcd only; others are polled)."""

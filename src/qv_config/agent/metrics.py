@@ -7,6 +7,7 @@ from typing import Any
 
 ERROR_KINDS = ("git", "store", "render")
 RESYNC_REASONS = ("compacted", "reconnected")
+STORE_LOST_REASONS = ("deleted", "replaced")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Metrics:
     lease_held: Any
     healed: Any
     resyncs: Any
+    store_lost: Any
+    mirror_reclones: Any
 
     def set_deployed(self, revision: str, digest: str) -> None:
         self.deployed.clear()  # one series: the revision deployed now, not every one ever seen
@@ -36,17 +39,21 @@ def new_metrics() -> Metrics:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
     reg = CollectorRegistry()
-    errors = Counter("qv_agent_errors", "Failed cycles by cause.", ["kind"], registry=reg)
-    for kind in ERROR_KINDS:
-        errors.labels(kind=kind)  # exported at 0 from the start, so alerts can rate() them
-    resyncs = Counter(
+    errors = _counter(reg, "qv_agent_errors", "Failed cycles by cause.", "kind", ERROR_KINDS)
+    resyncs = _counter(
+        reg,
         "qv_agent_watch_resyncs",
         "Full resyncs of the store watch (history compacted, stream reconnected).",
-        ["reason"],
-        registry=reg,
+        "reason",
+        RESYNC_REASONS,
     )
-    for reason in RESYNC_REASONS:
-        resyncs.labels(reason=reason)
+    store_lost = _counter(
+        reg,
+        "qv_agent_store_lost",
+        "The SQLite store file was deleted or replaced under the agent.",
+        "reason",
+        STORE_LOST_REASONS,
+    )
     return Metrics(
         registry=reg,
         apply_duration=Histogram(
@@ -80,4 +87,20 @@ def new_metrics() -> Metrics:
             "qv_agent_healed_keys", "Out-of-band edits restored by --self-heal.", registry=reg
         ),
         resyncs=resyncs,
+        store_lost=store_lost,
+        mirror_reclones=Counter(
+            "qv_agent_mirror_reclones",
+            "Git mirrors found damaged (fsck) and cloned again.",
+            registry=reg,
+        ),
     )
+
+
+def _counter(reg: Any, name: str, text: str, label: str, values: tuple[str, ...]) -> Any:
+    """A labelled counter whose series are exported at 0 from the start (alerts can rate())."""
+    from prometheus_client import Counter
+
+    counter = Counter(name, text, [label], registry=reg)
+    for value in values:
+        counter.labels(**{label: value})
+    return counter

@@ -15,28 +15,21 @@ if TYPE_CHECKING:
     from qv_config.agent.source import GitMirror
 
 
-def _spec_store(raw: bytes | None, name: str) -> str | None:
-    from qv_config.yamlio import YamlError, load_bytes
-
-    if raw is None:
-        return None
-    try:
-        data = load_bytes(name, raw).data
-    except YamlError:
-        return None
-    spec = data.get("spec") if isinstance(data, dict) else None
-    store = spec.get("store") if isinstance(spec, dict) else None
-    return store if isinstance(store, str) and store else None
-
-
 def store_url_at(mirror: GitMirror, config: AgentConfig) -> str:
     if config.store_url:
         return config.store_url
     if os.environ.get("QV_STORE"):
         return os.environ["QV_STORE"]
+    from qv_config.repo.files import RefusedFile
+    from qv_config.store.source import spec_store
+
     tip = mirror.tip(config.branch)
     for path in (f"environments/{config.env}/environment.yaml", "qv.yaml"):
-        found = _spec_store(mirror.read_file(tip, path), path)
+        try:
+            raw = mirror.read_file(tip, path)
+        except RefusedFile:  # never read; validation refuses the state with QV111/QV112
+            raw = None
+        found = spec_store(path, raw)
         if found:
             return found
     return "sqlite:.qv/state.db"

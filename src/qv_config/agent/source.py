@@ -12,11 +12,11 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from qv_config.errors import GitError, UsageError
+from qv_config.repo import gitcmd
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:path, scp-like syntax
 _TIMEOUT = 120  # seconds for one git network operation; an outage must not hang a cycle forever
@@ -34,30 +34,8 @@ def default_cache_dir(source: str, base: Path) -> Path:
     return base / ".qv" / "agent" / digest
 
 
-def _git_env() -> dict[str, str]:
-    # Never prompt for credentials: an agent has no terminal, a prompt would hang it.
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
 def _run(args: list[str], cwd: Path | None, what: str) -> str:
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=_git_env(),
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"{what}: git timed out after {_TIMEOUT} s") from None
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", hint="install git") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise GitError(f"{what}: {lines[-1] if lines else f'git exit {proc.returncode}'}")
-    return proc.stdout
+    return gitcmd.output(cwd, *args, timeout=_TIMEOUT, what=what).decode()
 
 
 class GitMirror:
@@ -72,7 +50,18 @@ class GitMirror:
         if not (self.path / "HEAD").exists():
             self._clone()
             return
-        _run(["fetch", "--prune", "--quiet", "origin"], self.path, f"cannot fetch {self.url}")
+        done = gitcmd.run(self.path, "fetch", "--prune", "--quiet", "origin", timeout=_TIMEOUT)
+        if not done.ok:
+            raise gitcmd.error(f"cannot fetch {self.url}", done)
+        self._no_complaint(done)
+
+    def _no_complaint(self, done: gitcmd.Done) -> None:
+        """Git working around a damaged object store (a pack that does not match its index)
+        still says so on stderr: the mirror is checked and cloned again (agent.faults)."""
+        complaint = next((ln for ln in done.stderr.splitlines() if ln.startswith(b"error: ")), None)
+        if complaint is not None:
+            line = complaint.decode("utf-8", "replace").strip()
+            raise GitError(f"the Git mirror {self.path} is damaged: {line}")
 
     def _clone(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,38 +79,50 @@ class GitMirror:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def tip(self, branch: str) -> str:
-        out = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"],
-            cwd=self.path,
-            capture_output=True,
-            text=True,
-            env=_git_env(),
-            check=False,
+        out = gitcmd.run(
+            self.path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"
         )
-        if out.returncode != 0:
+        self._no_complaint(out)
+        if not out.ok:
+            damage = self.damage()  # a branch whose commit is gone: the mirror, not the user
+            if damage is not None:
+                raise GitError(f"the Git mirror {self.path} is damaged: {damage}")
             raise UsageError(
                 f"branch {branch!r} does not exist in {self.url}",
                 hint="pass the branch the environment deploys from with --branch",
             )
-        return out.stdout.strip()
+        return out.text.strip()
+
+    def damage(self) -> str | None:
+        """What ``git fsck`` finds wrong in the mirror (a truncated pack, missing objects, a
+        garbage HEAD), or None when it is sound or not cloned yet. Run after a failure only."""
+        if not self.path.exists():
+            return None
+        done = gitcmd.run(
+            self.path, "fsck", "--connectivity-only", "--no-dangling", "--no-progress"
+        )
+        errors = [ln for ln in done.stderr.splitlines() if ln.startswith((b"error", b"fatal"))]
+        if done.ok and not errors:
+            return None  # (a pack git works around still prints "error:" with exit 0)
+        return errors[0].decode("utf-8", "replace").strip() if errors else done.last_error()
+
+    def discard(self) -> None:
+        """Move the mirror out of the way (renamed first, so a kill cannot leave half of it
+        looking whole); the next ``fetch`` clones it again."""
+        aside = Path(tempfile.mkdtemp(prefix=".damaged-", dir=self.path.parent))
+        os.replace(self.path, aside / "repo")
+        shutil.rmtree(aside, ignore_errors=True)
 
     def has_commit(self, rev: str) -> bool:
-        out = subprocess.run(
-            ["git", "cat-file", "-e", f"{rev}^{{commit}}"],
-            cwd=self.path,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
-        return out.returncode == 0
+        return gitcmd.run(self.path, "cat-file", "-e", f"{rev}^{{commit}}").ok
 
     def read_file(self, rev: str, path: str) -> bytes | None:
-        """A file's bytes at ``rev``, or None when it does not exist there."""
-        out = subprocess.run(
-            ["git", "cat-file", "blob", f"{rev}:{path}"],
-            cwd=self.path,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
-        return out.stdout if out.returncode == 0 else None
+        """A file's bytes at ``rev``, or None when it does not exist there; a file the rule of
+        ``repo.files`` refuses (a link out of the tree...) raises ``RefusedFile``."""
+        from qv_config.repo.git import GitSource
+
+        source = GitSource(self.path, rev)
+        try:
+            return source.read_strict(path)
+        finally:
+            source.close()

@@ -9,7 +9,7 @@ remaining ones are skipped by the store's minimal apply anyway.
 from __future__ import annotations
 
 from qv_config.agent.source import GitMirror
-from qv_config.errors import CheckFailed
+from qv_config.errors import CheckFailed, GitError
 
 
 class HistoryRewritten(CheckFailed):
@@ -17,12 +17,13 @@ class HistoryRewritten(CheckFailed):
 
 
 def _bases(mirror: GitMirror, rev: str) -> tuple[str, ...]:
+    from qv_config.repo.files import RefusedFile
     from qv_config.yamlio import YamlError, load_bytes
 
-    raw = mirror.read_file(rev, "qv.yaml")
     try:
+        raw = mirror.read_file(rev, "qv.yaml")
         data = load_bytes("qv.yaml", raw).data if raw is not None else None
-    except YamlError:
+    except (YamlError, RefusedFile):
         data = None  # rendering reports a broken qv.yaml; here the safe default applies
     spec = data.get("spec") if isinstance(data, dict) else None
     bases = spec.get("bases") if isinstance(spec, dict) else None
@@ -62,6 +63,9 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
     if deployed == tip:
         return []
     if not mirror.has_commit(deployed):
+        damage = mirror.damage()  # a lost object is the mirror's fault, not a rewritten history
+        if damage is not None:
+            raise GitError(f"the Git mirror {mirror.path} is damaged: {damage}")
         raise HistoryRewritten(
             f"the deployed revision {deployed[:12]} is not in the history of {mirror.url}"
             " (deployed from a commit that was never pushed, or history was rewritten)",

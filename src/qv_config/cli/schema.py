@@ -35,7 +35,7 @@ def export_command(
 
     # -C means "as if started there": a relative --out is relative to that directory too.
     start = OPTIONS.start_dir()
-    out_dir = start / out if out is not None else find_root(start) / "schemas" / "qv"
+    out_dir = start / out if out is not None else _default_dir(find_root(start))
     if check:
         stale = stale_files(out_dir)
         if stale:
@@ -45,3 +45,15 @@ def export_command(
         return
     for path in export_schemas(out_dir):
         console().print(f"wrote {path}", markup=False)
+
+
+def _default_dir(root: Path) -> Path:
+    """``schemas/qv`` of the project, when it is a real folder of it (or absent)."""
+    from qv_config.errors import UsageError
+    from qv_config.repo.files import Refused
+    from qv_config.repo.source import WorkTreeSource
+
+    found = WorkTreeSource(root).locate("schemas/qv")
+    if isinstance(found, Refused):
+        raise UsageError(found.finding().message, hint="make schemas/qv a folder, or pass --out")
+    return root / "schemas" / "qv"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -15,14 +16,17 @@ def _repo_paths(root: Path, start: Path, paths: list[str]) -> list[str]:
 
     out = []
     for raw in paths:
-        full = (start / raw).resolve()
-        try:
-            out.append(full.relative_to(root).as_posix())
-        except ValueError:
+        # Lexically, then with its folder resolved: a link named is the link, not its target.
+        full = Path(os.path.normpath(start / raw))
+        for candidate in (full, Path(os.path.realpath(full.parent)) / full.name):
+            if candidate.is_relative_to(root):
+                out.append(candidate.relative_to(root).as_posix())
+                break
+        else:
             raise UsageError(
                 f"path {raw!r} is outside the project {root}",
                 hint="give paths inside the configuration repository",
-            ) from None
+            )
     return out
 
 

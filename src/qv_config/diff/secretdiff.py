@@ -156,11 +156,11 @@ class SideFiles:
 
     def _scan(self, needles: Sequence[str]) -> set[str]:
         """A work tree outside Git: read the candidate files (rare, and only for secrets)."""
-        from qv_config.diff.tree import worktree_files
+        from qv_config.repo.source import WorkTreeSource
 
         wanted = [n.encode() for n in needles]
         found: set[str] = set()
-        for path in worktree_files(self.root, self.folders):
+        for path in WorkTreeSource(self.root).list_paths(self.folders):
             raw = self.read(path) if path.endswith((".yaml", ".yml")) else None
             if raw is not None and b"sops" in raw and any(n in raw for n in wanted):
                 found.add(path)

@@ -15,17 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from qv_config.diff.rendercache import CachedState, RenderCache
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
-from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set, worktree_files
+from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
 from qv_config.errors import CheckFailed, GitError, UsageError
 from qv_config.findings import Finding
-from qv_config.repo import history
+from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
     from qv_config.models import Project
     from qv_config.render.types import RenderedEnv
+    from qv_config.repo.git import GitSource
+    from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
 
 Refs = Mapping[str, Mapping[str, Any]]
+_REFUSALS = ("QV111", "QV112")  # links and names the rule of repo.files refuses
 Read = Callable[[str], bytes | None]
 
 
@@ -63,7 +66,9 @@ class Workspace:
         self.root = root
         self.git = history.is_git(root)
         self.cache = RenderCache(root if use_cache else None)
-        self.blobs = history.BlobReader(root) if self.git else None
+        self.blobs = gitcmd.Batch(root) if self.git else None
+        self._sources: dict[str | None, GitSource | WorkTreeSource] = {}
+        self._links: dict[str | None, bool] = {}
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
         self._projects: dict[str | None, Project | None] = {}
@@ -89,19 +94,25 @@ class Workspace:
         if rev not in self._shas:
             from qv_config.repo.git import GitSource
 
-            source = GitSource(self.root, rev)
+            source = GitSource(self.root, rev, batch=self.blobs)
             assert source.revision is not None
             self._shas[rev] = source.revision
-            source.close()
+            self._sources.setdefault(source.revision, source)
         return self._shas[rev]
 
-    def read_at(self, sha: str | None) -> Read:
-        if sha is None or self.blobs is None:
-            from qv_config.repo.source import WorkTreeSource
+    def source(self, sha: str | None) -> GitSource | WorkTreeSource:
+        """The files of a state (None: the work tree), read by the rule of ``repo.files``."""
+        if sha not in self._sources:
+            from qv_config.repo import GitSource, WorkTreeSource
 
-            return WorkTreeSource(self.root).read
-        blobs = self.blobs
-        return lambda path: blobs.read(f"{sha}:./{path}") if "\n" not in path else None
+            if sha is None or self.blobs is None:
+                self._sources[sha] = WorkTreeSource(self.root)
+            else:
+                self._sources[sha] = GitSource(self.root, sha, batch=self.blobs)
+        return self._sources[sha]
+
+    def read_at(self, sha: str | None) -> Read:
+        return self.source(sha).read
 
     def project(self, sha: str | None) -> Project | None:
         """qv.yaml of a state (None when missing or invalid; loading reports why)."""
@@ -125,10 +136,9 @@ class Workspace:
 
     def snapshot(self, sha: str | None) -> Snapshot:
         if sha not in self._snapshots:
-            from qv_config.repo import GitSource, WorkTreeSource, load_snapshot
+            from qv_config.repo import load_snapshot
 
-            source = GitSource(self.root, sha) if sha else WorkTreeSource(self.root)
-            self._snapshots[sha] = load_snapshot(source)
+            self._snapshots[sha] = load_snapshot(self.source(sha))
         return self._snapshots[sha]
 
     # ------------------------------------------------------------ states
@@ -145,6 +155,9 @@ class Workspace:
     def _render_set(self, env: str, old: str | None, new: str | None) -> set[str] | None:
         changed = self.changed(old, new)
         bases = self.bases(new)
+        if self.git and any(self._has_links(sha, env, bases, changed) for sha in {old, new}):
+            return None  # a link reads a file whose change is not the link's: render all
+
         keep = render_set(changed, env, bases)
         if keep is not None or not self.git:
             return keep
@@ -158,6 +171,12 @@ class Workspace:
             found |= history.grep_files(self.root, sha, names, [f"environments/{env}", *bases])
         keep = render_set(found, env, bases)
         return None if keep is None else keep | others
+
+    def _has_links(self, sha: str | None, env: str, bases: list[str], changed: set[str]) -> bool:
+        if sha not in self._links:
+            paths = history.input_paths(env, bases)
+            self._links[sha] = history.has_links(self.root, sha, paths, changed)
+        return self._links[sha]
 
     def _dependents(self, old: str | None, new: str | None, names: list[str]) -> list[str]:
         """``names`` and every template that extends one of them, on either side. A textual
@@ -204,7 +223,8 @@ class Workspace:
     def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
-        checked = _render_checked(snap, env, set(snap.digests))
+        files = set(snap.digests) | {f.file for f in snap.findings if f.code in _REFUSALS}
+        checked = _render_checked(snap, env, files)
         return State(env, label, *checked, sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
@@ -241,15 +261,16 @@ def _parse_project(raw: bytes | None) -> Project | None:
 def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot:
     from qv_config.repo import load_snapshot
 
-    if sha is None or ws.blobs is None:
-        files = worktree_files(ws.root, wanted)
-        label, read_blob = "work tree", None
-    else:
-        files = history.ls_blobs(ws.root, sha, wanted)
-        label, read_blob = sha[:12], ws.blobs.read
-    source = PartialSource(ws.root, label, sha, files, read_blob, ws.read_at(sha))
+    source = ws.source(sha)
+    files = source.list_paths(wanted)
+    problems = {p: r for p, r in source.problems.items() if any(_related(p, w) for w in wanted)}
     # Few files, each parsed fast: the shared parse cache would cost more to load than it saves.
-    return load_snapshot(source, use_cache=False)
+    return load_snapshot(PartialSource(source, files, problems), use_cache=False)
+
+
+def _related(path: str, wanted: str) -> bool:
+    """``path`` is ``wanted``, under it, or a folder above it."""
+    return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
 
 
 def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:

@@ -10,10 +10,14 @@ render of 100.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qv_config.repo.files import Refused
+    from qv_config.repo.source import Source
 
 _YAML = (".yaml", ".yml")
 ENV_FILES = ("environment.yaml", "environment.yml")
@@ -49,43 +53,22 @@ def context_paths(env: str) -> list[str]:
 
 @dataclass
 class PartialSource:
-    """A ``Source`` (repo.source) listing only ``files``; other files (schemas) still readable."""
+    """A ``Source`` (repo.source) listing only ``files`` of ``source``; every other file (the
+    schemas) is still read through it, by the same rule."""
 
-    root: Path
-    label: str
-    revision: str | None
+    source: Source
     files: dict[str, str]  # path -> content id (blob id for Git, "" for the work tree)
-    read_blob: Callable[[str], bytes | None] | None  # blob id -> bytes (Git only)
-    read_other: Callable[[str], bytes | None] = field(repr=False)
+    problems: dict[str, Refused]  # what the rule refused among those paths
+    root: Path = field(init=False)
+    label: str = field(init=False)
+    revision: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.root, self.label = self.source.root, self.source.label
+        self.revision = self.source.revision
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
         return dict(self.files)
 
     def read(self, path: str) -> bytes | None:
-        blob = self.files.get(path)
-        if blob and self.read_blob is not None:
-            return self.read_blob(blob)
-        return self.read_other(path)
-
-
-def worktree_files(root: Path, paths: Iterable[str]) -> dict[str, str]:
-    """The files among ``paths`` (files or folders) present in the work tree."""
-    out: dict[str, str] = {}
-    for rel in paths:
-        full = os.path.join(root, rel)
-        if os.path.isfile(full):
-            out[rel] = ""
-        elif os.path.isdir(full):
-            _walk(full, rel, out)
-    return out
-
-
-def _walk(folder: str, rel: str, out: dict[str, str]) -> None:
-    for entry in os.scandir(folder):
-        if entry.name.startswith("."):
-            continue
-        child = f"{rel}/{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, child, out)
-        elif entry.is_file(follow_symlinks=False):
-            out[child] = ""
+        return self.source.read(path)

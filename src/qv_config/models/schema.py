@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,8 @@ def stale_files(out_dir: Path) -> list[Path]:
     stale: list[Path] = []
     for name, text in expected_files().items():
         path = out_dir / name
-        try:
-            current = path.read_text(encoding="utf-8")
+        try:  # a link is stale whatever it points to: export replaces it by the file
+            current = None if path.is_symlink() else path.read_text(encoding="utf-8")
         except (FileNotFoundError, IsADirectoryError):
             current = None
         if current != text:
@@ -78,7 +79,11 @@ def export_schemas(out_dir: Path) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, text in expected_files().items():
             path = out_dir / name
-            path.write_text(text, encoding="utf-8")
+            # A new file renamed over the old name: a link there is replaced, never written
+            # through (a repository could link schemas/qv/x.schema.json to ~/.bashrc).
+            fresh = out_dir / f".{name}.tmp"
+            fresh.write_text(text, encoding="utf-8")
+            os.replace(fresh, path)
             written.append(path)
     except OSError as err:
         raise OperationalError(

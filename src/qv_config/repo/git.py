@@ -2,102 +2,42 @@
 
 ``git ls-tree -z`` lists the files (the blob sha is the content hash, so the parse cache works
 across revisions for free) and one long-running ``git cat-file --batch`` process reads every
-blob: one process per snapshot, not one per file.
+blob: one process per snapshot, not one per file. The rule of ``repo.files`` (links, names)
+applies as in the work tree: symlinks are resolved by their text against the commit's trees.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import threading
-import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from qv_config.errors import GitError
-from qv_config.repo.source import _FIXED_DIRS
+from qv_config.repo import files, gitcmd
+from qv_config.repo.files import Kind, Refused
+from qv_config.repo.gitcmd import UNSHALLOW as _UNSHALLOW
+from qv_config.repo.source import strict_read, tops
 
-_UNSHALLOW = "fetch more history: git fetch --unshallow"
-
-
-def _env() -> dict[str, str]:
-    # No prompts, no pager, no optional index refresh/locks: reading must never write.
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, env=_env(), check=False
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", hint="install git") from None
-    except NotADirectoryError:
-        raise GitError(f"{root} is not a directory") from None
-
-
-class _Batch:
-    """One ``git cat-file --batch`` process; requests are serialised by a lock."""
-
-    def __init__(self, root: Path) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=root,
-            env=_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _stop, self._proc)
-
-    def read(self, spec: str) -> bytes | None:
-        with self._lock:
-            stdin, stdout = self._pipes()
-            stdin.write(spec.encode("utf-8") + b"\n")
-            stdin.flush()
-            header = stdout.readline()
-            if not header or header.endswith(b" missing\n") or header.endswith(b" ambiguous\n"):
-                return None
-            size = int(header.split()[2])
-            data = stdout.read(size)
-            stdout.read(1)  # the LF after each object
-            return data
-
-    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
-        stdin, stdout = self._proc.stdin, self._proc.stdout
-        if stdin is None or stdout is None or self._proc.poll() is not None:
-            raise GitError("git cat-file --batch stopped unexpectedly", hint="run again with -v")
-        return stdin, stdout
-
-    def close(self) -> None:
-        self._finalizer()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
+_FILE_MODES = ("100644", "100755")
 
 
 @dataclass
 class GitSource:
-    """The files of commit ``rev`` of the repository holding ``root`` (the project directory)."""
+    """The files of commit ``rev`` of the repository holding ``root`` (the project directory).
+    ``batch``: a ``cat-file`` reader to share (a command reading several revisions needs one)."""
 
     root: Path
     rev: str
+    batch: gitcmd.Batch | None = field(default=None, repr=False)
     label: str = field(init=False)
     revision: str | None = field(init=False)
+    problems: dict[str, Refused] = field(init=False, repr=False, default_factory=dict)
     _prefix: str = field(init=False, repr=False)
     _blobs: dict[str, str] = field(init=False, repr=False, default_factory=dict)
-    _batch: _Batch | None = field(init=False, repr=False, default=None)
+    _trees: dict[str, dict[str, tuple[str, str]]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    _own_batch: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
         self._prefix = _project_prefix(self.root)
@@ -106,8 +46,26 @@ class GitSource:
         self.label = f"{self.rev} ({sha[:12]})"
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
-        tops = ["qv.yaml", *_FIXED_DIRS, *bases]
-        done = _git(
+        return self.list_paths(tops(bases))
+
+    def list_paths(self, paths: Iterable[str]) -> dict[str, str]:
+        """The files at or under ``paths`` (files or folders) -> blob id, by the rule."""
+        out: dict[str, str] = {}
+        folders = []
+        for top in paths:
+            found = self._locate(top)
+            if found is not None and found[0] == "dir":
+                folders.append(top)
+            elif found is not None and found[0] == "file":
+                out[top] = self._entry(found[1])[1]
+        if folders:
+            self._list_folders(folders, out)
+        self._blobs.update(out)
+        return out
+
+    def _list_folders(self, folders: list[str], out: dict[str, str]) -> None:
+        prefix = self._prefix
+        done = gitcmd.run(
             self.root,
             "ls-tree",
             "-r",
@@ -115,66 +73,112 @@ class GitSource:
             "--full-tree",
             self._sha(),
             "--",
-            *(self._prefix + top for top in tops),
+            *(prefix + top for top in folders),
         )
-        if done.returncode != 0:
-            raise _git_error(f"cannot list the files of {self.label}", done.stderr)
-        self._blobs = dict(_parse_ls_tree(done.stdout, self._prefix))
-        return dict(self._blobs)
+        if not done.ok:
+            raise gitcmd.error(f"cannot list the files of {self.label}", done)
+        for mode, sha, path in _parse_ls_tree(done.stdout, prefix):
+            if files.hidden(path):
+                continue
+            bad = files.bad_name(path)
+            if bad is not None:
+                self.problems.setdefault(bad.path, bad)
+            elif mode in _FILE_MODES:
+                out[path] = sha
+            elif mode == "120000" and (found := self._locate(path)) is not None:
+                out[path] = self._entry(found[1])[1]
+
+    def _locate(self, path: str) -> tuple[Kind, str] | None:
+        return files.checked(path, self._lookup, self.problems)
+
+    def _lookup(self, path: str) -> tuple[Kind, str]:
+        mode, oid = self._entry(path)
+        if mode == "040000":
+            return "dir", ""
+        if mode == "120000":
+            target = self._reader().read(oid)
+            return "link", (target or b"").decode("utf-8", "surrogateescape")
+        if mode in _FILE_MODES:
+            return "file", ""
+        return ("missing" if not mode else "other"), ""
+
+    def _entry(self, path: str) -> tuple[str, str]:
+        """(mode, object id) of ``path`` in the commit's trees; ("", "") when absent."""
+        folder, _, name = path.rpartition("/")
+        if folder not in self._trees:
+            # "<sha>:" is the root tree; "<sha>:sub" a folder (no trailing slash)
+            found = self._reader().read_object(f"{self._sha()}:{self._prefix}{folder}".rstrip("/"))
+            entries = {}
+            if found is not None and found[0] == "tree":
+                entries = gitcmd.tree_entries(found[1], len(self._sha()) // 2)
+            self._trees[folder] = entries
+        return self._trees[folder].get(name, ("", ""))
 
     def read(self, path: str) -> bytes | None:
-        if "\n" in path:  # cannot be asked through the line-based batch protocol
-            return None
-        if self._batch is None:
-            self._batch = _Batch(self.root)
         blob = self._blobs.get(path)
-        data = self._batch.read(blob if blob else f"{self._sha()}:{self._prefix}{path}")
-        if data is None and blob:
+        if blob is None:
+            if not files.readable_name(path):
+                return None
+            found = self._locate(path)
+            if found is None or found[0] != "file":
+                return None
+            blob = self._entry(found[1])[1]
+        data = self._reader().read(blob)
+        if data is None:
             raise GitError(f"object {blob} of {path} at {self.label} is missing", hint=_UNSHALLOW)
         return data
 
+    def read_strict(self, path: str) -> bytes | None:
+        """``read``, but a file the rule refuses raises ``RefusedFile`` instead of None."""
+        return strict_read(self, path)
+
+    def _reader(self) -> gitcmd.Batch:
+        if self.batch is None:
+            self.batch, self._own_batch = gitcmd.Batch(self.root), True
+        return self.batch
+
     def close(self) -> None:
-        if self._batch is not None:
-            self._batch.close()
+        if self.batch is not None and self._own_batch:
+            self.batch.close()
 
     def _sha(self) -> str:
         assert self.revision is not None  # set in __post_init__
         return self.revision
 
 
-def _parse_ls_tree(out: bytes, prefix: str) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def _parse_ls_tree(out: bytes, prefix: str) -> list[tuple[str, str, str]]:
+    """(mode, object id, project-relative path) of each blob listed (submodules left out)."""
+    found: list[tuple[str, str, str]] = []
     for entry in out.split(b"\0"):
         if not entry:
             continue
         meta, _, raw_path = entry.partition(b"\t")
         mode, kind, sha = meta.decode().split()
-        if kind != "blob" or mode == "120000":  # skip submodules and symlinks
-            continue
-        path = raw_path.decode("utf-8", errors="surrogateescape")
-        pairs.append((path[len(prefix) :], sha))
-    return pairs
+        if kind == "blob":
+            path = raw_path.decode("utf-8", errors="surrogateescape")
+            found.append((mode, sha, path[len(prefix) :]))
+    return found
 
 
 def _project_prefix(root: Path) -> str:
     """The project's folder inside the Git repository ("" at the top, else "sub/dir/")."""
-    done = _git(root, "rev-parse", "--show-prefix")
-    if done.returncode != 0:
-        raise _git_error(
+    done = gitcmd.run(root, "rev-parse", "--show-prefix")
+    if not done.ok:
+        raise gitcmd.error(
             f"{root} is not inside a Git repository",
-            done.stderr,
+            done,
             hint="--rev needs a Git repository; run git init or drop --rev",
         )
-    return done.stdout.decode().strip()
+    return done.text.strip()
 
 
 def _resolve(root: Path, rev: str) -> str:
     if rev.startswith("-"):
         raise GitError(f"unknown revision {rev!r}", hint=_list_hint())
-    done = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    if done.returncode == 0:
-        return done.stdout.decode().strip()
-    shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.decode().strip()
+    done = gitcmd.run(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if done.ok:
+        return done.text.strip()
+    shallow = gitcmd.run(root, "rev-parse", "--is-shallow-repository").text.strip()
     if shallow == "true":
         raise GitError(f"unknown revision {rev!r} in a shallow clone", hint=_UNSHALLOW)
     raise GitError(f"unknown revision {rev!r}", hint=_list_hint())
@@ -182,14 +186,6 @@ def _resolve(root: Path, rev: str) -> str:
 
 def _list_hint() -> str:
     return "list revisions with `git log --oneline`, `git branch -a` or `git tag`"
-
-
-def _git_error(message: str, stderr: bytes, hint: str | None = None) -> GitError:
-    detail = stderr.decode("utf-8", errors="replace").strip().splitlines()
-    text = f"{message}: {detail[-1]}" if detail else message
-    if "shallow" in text or "missing" in text:
-        hint = hint or _UNSHALLOW
-    return GitError(text, hint=hint)
 
 
 __all__ = ["GitSource"]

@@ -9,12 +9,14 @@ whose key changed (and a renderer cache can be keyed by it).
 
 from __future__ import annotations
 
-import subprocess
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qv_config.errors import GitError
+from qv_config.repo import gitcmd
+from qv_config.repo.gitcmd import UNSHALLOW as _UNSHALLOW
 
 # Newline between fields, NUL between commits: neither can occur inside these fields (a header
 # line of a commit object ends at a newline; %s joins the subject's lines), while anything else,
@@ -36,23 +38,13 @@ class CommitInfo:
         return self.sha[:10]
 
 
-def git(root: Path, *args: str, input_text: str | None = None, errors: str = "strict") -> str:
+def git(
+    root: Path, *args: str, input_text: str | None = None, errors: str = "surrogateescape"
+) -> str:
     """Run git in ``root``; a failure becomes a ``GitError`` with git's own words. ``errors``
     as for ``bytes.decode`` (free text such as commit messages need not be UTF-8)."""
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=root,
-        input=input_text,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors=errors,
-        check=False,
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
-    return proc.stdout
+    data = gitcmd.output(root, *args, input=None if input_text is None else input_text.encode())
+    return data.decode("utf-8", errors)
 
 
 def first_parent_log(root: Path, rev: str, limit: int | None = None) -> list[CommitInfo]:
@@ -86,32 +78,18 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
 
 def is_ancestor(root: Path, older: str, newer: str) -> bool:
     """True when ``older`` is an ancestor of (or equal to) ``newer``."""
-    proc = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", older, newer],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode > 1:
-        raise GitError(
-            f"cannot compare {older[:10]} and {newer[:10]}: {proc.stderr.decode().strip()}",
-            hint="fetch more history: git fetch --unshallow",
-        )
-    return proc.returncode == 0
+    done = gitcmd.run(root, "merge-base", "--is-ancestor", older, newer)
+    if done.returncode > 1:
+        raise gitcmd.error(f"cannot compare {older[:10]} and {newer[:10]}", done, _UNSHALLOW)
+    return done.ok
 
 
 def default_base(root: Path) -> str:
     """The merge-base of HEAD with the main branch (``origin/main`` preferred, then ``main``)."""
     for candidate in ("origin/main", "main", "origin/master", "master"):
-        proc = subprocess.run(
-            ["git", "merge-base", "HEAD", candidate],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
+        done = gitcmd.run(root, "merge-base", "HEAD", candidate)
+        if done.ok and done.text.strip():
+            return done.text.strip()
     raise GitError(
         "cannot find the merge-base of HEAD with main",
         hint="pass --base REV, or fetch the main branch (git fetch origin main; in a shallow "
@@ -122,26 +100,8 @@ def default_base(root: Path) -> str:
 # ---------------------------------------------------------------- changed files and blobs
 
 
-def _git_env() -> dict[str, str]:
-    # Reading must never write: no optional index refresh or locks, no prompts.
-    import os
-
-    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-
-
 def _run_bytes(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = detail[-1] if detail else str(proc.returncode)
-        hint = _UNSHALLOW if ("shallow" in last or "bad object" in last) else None
-        raise GitError(f"git {args[0]} failed: {last}", hint=hint)
-    return proc.stdout
-
-
-_UNSHALLOW = "fetch more history: git fetch --unshallow (or git fetch --deepen=N)"
+    return gitcmd.output(root, *args)
 
 
 def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
@@ -167,75 +127,20 @@ def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
     return {p for p in text.split("\0") if p}
 
 
-def ls_blobs(root: Path, rev: str, paths: Sequence[str]) -> dict[str, str]:
-    """Project-relative path -> blob id at ``rev`` for the files under ``paths`` (absent: left
-    out). Symlinks and submodules are not configuration and are skipped."""
-    if not paths:
-        return {}
-    out = _run_bytes(root, "ls-tree", "-r", "-z", rev, "--", *paths)
-    blobs: dict[str, str] = {}
-    for entry in out.split(b"\0"):
-        meta, _, raw = entry.partition(b"\t")
-        if not raw:
-            continue
-        mode, kind, sha = meta.decode().split()
-        if kind == "blob" and mode != "120000":
-            blobs[raw.decode("utf-8", "surrogateescape")] = sha
-    return blobs
+def has_links(root: Path, rev: str | None, paths: Sequence[str], changed: set[str]) -> bool:
+    """Whether a symbolic link lies under ``paths`` at commit ``rev`` (None: the work tree,
+    whose tracked links are in the index and whose other ones are among ``changed``)."""
+    if rev is not None:
+        out = _run_bytes(root, "ls-tree", "-r", "-z", rev, "--", *paths)
+    else:
+        out = _run_bytes(root, "ls-files", "-s", "-z", "--", *paths)
+        if any(os.path.islink(os.path.join(root, path)) for path in changed):
+            return True
+    return any(entry.startswith(b"120000 ") for entry in out.split(b"\0"))
 
 
 def is_git(root: Path) -> bool:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        env=_git_env(),
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-class BlobReader:
-    """One ``git cat-file --batch`` process for every blob a command reads, whatever the commit
-    (``qv log`` reads a few files of many commits; a process per commit would dominate)."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def read(self, blob: str) -> bytes | None:
-        proc = self._start()
-        assert proc.stdin is not None
-        assert proc.stdout is not None
-        proc.stdin.write(blob.encode() + b"\n")
-        proc.stdin.flush()
-        header = proc.stdout.readline()
-        if not header or header.endswith((b" missing\n", b" ambiguous\n")):
-            return None
-        data = proc.stdout.read(int(header.split()[2]))
-        proc.stdout.read(1)  # the LF after each object
-        return data
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self._root,
-                env=_git_env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        return self._proc
-
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-            self._proc.wait()
-            if self._proc.stdout is not None:
-                self._proc.stdout.close()
-            self._proc = None
+    return gitcmd.run(root, "rev-parse", "--is-inside-work-tree").ok
 
 
 def worktree_clean(root: Path, paths: Sequence[str]) -> bool:
@@ -254,12 +159,9 @@ def grep_files(
         return set()
     args = ["grep", "-l", "-z", "-F", "--no-color", *(f"-e{n}" for n in needles)]
     args += [rev, "--", *paths] if rev else ["--untracked", "--", *paths]
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=_git_env(), check=False
-    )
-    if proc.returncode not in (0, 1):  # 1: nothing matched
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git grep failed: {detail[-1] if detail else proc.returncode}")
+    done = gitcmd.run(root, *args)
+    if done.returncode not in (0, 1):  # 1: nothing matched
+        raise gitcmd.error("git grep failed", done)
     prefix = f"{rev}:" if rev else ""
-    text = proc.stdout.decode("utf-8", "surrogateescape")
+    text = done.text
     return {p[len(prefix) :] for p in text.split("\0") if p}

@@ -161,7 +161,7 @@ def _load_all(loader: _Loader) -> Snapshot:
     bases = list(project.bases) if project else ["strategies"]
     files = loader.source.list_files(bases)
     base_prefixes = tuple(f"{b}/" for b in bases)
-    loader.prefetch([p for p in files if p.endswith(_YAML_SUFFIXES) and p != "qv.yaml"])
+    loader.prefetch([p for p in files if p.endswith(_YAML_SUFFIXES) and "/" in p])
     templates: dict[str, LoadedDoc] = {}
     base_docs: dict[str, LoadedDoc] = {}
     parts: dict[str, _EnvParts] = {}
@@ -177,6 +177,8 @@ def _load_all(loader: _Loader) -> Snapshot:
         elif path.startswith("environments/"):
             _classify_env(loader, path, parts, base_prefixes)
     source = loader.source
+    # Links and names the rule refused (QV111, QV112): named, never read.
+    loader.findings += [refused.finding() for refused in source.problems.values()]
     snapshot = Snapshot(
         root=source.root,
         label=source.label,
@@ -207,7 +209,7 @@ def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any
     """qv.yaml's info, its document, and its model when this run had to build one."""
     doc = loader.load("qv.yaml")
     if doc is None:
-        if not loader.findings:
+        if not loader.findings and "qv.yaml" not in loader.source.problems:
             loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
         return None, None, None
     # Keyed by content digest in the parse cache, whose file is keyed by the qv version: these

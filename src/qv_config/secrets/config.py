@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ class SopsConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``.sops.yaml`` at or above ``start`` (a file or a directory)."""
-    here = start.resolve()
+    """The nearest ``.sops.yaml`` at or above ``start`` (a file or a directory). Found from
+    where ``start`` is, not from where a link there points (``repo.files`` judges the link)."""
+    here = Path(os.path.abspath(start))
     for folder in [here, *here.parents] if here.is_dir() else here.parents:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
@@ -75,10 +77,16 @@ def _bad(path: Path, line: int, what: str) -> SopsConfigError:
 
 def load_config(path: Path) -> SopsConfig:
     """Parse ``.sops.yaml``; a malformed file is a ``UsageError`` naming the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as bad:
+    from qv_config.repo.files import RefusedFile
+    from qv_config.repo.source import WorkTreeSource
+
+    try:  # through the rule of repo.files: a link out of the repository is never read
+        raw = WorkTreeSource(path.parent).read_strict(path.name)
+        text = raw.decode("utf-8") if raw is not None else None
+    except (OSError, UnicodeDecodeError, RefusedFile) as bad:
         raise _bad(path, 0, f"cannot be read ({bad})") from None
+    if text is None:
+        raise _bad(path, 0, "cannot be read (no such file)")
     return parse_config(path, text)
 
 

@@ -8,6 +8,7 @@ checks up front what sops would report obscurely: no matching rule, no key, alre
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,21 @@ def target(path: Path) -> Target:
             f"{path}: no .sops.yaml in this folder or above",
             hint="create .sops.yaml with a creation rule per environment",
         )
-    return Target(path, load_config(found))
+    config = load_config(found)
+    _check_rule(config.root, path)
+    return Target(path, config)
+
+
+def _check_rule(root: Path, path: Path) -> None:
+    """A file the rule of ``repo.files`` refuses (a link out of the repository, a control
+    character in its name) is neither read nor written: exit 2 naming it, never its target."""
+    from qv_config.repo.files import Refused
+    from qv_config.repo.source import WorkTreeSource
+
+    rel = Path(os.path.relpath(os.path.abspath(path), root)).as_posix()
+    found = WorkTreeSource(root).locate(rel)
+    if isinstance(found, Refused):
+        raise UsageError(found.finding().message, hint="operate on the file itself")
 
 
 def _sops(t: Target, args: list[str], key_file: Path | None = None, **kw: Any) -> SopsRun:
@@ -94,13 +109,16 @@ def secret_keys(path: Path, root: Path) -> set[str]:
     name = meta.get("name") if isinstance(meta, dict) else None
     if not isinstance(data, dict) or data.get("kind") != "Config" or not isinstance(name, str):
         return set()
+    from qv_config.repo.source import WorkTreeSource
+
     explicit = meta.get("schema") if isinstance(meta, dict) else None
-    schema_path = root / (explicit or f"schemas/configs/{name}.schema.json")
-    if not schema_path.is_file():
+    schema_path = explicit if isinstance(explicit, str) else f"schemas/configs/{name}.schema.json"
+    raw = WorkTreeSource(root).read(schema_path.removeprefix("./"))  # by the rule of repo.files
+    if raw is None:
         return set()
     try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as bad:
+        schema = json.loads(raw)
+    except ValueError as bad:
         raise UsageError(f"{schema_path}: not readable JSON ({bad})") from None
     marks = marks_for_config_schema(schema)
     return {pattern[-1] for pattern in marks.secret if pattern and pattern[-1] != "*"}

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from qv_config import __version__
+from qv_config.repo.gitcmd import Done, run
 
 _FORMAT = f"qv-desired-1/{__version__}"
 _KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revisions age out
@@ -111,10 +111,8 @@ def _key(root: Path, sha: str, paths: tuple[str, ...], prefix: str) -> str | Non
     return None if ids[0] == "-" else ",".join(ids)
 
 
-def _cat_file(root: Path, mode: str, query: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["git", "cat-file", mode], cwd=root, input=query, capture_output=True, check=False
-    )
+def _cat_file(root: Path, mode: str, query: bytes) -> Done:
+    return run(root, "cat-file", mode, input=query)
 
 
 def _commit_and_project(

@@ -9,6 +9,20 @@ class StoreError(OperationalError):
     """The store is unreachable, refused a credential, or holds something qv cannot use."""
 
 
+class StoreLost(StoreError):
+    """The SQLite store file was deleted or replaced under an open connection: writes would go
+    to a file nobody reads any more (deleted) or to the old one (replaced)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"the SQLite store file {path} was {reason} while qv had it open",
+            hint="restore the file, or run `qv sync` to create a store (qv never re-creates a"
+            " deleted store silently)",
+        )
+        self.path = path
+        self.reason = reason  # "deleted" or "replaced"
+
+
 class MetaCorruptError(StoreError):
     """``P/{env}/_meta`` exists but is not the JSON object qv writes."""
 

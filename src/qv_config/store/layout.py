@@ -60,15 +60,14 @@ def now() -> str:
 
 def whoami(root: str | os.PathLike[str] | None = None) -> str:
     """Who applies: ``git config user.email`` in the project, else $USER."""
-    import subprocess
+    from qv_config.errors import GitError
+    from qv_config.repo.gitcmd import run
 
     try:
-        out = subprocess.run(
-            ["git", "config", "user.email"], cwd=root, capture_output=True, text=True, check=False
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except OSError:
+        out = run(root, "config", "user.email")
+        if out.ok and out.text.strip():
+            return out.text.strip()
+    except GitError:  # no git: the user name still says who
         pass
     return os.environ.get("USER") or getpass.getuser()
 

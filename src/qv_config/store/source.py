@@ -127,19 +127,23 @@ def store_url_for(root: Path, env: str, flag: str | None) -> str:
         return flag
     if os.environ.get("QV_STORE"):
         return os.environ["QV_STORE"]
-    for path in (root / "environments" / env / "environment.yaml", root / "qv.yaml"):
-        value = _spec_store(path)
+    from qv_config.repo.source import WorkTreeSource
+
+    source = WorkTreeSource(root)  # the rule of repo.files: a link out of the tree is not read
+    for path in (f"environments/{env}/environment.yaml", "qv.yaml"):
+        value = spec_store(path, source.read(path))
         if value:
             return value
     return "sqlite:.qv/state.db"
 
 
-def _spec_store(path: Path) -> str | None:
+def spec_store(path: str, raw: bytes | None) -> str | None:
+    """``spec.store`` of a document's bytes (None: absent, unreadable or not a string)."""
     from qv_config.yamlio import YamlError, load_bytes
 
     try:
-        data = load_bytes(path.name, path.read_bytes()).data
-    except (OSError, YamlError):
+        data = load_bytes(path, raw).data if raw is not None else None
+    except YamlError:
         return None  # validation reports broken files; here the next setting applies
     spec = data.get("spec") if isinstance(data, dict) else None
     store = spec.get("store") if isinstance(spec, dict) else None

@@ -6,12 +6,13 @@ first compares ``_meta`` with what the plan was made from (the fence).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import Any
 
 from qv_config.store import layout
-from qv_config.store.errors import FenceConflict, StoreError
+from qv_config.store.errors import FenceConflict, StoreError, StoreLost
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
@@ -25,11 +26,23 @@ _SCHEMA = (
 )
 
 
+def _raw(value: bytes | None) -> bytes:
+    """A value as stored; NULL (possible in a table made by hand) is b"", which no canonical JSON
+    equals: drift, never a crash."""
+    return value if value is not None else b""
+
+
+# Values as their bytes whatever their SQLite type (text, a blob, a number typed by hand): the
+# text is not decoded, so bytes that are not UTF-8 are drift too, never a decoding error.
+_SELECT = "SELECT key, CAST(value AS BLOB) FROM kv WHERE "
+
+
 class SqliteStore:
     def __init__(self, url: StoreUrl) -> None:
         assert url.path is not None
         self.url = url
         self.last_commit_changes = 0  # rows written by the last commit (sqlite3 changes())
+        self.created = not url.path.exists()  # this open makes a new, empty store
         try:
             url.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -39,8 +52,23 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 self._db.execute(statement)
+            st = os.stat(url.path)
         except (sqlite3.Error, OSError) as err:
             raise self._error(err) from None
+        self._identity = (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """The file opened is still the file at the path (a stat, ~2 µs, before each use)."""
+        path = self.url.path
+        assert path is not None
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise StoreLost(str(path), "deleted") from None
+        except OSError as err:
+            raise self._error(err) from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise StoreLost(str(path), "replaced")
 
     def _error(self, err: Exception) -> StoreError:
         return StoreError(
@@ -53,13 +81,12 @@ class SqliteStore:
         return start, start[:-1] + chr(ord("/") + 1)
 
     def read(self, env: str) -> StoreState:
+        self._check_file()
         start, end = self._env_range(env)
         cut = len(self.url.prefix) + 1
         try:
             self._db.execute("BEGIN")  # one snapshot for meta and values (WAL read transaction)
-            rows = self._db.execute(
-                "SELECT key, value FROM kv WHERE key >= ? AND key < ?", (start, end)
-            ).fetchall()
+            rows = self._db.execute(_SELECT + "key >= ? AND key < ?", (start, end)).fetchall()
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
@@ -69,27 +96,26 @@ class SqliteStore:
         values: dict[str, bytes] = {}
         for key, value in rows:
             if key == meta_key:
-                meta = value.encode()
+                meta = _raw(value)
             elif layout.is_value_key(key[cut:]):
-                values[key[cut:]] = value.encode()
+                values[key[cut:]] = _raw(value)
         return StoreState(meta_raw=meta, token=meta, values=values)
 
     def read_index(self, env: str) -> IndexState:
+        self._check_file()
         meta_key = layout.meta_key(self.url.prefix, env)
         index_key = layout.index_key(self.url.prefix, env)
         try:
             self._db.execute("BEGIN")
             rows = dict(
-                self._db.execute(
-                    "SELECT key, value FROM kv WHERE key IN (?, ?)", (meta_key, index_key)
-                ).fetchall()
+                self._db.execute(_SELECT + "key IN (?, ?)", (meta_key, index_key)).fetchall()
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
             raise self._error(err) from None
-        meta = rows[meta_key].encode() if meta_key in rows else None
-        index = rows[index_key].encode() if index_key in rows else None
+        meta = _raw(rows[meta_key]) if meta_key in rows else None
+        index = _raw(rows[index_key]) if index_key in rows else None
         return IndexState(meta_raw=meta, token=meta, index_raw=index)
 
     def _rollback(self) -> None:
@@ -99,11 +125,12 @@ class SqliteStore:
     def commit(self, env: str, change: Commit) -> None:
         p = self.url.prefix
         meta_key = layout.meta_key(p, env)
+        self._check_file()
         try:
             before = self._db.total_changes
             self._db.execute("BEGIN IMMEDIATE")
-            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (meta_key,)).fetchone()
-            current = row[0].encode() if row else None
+            row = self._db.execute(_SELECT + "key = ?", (meta_key,)).fetchone()
+            current = _raw(row[1]) if row else None
             if current != change.expect:
                 self._db.execute("ROLLBACK")
                 raise FenceConflict(f"{meta_key} changed while planning: another writer applied")
@@ -145,14 +172,13 @@ class SqliteStore:
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
         keys = {layout.index_shard_key(self.url.prefix, env, s): s for s in shards}
         marks = ",".join("?" * len(keys))
+        self._check_file()
         try:
-            rows = self._db.execute(
-                f"SELECT key, value FROM kv WHERE key IN ({marks})", list(keys)
-            ).fetchall()
+            rows = self._db.execute(_SELECT + f"key IN ({marks})", list(keys)).fetchall()
         except sqlite3.Error as err:
             raise self._error(err) from None
         found: dict[str, bytes | None] = dict.fromkeys(shards)
-        found.update({keys[k]: v.encode() for k, v in rows})
+        found.update({keys[k]: _raw(v) for k, v in rows})
         return found
 
     def _insert_audit(self, env: str, entry: AuditEntry) -> None:
@@ -162,6 +188,7 @@ class SqliteStore:
         )
 
     def append_audit(self, env: str, entry: AuditEntry) -> None:
+        self._check_file()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._insert_audit(env, entry)
@@ -171,7 +198,8 @@ class SqliteStore:
             raise self._error(err) from None
 
     def audit(self, env: str, limit: int | None = None) -> list[AuditEntry]:
-        sql = "SELECT seq, entry FROM audit WHERE env = ? ORDER BY seq DESC"
+        self._check_file()
+        sql = "SELECT seq, CAST(entry AS BLOB) FROM audit WHERE env = ? ORDER BY seq DESC"
         args: tuple[Any, ...] = (env,)
         if limit is not None:
             sql, args = sql + " LIMIT ?", (env, limit)
@@ -179,7 +207,7 @@ class SqliteStore:
             rows = self._db.execute(sql, args).fetchall()
         except sqlite3.Error as err:
             raise self._error(err) from None
-        return [layout.decode_audit(entry, str(seq)) for seq, entry in rows]
+        return [layout.decode_audit(_raw(entry), str(seq)) for seq, entry in rows]
 
     def repair_hint(self, env: str) -> str:
         key = layout.meta_key(self.url.prefix, env)
@@ -189,6 +217,7 @@ class SqliteStore:
 
     def _lease_txn(self, sql: str, args: tuple[Any, ...]) -> bool:
         """Run one lease statement in its own write transaction; True when it changed a row."""
+        self._check_file()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             changed = self._db.execute(sql, args).rowcount

@@ -53,6 +53,18 @@ def _normalise(paths: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _check_paths(snapshot: Snapshot, prefixes: tuple[str, ...]) -> None:
+    """A PATH that matches no file qv reads is a mistake (a typo would otherwise say "valid")."""
+    known = [*snapshot.digests, *(f.file for f in snapshot.findings)]
+    for prefix in prefixes:
+        if not any(_under(file, (prefix,)) for file in known):
+            raise UsageError(
+                f"path {prefix!r} matches no file qv validates",
+                hint="qv reads qv.yaml, templates/, environments/, schemas/, policy/ and the"
+                " bases folders of qv.yaml; check the path",
+            )
+
+
 def _yaml_files(snapshot: Snapshot) -> set[str]:
     files = {doc.path for doc in snapshot.templates.values()}
     files |= set(snapshot.bases)
@@ -160,6 +172,8 @@ def validate(
     ``progress`` hears of the documents rendered and checked, environment by environment.
     """
     names = select_envs(snapshot, envs)
+    prefixes = _normalise(paths)
+    _check_paths(snapshot, prefixes)
     cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
     plaintexts = Plaintexts.for_snapshot(snapshot)  # secrets checked decrypted with a key
@@ -167,7 +181,6 @@ def validate(
         project += f"\0keys:{plaintexts.signature}"
     run = RunState(SchemaStore(snapshot.read), cache, today or date.today(), project, plaintexts)
     findings: list[Finding] = list(snapshot.findings)
-    prefixes = _normalise(paths)
     documents: set[tuple[str, str, str]] = set()
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
     # collector would walk that heap over and over (~0.4 s of a cold run of 10,000 documents).

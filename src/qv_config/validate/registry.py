@@ -43,6 +43,8 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV107", "yaml", "file is not UTF-8"),
     ("QV108", "yaml", "top level is not a mapping, or the file is empty"),
     ("QV109", "yaml", "unknown tag (only !replace is known)"),
+    ("QV111", "files", "symbolic link that qv does not read (out of the repository or its area)"),
+    ("QV112", "files", "file name with a control character or bytes that are not UTF-8"),
     ("QV201", "structure", "missing or wrong apiVersion"),
     ("QV202", "structure", "unknown kind"),
     ("QV203", "structure", "missing or invalid metadata.name"),

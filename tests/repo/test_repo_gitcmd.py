@@ -1,0 +1,109 @@
+"""One door to git: ``repo/gitcmd.py`` runs every git process, with one environment, one error
+mapping and one ``cat-file --batch`` reader."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import qv_config
+from qv_config.errors import GitError
+from qv_config.repo import gitcmd
+
+PACKAGE = Path(qv_config.__file__).resolve().parent
+# Starting a process: allowed in the git door and in secrets/ (the sops binary) only.
+_SPAWN = re.compile(
+    r"\bimport subprocess\b|\bfrom subprocess\b|\bPopen\b|\bos\.(system|popen|exec\w*|spawn\w*|"
+    r"posix_spawn\w*)\b"
+)
+_GIT_ARGV = re.compile(r"""\[\s*["']git["']\s*,""")
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def test_no_module_but_gitcmd_starts_git_or_any_other_process() -> None:
+    offenders = []
+    for path in _modules():
+        rel = _relative(path)
+        if rel == "repo/gitcmd.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if _GIT_ARGV.search(text):
+            offenders.append(f"{rel}: runs git itself")
+        if not rel.startswith("secrets/") and _SPAWN.search(text):
+            offenders.append(f"{rel}: starts a process ({_SPAWN.search(text).group(0)})")  # type: ignore[union-attr]
+    assert offenders == [], "route git through qv_config.repo.gitcmd:\n" + "\n".join(offenders)
+
+
+def test_the_check_sees_the_patterns_it_forbids() -> None:
+    assert _GIT_ARGV.search('subprocess.run(["git", "status"])')
+    assert _SPAWN.search("import subprocess")
+    assert _SPAWN.search("os.execvp(x, y)")
+    assert not _SPAWN.search("from qv_config.repo import gitcmd")
+
+
+def test_environment_never_prompts_pages_or_locks() -> None:
+    env = gitcmd.env()
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert env["GIT_OPTIONAL_LOCKS"] == "0"
+    assert env["GIT_PAGER"] == "cat"
+    assert env["LC_ALL"] == "C"
+
+
+def test_a_failure_is_a_git_error_with_git_words_and_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        gitcmd.output(tmp_path, "rev-parse", "HEAD", what="cannot read HEAD")
+    assert "cannot read HEAD: fatal: not a git repository" in caught.value.message
+    assert caught.value.hint is not None
+    assert "git init" in caught.value.hint
+    done = gitcmd.run(tmp_path, "rev-parse", "HEAD")  # yes/no questions: the exit code
+    assert not done.ok
+    assert done.returncode == 128
+
+
+def test_a_missing_folder_is_a_git_error(tmp_path: Path) -> None:
+    with pytest.raises(GitError):
+        gitcmd.run(tmp_path / "absent", "status")
+
+
+def _repo(tmp_path: Path) -> Path:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("alpha\n")
+    (tmp_path / "d" / "link").symlink_to("a.txt")
+    git("add", "-A")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "one")
+    return tmp_path
+
+
+def test_one_batch_reader_reads_blobs_and_trees(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    batch = gitcmd.Batch(root)
+    try:
+        assert batch.read("HEAD:d/a.txt") == b"alpha\n"
+        assert batch.read("HEAD:d/absent") is None
+        assert batch.read("HEAD:d/bad\nname") is None  # cannot be asked: never sent
+        found = batch.read_object("HEAD:d")
+        assert found is not None
+        kind, data = found
+        assert kind == "tree"
+        entries = gitcmd.tree_entries(data)
+        assert entries["a.txt"][0] == "100644"
+        assert entries["link"][0] == "120000"
+        assert batch.read(entries["link"][1]) == b"a.txt"
+    finally:
+        batch.close()
+    assert batch.read("HEAD:d/a.txt") == b"alpha\n"  # a closed reader starts again when asked
+    batch.close()
