@@ -57,6 +57,8 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def _code(point: int) -> str:
+    if 0xDC80 <= point <= 0xDCFF:  # a byte that is not UTF-8, kept by surrogateescape
+        return f"\\x{point - 0xDC00:02x}"
     if point < 0x100:
         return f"\\x{point:02x}"
     return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"

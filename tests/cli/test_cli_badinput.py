@@ -2,10 +2,10 @@
 
 Every item of the core issue's bad-input list is run end to end: the finding code, its
 file:line:col, the exit code, no traceback on either stream, and for the hostile inputs (alias
-bombs, a 50 MB file) the peak resident memory of the qv process itself (``os.wait4`` gives the
-rusage of exactly that child). The trees are the case folders of tests/validate/cases (the
-in-process runner there checks the same findings through ``--format json``); files too large to
-commit are generated in tmp_path.
+bombs, a 50 MB file) the peak resident memory of the qv process itself (``tests/peakrss.py``:
+not the test process's, which Linux would hand down to a child it starts directly). The trees
+are the case folders of tests/validate/cases (the in-process runner there checks the same
+findings through ``--format json``); files too large to commit are generated in tmp_path.
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tests.peakrss import run_measured
 
 CASES = Path(__file__).parents[1] / "validate" / "cases"
 QV = str(Path(sys.executable).with_name("qv"))
-KILL_AFTER = 120.0  # a safety net against a hang, not a timing assertion
+KILL_AFTER = 120  # a safety net against a hang, not a timing assertion
 MAX_RSS_MB = 200.0
 
 # Case folders holding one item of the issue's list each (the new ones and those that existed).
@@ -89,23 +88,16 @@ def qv(root: Path, *args: str) -> Run:
     """Run ``qv -C root ARGS`` as a subprocess; returns its exit code, output and peak RSS."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QV_")}
     env["NO_COLOR"] = "1"
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([QV, "-C", str(root), *args], stdout=out, stderr=err, env=env)
-        timer = threading.Timer(KILL_AFTER, proc.kill)
-        timer.start()
-        try:
-            _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        return Run(
-            proc.returncode,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-            usage.ru_maxrss / 1024,  # KiB on Linux
+    with tempfile.TemporaryDirectory() as scratch:
+        done = run_measured(
+            [QV, "-C", str(root), *args], Path(scratch), env=env, kill_after=KILL_AFTER
         )
+    return Run(
+        done.code,
+        done.out.decode("utf-8", "replace"),
+        done.err.decode("utf-8", "replace"),
+        done.peak_rss_mb,
+    )
 
 
 def copy_case(name: str, tmp_path: Path) -> Path:

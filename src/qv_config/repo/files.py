@@ -28,6 +28,7 @@ from typing import Literal
 
 from qv_config.errors import CheckFailed
 from qv_config.findings import Finding
+from qv_config.safetext import escape as escape_text
 
 Kind = Literal["file", "dir", "link", "other", "missing"]
 Lookup = Callable[[str], tuple[Kind, str]]
@@ -44,7 +45,6 @@ LOOP = f"starts a chain of more than {MAX_LINKS} links (or a loop)"
 
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _BAD_CATEGORIES = frozenset(("Cc", "Cs", "Zl", "Zp"))
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +90,11 @@ def name_problem(name: str) -> str | None:
             return "bytes that are not UTF-8"
         if char in _BIDI:
             return "a bidirectional-text control character"
-        if unicodedata.category(char) in _BAD_CATEGORIES:
+        category = unicodedata.category(char)
+        if category in _BAD_CATEGORIES:
             return "a control character"
+        if category == "Cf":  # zero-width and tag characters: two names that look the same
+            return "an invisible format character"
     return None  # non-printable but harmless (e.g. a no-break space)
 
 
@@ -108,21 +111,9 @@ def bad_name(path: str) -> Refused | None:
 
 
 def escape(path: str) -> str:
-    """``path`` with every refused character written as an escape (and ``\\`` doubled)."""
-    if path.isprintable() and "\\" not in path:
-        return path
-    return "".join(_escape_char(c) for c in path)
-
-
-def _escape_char(char: str) -> str:
-    if char in _SHORT:
-        return _SHORT[char]
-    if "\udc80" <= char <= "\udcff":  # an undecodable byte, kept by surrogateescape
-        return f"\\x{ord(char) - 0xDC00:02x}"
-    if char in _BIDI or unicodedata.category(char) in _BAD_CATEGORIES:
-        code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return char
+    """``path`` as reports show it: ``safetext.escape`` with ``\\`` doubled, so that a name
+    that holds an escape's text cannot pass for the escaped name of another file."""
+    return escape_text(path.replace("\\", "\\\\"))
 
 
 def hidden(path: str) -> bool:
