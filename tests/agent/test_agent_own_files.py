@@ -41,8 +41,11 @@ def test_deleted_store_is_not_recreated_silently(
     url = f"sqlite:{db}"
     agent = spawn(tmp_path, *args(repo, url))
     tip = h.git(repo, "rev-parse", "HEAD")
-    h.wait_for(lambda: h.deployed(url, tmp_path) == tip, what="the first sync")
+    # Waited for in the agent's log, not by opening the store: that open would create the file
+    # itself when it ran first, and the agent would find it there.
+    h.wait_for(lambda: agent.events("applied"), what="the first sync")
     assert agent.events("store_created")  # the first open made the file, and said so
+    assert h.deployed(url, tmp_path) == tip
     _delete(db)
     h.wait_for(lambda: agent.events("store_lost"), what="the loss noticed")
     assert agent.events("store_lost")[0]["reason"] == "deleted"
