@@ -1,5 +1,6 @@
-"""The stat index of the parse cache: unchanged files are neither read nor parsed on a warm load,
-every kind of edit is still seen, and racy (just written) files are never trusted."""
+"""The stat index of the parse memo (``cache.parse``): unchanged files are neither read nor
+parsed on a warm load, every kind of edit is still seen, and racy (just written) files are never
+trusted."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: 
     aged_starter(tmp_path)
     clean = _values(tmp_path)
     assert _values(tmp_path) == clean
-    (tmp_path / ".qv" / "cache" / "parse.bin").write_bytes(b"junk")
+    (tmp_path / ".qv" / "cache" / "parse.qvc").write_bytes(b"junk")
+    (tmp_path / ".qv" / "cache" / "stat.qvc").write_bytes(b"junk")
     assert _values(tmp_path) == clean
     project = tmp_path / "qv.yaml"
     project.write_text(project.read_text() + "  limits: {max_file_bytes: 10}\n")
@@ -105,14 +107,14 @@ def test_replace_tags_survive_the_cache(tmp_path: Path) -> None:
     assert type(second.data["spec"]["tags"][1]["b"]) is list
 
 
-def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
+def test_a_few_edits_do_not_rewrite_the_values_and_are_still_seen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qv_config.repo import parsecache
+    from qv_config.cache import parse
 
     aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
-    cache_file = tmp_path / ".qv" / "cache" / "parse.bin"
+    cache_file = tmp_path / ".qv" / "cache" / "parse.qvc"
     written = cache_file.read_bytes()
     paths = sorted((tmp_path / "strategies").rglob("*.yaml"))
     old = os.stat(tmp_path).st_mtime - 30
@@ -125,7 +127,7 @@ def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
             assert doc.data["metadata"]["owner"].startswith(f"r{round_}")
             assert not isinstance(doc, LazyDoc)  # read again, never taken from the old entry
         assert cache_file.read_bytes() == written
-    monkeypatch.setattr(parsecache, "_MAX_BEHIND", 0)  # more edits than the bound: rewritten
+    monkeypatch.setattr(parse, "_SLACK", 0)  # more edits than the bound: rewritten
     load_snapshot(WorkTreeSource(tmp_path))
     assert cache_file.read_bytes() != written
     again = load_snapshot(WorkTreeSource(tmp_path)).bases[rel]

@@ -56,7 +56,7 @@ def render_command(
     if explain_field is not None:
         _explain(snapshot, env, explain_field, selectors or [])
         return
-    _render(snapshot, env, fmt, selectors or [])
+    _render(snapshot, env, fmt, selectors or [], keep_values=not decrypt)
 
 
 def _check_format(fmt: str) -> None:
@@ -88,7 +88,10 @@ def _decrypted(snapshot: Snapshot, env: str, key_file: Path | None) -> Snapshot:
     return decrypt_snapshot(snapshot, key_file, envs=[env])
 
 
-def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> None:
+def _render(
+    snapshot: Snapshot, env: str, fmt: str, selectors: list[str], keep_values: bool
+) -> None:
+    from qv_config.cache.templates import TemplateValues
     from qv_config.cli.output import write
     from qv_config.errors import UsageError
     from qv_config.render import desired_state, render_environment
@@ -96,8 +99,12 @@ def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> Non
 
     _fail_on_project(snapshot)
     broken = _load_problems(snapshot, env)
+    # Template values are kept across runs, never those rendered from decrypted secrets.
+    project = snapshot.project_doc.digest if snapshot.project_doc else ""
+    memo = TemplateValues(snapshot.root if keep_values else None, project)
     try:
-        rendered = render_environment(snapshot, env, selectors)
+        rendered = render_environment(snapshot, env, selectors, memo=memo)
+        memo.save()
     except UsageError:
         # A selector matching nothing may name the very document that failed to load: its
         # finding is the answer (exit 1), not "matches no document".

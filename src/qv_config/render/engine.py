@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
-from qv_config.render import codecache
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
@@ -90,29 +90,33 @@ def render_environment(
     selectors: Sequence[str] = (),
     *,
     paths: Collection[str] | None = None,
+    memo: TemplateValues = NO_VALUES,
 ) -> RenderedEnv:
     """The effective documents of ``env`` (optionally only those matching ``selectors``).
 
     ``paths`` renders only the documents whose main file (base or environment document) is one
     of them, plus the Environment document (the templating context): for callers that know the
     other documents are unchanged (validate's incremental run). Duplicates among the documents
-    left out are then not detected: the caller checks them.
+    left out are then not detected: the caller checks them. ``memo`` keeps the values of
+    template strings that do not read ``doc`` across runs (the caller saves it).
     """
     # Rendering allocates many small acyclic dicts next to a large live heap (the snapshot):
     # the cyclic GC would repeatedly traverse that heap for nothing, doubling the run time.
     enabled = gc.isenabled()
     gc.disable()
-    codecache.attach(snapshot.root)
     try:
-        return _render(snapshot, env, selectors, paths)
+        return _render(snapshot, env, selectors, paths, memo)
     finally:
-        codecache.save()  # templates first compiled by this render, for the next run
         if enabled:
             gc.enable()
 
 
 def _render(
-    snapshot: Snapshot, env: str, selectors: Sequence[str], paths: Collection[str] | None
+    snapshot: Snapshot,
+    env: str,
+    selectors: Sequence[str],
+    paths: Collection[str] | None,
+    memo: TemplateValues,
 ) -> RenderedEnv:
     files = snapshot.environments.get(env)
     if files is None or env not in snapshot.env_names:
@@ -124,7 +128,7 @@ def _render(
     failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
     check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
     env_doc = _find_env_doc(run, merged, files)
-    walker = Walker()
+    walker = Walker(memo)
     context, env_rendered = _context(run, env_doc, walker)
     docs: dict[str, RenderedDoc] = {}
     if env_rendered is not None and selected(chosen, env_rendered.kind, env_rendered.name):

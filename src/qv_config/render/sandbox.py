@@ -1,4 +1,5 @@
-"""The Jinja2 sandbox of SPEC §3.4 and its compile cache.
+"""The Jinja2 sandbox of SPEC §3.4 and its per-process compile memo (no compiled code is kept on
+disk: issue 10).
 
 Jinja2 is imported only when the first template string is met: most documents hold none, and
 ``qv --help`` must not pay for it. A template may read only its context (``env``, ``project``,
@@ -12,10 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from types import CodeType
 from typing import TYPE_CHECKING, Any
-
-from qv_config.render import codecache
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -76,11 +74,6 @@ def _environment() -> ImmutableSandboxedEnvironment:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             _check_binop(operator, left, right, SecurityError)
             return super().call_binop(context, operator, left, right)
-
-        def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
-            # Keep the code Jinja2 generated, for the code cache (see ``_keep``).
-            self.last_code = super().compile(source, *args, **kwargs)
-            return self.last_code
 
     env = QvSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
@@ -177,18 +170,13 @@ def _compile_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
     from jinja2 import TemplateSyntaxError, meta
 
     env = _environment()
-    known = codecache.active().get("expression", expr)
-    if known is not None:
-        return _expression(env, known[0]), known[1]
     try:
         tree = env.parse("{{" + expr + "}}")
         _static_check(tree)
         func = env.compile_expression(expr, undefined_to_none=False)
     except (TemplateSyntaxError, TemplateProblem):
         return None
-    uses_doc = "doc" in meta.find_undeclared_variables(tree)
-    _keep(env, "expression", expr, uses_doc)
-    return func, uses_doc
+    return func, "doc" in meta.find_undeclared_variables(tree)
 
 
 @lru_cache(maxsize=8192)
@@ -197,20 +185,14 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
 
     env = _environment()
     expr = _single_expression(text)
-    kind = "native" if expr is not None else "text"
-    known = codecache.active().get(kind, text)
-    if known is not None:
-        return _from_code(env, kind, known[0], text, known[1])
     try:
         tree = env.parse(text)
         _static_check(tree)
         uses_doc = "doc" in meta.find_undeclared_variables(tree)
         if expr is not None:
             compiled = env.compile_expression(expr, undefined_to_none=False)
-            _keep(env, kind, text, uses_doc)
             return Compiled(_native_runner(compiled, text), uses_doc)
         template = env.from_string(tree)
-        _keep(env, kind, text, uses_doc)
         return Compiled(_text_runner(template.render, text), uses_doc)
     except TemplateSyntaxError as err:
         message = f"template syntax error: {err.message}"
@@ -219,24 +201,6 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         return TemplateProblem("QV232", message)
     except TemplateProblem as problem:
         return problem
-
-
-def _keep(env: Any, kind: str, text: str, uses_doc: bool) -> None:
-    """Cache the code just generated for ``text`` (it passed the static checks above)."""
-    codecache.active().put(kind, text, env.last_code, uses_doc)
-
-
-def _expression(env: Any, code: CodeType) -> Callable[..., Any]:
-    from jinja2.environment import TemplateExpression
-
-    # What Environment.compile_expression returns, minus the parsing and code generation.
-    return TemplateExpression(codecache.instantiate(env, code), undefined_to_none=False)
-
-
-def _from_code(env: Any, kind: str, code: CodeType, text: str, uses_doc: bool) -> Compiled:
-    if kind == "native":
-        return Compiled(_native_runner(_expression(env, code), text), uses_doc)
-    return Compiled(_text_runner(codecache.instantiate(env, code).render, text), uses_doc)
 
 
 def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], source: str) -> Any:

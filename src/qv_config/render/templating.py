@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from qv_config.render import codecache
+from qv_config.cache.templates import MISSING, NO_VALUES, TemplateValues
 from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
@@ -30,7 +30,8 @@ class Problem:
 class Walker:
     """Renders the template strings of one document after another, sharing a static memo."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo: TemplateValues = NO_VALUES) -> None:
+        self._memo = memo  # values of templates that do not read ``doc``, kept across runs
         # id -> object (kept alive so an id is never reused while it is in the memo)
         self._static: dict[int, Any] = {}
         self._stack: list[str | int] = []
@@ -136,8 +137,8 @@ class Walker:
             return self._reuse(text, known)
         # A template that does not read ``doc`` gave this value in this same context on an
         # earlier run: no need to compile (or even import) Jinja2 for it.
-        kept = codecache.active().value(self._context_digest(), text)
-        if kept is not codecache.MISSING:
+        kept = self._memo.get(self._context_digest(), text)
+        if kept is not MISSING:
             self._results[text] = kept
             return self._checked(text, kept)
         compiled = compile_template(text)
@@ -151,7 +152,7 @@ class Walker:
             return self._reuse(text, problem)
         if not compiled.uses_doc:
             self._results[text] = result
-            codecache.active().put_value(self._context_digest(), text, result)
+            self._memo.put(self._context_digest(), text, result)
         return self._checked(text, result)
 
     def _checked(self, text: str, result: Any) -> Any:

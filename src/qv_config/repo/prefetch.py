@@ -37,9 +37,9 @@ class Prefetched:
     missing: bool = False  # the file went away; neither blob nor error: load it in the parent
 
     def value(self) -> Any:
-        from qv_config.repo.parsecache import decode_blob
+        from qv_config.cache.parse import decode
 
-        return decode_blob(self.blob)
+        return decode(self.blob)
 
 
 def worth_it(paths: Sequence[str]) -> bool:
@@ -77,7 +77,7 @@ def _outcome(row: tuple[Any, ...]) -> Prefetched:
 
 
 def _parse_chunk(paths: list[str]) -> bytes:
-    from qv_config.repo.parsecache import encode_blob
+    from qv_config.cache.parse import encode
 
     read, limits = _JOB[-1]
     rows: list[tuple[Any, ...]] = []
@@ -92,6 +92,6 @@ def _parse_chunk(paths: list[str]) -> bytes:
             line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
             rows.append(("error", (err.code, err.detail, line, col)))
             continue
-        blob = encode_blob(doc.data)
+        blob = encode(doc.data)
         rows.append(("ok", doc.digest, blob) if blob is not None else ("retry",))
     return marshal.dumps(rows)

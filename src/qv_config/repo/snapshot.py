@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from qv_config.cache.parse import ParseMemo, StatKey
 from qv_config.findings import Finding
 from qv_config.repo import prefetch as workers
-from qv_config.repo.parsecache import ParseCache, StatKey
 from qv_config.repo.source import Source, content_hash
 from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
@@ -29,7 +29,7 @@ class _Loader:
     """One load run: where files come from, and what the run has found so far."""
 
     source: Source
-    cache: ParseCache
+    cache: ParseMemo
     limits: Limits = field(default_factory=Limits)
     findings: list[Finding] = field(default_factory=list)
     encrypted: dict[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -64,7 +64,7 @@ class _Loader:
     def _known(self, path: str) -> tuple[StatKey | None, str | None]:
         """The file's stat (work tree) and its digest when the stat index vouches for it."""
         stat = self.stat(path) if self.stat is not None else None
-        return stat, (self.cache.known_digest(path, stat) if stat is not None else None)
+        return stat, (self.cache.known({path: stat}).get(path) if stat is not None else None)
 
     def prefetch(self, paths: list[str]) -> None:
         """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
@@ -72,7 +72,7 @@ class _Loader:
             return
         stat = self.source.stat  # the stat index (if any) vouches for most files, in one call
         self.stats = {path: stat(path) for path in paths}
-        self.digests = self.cache.known_digests(self.stats)
+        self.digests = self.cache.known(self.stats)
         # Files over the size limit stay out of the workers: the parent reports them from their
         # stat, without reading them (a worker would read a whole file before checking).
         limit, sizes = self.limits.max_file_bytes, self.stats
@@ -95,13 +95,13 @@ class _Loader:
             return None
         doc = self._lazy(path, early.digest)
         doc.data = early.value()  # text and positions are read from the file if ever needed
-        self.cache.put_blob(early.digest, early.blob)
+        self.cache.put(early.digest, early.blob)
         if stat is not None and not _has_sops(doc.data):
             self.cache.remember(path, stat, early.digest)
         return self._strip_sops(doc)
 
     def _lazy(self, path: str, digest: str) -> LazyDoc:
-        return LazyDoc(path, digest, self.cache.get, self.source.read, self.limits)
+        return LazyDoc(path, digest, self.cache.value, self.source.read, self.limits)
 
     def __post_init__(self) -> None:
         # The work tree's stats: the stat index's key (when caching) and, always, the size
@@ -139,8 +139,8 @@ class _EnvParts:
 
 
 def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
-    """Load every qv file of ``source``; a parse cache under ``.qv/cache/`` makes reloads cheap."""
-    cache = ParseCache(source.root / ".qv" / "cache" / "parse.bin" if use_cache else None)
+    """Load every qv file of ``source``; a parse memo under ``.qv/cache/`` makes reloads cheap."""
+    cache = ParseMemo(source.root if use_cache else None)
     # Loading builds ~10 small acyclic containers per file: the cyclic collector would walk the
     # growing heap again and again for nothing (~0.1 s of a cold load of 10,000 files).
     enabled = gc.isenabled()
@@ -203,10 +203,10 @@ def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any
         if not loader.findings:
             loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
         return None, None, None
-    # Keyed by content digest in the parse cache, whose file is keyed by the qv version: these
+    # Keyed by content digest in the parse memo, whose records are bound to the qv version: these
     # exact bytes were validated by this qv before.
     key = f"project-info:{doc.digest}"
-    known = loader.cache.get(key)
+    known = loader.cache.value(key)
     if type(known) is list and len(known) == 3:
         return ProjectInfo(tuple(known[0]), tuple(known[1]), dict(known[2])), doc, None
     model = _validate_project(loader, doc)
@@ -215,7 +215,7 @@ def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any
     spec = model.spec
     limits = {k: v for k, v in spec.limits.model_dump().items() if v is not None}
     info = ProjectInfo(tuple(spec.environments), tuple(spec.bases), limits)
-    loader.cache.put(key, [list(info.environments), list(info.bases), limits])
+    loader.cache.put_value(key, [list(info.environments), list(info.bases), limits])
     return info, doc, model
 
 

@@ -9,13 +9,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qv_config.cache.results import Results
+from qv_config.cache.templates import TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
 from qv_config.progress import NO_PROGRESS, Progress
-from qv_config.validate import parallel
-from qv_config.validate.cache import ResultCache
 from qv_config.validate.engine import RunState, check_document, check_environment
-from qv_config.validate.incremental import EnvPlan, check_env, plan_env
+from qv_config.validate.incremental import check_env, plan_env
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
@@ -89,60 +89,41 @@ def _listing(tag: str, docs: Mapping[str, LoadedDoc]) -> bytes:
     return "".join([f"\0{tag}{path}\0{doc.digest}" for path, doc in sorted(docs.items())]).encode()
 
 
-def _check_env(
-    snapshot: Snapshot, plan: EnvPlan, signature: str, run: RunState, sources: bool
-) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
-    """All findings and documents of one environment that the cache could not serve whole."""
-    env = plan.env
-    findings, documents = check_env(snapshot, env, run, sources, plan)
-    run.cache.put_env(env, signature, run.schemas.reads(), findings, documents, sources)
-    return findings, documents
-
-
 def _check_envs(
     snapshot: Snapshot,
     names: tuple[str, ...],
     run: RunState,
+    results: Results,
     sources: bool,
-    use_cache: bool,
     progress: Progress,
 ) -> list[tuple[list[Finding], tuple[tuple[str, str, str], ...]]]:
-    """Findings and documents per environment; environments not served whole from the cache
-    are checked in parallel worker processes when the repository is large enough."""
-    shared = _shared_signature(snapshot, run) if use_cache else ""
-    signatures = {env: _env_signature(snapshot, env, shared) if use_cache else "" for env in names}
-    results = {}
+    """Findings and documents per environment: from the memo when nothing an environment is
+    built from changed, else checked again (rendering only what changed)."""
+    shared = _shared_signature(snapshot, run) if results.enabled else ""
+    signatures = {
+        env: _env_signature(snapshot, env, shared) if results.enabled else "" for env in names
+    }
+    out = {}
     for env in names:
-        hit = run.cache.env_hit(env, signatures[env], run.schemas.digest_of, sources)
+        hit = results.env_hit(env, signatures[env], run.schemas.digest_of, sources)
         if hit is not None:
             run.cached += len(hit[1])
-            results[env] = hit
-    todo = [env for env in names if env not in results]
-    # Planned first (what each environment reuses and renders): forked workers pay only when
-    # there is much to render, not for a few edited documents in a large tree.
-    plans = {env: plan_env(snapshot, env, run) for env in todo}
-
-    def check(env: str) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
-        return _check_env(snapshot, plans[env], signatures[env], run, sources)
-
-    def done(env: str) -> None:
-        progress.advance(plans[env].renders)
-
-    total = sum(plan.renders for plan in plans.values())
+            out[env] = hit
+    plans = [plan_env(snapshot, env, run, results.previous(env)) for env in names if env not in out]
+    total = sum(len(plan.todo) for plan in plans)
     if total:
-        progress.start(f"validating {', '.join(todo)}", total)
+        progress.start(f"validating {', '.join(plan.env for plan in plans)}", total)
     try:
-        if parallel.worth_it(snapshot, todo, total):
-            checked = parallel.check_all(snapshot, todo, check, run, done)
-            results.update(zip(todo, checked, strict=True))
-        else:
-            for env in todo:
-                results[env] = check(env)
-                done(env)
+        for plan in plans:
+            findings, documents, record = check_env(snapshot, plan, run, sources)
+            record.signature, record.schema_reads = signatures[plan.env], run.schemas.reads()
+            results.put(plan.env, record)
+            out[plan.env] = (findings, documents)
+            progress.advance(len(plan.todo))
     finally:
         if total:
             progress.stop()
-    return [results[env] for env in names]
+    return [out[env] for env in names]
 
 
 def validate(
@@ -160,11 +141,12 @@ def validate(
     ``progress`` hears of the documents rendered and checked, environment by environment.
     """
     names = select_envs(snapshot, envs)
-    cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
+    root = snapshot.root if use_cache else None
+    results = Results(root)
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
-    code_dir = snapshot.root if use_cache else None
-    schemas = SchemaStore(snapshot.read, cache.schemas_ok, code_dir=code_dir)
-    run = RunState(schemas, cache, today or date.today(), project)
+    schemas = SchemaStore(snapshot.read, results.schemas_ok, code_dir=root)
+    run = RunState(schemas, today or date.today(), project, models_ok=results.models_ok)
+    run.templates = TemplateValues(root, project)
     findings: list[Finding] = list(snapshot.findings)
     prefixes = _normalise(paths)
     documents: set[tuple[str, str, str]] = set()
@@ -173,7 +155,7 @@ def validate(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for found, docs in _check_envs(snapshot, names, run, bool(prefixes), use_cache, progress):
+        for found, docs in _check_envs(snapshot, names, run, results, bool(prefixes), progress):
             findings += found
             documents.update(docs)
     finally:
@@ -181,7 +163,8 @@ def validate(
             gc.enable()
     for check in stage_functions("files"):  # whole-snapshot rules (secrets: QV602–QV605)
         findings += check(snapshot, names)
-    cache.save(keep=snapshot.env_names)  # an --env run keeps the others' records
+    results.save(keep=snapshot.env_names)  # an --env run keeps the others' records
+    run.templates.save()
     if prefixes:
         findings = [f for f in findings if _under(f.file, prefixes)]
         documents = {d for d in documents if _under(d[2], prefixes)}
@@ -234,7 +217,7 @@ def check_rendered(
     found: list[Finding] = []
     for env in rendered:
         if documents_only:
-            found += (f for doc in env.docs.values() for f in check_document(doc, "", run)[0])
+            found += (f for doc in env.docs.values() for f in check_document(doc, run)[0])
         else:
             found += check_environment(env, run)
     return sorted(found, key=Finding.sort_key)

@@ -17,7 +17,6 @@ schema is compiled again. Deleting ``.qv/`` is always safe.
 from __future__ import annotations
 
 import hashlib
-import marshal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -117,36 +116,12 @@ def _run(code: CodeType) -> Validator | None:
 
 
 def _store(path: Path, key: str, code: CodeType) -> None:
-    from qv_config.repo.statefile import write_state_file
-
-    payload = marshal.dumps(code)
-    checksum = hashlib.sha256(payload).hexdigest().encode()
-    write_state_file(path, b"\n".join((_FORMAT, key.encode(), checksum, payload)))
+    """Nothing is kept: no cache holds code qv would run (issue 10; schemas compile in memory,
+    once per process)."""
 
 
 def _load(path: Path, key: str) -> Validator | None:
-    from qv_config.repo.statefile import read_state_file
-
-    blob = read_state_file(path)
-    if blob is None:  # missing, or not sealed by this user
-        return None
-    parts = blob.split(b"\n", 3)
-    if len(parts) != 4 or parts[0] != _FORMAT or parts[1] != key.encode():
-        return None
-    # The checksum is checked before unmarshalling: a damaged code object could crash the
-    # interpreter when run, not just raise.
-    if parts[2] != hashlib.sha256(parts[3]).hexdigest().encode():
-        return None
-    try:
-        code = marshal.loads(parts[3])
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(code, CodeType):
-        return None
-    try:
-        return _run(code)
-    except Exception:  # a sound code object that still fails: compile again instead
-        return None
+    return None
 
 
 def precompile_in_background(root: Path) -> Callable[[], None]:
@@ -160,7 +135,9 @@ def precompile_in_background(root: Path) -> Callable[[], None]:
     import os
 
     folder = folder_of(root)
-    todo = _uncached(root, folder) if folder is not None and hasattr(os, "fork") else []
+    todo: list[tuple[str, Any]] = []  # compiled code is no longer kept: nothing to prepare
+    if not todo or folder is None or not hasattr(os, "fork"):
+        return lambda: None
     if not todo or folder is None:
         return lambda: None
     pid = os.fork()

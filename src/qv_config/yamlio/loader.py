@@ -20,11 +20,11 @@ _DEFAULT_LIMITS = Limits()
 
 
 class ParseCache(Protocol):
-    """Values of files already loaded, by content digest (see ``qv_config.repo.parsecache``)."""
+    """Values of files already loaded, by content digest (see ``qv_config.cache.parse``)."""
 
-    def get(self, digest: str) -> Any | None: ...
+    def value(self, digest: str) -> Any | None: ...
 
-    def put(self, digest: str, value: Any) -> None: ...
+    def put_value(self, digest: str, value: Any) -> None: ...
 
 
 def too_large(path: str, size: int, limits: Limits) -> YamlError:
@@ -55,7 +55,7 @@ def load_bytes(
     digest = hashlib.blake2b(data, digest_size=20).hexdigest()
     body = data[3:] if data.startswith(_BOM) else data
     text = _decode(path, body)
-    value = cache.get(digest) if cache is not None else None
+    value = cache.value(digest) if cache is not None else None
     if value is None:
         # Imported here: yaml_rs, orjson and the prefilter's regexes cost ~20 ms, and a warm run
         # that parses nothing never needs them.
@@ -67,7 +67,7 @@ def load_bytes(
 
             value = strict.compose(path, body, limits).value
         if cache is not None:
-            cache.put(digest, value)
+            cache.put_value(digest, value)
     return LoadedDoc(
         path=path,
         data=value,
@@ -84,7 +84,7 @@ class LazyDoc(LoadedDoc):
     """A ``LoadedDoc`` known by path and digest only: the file is read and its value decoded on
     first use of ``data``, ``text`` or a position.
 
-    For files unchanged since a previous run (same stat, see ``repo.parsecache``): a warm run that
+    For files unchanged since a previous run (same stat, see ``cache.parse``): a warm run that
     renders only a few documents never touches the other thousands. ``value(digest)`` gives the
     parsed value (normally from the parse cache; None: parse the file); ``read(path)`` the file's
     bytes (None: gone). Shared callables, not one closure per document: 10,000 are made per run.
