@@ -1,9 +1,8 @@
 """``load_bytes``: the one entry point that turns a file's bytes into a ``LoadedDoc``.
 
 Order of checks (each cheap check first, so hostile input costs almost nothing):
-size (QV106, before decoding) → UTF-8 (QV107) → fast path (yaml_rs) when the prefilter proves it
-gives the strict path's value → otherwise, or on any doubt, the strict path (libyaml events and
-qv's composer), which is authoritative for every error code and position.
+size (QV106, before decoding) → UTF-8 (QV107) → the one YAML reader (``strict``: libyaml's C
+events and qv's composer), authoritative for every value, error code and position.
 """
 
 from __future__ import annotations
@@ -57,15 +56,9 @@ def load_bytes(
     text = _decode(path, body)
     value = cache.value(digest) if cache is not None else None
     if value is None:
-        # Imported here: yaml_rs, orjson and the prefilter's regexes cost ~20 ms, and a warm run
-        # that parses nothing never needs them.
-        from qv_config.yamlio import fast
+        from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
 
-        value = fast.try_load(text)
-        if value is fast.MISS:
-            from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
-
-            value = strict.compose(path, body, limits).value
+        value = strict.load_value(path, body, limits)
         if cache is not None:
             cache.put_value(digest, value)
     return LoadedDoc(
