@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 def render_desired(
-    root: Path, env: str, rev: str, *, check: bool = True, cache_root: Path | None = None
+    root: Path,
+    env: str,
+    rev: str,
+    *,
+    check: bool = True,
+    cache_root: Path | None = None,
+    resolved: InputKey | None = None,
 ) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
 
@@ -27,10 +33,11 @@ def render_desired(
     `qv drift` can tell without rendering that the tip is what is deployed). With ``cache_root``
     its per-key hashes also go to that project's ``.qv/cache/desired/`` (drift on the same
     checkout is then warm for this revision), except for environments with encrypted files.
+    ``resolved``: the input key of ``rev`` when the caller has it already.
     """
     from qv_config.store import desiredcache as dc
 
-    resolved = dc.input_key(root, env, rev)
+    resolved = resolved or dc.input_key(root, env, rev)
     state, secret = _render(root, env, rev, check)
     if not _same_commit(resolved, state):
         return state  # the branch moved between the two reads: no stamp rather than a wrong one
