@@ -91,7 +91,7 @@ def _records(root: Path, path: Path) -> Records:
 
 
 def _seal(root: Path, name: str) -> Any:
-    if name.startswith("validate"):
+    if name.startswith("validate") or name == "runs.qvc":
         from qv_config.cache.results import rules_code_hash
 
         return sealer(root, name, rules_code_hash())
@@ -214,6 +214,20 @@ def test_forged_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Pat
         return records
 
     check_forgeries(project, tmp_path, ("validate.qvc",), codes_of_validate, lie)
+
+
+def test_forged_whole_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
+    from tests.starter import age
+
+    edit(project, "max_order_notional: 7", "max_order_notional: -5")
+    age(project)  # old enough for the stat of every file to vouch for it (cache.runs)
+
+    def lie(records: Records) -> Records:
+        bases, rows, reads = marshal.loads(records["runs"])
+        rows = {key: ((), row[1], 0, 0, *row[4:]) for key, row in rows.items()}  # "valid"
+        return {"runs": marshal.dumps((bases, rows, reads))}
+
+    check_forgeries(project, tmp_path, ("runs.qvc",), codes_of_validate, lie)
 
 
 def test_forged_document_records_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ _STAT = "stat"
 
 
 class ParseMemo:
-    """The parse memo of one run (``folder`` None: nothing is read or kept)."""
+    """The parse memo of one run (``root`` None: nothing is read or written)."""
 
     def __init__(self, root: Path | None) -> None:
         folder = root / ".qv" / "cache" if root is not None else None
@@ -75,11 +75,13 @@ class ParseMemo:
         return decode(blob)
 
     def put(self, digest: str, blob: bytes) -> None:
-        if self._paths is not None and digest not in self._values:
+        """Keep a value encoded (in memory, even when nothing is written: a document can then
+        let go of its decoded value and get it back)."""
+        if digest not in self._values:
             self._fresh[digest] = blob
 
     def put_value(self, digest: str, value: Any) -> None:
-        blob = encode(value) if self._paths is not None else None
+        blob = encode(value)
         if blob is not None:
             self.put(digest, blob)
 

@@ -110,26 +110,29 @@ class Results:
         return old.heavy
 
     def put(self, env: str, record: EnvRecord) -> None:
-        if self.enabled:
-            self._new[env] = record
+        """Keep ``env``'s new record: its documents go to their file at once (not held until
+        ``save``: memory), its light row with the others."""
+        if self._folder is None or self._seal is None:
+            return
+        name = _heavy_name(env)
+        seal = sealer(self._root, name, rules_code_hash())
+        pack.write(self._folder / name, seal, {"heavy": marshal.dumps(record.heavy)})
+        record.heavy = None
+        self._new[env] = record
 
     def save(self, keep: Iterable[str] = ()) -> None:
-        """Write the files of the environments checked again, then the light file; remove the
-        files of environments no longer kept. Environments of ``keep`` this run did not check
-        (``qv validate --env dev``) keep their records as they were."""
+        """Write the light file (the environments checked again wrote their own files already);
+        remove the files of environments no longer kept. Environments of ``keep`` this run did
+        not check (``qv validate --env dev``) keep their records as they were."""
         if self._folder is None or self._seal is None:
             return
         for env in keep:
             if env not in self._new and env in self._old:
                 self._new[env] = self._old[env]
-        fresh = {env: r for env, r in self._new.items() if r is not self._old.get(env)}
+        fresh = [env for env, record in self._new.items() if record is not self._old.get(env)]
         seen = (len(self.schemas_ok), len(self.models_ok))
         if not fresh and seen == self._seen and self._new.keys() == self._old.keys():
             return
-        for env, record in fresh.items():
-            name = _heavy_name(env)
-            seal = sealer(self._root, name, rules_code_hash())
-            pack.write(self._folder / name, seal, {"heavy": marshal.dumps(record.heavy)})
         rows = {env: record.row() for env, record in self._new.items()}
         light = marshal.dumps((rows, self.schemas_ok, self.models_ok))
         pack.write(self._folder / _LIGHT, self._seal, {"light": light})

@@ -18,7 +18,7 @@ from qv_config.repo import prefetch as workers
 from qv_config.repo.source import Source, content_hash
 from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
-from qv_config.yamlio.loader import LazyDoc, too_large
+from qv_config.yamlio.loader import UNSET, LazyDoc, too_large
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _ENV_FILES = ("environment.yaml", "environment.yml")
@@ -46,6 +46,9 @@ class _Loader:
         early = self.prefetched.pop(path, None)
         if early is not None and (early.blob or early.error or early.missing):
             return self._from_worker(path, early, stat)
+        return self._read(path, stat)
+
+    def _read(self, path: str, stat: StatKey | None) -> LoadedDoc | None:
         if stat is not None and stat[1] > self.limits.max_file_bytes:  # not read into memory
             self.findings.append(_finding(too_large(path, stat[1], self.limits)))
             return None
@@ -53,13 +56,27 @@ class _Loader:
         if data is None:
             return None
         try:
+            # Through the memo, which keeps the value encoded: the document can let go of it.
             doc = load_bytes(path, data, limits=self.limits, cache=self.cache)
         except YamlError as err:
             self.findings.append(_finding(err))
             return None
-        if stat is not None and not _has_sops(doc.data):
-            self.cache.remember(path, stat, doc.digest)
-        return self._strip_sops(doc)
+        if _has_sops(doc.data):
+            return self._encrypted(doc)
+        return self._checked(self._lazy(path, doc.digest, doc.data), stat)
+
+    def _checked(self, doc: LazyDoc, stat: StatKey | None) -> LoadedDoc:
+        """A document just read: its stat is remembered (the loader never trusts a stat for an
+        encrypted file: ``_encrypted``)."""
+        if stat is not None:
+            self.cache.remember(doc.path, stat, doc.digest)
+        return doc
+
+    def _encrypted(self, doc: LoadedDoc) -> LoadedDoc:
+        """An encrypted file: its sops block is kept aside for secrets/ (metadata, not config),
+        and it stays a whole ``LoadedDoc`` (secrets/ makes decrypted copies of it)."""
+        self.encrypted[doc.path] = doc.data
+        return replace(doc, data={k: v for k, v in doc.data.items() if k != "sops"})
 
     def _known(self, path: str) -> tuple[StatKey | None, str | None]:
         """The file's stat (work tree) and its digest when the stat index vouches for it."""
@@ -93,33 +110,20 @@ class _Loader:
             return None
         if early.missing:
             return None
-        doc = self._lazy(path, early.digest)
-        doc.data = early.value()  # text and positions are read from the file if ever needed
+        # Kept encoded (a value decoded when first used): a cold load of 50,000 files holds
+        # ~30 MB of these instead of ~300 MB of values.
+        if early.sops:  # rare: read again in full (a whole document, see _encrypted)
+            return self._read(path, stat)
         self.cache.put(early.digest, early.blob)
-        if stat is not None and not _has_sops(doc.data):
-            self.cache.remember(path, stat, early.digest)
-        return self._strip_sops(doc)
+        return self._checked(self._lazy(path, early.digest), stat)
 
-    def _lazy(self, path: str, digest: str) -> LazyDoc:
-        return LazyDoc(path, digest, self.cache.value, self.source.read, self.limits)
+    def _lazy(self, path: str, digest: str, data: Any = UNSET) -> LazyDoc:
+        return LazyDoc(path, digest, self.cache.value, self.source.read, self.limits, data)
 
     def __post_init__(self) -> None:
         # The work tree's stats: the stat index's key (when caching) and, always, the size
         # checked before a file is read.
         self.stat: Callable[[str], StatKey | None] | None = getattr(self.source, "stat", None)
-
-    def _strip_sops(self, doc: LoadedDoc) -> LoadedDoc:
-        # The sops block is metadata of the file, not configuration: kept aside for secrets/.
-        data = doc.data
-        if not _has_sops(data):
-            return doc
-        self.encrypted[doc.path] = data
-        stripped = {k: v for k, v in data.items() if k != "sops"}
-        if isinstance(doc, LazyDoc):
-            lazy = self._lazy(doc.path, doc.digest)
-            lazy.data = stripped
-            return lazy
-        return replace(doc, data=stripped)
 
 
 def _finding(err: YamlError) -> Finding:

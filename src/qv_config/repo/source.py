@@ -39,8 +39,14 @@ class WorkTreeSource:
     _walked: dict[str, tuple[int, int, int, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _listed: tuple[list[str], dict[str, str], dict[str, tuple[int, int, int, int]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
+        listed = self._listed
+        if listed is not None and listed[0] == bases:  # walked already by this run
+            return dict(listed[1])
         out: dict[str, str] = {}
         if (self.root / "qv.yaml").is_file():
             out["qv.yaml"] = ""
@@ -48,7 +54,13 @@ class WorkTreeSource:
         for top in (*_FIXED_DIRS, *bases):
             walk(f"{self.root}/{top}", top, out)
         # Hashing is deferred to the loader's stat-keyed cache; "" means "hash on read".
-        return out
+        self._listed = (list(bases), out, dict(self._walked))
+        return dict(out)
+
+    def walk_stats(self) -> dict[str, tuple[int, int, int, int]]:
+        """The stat of every file the last ``list_files`` listed (``cache.runs``: the whole
+        tree's key), as the walk took them."""
+        return dict(self._listed[2]) if self._listed is not None else {}
 
     def _walk_at(self, folder: str, rel: str, out: dict[str, str], at: int | None = None) -> None:
         """The walk by directory descriptors: each entry's stat is an ``fstatat`` of its bare

@@ -65,6 +65,18 @@ class Snapshot:
         info = self.project_info
         return list(info.environments) if info else list(self.environments)
 
+    def release_values(self) -> None:
+        """Let go of the decoded values of base and environment documents (each is decoded
+        again from its kept encoding when next used): a run over 50,000 documents holds one
+        environment's values at a time. Templates stay (every environment merges them)."""
+        for docs in (self.bases, *(f.documents for f in self.environments.values())):
+            for doc in docs.values():
+                _release(doc)
+        for files in self.environments.values():
+            _release(files.environment)
+            for overlay in files.overlays.values():
+                _release(overlay)
+
     @cached_property
     def project(self) -> Project | None:
         """The ``qv.yaml`` model, built on first use (the loader seeds it when it built one)."""
@@ -73,3 +85,9 @@ class Snapshot:
         from qv_config.models import Project
 
         return Project.model_validate(self.project_doc.data)
+
+
+def _release(doc: LoadedDoc | None) -> None:
+    release = getattr(doc, "release", None)
+    if release is not None:
+        release()

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qv_config.cache.results import Results
 from qv_config.cache.templates import TemplateValues
@@ -22,6 +22,7 @@ from qv_config.validate.types import ValidationResult, ValidationStats
 
 if TYPE_CHECKING:
     from qv_config.render.types import RenderedEnv
+    from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
     from qv_config.yamlio import LoadedDoc
 
@@ -118,6 +119,7 @@ def _check_envs(
             findings, documents, record = check_env(snapshot, plan, run, sources)
             record.signature, record.schema_reads = signatures[plan.env], run.schemas.reads()
             results.put(plan.env, record)
+            snapshot.release_values()  # the next environment decodes what it renders
             out[plan.env] = (findings, documents)
             progress.advance(len(plan.todo))
     finally:
@@ -140,6 +142,18 @@ def validate(
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
     ``progress`` hears of the documents rendered and checked, environment by environment.
     """
+    return _validate(snapshot, envs, paths, use_cache, progress, today)[0]
+
+
+def _validate(
+    snapshot: Snapshot,
+    envs: Sequence[str] | None,
+    paths: Sequence[str],
+    use_cache: bool,
+    progress: Progress,
+    today: date | None = None,
+) -> tuple[ValidationResult, dict[str, str]]:
+    """``validate``, and the schema files it read (path -> digest)."""
     names = select_envs(snapshot, envs)
     root = snapshot.root if use_cache else None
     results = Results(root)
@@ -168,7 +182,81 @@ def validate(
     if prefixes:
         findings = [f for f in findings if _under(f.file, prefixes)]
         documents = {d for d in documents if _under(d[2], prefixes)}
-    return _result(snapshot, findings, names, prefixes, documents, run)
+    return _result(snapshot, findings, names, prefixes, documents, run), dict(run.schemas.reads())
+
+
+def validate_worktree(
+    root: Path,
+    envs: Sequence[str] | None = None,
+    paths: Sequence[str] = (),
+    *,
+    use_cache: bool = True,
+    progress: Progress = NO_PROGRESS,
+) -> tuple[ValidationResult, Callable[[str], bytes | None]]:
+    """``validate`` of the work tree at ``root``, answered from ``cache.runs`` when no file
+    changed since a run with the same options (nothing is read, parsed or rendered then); and
+    the reader of the tree's files (for reporters that quote lines)."""
+    from qv_config.cache.runs import Runs
+    from qv_config.repo import WorkTreeSource, load_snapshot
+    from qv_config.repo.source import content_hash
+
+    source = WorkTreeSource(root)
+    runs = Runs(root if use_cache else None)
+    project = content_hash(source.read("qv.yaml") or b"")
+    bases = runs.bases(project) if runs.enabled else None
+    key = _tree_key(source, project, bases, envs, paths) if bases is not None else None
+    kept = runs.get(key) if key is not None else None
+    if kept is not None and _reads_unchanged(source, kept[1]):
+        return _kept_result(kept[0]), source.read
+    snapshot = load_snapshot(source, use_cache=use_cache)
+    result, reads = _validate(snapshot, envs, paths, use_cache, progress)
+    info = snapshot.project_info
+    if runs.enabled and info is not None and not snapshot.encrypted:
+        if bases != info.bases:  # first run of this qv.yaml: its key is known now
+            key = _tree_key(source, project, info.bases, envs, paths)
+        if key is not None:
+            runs.put(key, project, info.bases, _kept_row(result), reads)
+    return result, snapshot.read
+
+
+def _tree_key(
+    source: WorkTreeSource,
+    project: str,
+    bases: tuple[str, ...],
+    envs: Sequence[str] | None,
+    paths: Sequence[str],
+) -> str | None:
+    from qv_config.cache.runs import tree_key
+
+    source.list_files(list(bases))
+    parts = (project, bases, tuple(envs or ()), _normalise(paths), date.today().isoformat())
+    return tree_key(parts, source.walk_stats())
+
+
+def _reads_unchanged(source: WorkTreeSource, reads: Mapping[str, str]) -> bool:
+    """The schema files a kept run read still have its digests (most are in the walked
+    folders already, but ``metadata.schema`` may name any file of the repository)."""
+    if not reads:
+        return True
+    schemas = SchemaStore(source.read)
+    return all(schemas.digest_of(path) == digest for path, digest in reads.items())
+
+
+def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
+    from qv_config.cache.results import to_row
+
+    rows = tuple(map(to_row, result.findings))
+    counts = (result.errors, result.warnings, result.files, result.documents)
+    return (rows, result.environments, *counts, result.stats.documents)
+
+
+def _kept_result(row: tuple[Any, ...]) -> ValidationResult:
+    from qv_config.cache.results import from_row
+
+    rows, environments, errors, warnings, files, documents, checks = row
+    stats = ValidationStats(checks, 0, checks)
+    findings = tuple(map(from_row, rows))
+    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
 
 
 def _result(

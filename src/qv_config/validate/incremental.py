@@ -44,7 +44,7 @@ from qv_config.validate.types import CrossContext, DocFacts
 
 if TYPE_CHECKING:
     from qv_config.render.jobs import Job
-    from qv_config.render.types import RenderedDoc, RenderedEnv
+    from qv_config.render.types import RenderedDoc
     from qv_config.repo.types import Snapshot
 
 Documents = tuple[tuple[str, str, str], ...]  # (kind, name, source file)
@@ -63,7 +63,6 @@ class _EnvRun:
     sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
     records: dict[str, DocRecord] = field(default_factory=dict)  # by main path
-    rendered: dict[str, RenderedDoc] = field(default_factory=dict)
     cross: CrossEntry = NO_CROSS
 
 
@@ -114,22 +113,35 @@ def check_env(
     snapshot: Snapshot, plan: EnvPlan, run: RunState, sources: bool = True
 ) -> tuple[list[Finding], Documents, EnvRecord]:
     """Every finding of the environment and its documents (with their main file when
-    ``sources``), and the record to keep; renders only what ``plan`` says."""
-    from qv_config.render.engine import render_environment
-
-    env, reused = plan.env, plan.reused
-    memo = run.templates
-    rendered = render_environment(snapshot, env, paths=plan.todo, memo=memo) if reused else None
-    if rendered is None or _collides(rendered, list(reused.values())):
-        reused, rendered = {}, render_environment(snapshot, env, memo=memo)
-    state = _EnvRun(env, plan.context)
+    ``sources``), and the record to keep; renders only what ``plan`` says, checking each
+    document as it is rendered (none is kept: memory)."""
+    counts = run.validated, run.cached
+    state, found = _render_and_check(snapshot, plan, run, plan.todo if plan.reused else None)
+    reused = plan.reused
+    if reused and _collides(state, found, reused):
+        reused = {}
+        run.validated, run.cached = counts
+        state, found = _render_and_check(snapshot, plan, run, None)
     _reuse(state, reused, run)
-    _check_rendered(state, rendered, plan, run)
-    state.findings += _cross(snapshot, state, rendered, run, plan.cross)
+    state.findings += found
+    state.findings += _cross(snapshot, state, run, plan.cross)
     documents = tuple(
         (*state.names[key], state.sources[key] if sources else "") for key in state.names
     )
     return state.findings, documents, _record(state, documents, sources)
+
+
+def _render_and_check(
+    snapshot: Snapshot, plan: EnvPlan, run: RunState, paths: frozenset[str] | None
+) -> tuple[_EnvRun, tuple[Finding, ...]]:
+    from qv_config.render.engine import render_each
+
+    state = _EnvRun(plan.env, plan.context)
+
+    def check(key: str, doc: RenderedDoc) -> None:
+        _check_rendered(state, key, doc, plan, run)
+
+    return state, render_each(snapshot, plan.env, check, paths=paths, memo=run.templates)
 
 
 def _record(state: _EnvRun, documents: Documents, sources: bool) -> EnvRecord:
@@ -163,13 +175,12 @@ def _unchanged(
     return not schema_path or run.schemas.digest_of(schema_path) == schema_digest
 
 
-def _collides(rendered: RenderedEnv, reused: list[DocRecord]) -> bool:
+def _collides(state: _EnvRun, found: tuple[Finding, ...], reused: dict[str, DocRecord]) -> bool:
     """A (kind, name) defined both by a rendered (or failed) document and by a reused one."""
-    seen = {(record[5], record[6]) for record in reused}
+    seen = {(record[5], record[6]) for record in reused.values()}
     if len(seen) != len(reused):
         return True
-    mine = {(doc.kind, doc.name) for doc in rendered.docs.values()}
-    mine |= {(f.kind, f.name) for f in rendered.findings if f.kind and f.name}
+    mine = set(state.names.values()) | {(f.kind, f.name) for f in found if f.kind and f.name}
     return bool(seen & mine)
 
 
@@ -187,29 +198,27 @@ def _reuse(state: _EnvRun, reused: dict[str, DocRecord], run: RunState) -> None:
     state.records.update(reused)
 
 
-def _check_rendered(state: _EnvRun, rendered: RenderedEnv, plan: EnvPlan, run: RunState) -> None:
-    """Check the documents rendered this run; one whose input key is its record's (the
+def _check_rendered(
+    state: _EnvRun, key: str, doc: RenderedDoc, plan: EnvPlan, run: RunState
+) -> None:
+    """Check a document rendered this run; one whose input key is its record's (the
     Environment document, rendered every run as the context of the others) is not checked."""
-    state.findings += rendered.findings
-    for key, doc in rendered.docs.items():
-        in_key = input_key(doc, plan.digest, run)
-        old = plan.previous.get(doc.source)
-        if old is not None and old[7] == in_key and old[4] == key:
-            _reuse(state, {doc.source: old}, run)
-            state.rendered[key] = doc
-            continue
-        found, facts = check_document(doc, run)
-        state.findings += found
-        state.facts[key] = facts
-        state.input_keys[key] = in_key
-        state.names[key] = (doc.kind, doc.name)
-        state.sources[key] = doc.source
-        state.rendered[key] = doc
-        encoded = encode_facts(facts)
-        # Without a digest, facts count by the whole input key (and keep no record).
-        state.digests[key] = encoded[1] if encoded else f"input:{in_key}"
-        if encoded is not None:
-            state.records[doc.source] = _doc_record(doc, state.context, in_key, found, encoded, run)
+    in_key = input_key(doc, plan.digest, run)
+    old = plan.previous.get(doc.source)
+    if old is not None and old[7] == in_key and old[4] == key:
+        _reuse(state, {doc.source: old}, run)
+        return
+    found, facts = check_document(doc, run)
+    state.findings += found
+    state.facts[key] = facts
+    state.input_keys[key] = in_key
+    state.names[key] = (doc.kind, doc.name)
+    state.sources[key] = doc.source
+    encoded = encode_facts(facts)
+    # Without a digest, facts count by the whole input key (and keep no record).
+    state.digests[key] = encoded[1] if encoded else f"input:{in_key}"
+    if encoded is not None:
+        state.records[doc.source] = _doc_record(doc, state.context, in_key, found, encoded, run)
 
 
 def _doc_record(
@@ -243,9 +252,7 @@ def _schema_path(doc: RenderedDoc) -> str:
     return f"schemas/configs/{doc.name}.schema.json"
 
 
-def _cross(
-    snapshot: Snapshot, state: _EnvRun, rendered: RenderedEnv, run: RunState, old: CrossEntry
-) -> list[Finding]:
+def _cross(snapshot: Snapshot, state: _EnvRun, run: RunState, old: CrossEntry) -> list[Finding]:
     """Cross-document findings, reused while what they are computed from is unchanged: the
     facts of every document (an edit no rule reads, such as most of a Config's spec, keeps the
     key), today, and the input keys of the documents the findings point at (their file:line)."""
@@ -255,11 +262,11 @@ def _cross(
     facts = {
         k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in sorted(state.facts.items())
     }
-    env_key = rendered.environment.key if rendered.environment else ""
-    issues = list(cross_issues(CrossContext(state.env, facts, facts.get(env_key), run.today)))
+    environment = facts.get(f"{state.env}/environment/{state.env}")
+    issues = list(cross_issues(CrossContext(state.env, facts, environment, run.today)))
     targets = {issue.key for issue in issues}
-    _render_targets(snapshot, state, targets, run)
-    found = [to_finding(state.rendered[i.key], i) for i in issues if i.key in state.rendered]
+    rendered = _render_targets(snapshot, state, targets, run)
+    found = [to_finding(rendered[i.key], i) for i in issues if i.key in rendered]
     state.cross = (_cross_key(state, run, targets), tuple(map(to_row, found)), tuple(targets))
     return found
 
@@ -272,16 +279,16 @@ def _cross_key(state: _EnvRun, run: RunState, targets: tuple[str, ...] | set[str
     return summary.hexdigest()
 
 
-def _render_targets(snapshot: Snapshot, state: _EnvRun, keys: set[str], run: RunState) -> None:
-    """Render the reused documents a cross-document finding points at (for file:line)."""
+def _render_targets(
+    snapshot: Snapshot, state: _EnvRun, keys: set[str], run: RunState
+) -> dict[str, RenderedDoc]:
+    """Render again the documents a cross-document finding points at (for file:line)."""
     from qv_config.render.engine import render_environment
 
-    missing = {state.sources[key] for key in keys if key in state.sources} - {
-        doc.source for doc in state.rendered.values()
-    }
-    if missing:
-        extra = render_environment(snapshot, state.env, paths=missing, memo=run.templates)
-        state.rendered.update(extra.docs)
+    wanted = {state.sources[key] for key in keys if key in state.sources}
+    if not wanted:
+        return {}
+    return dict(render_environment(snapshot, state.env, paths=wanted, memo=run.templates).docs)
 
 
 def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:

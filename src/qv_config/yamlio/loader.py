@@ -70,21 +70,25 @@ def load_bytes(
     )
 
 
-_UNSET: Any = object()
+UNSET: Any = object()
 
 
 class LazyDoc(LoadedDoc):
-    """A ``LoadedDoc`` known by path and digest only: the file is read and its value decoded on
-    first use of ``data``, ``text`` or a position.
+    """A ``LoadedDoc`` that keeps neither the file's text nor, once released, its value: both
+    are read again (value from the parse memo) on first use of ``data``, ``text`` or a position.
 
-    For files unchanged since a previous run (same stat, see ``cache.parse``): a warm run that
-    renders only a few documents never touches the other thousands. ``value(digest)`` gives the
-    parsed value (normally from the parse cache; None: parse the file); ``read(path)`` the file's
-    bytes (None: gone). Shared callables, not one closure per document: 10,000 are made per run.
+    A snapshot of 50,000 files holds its documents this way: a warm run that renders a few
+    documents never decodes the other thousands, and a cold run releases each environment's
+    values once it is checked (memory). ``value(digest)`` gives the parsed value (normally from
+    the parse memo; None: parse the file again, which must still have that digest); ``read(path)``
+    the file's bytes. ``unread``: the file was not read by the load that made this document
+    (its stat vouched for it). Shared callables, not one closure per document.
     """
 
-    _data: Any = _UNSET
+    _data: Any = UNSET
     _text: str | None = None
+    _keep = False  # a value that is not the file's (sops block stripped): never released
+    unread = True
 
     def __init__(
         self,
@@ -93,18 +97,21 @@ class LazyDoc(LoadedDoc):
         value: Callable[[str], Any],
         read: Callable[[str], bytes | None],
         limits: Limits = _DEFAULT_LIMITS,
+        data: Any = UNSET,
     ) -> None:
         self.path = path
         self.digest = digest
         self._value = value
         self._read = read
         self._limits = limits
-        # _data, _text and _positions start as the class defaults (above, and LoadedDoc's): 10,000
-        # documents are made per warm run, and most are never touched.
+        if data is not UNSET:
+            self._data, self.unread = data, False
+        # _text and _positions start as the class defaults (above, and LoadedDoc's): 50,000
+        # documents are made per run, and most are never touched.
 
     @property
     def data(self) -> Any:
-        if self._data is _UNSET:
+        if self._data is UNSET:
             found = self._value(self.digest)
             self._data = found if found is not None else self._full().data
         return self._data
@@ -112,6 +119,12 @@ class LazyDoc(LoadedDoc):
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value
+        self._keep = True
+
+    def release(self) -> None:
+        """Forget the decoded value (it is decoded again when next used)."""
+        if not self._keep:
+            self._data = UNSET
 
     @property
     def text(self) -> str:
@@ -128,14 +141,15 @@ class LazyDoc(LoadedDoc):
 
     def _full(self) -> LoadedDoc:
         data = self._read(self.path)
-        if data is None:
+        doc = load_bytes(self.path, data, limits=self._limits) if data is not None else None
+        if doc is None or doc.digest != self.digest:
             from qv_config.errors import OperationalError
 
             raise OperationalError(
-                f"{self.path} disappeared while qv was reading the repository",
+                f"{self.path} changed or disappeared while qv was reading the repository",
                 hint="run the command again",
             )
-        return load_bytes(self.path, data, limits=self._limits)
+        return doc
 
 
 def load_text(path: str, text: str, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
