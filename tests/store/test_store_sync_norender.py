@@ -56,3 +56,16 @@ def test_heal_and_older_stores_still_render(project: Path, sh: Any, store_url: s
     forget_inputs(store_url, project, sh)  # as written by a qv before _meta.inputs
     again, renders = sync(project, sh, store_url)
     assert (again["status"], renders) == ("unchanged", 1)  # rendered, then the digest decides
+
+
+def test_sync_reads_only_its_environment(project: Path, sh: Any, store_url: str) -> None:
+    # A broken file in prod: syncing dev neither reads it nor refuses for it; prod is refused.
+    (project / "environments/prod/configs/broken.yaml").write_text("a: [\n")
+    sh.git(project, "add", "-A")
+    sh.git(project, "commit", "-qm", "broken prod file")
+    applied, renders = sync(project, sh, store_url)
+    assert (applied["status"], renders) == ("applied", 1)
+    code, _, err = sh.qv(project, "sync", "--env", "prod", "--store", store_url)
+    assert code == 1
+    assert "environments/prod/configs/broken.yaml" in err
+    assert "QV101" in err

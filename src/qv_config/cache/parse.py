@@ -8,6 +8,11 @@ whose stat is unchanged is not even read. A file changed less than 2 s before th
 is never recorded (its next change may keep its stat: "racy" in Git's words), and an entry
 counts only under the same YAML limits of ``qv.yaml`` and while its value is in ``parse.qvc``.
 
+A Git revision's files come with Git's blob ids: ``stat.qvc`` also maps a blob id to the digest
+of the blob's bytes (learnt when Git gave them), so a revision loaded again reads only the
+blobs it has not met (ids computed by Git, which detects SHA-1 collision attacks; qv never
+computes one itself).
+
 ``parse.qvc`` (~600 bytes a file) is rewritten only when more than ``_SLACK`` values are new or
 unused: until then a few edited files are parsed again on each run (~1 ms each).
 """
@@ -27,6 +32,7 @@ from qv_config.yamlio.types import ReplaceDict, ReplaceList
 StatKey = tuple[int, int, int, int]  # mtime_ns, size, inode, ctime_ns
 _RACY_NS = 2_000_000_000
 _SLACK = 32
+_MAX_BLOBS = 250_000
 _STAT = "stat"
 
 
@@ -39,19 +45,34 @@ class ParseMemo:
         self._seal = sealer(root, "parse.qvc"), sealer(root, "stat.qvc")
         self._values = pack.Pack.open(self._paths[0], self._seal[0]) if self._paths else pack.Pack()
         self.settings = ""  # the YAML limits of qv.yaml, set once it is read
-        self._old_settings, self.stats, self._digests = self._stat_index()
+        self.complete = False  # this run loads the whole work tree (see save)
+        self._old_settings, self.stats, self._digests, self._blobs = self._stat_index()
         self._new_stats: dict[str, StatKey] = {}
         self._new_digests: dict[str, str] = {}
+        self._new_blobs: dict[str, str] = {}
         self._fresh: dict[str, bytes] = {}  # values encoded this run
         self._used: set[str] = set()  # old values this run relied on
         self.started_ns = time.time_ns()
 
-    def _stat_index(self) -> tuple[str, dict[str, StatKey], dict[str, str]]:
+    def _stat_index(self) -> tuple[str, dict[str, StatKey], dict[str, str], dict[str, str]]:
         blob = pack.read_one(self._paths[1], self._seal[1], _STAT) if self._paths else None
         if blob is None:
-            return "", {}, {}
-        settings, stats, digests = marshal.loads(blob)
-        return settings, stats, digests
+            return "", {}, {}, {}
+        settings, stats, digests, blobs = marshal.loads(blob)
+        return settings, stats, digests, blobs
+
+    def known_blob(self, blob_id: str) -> str | None:
+        """The digest of Git blob ``blob_id`` when a run read it and its value is kept."""
+        digest = self._blobs.get(blob_id) if self.settings == self._old_settings else None
+        if digest is None or digest not in self._values.numbers:
+            return None
+        self._new_blobs[blob_id] = digest
+        self._used.add(digest)
+        return digest
+
+    def remember_blob(self, blob_id: str, digest: str) -> None:
+        if blob_id:
+            self._new_blobs[blob_id] = digest
 
     def known(self, stats: Mapping[str, StatKey | None]) -> dict[str, str]:
         """Path -> digest of each file whose stat is unchanged and whose value is kept."""
@@ -94,21 +115,27 @@ class ParseMemo:
     def save(self) -> None:
         if self._paths is None:
             return
+        # Values no file of the tree uses any more are dropped only by a load of the whole work
+        # tree (a revision's or one environment's load would drop the others' values).
         unused = len(self._values.numbers) - len(self._used & self._values.numbers.keys())
+        unused = unused if self.complete else 0
         due = len(self._fresh) > _SLACK or unused > _SLACK or not self._values.numbers
         if due and (self._fresh or unused):
             self._rewrite_values()
-        if (self._new_stats, self._new_digests, self.settings) != (
-            self.stats,
-            self._digests,
-            self._old_settings,
-        ):
-            index = (self.settings, self._new_stats, self._new_digests)
-            pack.write(self._paths[1], self._seal[1], {_STAT: marshal.dumps(index)})
+        # Blob ids of other revisions stay (a sync or diff of another one comes next); the work
+        # tree's stats are this run's.
+        blobs = {**self._blobs, **self._new_blobs} if self._new_blobs else self._blobs
+        if len(blobs) > _MAX_BLOBS:  # a bound: ids of the revisions loaded lately stay
+            blobs = dict(self._new_blobs)
+        new = (self.settings, self._new_stats or self.stats, self._new_digests or self._digests)
+        if new != (self._old_settings, self.stats, self._digests) or blobs is not self._blobs:
+            index = marshal.dumps((*new, blobs))
+            pack.write(self._paths[1], self._seal[1], {_STAT: index})
 
     def _rewrite_values(self) -> None:
         assert self._paths is not None
-        kept = {name: self._values.get(name) for name in self._used if name in self._values}
+        names = self._used if self.complete else self._values.numbers
+        kept = {name: self._values.get(name) for name in names if name in self._values}
         records = {name: blob for name, blob in kept.items() if blob is not None}
         records.update(self._fresh)
         pack.write(self._paths[0], self._seal[0], records)

@@ -11,23 +11,26 @@ import hashlib
 from collections.abc import Mapping
 
 from qv_config.errors import CheckFailed
-from qv_config.render.types import RenderedEnv
+from qv_config.render.types import RenderedDoc, RenderedEnv
 
 
 def desired_state(rendered: RenderedEnv) -> dict[str, bytes]:
     """Desired-state key ``{env}/{kind-slug}/{name}`` -> canonical JSON of the document."""
+    return {key: canonical(doc) for key, doc in rendered.docs.items()}
+
+
+def canonical(doc: RenderedDoc, indent: bool = False) -> bytes:
+    """The canonical JSON of one rendered document (``indent``: indented by 2, for people)."""
     import orjson
 
-    out: dict[str, bytes] = {}
-    for key, doc in rendered.docs.items():
-        try:
-            out[key] = orjson.dumps(doc.data, option=orjson.OPT_SORT_KEYS)
-        except TypeError as err:
-            raise CheckFailed(
-                f"{doc.source}: {key} cannot be written as canonical JSON: {err}",
-                hint="use only strings, numbers, booleans, lists and mappings with string keys",
-            ) from None
-    return out
+    option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        return orjson.dumps(doc.data, option=option)
+    except TypeError as err:
+        raise CheckFailed(
+            f"{doc.source}: {doc.key} cannot be written as canonical JSON: {err}",
+            hint="use only strings, numbers, booleans, lists and mappings with string keys",
+        ) from None
 
 
 def digest(desired: Mapping[str, bytes]) -> str:

@@ -8,7 +8,7 @@ a base) and documents of E alone. Load errors become findings; loading never sto
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,9 +36,12 @@ class _Loader:
     stats: dict[str, StatKey | None] = field(default_factory=dict)  # taken by prefetch
     digests: dict[str, str] = field(default_factory=dict)  # the stat index vouches for these
     prefetched: dict[str, workers.Prefetched] = field(default_factory=dict)
+    blobs: dict[str, str] = field(default_factory=dict)  # path -> Git blob id (a revision)
 
     def load(self, path: str) -> LoadedDoc | None:
         digest, stat = self.digests.pop(path, None), None
+        if digest is None and self.blobs:
+            digest = self.cache.known_blob(self.blobs.get(path, ""))
         if digest is None:
             stat, digest = (self.stats.pop(path), None) if path in self.stats else self._known(path)
         if digest is not None:  # unchanged since a run that loaded it cleanly (see remember)
@@ -66,10 +69,12 @@ class _Loader:
         return self._checked(self._lazy(path, doc.digest, doc.data), stat)
 
     def _checked(self, doc: LazyDoc, stat: StatKey | None) -> LoadedDoc:
-        """A document just read: its stat is remembered (the loader never trusts a stat for an
-        encrypted file: ``_encrypted``)."""
+        """A document just read: its stat (or Git blob id) is remembered (never an encrypted
+        file's: ``_encrypted``)."""
         if stat is not None:
             self.cache.remember(doc.path, stat, doc.digest)
+        elif doc.path in self.blobs:
+            self.cache.remember_blob(self.blobs[doc.path], doc.digest)
         return doc
 
     def _encrypted(self, doc: LoadedDoc) -> LoadedDoc:
@@ -142,15 +147,20 @@ class _EnvParts:
     overlays: dict[str, LoadedDoc] = field(default_factory=dict)
 
 
-def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
-    """Load every qv file of ``source``; a parse memo under ``.qv/cache/`` makes reloads cheap."""
+def load_snapshot(
+    source: Source, *, use_cache: bool = True, envs: Collection[str] | None = None
+) -> Snapshot:
+    """Load every qv file of ``source``; a parse memo under ``.qv/cache/`` makes reloads cheap.
+
+    ``envs`` loads only the folders of those environments under ``environments/`` (``qv sync``
+    of one environment reads nothing of the others); the snapshot then holds only those."""
     cache = ParseMemo(source.root if use_cache else None)
     # Loading builds ~10 small acyclic containers per file: the cyclic collector would walk the
     # growing heap again and again for nothing (~0.1 s of a cold load of 10,000 files).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        snapshot = _load_all(_Loader(source, cache))
+        snapshot = _load_all(_Loader(source, cache), envs)
     finally:
         if enabled:
             gc.enable()
@@ -158,12 +168,17 @@ def load_snapshot(source: Source, *, use_cache: bool = True) -> Snapshot:
     return snapshot
 
 
-def _load_all(loader: _Loader) -> Snapshot:
+def _load_all(loader: _Loader, envs: Collection[str] | None) -> Snapshot:
     project, project_doc, model = _project(loader)
     loader.limits = Limits(**project.limits) if project else Limits()
     loader.cache.settings = repr(loader.limits)
     bases = list(project.bases) if project else ["strategies"]
     files = loader.source.list_files(bases)
+    if envs is not None:
+        files = {path: blob for path, blob in files.items() if _in_envs(path, envs)}
+    if loader.source.revision is not None:
+        loader.blobs = files  # Git's blob ids: a blob parsed before is not even read
+    loader.cache.complete = envs is None and loader.source.revision is None
     base_prefixes = tuple(f"{b}/" for b in bases)
     loader.prefetch([p for p in files if p.endswith(_YAML_SUFFIXES) and p != "qv.yaml"])
     templates: dict[str, LoadedDoc] = {}
@@ -189,7 +204,7 @@ def _load_all(loader: _Loader) -> Snapshot:
         project_doc=project_doc,
         templates=templates,
         bases=base_docs,
-        environments=_env_files(project, parts, loader.findings),
+        environments=_env_files(project, parts, loader.findings, envs),
         findings=tuple(loader.findings),
         digests=dict(files),
         read=source.read,
@@ -259,10 +274,21 @@ def _classify_env(
         slot.documents[path] = doc
 
 
+def _in_envs(path: str, envs: Collection[str]) -> bool:
+    if not path.startswith("environments/"):
+        return True
+    return path.split("/", 2)[1] in envs
+
+
 def _env_files(
-    project: ProjectInfo | None, parts: dict[str, _EnvParts], findings: list[Finding]
+    project: ProjectInfo | None,
+    parts: dict[str, _EnvParts],
+    findings: list[Finding],
+    envs: Collection[str] | None,
 ) -> dict[str, EnvFiles]:
     declared = list(project.environments) if project else sorted(parts)
+    if envs is not None:
+        declared = [env for env in declared if env in envs]
     out: dict[str, EnvFiles] = {}
     for env in declared:
         slot = parts.get(env, _EnvParts())

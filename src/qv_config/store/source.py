@@ -61,8 +61,8 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
 
 def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files."""
-    from qv_config.render.desired import desired_state
-    from qv_config.render.engine import render_environment
+    from qv_config.render.desired import canonical
+    from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
     from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
@@ -71,14 +71,18 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
 
     STATS.renders += 1
     source = GitSource(root, rev)
+    values: dict[str, bytes] = {}
     try:
-        snapshot = load_snapshot(source)
+        # The environment's own folder only (plus templates, bases, schemas): nothing of the
+        # other environments is read.
+        snapshot = load_snapshot(source, envs=[env])
         if check:
             _check(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
-        values = desired_state(render_environment(snapshot, env))
+        # Each document as canonical JSON as soon as it is rendered: values are never all held.
+        render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
     finally:
         source.close()
     assert source.revision is not None
