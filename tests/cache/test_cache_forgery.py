@@ -195,10 +195,10 @@ def test_forged_stat_index_does_not_hide_an_edit(project: Path, tmp_path: Path) 
     def lie(records: Records) -> Records:
         if "stat" not in records:  # the parsed value of the file when it was valid
             return {**records, content_hash(valid): value}
-        settings, stats, digests = marshal.loads(records["stat"])
+        settings, stats, digests, blobs = marshal.loads(records["stat"])
         assert CONFIG in stats
         digests[CONFIG] = content_hash(valid)  # "unchanged since it was valid"
-        return {"stat": marshal.dumps((settings, stats, digests))}
+        return {"stat": marshal.dumps((settings, stats, digests, blobs))}
 
     check_forgeries(project, tmp_path, ("stat.qvc", "parse.qvc"), codes_of_validate, lie)
 
