@@ -203,6 +203,41 @@ def test_forged_stat_index_does_not_hide_an_edit(project: Path, tmp_path: Path) 
     check_forgeries(project, tmp_path, ("stat.qvc", "parse.qvc"), codes_of_validate, lie)
 
 
+def test_forged_blob_ids_do_not_change_a_revision(project: Path, tmp_path: Path) -> None:
+    from qv_config.cache.parse import encode
+    from qv_config.repo.source import content_hash
+    from qv_config.yamlio import load_bytes
+
+    edit(project, "max_order_notional: 7", "max_order_notional: 9")
+    git(project, "commit", "-qam", "notional 9")
+    blob = subprocess.run(
+        ["git", "rev-parse", f"HEAD:{CONFIG}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    other = (
+        (project / CONFIG).read_bytes().replace(b"max_order_notional: 9", b"max_order_notional: 1")
+    )
+    value = encode(load_bytes(CONFIG, other).data)
+    assert value is not None
+
+    def lie(records: Records) -> Records:
+        if "stat" not in records:  # a value for other bytes...
+            return {**records, content_hash(other): value}
+        settings, stats, digests, blobs = marshal.loads(records["stat"])
+        assert blob in blobs
+        blobs[blob] = content_hash(other)  # ...said to be the revision's blob
+        return {"stat": marshal.dumps((settings, stats, digests, blobs))}
+
+    def answer(root: Path, home: Path) -> tuple[int, object]:
+        done = qv(root, home, "render", "--env", "dev", "--rev", "HEAD", "--format", "json")
+        return done.returncode, done.stdout
+
+    check_forgeries(project, tmp_path, ("stat.qvc", "parse.qvc"), answer, lie)
+
+
 def test_forged_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
 
