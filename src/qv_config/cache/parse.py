@@ -79,11 +79,9 @@ class ParseMemo:
         if self.settings != self._old_settings:
             return {}
         old, digests, values = self.stats, self._digests, self._values.numbers
-        new_stats, found = self._new_stats, {}
-        for path, stat in stats.items():
-            if stat is not None and old.get(path) == stat and digests[path] in values:
-                found[path] = digests[path]
-                new_stats[path] = stat
+        same = [path for path, stat in stats.items() if old.get(path) == stat]
+        found = {path: digest for path in same if (digest := digests[path]) in values}
+        self._new_stats.update((path, old[path]) for path in found)
         self._new_digests.update(found)
         self._used.update(found.values())
         return found
@@ -98,7 +96,9 @@ class ParseMemo:
     def put(self, digest: str, blob: bytes) -> None:
         """Keep a value encoded (in memory, even when nothing is written: a document can then
         let go of its decoded value and get it back)."""
-        if digest not in self._values:
+        if digest in self._values:
+            self._used.add(digest)  # the run relies on it: a rewrite keeps it
+        else:
             self._fresh[digest] = blob
 
     def put_value(self, digest: str, value: Any) -> None:

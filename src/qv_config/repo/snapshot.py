@@ -92,9 +92,13 @@ class _Loader:
         """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
         if self.source.revision is not None or not hasattr(self.source, "stat"):
             return
-        stat = self.source.stat  # the stat index (if any) vouches for most files, in one call
-        self.stats = {path: stat(path) for path in paths}
-        self.digests = self.cache.known(self.stats)
+        walked = getattr(self.source, "walk_stats", None)  # the stats the listing took
+        stats = walked() if walked is not None else {}
+        if not stats:
+            stat = self.source.stat
+            stats = {path: stat(path) for path in paths}
+        self.stats = stats
+        self.digests = self.cache.known(stats)  # the stat index vouches for most, in one call
         # Files over the size limit stay out of the workers: the parent reports them from their
         # stat, without reading them (a worker would read a whole file before checking).
         limit, sizes = self.limits.max_file_bytes, self.stats
