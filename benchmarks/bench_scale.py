@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -161,14 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="", help="run only scenarios whose name holds this")
     parser.add_argument(
-        "--qv", default=QV, help="the qv to run (default: this interpreter's console script)"
+        "--qv",
+        default=QV,
+        help="the qv command to run, split as a shell would (default: this interpreter's console"
+        " script; e.g. 'python -m qv_config.cli' with PYTHONPATH set to an older src/)",
     )
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print("| documents | figure | time, median (range) | peak PSS, all processes |")
     print("|---|---|---|---|")
     for docs in args.docs:
-        run_size(docs, args.repeat, args.only, [args.qv])
+        run_size(docs, args.repeat, args.only, shlex.split(args.qv))
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
