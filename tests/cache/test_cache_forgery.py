@@ -372,3 +372,46 @@ def test_no_writable_home_means_no_caches_and_no_traceback(project: Path, tmp_pa
         done = qv(project, nowhere, *args)
         assert done.returncode == 0, done.stderr
         assert done.stdout
+
+
+# ------------------------------------------------------------------------- data, never code
+
+
+def _plain(value: object) -> bool:
+    """Plain data all the way down (bytes inside a record are data too: decoded when they can
+    be); never a code object or anything else that could run."""
+    import types
+
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(map(_plain, value))
+    if isinstance(value, bytes):
+        try:
+            inner = marshal.loads(value)
+        except (EOFError, ValueError, TypeError):
+            return True  # not marshal: plain bytes
+        return not isinstance(inner, types.CodeType) and _plain(inner)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_no_cache_record_holds_code(project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    for args in (
+        ("validate",),
+        ("render", "--env", "dev", "--format", "json"),
+        ("log", "--env", "dev"),
+        ("diff", "dev@HEAD~1", "dev"),
+        ("sync", "--env", "dev"),
+        ("drift", "--env", "dev"),
+    ):
+        assert qv(project, home, *args).returncode == 0, args
+    files = sorted((project / ".qv" / "cache").rglob("*.qvc"))
+    kinds = {path.relative_to(project / ".qv" / "cache").parts[0].split("-")[0] for path in files}
+    assert {"parse.qvc", "stat.qvc", "validate.qvc", "validate", "templates.qvc"} <= kinds
+    assert {"render", "desired"} <= kinds
+    with machine(home):
+        for path in files:
+            for name, blob in _records(project, path).items():
+                assert _plain(marshal.loads(blob)), (path, name)
+    assert not list((project / ".qv").rglob("schemacode"))

@@ -5,10 +5,10 @@ another machine's CI cache) or be copied from another project: nothing in it may
 result. So every record qv writes is authenticated with HMAC-SHA256 (cut to 128 bits) under a
 random key kept per user *outside* the repository (``$XDG_CACHE_HOME/qv/cache-key``, else
 ``~/.cache/qv/cache-key``; mode 0600). The MAC covers the record's bytes and binds them to the
-cache format, the qv and Python versions, the project's folder, the cache file and the record's
-name: a record forged without the key, taken from another project or file, renamed, truncated
-or changed in one byte fails, and qv then works as if it were absent. Without a place for the
-key (no writable home), caches are off.
+cache format, the qv and Python versions, the code of ``cache/`` and ``yamlio/``, the project's
+folder, the cache file and the record's name: a record forged without the key, taken from
+another project or file, renamed, truncated or changed in one byte fails, and qv then works as
+if it were absent. Without a place for the key (no writable home), caches are off.
 """
 
 from __future__ import annotations
@@ -63,12 +63,27 @@ def _create_key(path: Path) -> bytes | None:
     return _read_key(path)
 
 
+@cache
+def code_hash() -> str:
+    """Hash of the code that writes and reads records and parses YAML (``cache/``, ``yamlio/``):
+    records written by other code (a development build of the same version) are not read."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    package = Path(__file__).parents[1]
+    for folder in ("cache", "yamlio"):
+        for source in sorted((package / folder).glob("*.py")):
+            digest.update(f"{folder}/{source.name}".encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class Sealer:
     """MACs the records of one cache file of one project."""
 
     def __init__(self, key: bytes, root: Path, file: str, extra: str = "") -> None:
         python = f"{sys.version_info[0]}.{sys.version_info[1]}"  # marshal's format may change
-        parts = (FORMAT, __version__, python, os.path.realpath(root), file, extra, "")
+        parts = (FORMAT, __version__, code_hash(), python, os.path.realpath(root), file, extra, "")
         binding = "\0".join(parts)
         self._base = hmac.new(key, binding.encode("utf-8", "surrogateescape"), "sha256")
 
