@@ -27,6 +27,7 @@ from qv_config.render.templating import Trie, Walker, union
 from qv_config.render.types import KIND_SLUGS, Layer, LayerRole, Location, RenderedDoc, RenderedEnv
 from qv_config.repo.types import EnvFiles, Snapshot
 from qv_config.yamlio import LoadedDoc
+from qv_config.yamlio.loader import release
 from qv_config.yamlio.types import FieldPath
 
 API_VERSION = "qv/v1"
@@ -160,22 +161,12 @@ def _render(
             rendered = _template(run, item, context, walker)
             if rendered is not None:
                 consume(rendered.key, rendered)
-        _release(main, overlay)
+        release(main, overlay)  # the next documents need not its values: memory
     # Documents that failed to merge still count as matched: their findings are the answer.
     failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
     check_all_match(chosen, [*names, *failed], env)
     findings = [f for f in run.findings if _keep(f, chosen, env_doc)]
     return tuple(sorted(findings, key=Finding.sort_key))
-
-
-def _release(*docs: LoadedDoc | None) -> None:
-    """Let a document's files go of their decoded values once it is rendered (decoded again if
-    ever needed: positions, provenance): an environment of 50,000 documents is rendered with
-    one document's values in memory, not all of them."""
-    for doc in docs:
-        release = getattr(doc, "release", None)
-        if release is not None:
-            release()
 
 
 def _env_hint(snapshot: Snapshot, env: str) -> str:

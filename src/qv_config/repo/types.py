@@ -69,13 +69,11 @@ class Snapshot:
         """Let go of the decoded values of base and environment documents (each is decoded
         again from its kept encoding when next used): a run over 50,000 documents holds one
         environment's values at a time. Templates stay (every environment merges them)."""
-        for docs in (self.bases, *(f.documents for f in self.environments.values())):
-            for doc in docs.values():
-                _release(doc)
+        from qv_config.yamlio.loader import release
+
+        release(*self.bases.values())
         for files in self.environments.values():
-            _release(files.environment)
-            for overlay in files.overlays.values():
-                _release(overlay)
+            release(files.environment, *files.documents.values(), *files.overlays.values())
 
     @cached_property
     def project(self) -> Project | None:
@@ -85,9 +83,3 @@ class Snapshot:
         from qv_config.models import Project
 
         return Project.model_validate(self.project_doc.data)
-
-
-def _release(doc: LoadedDoc | None) -> None:
-    release = getattr(doc, "release", None)
-    if release is not None:
-        release()

@@ -152,6 +152,13 @@ class LazyDoc(LoadedDoc):
         return doc
 
 
+def release(*docs: LoadedDoc | None) -> None:
+    """Let each ``LazyDoc`` of ``docs`` go of its decoded value (others keep theirs)."""
+    for doc in docs:
+        if isinstance(doc, LazyDoc):
+            doc.release()
+
+
 def load_text(path: str, text: str, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:
     """``load_bytes`` for text already in memory (tests, stdin, the writer's self-check)."""
     return load_bytes(path, text.encode("utf-8"), limits=limits)
