@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,9 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ROOT, ensure_repo, run_child
-
-EDITED = "environments/dev/configs/svc-0001.yaml"
+from bench_common import ROOT, edit_value, ensure_repo, run_child
 
 
 def _old_src(rev: str, into: Path) -> Path:
@@ -36,19 +33,6 @@ def _old_src(rev: str, into: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     compileall.compile_dir(str(into / "src"), quiet=1)
     return into / "src"
-
-
-def _edit(repo: Path, step: int) -> None:
-    path = repo / EDITED
-    text = path.read_text(encoding="utf-8")
-    new = re.sub(
-        r"^(\s+pool: )(\d+)$",
-        lambda m: f"{m.group(1)}{(int(m.group(2)) + step) % 40 + 1}",
-        text,
-        count=1,
-        flags=re.MULTILINE,
-    )
-    path.write_text(new, encoding="utf-8")
 
 
 def _round(cmd: list[str], repo: Path, env: dict[str, str], step: int) -> dict[str, float]:
@@ -62,7 +46,7 @@ def _round(cmd: list[str], repo: Path, env: dict[str, str], step: int) -> dict[s
     out = {"cold": timed()}
     timed()
     out["warm"] = timed()
-    _edit(repo, step)
+    edit_value(repo, step)
     out["one change"] = timed()
     return out
 

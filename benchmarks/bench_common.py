@@ -84,6 +84,25 @@ def run_child(
     return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, out.decode(), err.decode())
 
 
+EDITED = "environments/dev/configs/svc-0001.yaml"
+
+
+def edit_value(repo: Path, step: int) -> None:
+    """Change one Config value (``pool`` of svc-0001 in dev) to another valid one."""
+    import re
+
+    path = repo / EDITED
+    text = path.read_text(encoding="utf-8")
+    new = re.sub(
+        r"^(\s+pool: )(\d+)$",
+        lambda m: f"{m.group(1)}{(int(m.group(2)) + step) % 40 + 1}",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    path.write_text(new, encoding="utf-8")
+
+
 def median_seconds(cmd: Sequence[str], repeat: int = 7) -> tuple[float, Run]:
     runs = [run_child(cmd) for _ in range(repeat)]
     return statistics.median(r.seconds for r in runs), runs[-1]

@@ -81,7 +81,7 @@ def test_state_the_agent_refused_is_pending_without_a_render(
     gated = h.commit_notional(repo, 80000)
     refused = run_agent(h, repo, url)
     assert refused.returncode == 1, refused.stderr
-    assert len(list(dc.folder(repo).glob("*.bin"))) == 2  # the deployed and the refused state
+    assert len(list(dc.folder(repo).glob("*.qvc"))) == 2  # the deployed and the refused state
     code, report, renders = drift(repo, url, capsys)
     assert (code, renders) == (0, 0)  # the refused tip's hashes come from the agent's render
     pending = report["pending"]

@@ -211,7 +211,7 @@ def test_no_plaintext_under_qv_after_decrypt_runs(qv_env: Invoke, history: Histo
     ):
         code, out, _ = qv_env(*args)
         assert (code, NEW in out) == (0, True)
-    assert list((history.root / ".qv").rglob("*.bin"))  # the caches were written…
+    assert list((history.root / ".qv").rglob("*.qvc"))  # the caches were written…
     assert plaintext_files(history.root) == []  # …and hold no plaintext
 
 

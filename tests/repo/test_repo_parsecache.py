@@ -1,26 +1,29 @@
-"""The parse cache: warm loads skip parsing; changed, corrupt or foreign caches are safe."""
+"""The parse memo: warm loads skip parsing; changed, corrupt or foreign memo files are safe."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
+from tests.sealing import machine
+
+from qv_config.cache import pack
+from qv_config.cache.parse import ParseMemo
+from qv_config.cache.seal import sealer
 from qv_config.repo import WorkTreeSource, load_snapshot
-from qv_config.repo.parsecache import ParseCache
 from qv_config.scaffold import write_starter
 
 
 def _cache_file(root: Path) -> Path:
-    return root / ".qv" / "cache" / "parse.bin"
+    return root / ".qv" / "cache" / "parse.qvc"
 
 
 def test_second_load_hits_the_cache_and_sees_edits(tmp_path: Path) -> None:
     write_starter(tmp_path)
     first = load_snapshot(WorkTreeSource(tmp_path))
     assert _cache_file(tmp_path).is_file()
-    cache = ParseCache(_cache_file(tmp_path))
+    cache = ParseMemo(tmp_path)
     for path, doc in first.bases.items():
-        assert cache.get(doc.digest) == doc.data, path
+        assert cache.value(doc.digest) == doc.data, path
     strategy = next(iter(first.bases))
     (tmp_path / strategy).write_text((tmp_path / strategy).read_text() + "\n# edited\n")
     second = load_snapshot(WorkTreeSource(tmp_path))
@@ -41,12 +44,13 @@ def test_errors_are_never_cached(tmp_path: Path) -> None:
 def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
     write_starter(tmp_path)
     clean = load_snapshot(WorkTreeSource(tmp_path))
-    from qv_config.repo.statefile import write_state_file
-
-    junks = (b"", b"not marshal at all", b"\x00" * 100)
-    # Unsealed junk stops at the seal; sealed junk must be refused by the format checks.
-    for junk, write in itertools.product(junks, (Path.write_bytes, write_state_file)):
-        write(_cache_file(tmp_path), junk)
+    digest = next(iter(clean.bases.values())).digest
+    forged = {digest: b"not a value"}
+    with machine(tmp_path / "other-machine"):  # another user's key
+        pack.write(_cache_file(tmp_path), sealer(tmp_path, "parse.qvc"), forged)
+    for junk in (None, b"", b"not a pack at all", b"\x00" * 100):
+        if junk is not None:
+            _cache_file(tmp_path).write_bytes(junk)
         again = load_snapshot(WorkTreeSource(tmp_path))
         assert {p: d.data for p, d in again.bases.items()} == {
             p: d.data for p, d in clean.bases.items()

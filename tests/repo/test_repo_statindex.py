@@ -1,5 +1,6 @@
-"""The stat index of the parse cache: unchanged files are neither read nor parsed on a warm load,
-every kind of edit is still seen, and racy (just written) files are never trusted."""
+"""The stat index of the parse memo (``cache.parse``): unchanged files are neither read nor
+parsed on a warm load, every kind of edit is still seen, and racy (just written) files are never
+trusted."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ def _values(root: Path) -> dict[str, object]:
 def test_warm_load_is_lazy_and_gives_the_same_values(tmp_path: Path) -> None:
     aged_starter(tmp_path)
     first = load_snapshot(WorkTreeSource(tmp_path))
-    assert not any(isinstance(doc, LazyDoc) for doc in first.bases.values())
+    assert not any(doc.unread for doc in first.bases.values())  # type: ignore[attr-defined]
     second = load_snapshot(WorkTreeSource(tmp_path))
     assert second.bases
-    assert all(isinstance(doc, LazyDoc) for doc in second.bases.values())
+    assert all(doc.unread for doc in second.bases.values())  # type: ignore[attr-defined]
     for path, doc in second.bases.items():
         before = first.bases[path]
         assert (doc.path, doc.digest, doc.data, doc.text) == (
@@ -58,7 +59,7 @@ def test_just_written_files_are_not_trusted(tmp_path: Path) -> None:
     write_starter(tmp_path)  # every mtime is "now": within the racy window
     load_snapshot(WorkTreeSource(tmp_path))
     again = load_snapshot(WorkTreeSource(tmp_path))
-    assert not any(isinstance(doc, LazyDoc) for doc in again.bases.values())
+    assert not any(doc.unread for doc in again.bases.values())  # type: ignore[attr-defined]
 
 
 def test_a_file_that_became_invalid_is_reported(tmp_path: Path) -> None:
@@ -76,7 +77,8 @@ def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: 
     aged_starter(tmp_path)
     clean = _values(tmp_path)
     assert _values(tmp_path) == clean
-    (tmp_path / ".qv" / "cache" / "parse.bin").write_bytes(b"junk")
+    (tmp_path / ".qv" / "cache" / "parse.qvc").write_bytes(b"junk")
+    (tmp_path / ".qv" / "cache" / "stat.qvc").write_bytes(b"junk")
     assert _values(tmp_path) == clean
     project = tmp_path / "qv.yaml"
     project.write_text(project.read_text() + "  limits: {max_file_bytes: 10}\n")
@@ -99,20 +101,21 @@ def test_replace_tags_survive_the_cache(tmp_path: Path) -> None:
     first = load_snapshot(WorkTreeSource(tmp_path)).bases["strategies/tagged.yaml"]
     second = load_snapshot(WorkTreeSource(tmp_path)).bases["strategies/tagged.yaml"]
     assert isinstance(second, LazyDoc)
+    assert second.unread
     assert second.data == first.data
     assert type(second.data["spec"]["limits"]) is ReplaceDict
     assert type(second.data["spec"]["tags"]) is ReplaceList
     assert type(second.data["spec"]["tags"][1]["b"]) is list
 
 
-def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
+def test_a_few_edits_do_not_rewrite_the_values_and_are_still_seen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qv_config.repo import parsecache
+    from qv_config.cache import parse
 
     aged_starter(tmp_path)
     load_snapshot(WorkTreeSource(tmp_path))
-    cache_file = tmp_path / ".qv" / "cache" / "parse.bin"
+    cache_file = tmp_path / ".qv" / "cache" / "parse.qvc"
     written = cache_file.read_bytes()
     paths = sorted((tmp_path / "strategies").rglob("*.yaml"))
     old = os.stat(tmp_path).st_mtime - 30
@@ -123,11 +126,12 @@ def test_a_few_edits_do_not_rewrite_the_index_and_are_still_seen(
         for _ in range(2):
             doc = load_snapshot(WorkTreeSource(tmp_path)).bases[rel]
             assert doc.data["metadata"]["owner"].startswith(f"r{round_}")
-            assert not isinstance(doc, LazyDoc)  # read again, never taken from the old entry
+            assert not doc.unread  # type: ignore[attr-defined]  # read again, never the old entry
         assert cache_file.read_bytes() == written
-    monkeypatch.setattr(parsecache, "_MAX_BEHIND", 0)  # more edits than the bound: rewritten
+    monkeypatch.setattr(parse, "_SLACK", 0)  # more edits than the bound: rewritten
     load_snapshot(WorkTreeSource(tmp_path))
     assert cache_file.read_bytes() != written
     again = load_snapshot(WorkTreeSource(tmp_path)).bases[rel]
     assert isinstance(again, LazyDoc)
+    assert again.unread
     assert again.data["metadata"]["owner"].startswith("r2")

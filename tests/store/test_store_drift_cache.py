@@ -43,7 +43,7 @@ def drift(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted(folder(root).glob("*.bin")) if folder(root).exists() else []
+    return sorted(folder(root).glob("*.qvc")) if folder(root).exists() else []
 
 
 def synced(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
@@ -126,23 +126,26 @@ def test_commit_outside_the_inputs_keeps_the_key(
     assert (pending["added"], pending["changed"], pending["removed"]) == ([], [], [])
 
 
-@pytest.mark.parametrize("sealed", [False, True], ids=["unsealed", "sealed"])
-@pytest.mark.parametrize("damage", [b"", b"not marshal", b"\xe9\x00garbage" * 50, "truncate"])
+@pytest.mark.parametrize(
+    "damage", [b"", b"not a pack", b"\xe9\x00garbage" * 50, "truncate", "flip"]
+)
 def test_corrupt_entry_is_ignored_and_rewritten(
-    project: Path, capsys: pytest.CaptureFixture[str], damage: bytes | str, sealed: bool
+    project: Path, capsys: pytest.CaptureFixture[str], damage: bytes | str
 ) -> None:
-    from qv_config.repo.statefile import write_state_file
-
     synced(project, capsys)
     shutil.rmtree(folder(project))
     pending_commit(project)
     _, cold, _ = drift(project, capsys)
     [entry] = entries(project)
     raw = entry.read_bytes()
-    junk = raw[: len(raw) // 2] if damage == "truncate" else damage
-    assert isinstance(junk, bytes)
-    # Sealed junk gets past the seal, so the entry's own checks must refuse it.
-    (write_state_file if sealed else Path.write_bytes)(entry, junk)
+    if damage == "truncate":
+        junk = raw[: len(raw) // 2]
+    elif damage == "flip":
+        junk = raw[:-10] + bytes([raw[-10] ^ 1]) + raw[-9:]
+    else:
+        assert isinstance(damage, bytes)
+        junk = damage
+    entry.write_bytes(junk)
     code, report, renders = drift(project, capsys)
     assert (code, renders, report) == (0, 1, cold)
     assert entry.read_bytes() == raw  # rewritten whole
@@ -150,22 +153,28 @@ def test_corrupt_entry_is_ignored_and_rewritten(
     assert (code, renders) == (0, 0)
 
 
-def test_tampered_hashes_are_not_trusted(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tampered_hashes_are_not_trusted(
+    project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     import marshal
 
-    from qv_config.repo.statefile import read_state_file, write_state_file
+    from tests.sealing import machine
+
+    from qv_config.cache import pack
+    from qv_config.cache.seal import sealer
 
     synced(project, capsys)
     shutil.rmtree(folder(project))
     pending_commit(project)
     drift(project, capsys)
     [entry] = entries(project)
-    blob = read_state_file(entry)
+    name = f"desired/{entry.name}"
+    blob = pack.read_one(entry, sealer(project, name), "state")
     assert blob is not None
-    fmt, env, key, digest, hashes = marshal.loads(blob)
-    hashes["dev/config/example-service"] = "0" * 64  # digest no longer matches: refused
-    # Sealed by this user's own qv (so the seal is not what refuses it): the digest check is.
-    write_state_file(entry, marshal.dumps((fmt, env, key, digest, hashes)))
+    digest, hashes = marshal.loads(blob)
+    hashes["dev/config/example-service"] = "0" * 64
+    with machine(tmp_path / "another-key"):  # sealed, but not with this user's key
+        pack.write(entry, sealer(project, name), {"state": marshal.dumps((digest, hashes))})
     code, report, renders = drift(project, capsys)
     assert (code, renders) == (0, 1)
     assert report["out_of_band"] == {"modified": [], "missing": [], "unexpected": []}

@@ -8,7 +8,7 @@ from pathlib import Path
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.validate import ValidationResult, validate
 
-CACHE = Path(".qv/cache/validate.marshal")
+CACHE = Path(".qv/cache/validate.qvc")
 
 
 def run(root: Path, **options: object) -> ValidationResult:
@@ -63,13 +63,12 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(case_tree: Callable[[st
     assert first.stats.cached == 0
     assert first.ok
     assert run(root).stats.validated == 0  # rebuilt by the first run
-    import marshal
+    from qv_config.cache import pack
+    from qv_config.cache.seal import sealer
 
-    from qv_config.repo.statefile import write_state_file
-
-    # Sealed by this user's qv, so the seal is not what refuses them: the format checks are.
-    for junk in (b"not a cache", marshal.dumps((("other-format", "9.9"), {}, set()))):
-        write_state_file(root / CACHE, junk)
+    # Authentic, but bound to other rules' code (or not the light record): not this run's.
+    for extra, record in (("other rules", "light"), ("", "other")):
+        pack.write(root / CACHE, sealer(root, "validate.qvc", extra), {record: b"x"})
         assert run(root).stats.cached == 0
 
 

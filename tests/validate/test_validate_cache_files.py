@@ -1,7 +1,7 @@
-"""The result cache's files: a light ``validate.marshal`` read by every run and one heavy file per
-environment, read and written only when that environment is re-validated. Whatever happens to
-the files (missing, from another generation, foreign, corrupt, stale), the findings are those of
-a run without any cache."""
+"""The result memo's files (``cache.results``): a light ``validate.qvc`` read by every run and one
+file per environment, read and written only when that environment is checked again. Whatever
+happens to the files (missing, foreign, corrupt, stale), the findings are those of a run without
+any cache."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 from tests.sealing import machine
 
-from qv_config.repo import WorkTreeSource, load_snapshot, statefile
+from qv_config.cache import pack
+from qv_config.cache.results import _heavy_name as heavy_name
+from qv_config.cache.results import rules_code_hash
+from qv_config.cache.seal import sealer
+from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.validate import ValidationResult, validate
-from qv_config.validate.cache import heavy_name
 
 CACHE = Path(".qv/cache")
-HEAVY = re.compile(r"validate-(?P<env>.+)-[0-9a-f]{32}\.marshal")
+HEAVY = re.compile(r"validate-(?P<env>.+)-[0-9a-f]{8}\.qvc")
 
 
 def run(root: Path, **options: object) -> ValidationResult:
@@ -76,6 +79,16 @@ def age(path: Path, seconds: float = 3600) -> None:
     os.utime(path, (old, old))
 
 
+def _seal(root: Path, name: str) -> Any:
+    return sealer(root, name, rules_code_hash())
+
+
+def _read(root: Path, name: str, record: str) -> bytes:
+    blob = pack.read_one(root / CACHE / name, _seal(root, name), record)
+    assert blob is not None
+    return blob
+
+
 def test_one_changed_environment_rewrites_only_its_heavy_file(
     case_tree: Callable[[str], Path],
 ) -> None:
@@ -83,17 +96,15 @@ def test_one_changed_environment_rewrites_only_its_heavy_file(
     run(root)
     before = heavy_files(root)
     assert set(before) == {"dev", "prod"}
-    files = [root / CACHE / "validate.marshal", before["dev"], before["prod"]]
+    files = [root / CACHE / "validate.qvc", before["dev"], before["prod"]]
     ids = [identity(path) for path in files]
     assert run(root).stats.validated == 0
     assert [identity(path) for path in files] == ids  # a warm run writes nothing
     touch_dev(root, 11)
     assert same_as_fresh(root).stats.validated == 1
     after = heavy_files(root)
-    assert after["prod"] == before["prod"]
     assert identity(after["prod"]) == ids[2]  # neither re-encoded nor rewritten
-    assert after["dev"] != before["dev"]
-    assert not before["dev"].exists()  # the previous generation is removed
+    assert identity(after["dev"]) != ids[1]
 
 
 def test_missing_heavy_file_rerenders_that_environment(case_tree: Callable[[str], Path]) -> None:
@@ -111,48 +122,30 @@ def test_missing_heavy_file_rerenders_that_environment(case_tree: Callable[[str]
 
 
 def _forget_findings(payload: bytes) -> bytes:
-    """A heavy blob whose document entries keep their keys but lost their findings."""
-    docs, cross, rendered = marshal.loads(payload)
-    docs = {key: (entry[0], (), *entry[2:]) for key, entry in docs.items()}
-    return marshal.dumps((docs, cross, rendered))
+    """A heavy record whose document records keep their keys but lost their findings."""
+    docs, cross = marshal.loads(payload)
+    docs = {path: (*record[:8], (), *record[9:]) for path, record in docs.items()}
+    return marshal.dumps((docs, cross))
 
 
-def test_heavy_file_of_another_generation_is_not_used(case_tree: Callable[[str], Path]) -> None:
-    # Sealed by this user, under the name the light file expects, but not the bytes it was
-    # named for: reusing it would drop oms's QV310.
-    root = case_tree("qv310-config-schema")
-    assert {f.code for f in run(root).findings} == {"QV310"}
-    path = heavy_files(root)["dev"]
-    payload = statefile.read_state_file(path)
-    assert payload is not None
-    statefile.write_state_file(path, _forget_findings(payload))
-    touch_dev(root, 11)
-    assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
-
-
-@pytest.mark.parametrize("seal", ["other key", "none"])
+@pytest.mark.parametrize("seal", ["other key", "none", "another file"])
 def test_foreign_heavy_file_is_ignored(
     case_tree: Callable[[str], Path], tmp_path: Path, seal: str
 ) -> None:
     root = case_tree("qv310-config-schema")
     run(root)
     path = heavy_files(root)["dev"]
-    payload = statefile.read_state_file(path)
-    assert payload is not None
-    forged = _forget_findings(payload)
-    # The name a forger would give it, so that only the seal refuses it.
-    path.unlink()
-    path = path.with_name(heavy_name("dev", forged))
+    forged = {"heavy": _forget_findings(_read(root, path.name, "heavy"))}
     if seal == "none":
-        path.write_bytes(forged)
-    else:
+        pack.write(path, None, forged)  # nothing written without a sealer...
+        path.write_bytes(b"qv-cache-pack/1\n" + marshal.dumps(forged))  # ...so: not a pack
+    elif seal == "other key":
         with machine(tmp_path / "other-home"):
-            statefile.write_state_file(path, forged)
-    light = root / CACHE / "validate.marshal"
-    stored = marshal.loads(statefile.read_state_file(light) or b"")
-    rows = stored[1]
-    rows["dev"] = (*rows["dev"][:2], path.name, *rows["dev"][3:])
-    statefile.write_state_file(light, marshal.dumps(stored))
+            pack.write(path, _seal(root, path.name), forged)
+    else:  # sealed by this user, but for prod's file: renamed into dev's
+        prod = heavy_files(root)["prod"]
+        pack.write(prod, _seal(root, prod.name), forged)
+        os.replace(prod, path)
     touch_dev(root, 11)
     assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
 
@@ -161,33 +154,30 @@ def test_foreign_heavy_file_is_ignored(
 def test_corrupt_light_file_gives_a_cold_run(case_tree: Callable[[str], Path], junk: bytes) -> None:
     root = case_tree("qv310-config-schema")
     run(root)
-    light = root / CACHE / "validate.marshal"
-    statefile.write_state_file(light, junk)
+    light = root / CACHE / "validate.qvc"
+    pack.write(light, _seal(root, "validate.qvc"), {"other": junk})  # no "light" record
     assert same_as_fresh(root).stats.cached == 0
     assert run(root).stats.validated == 0  # rebuilt
-    light.write_bytes(junk)  # not even sealed
+    light.write_bytes(junk)  # not even a pack
     assert same_as_fresh(root).stats.cached == 0
     assert set(heavy_files(root)) == {"dev", "prod"}
 
 
-def test_stale_heavy_files_are_removed_and_others_kept(case_tree: Callable[[str], Path]) -> None:
+def test_files_of_removed_environments_are_removed_and_others_kept(
+    case_tree: Callable[[str], Path],
+) -> None:
     root = case_tree("valid")
     run(root)
     folder = root / CACHE
-    stale = folder / f"validate-dev-{'0' * 32}.marshal"  # of a run that stopped early
-    young = folder / f"validate-dev-{'1' * 32}.marshal"  # of a concurrent run, not yet named
-    other = [folder / "validate-notes.marshal", folder / "notes.txt"]
-    for path in (stale, young, *other):
+    stale = folder / "validate-gone-00000000.qvc"  # of an environment no longer there
+    other = folder / "notes.txt"
+    for path in (stale, other):
         path.write_bytes(b"x")
-    age(stale)
     touch_dev(root, 11)
     same_as_fresh(root)
     assert not stale.exists()
-    assert young.exists()
-    assert all(path.exists() for path in other)
-    named = {row[2] for row in _rows(root).values()}
-    heavy = {path.name for path in folder.iterdir() if HEAVY.fullmatch(path.name)}
-    assert heavy == named | {young.name}
+    assert other.exists()
+    assert set(heavy_files(root)) == {"dev", "prod"}
 
 
 def test_environment_removed_from_qv_yaml(case_tree: Callable[[str], Path]) -> None:
@@ -209,52 +199,21 @@ def test_a_run_of_one_environment_keeps_the_others_records(
 ) -> None:
     root = case_tree("valid")
     run(root)
-    prod = heavy_files(root)["prod"]
+    prod = identity(heavy_files(root)["prod"])
     touch_dev(root, 12)
     assert run(root, envs=["dev"]).environments == ("dev",)
-    assert prod.exists()  # prod was not checked: its record stays as it was
+    assert identity(heavy_files(root)["prod"]) == prod  # not checked: its record stays as it was
     touch_dev(root, 12)  # same bytes again: dev is served whole too
     result = same_as_fresh(root)
     assert result.stats.validated == 0
-    assert heavy_files(root)["prod"] == prod
-
-
-def test_forked_workers_write_heavy_files_that_later_runs_reuse(
-    case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from qv_config.validate import parallel
-
-    root = case_tree("qv310-config-schema")
-    monkeypatch.setattr(parallel, "_MIN_RENDERS", 0)  # force the fork path on a small tree
-    same_as_fresh(root)
-    assert set(heavy_files(root)) == {"dev", "prod"}
-    monkeypatch.setattr(parallel, "_MIN_RENDERS", 10**9)
-    touch_dev(root, 11)
-    assert same_as_fresh(root).stats.validated == 1
+    assert identity(heavy_files(root)["prod"]) == prod
 
 
 @pytest.mark.parametrize("env", ["dev", "../x", "a b/c", "é" * 80, ""])
 def test_heavy_file_names_are_plain_file_names(env: str) -> None:
-    name = heavy_name(env, b"blob")
-    assert re.fullmatch(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{32}\.marshal", name)
-    assert heavy_name(env, b"other blob") != name
-    assert heavy_name(env + "x", b"blob") != name
-
-
-def _rows(root: Path) -> dict[str, Any]:
-    stored = marshal.loads(statefile.read_state_file(root / CACHE / "validate.marshal") or b"")
-    return dict(stored[1])
-
-
-def test_light_file_names_each_heavy_file_and_holds_no_heavy_part(
-    case_tree: Callable[[str], Path],
-) -> None:
-    root = case_tree("valid")
-    run(root)
-    rows = _rows(root)
-    assert {env: row[2] for env, row in rows.items()} == {
-        env: path.name for env, path in heavy_files(root).items()
-    }
+    name = heavy_name(env)
+    assert re.fullmatch(r"validate-[A-Za-z0-9_-]{0,40}-[0-9a-f]{8}\.qvc", name)
+    assert heavy_name(env + "x") != name
 
 
 def test_concurrent_runs_report_what_a_run_without_cache_reports(

@@ -105,10 +105,10 @@ def test_only_the_changed_document_is_rendered(case_tree: Callable[[str], Path])
 
 
 def test_the_plan_counts_what_will_be_rendered(case_tree: Callable[[str], Path]) -> None:
-    # What decides between forked workers and one process: documents to render, not in the tree.
+    # What the progress bar shows: documents to render, not documents in the tree.
     from datetime import date
 
-    from qv_config.validate.cache import ResultCache
+    from qv_config.cache.results import Results
     from qv_config.validate.engine import RunState
     from qv_config.validate.incremental import plan_env
     from qv_config.validate.schema import SchemaStore
@@ -118,10 +118,10 @@ def test_the_plan_counts_what_will_be_rendered(case_tree: Callable[[str], Path])
 
     def renders(env: str) -> int:
         snapshot = load_snapshot(WorkTreeSource(root))
-        cache = ResultCache.load(root)
+        results = Results(root)
         project = snapshot.project_doc.digest if snapshot.project_doc else ""
-        state = RunState(SchemaStore(snapshot.read), cache, date.today(), project)
-        return plan_env(snapshot, env, state).renders
+        state = RunState(SchemaStore(snapshot.read), date.today(), project)
+        return len(plan_env(snapshot, env, state, results.previous(env)).todo)
 
     cold = renders("dev")
     assert cold == run(root, envs=["dev"]).stats.validated - 1  # all but the Environment doc
@@ -150,20 +150,3 @@ def test_new_and_removed_files(case_tree: Callable[[str], Path]) -> None:
     same(removed, run(root, use_cache=False))
     shutil.copy(root / "environments/prod/flags/kill-alpha.yaml", root / "environments/dev/flags/")
     same(run(root), run(root, use_cache=False))
-
-
-def test_parallel_workers_give_the_serial_result(
-    case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from qv_config.validate import parallel
-
-    root = case_tree("qv401-qv402-qv403-parameters")
-    serial = run(root, use_cache=False)
-    monkeypatch.setattr(parallel, "_MIN_RENDERS", 0)  # force the fork path on a small tree
-    forked = run(root)
-    same(forked, serial)
-    assert forked.stats.validated == serial.stats.validated
-    monkeypatch.setattr(parallel, "_MIN_RENDERS", 10**9)
-    warm = run(root)
-    same(warm, serial)
-    assert warm.stats.validated == 0

@@ -12,13 +12,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from qv_config.cli.output import ProgressBar, progress_bar
 from qv_config.progress import NO_PROGRESS
 from qv_config.repo import WorkTreeSource, load_snapshot
-from qv_config.validate import parallel, validate
+from qv_config.validate import validate
 
 QV = str(Path(sys.executable).with_name("qv"))
 
@@ -54,11 +53,9 @@ def _flags(root: Path, count: int) -> None:
         )
 
 
-@pytest.mark.parametrize("forked", [False, True])
 def test_validate_reports_every_rendered_document_then_stops(
-    case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, forked: bool
+    case_tree: Callable[[str], Path],
 ) -> None:
-    monkeypatch.setattr(parallel, "_MIN_RENDERS", 0 if forked else 10**9)
     root = case_tree("valid")
     seen = Recorder()
     result = validate(load_snapshot(WorkTreeSource(root)), progress=seen)

@@ -19,7 +19,7 @@ from qv_config.yamlio.writer import (
 )
 
 _spec = importlib.util.spec_from_file_location(
-    "yamlio_equiv_helpers", Path(__file__).parent / "test_yamlio_fast_equiv.py"
+    "yamlio_equiv_helpers", Path(__file__).parent / "test_yamlio_lean.py"
 )
 assert _spec is not None
 assert _spec.loader is not None

@@ -56,7 +56,7 @@ def render_command(
     if explain_field is not None:
         _explain(snapshot, env, explain_field, selectors or [])
         return
-    _render(snapshot, env, fmt, selectors or [])
+    _render(snapshot, env, fmt, selectors or [], keep_values=not decrypt)
 
 
 def _check_format(fmt: str) -> None:
@@ -88,27 +88,38 @@ def _decrypted(snapshot: Snapshot, env: str, key_file: Path | None) -> Snapshot:
     return decrypt_snapshot(snapshot, key_file, envs=[env])
 
 
-def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> None:
+def _render(
+    snapshot: Snapshot, env: str, fmt: str, selectors: list[str], keep_values: bool
+) -> None:
+    from qv_config.cache.templates import TemplateValues
     from qv_config.cli.output import write
     from qv_config.errors import UsageError
-    from qv_config.render import desired_state, render_environment
-    from qv_config.render.output import to_json, to_yaml
+    from qv_config.render.engine import render_each
+    from qv_config.render.output import json_member, to_json, yaml_document
 
     _fail_on_project(snapshot)
     broken = _load_problems(snapshot, env)
+    # Template values are kept across runs, never those rendered from decrypted secrets.
+    project = snapshot.project_doc.digest if snapshot.project_doc else ""
+    memo = TemplateValues(snapshot.root if keep_values else None, project)
+    # Each document becomes text as it is rendered: 50,000 values are never held at once.
+    as_text = json_member if fmt == "json" else yaml_document
+    texts: dict[str, str] = {}
     try:
-        rendered = render_environment(snapshot, env, selectors)
+        found = render_each(
+            snapshot, env, lambda key, doc: texts.update({key: as_text(doc)}), selectors, memo=memo
+        )
+        memo.save()
     except UsageError:
         # A selector matching nothing may name the very document that failed to load: its
         # finding is the answer (exit 1), not "matches no document".
         _fail_on(broken, env)
         raise
-    problems = [*broken, *rendered.findings]
-    _fail_on(problems, env)
+    _fail_on([*broken, *found], env)
     if fmt == "json":
-        write(to_json(desired_state(rendered)))
+        write(to_json(texts))
     else:
-        write(to_yaml(rendered.docs.values()))
+        write("---\n".join(texts[key] for key in sorted(texts)))
 
 
 def _explain(snapshot: Snapshot, env: str, target: str, selectors: list[str]) -> None:

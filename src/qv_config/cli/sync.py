@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from qv_config.store.protocol import Store
+    from qv_config.store.types import ApplyResult
 
 _FORMATS = ("text", "json")
 
@@ -47,28 +54,42 @@ def sync_command(
     with --heal those keys are restored too (in the same single transaction).
     """
     from qv_config.repo import find_root
-    from qv_config.store import apply_desired, open_store, report
-    from qv_config.store.gitrev import descendant_checker
-    from qv_config.store.layout import whoami
-    from qv_config.store.source import render_desired, store_url_for
+    from qv_config.store import open_store, report
+    from qv_config.store.source import store_url_for
 
     check_format(fmt)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
-    # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
-    desired = render_desired(root, env, rev, cache_root=root)
     target = open_store(url, root)
     try:
-        result = apply_desired(
-            target,
-            desired,
-            is_descendant=descendant_checker(root),
-            applied_by=whoami(root),
-            dry_run=dry_run,
-            heal=heal,
-            reason="heal: restored edits made outside qv" if heal else "",
-        )
+        result = _sync(root, target, env, rev, dry_run, heal)
     finally:
         target.close()
     shown = target.url.display
     show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))
+
+
+def _sync(root: Path, target: Store, env: str, rev: str, dry_run: bool, heal: bool) -> ApplyResult:
+    from qv_config.store import apply_desired
+    from qv_config.store.apply import unchanged_inputs
+    from qv_config.store.desiredcache import input_key, stamp
+    from qv_config.store.gitrev import descendant_checker
+    from qv_config.store.layout import whoami
+    from qv_config.store.source import render_desired
+
+    resolved = input_key(root, env, rev)
+    if resolved is not None and not heal:  # the deployed inputs: nothing to read or render
+        unchanged = unchanged_inputs(target, env, stamp(env, resolved.key))
+        if unchanged is not None:
+            return unchanged
+    # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
+    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved)
+    return apply_desired(
+        target,
+        desired,
+        is_descendant=descendant_checker(root),
+        applied_by=whoami(root),
+        dry_run=dry_run,
+        heal=heal,
+        reason="heal: restored edits made outside qv" if heal else "",
+    )

@@ -56,17 +56,16 @@ def validate_command(
     from qv_config import report
     from qv_config.cli.output import progress_bar, write
     from qv_config.cli.state import OPTIONS
-    from qv_config.repo import WorkTreeSource, find_root, load_snapshot
-    from qv_config.validate import validate
+    from qv_config.repo import find_root
+    from qv_config.validate.api import validate_worktree
 
     reporter = report.get(output_format)  # an unknown format fails before any work (exit 2)
     start = OPTIONS.start_dir()
     root = find_root(start)
     selected = _repo_paths(root, start.resolve(), list(paths or []))
-    snapshot = load_snapshot(WorkTreeSource(root))
-    result = validate(
-        snapshot, env or None, selected, use_cache=not no_cache, progress=progress_bar()
+    result, read = validate_worktree(
+        root, env or None, selected, use_cache=not no_cache, progress=progress_bar()
     )
-    write(reporter(result, read=snapshot.read, color=_color() and output_format == "text"))
+    write(reporter(result, read=read, color=_color() and output_format == "text"))
     if not result.ok:
         raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 ``Workspace.pair`` gives the two sides of a diff. Between two states of one environment it
 renders only the documents whose own files changed (see ``diff.tree``); otherwise it renders
-whole environments, each once per run and cached on disk by input key (``diff.rendercache``).
+whole environments, each once per run and kept on disk by input key (``cache.states``).
 A side that does not validate carries the reason; the caller refuses it naming the side.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qv_config.diff.rendercache import CachedState, RenderCache
+from qv_config.cache.states import StateMemo
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
 from qv_config.errors import CheckFailed, GitError, UsageError
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 Refs = Mapping[str, Mapping[str, Any]]
 _REFUSALS = ("QV111", "QV112")  # links and names the rule of repo.files refuses
 Read = Callable[[str], bytes | None]
+
+
+@dataclass(frozen=True)
+class CachedState:
+    """A rendered environment: ``kind-slug/name`` -> document, or why the state is invalid."""
+
+    refs: Refs
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ class Workspace:
     ) -> None:
         self.root = root
         self.git = history.is_git(root)
-        self.cache = RenderCache(root if use_cache else None)
+        self.cache = StateMemo(root if use_cache else None, "render")
         self.blobs = gitcmd.Batch(root) if self.git else None
         self._sources: dict[str | None, GitSource | WorkTreeSource] = {}
         self._links: dict[str | None, bool] = {}
@@ -198,11 +206,12 @@ class Workspace:
         key = self._input_key(env, sha)
         cached = self._memo.get((env, key)) if key else None
         if cached is None and key:
-            cached = self.cache.get(env, key)
+            kept = self.cache.get(env, key)
+            cached = CachedState(kept[1], kept[0]) if kept is not None else None
         if cached is None:
             cached = _render_full(self.snapshot(sha), env)
             if key:
-                self.cache.put(env, key, cached)
+                self.cache.put(env, key, (cached.problem, dict(cached.refs)))
         if key:
             self._memo[(env, key)] = cached
         return State(env, label, cached.refs, self.read_at(sha), cached.problem, sha)

@@ -27,13 +27,20 @@ def desired_state(rendered: RenderedEnv) -> dict[str, bytes]:
     refused = [f for f in rendered.findings if f.code == UNDEPLOYABLE]
     if refused:
         raise _refusal(refused[0], len(refused))
-    out: dict[str, bytes] = {}
-    for key, doc in rendered.docs.items():
-        try:
-            out[key] = canonical_json(doc.data)
-        except NotDeployable as err:  # data changed after rendering checked it
-            raise _refusal(_located(doc, err), 1) from None
-    return out
+    return {key: canonical(doc) for key, doc in rendered.docs.items()}
+
+
+def canonical(doc: RenderedDoc, indent: bool = False) -> bytes:
+    """The canonical JSON of one rendered document (``indent``: indented by 2, for people)."""
+    try:
+        data = canonical_json(doc.data)
+    except NotDeployable as err:  # data changed after rendering checked it
+        raise _refusal(_located(doc, err), 1) from None
+    if not indent:
+        return data
+    import orjson
+
+    return orjson.dumps(doc.data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
 
 
 def _located(doc: RenderedDoc, err: NotDeployable) -> Finding:

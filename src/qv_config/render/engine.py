@@ -10,14 +10,14 @@ from __future__ import annotations
 import difflib
 import gc
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
-from qv_config.render import codecache
 from qv_config.render.bounds import RenderLimits
 from qv_config.render.canonical import NotDeployable, canonical_json, largest
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
@@ -29,6 +29,7 @@ from qv_config.render.templating import Trie, Walker, union
 from qv_config.render.types import KIND_SLUGS, Layer, LayerRole, Location, RenderedDoc, RenderedEnv
 from qv_config.repo.types import EnvFiles, Snapshot
 from qv_config.yamlio import LoadedDoc
+from qv_config.yamlio.loader import release
 from qv_config.yamlio.types import FieldPath
 
 API_VERSION = "qv/v1"
@@ -94,53 +95,82 @@ def render_environment(
     selectors: Sequence[str] = (),
     *,
     paths: Collection[str] | None = None,
+    memo: TemplateValues = NO_VALUES,
 ) -> RenderedEnv:
     """The effective documents of ``env`` (optionally only those matching ``selectors``).
 
     ``paths`` renders only the documents whose main file (base or environment document) is one
     of them, plus the Environment document (the templating context): for callers that know the
     other documents are unchanged (validate's incremental run). Duplicates among the documents
-    left out are then not detected: the caller checks them.
+    left out are then not detected: the caller checks them. ``memo`` keeps the values of
+    template strings that do not read ``doc`` across runs (the caller saves it).
     """
+    docs: dict[str, RenderedDoc] = {}
+    findings = render_each(snapshot, env, docs.__setitem__, selectors, paths=paths, memo=memo)
+    return RenderedEnv(env, dict(sorted(docs.items())), findings)
+
+
+def render_each(
+    snapshot: Snapshot,
+    env: str,
+    consume: Callable[[str, RenderedDoc], object],
+    selectors: Sequence[str] = (),
+    *,
+    paths: Collection[str] | None = None,
+    memo: TemplateValues = NO_VALUES,
+) -> tuple[Finding, ...]:
+    """``render_environment`` one document at a time: each is handed to ``consume(key, doc)``
+    as soon as it is rendered (the Environment document first) and nothing is kept, so a caller
+    that checks or writes each document holds one at a time (50,000 documents). Returns the
+    findings, sorted. A selector that matches nothing raises after the documents were handed."""
     # Rendering allocates many small acyclic dicts next to a large live heap (the snapshot):
     # the cyclic GC would repeatedly traverse that heap for nothing, doubling the run time.
     enabled = gc.isenabled()
     gc.disable()
-    codecache.attach(snapshot.root)
     try:
-        return _render(snapshot, env, selectors, paths)
+        return _render(snapshot, env, selectors, paths, memo, consume)
     finally:
-        codecache.save()  # templates first compiled by this render, for the next run
         if enabled:
             gc.enable()
 
 
 def _render(
-    snapshot: Snapshot, env: str, selectors: Sequence[str], paths: Collection[str] | None
-) -> RenderedEnv:
+    snapshot: Snapshot,
+    env: str,
+    selectors: Sequence[str],
+    paths: Collection[str] | None,
+    memo: TemplateValues,
+    consume: Callable[[str, RenderedDoc], object],
+) -> tuple[Finding, ...]:
     files = snapshot.environments.get(env)
     if files is None or env not in snapshot.env_names:
         raise UsageError(f"unknown environment {env!r}", hint=_env_hint(snapshot, env))
     chosen = parse_selectors(selectors)
     run = _Run(snapshot, env)
-    merged = _merge_all(run, files, paths)
-    # Documents that failed to merge still count as matched: their findings are the answer.
-    failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
-    check_all_match(chosen, [*((m.kind, m.name) for m in merged), *failed], env)
-    env_doc = _find_env_doc(run, merged, files)
-    walker = Walker(run.limits)
+    seen: dict[tuple[str, str], str] = {}  # (kind, name) -> main file: duplicates are QV220
+    env_doc = _env_doc(run, files, seen)
+    walker = Walker(run.limits, memo)
     context, env_rendered = _context(run, env_doc, walker)
-    docs: dict[str, RenderedDoc] = {}
     if env_rendered is not None and selected(chosen, env_rendered.kind, env_rendered.name):
-        docs[env_rendered.key] = env_rendered
-    for item in merged:
-        if item is not env_doc and selected(chosen, item.kind, item.name):
+        consume(env_rendered.key, env_rendered)
+    names = [(env_doc.kind, env_doc.name)] if env_doc is not None else []
+    for main, role, overlay in env_jobs(snapshot, files):
+        if main is files.environment or (paths is not None and main.path not in paths):
+            continue
+        item = _merge_one(run, main, role, overlay)
+        if item is None or not _unique(run, item, seen):
+            continue
+        names.append((item.kind, item.name))
+        if selected(chosen, item.kind, item.name):
             rendered = _template(run, item, context, walker)
             if rendered is not None:
-                docs[rendered.key] = rendered
+                consume(rendered.key, rendered)
+        release(main, overlay)  # the next documents need not its values: memory
+    # Documents that failed to merge still count as matched: their findings are the answer.
+    failed = ((f.kind, f.name) for f in run.findings if f.kind and f.name)
+    check_all_match(chosen, [*names, *failed], env)
     findings = [f for f in run.findings if _keep(f, chosen, env_doc)]
-    findings.sort(key=Finding.sort_key)
-    return RenderedEnv(env, dict(sorted(docs.items())), tuple(findings))
+    return tuple(sorted(findings, key=Finding.sort_key))
 
 
 def _env_hint(snapshot: Snapshot, env: str) -> str:
@@ -162,25 +192,11 @@ def _keep(finding: Finding, chosen: tuple[Selector, ...], env_doc: Merged | None
     )
 
 
-def _merge_all(run: _Run, files: EnvFiles, paths: Collection[str] | None) -> list[Merged]:
-    jobs = env_jobs(run.snapshot, files)
-    if paths is not None:
-        jobs = [job for job in jobs if job[0] is files.environment or job[0].path in paths]
-    out: list[Merged] = []
-    seen: dict[tuple[str, str], Merged] = {}
-    for main, role, overlay in jobs:
-        item = _merge_one(run, main, role, overlay)
-        if item is not None and _unique(run, item, seen):
-            out.append(item)
-    return out
-
-
-def _unique(run: _Run, item: Merged, seen: dict[tuple[str, str], Merged]) -> bool:
-    first = seen.setdefault((item.kind, item.name), item)
-    if first is item:
-        return True
-    other = _main(first).doc.path
+def _unique(run: _Run, item: Merged, seen: dict[tuple[str, str], str]) -> bool:
     mine = _main(item).doc.path
+    other = seen.setdefault((item.kind, item.name), mine)
+    if other is mine:
+        return True
     run.add(
         "QV220",
         f"duplicate {item.kind} {item.name!r}: defined in {other} and in {mine}; "
@@ -333,10 +349,14 @@ def _envelope_ok(run: _Run, item: Merged) -> bool:
     return True
 
 
-def _find_env_doc(run: _Run, merged: list[Merged], files: EnvFiles) -> Merged | None:
-    """The Merged environment.yaml of E; a misnamed one is reported (QV204) and left out."""
-    found = next((m for m in merged if _main(m).doc is files.environment), None)
-    if found is None or (found.kind, found.name) == ("Environment", run.env):
+def _env_doc(run: _Run, files: EnvFiles, seen: dict[tuple[str, str], str]) -> Merged | None:
+    """The merged environment.yaml of E; a misnamed one is reported (QV204) and left out."""
+    if files.environment is None:
+        return None
+    found = _merge_one(run, files.environment, "document", None)
+    if found is None or not _unique(run, found, seen):
+        return None
+    if (found.kind, found.name) == ("Environment", run.env):
         return found
     run.add(
         "QV204",
@@ -347,7 +367,6 @@ def _find_env_doc(run: _Run, merged: list[Merged], files: EnvFiles) -> Merged | 
         found.kind,
         found.name,
     )
-    merged.remove(found)
     return None
 
 

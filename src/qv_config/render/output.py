@@ -18,19 +18,34 @@ from qv_config.render.types import RenderedDoc
 
 def to_yaml(docs: Iterable[RenderedDoc]) -> str:
     """Multi-document YAML, one document per rendered doc, ``---`` between them."""
-    dump = _dumper()
-    return "---\n".join(dump(dict(doc.data)) for doc in docs)
+    return "---\n".join(map(yaml_document, docs))
 
 
-def to_json(desired: Mapping[str, bytes]) -> str:
-    """One JSON object {desired-state key: document}, sorted keys, indent 2."""
+def yaml_document(doc: RenderedDoc) -> str:
+    """One document of ``to_yaml``."""
+    return _dumper()(dict(doc.data))
+
+
+def json_member(doc: RenderedDoc) -> str:
+    """One document as it sits in ``to_json``'s object (sorted keys, indented under it)."""
+    from qv_config.render.desired import canonical
+
+    return canonical(doc, indent=True).decode().replace("\n", "\n  ")
+
+
+def to_json(members: Mapping[str, str]) -> str:
+    """One JSON object {desired-state key: document}, sorted keys, indent 2, from the documents'
+    ``json_member`` texts (made one at a time as each is rendered, not all values at once)."""
     import orjson
 
     from qv_config.safetext import json_safe
 
-    merged = {key: orjson.loads(value) for key, value in desired.items()}
-    text = orjson.dumps(merged, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
-    return json_safe(text) + "\n"  # the same data; bidi and invisible characters as \u escapes
+    if not members:
+        return "{}\n"
+    keys = {key: orjson.dumps(key).decode() for key in members}
+    body = ",\n".join(f"  {keys[key]}: {members[key]}" for key in sorted(members))
+    # the same data; bidi and invisible characters as \u escapes
+    return json_safe("{\n" + body + "\n}") + "\n"
 
 
 def finding_line(finding: Finding) -> str:

@@ -1,4 +1,5 @@
-"""The Jinja2 sandbox of SPEC §3.4 and its compile cache.
+"""The Jinja2 sandbox of SPEC §3.4 and its per-process compile memo (no compiled code is kept on
+disk: issue 10).
 
 Jinja2 is imported only when the first template string is met: most documents hold none, and
 ``qv --help`` must not pay for it. A template may read only its context (``env``, ``project``,
@@ -12,10 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from qv_config.render import bounds, codecache
+from qv_config.render import bounds
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -80,11 +80,6 @@ def _environment() -> ImmutableSandboxedEnvironment:
             bounds.on_call(obj, args, kwargs)
             result = super().call(context, obj, *args, **kwargs)
             return bounds.check_value(result, "the call's result")
-
-        def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
-            # Keep the code Jinja2 generated, for the code cache (see ``_keep``).
-            self.last_code = super().compile(source, *args, **kwargs)
-            return self.last_code
 
     # finalize: every printed value is checked for size before str() makes it text.
     env = QvSandbox(
@@ -177,18 +172,13 @@ def _compile_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
     from jinja2 import TemplateSyntaxError, meta
 
     env = _environment()
-    known = codecache.active().get("expression", expr)
-    if known is not None:
-        return _expression(env, known[0]), known[1]
     try:
         tree = env.parse("{{" + expr + "}}")
         _static_check(tree)
         func = env.compile_expression(expr, undefined_to_none=False)
     except (TemplateSyntaxError, TemplateProblem, RecursionError):
         return None
-    uses_doc = "doc" in meta.find_undeclared_variables(tree)
-    _keep(env, "expression", expr, uses_doc)
-    return func, uses_doc
+    return func, "doc" in meta.find_undeclared_variables(tree)
 
 
 @lru_cache(maxsize=8192)
@@ -197,10 +187,6 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
 
     env = _environment()
     expr = _single_expression(text)
-    kind = "native" if expr is not None else "text"
-    known = codecache.active().get(kind, text)
-    if known is not None:
-        return _from_code(env, kind, known[0], text, known[1])
     try:
         tree = env.parse(text)
         _static_check(tree)
@@ -208,10 +194,8 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         tree = bounds.instrument(tree)
         if expr is not None:
             compiled = env.compile_expression(expr, undefined_to_none=False)
-            _keep(env, kind, text, uses_doc)
             return Compiled(_native_runner(compiled, text), uses_doc)
         template = env.from_string(tree)
-        _keep(env, kind, text, uses_doc)
         return Compiled(_text_runner(_output(template), text), uses_doc)
     except TemplateSyntaxError as err:
         message = f"template syntax error: {err.message}"
@@ -222,24 +206,6 @@ def _compile_whole(text: str) -> Compiled | TemplateProblem:
         return problem
     except RecursionError:
         return TemplateProblem("QV232", "template nested too deeply to compile: flatten it")
-
-
-def _keep(env: Any, kind: str, text: str, uses_doc: bool) -> None:
-    """Cache the code just generated for ``text`` (it passed the static checks above)."""
-    codecache.active().put(kind, text, env.last_code, uses_doc)
-
-
-def _expression(env: Any, code: CodeType) -> Callable[..., Any]:
-    from jinja2.environment import TemplateExpression
-
-    # What Environment.compile_expression returns, minus the parsing and code generation.
-    return TemplateExpression(codecache.instantiate(env, code), undefined_to_none=False)
-
-
-def _from_code(env: Any, kind: str, code: CodeType, text: str, uses_doc: bool) -> Compiled:
-    if kind == "native":
-        return Compiled(_native_runner(_expression(env, code), text), uses_doc)
-    return Compiled(_text_runner(_output(codecache.instantiate(env, code)), text), uses_doc)
 
 
 def _output(template: Any) -> Callable[[dict[str, Any]], str]:

@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from qv_config.render import bounds, codecache
+from qv_config.cache.templates import MISSING, NO_VALUES, TemplateValues
+from qv_config.render import bounds
 from qv_config.render.merge import (
     NameProblem,
     is_name_keyed,
@@ -37,8 +38,13 @@ class Problem:
 class Walker:
     """Renders the template strings of one document after another, sharing a static memo."""
 
-    def __init__(self, limits: bounds.RenderLimits = bounds.DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        limits: bounds.RenderLimits = bounds.DEFAULT_LIMITS,
+        memo: TemplateValues = NO_VALUES,
+    ) -> None:
         self._limits = limits  # time and size of each document's templating
+        self._memo = memo  # values of templates that do not read ``doc``, kept across runs
         # id -> object (kept alive so an id is never reused while it is in the memo)
         self._static: dict[int, Any] = {}
         self._stack: list[str | int] = []
@@ -154,8 +160,8 @@ class Walker:
             return self._reuse(text, known)
         # A template that does not read ``doc`` gave this value in this same context on an
         # earlier run: no need to compile (or even import) Jinja2 for it.
-        kept = codecache.active().value(self._context_digest(), text)
-        if kept is not codecache.MISSING:
+        kept = self._memo.get(self._context_digest(), text)
+        if kept is not MISSING:
             self._results[text] = kept
             return self._checked(text, kept)
         compiled = compile_template(text)
@@ -169,7 +175,7 @@ class Walker:
             return self._reuse(text, problem)
         if not compiled.uses_doc:
             self._results[text] = result
-            codecache.active().put_value(self._context_digest(), text, result)
+            self._memo.put(self._context_digest(), text, result)
         return self._checked(text, result)
 
     def _checked(self, text: str, result: Any) -> Any:
@@ -180,12 +186,14 @@ class Walker:
         return result
 
     def _context_digest(self) -> str:
-        """Digest of the context without ``doc`` (computed once per env/project objects)."""
+        """Digest of the context without ``doc`` (computed once per env/project objects), and of
+        the render limits: a value kept under looser limits must not pass under tighter ones."""
         shared = {key: value for key, value in self._context.items() if key != "doc"}
         objects = tuple(shared.values())  # held, so that identity means "the same context"
         known = self._digest
         if known is None or not _same(known[0], objects):
-            text = repr(sorted(shared.items()))  # plain data: repr is exact (1 vs 1.0 vs True)
+            # plain data: repr is exact (1 vs 1.0 vs True)
+            text = repr((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
             self._digest = known
         return known[1]

@@ -35,11 +35,7 @@ class Prefetched:
     blob: bytes = b""
     error: Failed | None = None
     missing: bool = False  # the file went away; neither blob nor error: load it in the parent
-
-    def value(self) -> Any:
-        from qv_config.repo.parsecache import decode_blob
-
-        return decode_blob(self.blob)
+    sops: bool = False  # the value has a top-level ``sops`` block (an encrypted file)
 
 
 def worth_it(paths: Sequence[str]) -> bool:
@@ -70,14 +66,14 @@ def prefetch(
 
 def _outcome(row: tuple[Any, ...]) -> Prefetched:
     if row[0] == "ok":
-        return Prefetched(row[1], row[2])
+        return Prefetched(row[1], row[2], sops=row[3])
     if row[0] == "error":
         return Prefetched(error=row[1])
     return Prefetched(missing=row[0] == "missing")
 
 
 def _parse_chunk(paths: list[str]) -> bytes:
-    from qv_config.repo.parsecache import encode_blob
+    from qv_config.cache.parse import encode
 
     read, limits = _JOB[-1]
     rows: list[tuple[Any, ...]] = []
@@ -92,6 +88,7 @@ def _parse_chunk(paths: list[str]) -> bytes:
             line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
             rows.append(("error", (err.code, err.detail, line, col)))
             continue
-        blob = encode_blob(doc.data)
-        rows.append(("ok", doc.digest, blob) if blob is not None else ("retry",))
+        blob = encode(doc.data)
+        sops = type(doc.data) is dict and "sops" in doc.data
+        rows.append(("ok", doc.digest, blob, sops) if blob is not None else ("retry",))
     return marshal.dumps(rows)

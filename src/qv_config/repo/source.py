@@ -68,10 +68,23 @@ class WorkTreeSource:
     # Listed regular files (read without resolving again) and listed links -> the file read.
     _plain: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _links: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _listed: tuple[list[str], dict[str, str], dict[str, tuple[int, int, int, int]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
+        listed = self._listed
+        if listed is not None and listed[0] == bases:  # walked already by this run
+            return dict(listed[1])
         # Hashing is deferred to the loader's stat-keyed cache; "" means "hash on read".
-        return self.list_paths(tops(bases))
+        out = self.list_paths(tops(bases))
+        self._listed = (list(bases), out, dict(self._walked))
+        return dict(out)
+
+    def walk_stats(self) -> dict[str, tuple[int, int, int, int]]:
+        """The stat of every file the last ``list_files`` listed (``cache.runs``: the whole
+        tree's key), as the walk took them."""
+        return dict(self._listed[2]) if self._listed is not None else {}
 
     def list_paths(self, paths: Iterable[str]) -> dict[str, str]:
         """The files at or under ``paths`` (files or folders), by the rule of ``repo.files``."""

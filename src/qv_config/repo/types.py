@@ -65,6 +65,16 @@ class Snapshot:
         info = self.project_info
         return list(info.environments) if info else list(self.environments)
 
+    def release_values(self) -> None:
+        """Let go of the decoded values of base and environment documents (each is decoded
+        again from its kept encoding when next used): a run over 50,000 documents holds one
+        environment's values at a time. Templates stay (every environment merges them)."""
+        from qv_config.yamlio.loader import release
+
+        release(*self.bases.values())
+        for files in self.environments.values():
+            release(files.environment, *files.documents.values(), *files.overlays.values())
+
     @cached_property
     def project(self) -> Project | None:
         """The ``qv.yaml`` model, built on first use (the loader seeds it when it built one)."""

@@ -103,6 +103,19 @@ def _plan(
     return plan, state.token, dindex.full_write(listed_shards(head.index_raw))
 
 
+def unchanged_inputs(store: Store, env: str, inputs: str) -> ApplyResult | None:
+    """ "unchanged" when the store's ``_meta`` records the input stamp ``inputs`` (``store.
+    desiredcache.stamp``: the qv version, the environment and the Git tree ids of everything it
+    renders from): those inputs render to the deployed digest, so ``apply_desired`` would
+    write nothing. None: render and apply. Known before any file is read or rendered, as for
+    ``qv drift`` (SPEC §6: an unchanged digest writes nothing)."""
+    head = store.read_index(env)
+    old = read_meta(store, env, head.meta_raw)
+    if old is None or not old.inputs or old.inputs != inputs:
+        return None
+    return ApplyResult(env, "unchanged", plan_apply({}, {}), old, old)
+
+
 def apply_desired(
     store: Store,
     desired: DesiredState,

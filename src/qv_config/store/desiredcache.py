@@ -6,23 +6,25 @@ revision rarely changes between runs. ``repo.history.input_keys`` gives the tree
 everything that can change an environment; equal input keys mean an equal effective
 configuration, so the hashes rendered once are reused until one of those trees changes.
 
-Entries live under ``<root>/.qv/cache/desired/``, one marshal file per (qv version, environment,
-input key), written atomically and sealed (``repo.statefile``); a missing, corrupt, foreign or
-unsealed file is ignored (the caller renders), so deleting the folder is always safe.
-Environments that render from SOPS-encrypted files are never cached: their hashes would be
-hashes of decrypted secrets on disk.
+Entries live under ``<root>/.qv/cache/desired/`` (``cache.states``, one per environment and
+input key); a missing or unauthentic entry is ignored (the caller renders), so deleting the
+folder is always safe. Environments that render from SOPS-encrypted files are never cached:
+their hashes would be hashes of decrypted secrets on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qv_config import __version__
 from qv_config.repo.gitcmd import Done, run
+
+if TYPE_CHECKING:
+    from qv_config.cache.states import StateMemo
 
 _FORMAT = f"qv-desired-1/{__version__}"
 _KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revisions age out
@@ -66,10 +68,6 @@ class InputKey:
 
     revision: str
     key: str
-
-
-def folder(root: Path) -> Path:
-    return root / ".qv" / "cache" / "desired"
 
 
 def stamp(env: str, key: str) -> str:
@@ -158,74 +156,27 @@ def _bases(raw: bytes | None) -> tuple[str, ...]:
     return ("strategies",)
 
 
-def _path(root: Path, env: str, key: str) -> Path:
-    name = hashlib.sha256(f"{_FORMAT}\0{env}\0{key}".encode()).hexdigest()[:32]
-    return folder(root) / f"{name}.bin"
+def folder(root: Path) -> Path:
+    return root / ".qv" / "cache" / "desired"
 
 
 def load(root: Path, env: str, key: str) -> CachedDesired | None:
-    """The cached hashes, or None when absent, corrupt, foreign or from another qv version."""
-    path = _path(root, env, key)
-    entry = _read(path, env, key)
-    if entry is None:
+    """The kept hashes, or None when absent (or not authentic: ``cache.seal``)."""
+    kept = _memo(root).get(env, key)
+    if kept is None:
         STATS.misses += 1
         return None
     STATS.hits += 1
-    _touch(path)
-    return entry
-
-
-def _read(path: Path, env: str, key: str) -> CachedDesired | None:
-    from qv_config.repo.statefile import read_state_file
-
-    # Sealed (repo.statefile): these hashes decide what drift compares against, so an entry this
-    # user's qv did not write (committed, from another machine's CI cache) is a miss.
-    blob = read_state_file(path)
-    try:
-        raw = marshal.loads(blob) if blob is not None else None
-    except (EOFError, ValueError, TypeError):
-        return None
-    if type(raw) is not tuple or len(raw) != 5 or raw[:3] != (_FORMAT, env, key):
-        return None
-    digest, hashes = raw[3], raw[4]
-    if type(digest) is not str or type(hashes) is not dict or not _consistent(digest, hashes):
-        return None
-    return CachedDesired(digest, hashes)
-
-
-def _touch(path: Path) -> None:
-    # Pruning keeps the most recently *used* entries: the deployed revision's stays warm.
-    import contextlib
-    import os
-
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def _consistent(digest: str, hashes: dict[str, str]) -> bool:
-    """The digest is recomputed from the hashes (a few ms): a damaged entry is never trusted."""
-    from qv_config.store.layout import digest_of
-
-    if not all(type(k) is str and type(v) is str for k, v in hashes.items()):
-        return False
-    return digest_of(hashes) == digest
+    return CachedDesired(*kept)
 
 
 def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
-    """Write an entry atomically (a read-only checkout only loses speed), then prune old ones."""
-    from qv_config.repo.statefile import write_state_file
-
-    path = _path(root, env, key)
-    write_state_file(path, marshal.dumps((_FORMAT, env, key, entry.digest, dict(entry.hashes))))
-    if path.exists():
+    """Keep an entry (a read-only checkout only loses speed); old ones age out."""
+    if _memo(root).put(env, key, (entry.digest, dict(entry.hashes))):
         STATS.writes += 1
-        _prune(path.parent)
 
 
-def _prune(where: Path) -> None:
-    try:
-        entries = sorted(where.glob("*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[_KEEP:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass  # another qv pruned at the same time: nothing to do
+def _memo(root: Path) -> StateMemo:
+    from qv_config.cache.states import StateMemo
+
+    return StateMemo(root, "desired", keep=_KEEP)

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 def render_desired(
-    root: Path, env: str, rev: str, *, check: bool = True, cache_root: Path | None = None
+    root: Path,
+    env: str,
+    rev: str,
+    *,
+    check: bool = True,
+    cache_root: Path | None = None,
+    resolved: InputKey | None = None,
 ) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
 
@@ -27,10 +33,11 @@ def render_desired(
     `qv drift` can tell without rendering that the tip is what is deployed). With ``cache_root``
     its per-key hashes also go to that project's ``.qv/cache/desired/`` (drift on the same
     checkout is then warm for this revision), except for environments with encrypted files.
+    ``resolved``: the input key of ``rev`` when the caller has it already.
     """
     from qv_config.store import desiredcache as dc
 
-    resolved = dc.input_key(root, env, rev)
+    resolved = resolved or dc.input_key(root, env, rev)
     state, secret = _render(root, env, rev, check)
     if not _same_commit(resolved, state):
         return state  # the branch moved between the two reads: no stamp rather than a wrong one
@@ -54,8 +61,8 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
 
 def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files."""
-    from qv_config.render.desired import desired_state
-    from qv_config.render.engine import render_environment
+    from qv_config.render.desired import canonical
+    from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
     from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
@@ -64,14 +71,18 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
 
     STATS.renders += 1
     source = GitSource(root, rev)
+    values: dict[str, bytes] = {}
     try:
-        snapshot = load_snapshot(source)
+        # The environment's own folder only (plus templates, bases, schemas): nothing of the
+        # other environments is read.
+        snapshot = load_snapshot(source, envs=[env])
         if check:
             _check(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
-        values = desired_state(render_environment(snapshot, env))
+        # Each document as canonical JSON as soon as it is rendered: values are never all held.
+        render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
     finally:
         source.close()
     assert source.revision is not None

@@ -6,15 +6,16 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from qv_config.cache.results import Results
+from qv_config.cache.templates import TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
 from qv_config.progress import NO_PROGRESS, Progress
-from qv_config.validate import parallel
-from qv_config.validate.cache import ResultCache
 from qv_config.validate.engine import RunState, check_document, check_environment
-from qv_config.validate.incremental import EnvPlan, check_env, plan_env
+from qv_config.validate.incremental import check_env, plan_env
 from qv_config.validate.plaintexts import Plaintexts
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
@@ -22,6 +23,7 @@ from qv_config.validate.types import ValidationResult, ValidationStats
 
 if TYPE_CHECKING:
     from qv_config.render.types import RenderedEnv
+    from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
     from qv_config.yamlio import LoadedDoc
 
@@ -101,60 +103,42 @@ def _listing(tag: str, docs: Mapping[str, LoadedDoc]) -> bytes:
     return "".join([f"\0{tag}{path}\0{doc.digest}" for path, doc in sorted(docs.items())]).encode()
 
 
-def _check_env(
-    snapshot: Snapshot, plan: EnvPlan, signature: str, run: RunState, sources: bool
-) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
-    """All findings and documents of one environment that the cache could not serve whole."""
-    env = plan.env
-    findings, documents = check_env(snapshot, env, run, sources, plan)
-    run.cache.put_env(env, signature, run.schemas.reads(), findings, documents, sources)
-    return findings, documents
-
-
 def _check_envs(
     snapshot: Snapshot,
     names: tuple[str, ...],
     run: RunState,
+    results: Results,
     sources: bool,
-    use_cache: bool,
     progress: Progress,
 ) -> list[tuple[list[Finding], tuple[tuple[str, str, str], ...]]]:
-    """Findings and documents per environment; environments not served whole from the cache
-    are checked in parallel worker processes when the repository is large enough."""
-    shared = _shared_signature(snapshot, run) if use_cache else ""
-    signatures = {env: _env_signature(snapshot, env, shared) if use_cache else "" for env in names}
-    results = {}
+    """Findings and documents per environment: from the memo when nothing an environment is
+    built from changed, else checked again (rendering only what changed)."""
+    shared = _shared_signature(snapshot, run) if results.enabled else ""
+    signatures = {
+        env: _env_signature(snapshot, env, shared) if results.enabled else "" for env in names
+    }
+    out = {}
     for env in names:
-        hit = run.cache.env_hit(env, signatures[env], run.schemas.digest_of, sources)
+        hit = results.env_hit(env, signatures[env], run.schemas.digest_of, sources)
         if hit is not None:
             run.cached += len(hit[1])
-            results[env] = hit
-    todo = [env for env in names if env not in results]
-    # Planned first (what each environment reuses and renders): forked workers pay only when
-    # there is much to render, not for a few edited documents in a large tree.
-    plans = {env: plan_env(snapshot, env, run) for env in todo}
-
-    def check(env: str) -> tuple[list[Finding], tuple[tuple[str, str, str], ...]]:
-        return _check_env(snapshot, plans[env], signatures[env], run, sources)
-
-    def done(env: str) -> None:
-        progress.advance(plans[env].renders)
-
-    total = sum(plan.renders for plan in plans.values())
+            out[env] = hit
+    plans = [plan_env(snapshot, env, run, results.previous(env)) for env in names if env not in out]
+    total = sum(len(plan.todo) for plan in plans)
     if total:
-        progress.start(f"validating {', '.join(todo)}", total)
+        progress.start(f"validating {', '.join(plan.env for plan in plans)}", total)
     try:
-        if parallel.worth_it(snapshot, todo, total):
-            checked = parallel.check_all(snapshot, todo, check, run, done)
-            results.update(zip(todo, checked, strict=True))
-        else:
-            for env in todo:
-                results[env] = check(env)
-                done(env)
+        for plan in plans:
+            findings, documents, record = check_env(snapshot, plan, run, sources)
+            record.signature, record.schema_reads = signatures[plan.env], run.schemas.reads()
+            results.put(plan.env, record)
+            snapshot.release_values()  # the next environment decodes what it renders
+            out[plan.env] = (findings, documents)
+            progress.advance(len(plan.todo))
     finally:
         if total:
             progress.stop()
-    return [results[env] for env in names]
+    return [out[env] for env in names]
 
 
 def validate(
@@ -171,15 +155,30 @@ def validate(
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
     ``progress`` hears of the documents rendered and checked, environment by environment.
     """
+    return _validate(snapshot, envs, paths, use_cache, progress, today)[0]
+
+
+def _validate(
+    snapshot: Snapshot,
+    envs: Sequence[str] | None,
+    paths: Sequence[str],
+    use_cache: bool,
+    progress: Progress,
+    today: date | None = None,
+) -> tuple[ValidationResult, dict[str, str]]:
+    """``validate``, and the schema files it read (path -> digest)."""
     names = select_envs(snapshot, envs)
     prefixes = _normalise(paths)
     _check_paths(snapshot, prefixes)
-    cache = ResultCache.load(snapshot.root) if use_cache else ResultCache.disabled()
+    root = snapshot.root if use_cache else None
+    results = Results(root)
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
     plaintexts = Plaintexts.for_snapshot(snapshot)  # secrets checked decrypted with a key
     if plaintexts is not None:
         project += f"\0keys:{plaintexts.signature}"
-    run = RunState(SchemaStore(snapshot.read), cache, today or date.today(), project, plaintexts)
+    schemas = SchemaStore(snapshot.read)
+    run = RunState(schemas, today or date.today(), project, plaintexts, models_ok=results.models_ok)
+    run.templates = TemplateValues(root, project)
     findings: list[Finding] = list(snapshot.findings)
     documents: set[tuple[str, str, str]] = set()
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
@@ -187,7 +186,7 @@ def validate(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for found, docs in _check_envs(snapshot, names, run, bool(prefixes), use_cache, progress):
+        for found, docs in _check_envs(snapshot, names, run, results, bool(prefixes), progress):
             findings += found
             documents.update(docs)
     finally:
@@ -195,11 +194,95 @@ def validate(
             gc.enable()
     for check in stage_functions("files"):  # whole-snapshot rules (secrets: QV602–QV605)
         findings += check(snapshot, names)
-    cache.save(keep=snapshot.env_names)  # an --env run keeps the others' records
+    results.save(keep=snapshot.env_names)  # an --env run keeps the others' records
+    run.templates.save()
     if prefixes:
         findings = [f for f in findings if _under(f.file, prefixes)]
         documents = {d for d in documents if _under(d[2], prefixes)}
-    return _result(snapshot, findings, names, prefixes, documents, run)
+    return _result(snapshot, findings, names, prefixes, documents, run), dict(run.schemas.reads())
+
+
+def validate_worktree(
+    root: Path,
+    envs: Sequence[str] | None = None,
+    paths: Sequence[str] = (),
+    *,
+    use_cache: bool = True,
+    progress: Progress = NO_PROGRESS,
+) -> tuple[ValidationResult, Callable[[str], bytes | None]]:
+    """``validate`` of the work tree at ``root``, answered from ``cache.runs`` when no file
+    changed since a run with the same options (nothing is read, parsed or rendered then); and
+    the reader of the tree's files (for reporters that quote lines)."""
+    from qv_config.cache.runs import Runs
+    from qv_config.repo import WorkTreeSource, load_snapshot
+    from qv_config.repo.source import content_hash
+
+    source = WorkTreeSource(root)
+    runs = Runs(root if use_cache else None)
+    project = content_hash(source.read("qv.yaml") or b"")
+    bases = runs.bases(project) if runs.enabled else None
+    key = _tree_key(source, project, bases, envs, paths) if bases is not None else None
+    kept = runs.get(key) if key is not None else None
+    if kept is not None and _reads_unchanged(source, kept[1]):
+        return _kept_result(kept[0]), source.read
+    snapshot = load_snapshot(source, use_cache=use_cache)
+    result, reads = _validate(snapshot, envs, paths, use_cache, progress)
+    info = snapshot.project_info
+    if runs.enabled and info is not None and not snapshot.encrypted:
+        if bases != info.bases:  # first run of this qv.yaml: its key is known now
+            key = _tree_key(source, project, info.bases, envs, paths)
+        if key is not None:
+            runs.put(key, project, info.bases, _kept_row(result), reads)
+    return result, snapshot.read
+
+
+def _tree_key(
+    source: WorkTreeSource,
+    project: str,
+    bases: tuple[str, ...],
+    envs: Sequence[str] | None,
+    paths: Sequence[str],
+) -> str | None:
+    from qv_config.cache.runs import tree_key
+
+    source.list_files(list(bases))
+    # Links and names the file rule refused are findings too (QV111/QV112), yet have no stat.
+    refused = tuple(sorted((path, r.code, r.reason) for path, r in source.problems.items()))
+    parts = (
+        project,
+        bases,
+        tuple(envs or ()),
+        _normalise(paths),
+        date.today().isoformat(),
+        refused,
+    )
+    return tree_key(parts, source.walk_stats())
+
+
+def _reads_unchanged(source: WorkTreeSource, reads: Mapping[str, str]) -> bool:
+    """The schema files a kept run read still have its digests (most are in the walked
+    folders already, but ``metadata.schema`` may name any file of the repository)."""
+    if not reads:
+        return True
+    schemas = SchemaStore(source.read)
+    return all(schemas.digest_of(path) == digest for path, digest in reads.items())
+
+
+def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
+    from qv_config.cache.results import to_row
+
+    rows = tuple(map(to_row, result.findings))
+    counts = (result.errors, result.warnings, result.files, result.documents)
+    return (rows, result.environments, *counts, result.stats.documents)
+
+
+def _kept_result(row: tuple[Any, ...]) -> ValidationResult:
+    from qv_config.cache.results import from_row
+
+    rows, environments, errors, warnings, files, documents, checks = row
+    stats = ValidationStats(checks, 0, checks)
+    findings = tuple(map(from_row, rows))
+    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
 
 
 def _result(
@@ -247,7 +330,7 @@ def check_rendered(
     found: list[Finding] = []
     for env in rendered:
         if documents_only:
-            found += (f for doc in env.docs.values() for f in check_document(doc, "", run)[0])
+            found += (f for doc in env.docs.values() for f in check_document(doc, run)[0])
         else:
             found += check_environment(env, run)
     return sorted(found, key=Finding.sort_key)

@@ -1,8 +1,8 @@
 """The validation engine: runs the stages of SPEC §4 over rendered environments.
 
-Per environment: the renderer's findings; then per document (cached by the content digests of
-its inputs) the schema stage, the document rules and the secrets rule, plus the facts the
-cross-document rules need; then the cross-document rules on those facts.
+Per environment: the renderer's findings; then per document the schema stage, the document rules
+and the secrets rule, plus the facts the cross-document rules need; then the cross-document rules
+on those facts. Pure: ``validate.incremental`` wraps it with the memo of ``cache.results``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
-from qv_config.validate.cache import FactsBlob, ResultCache, decode_facts
 from qv_config.validate.registry import severity_of, stage_functions
 from qv_config.validate.rules.secrets import SecretPattern
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
@@ -29,18 +29,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunState:
-    """What one run shares across environments: schemas, cache, today, counters.
+    """What one run shares across environments: schemas, today, counters, and the Config
+    envelopes the model accepted (see ``_model_key``; kept across runs by ``cache.results``).
 
     ``project_digest`` is what every result depends on besides the document's own inputs:
     qv.yaml and, when ``plaintexts`` opens secrets for the schema stage, the keys at hand."""
 
     schemas: SchemaStore
-    cache: ResultCache = field(default_factory=ResultCache.disabled)
     today: date = field(default_factory=date.today)
     project_digest: str = ""
     plaintexts: Plaintexts | None = None
     validated: int = 0
     cached: int = 0
+    models_ok: set[str] = field(default_factory=set)
+    templates: TemplateValues = NO_VALUES  # passed to the renderer (``cache.templates``)
 
 
 def locate(doc: RenderedDoc, path: FieldPath) -> tuple[str, int, int]:
@@ -106,11 +108,11 @@ def _model_issues(doc: RenderedDoc, run: RunState) -> list[Issue]:
     """QV301-QV303 from the kind's pydantic model; a Config whose envelope was accepted before
     is accepted again without importing pydantic (an edit of its spec changes nothing here)."""
     key = _model_key(doc)
-    if key is not None and key in run.cache.models_ok:
+    if key is not None and key in run.models_ok:
         return []
     issues = builtin_issues(doc.kind, doc.data)
     if key is not None and not issues:
-        run.cache.models_ok.add(key)
+        run.models_ok.add(key)
     return issues
 
 
@@ -160,28 +162,20 @@ def _schema_digest(doc: RenderedDoc, run: RunState) -> str:
     return schema.digest if schema else "-"
 
 
-def _input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
+def input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
+    """Digest of everything a document's own stages read: its layers, the Environment
+    document's (``env_digest``), qv.yaml and its service schema."""
     parts = [doc.key, env_digest, run.project_digest, _schema_digest(doc, run)]
     parts += [f"{layer.role}:{layer.doc.path}:{layer.doc.digest}" for layer in doc.layers]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def check_document(
-    doc: RenderedDoc, env_digest: str, run: RunState
-) -> tuple[list[Finding], DocFacts | FactsBlob, str]:
-    """Findings of one document's own stages, its facts (encoded when they come from the cache)
-    and its input key; from cache when the document's inputs match."""
-    key = _input_key(doc, env_digest, run)
-    hit = run.cache.get(doc.env, doc.key, key)
-    if hit is not None:
-        run.cached += 1
-        return hit[0], hit[1], key
+def check_document(doc: RenderedDoc, run: RunState) -> tuple[list[Finding], DocFacts]:
+    """Findings of one document's own stages, and its facts for the cross-document rules."""
     run.validated += 1
     issues, found = _document_issues(doc, run)
     found += [to_finding(doc, issue) for issue in issues]
-    facts = facts_mod.extract(doc.key, doc.kind, doc.name, doc.data)
-    run.cache.put(doc.env, doc.key, key, found, facts)
-    return found, facts, key
+    return found, facts_mod.extract(doc.key, doc.kind, doc.name, doc.data)
 
 
 def env_digest(rendered: RenderedEnv) -> str:
@@ -198,12 +192,9 @@ def cross_issues(ctx: CrossContext) -> Iterable[Issue]:
         yield from func(ctx)
 
 
-def _cross(
-    rendered: RenderedEnv, facts: dict[str, DocFacts | FactsBlob], run: RunState
-) -> list[Finding]:
-    decoded = {k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in facts.items()}
+def _cross(rendered: RenderedEnv, facts: dict[str, DocFacts], run: RunState) -> list[Finding]:
     env_key = rendered.environment.key if rendered.environment else ""
-    ctx = CrossContext(rendered.env, decoded, decoded.get(env_key), run.today)
+    ctx = CrossContext(rendered.env, facts, facts.get(env_key), run.today)
     found = []
     for issue in cross_issues(ctx):
         target = rendered.docs.get(issue.key)
@@ -215,20 +206,11 @@ def _cross(
 def check_environment(rendered: RenderedEnv, run: RunState) -> list[Finding]:
     """Every finding of one environment: rendering, per-document stages, cross-document rules."""
     findings = list(rendered.findings)
-    digest = env_digest(rendered)
-    all_facts: dict[str, DocFacts | FactsBlob] = {}
-    summary = hashlib.blake2b(run.today.isoformat().encode(), digest_size=16)
+    all_facts: dict[str, DocFacts] = {}
     for key, doc in rendered.docs.items():
-        found, all_facts[key], input_key = check_document(doc, digest, run)
-        summary.update(input_key.encode())
+        found, all_facts[key] = check_document(doc, run)
         findings += found
-    # Cross rules read only facts of these documents (and today): same inputs, same findings.
-    aggregate = summary.hexdigest()
-    cross = run.cache.get_cross(rendered.env, aggregate)
-    if cross is None:
-        cross = _cross(rendered, all_facts, run)
-        run.cache.put_cross(rendered.env, aggregate, cross, ())  # the key covers every input
-    return findings + cross
+    return findings + _cross(rendered, all_facts, run)
 
 
 def validate_rendered(
@@ -237,7 +219,7 @@ def validate_rendered(
     read: Callable[[str], bytes | None] = lambda _path: None,
     today: date | None = None,
 ) -> list[Finding]:
-    """Validate already rendered environments (no cache); for tools and tests."""
+    """Validate already rendered environments; for tools and tests."""
     run = RunState(SchemaStore(read), today=today or date.today())
     out: list[Finding] = []
     for env in rendered:

@@ -1,9 +1,8 @@
 """``load_bytes``: the one entry point that turns a file's bytes into a ``LoadedDoc``.
 
 Order of checks (each cheap check first, so hostile input costs almost nothing):
-size (QV106, before decoding) → UTF-8 (QV107) → fast path (yaml_rs) when the prefilter proves it
-gives the strict path's value → otherwise, or on any doubt, the strict path (libyaml events and
-qv's composer), which is authoritative for every error code and position.
+size (QV106, before decoding) → UTF-8 (QV107) → the one YAML reader (``strict``: libyaml's C
+events and qv's composer), authoritative for every value, error code and position.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ _DEFAULT_LIMITS = Limits()
 
 
 class ParseCache(Protocol):
-    """Values of files already loaded, by content digest (see ``qv_config.repo.parsecache``)."""
+    """Values of files already loaded, by content digest (see ``qv_config.cache.parse``)."""
 
-    def get(self, digest: str) -> Any | None: ...
+    def value(self, digest: str) -> Any | None: ...
 
-    def put(self, digest: str, value: Any) -> None: ...
+    def put_value(self, digest: str, value: Any) -> None: ...
 
 
 def too_large(path: str, size: int, limits: Limits) -> YamlError:
@@ -55,19 +54,13 @@ def load_bytes(
     digest = hashlib.blake2b(data, digest_size=20).hexdigest()
     body = data[3:] if data.startswith(_BOM) else data
     text = _decode(path, body)
-    value = cache.get(digest) if cache is not None else None
+    value = cache.value(digest) if cache is not None else None
     if value is None:
-        # Imported here: yaml_rs, orjson and the prefilter's regexes cost ~20 ms, and a warm run
-        # that parses nothing never needs them.
-        from qv_config.yamlio import fast
+        from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
 
-        value = fast.try_load(text)
-        if value is fast.MISS:
-            from qv_config.yamlio import strict  # PyYAML: not imported while the cache serves
-
-            value = strict.compose(path, body, limits).value
+        value = strict.load_value(path, body, limits)
         if cache is not None:
-            cache.put(digest, value)
+            cache.put_value(digest, value)
     return LoadedDoc(
         path=path,
         data=value,
@@ -77,21 +70,25 @@ def load_bytes(
     )
 
 
-_UNSET: Any = object()
+UNSET: Any = object()
 
 
 class LazyDoc(LoadedDoc):
-    """A ``LoadedDoc`` known by path and digest only: the file is read and its value decoded on
-    first use of ``data``, ``text`` or a position.
+    """A ``LoadedDoc`` that keeps neither the file's text nor, once released, its value: both
+    are read again (value from the parse memo) on first use of ``data``, ``text`` or a position.
 
-    For files unchanged since a previous run (same stat, see ``repo.parsecache``): a warm run that
-    renders only a few documents never touches the other thousands. ``value(digest)`` gives the
-    parsed value (normally from the parse cache; None: parse the file); ``read(path)`` the file's
-    bytes (None: gone). Shared callables, not one closure per document: 10,000 are made per run.
+    A snapshot of 50,000 files holds its documents this way: a warm run that renders a few
+    documents never decodes the other thousands, and a cold run releases each environment's
+    values once it is checked (memory). ``value(digest)`` gives the parsed value (normally from
+    the parse memo; None: parse the file again, which must still have that digest); ``read(path)``
+    the file's bytes. ``unread``: the file was not read by the load that made this document
+    (its stat vouched for it). Shared callables, not one closure per document.
     """
 
-    _data: Any = _UNSET
+    _data: Any = UNSET
     _text: str | None = None
+    _keep = False  # a value that is not the file's (sops block stripped): never released
+    unread = True
 
     def __init__(
         self,
@@ -100,18 +97,21 @@ class LazyDoc(LoadedDoc):
         value: Callable[[str], Any],
         read: Callable[[str], bytes | None],
         limits: Limits = _DEFAULT_LIMITS,
+        data: Any = UNSET,
     ) -> None:
         self.path = path
         self.digest = digest
         self._value = value
         self._read = read
         self._limits = limits
-        # _data, _text and _positions start as the class defaults (above, and LoadedDoc's): 10,000
-        # documents are made per warm run, and most are never touched.
+        if data is not UNSET:
+            self._data, self.unread = data, False
+        # _text and _positions start as the class defaults (above, and LoadedDoc's): 50,000
+        # documents are made per run, and most are never touched.
 
     @property
     def data(self) -> Any:
-        if self._data is _UNSET:
+        if self._data is UNSET:
             found = self._value(self.digest)
             self._data = found if found is not None else self._full().data
         return self._data
@@ -119,6 +119,12 @@ class LazyDoc(LoadedDoc):
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value
+        self._keep = True
+
+    def release(self) -> None:
+        """Forget the decoded value (it is decoded again when next used)."""
+        if not self._keep:
+            self._data = UNSET
 
     @property
     def text(self) -> str:
@@ -135,14 +141,22 @@ class LazyDoc(LoadedDoc):
 
     def _full(self) -> LoadedDoc:
         data = self._read(self.path)
-        if data is None:
+        doc = load_bytes(self.path, data, limits=self._limits) if data is not None else None
+        if doc is None or doc.digest != self.digest:
             from qv_config.errors import OperationalError
 
             raise OperationalError(
-                f"{self.path} disappeared while qv was reading the repository",
+                f"{self.path} changed or disappeared while qv was reading the repository",
                 hint="run the command again",
             )
-        return load_bytes(self.path, data, limits=self._limits)
+        return doc
+
+
+def release(*docs: LoadedDoc | None) -> None:
+    """Let each ``LazyDoc`` of ``docs`` go of its decoded value (others keep theirs)."""
+    for doc in docs:
+        if isinstance(doc, LazyDoc):
+            doc.release()
 
 
 def load_text(path: str, text: str, *, limits: Limits = _DEFAULT_LIMITS) -> LoadedDoc:

@@ -1,5 +1,5 @@
-"""The compiled-template code cache: the same output from cached code, nothing taken from a file
-this user's qv did not write (it would run outside the sandbox), bad files ignored."""
+"""Template values kept across runs (``cache.templates``): data only, never code; the same output
+from kept values; damaged or foreign files ignored; a warm render needs no Jinja2."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from qv_config.render import codecache
+from tests.sealing import machine
 
 QV = str(Path(sys.executable).with_name("qv"))
 TEMPLATED = {
@@ -46,44 +45,49 @@ def project(tree: Callable[..., Path]) -> Path:
     return tree(TEMPLATED)
 
 
-def test_cached_code_renders_the_same(project: Path, tmp_path: Path) -> None:
+def _stored(project: Path) -> dict[str, bytes]:
+    from qv_config.cache import pack
+    from qv_config.cache.seal import sealer
+    from qv_config.cache.templates import _jinja_fingerprint
+
+    path = project / ".qv" / "cache" / "templates.qvc"
+    blob = pack.read_one(path, sealer(project, "templates.qvc", _jinja_fingerprint()), "values")
+    assert blob is not None
+    values: dict[str, bytes] = marshal.loads(blob)
+    return values
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(_plain, value))
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_kept_values_render_the_same_and_are_data_only(project: Path, tmp_path: Path) -> None:
     xdg = tmp_path / "xdg"
     first = _render(project, xdg)
-    cache_file = project / ".qv" / "cache" / "templates.marshal"
-    assert cache_file.is_file()
-    assert (xdg / "qv" / "state-key").stat().st_mode & 0o777 == 0o600
+    assert (xdg / "qv" / "cache-key").stat().st_mode & 0o777 == 0o600
     assert '"big"' in first
     assert '"eu-' in first
-    assert _render(project, xdg) == first  # second run: every string from cached code
+    assert _render(project, xdg) == first  # second run: every value from the memo
+    with machine(xdg):
+        stored = _stored(project)
+    assert stored
+    # Values, never code: each record decodes to plain data (no code object, nothing to run).
+    assert all(_plain(marshal.loads(blob)) for blob in stored.values())
 
 
-def test_code_from_a_foreign_file_never_runs(project: Path, tmp_path: Path) -> None:
+def test_a_damaged_or_foreign_file_is_ignored(project: Path, tmp_path: Path) -> None:
     xdg = tmp_path / "xdg"
     expected = _render(project, xdg)
-    marker = tmp_path / "pwned"
-    evil = compile(f"open({str(marker)!r}, 'w').write('x')", "<evil>", "exec")
-    cache_file = project / ".qv" / "cache" / "templates.marshal"
-    sealed_head = cache_file.read_bytes()[: len(b"qv-sealed-1\n") + 16]
-    # The same entries, every code object swapped for the evil one, under a guessed seal...
-    stored = marshal.loads(cache_file.read_bytes()[len(sealed_head) :])
-    forged = {key: (marshal.dumps(evil), uses) for key, (_code, uses) in stored[1].items()}
-    body = marshal.dumps((stored[0], forged))
-    cache_file.write_bytes(b"qv-sealed-1\n" + b"\0" * 16 + body)
+    cache_file = project / ".qv" / "cache" / "templates.qvc"
+    data = cache_file.read_bytes()
+    cache_file.write_bytes(data[:-3] + b"\x00\x00\x00")
     assert _render(project, xdg) == expected
-    assert not marker.exists()
-    # ... and as a repository would ship it to another machine: that machine's own key differs.
-    cache_file.write_bytes(sealed_head + body)
+    cache_file.write_bytes(data)
     assert _render(project, tmp_path / "other-machine") == expected
-    assert not marker.exists()
-
-
-def test_a_corrupt_sealed_file_is_ignored(project: Path, tmp_path: Path) -> None:
-    xdg = tmp_path / "xdg"
-    expected = _render(project, xdg)
-    cache_file = project / ".qv" / "cache" / "templates.marshal"
-    head = cache_file.read_bytes()[: len(b"qv-sealed-1\n") + 16]
-    cache_file.write_bytes(head + b"\x00not marshal")
-    assert _render(project, xdg) == expected
 
 
 def test_rejected_templates_are_not_cached(tree: Callable[..., Path], tmp_path: Path) -> None:
@@ -103,26 +107,6 @@ def test_rejected_templates_are_not_cached(tree: Callable[..., Path], tmp_path: 
         done = _qv(root, xdg, "validate", "--format", "json")
         assert done.returncode == 1
         assert "QV231" in done.stdout
-
-
-def test_unit_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    from qv_config.repo import statefile
-
-    statefile._token.cache_clear()
-    try:
-        path = tmp_path / ".qv" / "cache" / "templates.marshal"
-        cache = codecache.CodeCache(path)
-        code = compile("x = 1", "<t>", "exec")
-        cache.put("text", "{{ a }}", code, True)
-        cache.save()
-        again = codecache.CodeCache(path).get("text", "{{ a }}")
-        assert again is not None
-        assert again[1] is True
-        assert codecache.CodeCache(path).get("text", "{{ b }}") is None
-        assert (tmp_path / ".qv" / ".gitignore").is_file()
-    finally:
-        statefile._token.cache_clear()
 
 
 def _render_in_process(root: Path, xdg: Path) -> tuple[str, bool]:

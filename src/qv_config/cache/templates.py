@@ -1,0 +1,80 @@
+"""Values of template strings that do not read ``doc``, per templating context (data, never code).
+
+Such a string gives one value per environment: a function of the string, of the context without
+``doc`` (``env``, ``project``; identified by a digest of its ``repr``), of ``qv.yaml`` (the
+project's settings, e.g. limits) and of Jinja2 itself. A warm run that renders a changed document
+whose template strings are all known here neither imports nor compiles Jinja2. Only values of
+strings that rendered without a problem are kept, as plain data (``templates.qvc``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from pathlib import Path
+from typing import Any
+
+from qv_config.cache import pack
+from qv_config.cache.seal import sealer
+
+MISSING: Any = object()
+_FILE = "templates.qvc"
+_MAX_ENTRIES = 20_000  # a bound on the file: a tree's templates are a few hundred strings
+
+
+def _jinja_fingerprint() -> str:
+    """The installed Jinja2, told apart without importing it."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("jinja2")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        return "-"
+    st = os.stat(origin)
+    return f"{origin}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class TemplateValues:
+    """The memo of one run for the project at ``root`` whose qv.yaml has digest ``project``."""
+
+    def __init__(self, root: Path | None, project: str = "") -> None:
+        self._path = root / ".qv" / "cache" / _FILE if root is not None else None
+        self._seal = sealer(root, _FILE, _jinja_fingerprint()) if root is not None else None
+        self._project = project
+        self._values: dict[str, bytes] | None = None  # read on first use
+        self._dirty = False
+
+    def _all(self) -> dict[str, bytes]:
+        if self._values is None:
+            blob = pack.read_one(self._path, self._seal, "values") if self._path else None
+            self._values = marshal.loads(blob) if blob else {}
+        return self._values
+
+    def _key(self, context: str, text: str) -> str:
+        digest = hashlib.blake2b(f"{self._project}\0{context}\0{text}".encode(), digest_size=16)
+        return digest.hexdigest()
+
+    def get(self, context: str, text: str) -> Any:
+        """The value ``text`` gave in the context of digest ``context``, or ``MISSING``."""
+        if self._seal is None:
+            return MISSING
+        blob = self._all().get(self._key(context, text))
+        return MISSING if blob is None else marshal.loads(blob)
+
+    def put(self, context: str, text: str, value: Any) -> None:
+        if self._seal is None or len(self._all()) >= _MAX_ENTRIES:
+            return
+        try:
+            self._all()[self._key(context, text)] = marshal.dumps(value)
+        except ValueError:  # not plain data: not kept
+            return
+        self._dirty = True
+
+    def save(self) -> None:
+        if self._path is not None and self._dirty:
+            pack.write(self._path, self._seal, {"values": marshal.dumps(self._all())})
+            self._dirty = False
+
+
+NO_VALUES = TemplateValues(None)

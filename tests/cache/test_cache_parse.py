@@ -1,0 +1,103 @@
+"""The parse memo (``cache.parse``): which values a rewrite keeps, and what the stat index and
+the Git blob map vouch for."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from qv_config.cache import parse
+from qv_config.cache.parse import ParseMemo, encode
+
+OLD = 1_000_000_000  # a stat taken long before any run: never racy
+SETTINGS = "Limits()"
+
+
+def _blob(i: int) -> bytes:
+    blob = encode({"i": i})
+    assert blob is not None
+    return blob
+
+
+def _memo(root: Path, complete: bool = True) -> ParseMemo:
+    memo = ParseMemo(root)
+    memo.settings = SETTINGS
+    memo.complete = complete
+    return memo
+
+
+def _fill(root: Path, count: int) -> None:
+    memo = _memo(root)
+    for i in range(count):
+        memo.put(f"d{i}", _blob(i))
+        memo.remember(f"f{i}.yaml", (OLD + i, 10, i, OLD), f"d{i}")
+    memo.save()
+
+
+def _kept(root: Path, count: int) -> list[int]:
+    memo = _memo(root)
+    return [i for i in range(count) if memo.value(f"d{i}") == {"i": i}]
+
+
+def test_values_a_run_relied_on_survive_a_rewrite(tmp_path: Path) -> None:
+    _fill(tmp_path, 50)
+    memo = _memo(tmp_path)
+    for i in range(10):  # read again and found kept (as a cold load's workers hand them back)
+        memo.put(f"d{i}", _blob(i))
+    for i in range(100, 150):  # enough new values for a rewrite
+        memo.put(f"d{i}", _blob(i))
+    memo.save()
+    assert _kept(tmp_path, 10) == list(range(10))
+    assert _kept(tmp_path, 50)[10:] == []  # a whole-tree run that did not meet them: dropped
+
+
+def test_a_partial_load_drops_nothing(tmp_path: Path) -> None:
+    _fill(tmp_path, 50)
+    memo = _memo(tmp_path, complete=False)  # one environment, or a Git revision
+    for i in range(100, 150):
+        memo.put(f"d{i}", _blob(i))
+    memo.save()
+    assert _kept(tmp_path, 50) == list(range(50))
+    assert _memo(tmp_path).value("d120") == {"i": 120}
+
+
+def test_the_stat_index_vouches_only_under_the_same_limits(tmp_path: Path) -> None:
+    _fill(tmp_path, 3)
+    stats = {f"f{i}.yaml": (OLD + i, 10, i, OLD) for i in range(3)}
+    assert _memo(tmp_path).known(stats) == {f"f{i}.yaml": f"d{i}" for i in range(3)}
+    other = _memo(tmp_path)
+    other.settings = "Limits(max_file_bytes=10)"
+    assert other.known(stats) == {}
+    changed = {**stats, "f1.yaml": (OLD + 1, 11, 1, OLD)}
+    assert set(_memo(tmp_path).known(changed)) == {"f0.yaml", "f2.yaml"}
+
+
+def test_a_file_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
+    memo = _memo(tmp_path)
+    memo.put("d0", _blob(0))
+    now = time.time_ns()
+    memo.remember("new.yaml", (now, 10, 1, now), "d0")
+    memo.save()
+    assert _memo(tmp_path).known({"new.yaml": (now, 10, 1, now)}) == {}
+
+
+def test_git_blob_ids_vouch_for_kept_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(tmp_path, 2)
+    memo = _memo(tmp_path, complete=False)
+    memo.remember_blob("a" * 40, "d0")
+    memo.remember_blob("b" * 40, "missing")
+    memo.save()
+    again = _memo(tmp_path, complete=False)
+    assert again.known_blob("a" * 40) == "d0"
+    assert again.known_blob("b" * 40) is None  # no value kept for it
+    assert again.known_blob("c" * 40) is None
+    monkeypatch.setattr(parse, "_MAX_BLOBS", 0)  # over the bound: only this run's ids stay
+    third = _memo(tmp_path, complete=False)
+    third.remember_blob("c" * 40, "d1")
+    third.save()
+    assert _memo(tmp_path).known_blob("a" * 40) is None
+    assert _memo(tmp_path).known_blob("c" * 40) == "d1"
