@@ -8,7 +8,7 @@ out with finding QV408). The rendered data has no ``extends``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from qv_config.errors import CheckFailed
 from qv_config.findings import Finding
@@ -24,10 +24,15 @@ def desired_state(rendered: RenderedEnv) -> dict[str, bytes]:
     A document that rendering left out because it cannot be written (QV408) makes the whole
     state undeployable: leaving it out would delete it from the store.
     """
-    refused = [f for f in rendered.findings if f.code == UNDEPLOYABLE]
+    refuse_undeployable(rendered.findings)
+    return {key: canonical(doc) for key, doc in rendered.docs.items()}
+
+
+def refuse_undeployable(findings: Iterable[Finding]) -> None:
+    """Raise when rendering left a document out because it cannot be written (QV408)."""
+    refused = [f for f in findings if f.code == UNDEPLOYABLE]
     if refused:
         raise _refusal(refused[0], len(refused))
-    return {key: canonical(doc) for key, doc in rendered.docs.items()}
 
 
 def canonical(doc: RenderedDoc, indent: bool = False) -> bytes:

@@ -61,7 +61,7 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
 
 def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files."""
-    from qv_config.render.desired import canonical
+    from qv_config.render.desired import canonical, refuse_undeployable
     from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
@@ -82,7 +82,8 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
-        render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
+        found = render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
+        refuse_undeployable(found)  # a document left out would be deleted from the store
     finally:
         source.close()
     assert source.revision is not None
