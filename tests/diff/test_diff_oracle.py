@@ -26,6 +26,11 @@ class Named(dict[str, Any]):
     """A name-keyed list as deepdiff sees it: name -> item."""
 
 
+class Boolean(str):
+    """A boolean as deepdiff sees it: Python's False == 0 (and hashes alike), so deepdiff finds
+    no change from [False, 0] to [0, False]; JSON's false and 0 differ, and so does qv."""
+
+
 def _named_list(value: Any) -> bool:
     return (
         isinstance(value, list)
@@ -35,6 +40,8 @@ def _named_list(value: Any) -> bool:
 
 
 def _for_oracle(value: Any) -> Any:
+    if isinstance(value, bool):
+        return Boolean(value)
     if isinstance(value, dict):
         return {key: _for_oracle(item) for key, item in value.items()}
     if _named_list(value):
