@@ -357,6 +357,30 @@ def test_a_committed_cache_is_ignored_by_a_fresh_ci_run(project: Path, tmp_path:
     assert "QV310" in done.stdout
 
 
+@pytest.mark.parametrize("link", [".qv", ".qv/cache", ".qv/cache/render"])
+def test_a_committed_cache_link_is_never_written_through(
+    project: Path, tmp_path: Path, link: str
+) -> None:
+    """A ``.qv`` (or a folder under it) that is a link would have qv write its caches wherever
+    the link points (another project, a home folder): caches are off instead."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(project / ".qv", ignore_errors=True)
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(elsewhere, target_is_directory=True)
+    home = tmp_path / "home"
+    edit(project, "max_order_notional: 7", "max_order_notional: -5")
+    for args in (
+        ("validate",),
+        ("validate",),
+        ("render", "--env", "dev"),
+        ("diff", "dev@HEAD~1", "dev"),
+    ):
+        qv(project, home, *args)
+    assert list(elsewhere.rglob("*")) == []
+    assert codes_of_validate(project, home)[0] == 1
+
+
 def test_no_writable_home_means_no_caches_and_no_traceback(project: Path, tmp_path: Path) -> None:
     nowhere = tmp_path / "a-file"
     nowhere.write_text("XDG_CACHE_HOME points at a file: no key can be made under it")

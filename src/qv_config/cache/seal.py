@@ -101,7 +101,26 @@ def sealer(root: Path | None, file: str, extra: str = "") -> Sealer | None:
     """The sealer of ``file`` (relative to ``.qv/cache/``) of the project at ``root``, its
     records also bound to ``extra`` (e.g. a hash of the code that made them); None when
     caching is off (no root given, or no key)."""
-    if root is None:
+    if root is None or not _own_folders(root, file):
         return None
     key = user_key()
     return Sealer(key, root, file, extra) if key is not None else None
+
+
+def _own_folders(root: Path, file: str) -> bool:
+    """No folder on the way to the cache file is a link (or anything but a folder): a ``.qv``
+    link committed to the repository would make qv write its cache wherever it points."""
+    import stat
+
+    folder = str(root)
+    for part in (".qv", "cache", *Path(file).parent.parts):
+        folder = f"{folder}/{part}"
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            return True  # made by qv when it writes (below a folder checked here)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(mode):
+            return False
+    return True
