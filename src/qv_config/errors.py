@@ -30,6 +30,18 @@ class CheckFailed(QvError):
     exit_code = 1
 
 
+class StateRefused(CheckFailed):
+    """A state qv will not deploy because of findings (validation errors, a document rendering
+    left out). ``located`` names where they are (file:line:col, code, field) and never what a
+    finding says, which may quote a document's value: what the agent logs, answers on
+    ``/healthz`` and records in the audit log, places kept beyond the terminal of the user who
+    asked."""
+
+    def __init__(self, message: str, *, located: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.located = located
+
+
 class UsageError(QvError):
     """The command line itself is wrong: unknown environment, bad selector, bad option value."""
 

@@ -92,10 +92,11 @@ def _render(snapshot: Snapshot, env: str, fmt: str, selectors: list[str]) -> Non
     from qv_config.cli.output import write
     from qv_config.errors import UsageError
     from qv_config.render import desired_state, render_environment
+    from qv_config.render.desired import load_problems
     from qv_config.render.output import to_json, to_yaml
 
     _fail_on_project(snapshot)
-    broken = _load_problems(snapshot, env)
+    broken = load_problems(snapshot, env)
     try:
         rendered = render_environment(snapshot, env, selectors)
     except UsageError:
@@ -134,18 +135,6 @@ def _fail_on_project(snapshot: Snapshot) -> None:
         _fail_on(
             [f for f in snapshot.findings if f.file == "qv.yaml"] or list(snapshot.findings), None
         )
-
-
-def _load_problems(snapshot: Snapshot, env: str) -> list[Finding]:
-    """Load errors of the files this environment reads (other environments' files excluded)."""
-    mine = f"environments/{env}/"
-    return [
-        f
-        for f in snapshot.findings
-        if f.is_error
-        and (not f.file.startswith("environments/") or f.file.startswith(mine))
-        and f.env in (None, env)
-    ]
 
 
 def _fail_on(findings: list[Finding], env: str | None) -> None:
