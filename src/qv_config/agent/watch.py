@@ -19,7 +19,8 @@ import threading
 from collections.abc import Callable
 from itertools import groupby
 
-from qv_config.agent.jsonlog import JsonLog
+from qv_config.agent.jsonlog import JsonLog, said
+from qv_config.errors import bug_summary
 from qv_config.store import layout
 from qv_config.store.errors import StoreError
 from qv_config.store.etcd import EtcdStore
@@ -104,8 +105,10 @@ class Watcher:
             except StoreError as err:
                 failures = self._reconnect(start, err, failures)
             except Exception as err:  # the thread must survive any surprise
-                self.log("error", "watch_failed", error=f"{type(err).__name__}: {err}")
-                failures = self._reconnect(start, StoreError(str(err)), failures)
+                # Its type and place, never its text (which may hold a value from the store).
+                surprise = StoreError(f"unexpected {bug_summary(err)}")
+                self.log("error", "watch_failed", error=surprise.message)
+                failures = self._reconnect(start, surprise, failures)
 
     def _await_start(self) -> int | None:
         with self._cond:
@@ -144,7 +147,7 @@ class Watcher:
         with self._cond:
             self._start = None
         self._client = None
-        self.log("warning", "watch_lost", error=str(err))
+        self.log("warning", "watch_lost", error=said(err))
         while not self._closed:
             failures += 1
             ceiling = min(self.max_backoff, _FIRST_RETRY * 2 ** (failures - 1))
