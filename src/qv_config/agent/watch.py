@@ -32,13 +32,14 @@ _FIRST_RETRY = 0.2
 
 
 def out_of_band(events: list[WatchEvent], floor: int) -> list[str]:
-    """Value keys changed at or after ``floor`` by a revision that did not write ``_meta``."""
+    """Keys other than qv's own changed at or after ``floor`` by a revision that did not write
+    ``_meta`` (values, and keys written behind qv's back whatever their shape)."""
     keys: list[str] = []
     for _, group in groupby(events, key=lambda ev: ev.revision):
         batch = list(group)
         if batch[0].revision < floor or any(_is_meta(ev.key) for ev in batch):
             continue  # already covered by a full read, or a qv apply (values + _meta, one Txn)
-        keys += [ev.key for ev in batch if layout.is_value_key(ev.key)]
+        keys += [ev.key for ev in batch if not layout.is_own_key(ev.key)]
     return keys
 
 

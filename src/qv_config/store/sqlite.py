@@ -97,7 +97,7 @@ class SqliteStore:
         for key, value in rows:
             if key == meta_key:
                 meta = _raw(value)
-            elif layout.is_value_key(key[cut:]):
+            elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
                 values[key[cut:]] = _raw(value)
         return StoreState(meta_raw=meta, token=meta, values=values)
 
