@@ -45,7 +45,11 @@ def render_command(
 
     Secret fields stay SOPS ciphertext unless --decrypt asks for their plaintext.
     """
+    from qv_config.names import check_env, check_selectors
+
     _check_format(fmt)
+    check_env(env)
+    check_selectors(selectors or [])
     snapshot = _snapshot(rev)
     if decrypt:
         snapshot = _decrypted(snapshot, env, key_file)

@@ -46,6 +46,7 @@ def sync_command(
     Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
     with --heal those keys are restored too (in the same single transaction).
     """
+    from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import apply_desired, open_store, report
     from qv_config.store.gitrev import descendant_checker
@@ -53,6 +54,7 @@ def sync_command(
     from qv_config.store.source import render_desired, store_url_for
 
     check_format(fmt)
+    check_env(env)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import gc
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +16,7 @@ from typing import Any
 
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
+from qv_config.names import NAME
 from qv_config.render import codecache
 from qv_config.render.bounds import RenderLimits
 from qv_config.render.canonical import NotDeployable, canonical_json, largest
@@ -32,7 +32,6 @@ from qv_config.yamlio import LoadedDoc
 from qv_config.yamlio.types import FieldPath
 
 API_VERSION = "qv/v1"
-_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -318,7 +317,7 @@ def _envelope_ok(run: _Run, item: Merged) -> bool:
             name,
         )
         return False
-    if not _NAME.fullmatch(item.name):
+    if not NAME.fullmatch(item.name):
         found = _meta(data).get("name")
         run.add(
             "QV203",
