@@ -27,7 +27,7 @@ def history_command(
     check_format(fmt)
     check_env(env)
     root = find_root(OPTIONS.start_dir())
-    target = open_store(store_url_for(root, env, store), root)
+    target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         entries = target.audit(env, limit)
     finally:

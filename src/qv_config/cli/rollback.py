@@ -40,7 +40,7 @@ def rollback_command(
     if not reason.strip():
         raise UsageError("--reason must say why", hint="e.g. --reason 'latency regression'")
     root = find_root(OPTIONS.start_dir())
-    target = open_store(store_url_for(root, env, store), root)
+    target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         result = _rollback(target, root, env, to, reason, try_resolve(root, to), whoami(root))
     finally:
