@@ -24,6 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 from deepdiff import DeepDiff
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -192,33 +193,35 @@ def test_qv_diff_reports_the_paths_deepdiff_finds(
     assert qv_paths(old, new) == expected
 
 
-def test_oracle_sees_what_qv_labels_by_name() -> None:
-    """The mapping of paths itself, on one hand-made case."""
-    old = {"config/s": _doc({"stages": [{"name": "paper", "cap": 0}, {"name": "full", "cap": 1}]})}
-    new = {"config/s": _doc({"stages": [{"name": "full", "cap": 2}, {"name": "canary"}], "v": [1]})}
-    expected = {
-        ("config/s", "spec.stages[full].cap"),
-        ("config/s", "spec.stages[paper]"),
-        ("config/s", "spec.stages[canary]"),
-        ("config/s", "spec.v"),
-    }
+_RULES = [{"name": n, "algorithm": "twap"} for n in ("a", "b", "c")]
+HAND_MADE = {
+    "by-name": (
+        {"stages": [{"name": "paper", "cap": 0}, {"name": "full", "cap": 1}]},
+        {"stages": [{"name": "full", "cap": 2}, {"name": "canary"}], "v": [1]},
+        {"spec.stages[full].cap", "spec.stages[paper]", "spec.stages[canary]", "spec.v"},
+    ),
+    "reorder": (
+        {"rules": _RULES, "x": 0.0},
+        {"rules": [_RULES[2], {**_RULES[0], "algorithm": "vwap"}, _RULES[1], {"name": "d"}]}
+        | {"x": -0.0},
+        {"spec.rules (order)", "spec.rules[a].algorithm", "spec.rules[d]", "spec.x"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HAND_MADE))
+def test_oracle_maps_paths_as_qv_labels_them(case: str) -> None:
+    """The mapping of paths itself, on hand-made cases: names, and order apart from items."""
+    old_spec, new_spec, labels = HAND_MADE[case]
+    old, new = {"config/s": _doc(old_spec)}, {"config/s": _doc(new_spec)}
+    expected = {("config/s", label) for label in labels}
     assert oracle(old, new) == expected
     assert qv_paths(old, new) == expected
 
 
-def test_oracle_sees_a_reorder_apart_from_the_items() -> None:
-    rules = [{"name": n, "algorithm": "twap"} for n in ("a", "b", "c")]
-    moved = [rules[2], {**rules[0], "algorithm": "vwap"}, rules[1], {"name": "d"}]
-    old = {"config/s": _doc({"rules": rules, "x": 0.0})}
-    new = {"config/s": _doc({"rules": moved, "x": -0.0})}
-    expected = {
-        ("config/s", "spec.rules (order)"),
-        ("config/s", "spec.rules[a].algorithm"),
-        ("config/s", "spec.rules[d]"),
-        ("config/s", "spec.x"),
-    }
-    assert oracle(old, new) == expected
-    assert qv_paths(old, new) == expected
+def test_a_reorder_lists_the_names_in_each_sides_order() -> None:
+    old_spec, new_spec, _ = HAND_MADE["reorder"]
+    old, new = {"config/s": _doc(old_spec)}, {"config/s": _doc(new_spec)}
     (change,) = diff_documents(old, new, marks=lambda _doc, _path: (None, False)).changes
     order = next(field for field in change.fields if field.op == "reordered")
     assert (order.old, order.new) == (["a", "b", "c"], ["c", "a", "b"])
