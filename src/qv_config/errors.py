@@ -30,6 +30,18 @@ class CheckFailed(QvError):
     exit_code = 1
 
 
+class StateRefused(CheckFailed):
+    """A state qv will not deploy because of findings (validation errors, a document rendering
+    left out). ``located`` names where they are (file:line:col, code, field) and never what a
+    finding says, which may quote a document's value: what the agent logs, answers on
+    ``/healthz`` and records in the audit log, places kept beyond the terminal of the user who
+    asked."""
+
+    def __init__(self, message: str, *, located: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.located = located
+
+
 class UsageError(QvError):
     """The command line itself is wrong: unknown environment, bad selector, bad option value."""
 
@@ -48,3 +60,24 @@ class ProjectError(UsageError):
 
 class GitError(OperationalError):
     """A git command failed (unknown revision, shallow clone, not a repository)."""
+
+
+def bug_summary(bug: BaseException) -> str:
+    """An unexpected exception as ``Type at module:line``, never its text: that can hold
+    anything the code was holding (a document's value, a decrypted secret). The line is the
+    innermost frame of qv's own code (a library's frame says less about which qv feature
+    failed), else the innermost frame."""
+    kind = type(bug)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    frames: list[tuple[str, int]] = []
+    tb = bug.__traceback__
+    while tb is not None:
+        frames.append((str(tb.tb_frame.f_globals.get("__name__", "?")), tb.tb_lineno))
+        tb = tb.tb_next
+    ours = [frame for frame in frames if frame[0].startswith("qv_config.")]
+    module, line = (ours or frames or [("unknown", 0)])[-1]
+    return f"{name} at {module}:{line}"

@@ -22,14 +22,14 @@ ELLIPSIS = "…"
 # Unicode's control (Cc), format (Cf: bidi overrides and isolates, zero-width characters, tag
 # characters), line/paragraph separator (Zl, Zp) and surrogate (Cs: undecodable bytes of a file
 # name) code points: invisible, or able to move what follows.
-_UNSAFE_CHARS = (
+UNSAFE_CHARS = (
     "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f"
 )
-_UNSAFE = re.compile(f"[{_UNSAFE_CHARS}]|##\\[|^\\s*::")
-_UNSAFE_IN_JSON = re.compile(f"[{_UNSAFE_CHARS}]|##\\[")
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]|##\\[|^\\s*::")
+_UNSAFE_IN_JSON = re.compile(f"[{UNSAFE_CHARS}]|##\\[")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # A value inside a message: a quoted string (Python's repr, quotes of either kind), or a run

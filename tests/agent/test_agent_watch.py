@@ -105,8 +105,10 @@ def test_out_of_band_delete_without_self_heal_is_reported_at_once(
     started(agent, h, url, tmp_path, repo)
     etcdctl(etcd_server.port, "put", f"{url.split('prefix=')[1]}/dev/_lease_notes", "x")
     etcdctl(etcd_server.port, "del", f"{url.split('prefix=')[1]}/{KEY}")
-    h.wait_for(lambda: agent.metric("qv_agent_drift_keys") == 1, timeout=5, what="drift")
+    h.wait_for(lambda: agent.metric("qv_agent_drift_keys") == 2, timeout=5, what="drift")
     assert agent.events("drift")[-1]["missing"] == [KEY]
+    # not a key qv writes (those are _lease, _meta, _index…): written behind its back
+    assert agent.events("drift")[-1]["unexpected"] == ["dev/_lease_notes"]
     assert stored(url, tmp_path) is None  # reported, not healed
     assert not agent.events("healed")
 
@@ -219,5 +221,7 @@ def test_watch_ignores_qvs_own_applies_and_reserved_keys() -> None:
         Ev("dev/_lease", 11, False),  # reserved keys are never drift
         Ev("dev/_audit/000000000001", 12, False),
         Ev("dev/flag/b", 13, True),  # an out-of-band delete
+        Ev("dev/flag/a/b", 14, False),  # keys qv never writes, whatever their shape
+        Ev("dev/_x", 14, False),
     ]
-    assert out_of_band(events, 0) == ["dev/flag/b"]
+    assert out_of_band(events, 0) == ["dev/flag/b", "dev/flag/a/b", "dev/_x"]

@@ -6,20 +6,31 @@ difference, mapped to qv's notation: `spec.a.b` for mapping keys, `spec.stages[c
 item of a name-keyed list (compared by name, as the merge treats them), and the whole list for
 any other list (qv shows a plain list's old → new whole). deepdiff knows nothing of name-keyed
 lists: each one is handed to it as a mapping from name to item, of its own type, so that a list
-that stops being name-keyed is a type change at the list's path, as qv reports it.
+that stops being name-keyed is a type change at the list's path, as qv reports it. Their order is
+a change of its own (`spec.rules (order)`): deepdiff compares, at each path where both sides hold
+a name-keyed list, the names both share in each side's order. Floats and booleans are handed
+over as text of their exact value: deepdiff, like Python, holds 0.0 equal to -0.0 (canonical JSON
+and the digest do not), and inside a list it matches items by hash, which is the same for 0 and
+False.
+
+A second property needs no oracle: qv reports no change for a document exactly when the two
+canonical JSON encodings (what the digest hashes) are equal.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 from deepdiff import DeepDiff
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qv_config.diff import diff_documents
+from qv_config.render.canonical import canonical_json
 
 
 class Named(dict[str, Any]):
@@ -36,6 +47,7 @@ def _named_list(value: Any) -> bool:
         isinstance(value, list)
         and bool(value)
         and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in value)
+        and len({i["name"] for i in value}) == len(value)
     )
 
 
@@ -48,6 +60,8 @@ def _for_oracle(value: Any) -> Any:
         return Named({item["name"]: _for_oracle(item) for item in value})
     if isinstance(value, list):
         return [_for_oracle(item) for item in value]
+    if isinstance(value, bool | float):
+        return f"{type(value).__name__}:{value!r}"  # the generated strings never start so
     return value
 
 
@@ -69,11 +83,28 @@ def oracle(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str]]:
     left, right = _for_oracle(old), _for_oracle(new)
     # threshold 0: always itemise mappings (deepdiff 8 reports a mostly-new mapping whole)
     tree = DeepDiff(left, right, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
-    return {
+    found = {
         _label(item.path(output_format="list"), right, left)
         for items in tree.values()
         for item in items
     }
+    for path in _reordered(left, right, []):
+        ref, label = _label(path, right, left)
+        found.add((ref, f"{label} (order)"))
+    return found
+
+
+def _reordered(old: Any, new: Any, path: list[Any]) -> list[list[Any]]:
+    """Paths where both sides hold a name-keyed list whose shared names are in another order."""
+    if isinstance(old, Named) and isinstance(new, Named):
+        shared_old = [name for name in old if name in new]
+        shared_new = [name for name in new if name in old]
+        moved = [path] if DeepDiff(shared_old, shared_new) else []
+        return moved + [p for n in shared_new for p in _reordered(old[n], new[n], [*path, n])]
+    if isinstance(old, dict) and isinstance(new, dict) and type(old) is type(new):
+        shared = [key for key in old if key in new]
+        return [p for key in shared for p in _reordered(old[key], new[key], [*path, key])]
+    return []  # plain lists compare whole: nothing inside one is reported apart
 
 
 def qv_paths(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str]]:
@@ -82,8 +113,12 @@ def qv_paths(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str]]:
     for change in result.changes:
         if change.op != "changed":
             out.add((change.ref, ""))
-        out |= {(change.ref, field.field) for field in change.fields}
+        out |= {(change.ref, _qv_label(field)) for field in change.fields}
     return out
+
+
+def _qv_label(field: Any) -> str:
+    return f"{field.field} (order)" if field.op == "reordered" else str(field.field)
 
 
 # ------------------------------------------------------------------ generated documents
@@ -95,8 +130,8 @@ _SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.integers(min_value=-3, max_value=3)  # equal values across the two sides, often
-    | st.floats(allow_nan=False, allow_infinity=False).map(lambda x: x + 0.0)  # no -0.0
-    | st.sampled_from([0.0, 1.0, 1, True, "", "x", "1"])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0.0, -0.0, 1.0, 1, True, "", "x", "1"])
     | st.text(alphabet="xyz 1.", max_size=4)
 )
 
@@ -147,8 +182,10 @@ def _edited(draw: st.DrawFn, value: Any) -> Any:
     if isinstance(value, list):
         items = [_edited(draw, item) for item in value]
         if items and draw(st.integers(0, 3)) == 0:
-            items.reverse()  # a name-keyed list in another order: qv compares by name
+            items.reverse()  # a name-keyed list in another order: its items by name, and order
         return items
+    if isinstance(value, float) and draw(st.integers(0, 5)) == 0:
+        return -value  # 0.0 -> -0.0 among them
     return draw(_SCALARS) if draw(st.integers(0, 3)) == 0 else value
 
 
@@ -163,18 +200,87 @@ def test_qv_diff_reports_the_paths_deepdiff_finds(
     assert qv_paths(old, new) == expected
 
 
-def test_oracle_sees_what_qv_labels_by_name() -> None:
-    """The mapping of paths itself, on one hand-made case."""
-    old = {"config/s": _doc({"stages": [{"name": "paper", "cap": 0}, {"name": "full", "cap": 1}]})}
-    new = {"config/s": _doc({"stages": [{"name": "full", "cap": 2}, {"name": "canary"}], "v": [1]})}
-    expected = {
-        ("config/s", "spec.stages[full].cap"),
-        ("config/s", "spec.stages[paper]"),
-        ("config/s", "spec.stages[canary]"),
-        ("config/s", "spec.v"),
-    }
+_RULES = [{"name": n, "algorithm": "twap"} for n in ("a", "b", "c")]
+HAND_MADE = {
+    "by-name": (
+        {"stages": [{"name": "paper", "cap": 0}, {"name": "full", "cap": 1}]},
+        {"stages": [{"name": "full", "cap": 2}, {"name": "canary"}], "v": [1]},
+        {"spec.stages[full].cap", "spec.stages[paper]", "spec.stages[canary]", "spec.v"},
+    ),
+    "reorder": (
+        {"rules": _RULES, "x": 0.0},
+        {"rules": [_RULES[2], {**_RULES[0], "algorithm": "vwap"}, _RULES[1], {"name": "d"}]}
+        | {"x": -0.0},
+        {"spec.rules (order)", "spec.rules[a].algorithm", "spec.rules[d]", "spec.x"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HAND_MADE))
+def test_oracle_maps_paths_as_qv_labels_them(case: str) -> None:
+    """The mapping of paths itself, on hand-made cases: names, and order apart from items."""
+    old_spec, new_spec, labels = HAND_MADE[case]
+    old, new = {"config/s": _doc(old_spec)}, {"config/s": _doc(new_spec)}
+    expected = {("config/s", label) for label in labels}
     assert oracle(old, new) == expected
     assert qv_paths(old, new) == expected
+
+
+def test_a_reorder_lists_the_names_in_each_sides_order() -> None:
+    old_spec, new_spec, _ = HAND_MADE["reorder"]
+    old, new = {"config/s": _doc(old_spec)}, {"config/s": _doc(new_spec)}
+    (change,) = diff_documents(old, new, marks=lambda _doc, _path: (None, False)).changes
+    order = next(field for field in change.fields if field.op == "reordered")
+    assert (order.old, order.new) == (["a", "b", "c"], ["c", "a", "b"])
+
+
+def _subtle(draw: st.DrawFn, value: Any) -> Any:
+    """``value`` with edits Python's ``==`` misses or that only move things: keys in another
+    order (no change), lists reversed, a float's sign, 1 <-> 1.0 <-> True."""
+    if isinstance(value, dict):
+        items = [(key, _subtle(draw, item)) for key, item in value.items()]
+        return dict(reversed(items) if draw(st.booleans()) else items)
+    if isinstance(value, list):
+        items = [_subtle(draw, item) for item in value]
+        return items[::-1] if draw(st.integers(0, 2)) == 0 else items
+    if draw(st.integers(0, 2)):
+        return value
+    if isinstance(value, float):
+        exact = value.is_integer() and abs(value) < 2**53
+        return int(value) if exact and draw(st.booleans()) else -value
+    if isinstance(value, bool | int) and -3 <= value <= 3:
+        return float(value) if draw(st.booleans()) else bool(value)
+    return value
+
+
+@st.composite
+def _subtle_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    old = {f"config/svc-{i}": _doc(draw(_SPECS)) for i in range(draw(st.integers(1, 2)))}
+    return old, {ref: _doc(_subtle(draw, doc["spec"])) for ref, doc in old.items()}
+
+
+@given(_pairs() | _subtle_pairs())
+@settings(max_examples=400, deadline=None)
+def test_no_change_exactly_when_the_canonical_json_is_equal(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """What the digest hashes and what qv diff shows never disagree, for any value."""
+    old, new = pair
+    changed = {c.ref for c in diff_documents(old, new, marks=lambda _d, _p: (None, False)).changes}
+    for ref in set(old) | set(new):
+        before, after = old.get(ref), new.get(ref)
+        same = before is not None and after is not None
+        same = same and canonical_json(before) == canonical_json(after)
+        event("equal" if same else "different")
+        assert (ref not in changed) == same, ref
+
+
+def test_a_float_keeps_its_sign() -> None:
+    assert math.copysign(1.0, -0.0) < 0  # the case the property covers, named
+    old = {"config/s": _doc({"x": 0.0, "y": [0.0]})}
+    new = {"config/s": _doc({"x": -0.0, "y": [-0.0]})}
+    assert canonical_json(old["config/s"]) != canonical_json(new["config/s"])
+    assert qv_paths(old, new) == {("config/s", "spec.x"), ("config/s", "spec.y")}
 
 
 # ------------------------------------------------------------------ end to end: git, render, CLI
@@ -182,8 +288,8 @@ def test_oracle_sees_what_qv_labels_by_name() -> None:
 _E2E_SCALARS = (
     st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False).map(lambda x: x + 0.0)
-    | st.sampled_from([0.0, 1, "", "x", "no", "1e3"])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0.0, -0.0, 1, "", "x", "no", "1e3"])
     | st.text(alphabet="xyz 1.", max_size=4)
 )
 _E2E_SPECS = st.dictionaries(_KEYS, _values(_E2E_SCALARS), max_size=4)

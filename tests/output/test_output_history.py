@@ -142,3 +142,25 @@ def test_render_json_keeps_values_and_escapes_invisible_characters(
     assert_inert_text(done.out)
     spec = json.loads(done.out)["dev/config/hostile"]["spec"]
     assert spec == {name: text + "!" for name, text in HOSTILE.items()}
+
+
+@pytest.mark.parametrize("rev", ["HEAD", None], ids=["hostile-keys", "work-tree"])
+def test_render_yaml_escapes_invisible_characters_and_loads_back(
+    repo: Path, capsys: pytest.CaptureFixture[str], rev: str | None
+) -> None:
+    """`qv render --format yaml` goes to terminals and PR comments: values (and keys) holding
+    control, bidi or tag characters are double-quoted with escapes; the output is still YAML
+    that loads to what `--format json` gives."""
+    import yaml
+
+    from qv_config.yamlio import load_bytes
+
+    at = ["--rev", rev] if rev else []
+    done = run_qv(capsys, repo, "render", "--env", "dev", "config/hostile", *at)
+    assert done.code == 0, done.err
+    assert_inert_text(done.out)
+    assert '"admin\\u202e\\u2066txt.exe\\u2069\\u202c' in done.out
+    as_json = run_qv(capsys, repo, "render", "--env", "dev", "--format", "json", *at)
+    expected = json.loads(as_json.out)["dev/config/hostile"]
+    assert load_bytes("out.yaml", done.out.encode()).data == expected
+    assert yaml.safe_load(done.out) == expected

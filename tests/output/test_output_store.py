@@ -22,9 +22,10 @@ CONFIG = "environments/dev/configs/example-service.yaml"
 # git config takes any value but a newline; whoami() records it as the applier.
 EVIL_EMAIL = "\x1b[31meve\u202e@evil [bold red]styled[/bold red] ::error::x ##[error]y"
 REASON = " | ".join(HOSTILE.values())
-# Keys written behind qv's back (a text report lists 20 of them; "/" would make another layout).
+# Keys written behind qv's back (a text report lists 20 of them), "/" and all: every key under
+# the environment's prefix that qv did not write is unexpected, whatever its shape.
 KEYS = [
-    HOSTILE[name].replace("/", "")
+    HOSTILE[name]
     for name in (
         "ansi_sgr", "ansi_osc8", "cr_overwrite", "c1_csi", "bidi_override", "zero_width",
         "line_separators", "tag_chars", "newline_command", "github_command", "github_legacy",
@@ -65,10 +66,10 @@ def test_drift_lists_hostile_keys_inert(
     assert_inert_text(done.err)
     if fmt == "json":
         unexpected = json.loads(done.out)["out_of_band"]["unexpected"]
-        assert {f"dev/flag/{text}" for text in KEYS} <= set(unexpected)
+        assert {f"dev/flag/{text}" for text in KEYS} == set(unexpected)
     else:
-        assert "dev/flag/[bold red]styled[bold red]" in done.out  # markup shown, not applied
-        assert "dev/flag/[link=https:evil.example]click[link]" in done.out
+        assert "dev/flag/[bold red]styled[/bold red]" in done.out  # markup shown, not applied
+        assert "dev/flag/[link=https://evil.example]click[/link]" in done.out
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from qv_config.safetext import UNSAFE_CHARS
 from qv_config.yamlio import load_bytes, load_text
 from qv_config.yamlio.writer import (
     delete_path,
@@ -174,3 +178,44 @@ def test_dump_plain_rejects_unknown_types() -> None:
         dump_plain({"a": object()})
     with pytest.raises(TypeError, match="keys must be strings"):
         dump_plain({1: "a"})
+
+
+# Text a terminal or a CI log would act on: control, bidi, zero-width and tag characters (any
+# code point of safetext's set but surrogates, which no rendered value holds: QV408), workflow
+# commands; mixed with ordinary text, YAML indicators and line breaks.
+_UNSAFE_POINTS = [
+    ch
+    for ch in map(chr, [*range(0x20), *range(0x7F, 0xA0), 0xAD, 0x61C, 0x180E, 0xFEFF, 0xE0001])
+    if not 0xD800 <= ord(ch) <= 0xDFFF
+] + ["\u200b", "\u200e", "\u2028", "\u2029", "\u202a", "\u202e", "\u2066", "\u2069", "\U000e0041"]
+_TEXT = st.lists(
+    st.sampled_from(_UNSAFE_POINTS)
+    | st.sampled_from(["::error::x", "##[error]", "\n::warning::y", "\n  ::", ": ", " #", "-", "é"])
+    | st.text(alphabet="ab :#-\n\t\"'\\", max_size=4),
+    max_size=6,
+).map("".join)
+
+
+def _raw_unsafe(text: str) -> list[str]:
+    import re
+
+    return re.findall(f"[{UNSAFE_CHARS}]", text.replace("\n", ""))
+
+
+@given(st.dictionaries(_TEXT, _TEXT | st.lists(_TEXT, max_size=3), max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_dump_plain_escapes_what_a_terminal_would_act_on(value: dict[str, Any]) -> None:
+    """Every such character is a \\u / \\x escape in a double-quoted scalar (no raw one but the
+    line breaks of the layout), no line starts a workflow command, no ``##[``; the text still
+    loads back to the same value, with qv's loader and with PyYAML."""
+    text = dump_plain(value)
+    assert _raw_unsafe(text) == [], text
+    assert "##[" not in text
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], text
+    assert load_bytes("d.yaml", text.encode()).data == value
+    assert yaml.safe_load(text) == (value or {})
+
+
+def test_dump_plain_writes_bidi_as_escapes() -> None:
+    text = dump_plain({"file": "admin\u202etxt.exe", "tag": "a\U000e0041", "cmd": "x\n::error::y"})
+    assert text == ('file: "admin\\u202etxt.exe"\ntag: "a\\U000e0041"\ncmd: "x\\n::error::y"\n')

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qv_config.agent.jsonlog import said
 from qv_config.errors import GitError
 from qv_config.store.errors import StoreError, StoreLost
 
@@ -59,7 +60,7 @@ def repair_mirror(mirror: GitMirror, log: JsonLog, metrics: Metrics) -> None:
     try:
         mirror.fetch()
     except GitError as err:
-        log("warning", "mirror_reclone_failed", error=str(err))
+        log("warning", "mirror_reclone_failed", error=said(err))
         return
     log("info", "mirror_recloned", path=str(mirror.path))
 

@@ -35,9 +35,12 @@ class Health:
                 self._revision = revision
 
     def failure(self, error: str, urgent: bool = False) -> None:
-        """A failed cycle; ``urgent`` ones turn /healthz 503 at once, not after 3 intervals."""
+        """A failed cycle; ``urgent`` ones turn /healthz 503 at once, not after 3 intervals.
+        ``error`` is escaped and bounded here: /healthz is read by tools and people alike."""
+        from qv_config.safetext import MESSAGE, NAME, bounded
+
         with self._lock:
-            self._last_ok, self._last_error = False, error
+            self._last_ok, self._last_error = False, bounded(error, 2 * MESSAGE, NAME)
             self._urgent = self._urgent or urgent
 
     def view(self) -> HealthView:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from qv_config.agent import faults
 from qv_config.agent.gate import ApprovalGate, PolicyGate
 from qv_config.agent.health import Health
-from qv_config.agent.jsonlog import JsonLog
+from qv_config.agent.jsonlog import JsonLog, said
 from qv_config.agent.lease import Lease, new_holder
 from qv_config.agent.metrics import Metrics
 from qv_config.agent.pause import Backoff, StopEvent
@@ -145,7 +145,7 @@ class Agent:
         except QvError as err:  # the next cycle reports it (health, metrics) and re-arms
             if isinstance(err, StoreError):
                 self._drop_store()
-            self.log("warning", "watch_check_failed", error=str(err))
+            self.log("warning", "watch_check_failed", error=said(err))
 
     def shutdown(self) -> None:
         """Release the lease (others take over at once) and close the store."""
@@ -159,7 +159,7 @@ class Agent:
             self.lease.release(store)
             self.metrics.lease_held.set(0)
         except StoreError as err:
-            self.log("warning", "lease_release_failed", error=str(err))
+            self.log("warning", "lease_release_failed", error=said(err))
         finally:
             store.close()
         self.log("info", "stopped", holder=self.lease.holder)
@@ -172,7 +172,7 @@ class Agent:
         except MetaCorruptError as err:
             result = self._refused_meta(err)
         except CheckFailed as err:
-            result = CycleResult("refused", message=str(err))
+            result = CycleResult("refused", message=said(err))
         except GitError as err:
             result = self._error("git", err)
             self._repair_mirror()
@@ -202,8 +202,8 @@ class Agent:
 
     def _error(self, kind: str, err: QvError) -> CycleResult:
         self.metrics.errors.labels(kind=kind).inc()
-        self.log("error", "cycle_failed", kind=kind, error=str(err))
-        return CycleResult("error", message=str(err), kind=kind)
+        self.log("error", "cycle_failed", kind=kind, error=said(err))
+        return CycleResult("error", message=said(err), kind=kind)
 
     def _cycle(self) -> CycleResult:
         from qv_config.agent.walk import HistoryRewritten, states_to_apply
@@ -220,7 +220,7 @@ class Agent:
         try:
             states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip)
         except HistoryRewritten as err:
-            self._refuse(store, meta, tip, "", str(err))
+            self._refuse(store, meta, tip, "", said(err))
             raise
         applied = 0
         for rev in states:
@@ -305,7 +305,7 @@ class Agent:
         try:
             desired = self._render(rev)
         except CheckFailed as err:
-            self._refuse(store, base, rev, "", str(err))
+            self._refuse(store, base, rev, "", said(err))
             raise
         if base is not None and desired.digest == base.digest:
             return base, 0
@@ -366,11 +366,12 @@ class Agent:
 
     def _refused_meta(self, err: MetaCorruptError) -> CycleResult:
         self.metrics.refused.inc()
-        self.log("error", "refused", reason=str(err))
-        if self._store is not None and ("_meta", "", str(err)) not in self._refusals:
-            self._refusals.add(("_meta", "", str(err)))
-            self._audit_meta(self._store, str(err))
-        return CycleResult("refused", message=str(err))
+        reason = said(err)
+        self.log("error", "refused", reason=reason)
+        if self._store is not None and ("_meta", "", reason) not in self._refusals:
+            self._refusals.add(("_meta", "", reason))
+            self._audit_meta(self._store, reason)
+        return CycleResult("refused", message=reason)
 
     def _audit_meta(self, store: Store, reason: str) -> None:
         from qv_config.store import layout
@@ -388,7 +389,7 @@ class Agent:
         try:
             store.append_audit(self.config.env, entry)
         except StoreError as err:
-            self.log("warning", "audit_failed", error=str(err))
+            self.log("warning", "audit_failed", error=said(err))
 
     # ---- drift ----------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ import threading
 from collections.abc import Callable
 from itertools import groupby
 
-from qv_config.agent.jsonlog import JsonLog
+from qv_config.agent.jsonlog import JsonLog, said
+from qv_config.errors import bug_summary
 from qv_config.store import layout
 from qv_config.store.errors import StoreError
 from qv_config.store.etcd import EtcdStore
@@ -31,13 +32,14 @@ _FIRST_RETRY = 0.2
 
 
 def out_of_band(events: list[WatchEvent], floor: int) -> list[str]:
-    """Value keys changed at or after ``floor`` by a revision that did not write ``_meta``."""
+    """Keys other than qv's own changed at or after ``floor`` by a revision that did not write
+    ``_meta`` (values, and keys written behind qv's back whatever their shape)."""
     keys: list[str] = []
     for _, group in groupby(events, key=lambda ev: ev.revision):
         batch = list(group)
         if batch[0].revision < floor or any(_is_meta(ev.key) for ev in batch):
             continue  # already covered by a full read, or a qv apply (values + _meta, one Txn)
-        keys += [ev.key for ev in batch if layout.is_value_key(ev.key)]
+        keys += [ev.key for ev in batch if not layout.is_own_key(ev.key)]
     return keys
 
 
@@ -104,8 +106,10 @@ class Watcher:
             except StoreError as err:
                 failures = self._reconnect(start, err, failures)
             except Exception as err:  # the thread must survive any surprise
-                self.log("error", "watch_failed", error=f"{type(err).__name__}: {err}")
-                failures = self._reconnect(start, StoreError(str(err)), failures)
+                # Its type and place, never its text (which may hold a value from the store).
+                surprise = StoreError(f"unexpected {bug_summary(err)}")
+                self.log("error", "watch_failed", error=surprise.message)
+                failures = self._reconnect(start, surprise, failures)
 
     def _await_start(self) -> int | None:
         with self._cond:
@@ -144,7 +148,7 @@ class Watcher:
         with self._cond:
             self._start = None
         self._client = None
-        self.log("warning", "watch_lost", error=str(err))
+        self.log("warning", "watch_lost", error=said(err))
         while not self._closed:
             failures += 1
             ceiling = min(self.max_backoff, _FIRST_RETRY * 2 ** (failures - 1))

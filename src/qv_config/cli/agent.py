@@ -70,8 +70,10 @@ def agent_command(
     from qv_config.agent.loop import Agent, AgentConfig
     from qv_config.agent.metrics import new_metrics
     from qv_config.agent.source import default_cache_dir
+    from qv_config.names import check_env
 
     _check(interval, lease_ttl, max_backoff)
+    check_env(env)
     workdir = OPTIONS.start_dir().resolve()
     config = AgentConfig(
         env=env,

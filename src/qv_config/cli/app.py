@@ -185,26 +185,9 @@ def internal_error_text(bug: BaseException, *, verbose: bool) -> str:
         import traceback
 
         return "".join(traceback.format_exception(bug))
-    kind = type(bug)
-    name = (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
+    from qv_config.errors import bug_summary
+
     return (
-        f"qv: internal error: {name} at {_raised_at(bug)} (run again with -v for the traceback"
+        f"qv: internal error: {bug_summary(bug)} (run again with -v for the traceback"
         " and report it)\n"
     )
-
-
-def _raised_at(bug: BaseException) -> str:
-    """``module:line`` of the innermost frame of qv's own code in the traceback (a library's
-    frame says less about which qv feature failed), else of the innermost frame."""
-    frames: list[tuple[str, int]] = []
-    tb = bug.__traceback__
-    while tb is not None:
-        frames.append((str(tb.tb_frame.f_globals.get("__name__", "?")), tb.tb_lineno))
-        tb = tb.tb_next
-    ours = [frame for frame in frames if frame[0].startswith("qv_config.")]
-    module, line = (ours or frames or [("unknown", 0)])[-1]
-    return f"{module}:{line}"

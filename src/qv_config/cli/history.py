@@ -19,13 +19,15 @@ def history_command(
 ) -> None:
     """List the applies recorded in the store's audit log, newest first."""
     from qv_config.cli.sync import check_format, show
+    from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
     from qv_config.store.source import store_url_for
 
     check_format(fmt)
+    check_env(env)
     root = find_root(OPTIONS.start_dir())
-    target = open_store(store_url_for(root, env, store), root)
+    target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         entries = target.audit(env, limit)
     finally:

@@ -37,13 +37,15 @@ def log_command(
     from qv_config.diff import reporters
     from qv_config.diff.log import env_log
     from qv_config.errors import UsageError
+    from qv_config.names import check_env, check_selectors
     from qv_config.render.selectors import parse_selectors, selected
     from qv_config.repo import find_root
 
     if output_format not in ("text", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose text or json")
     check_key_file(decrypt, key_file)
-    chosen = parse_selectors(selectors or [])
+    check_env(env)
+    chosen = parse_selectors(check_selectors(selectors or []))
 
     def keep(ref: str) -> bool:  # ref is "kind-slug/name"; selectors accept slugs
         slug, _, name = ref.partition("/")

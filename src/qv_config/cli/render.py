@@ -45,7 +45,11 @@ def render_command(
 
     Secret fields stay SOPS ciphertext unless --decrypt asks for their plaintext.
     """
+    from qv_config.names import check_env, check_selectors
+
     _check_format(fmt)
+    check_env(env)
+    check_selectors(selectors or [])
     snapshot = _snapshot(rev)
     if decrypt:
         snapshot = _decrypted(snapshot, env, key_file)
@@ -94,11 +98,12 @@ def _render(
     from qv_config.cache.templates import TemplateValues
     from qv_config.cli.output import write
     from qv_config.errors import UsageError
+    from qv_config.render.desired import load_problems
     from qv_config.render.engine import render_each
     from qv_config.render.output import json_member, to_json, yaml_document
 
     _fail_on_project(snapshot)
-    broken = _load_problems(snapshot, env)
+    broken = load_problems(snapshot, env)
     # Template values are kept across runs, never those rendered from decrypted secrets.
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
     memo = TemplateValues(snapshot.root if keep_values else None, project)
@@ -145,18 +150,6 @@ def _fail_on_project(snapshot: Snapshot) -> None:
         _fail_on(
             [f for f in snapshot.findings if f.file == "qv.yaml"] or list(snapshot.findings), None
         )
-
-
-def _load_problems(snapshot: Snapshot, env: str) -> list[Finding]:
-    """Load errors of the files this environment reads (other environments' files excluded)."""
-    mine = f"environments/{env}/"
-    return [
-        f
-        for f in snapshot.findings
-        if f.is_error
-        and (not f.file.startswith("environments/") or f.file.startswith(mine))
-        and f.env in (None, env)
-    ]
 
 
 def _fail_on(findings: list[Finding], env: str | None) -> None:

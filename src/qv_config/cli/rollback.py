@@ -28,6 +28,7 @@ def rollback_command(
     """Go back to a state found in the audit log, without new approvals."""
     from qv_config.cli.sync import check_format, show
     from qv_config.errors import UsageError
+    from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
     from qv_config.store.gitrev import try_resolve
@@ -35,10 +36,11 @@ def rollback_command(
     from qv_config.store.source import store_url_for
 
     check_format(fmt)
+    check_env(env)
     if not reason.strip():
         raise UsageError("--reason must say why", hint="e.g. --reason 'latency regression'")
     root = find_root(OPTIONS.start_dir())
-    target = open_store(store_url_for(root, env, store), root)
+    target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         result = _rollback(target, root, env, to, reason, try_resolve(root, to), whoami(root))
     finally:

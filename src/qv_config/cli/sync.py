@@ -53,11 +53,13 @@ def sync_command(
     Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
     with --heal those keys are restored too (in the same single transaction).
     """
+    from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
     from qv_config.store.source import store_url_for
 
     check_format(fmt)
+    check_env(env)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
     target = open_store(url, root)

@@ -56,10 +56,12 @@ def validate_command(
     from qv_config import report
     from qv_config.cli.output import progress_bar, write
     from qv_config.cli.state import OPTIONS
+    from qv_config.names import check_envs
     from qv_config.repo import find_root
     from qv_config.validate.api import validate_worktree
 
     reporter = report.get(output_format)  # an unknown format fails before any work (exit 2)
+    check_envs(env)
     start = OPTIONS.start_dir()
     root = find_root(start)
     selected = _repo_paths(root, start.resolve(), list(paths or []))

@@ -1,15 +1,20 @@
 """Computing an ``EnvDiff`` from two sets of rendered documents.
 
 Documents are matched by ``kind-slug/name`` so two environments compare like two revisions.
-Name-keyed lists (every item a mapping with ``name``) are compared item by item by name, the way
-the merge treats them; other lists compare whole. Risk direction comes from ``x-qv-risk`` marks:
-raising a ``ceiling`` or lowering a ``floor`` loosens; removing a limit loosens, adding one
-tightens. Secret fields never carry their values out of this module, unless the ``secret``
-resolver reveals a changed one (``--decrypt``).
+Name-keyed lists (every item a mapping with a ``name``, no name twice) are compared item by item
+by name, the way the merge treats them, and their order apart: a reorder is a change of its own
+("reordered"), since order is behaviour (an ExecutionPolicy's first matching rule wins). Other
+lists compare whole. Two documents differ exactly when their canonical JSON does (a float's sign
+included: ``0.0`` and ``-0.0`` are written, and hashed, differently).
+
+Risk direction comes from ``x-qv-risk`` marks: raising a ``ceiling`` or lowering a ``floor``
+loosens; removing a limit loosens, adding one tightens. Secret fields never carry their values
+out of this module, unless the ``secret`` resolver reveals a changed one (``--decrypt``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -144,6 +149,11 @@ class _Walker:
         # patterns ("stages.*.capital") match; labels show the item's name instead.
         old_by = {item["name"]: (i, item) for i, item in enumerate(old)}
         new_by = {item["name"]: (i, item) for i, item in enumerate(new)}
+        before_order = [name for name in old_by if name in new_by]
+        after_order = [name for name in new_by if name in old_by]
+        if before_order != after_order:
+            change = FieldChange(path, "reordered", before_order, after_order)
+            self.out.append(replace(change, label=self.label(path)))
         for name in [*new_by, *(n for n in old_by if n not in new_by)]:
             index = new_by[name][0] if name in new_by else old_by[name][0]
             self.names[(*path, index)] = name
@@ -170,8 +180,9 @@ _MISSING: Any = _Missing()
 
 
 def _same(old: Any, new: Any) -> bool:
-    # 1 == 1.0 == True in Python, also inside containers; configuration treats them as different
-    # values, so containers compare by their canonical JSON (exact, and fast in C).
+    # 1 == 1.0 == True and 0.0 == -0.0 in Python, also inside containers; configuration (and its
+    # canonical JSON, which the digest hashes) treats them as different values, so containers
+    # compare by their canonical JSON (exact, and fast in C), floats by value and sign.
     if type(old) is not type(new):
         return False
     if isinstance(old, dict | list):
@@ -179,6 +190,8 @@ def _same(old: Any, new: Any) -> bool:
             orjson.dumps(old, option=orjson.OPT_SORT_KEYS)
             == orjson.dumps(new, option=orjson.OPT_SORT_KEYS)
         )
+    if isinstance(old, float):
+        return old == new and math.copysign(1.0, old) == math.copysign(1.0, new)
     return bool(old == new)
 
 
@@ -187,11 +200,12 @@ def _ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 
 def _named_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(i, Mapping) and isinstance(i.get("name"), str) for i in value)
-    )
+    """Every item a mapping with a text ``name``, no name twice (QV221 refuses a repeated name
+    before any diff; a list that has one anyway compares whole, so that nothing is hidden)."""
+    if not isinstance(value, list) or not value:
+        return False
+    names = {i.get("name") if isinstance(i, Mapping) else None for i in value}
+    return len(names) == len(value) and all(isinstance(name, str) for name in names)
 
 
 def _field_change(

@@ -9,13 +9,17 @@ from qv_config.findings import dotted
 from qv_config.yamlio.types import FieldPath
 
 Op = Literal["added", "removed", "changed"]
+# A field also "reordered": the items of a name-keyed list kept their names but not their order
+# (``old``/``new`` list the names both sides share, each side's order). Order is behaviour: an
+# ExecutionPolicy's first matching rule wins.
+FieldOp = Literal["added", "removed", "changed", "reordered"]
 Risk = Literal["loosened", "tightened"]
 
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     path: FieldPath
-    op: Op
+    op: FieldOp
     old: Any = None
     new: Any = None
     risk: Risk | None = None

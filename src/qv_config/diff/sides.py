@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qv_config.errors import UsageError
+from qv_config.names import check_env
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def parse_side(text: str) -> Side:
         raise UsageError(
             f"{text!r} names no revision after '@'", hint="write ENV@REV, e.g. prod@main"
         )
-    return Side(env, rev or None)
+    return Side(check_env(env), rev or None)
 
 
 MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]

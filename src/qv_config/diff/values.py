@@ -36,6 +36,27 @@ def _show_list(items: list[Any]) -> str:
     return _clip(f"[{shown}, … {more} more]" if more > 0 else f"[{shown}]")
 
 
+def show_order(old: list[str], new: list[str]) -> str:
+    """``[a, b, c] → [c, a, b]``: the names of a reordered list, each side's order. A long list
+    shows the stretch that moved, the items the sides share before and after it counted (folding
+    the first ``MAX_ITEMS`` would hide a move further down)."""
+    if len(old) <= MAX_ITEMS:
+        return f"{_names(old)} → {_names(new)}"
+    head = next(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b)
+    tail = next(i for i, (a, b) in enumerate(zip(old[::-1], new[::-1], strict=True)) if a != b)
+    return f"{_names(old, head, tail)} → {_names(new, head, tail)}"
+
+
+def _names(names: list[str], head: int = 0, tail: int = 0) -> str:
+    moved = names[head : len(names) - tail]
+    shown = ", ".join(show(name) for name in moved[:MAX_ITEMS])
+    if len(moved) > MAX_ITEMS:
+        shown += f", … {len(moved) - MAX_ITEMS} more"
+    before = [f"… {head} same"] if head else []
+    after = [f"{tail} same …"] if tail else []
+    return _clip("[" + ", ".join([*before, shown, *after]) + "]")
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
 
@@ -51,6 +72,8 @@ def describe(change: FieldChange) -> str:
         if change.op == "changed":
             return change.note or SECRET_CHANGED
         return f"(secret {change.op})"
+    if change.op == "reordered":
+        return f"order changed: {show_order(change.old, change.new)}"
     if change.op == "added":
         return f"added: {show(change.new)}"
     if change.op == "removed":

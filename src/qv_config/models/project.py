@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from qv_config.models.common import Document, QvModel
+from qv_config.models.common import Document, Name, QvModel
 
 
 class ProjectLimits(QvModel):
@@ -31,7 +31,8 @@ class ProjectLimits(QvModel):
 
 
 class ProjectSpec(QvModel):
-    environments: Annotated[list[str], Field(min_length=1, description="also the promotion order")]
+    # Named like documents: each is its Environment document's metadata.name (and qv names.NAME).
+    environments: Annotated[list[Name], Field(min_length=1, description="also the promotion order")]
     bases: list[str] = Field(default=["strategies"])
     store: str = "sqlite:.qv/state.db"
     env_specific: list[str] = Field(default=[])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import gc
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +17,7 @@ from typing import Any
 from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding, dotted
+from qv_config.names import NAME
 from qv_config.render.bounds import RenderLimits
 from qv_config.render.canonical import NotDeployable, canonical_json, largest
 from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
@@ -33,7 +33,6 @@ from qv_config.yamlio.loader import release
 from qv_config.yamlio.types import FieldPath
 
 API_VERSION = "qv/v1"
-_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -334,7 +333,7 @@ def _envelope_ok(run: _Run, item: Merged) -> bool:
             name,
         )
         return False
-    if not _NAME.fullmatch(item.name):
+    if not NAME.fullmatch(item.name):
         found = _meta(data).get("name")
         run.add(
             "QV203",

@@ -23,6 +23,19 @@ class StoreLost(StoreError):
         self.reason = reason  # "deleted" or "replaced"
 
 
+class NoStore(StoreError):
+    """A command that only reads found no SQLite store file: nothing was synced to it yet (it
+    never creates one: an empty store would read as "nothing deployed", not as a wrong path)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"there is no store at {path}: nothing was synced to it yet",
+            hint="run `qv sync --env ENV` to create it, or name the store you mean with --store"
+            " or QV_STORE",
+        )
+        self.path = path
+
+
 class MetaCorruptError(StoreError):
     """``P/{env}/_meta`` exists but is not the JSON object qv writes."""
 

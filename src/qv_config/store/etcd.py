@@ -115,8 +115,16 @@ class EtcdStore:
     def read(self, env: str) -> StoreState:
         base = layout.env_prefix(self.url.prefix, env)
         meta_key = layout.meta_key(self.url.prefix, env)
-        # Value keys never start with "_" (reserved); "`" is the byte after "_".
-        ops = [_range(base, base + "_"), _range(base + "`", base[:-1] + "0"), _range(meta_key)]
+        # Value keys never start with "_" (reserved); "`" is the byte after "_". Keys that do
+        # are read by name only, except the audit log's entries (``_audit/<seq>``, "0" is the
+        # byte after "/"), which grow with every apply: any other is qv's or written by hand.
+        ops = [
+            _range(base, base + "_"),
+            _range(base + "`", base[:-1] + "0"),
+            _range(meta_key),
+            _range(base + "_", base + "_audit/", keys_only=True),
+            _range(base + "_audit0", base + "`", keys_only=True),
+        ]
         result = self._txn({"success": ops})
         self.read_revision = int(result.get("header", {}).get("revision", 0))
         cut = len(self.url.prefix) + 1
@@ -128,7 +136,7 @@ class EtcdStore:
                 key = _unb64(kv["key"]).decode()
                 if i == 2:
                     meta, token = _unb64(kv.get("value", "")), int(kv.get("mod_revision", 0))
-                elif layout.is_value_key(key[cut:]):
+                elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
                     values[key[cut:]] = _unb64(kv.get("value", ""))
         return StoreState(meta_raw=meta, token=token, values=values)
 

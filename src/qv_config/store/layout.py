@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -48,10 +49,15 @@ def env_prefix(prefix: str, env: str) -> str:
     return f"{prefix}/{env}/"
 
 
-def is_value_key(rel: str) -> bool:
-    """``{env}/{kind}/{name}`` where kind is not reserved (``_meta``, ``_audit/…``, ``_events``)."""
-    parts = rel.split("/")
-    return len(parts) == 3 and not parts[1].startswith("_")
+# qv's own keys under ``P/{env}/``: everything else there is a value key qv wrote, or a key
+# written behind its back ("unexpected" to drift, removed by a heal), whatever its shape.
+_OWN_KEYS = re.compile(r"_(?:meta|events|lease|index(?:/[0-9a-f]{2})?|audit(?:/.*)?)", re.DOTALL)
+
+
+def is_own_key(rel: str) -> bool:
+    """``{env}/_meta``, ``_index`` and its shards ``_index/3f``, ``_events``, ``_lease``, and the
+    audit log ``_audit`` (``_audit/<seq>`` in etcd: ``qv history`` shows what is there)."""
+    return _OWN_KEYS.fullmatch(rel.partition("/")[2]) is not None
 
 
 def now() -> str:

@@ -20,18 +20,21 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Every key under P/{env}/ with its value; keys starting with "_" (qv's own: index shards,
+# streams; or written behind its back) without it: only their names matter to a reader.
 _READ = """
 local keys = redis.call('KEYS', ARGV[1])
 local plen = tonumber(ARGV[2])
 local out = {}
 for i = 1, #keys do
   local k = keys[i]
+  local v = ''
   if k == ARGV[3] or string.sub(k, plen + 1, plen + 1) ~= '_' then
-    local v = redis.pcall('GET', k)
+    v = redis.pcall('GET', k)
     if type(v) == 'table' then v = '' end
-    out[#out + 1] = k
-    out[#out + 1] = v
   end
+  out[#out + 1] = k
+  out[#out + 1] = v
 end
 return out
 """
@@ -188,7 +191,7 @@ class RedisStore:
             key = flat[i].decode()
             if key == meta_key:
                 meta = flat[i + 1]
-            elif layout.is_value_key(key[cut:]):
+            elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
                 values[key[cut:]] = flat[i + 1]
         return StoreState(meta_raw=meta, token=meta, values=values)
 

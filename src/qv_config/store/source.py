@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qv_config.errors import CheckFailed
+from qv_config.errors import StateRefused
 from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
@@ -60,8 +60,12 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
 
 
 def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
-    """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files."""
-    from qv_config.render.desired import canonical, refuse_undeployable
+    """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files.
+
+    Without ``check`` (drift, rollback, the agent's deployed state) nothing is validated, but a
+    state missing a document is still refused (``refuse_errors``): a file that did not load or a
+    document that did not render would otherwise drop out of it silently."""
+    from qv_config.render.desired import canonical, load_problems, refuse_errors
     from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
@@ -78,12 +82,13 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
         snapshot = load_snapshot(source, envs=[env])
         if check:
             _check(snapshot, env)
+        problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
         found = render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
-        refuse_undeployable(found)  # a document left out would be deleted from the store
+        refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
         source.close()
     assert source.revision is not None
@@ -119,16 +124,18 @@ def desired_hashes(
 
 
 def _check(snapshot: Any, env: str) -> None:
+    from qv_config.render.desired import places
     from qv_config.validate import validate
 
     result = validate(snapshot, [env])
     if result.ok:
         return
-    first = [f for f in result.findings if f.is_error][:3]
-    where = "; ".join(f"{f.file}:{f.line}: {f.code} {f.message}" for f in first)
-    raise CheckFailed(
-        f"{env} at {snapshot.label} has {result.errors} validation error(s), nothing was applied:"
-        f" {where}",
+    errors = [f for f in result.findings if f.is_error]
+    where = "; ".join(f"{f.file}:{f.line}: {f.code} {f.message}" for f in errors[:3])
+    head = f"{env} at {snapshot.label} has {result.errors} validation error(s), nothing was applied"
+    raise StateRefused(
+        f"{head}: {where}",
+        located=f"{head}: {places(errors)}",
         hint=f"run `qv validate --env {env}` and fix them, then commit",
     )
 

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from qv_config.store import layout
-from qv_config.store.errors import FenceConflict, StoreError, StoreLost
+from qv_config.store.errors import FenceConflict, NoStore, StoreError, StoreLost
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl
 
@@ -38,15 +38,20 @@ _SELECT = "SELECT key, CAST(value AS BLOB) FROM kv WHERE "
 
 
 class SqliteStore:
-    def __init__(self, url: StoreUrl) -> None:
+    def __init__(self, url: StoreUrl, *, create: bool = True) -> None:
         assert url.path is not None
         self.url = url
         self.last_commit_changes = 0  # rows written by the last commit (sqlite3 changes())
         self.created = not url.path.exists()  # this open makes a new, empty store
+        if self.created and not create:
+            raise NoStore(str(url.path))
         try:
-            url.path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                url.path.parent.mkdir(parents=True, exist_ok=True)
+            # mode=rw: a file deleted since the check above is an error, not a new empty store.
+            target = str(url.path) if create else url.path.absolute().as_uri() + "?mode=rw"
             self._db = sqlite3.connect(
-                url.path, timeout=30, isolation_level=None, check_same_thread=False
+                target, timeout=30, isolation_level=None, check_same_thread=False, uri=not create
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -97,7 +102,7 @@ class SqliteStore:
         for key, value in rows:
             if key == meta_key:
                 meta = _raw(value)
-            elif layout.is_value_key(key[cut:]):
+            elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
                 values[key[cut:]] = _raw(value)
         return StoreState(meta_raw=meta, token=meta, values=values)
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from qv_config.safetext import UNSAFE_CHARS
 from qv_config.yamlio.scalars import is_plain_safe_text
 from qv_config.yamlio.types import FieldPath
 
@@ -116,13 +117,14 @@ def _walk(doc: Any, path: FieldPath, *, create: bool) -> Any:
 
 # Characters that must not start a plain scalar, or that YAML reads differently anywhere in one.
 _BAD_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
-_UNSAFE = re.compile(
-    r": |:$| #|^(?:---|\.\.\.)|\s$|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]"
-)
-_ESCAPE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
-_BLOCK_UNSAFE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]"
-)
+# Render output goes to terminals, CI logs and pull-request comments: a character YAML forbids
+# raw, or that is invisible or moves what follows (control, bidi, zero-width, tag: safetext's
+# set), and GitHub's legacy command opener ``##[`` are written only as escapes in a double-quoted
+# scalar ("\u202e", "#\x23["): the same value, inert on a screen.
+_NOT_RAW = f"[{UNSAFE_CHARS}\ufffe\uffff]|##\\["
+_UNSAFE = re.compile(r": |:$| #|^(?:---|\.\.\.)|\s$|" + _NOT_RAW)
+_ESCAPE = re.compile(_NOT_RAW)  # after json.dumps, which has escaped C0, quotes and backslashes
+_COMMAND_LINE = re.compile(r"^\s*::", re.MULTILINE)  # a workflow command, were it a line
 
 
 def dump_plain(data: Any) -> str:
@@ -217,17 +219,28 @@ def _one_line(value: str) -> str:
 
 def _quoted(value: str) -> str:
     text = json.dumps(value, ensure_ascii=False)  # JSON escapes are YAML double-quote escapes
-    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _ESCAPE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    found = match.group()
+    if found == "##[":
+        return "#\\x23["
+    point = ord(found)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
 
 
 def _block_ok(value: str) -> bool:
     # A literal block keeps text as is, but cannot start with a space or a line break (the
-    # indentation would be misread) nor keep several trailing line breaks with plain chomping.
+    # indentation would be misread) nor keep several trailing line breaks with plain chomping;
+    # nor hold what must be escaped (a tab too: one rule), nor a line a CI log would act on.
     return (
         value[0] not in " \n"
         and not value.endswith("\n\n")
-        and "\r" not in value
-        and not _BLOCK_UNSAFE.search(value)
+        and not _ESCAPE.search(value.replace("\n", ""))
+        and not _COMMAND_LINE.search(value)
     )
 
 
