@@ -67,14 +67,20 @@ def _commit(root: Path, message: str) -> str:
     return git(root, "rev-parse", "HEAD")
 
 
-def build_history(root: Path) -> History:
-    """C0 the project, C1 the oms file rotated, C2 its database password set to ``NEW``."""
+def init_repo(root: Path) -> Path:
+    """A new Git repository at ``root`` holding a copy of this project's tree (nothing
+    committed); returns the demo dev key."""
     copy_tree(root)
-    key = root / "keys" / "demo-dev.agekey"
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Secret Test")
     git(root, "config", "user.email", "secret@example.com")
     git(root, "config", "commit.gpgsign", "false")
+    return root / "keys" / "demo-dev.agekey"
+
+
+def build_history(root: Path) -> History:
+    """C0 the project, C1 the oms file rotated, C2 its database password set to ``NEW``."""
+    key = init_repo(root)
     c0 = _commit(root, "the project as it is")
     before = (root / DOC).read_text()
     rotate_file(root / DOC, key)

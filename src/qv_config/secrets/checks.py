@@ -2,9 +2,10 @@
 
 - ``QV602`` warning: a file is encrypted to recipients other than those its ``.sops.yaml`` rule
   names now (someone was added or removed, the file not re-encrypted): `qv secrets rotate`.
-- ``QV603`` error: an encrypted file whose values or MAC do not verify (altered outside sops).
-  Verifying needs the file's data key: without a key at hand nothing is reported — CI verifies
-  MACs where it holds the key (``SOPS_AGE_KEY_FILE``).
+- ``QV603`` error: an encrypted file whose values, ``type:`` tags, MAC or age key stanzas do not
+  verify (altered outside sops), at the value to blame when there is one. Verifying needs the
+  file's data key: without a key at hand nothing is reported — CI verifies MACs where it holds
+  the key (``SOPS_AGE_KEY_FILE``).
 - ``QV604`` error: a file encrypted only to keys no rule names for its path (or no rule matches
   it): whoever the rule trusts — the environment's agent included — cannot decrypt it.
 - ``QV605`` error: ``.sops.yaml`` is missing (while files are encrypted) or malformed.
@@ -25,6 +26,8 @@ from qv_config.secrets.sopsfile import SopsMeta, split_sops_metadata
 if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
     from qv_config.secrets.keyring import KeyRing
+    from qv_config.secrets.tamper import Tampered
+    from qv_config.yamlio.types import Mark
 
 STALE_RECIPIENTS = "QV602"
 MAC_MISMATCH = "QV603"
@@ -96,22 +99,61 @@ def load_rules(snapshot: Snapshot) -> tuple[SopsConfig | None, Finding | None]:
 def mac_finding(
     snapshot: Snapshot, path: str, data: Mapping[str, Any], ring: KeyRing, env: str | None
 ) -> Finding | None:
-    """QV603 when the file's values or MAC do not verify; None when fine or no key opens it."""
+    """QV603 when the file's values, MAC or key stanzas do not verify; None when fine or when no
+    key of ``ring`` is one of its recipients (nothing to verify with)."""
     from qv_config.secrets.decrypt import decrypt_data
+    from qv_config.secrets.tamper import Tampered
 
     _, meta = split_sops_metadata(data)
     try:
-        if meta is None or ring.data_key(meta) is None:
+        if meta is None or ring.data_key(meta, path) is None:
             return None  # no key at hand: nothing to verify with (documented)
         decrypt_data(path, data, ring, lambda: snapshot.read(path))
+    except Tampered as bad:
+        return _tamper_finding(snapshot, path, bad, env)
     except (CheckFailed, OperationalError):
+        return _tamper_finding(snapshot, path, None, env)
+    return None
+
+
+def _tamper_finding(
+    snapshot: Snapshot, path: str, bad: Tampered | None, env: str | None
+) -> Finding:
+    """QV603 at the value to blame (its key's line) when one is, else at the ``sops:`` block;
+    naming the field and never the value."""
+    from qv_config.findings import dotted
+
+    restore = "restore it from Git, or re-create the secret with `qv secrets edit`"
+    if bad is not None and bad.field:
+        field = dotted(bad.field)
+        message = f"{field} does not verify: {bad.reason}; it was altered outside sops; {restore}"
+        mark = _field_mark(snapshot, path, bad.field)
+        if mark is not None:
+            return Finding(
+                MAC_MISMATCH, message, path, mark.line, mark.col, Severity.ERROR, env, field=field
+            )
+    elif bad is not None and bad.reason:  # a key stanza
+        field, message = "", f"{bad.reason}: it was altered outside sops; {restore}"
+    else:
+        field = ""
         message = (
             "values or MAC of this encrypted file do not verify: it was altered outside sops;"
-            " restore it from Git, or re-create the secret with `qv secrets edit`"
+            f" {restore}"
         )
-        line = _sops_line(snapshot, path)
-        return Finding(MAC_MISMATCH, message, path, line, 1 if line else 0, Severity.ERROR, env)
-    return None
+    line = _sops_line(snapshot, path)
+    col = 1 if line else 0
+    return Finding(MAC_MISMATCH, message, path, line, col, Severity.ERROR, env, field=field)
+
+
+def _field_mark(snapshot: Snapshot, path: str, field: tuple[str | int, ...]) -> Mark | None:
+    from qv_config.yamlio import YamlError
+    from qv_config.yamlio.loader import positions_of
+
+    try:
+        positions = positions_of(path, snapshot.read(path) or b"")
+    except YamlError:
+        return None
+    return positions.get(("__key__", *field)) or positions.get(field)
 
 
 def file_findings(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qv_config.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from qv_config.secrets.sopsfile import CipherError
 
 
 class Tampered(CheckFailed):
@@ -20,3 +25,8 @@ class Tampered(CheckFailed):
         )
         self.field = field
         self.reason = reason
+
+
+def tampered(label: str, bad: CipherError | None = None) -> Tampered:
+    """QV603 for ``label``: the value ``bad`` names, or the file's MAC."""
+    return Tampered(label, bad.field, bad.reason) if bad is not None else Tampered(label)

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
 
 SecretPattern = tuple[str, ...]
-_SOPS = re.compile(r"^ENC\[AES256_GCM,data:[^,\]]*,iv:[^,\]]+,tag:[^,\]]+,type:[a-z]+\]$")
+# sops' own shape of a value (aes/cipher.go): whatever its type tag says, it is not plaintext
+# (a tag sops refuses is QV603 with the key at hand; without sops metadata it is QV606).
+_SOPS = re.compile(r"ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]")
 
 
 def is_ciphertext(value: Any) -> bool:
-    return isinstance(value, str) and _SOPS.match(value) is not None
+    return isinstance(value, str) and _SOPS.fullmatch(value) is not None
 
 
 def _walk(
