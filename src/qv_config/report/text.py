@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.findings import Severity
 from qv_config.report.fold import Folded, fold
+from qv_config.report.mask import masked, secret_lines
 
 if TYPE_CHECKING:
     from qv_config.report import Reader
@@ -32,8 +33,9 @@ class _Sources:
 
     _MAX_SHOWN = 200  # characters of a source line shown under its finding
 
-    def __init__(self, read: Reader | None) -> None:
+    def __init__(self, read: Reader | None, secrets: dict[tuple[str, int], int]) -> None:
         self._read = read
+        self._secrets = secrets  # lines holding a plaintext secret: shown masked (report.mask)
         self._raw: dict[str, bytes] = {}
         self._starts: dict[str, list[int]] = {}  # offsets of the lines found so far
 
@@ -53,6 +55,8 @@ class _Sources:
         end = raw.find(b"\n", begin, begin + 4 * self._MAX_SHOWN + 4)
         chunk = raw[begin : end if end >= 0 else begin + 4 * self._MAX_SHOWN + 4]
         text = chunk.decode("utf-8", "replace").rstrip("\r")
+        if (file, number) in self._secrets:
+            text = masked(text, self._secrets[file, number])
         return text if len(text) <= self._MAX_SHOWN else text[: self._MAX_SHOWN] + " …"
 
 
@@ -99,7 +103,7 @@ def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) 
 def render(result: ValidationResult, *, read: Reader | None = None, color: bool = False) -> str:
     paint = _painter(color)
     entries = fold(result.findings, result.environments)
-    sources = _Sources(read)
+    sources = _Sources(read, secret_lines(result.findings))
     lines: list[str] = []
     by_file: dict[str, list[Folded]] = {}
     for entry in entries:
