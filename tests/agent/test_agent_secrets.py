@@ -6,13 +6,12 @@ plaintext, and keeps running.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.diff.secretrepo import DOC, init_repo, set_password
+from tests.diff.secretrepo import DOC, init_repo, retag_password, set_password
 
 CANARY = "agent-tamper-canary-4Rk"
 
@@ -29,11 +28,7 @@ def repo(tmp_path: Path, h: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _retag(repo: Path, h: Any, tag: str) -> str:
-    path = repo / DOC
-    text = path.read_text()
-    line = next(re.finditer(r"^ +password: ENC\[.*$", text, re.M))
-    edited = re.sub(r"type:[^\]]*\]", f"type:{tag}]", line.group(0))
-    path.write_text(text[: line.start()] + edited + text[line.end() :])
+    retag_password(repo / DOC, tag)
     h.git(repo, "commit", "-qam", f"type tag {tag}")
     return str(h.git(repo, "rev-parse", "HEAD"))
 

@@ -5,6 +5,7 @@ Shared by test_diff_secrets.py and test_diff_decrypt.py (the ``history`` fixture
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -59,6 +60,15 @@ def set_password(path: Path, key: Path, value: str) -> None:
     path.write_text("".join(lines))
     encrypt_file(path)
     assert value not in path.read_text()
+
+
+def retag_password(path: Path, tag: str) -> None:
+    """Edit the sops ``type:`` tag of the first encrypted ``password:`` of ``path`` (which
+    sops does not authenticate) to ``tag``."""
+    text = path.read_text()
+    line = next(re.finditer(r"^ +password: ENC\[.*$", text, re.M))
+    edited = re.sub(r"type:[^\]]*\]", f"type:{tag}]", line.group(0))
+    path.write_text(text[: line.start()] + edited + text[line.end() :])
 
 
 def _commit(root: Path, message: str) -> str:

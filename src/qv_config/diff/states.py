@@ -296,7 +296,9 @@ def _render_checked(
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
     before_check()  # e.g. wait for schemas compiling in the background
-    found += check_rendered([rendered], snap.read, documents_only=True, root=code_root)
+    found += check_rendered(
+        [rendered], snap.read, documents_only=True, root=code_root, encrypted=snap.encrypted
+    )
     return _refs(rendered), snap.read, _problem(found)
 
 
@@ -307,7 +309,7 @@ def _render_full(snap: Snapshot, env: str, code_root: Path | None) -> CachedStat
     _check_env(snap, env)
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if _concerns(f, env)]
-    found += check_rendered([rendered], snap.read, root=code_root)
+    found += check_rendered([rendered], snap.read, root=code_root, encrypted=snap.encrypted)
     return CachedState(_refs(rendered), _problem(found))
 
 

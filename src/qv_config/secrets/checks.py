@@ -1,4 +1,4 @@
-"""Findings about encrypted files that the core's validation reports (QV602–QV605).
+"""Findings about encrypted files that the core's validation reports (QV602–QV606).
 
 - ``QV602`` warning: a file is encrypted to recipients other than those its ``.sops.yaml`` rule
   names now (someone was added or removed, the file not re-encrypted): `qv secrets rotate`.
@@ -9,6 +9,9 @@
 - ``QV604`` error: a file encrypted only to keys no rule names for its path (or no rule matches
   it): whoever the rule trusts — the environment's agent included — cannot decrypt it.
 - ``QV605`` error: ``.sops.yaml`` is missing (while files are encrypted) or malformed.
+- ``QV606`` error: sops ciphertext at a key the file's own sops rules leave plain (sops never
+  decrypts it). The same code for ciphertext in a file without ``sops:`` is the engine's
+  (``validate.rules.secrets.stray_ciphertexts``).
 
 Messages name files, rules and public recipients, never a value.
 """
@@ -33,6 +36,7 @@ STALE_RECIPIENTS = "QV602"
 MAC_MISMATCH = "QV603"
 FOREIGN_RECIPIENTS = "QV604"
 BAD_SOPS_CONFIG = "QV605"
+STRAY_CIPHERTEXT = "QV606"
 
 
 def recipient_finding(
@@ -159,7 +163,7 @@ def _field_mark(snapshot: Snapshot, path: str, field: tuple[str | int, ...]) -> 
 def file_findings(
     snapshot: Snapshot, paths: Iterable[str], ring: KeyRing | None
 ) -> Iterator[Finding]:
-    """QV602–QV605 for the encrypted files ``paths`` of ``snapshot``."""
+    """QV602–QV606 for the encrypted files ``paths`` of ``snapshot``."""
     from qv_config.secrets.snapshot import env_of
 
     todo = list(paths)
@@ -177,12 +181,34 @@ def file_findings(
         )
     for path in todo:
         data, env = snapshot.encrypted[path], env_of(path)
-        found = recipient_finding(path, split_sops_metadata(data)[1], config, env)
+        document, meta = split_sops_metadata(data)
+        found = recipient_finding(path, meta, config, env)
         if found is not None:
             line = _sops_line(snapshot, path)
             yield _at(found, line)
+        if meta is not None:
+            yield from _unselected(snapshot, path, document, meta, env)
         if ring is not None and (mac := mac_finding(snapshot, path, data, ring, env)):
             yield mac
+
+
+def _unselected(
+    snapshot: Snapshot, path: str, document: Any, meta: SopsMeta, env: str | None
+) -> Iterator[Finding]:
+    """QV606 for ciphertext at keys the file's sops rules leave plain (never decrypted)."""
+    from qv_config.findings import dotted
+    from qv_config.secrets.sopsfile import unselected_ciphertexts
+
+    for field_path in unselected_ciphertexts(document, meta):
+        field = dotted(field_path)
+        message = (
+            f"{field} holds sops ciphertext at a key this file's sops rules do not encrypt"
+            " (encrypted_regex and the like in its sops: block): sops leaves it as it is, so"
+            " it would be deployed as that text; set the plaintext with `qv secrets edit`"
+        )
+        mark = _field_mark(snapshot, path, field_path)
+        line, col = (mark.line, mark.col) if mark else (0, 0)
+        yield Finding(STRAY_CIPHERTEXT, message, path, line, col, Severity.ERROR, env, field=field)
 
 
 def _at(finding: Finding, line: int) -> Finding:
@@ -212,6 +238,7 @@ __all__ = [
     "FOREIGN_RECIPIENTS",
     "MAC_MISMATCH",
     "STALE_RECIPIENTS",
+    "STRAY_CIPHERTEXT",
     "file_findings",
     "load_rules",
     "mac_finding",

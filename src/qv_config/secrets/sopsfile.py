@@ -332,6 +332,28 @@ def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
     return plain, hmac.compare_digest(str(stored), computed)
 
 
+def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | int, ...]]:
+    """Field paths of values shaped like sops ciphertext at keys the file's own rules
+    (``encrypted_regex`` …) leave plain: ``sops -d`` returns them untouched (and, with
+    ``mac_only_encrypted``, unhashed), so they would be deployed as ``ENC[…]`` text. No key
+    needed."""
+    walk = _Walk(meta, b"", (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    found: list[tuple[str | int, ...]] = []
+
+    def visit(node: Any, where: tuple[str | int, ...], hits: _Hits) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                visit(v, (*where, k), walk.hits(str(k), hits))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, (*where, index), hits)
+        elif is_ciphertext(node) and not walk.selected(hits):
+            found.append(where)
+
+    visit(document, (), (False, False, False, False))
+    return found
+
+
 def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | None:
     """After a MAC mismatch: the first value whose ``type:`` tag changes its bytes (the field
     to blame), or None when the MAC fails for another reason."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -164,7 +164,7 @@ def validate(
     project = snapshot.project_doc.digest if snapshot.project_doc else ""
     code_dir = snapshot.root if use_cache else None
     schemas = SchemaStore(snapshot.read, cache.schemas_ok, code_dir=code_dir)
-    run = RunState(schemas, cache, today or date.today(), project)
+    run = RunState(schemas, cache, today or date.today(), project, frozenset(snapshot.encrypted))
     findings: list[Finding] = list(snapshot.findings)
     prefixes = _normalise(paths)
     documents: set[tuple[str, str, str]] = set()
@@ -220,6 +220,7 @@ def check_rendered(
     documents_only: bool = False,
     root: Path | None = None,
     today: date | None = None,
+    encrypted: Collection[str] | None = None,
 ) -> list[Finding]:
     """Findings of already rendered environments, without the result cache: for tools that
     render a state themselves, such as ``qv diff``.
@@ -229,8 +230,10 @@ def check_rendered(
     whole environment: cross-document rules need all of it (``qv validate`` runs them), and the
     renderer's findings are left to the caller. ``root`` is the project whose
     ``.qv/cache/schemacode/`` keeps compiled schemas across runs (None: no disk cache).
+    ``encrypted``: the state's files with a sops: block (``Snapshot.encrypted``), for QV606.
     """
     run = RunState(SchemaStore(read, code_dir=root), today=today or date.today())
+    run.encrypted = frozenset(encrypted) if encrypted is not None else None
     found: list[Finding] = []
     for env in rendered:
         if documents_only:

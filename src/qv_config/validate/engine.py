@@ -17,7 +17,7 @@ from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
 from qv_config.validate.cache import FactsBlob, ResultCache, decode_facts
 from qv_config.validate.registry import severity_of, stage_functions
-from qv_config.validate.rules.secrets import SecretPattern
+from qv_config.validate.rules.secrets import SecretPattern, stray_ciphertexts
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
 from qv_config.validate.types import CrossContext, DocFacts, Issue
 from qv_config.yamlio.types import FieldPath, Mark
@@ -34,6 +34,9 @@ class RunState:
     cache: ResultCache = field(default_factory=ResultCache.disabled)
     today: date = field(default_factory=date.today)
     project_digest: str = ""
+    # Files with a sops: block; None: unknown (no QV606 check). A file's content decides whether
+    # it is one, and every layer's digest is in a document's input key: safe to cache by it.
+    encrypted: frozenset[str] | None = None
     validated: int = 0
     cached: int = 0
 
@@ -144,6 +147,8 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
         patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):
         issues += func(doc.data, patterns)
+    if run.encrypted is not None:
+        extra += stray_ciphertexts(doc, run.encrypted)
     return issues, extra
 
 
