@@ -5,6 +5,7 @@ Shared by test_diff_secrets.py and test_diff_decrypt.py (the ``history`` fixture
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -61,20 +62,35 @@ def set_password(path: Path, key: Path, value: str) -> None:
     assert value not in path.read_text()
 
 
+def retag_password(path: Path, tag: str) -> None:
+    """Edit the sops ``type:`` tag of the first encrypted ``password:`` of ``path`` (which
+    sops does not authenticate) to ``tag``."""
+    text = path.read_text()
+    line = next(re.finditer(r"^ +password: ENC\[.*$", text, re.M))
+    edited = re.sub(r"type:[^\]]*\]", f"type:{tag}]", line.group(0))
+    path.write_text(text[: line.start()] + edited + text[line.end() :])
+
+
 def _commit(root: Path, message: str) -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", message)
     return git(root, "rev-parse", "HEAD")
 
 
-def build_history(root: Path) -> History:
-    """C0 the project, C1 the oms file rotated, C2 its database password set to ``NEW``."""
+def init_repo(root: Path) -> Path:
+    """A new Git repository at ``root`` holding a copy of this project's tree (nothing
+    committed); returns the demo dev key."""
     copy_tree(root)
-    key = root / "keys" / "demo-dev.agekey"
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Secret Test")
     git(root, "config", "user.email", "secret@example.com")
     git(root, "config", "commit.gpgsign", "false")
+    return root / "keys" / "demo-dev.agekey"
+
+
+def build_history(root: Path) -> History:
+    """C0 the project, C1 the oms file rotated, C2 its database password set to ``NEW``."""
+    key = init_repo(root)
     c0 = _commit(root, "the project as it is")
     before = (root / DOC).read_text()
     rotate_file(root / DOC, key)

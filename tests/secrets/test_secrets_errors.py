@@ -69,7 +69,8 @@ def test_tampered_ciphertext_is_exit_1_naming_the_file(tree: Tree, qv: Callable[
     result = qv("secrets", "decrypt", str(tree.doc()), "-k", str(tree.dev_key))
     assert result.code == 1
     assert str(tree.doc()) in result.err
-    assert "MAC" in result.err
+    assert "spec.db.dbpassword: its ciphertext does not authenticate" in result.err
+    assert "altered outside sops" in result.err
     _no_traceback(result.err)
     with pytest.raises(CheckFailed, match=r"order-management\.yaml"):
         verify_mac(tree.doc(), tree.dev_key)

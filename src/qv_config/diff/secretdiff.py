@@ -230,16 +230,17 @@ class Openings:
             return  # reported by validation; here it only means "cannot compare"
         if ring is None or type(data) is not dict:
             return
-        table = _decrypted(label, data, ring, raw) if self.decrypt else _compared(data, ring)
+        table = _decrypted(label, data, ring, raw) if self.decrypt else _compared(label, data, ring)
         if table:
             self.known.update(table)
 
 
-def _compared(data: dict[str, Any], ring: KeyRing) -> dict[str, Any] | None:
-    """ciphertext -> plaintext for comparing only (no value is shown: the MAC is not needed)."""
+def _compared(label: str, data: dict[str, Any], ring: KeyRing) -> dict[str, Any] | None:
+    """ciphertext -> plaintext for comparing only (no value is shown: the MAC is not needed);
+    a value altered outside sops is ``CheckFailed`` naming ``label`` and the field."""
     from qv_config.secrets.snapshot import open_ciphertexts
 
-    return open_ciphertexts(data, ring)
+    return open_ciphertexts(data, ring, label)
 
 
 def _decrypted(label: str, data: dict[str, Any], ring: KeyRing, raw: bytes) -> dict[str, Any]:

@@ -292,7 +292,7 @@ def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Re
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
-    found += check_rendered([rendered], snap.read, documents_only=True)
+    found += check_rendered([rendered], snap.read, documents_only=True, encrypted=snap.encrypted)
     return _refs(rendered), snap.read, _problem(found)
 
 
@@ -303,7 +303,7 @@ def _render_full(snap: Snapshot, env: str) -> CachedState:
     _check_env(snap, env)
     rendered = render_environment(snap, env)
     found = [f for f in snap.findings if _concerns(f, env)]
-    found += check_rendered([rendered], snap.read)
+    found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
     return CachedState(_refs(rendered), _problem(found))
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from qv_config.findings import Severity
 from qv_config.report.fold import Folded, fold
+from qv_config.report.mask import masked, secret_lines
 from qv_config.safetext import ELLIPSIS, EXCERPT, escape, safe
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ class _Sources:
     """Source lines of files with findings, cut from their bytes as asked (a 50 MB file with a
     finding on line 1 is not decoded and split whole just to show that line)."""
 
-    def __init__(self, read: Reader | None) -> None:
+    def __init__(self, read: Reader | None, secrets: dict[tuple[str, int], int]) -> None:
         self._read = read
+        self._secrets = secrets  # lines holding a plaintext secret: shown masked (report.mask)
         self._raw: dict[str, bytes] = {}
         self._starts: dict[str, list[int]] = {}  # offsets of the lines found so far
 
@@ -55,7 +57,10 @@ class _Sources:
         most = 4 * (max(col, 1) + EXCERPT) + 4  # UTF-8: at most 4 bytes a character
         end = raw.find(b"\n", begin, begin + most)
         chunk = raw[begin : end if end >= 0 else begin + most]
-        return chunk.decode("utf-8", "replace").rstrip("\r")
+        text = chunk.decode("utf-8", "replace").rstrip("\r")
+        if (file, number) in self._secrets:
+            text = masked(text, self._secrets[file, number])
+        return text
 
 
 def window(line: str, col: int) -> tuple[str, int]:
@@ -112,7 +117,7 @@ def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) 
 def render(result: ValidationResult, *, read: Reader | None = None, color: bool = False) -> str:
     paint = _painter(color)
     entries = fold(result.findings, result.environments)
-    sources = _Sources(read)
+    sources = _Sources(read, secret_lines(result.findings))
     lines: list[str] = []
     by_file: dict[str, list[Folded]] = {}
     for entry in entries:

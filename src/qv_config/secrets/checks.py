@@ -1,13 +1,17 @@
-"""Findings about encrypted files that the core's validation reports (QV602–QV605).
+"""Findings about encrypted files that the core's validation reports (QV602–QV606).
 
 - ``QV602`` warning: a file is encrypted to recipients other than those its ``.sops.yaml`` rule
   names now (someone was added or removed, the file not re-encrypted): `qv secrets rotate`.
-- ``QV603`` error: an encrypted file whose values or MAC do not verify (altered outside sops).
-  Verifying needs the file's data key: without a key at hand nothing is reported — CI verifies
-  MACs where it holds the key (``SOPS_AGE_KEY_FILE``).
+- ``QV603`` error: an encrypted file whose values, ``type:`` tags, MAC or age key stanzas do not
+  verify (altered outside sops), at the value to blame when there is one. Verifying needs the
+  file's data key: without a key at hand nothing is reported — CI verifies MACs where it holds
+  the key (``SOPS_AGE_KEY_FILE``).
 - ``QV604`` error: a file encrypted only to keys no rule names for its path (or no rule matches
   it): whoever the rule trusts — the environment's agent included — cannot decrypt it.
 - ``QV605`` error: ``.sops.yaml`` is missing (while files are encrypted) or malformed.
+- ``QV606`` error: sops ciphertext at a key the file's own sops rules leave plain (sops never
+  decrypts it). The same code for ciphertext in a file without ``sops:`` is the engine's
+  (``validate.rules.secrets.stray_ciphertexts``).
 
 Messages name files, rules and public recipients, never a value.
 """
@@ -25,11 +29,14 @@ from qv_config.secrets.sopsfile import SopsMeta, split_sops_metadata
 if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
     from qv_config.secrets.keyring import KeyRing
+    from qv_config.secrets.tamper import Tampered
+    from qv_config.yamlio.types import Mark
 
 STALE_RECIPIENTS = "QV602"
 MAC_MISMATCH = "QV603"
 FOREIGN_RECIPIENTS = "QV604"
 BAD_SOPS_CONFIG = "QV605"
+STRAY_CIPHERTEXT = "QV606"
 
 
 def recipient_finding(
@@ -96,28 +103,67 @@ def load_rules(snapshot: Snapshot) -> tuple[SopsConfig | None, Finding | None]:
 def mac_finding(
     snapshot: Snapshot, path: str, data: Mapping[str, Any], ring: KeyRing, env: str | None
 ) -> Finding | None:
-    """QV603 when the file's values or MAC do not verify; None when fine or no key opens it."""
+    """QV603 when the file's values, MAC or key stanzas do not verify; None when fine or when no
+    key of ``ring`` is one of its recipients (nothing to verify with)."""
     from qv_config.secrets.decrypt import decrypt_data
+    from qv_config.secrets.tamper import Tampered
 
     _, meta = split_sops_metadata(data)
     try:
-        if meta is None or ring.data_key(meta) is None:
+        if meta is None or ring.data_key(meta, path) is None:
             return None  # no key at hand: nothing to verify with (documented)
         decrypt_data(path, data, ring, lambda: snapshot.read(path))
+    except Tampered as bad:
+        return _tamper_finding(snapshot, path, bad, env)
     except (CheckFailed, OperationalError):
+        return _tamper_finding(snapshot, path, None, env)
+    return None
+
+
+def _tamper_finding(
+    snapshot: Snapshot, path: str, bad: Tampered | None, env: str | None
+) -> Finding:
+    """QV603 at the value to blame (its key's line) when one is, else at the ``sops:`` block;
+    naming the field and never the value."""
+    from qv_config.findings import dotted
+
+    restore = "restore it from Git, or re-create the secret with `qv secrets edit`"
+    if bad is not None and bad.field:
+        field = dotted(bad.field)
+        message = f"{field} does not verify: {bad.reason}; it was altered outside sops; {restore}"
+        mark = _field_mark(snapshot, path, bad.field)
+        if mark is not None:
+            return Finding(
+                MAC_MISMATCH, message, path, mark.line, mark.col, Severity.ERROR, env, field=field
+            )
+    elif bad is not None and bad.reason:  # a key stanza
+        field, message = "", f"{bad.reason}: it was altered outside sops; {restore}"
+    else:
+        field = ""
         message = (
             "values or MAC of this encrypted file do not verify: it was altered outside sops;"
-            " restore it from Git, or re-create the secret with `qv secrets edit`"
+            f" {restore}"
         )
-        line = _sops_line(snapshot, path)
-        return Finding(MAC_MISMATCH, message, path, line, 1 if line else 0, Severity.ERROR, env)
-    return None
+    line = _sops_line(snapshot, path)
+    col = 1 if line else 0
+    return Finding(MAC_MISMATCH, message, path, line, col, Severity.ERROR, env, field=field)
+
+
+def _field_mark(snapshot: Snapshot, path: str, field: tuple[str | int, ...]) -> Mark | None:
+    from qv_config.yamlio import YamlError
+    from qv_config.yamlio.loader import positions_of
+
+    try:
+        positions = positions_of(path, snapshot.read(path) or b"")
+    except YamlError:
+        return None
+    return positions.get(("__key__", *field)) or positions.get(field)
 
 
 def file_findings(
     snapshot: Snapshot, paths: Iterable[str], ring: KeyRing | None
 ) -> Iterator[Finding]:
-    """QV602–QV605 for the encrypted files ``paths`` of ``snapshot``."""
+    """QV602–QV606 for the encrypted files ``paths`` of ``snapshot``."""
     from qv_config.secrets.snapshot import env_of
 
     todo = list(paths)
@@ -135,12 +181,34 @@ def file_findings(
         )
     for path in todo:
         data, env = snapshot.encrypted[path], env_of(path)
-        found = recipient_finding(path, split_sops_metadata(data)[1], config, env)
+        document, meta = split_sops_metadata(data)
+        found = recipient_finding(path, meta, config, env)
         if found is not None:
             line = _sops_line(snapshot, path)
             yield _at(found, line)
+        if meta is not None:
+            yield from _unselected(snapshot, path, document, meta, env)
         if ring is not None and (mac := mac_finding(snapshot, path, data, ring, env)):
             yield mac
+
+
+def _unselected(
+    snapshot: Snapshot, path: str, document: Any, meta: SopsMeta, env: str | None
+) -> Iterator[Finding]:
+    """QV606 for ciphertext at keys the file's sops rules leave plain (never decrypted)."""
+    from qv_config.findings import dotted
+    from qv_config.secrets.sopsfile import unselected_ciphertexts
+
+    for field_path in unselected_ciphertexts(document, meta):
+        field = dotted(field_path)
+        message = (
+            f"{field} holds sops ciphertext at a key this file's sops rules do not encrypt"
+            " (encrypted_regex and the like in its sops: block): sops leaves it as it is, so"
+            " it would be deployed as that text; set the plaintext with `qv secrets edit`"
+        )
+        mark = _field_mark(snapshot, path, field_path)
+        line, col = (mark.line, mark.col) if mark else (0, 0)
+        yield Finding(STRAY_CIPHERTEXT, message, path, line, col, Severity.ERROR, env, field=field)
 
 
 def _at(finding: Finding, line: int) -> Finding:
@@ -170,6 +238,7 @@ __all__ = [
     "FOREIGN_RECIPIENTS",
     "MAC_MISMATCH",
     "STALE_RECIPIENTS",
+    "STRAY_CIPHERTEXT",
     "file_findings",
     "load_rules",
     "mac_finding",

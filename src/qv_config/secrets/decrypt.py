@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from qv_config.errors import CheckFailed
 from qv_config.secrets.binary import run_sops
 from qv_config.secrets.keyring import KeyRing
 from qv_config.secrets.sopsfile import (
@@ -22,18 +21,13 @@ from qv_config.secrets.sopsfile import (
     SopsMeta,
     decrypt_tree,
     decrypt_value,
+    retyped_value,
     split_sops_metadata,
 )
+from qv_config.secrets.tamper import tampered
 
 Source = Path | str | bytes
 RawBytes = bytes | Callable[[], bytes | None] | None
-
-
-def tampered(label: str) -> CheckFailed:
-    return CheckFailed(
-        f"{label}: sops MAC mismatch — the encrypted file was altered outside sops",
-        hint="restore it from Git, or re-create the secret with `qv secrets edit`",
-    )
 
 
 def _load(label: str, raw: bytes) -> Any:
@@ -57,8 +51,9 @@ def recipients_of(file: Source) -> set[str]:
     return set(meta.recipients) if meta else set()
 
 
-def _confirm_with_sops(label: str, raw: bytes, ring: KeyRing) -> Any:
-    """Ask sops: plaintext data if it accepts the file, ``tampered`` when it reports the MAC."""
+def _confirm_with_sops(label: str, raw: bytes, ring: KeyRing) -> Any | None:
+    """Ask sops: plaintext data if it accepts the file, None when it refuses it (its messages
+    are never relayed: for a value whose tag was edited they quote the plaintext)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="qv-sops-") as tmp:
@@ -68,9 +63,7 @@ def _confirm_with_sops(label: str, raw: bytes, ring: KeyRing) -> Any:
         target = Path(tmp) / "doc.yaml"
         target.write_bytes(raw)
         done = run_sops(["decrypt", str(target)], cwd=Path(tmp), key_file=key_file)
-    if done.returncode != 0:
-        raise tampered(label)
-    return _load(label, done.stdout)
+    return _load(label, done.stdout) if done.returncode == 0 else None
 
 
 def decrypt_data(label: str, data: Any, ring: KeyRing, raw: RawBytes = None) -> Any:
@@ -87,14 +80,15 @@ def decrypt_data(label: str, data: Any, ring: KeyRing, raw: RawBytes = None) -> 
     key = ring.require_key(meta, label)
     try:
         plain, mac_ok = decrypt_tree(document, meta, key)
-    except CipherError:
-        raise tampered(label) from None
+    except CipherError as bad:
+        raise tampered(label, bad) from None
     if mac_ok:
         return plain
     raw_bytes = raw() if callable(raw) else raw
-    if raw_bytes is None:
-        raise tampered(label)
-    return _confirm_with_sops(label, raw_bytes, ring)
+    confirmed = _confirm_with_sops(label, raw_bytes, ring) if raw_bytes is not None else None
+    if confirmed is None:
+        raise tampered(label, retyped_value(document, meta, key))
+    return confirmed
 
 
 def decrypt_source(source: Source, ring: KeyRing, label: str | None = None) -> Any:

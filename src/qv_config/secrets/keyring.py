@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qv_config.errors import OperationalError
-from qv_config.secrets.agekeys import AgeIdentity, decrypt_armored, parse_identities
+from qv_config.secrets.agekeys import AgeIdentity, BadStanza, decrypt_armored, parse_identities
 from qv_config.secrets.sopsfile import SopsMeta
+from qv_config.secrets.tamper import Tampered
+
+_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{20,100}")
 
 
 def default_key_file() -> Path | None:
@@ -48,6 +52,11 @@ def missing_key(label: str, recipients: Iterable[str]) -> OperationalError:
     )
 
 
+def _named(recipient: str) -> str:
+    """A stanza's recipient for a message: only when it has the shape of one (it is file text)."""
+    return recipient if _RECIPIENT.fullmatch(recipient) else "a malformed recipient"
+
+
 @dataclass
 class KeyRing:
     """Identities plus a cache of opened data keys, keyed by the armored stanza text.
@@ -67,24 +76,45 @@ class KeyRing:
     def recipients(self) -> frozenset[str]:
         return frozenset(identity.recipient for identity in self.identities)
 
-    def data_key(self, meta: SopsMeta) -> bytes | None:
-        """The file's data key, or None when none of our identities is one of its recipients."""
-        for stanza in meta.age:
-            if stanza.recipient not in self.recipients:
+    def data_key(self, meta: SopsMeta, label: str = "<text>") -> bytes | None:
+        """The file's data key, or None when no identity of ours is one of its recipients.
+
+        Every stanza is tried with every identity, as sops does (the ``recipient:`` beside a
+        stanza is not authenticated): ours first, since they are the ones that open. When none
+        opens, a stanza that is malformed, or that names one of our recipients yet does not
+        open with that key, was altered: ``Tampered`` (QV603) naming ``label``.
+        """
+        ours = self.recipients
+        altered = ""
+        for stanza in sorted(meta.age, key=lambda s: s.recipient not in ours):
+            try:
+                key = self._open(stanza.enc)
+            except BadStanza as bad:
+                altered = f"the age key stanza for {_named(stanza.recipient)}: {bad}"
                 continue
-            with self._lock:
-                known = stanza.enc in self._cache
-                key = self._cache.get(stanza.enc)
-            if not known:
-                key = decrypt_armored(stanza.enc, self.identities)
-                with self._lock:
-                    self._cache[stanza.enc] = key
             if key is not None:
                 return key
+            if stanza.recipient in ours:
+                altered = (
+                    f"the age key stanza for {_named(stanza.recipient)} does not open with its key"
+                )
+        if altered:
+            raise Tampered(label, reason=altered)
         return None
 
+    def _open(self, armored: str) -> bytes | None:
+        """The data key of one stanza (cached by its text); None when no identity opens it."""
+        with self._lock:
+            known = armored in self._cache
+            key = self._cache.get(armored)
+        if not known:
+            key = decrypt_armored(armored, self.identities)
+            with self._lock:
+                self._cache[armored] = key
+        return key
+
     def require_key(self, meta: SopsMeta, label: str) -> bytes:
-        key = self.data_key(meta)
+        key = self.data_key(meta, label)
         if key is None:
             raise missing_key(label, meta.recipients)
         return key

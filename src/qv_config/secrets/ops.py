@@ -17,9 +17,10 @@ from typing import Any
 from qv_config.errors import OperationalError, UsageError
 from qv_config.secrets.binary import SopsRun, run_sops
 from qv_config.secrets.config import SopsConfig, find_config, load_config
-from qv_config.secrets.decrypt import read_source, recipients_of, tampered
+from qv_config.secrets.decrypt import decrypt_source, read_source, recipients_of
 from qv_config.secrets.keyring import KeyRing, default_key_file, missing_key
 from qv_config.secrets.sopsfile import split_sops_metadata
+from qv_config.secrets.tamper import tampered
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +89,11 @@ def _is_encrypted(path: Path) -> bool:
 
 
 def _require_key(t: Target, key_file: Path | None) -> Path | None:
-    """Fail early (exit 3, recipients named) when no identity can open ``t``."""
-    ring = KeyRing.from_file(key_file if key_file is not None else default_key_file())
-    recipients = recipients_of(t.path)
-    if not recipients & ring.recipients:
-        raise missing_key(str(t.path), recipients)
-    return key_file if key_file is not None else default_key_file()
+    """Fail early when no identity can open ``t`` (exit 3, recipients named) or when it does not
+    verify (exit 1, the field named): sops' own messages for a tampered value quote it."""
+    keys = key_file if key_file is not None else default_key_file()
+    decrypt_source(t.path, KeyRing.from_file(keys))
+    return keys
 
 
 # --- secret fields ------------------------------------------------------------------------------

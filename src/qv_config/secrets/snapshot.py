@@ -58,8 +58,9 @@ def decrypt_snapshot(
 
     The key comes from ``ring``, else ``key_file``, else ``SOPS_AGE_KEY_FILE`` (then sops' default
     key file). A file no key opens raises ``OperationalError`` (exit 3) naming its recipients; a
-    tampered value or MAC raises ``CheckFailed`` (exit 1) naming the file. Messages never hold a
-    value. Returns ``snapshot`` itself when nothing is encrypted.
+    tampered value, type tag, MAC or key stanza raises ``Tampered`` (exit 1) naming the file
+    and the field. Messages never hold a value. Returns ``snapshot`` itself when nothing is
+    encrypted.
     """
     paths = encrypted_paths(snapshot, envs)
     if not paths:
@@ -157,36 +158,44 @@ class _Openings:
             entry = self._snapshots[key] = (ref, {})
         files, slot = entry[1], f"{id(ring)}:{path}"
         if slot not in files:
-            files[slot] = _open_file(snapshot.encrypted.get(path), ring)
+            files[slot] = _open_file(snapshot.encrypted.get(path), ring, path)
         return files[slot]
 
 
-def _open_file(data: Mapping[str, Any] | None, ring: KeyRing) -> dict[str, Any] | None:
-    """Map each ciphertext of a file to its plaintext (None: not encrypted, or no key)."""
+def _open_file(data: Mapping[str, Any] | None, ring: KeyRing, label: str) -> dict[str, Any] | None:
+    """Map each ciphertext of a file to its plaintext (None: not encrypted, or no key).
+
+    A value that does not open with the file's own data key was altered: ``Tampered`` (exit 1)
+    naming the field, as ``render --decrypt`` says it.
+    """
     from qv_config.secrets.sopsfile import CipherError, decrypt_tree, split_sops_metadata
+    from qv_config.secrets.tamper import tampered
 
     if data is None:
         return None
     document, meta = split_sops_metadata(data)
-    key = ring.data_key(meta) if meta is not None else None
+    key = ring.data_key(meta, label) if meta is not None else None
     if meta is None or key is None:
         return None
     try:
         plain, _mac_ok = decrypt_tree(document, meta, key)  # a diff shows no value: MAC not needed
-    except CipherError:
-        return None
+    except CipherError as bad:
+        raise tampered(label, bad) from None
     table: dict[str, Any] = {}
     _pair(document, plain, table)
     return table
 
 
-def open_ciphertexts(data: Mapping[str, Any], ring: KeyRing) -> dict[str, Any] | None:
+def open_ciphertexts(
+    data: Mapping[str, Any], ring: KeyRing, label: str = "<text>"
+) -> dict[str, Any] | None:
     """Each ciphertext of a loaded sops file (with its ``sops`` block) -> its plaintext.
 
-    None when the file is not encrypted or no key of ``ring`` opens it. For comparing secrets
-    in memory (``qv diff``): the MAC is not checked, since no value is shown.
+    None when the file is not encrypted or no key of ``ring`` opens it; ``Tampered`` (naming
+    ``label`` and the field) when a value does not open with the file's data key. For comparing
+    secrets in memory (``qv diff``): the MAC is not checked, since no value is shown.
     """
-    return _open_file(data, ring)
+    return _open_file(data, ring, label)
 
 
 def _pair(cipher: Any, plain: Any, table: dict[str, Any]) -> None:

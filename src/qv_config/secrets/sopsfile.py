@@ -4,6 +4,11 @@ Mirrors sops 3.x (``sops.go``, ``aes/cipher.go``): every value the metadata's ru
 ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` with the AES-GCM additional data ``"k1:k2:…:"``
 (the mapping keys leading to it; list items add nothing), and the MAC is SHA-512 over every
 leaf's bytes in document order, stored encrypted with ``lastmodified`` as additional data.
+
+The ``type:`` tag is outside both the AES-GCM tag and the MAC: anyone can edit it. The plaintext
+is converted to the tagged type with Go's own rules (``strconv.Atoi``/``ParseFloat``/
+``ParseBool``), so a tag that does not fit its plaintext fails here exactly where ``sops -d``
+fails, as a ``CipherError`` naming the field and never the value (SPEC §8).
 """
 
 from __future__ import annotations
@@ -11,19 +16,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-_ENC = re.compile(r"^ENC\[AES256_GCM,data:(.*),iv:(.+),tag:(.+),type:([a-z0-9]+)\]$", re.S)
+# sops' own pattern (aes/cipher.go): any type name matches here and fails at conversion.
+_ENC = re.compile(r"ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
 _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
 
 
 def is_ciphertext(value: Any) -> bool:
     """Whether ``value`` is a sops-encrypted value (``ENC[AES256_GCM,…]``)."""
-    return isinstance(value, str) and _ENC.match(value) is not None
+    return isinstance(value, str) and _ENC.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,10 @@ def split_sops_metadata(data: Any) -> tuple[Any, SopsMeta | None]:
 
 def _go_float(value: float) -> str:
     # strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
     return format(Decimal(repr(value)).normalize(), "f")
 
 
@@ -119,39 +130,111 @@ def leaf_bytes(value: Any) -> bytes:
     return str(value).encode()
 
 
-def _typed(plain: bytes, kind: str) -> Any:
-    text = plain.decode("utf-8")
-    if kind in ("int", "int64"):
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "bool":
-        return text.lower() == "true"
-    if kind == "bytes":
-        return plain
-    return text  # "str" and "comment"
-
-
 class CipherError(Exception):
-    """A ciphertext that does not open: wrong key, tampered data, or a wrong path."""
+    """A value that does not open: tampered ciphertext, a wrong key or path, or a ``type:`` tag
+    its plaintext does not convert to. Says which field (``field``), never the value."""
+
+    def __init__(self, reason: str, field: tuple[str | int, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+    def inside(self, step: str | int) -> CipherError:
+        """The same error one level up the tree (the walk adds each key on the way out)."""
+        return CipherError(self.reason, (step, *self.field))
+
+
+_NOT_ITS_TYPE = "its plaintext does not convert to the type its sops type: tag names"
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_FLOAT_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"})
+_BOOLS = {
+    **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+    **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
+}
+_INT64 = range(-(2**63), 2**63)
+
+
+def _go_atoi(text: str) -> int:
+    # strconv.Atoi on 64-bit Go: decimal digits with an optional sign, within int64
+    if _INT.fullmatch(text) is None:
+        raise CipherError(_NOT_ITS_TYPE)
+    try:
+        number = int(text)
+    except ValueError:  # more digits than Python converts: far outside int64 anyway
+        raise CipherError(_NOT_ITS_TYPE) from None
+    if number not in _INT64:
+        raise CipherError(_NOT_ITS_TYPE)
+    return number
+
+
+def _go_parse_float(text: str) -> float:
+    # strconv.ParseFloat(s, 64) for decimal text and the Inf/NaN words; an overflow to ±Inf is an
+    # error in Go. Hex floats are refused: sops writes none, so one would fail its MAC anyway.
+    if text.lower() in _FLOAT_WORDS:
+        return float(text)
+    if _FLOAT.fullmatch(text) is None:
+        raise CipherError(_NOT_ITS_TYPE)
+    number = float(text)
+    if math.isinf(number):
+        raise CipherError(_NOT_ITS_TYPE)
+    return number
+
+
+def _typed(plain: bytes, kind: str) -> Any:
+    """``plain`` as the type its tag names, converted as sops converts it (``aes/cipher.go``).
+
+    ``bytes`` and ``comment`` are refused: sops panics on a ``bytes`` value and leaves a
+    ``comment`` value out of the MAC, so ``sops -d`` fails on either in a value's place.
+    """
+    try:
+        text = plain.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CipherError(_NOT_ITS_TYPE) from None
+    if kind == "str":
+        return text
+    if kind == "int":
+        return _go_atoi(text)
+    if kind == "float":
+        return _go_parse_float(text)
+    if kind == "bool" and text in _BOOLS:
+        return _BOOLS[text]
+    raise CipherError(_NOT_ITS_TYPE)
+
+
+def _open(ciphertext: str, key: bytes, aad: str) -> tuple[bytes, str]:
+    """The plaintext bytes of one ``ENC[…]`` value and its type tag; ``CipherError`` if none."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    found = _ENC.fullmatch(ciphertext) if isinstance(ciphertext, str) else None
+    if found is None:
+        raise CipherError("it is not a sops ciphertext")
+    try:
+        data, iv, tag = (base64.b64decode(found.group(i), validate=True) for i in (1, 2, 3))
+        return AESGCM(key).decrypt(iv, data + tag, aad.encode()), found.group(4)
+    except (InvalidTag, ValueError):
+        raise CipherError("its ciphertext does not authenticate") from None
 
 
 def decrypt_value(ciphertext: str, key: bytes, aad: str) -> Any:
     """Open one ``ENC[…]`` value with the file's data key; raises ``CipherError`` on failure."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     if ciphertext == "":
         return ""
-    found = _ENC.match(ciphertext)
-    if found is None:
-        raise CipherError("not a sops ciphertext")
-    try:
-        data, iv, tag = (base64.b64decode(found.group(i), validate=True) for i in (1, 2, 3))
-        plain = AESGCM(key).decrypt(iv, data + tag, aad.encode())
-    except (InvalidTag, ValueError):
-        raise CipherError("ciphertext does not authenticate") from None
-    return _typed(plain, found.group(4))
+    return _typed(*_open(ciphertext, key, aad))
+
+
+def _round_trip(ciphertext: str, key: bytes, aad: str) -> Any:
+    """``decrypt_value``, refusing a value whose bytes do not come back from its type: sops
+    encrypted ``ToBytes(value)``, so a tag that changes them (``"007"`` read as ``int``) was
+    edited, and the MAC, which hashes them, cannot match."""
+    if ciphertext == "":
+        return ""
+    plain, kind = _open(ciphertext, key, aad)
+    value = _typed(plain, kind)
+    if leaf_bytes(value) != plain:
+        raise CipherError(_NOT_ITS_TYPE)
+    return value
 
 
 # --- the tree walk -------------------------------------------------------------------------------
@@ -165,6 +248,7 @@ class _Walk:
     meta: SopsMeta
     key: bytes
     regexes: tuple[re.Pattern[str] | None, re.Pattern[str] | None]
+    strict: bool = False  # values must round-trip through their type (see ``_round_trip``)
     digest: Any = field(default_factory=hashlib.sha512)
     _keys: dict[str, _Hits] = field(default_factory=dict)
 
@@ -198,16 +282,30 @@ class _Walk:
         return encrypted
 
     def value(self, node: Any, path: tuple[str, ...], hits: _Hits) -> Any:
+        # A failing value's field path is built on the way out (``inside``): nothing per leaf.
         if isinstance(node, Mapping):
-            return {
-                k: self.value(v, (*path, str(k)), self.hits(str(k), hits)) for k, v in node.items()
-            }
+            out: dict[Any, Any] = {}
+            for k, v in node.items():
+                try:
+                    out[k] = self.value(v, (*path, str(k)), self.hits(str(k), hits))
+                except CipherError as bad:
+                    raise bad.inside(str(k)) from None
+            return out
         if isinstance(node, list):
-            return [self.value(item, path, hits) for item in node]
+            items: list[Any] = []
+            for index, item in enumerate(node):
+                try:
+                    items.append(self.value(item, path, hits))
+                except CipherError as bad:
+                    raise bad.inside(index) from None
+            return items
         if node is None:
             return None  # sops neither encrypts nor hashes nulls
         encrypted = self.selected(hits)
-        plain = decrypt_value(node, self.key, ":".join(path) + ":") if encrypted else node
+        plain = node
+        if encrypted:
+            opener = _round_trip if self.strict else decrypt_value
+            plain = opener(node, self.key, ":".join(path) + ":")
         if encrypted or not self.meta.mac_only_encrypted:
             self.digest.update(leaf_bytes(plain))
         return plain
@@ -232,6 +330,40 @@ def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
     except CipherError:
         return plain, False
     return plain, hmac.compare_digest(str(stored), computed)
+
+
+def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | int, ...]]:
+    """Field paths of values shaped like sops ciphertext at keys the file's own rules
+    (``encrypted_regex`` …) leave plain: ``sops -d`` returns them untouched (and, with
+    ``mac_only_encrypted``, unhashed), so they would be deployed as ``ENC[…]`` text. No key
+    needed."""
+    walk = _Walk(meta, b"", (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    found: list[tuple[str | int, ...]] = []
+
+    def visit(node: Any, where: tuple[str | int, ...], hits: _Hits) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                visit(v, (*where, k), walk.hits(str(k), hits))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, (*where, index), hits)
+        elif is_ciphertext(node) and not walk.selected(hits):
+            found.append(where)
+
+    visit(document, (), (False, False, False, False))
+    return found
+
+
+def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | None:
+    """After a MAC mismatch: the first value whose ``type:`` tag changes its bytes (the field
+    to blame), or None when the MAC fails for another reason."""
+    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk.strict = True
+    try:
+        walk.value(document, (), (False, False, False, False))
+    except CipherError as bad:
+        return bad
+    return None
 
 
 Comparison = Literal["changed", "unchanged", "no key"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,6 +178,7 @@ def _validate(
         project += f"\0keys:{plaintexts.signature}"
     schemas = SchemaStore(snapshot.read)
     run = RunState(schemas, today or date.today(), project, plaintexts, models_ok=results.models_ok)
+    run.encrypted = frozenset(snapshot.encrypted)
     run.templates = TemplateValues(root, project)
     findings: list[Finding] = list(snapshot.findings)
     documents: set[tuple[str, str, str]] = set()
@@ -316,6 +317,7 @@ def check_rendered(
     *,
     documents_only: bool = False,
     today: date | None = None,
+    encrypted: Collection[str] | None = None,
 ) -> list[Finding]:
     """Findings of already rendered environments, without the result cache: for tools that
     render a state themselves, such as ``qv diff``.
@@ -325,8 +327,10 @@ def check_rendered(
     whole environment: cross-document rules need all of it (``qv validate`` runs them), and the
     renderer's findings are left to the caller. Secret values stay encrypted: their schema
     constraints are not checked here (``qv validate`` checks them where a key is at hand).
+    ``encrypted``: the state's files with a sops: block (``Snapshot.encrypted``), for QV606.
     """
     run = RunState(SchemaStore(read), today=today or date.today())
+    run.encrypted = frozenset(encrypted) if encrypted is not None else None
     found: list[Finding] = []
     for env in rendered:
         if documents_only:

@@ -17,7 +17,7 @@ from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.findings import Finding, dotted
 from qv_config.validate import facts as facts_mod
 from qv_config.validate.registry import severity_of, stage_functions
-from qv_config.validate.rules.secrets import SecretPattern
+from qv_config.validate.rules.secrets import SecretPattern, stray_ciphertexts
 from qv_config.validate.schema import SchemaStore, builtin_issues, builtin_secrets, config_issues
 from qv_config.validate.types import CrossContext, DocFacts, Issue
 from qv_config.yamlio.types import FieldPath, Mark
@@ -39,6 +39,9 @@ class RunState:
     today: date = field(default_factory=date.today)
     project_digest: str = ""
     plaintexts: Plaintexts | None = None
+    # Files with a sops: block; None: unknown (no QV606 check). A file's content decides whether
+    # it is one, and every layer's digest is in a document's input key: safe to cache by it.
+    encrypted: frozenset[str] | None = None
     validated: int = 0
     cached: int = 0
     models_ok: set[str] = field(default_factory=set)
@@ -152,6 +155,8 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
         patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):
         issues += func(doc.data, patterns)
+    if run.encrypted is not None:
+        extra += stray_ciphertexts(doc, run.encrypted)
     return issues, extra
 
 

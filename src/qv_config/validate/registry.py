@@ -32,7 +32,8 @@ class RuleInfo:
 
 _RULES: dict[str, RuleInfo] = {}
 
-# Codes raised by the loader, the renderer and the schema stage (not by registered rules).
+# Codes raised by the loader, the renderer, the schema stage and the engine (not by registered
+# rules).
 _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV101", "yaml", "YAML syntax error"),
     ("QV102", "yaml", "duplicate key"),
@@ -68,6 +69,11 @@ _STATIC: tuple[tuple[str, Stage, str], ...] = (
     ("QV310", "schema", "Config document violates its service schema"),
     ("QV311", "schema", "Config schema missing or invalid"),
     ("QV408", "document", "value the desired state cannot hold (canonical JSON)"),
+    (
+        "QV606",
+        "secrets",
+        "sops ciphertext that sops does not decrypt (no sops: block, or not selected)",
+    ),
 )
 
 _STATIC_INFO: dict[str, RuleInfo] = {

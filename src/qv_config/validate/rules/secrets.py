@@ -1,5 +1,8 @@
 """Secrets rules. QV601: a field marked ``x-qv-secret`` must hold SOPS ciphertext, never plaintext.
 QV602–QV605 (stage ``files``): encrypted files against ``.sops.yaml`` and their MACs.
+QV606: sops ciphertext where sops will not decrypt it: in a file without a ``sops:`` block (here,
+per rendered document), or at a key the file's own sops rules leave plain (``secrets.checks``).
+Either would be deployed as the ``ENC[…]`` text itself.
 
 Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON Schema
 (``qv_config.models`` finds them); a pattern is a field path where ``*`` is any key or index.
@@ -8,22 +11,27 @@ Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON S
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from qv_config.findings import Finding, Severity
 from qv_config.validate.registry import rule
 from qv_config.validate.types import Issue
 
 if TYPE_CHECKING:
+    from qv_config.render.types import RenderedDoc
     from qv_config.repo.types import Snapshot
 
 SecretPattern = tuple[str, ...]
-_SOPS = re.compile(r"^ENC\[AES256_GCM,data:[^,\]]*,iv:[^,\]]+,tag:[^,\]]+,type:[a-z]+\]$")
+# sops' own shape of a value (aes/cipher.go): whatever its type tag says, it is not plaintext
+# (a tag sops refuses is QV603 with the key at hand; without sops metadata it is QV606).
+_SOPS = re.compile(r"ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]")
 
 
 def is_ciphertext(value: Any) -> bool:
-    return isinstance(value, str) and _SOPS.match(value) is not None
+    return isinstance(value, str) and _SOPS.fullmatch(value) is not None
 
 
 def field_values(
@@ -59,6 +67,52 @@ def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) ->
                 f"{'.'.join(map(str, path))} is a secret field holding plaintext; "
                 f"encrypt it with `qv secrets encrypt FILE` (SOPS)",
             )
+
+
+# --- QV606: ciphertext in a file sops does not decrypt (run by the engine per document) -------
+
+STRAY_CIPHERTEXT = "QV606"
+_NEEDLE = b'"ENC[AES256_GCM,'
+
+
+def _may_hold_ciphertext(data: Any) -> bool:
+    """A cheap first look (one C serialisation) before walking a document value by value."""
+    try:
+        return _NEEDLE in orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a value orjson cannot write (e.g. an int beyond 64 bits): walk it
+        return True
+
+
+def _ciphertext_paths(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        if is_ciphertext(value):
+            yield path
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _ciphertext_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _ciphertext_paths(item, (*path, index))
+
+
+def stray_ciphertexts(doc: RenderedDoc, encrypted: Collection[str]) -> list[Finding]:
+    """QV606 for each sops ciphertext of ``doc`` set by a file that is not ``encrypted``
+    (has no ``sops:`` block): nothing decrypts it, so it is not a secret but text."""
+    if not _may_hold_ciphertext(doc.data):
+        return []
+    from qv_config.validate.engine import to_finding
+
+    found = []
+    for path in _ciphertext_paths(doc.data, ()):
+        message = (
+            f"{'.'.join(map(str, path))} holds sops ciphertext, but this file has no sops"
+            " metadata: nothing can decrypt it and it would be deployed as that text; put the"
+            " plaintext back and run `qv secrets encrypt FILE`, or restore the file's sops: block"
+        )
+        finding = to_finding(doc, Issue(STRAY_CIPHERTEXT, path, message))
+        if finding.file not in encrypted:
+            found.append(finding)
+    return found
 
 
 # --- encrypted files (stage "files": run once per validation over the snapshot) --------------
