@@ -7,6 +7,7 @@ Run it before registration in ``cli/app.py`` with ``python -m qv_config.cli.agen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -27,7 +28,9 @@ def _check(interval: float, lease_ttl: float, max_backoff: float) -> None:
         )
 
 
-def _install_signals(stop: object) -> None:
+def _install_signals(stop: object) -> Callable[[], None]:
+    """SIGTERM and SIGINT end the loop after the cycle in progress; returns what puts the
+    previous handlers back (a process that calls ``main`` again, as tests do, keeps its own)."""
     import signal
     import threading
 
@@ -36,8 +39,13 @@ def _install_signals(stop: object) -> None:
     def handler(signum: int, _frame: object) -> None:
         stop.set()  # the cycle in progress finishes its current (atomic) apply, then the loop ends
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+
+    return restore
 
 
 @app.command("agent")
@@ -94,10 +102,11 @@ def agent_command(
         from qv_config.agent.http import serve
 
         server = serve(metrics_port, metrics, health)
-    _install_signals(agent.stop)
+    restore = _install_signals(agent.stop)
     try:
         code = agent.run(once=once)
     finally:
+        restore()
         if server is not None:
             server.shutdown()
     _finish(agent.last if once else None, code)
