@@ -20,7 +20,7 @@ import re
 import string
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from time import monotonic
@@ -189,12 +189,12 @@ def on_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "*":
         _product(budget, left, right)
     elif operator == "+" and not isinstance(left, int | float):
-        budget.too_large(_size(budget, left) + _size(budget, right), "the sum")
+        budget.too_large(size_in(budget, left) + size_in(budget, right), "the sum")
     elif operator == "%" and isinstance(left, str):
-        _percent(budget, left, right)
+        percent_widths(budget, left, right)
 
 
-def _size(budget: Budget, value: Any) -> int:
+def size_in(budget: Budget, value: Any) -> int:
     return size_of(value, budget.limits.max_bytes)
 
 
@@ -216,7 +216,7 @@ def _product(budget: Budget, left: Any, right: Any) -> None:
         elif isinstance(seq, list | tuple) and isinstance(count, int):
             if len(seq) * count > MAX_ITEMS:
                 raise Exceeded("QV234", f"the repetition would hold more than {MAX_ITEMS:,} items")
-            budget.too_large(_size(budget, seq) * count, "the repetition")
+            budget.too_large(size_in(budget, seq) * count, "the repetition")
 
 
 # ------------------------------------------------------------------ format widths
@@ -226,7 +226,7 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+)?)?[hlL]?[
 _DIGITS = re.compile(r"\d+")
 
 
-def _percent(budget: Budget, fmt: str, args: Any) -> None:
+def percent_widths(budget: Budget, fmt: str, args: Any) -> None:
     widths, star = 0, False
     for match in _PERCENT.finditer(fmt):
         for group in match.groups():
@@ -296,9 +296,9 @@ def _method(
         tab = first if isinstance(first, int) else 8
         budget.too_large(len(owner) + _count(owner, "\t") * max(tab, 0), "expandtabs()")
     elif name == "replace" and isinstance(owner, str | bytes) and len(args) >= 2:
-        budget.too_large(_replaced(owner, args[0], args[1], args[2:]), "replace()")
+        budget.too_large(replaced_size(owner, args[0], args[1], args[2:]), "replace()")
     elif name == "join" and isinstance(owner, str | bytes):
-        _join(budget, owner, first)
+        join_size(budget, owner, first)
     elif name in ("format", "format_map") and isinstance(owner, str):
         check_format(owner, args, kwargs)
 
@@ -307,7 +307,7 @@ def _count(text: str | bytes, part: str) -> int:
     return text.count(part) if isinstance(text, str) else text.count(part.encode())
 
 
-def _replaced(text: Any, old: Any, new: Any, rest: tuple[Any, ...]) -> int:
+def replaced_size(text: Any, old: Any, new: Any, rest: tuple[Any, ...]) -> int:
     if type(old) is not type(text) or type(new) is not type(text):
         return len(text)  # the call fails on its own
     hits = text.count(old) if old else len(text) + 1
@@ -315,114 +315,10 @@ def _replaced(text: Any, old: Any, new: Any, rest: tuple[Any, ...]) -> int:
     return len(text) + min(hits, count) * max(len(new) - len(old), 0)
 
 
-def _join(budget: Budget, sep: Any, items: Any) -> None:
+def join_size(budget: Budget, sep: Any, items: Any) -> None:
     if isinstance(items, list | tuple | range | str):
-        size = _size(budget, list(items) if isinstance(items, range) else items)
+        size = size_in(budget, list(items) if isinstance(items, range) else items)
         budget.too_large(size + len(sep) * len(items), "join()")
-
-
-def _filter_center(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    width = args[1] if len(args) > 1 else kwargs.get("width", 80)
-    if isinstance(width, int):
-        budget.too_large(width, "center")
-
-
-def _filter_indent(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    text = str(args[0]) if args else ""
-    width = args[1] if len(args) > 1 else kwargs.get("width", 4)
-    pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
-    budget.too_large(len(text) + (text.count("\n") + 1) * max(pad, 0), "indent")
-
-
-def _filter_format(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if args and isinstance(args[0], str):
-        _percent(budget, args[0], (*args[1:], kwargs))
-
-
-# The checks below get a filter's arguments without Jinja's context/environment argument.
-
-
-def _filter_replace(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # replace(s, old, new, count=None)
-    if len(args) >= 3:
-        rest = args[3:] or ((kwargs["count"],) if "count" in kwargs else ())
-        budget.too_large(_replaced(str(args[0]), str(args[1]), str(args[2]), rest), "replace")
-
-
-def _filter_join(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # join(value, d='', attribute=None)
-    if args:
-        sep = args[1] if len(args) > 1 else kwargs.get("d", "")
-        _join(budget, str(sep), args[0])
-
-
-def _filter_wordwrap(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # wordwrap(s, width=79, break_long_words=True, wrapstring=None, ...)
-    text = str(args[0]) if args else ""
-    wrap = args[3] if len(args) > 3 else kwargs.get("wrapstring") or "\n"
-    budget.too_large(len(text) * (1 + len(str(wrap))), "wordwrap")
-
-
-def _filter_count(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # batch(value, linecount, fill_with=None), slice(value, slices, fill_with=None)
-    count = args[1] if len(args) > 1 else next(iter(kwargs.values()), 0)
-    if isinstance(count, int) and count > MAX_ITEMS:
-        raise Exceeded("QV234", f"{count:,} is above {MAX_ITEMS:,} items")
-
-
-def _filter_printed(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    budget.too_large(_size(budget, args[0] if args else None), "the printed value")
-
-
-def _filter_sum(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # sum(iterable, attribute=None, start=0): adding lists copies them each time
-    items = args[0] if args else ()
-    start = args[2] if len(args) > 2 else kwargs.get("start", 0)
-    if isinstance(items, list | tuple) and not isinstance(start, int | float):
-        copied = sum(_size(budget, item) for item in items[: MAX_ITEMS + 1])
-        budget.too_large(copied * min(len(items), 64), "sum")
-
-
-_FILTER_CHECKS: dict[str, Callable[[Budget, tuple[Any, ...], dict[str, Any]], None]] = {
-    "center": _filter_center,
-    "indent": _filter_indent,
-    "format": _filter_format,
-    "replace": _filter_replace,
-    "join": _filter_join,
-    "wordwrap": _filter_wordwrap,
-    "batch": _filter_count,
-    "slice": _filter_count,
-    "string": _filter_printed,
-    "tojson": _filter_printed,
-    "pprint": _filter_printed,
-    "urlencode": _filter_printed,
-    "xmlattr": _filter_printed,
-    "list": _filter_printed,
-    "sum": _filter_sum,
-}
-
-
-def wrap_filters(filters: dict[str, Any]) -> None:
-    """Every filter takes a step, checks what it is about to make, and the size of its result."""
-    for name, func in list(filters.items()):
-        filters[name] = _wrapped(name, func)
-
-
-def _wrapped(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    from functools import update_wrapper
-
-    check = _FILTER_CHECKS.get(name)
-    # Filters marked pass_context / pass_eval_ctx / pass_environment get that object first.
-    skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        budget = current()
-        budget.step()
-        if check is not None:
-            check(budget, args[skip:], kwargs)
-        return check_value(func(*args, **kwargs), f"the result of filter {name!r}")
-
-    return update_wrapper(run, func)  # keeps jinja_pass_arg (context, eval_ctx, environment)
 
 
 # ------------------------------------------------------------------ loops and range

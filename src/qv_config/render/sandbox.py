@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from qv_config.render import bounds
+from qv_config.render import bounds, filterbounds
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -91,7 +91,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
     # Rendering is a function of the files: the same tree renders the same desired state (its
     # digest, drift and the caches rely on it). ``random`` is Jinja2's one filter that is not.
     env.filters.pop("random", None)
-    bounds.wrap_filters(env.filters)
+    filterbounds.wrap_filters(env.filters)
     return env
 
 
