@@ -10,82 +10,30 @@ from __future__ import annotations
 import difflib
 import gc
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.errors import UsageError
-from qv_config.findings import Finding, dotted
-from qv_config.names import NAME
-from qv_config.render.bounds import RenderLimits
-from qv_config.render.canonical import NotDeployable, canonical_json, largest
-from qv_config.render.inherit import InheritError, TemplateCache, body, cache_for
+from qv_config.findings import Finding
+from qv_config.render.envelope import (
+    deployable,
+    envelope_ok,
+    inherit_finding,
+    names_ok,
+    overlay_ok,
+)
+from qv_config.render.inherit import InheritError, body
 from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
 from qv_config.render.provenance import locate
+from qv_config.render.run import Merged, RenderRun, meta, text
 from qv_config.render.selectors import Selector, check_all_match, parse_selectors, selected
-from qv_config.render.templating import Trie, Walker, union
-from qv_config.render.types import KIND_SLUGS, Layer, LayerRole, Location, RenderedDoc, RenderedEnv
+from qv_config.render.templating import Walker, union
+from qv_config.render.types import Layer, LayerRole, RenderedDoc, RenderedEnv
 from qv_config.repo.types import EnvFiles, Snapshot
 from qv_config.yamlio import LoadedDoc
 from qv_config.yamlio.loader import release
-from qv_config.yamlio.types import FieldPath
-
-API_VERSION = "qv/v1"
-
-
-@dataclass(frozen=True)
-class Merged:
-    """A document after inheritance and merge, before templating."""
-
-    layers: tuple[Layer, ...]
-    data: dict[str, Any]
-    kind: str
-    name: str
-    trie: Trie | None  # where templating must look (union of the layers' tries)
-
-    def locate(self, path: FieldPath) -> Location:
-        return locate(self.layers, self.data, path)
-
-
-class _Run:
-    """State of one render_environment call."""
-
-    def __init__(self, snapshot: Snapshot, env: str) -> None:
-        self.snapshot = snapshot
-        self.env = env
-        self.cache: TemplateCache = cache_for(snapshot)
-        self.findings: list[Finding] = []
-        info = snapshot.project_info
-        self.limits = RenderLimits.of(info.limits if info is not None else None)
-
-    def add(
-        self,
-        code: str,
-        message: str,
-        where: Location,
-        field: FieldPath = (),
-        kind: str | None = None,
-        name: str | None = None,
-    ) -> None:
-        mark = where.mark
-        self.findings.append(
-            Finding(
-                code,
-                message,
-                where.file,
-                mark.line if mark else 0,
-                mark.col if mark else 0,
-                env=self.env,
-                kind=kind,
-                name=name,
-                field=dotted(field),
-            )
-        )
-
-    def at(self, doc: LoadedDoc, path: FieldPath) -> Location:
-        return Location(doc.path, doc.position(path))
 
 
 def render_environment(
@@ -145,7 +93,7 @@ def _render(
     if files is None or env not in snapshot.env_names:
         raise UsageError(f"unknown environment {env!r}", hint=_env_hint(snapshot, env))
     chosen = parse_selectors(selectors)
-    run = _Run(snapshot, env)
+    run = RenderRun(snapshot, env)
     seen: dict[tuple[str, str], str] = {}  # (kind, name) -> main file: duplicates are QV220
     env_doc = _env_doc(run, files, seen)
     walker = Walker(run.limits, memo)
@@ -191,7 +139,7 @@ def _keep(finding: Finding, chosen: tuple[Selector, ...], env_doc: Merged | None
     )
 
 
-def _unique(run: _Run, item: Merged, seen: dict[tuple[str, str], str]) -> bool:
+def _unique(run: RenderRun, item: Merged, seen: dict[tuple[str, str], str]) -> bool:
     mine = _main(item).doc.path
     other = seen.setdefault((item.kind, item.name), mine)
     if other is mine:
@@ -213,7 +161,7 @@ def _main(item: Merged) -> Layer:
 
 
 def _merge_one(
-    run: _Run, main: LoadedDoc, role: LayerRole, overlay: LoadedDoc | None
+    run: RenderRun, main: LoadedDoc, role: LayerRole, overlay: LoadedDoc | None
 ) -> Merged | None:
     if not isinstance(main.data, dict):
         run.add("QV108", "a document must be a mapping", run.at(main, ()))
@@ -221,134 +169,26 @@ def _merge_one(
     try:
         names = run.cache.chain(main)
     except InheritError as err:
-        _inherit_finding(run, err, main)
+        inherit_finding(run, err, main)
         return None
     layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
-    if not _names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
+    if not names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
         return None  # before merging: merging by a repeated or unhashable name is ambiguous
     data = merge(run.cache.merged_chain(names), body(main)) if names else merge_layers([body(main)])
     if overlay is not None:
-        if not _overlay_ok(run, overlay, data):
+        if not overlay_ok(run, overlay, data):
             return None
         layers.append(Layer("overlay", overlay.path, overlay))
         data = merge(data, overlay.data)
     trie = union(run.cache.chain_trie(names), run.cache.trie(main))
     if overlay is not None:
         trie = union(trie, run.cache.trie(overlay))
-    kind, name = _text(data.get("kind")), _text(_meta(data).get("name"))
+    kind, name = text(data.get("kind")), text(meta(data).get("name"))
     item = Merged(tuple(layers), data, kind, name, trie)
-    return item if _envelope_ok(run, item) else None
+    return item if envelope_ok(run, item) else None
 
 
-def _names_ok(run: _Run, docs: list[LoadedDoc], main: LoadedDoc) -> bool:
-    """No layer repeats a name in a name-keyed list (QV221) or has one that is not text (QV222):
-    merging by name would hide an item, in the result and from ``qv diff``."""
-    found = [(doc, problem) for doc in docs for problem in run.cache.name_problems(doc)]
-    if not found:
-        return True
-    kind = next((k for d in reversed(docs) if isinstance(k := _get(d.data, ("kind",)), str)), None)
-    name = _get(main.data, ("metadata", "name"))
-    for doc, (path, code, message) in found:
-        run.add(
-            code, message, run.at(doc, path), path, kind, name if isinstance(name, str) else None
-        )
-    return False
-
-
-def _inherit_finding(run: _Run, err: InheritError, main: LoadedDoc) -> None:
-    data = main.data
-    kind = data.get("kind") if isinstance(data.get("kind"), str) else None
-    name = _meta(data).get("name")
-    run.add(
-        err.code,
-        err.message,
-        run.at(err.file, err.path),
-        err.path,
-        kind,
-        name if isinstance(name, str) else None,
-    )
-
-
-def _overlay_ok(run: _Run, overlay: LoadedDoc, base: dict[str, Any]) -> bool:
-    data = overlay.data
-    kind, name = _text(base.get("kind")), _text(_meta(base).get("name"))
-    if not isinstance(data, dict):
-        run.add("QV108", "an overlay must be a mapping", run.at(overlay, ()), (), kind, name)
-        return False
-    if "extends" in data:
-        run.add(
-            "QV212",
-            "an overlay may not use extends: put extends in the base document "
-            f"{_base_path(overlay.path)}",
-            run.at(overlay, ("extends",)),
-            ("extends",),
-            kind,
-            name,
-        )
-        return False
-    for path in (("apiVersion",), ("kind",), ("metadata", "name")):
-        mine, theirs = _get(data, path), _get(base, path)
-        if mine is not None and mine != theirs:
-            run.add(
-                "QV213",
-                f"overlay {dotted(path)} is {mine!r} but its base has {theirs!r}; "
-                "an overlay must describe the same document",
-                run.at(overlay, path),
-                path,
-                kind,
-                name,
-            )
-            return False
-    return True
-
-
-def _base_path(overlay_path: str) -> str:
-    parts = overlay_path.split("/", 2)
-    return parts[2] if len(parts) == 3 else overlay_path
-
-
-def _envelope_ok(run: _Run, item: Merged) -> bool:
-    data, kind, name = item.data, item.kind or None, item.name or None
-    if data.get("apiVersion") != API_VERSION:
-        found = data.get("apiVersion")
-        what = f"is {found!r}" if found is not None else "is missing"
-        run.add(
-            "QV201",
-            f"apiVersion {what}: it must be {API_VERSION}",
-            item.locate(("apiVersion",)),
-            ("apiVersion",),
-            kind,
-            name,
-        )
-        return False
-    if item.kind not in KIND_SLUGS:
-        close = difflib.get_close_matches(item.kind, list(KIND_SLUGS), n=1)
-        hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(KIND_SLUGS)})"
-        run.add(
-            "QV202",
-            f"unknown kind {data.get('kind')!r}{hint}",
-            item.locate(("kind",)),
-            ("kind",),
-            kind,
-            name,
-        )
-        return False
-    if not NAME.fullmatch(item.name):
-        found = _meta(data).get("name")
-        run.add(
-            "QV203",
-            f"metadata.name {found!r} is missing or invalid: use lower-case letters, "
-            "digits, '.' and '-' (at most 63)",
-            item.locate(("metadata", "name")),
-            ("metadata", "name"),
-            item.kind,
-            item.name or None,
-        )
-        return False
-    return True
-
-
-def _env_doc(run: _Run, files: EnvFiles, seen: dict[tuple[str, str], str]) -> Merged | None:
+def _env_doc(run: RenderRun, files: EnvFiles, seen: dict[tuple[str, str], str]) -> Merged | None:
     """The merged environment.yaml of E; a misnamed one is reported (QV204) and left out."""
     if files.environment is None:
         return None
@@ -370,12 +210,12 @@ def _env_doc(run: _Run, files: EnvFiles, seen: dict[tuple[str, str], str]) -> Me
 
 
 def _context(
-    run: _Run, env_doc: Merged | None, walker: Walker
+    run: RenderRun, env_doc: Merged | None, walker: Walker
 ) -> tuple[dict[str, Any], RenderedDoc | None]:
     """Template context; ``env`` comes from the Environment document, itself rendered once
     with the vars as written (one pass: vars referring to vars are not resolved recursively)."""
     project_data = run.snapshot.project_doc.data if run.snapshot.project_doc else {}
-    project_meta = _meta(project_data) if isinstance(project_data, dict) else {}
+    project_meta = meta(project_data) if isinstance(project_data, dict) else {}
     project = {"name": project_meta.get("name"), "environments": list(run.snapshot.env_names)}
     raw = env_doc.data if env_doc is not None else {}
     context: dict[str, Any] = {"env": _env_vars(run.env, raw), "project": project}
@@ -399,9 +239,9 @@ def _env_vars(env: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _template(
-    run: _Run, item: Merged, context: dict[str, Any], walker: Walker
+    run: RenderRun, item: Merged, context: dict[str, Any], walker: Walker
 ) -> RenderedDoc | None:
-    data, problems = walker.render(item.data, {**context, "doc": _meta(item.data)}, item.trie)
+    data, problems = walker.render(item.data, {**context, "doc": meta(item.data)}, item.trie)
     for problem in problems:
         run.add(
             problem.code,
@@ -411,44 +251,8 @@ def _template(
             item.kind,
             item.name,
         )
-    if problems or not _deployable(run, item, data):
+    if problems or not deployable(run, item, data):
         return None
     return RenderedDoc(
         run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
     )
-
-
-def _deployable(run: _Run, item: Merged, data: dict[str, Any]) -> bool:
-    """Whether the desired state can hold ``data``: checked with the encoder it is written with,
-    so that what renders (and validates) also syncs (QV408)."""
-    try:
-        size = len(canonical_json(data))
-    except NotDeployable as err:
-        run.add("QV408", err.message, item.locate(err.path), err.path, item.kind, item.name)
-        return False
-    if size > run.limits.max_bytes:
-        path = largest(data)
-        message = (
-            f"the rendered document is {size:,} bytes, above {run.limits.max_bytes:,} "
-            "(qv.yaml spec.limits.max_render_bytes); the largest part is here"
-        )
-        run.add("QV234", message, item.locate(path), path, item.kind, item.name)
-        return False
-    return True
-
-
-def _meta(data: Any) -> dict[str, Any]:
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _get(data: Any, path: FieldPath) -> Any:
-    for step in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(step)
-    return data
