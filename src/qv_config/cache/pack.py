@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Mapping
 from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 from qv_config.cache.seal import TAG_BYTES, Sealer
 
@@ -35,6 +36,13 @@ _INDEX = "\0index"  # the index's own record name (no record name holds a NUL)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Payload = bytes | memoryview
+
+
+class Sealed(NamedTuple):
+    """A record as stored: its bytes and their MAC."""
+
+    data: bytes
+    tag: bytes
 
 
 class Pack:
@@ -73,18 +81,25 @@ class Pack:
 
     def get(self, name: str) -> bytes | None:
         """Record ``name``'s bytes when present and authentic."""
+        found = self.raw(name)
+        if found is None or self._sealer is None or not self._sealer.check(name, *found):
+            return None
+        return found.data
+
+    def raw(self, name: str) -> Sealed | None:
+        """Record ``name``'s bytes and MAC as they are, unchecked: for copying it into a new
+        version of the same file (where it is checked when read, like any record)."""
         number = self.numbers.get(name)
-        if number is None or self._sealer is None:
+        if number is None:
             return None
         start, end = self._offsets[number], self._offsets[number + 1]
         try:
             data = _pread(self._fd, end - start, self._start + start)
         except OSError:
             return None
-        tag = self._tags[number * TAG_BYTES : (number + 1) * TAG_BYTES]
-        if len(data) != end - start or not self._sealer.check(name, data, tag):
+        if len(data) != end - start:  # the file shrank since it was opened
             return None
-        return data
+        return Sealed(data, self._tags[number * TAG_BYTES : (number + 1) * TAG_BYTES])
 
     def close(self) -> None:
         if self._close is not None:
@@ -129,17 +144,21 @@ def _parse_index(index: bytes) -> tuple[dict[str, int], array[int], bytes] | Non
     return dict(zip(names, range(len(names)), strict=True)), offsets, tags
 
 
-def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload]) -> bool:
+def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sealed]) -> bool:
     """Write ``records`` as the pack at ``path``, atomically; False when it could not be (a
-    folder that cannot be written only makes qv slower)."""
+    folder that cannot be written only makes qv slower). A ``Sealed`` record (``Pack.raw`` of
+    the file this one replaces) keeps its MAC."""
     if sealer is None:
         return False
     names = list(records)
-    offsets = array("Q", accumulate(map(len, records.values()), initial=0))
-    tags = b"".join(sealer.tag(name, payload) for name, payload in records.items())
+    payloads = [r.data if isinstance(r, Sealed) else r for r in records.values()]
+    offsets = array("Q", accumulate(map(len, payloads), initial=0))
+    tags = b"".join(
+        r.tag if isinstance(r, Sealed) else sealer.tag(name, r) for name, r in records.items()
+    )
     index = marshal.dumps(("\0".join(names), offsets.tobytes(), tags))
     head = (_MAGIC, _LENGTH.pack(len(index)), index, sealer.tag(_INDEX, index))
-    return _replace(path, (*head, *records.values()))
+    return _replace(path, (*head, *payloads))
 
 
 def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:

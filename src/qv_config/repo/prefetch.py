@@ -31,7 +31,7 @@ _JOB: list[tuple[Callable[[str], bytes | None], Limits]] = []  # set just before
 class Prefetched:
     """Outcome of one file parsed by a worker: a value (``blob``) or an error."""
 
-    digest: str = ""
+    digest: str = ""  # of the file's bytes (with a value or an error)
     blob: bytes = b""
     error: Failed | None = None
     missing: bool = False  # the file went away; neither blob nor error: load it in the parent
@@ -68,12 +68,13 @@ def _outcome(row: tuple[Any, ...]) -> Prefetched:
     if row[0] == "ok":
         return Prefetched(row[1], row[2], sops=row[3])
     if row[0] == "error":
-        return Prefetched(error=row[1])
+        return Prefetched(row[2], error=row[1])
     return Prefetched(missing=row[0] == "missing")
 
 
 def _parse_chunk(paths: list[str]) -> bytes:
     from qv_config.cache.parse import encode
+    from qv_config.repo.source import content_hash
 
     read, limits = _JOB[-1]
     rows: list[tuple[Any, ...]] = []
@@ -86,7 +87,7 @@ def _parse_chunk(paths: list[str]) -> bytes:
             doc = load_bytes(path, data, limits=limits)
         except YamlError as err:
             line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
-            rows.append(("error", (err.code, err.detail, line, col)))
+            rows.append(("error", (err.code, err.detail, line, col), content_hash(data)))
             continue
         blob = encode(doc.data)
         sops = type(doc.data) is dict and "sops" in doc.data
