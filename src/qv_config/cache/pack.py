@@ -22,6 +22,7 @@ import sys
 import tempfile
 import weakref
 from array import array
+from bisect import bisect_left
 from collections.abc import Mapping
 from itertools import accumulate
 from pathlib import Path
@@ -33,6 +34,7 @@ _MAGIC = b"qv-cache-pack/1\n"
 _LENGTH = struct.Struct("<Q")
 _TOP = len(_MAGIC) + _LENGTH.size
 _INDEX = "\0index"  # the index's own record name (no record name holds a NUL)
+_BISECTS = 64  # lookups by bisection before the index becomes a dict
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Payload = bytes | memoryview
@@ -46,20 +48,44 @@ class Sealed(NamedTuple):
 
 
 class Pack:
-    """The records of one pack file, read and checked on demand."""
+    """The records of one pack file, read and checked on demand. Names are looked up in the
+    index's sorted list (a run that reads a few records of a pack of 50,000 builds no dict),
+    and through a dict once a run has looked up many."""
 
     def __init__(
         self,
         sealer: Sealer | None = None,
         fd: int = -1,
         start: int = 0,
-        index: tuple[dict[str, int], array[int], bytes] = ({}, array("Q", [0]), b""),
+        index: tuple[list[str], array[int], bytes] = ([], array("Q", [0]), b""),
     ) -> None:
         self._sealer = sealer
         self._fd = fd
         self._start = start  # of the record area in the file
-        self.numbers, self._offsets, self._tags = index
+        self._names, self._offsets, self._tags = index
+        self._numbers: dict[str, int] | None = None
+        self._lookups = 0
         self._close = weakref.finalize(self, os.close, fd) if fd >= 0 else None
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        """Record name -> its number."""
+        if self._numbers is None:
+            self._numbers = dict(zip(self._names, range(len(self._names)), strict=True))
+        return self._numbers
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _number(self, name: str) -> int | None:
+        if self._numbers is None and self._lookups < _BISECTS:
+            self._lookups += 1
+            at = bisect_left(self._names, name)
+            return at if at < len(self._names) and self._names[at] == name else None
+        return self.numbers.get(name)
 
     @classmethod
     def open(cls, path: Path, sealer: Sealer | None) -> Pack:
@@ -77,7 +103,7 @@ class Pack:
         return cls(sealer, fd, *found)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.numbers
+        return self._number(name) is not None
 
     def get(self, name: str) -> bytes | None:
         """Record ``name``'s bytes when present and authentic."""
@@ -89,7 +115,7 @@ class Pack:
     def raw(self, name: str) -> Sealed | None:
         """Record ``name``'s bytes and MAC as they are, unchecked: for copying it into a new
         version of the same file (where it is checked when read, like any record)."""
-        number = self.numbers.get(name)
+        number = self._number(name)
         if number is None:
             return None
         start, end = self._offsets[number], self._offsets[number + 1]
@@ -106,9 +132,7 @@ class Pack:
             self._close()
 
 
-def _read_index(
-    fd: int, sealer: Sealer
-) -> tuple[int, tuple[dict[str, int], array[int], bytes]] | None:
+def _read_index(fd: int, sealer: Sealer) -> tuple[int, tuple[list[str], array[int], bytes]] | None:
     try:
         total = os.fstat(fd).st_size
         head = _pread(fd, _TOP, 0)
@@ -130,7 +154,7 @@ def _read_index(
     return start, parsed
 
 
-def _parse_index(index: bytes) -> tuple[dict[str, int], array[int], bytes] | None:
+def _parse_index(index: bytes) -> tuple[list[str], array[int], bytes] | None:
     # Authentic (its MAC checked), so written by this qv: only a damaged disk gets past here.
     try:
         joined, packed, tags = marshal.loads(index)
@@ -141,7 +165,7 @@ def _parse_index(index: bytes) -> tuple[dict[str, int], array[int], bytes] | Non
     names = joined.split("\0") if joined else []
     if len(offsets) != len(names) + 1 or len(tags) != TAG_BYTES * len(names):
         return None
-    return dict(zip(names, range(len(names)), strict=True)), offsets, tags
+    return names, offsets, tags
 
 
 def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sealed]) -> bool:
@@ -150,15 +174,21 @@ def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sea
     the file this one replaces) keeps its MAC."""
     if sealer is None:
         return False
-    names = list(records)
-    payloads = [r.data if isinstance(r, Sealed) else r for r in records.values()]
+    names = sorted(records)  # looked up by bisection
+    payloads = [_data(records[name]) for name in names]
     offsets = array("Q", accumulate(map(len, payloads), initial=0))
-    tags = b"".join(
-        r.tag if isinstance(r, Sealed) else sealer.tag(name, r) for name, r in records.items()
-    )
+    tags = b"".join(_tag(sealer, name, records[name]) for name in names)
     index = marshal.dumps(("\0".join(names), offsets.tobytes(), tags))
     head = (_MAGIC, _LENGTH.pack(len(index)), index, sealer.tag(_INDEX, index))
     return _replace(path, (*head, *payloads))
+
+
+def _data(record: Payload | Sealed) -> Payload:
+    return record.data if isinstance(record, Sealed) else record
+
+
+def _tag(sealer: Sealer, name: str, record: Payload | Sealed) -> bytes:
+    return record.tag if isinstance(record, Sealed) else sealer.tag(name, record)
 
 
 def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:

@@ -54,7 +54,7 @@ class ParseMemo:
         """Whether the value of ``digest`` is kept (the run relies on it from now on)."""
         if digest in self._fresh:
             return True
-        if digest not in self._values.numbers:
+        if digest not in self._values:
             return False
         self._used.add(digest)
         return True
@@ -97,9 +97,10 @@ class ParseMemo:
             return
         # Values no file of the tree uses any more are dropped only by a load of the whole work
         # tree (a revision's or one environment's load would drop the others' values).
-        unused = len(self._values.numbers) - len(self._used & self._values.numbers.keys())
+        values = self._values
+        unused = len(values) - sum(1 for name in self._used if name in values)
         unused = unused if self.complete else 0
-        due = len(self._fresh) > _SLACK or unused > _SLACK or not self._values.numbers
+        due = len(self._fresh) > _SLACK or unused > _SLACK or not len(values)
         if due and (self._fresh or unused):
             self._rewrite_values()
         if self._new_blobs:
@@ -118,7 +119,7 @@ class ParseMemo:
 
     def _rewrite_values(self) -> None:
         assert self._paths is not None
-        names = self._used if self.complete else self._values.numbers
+        names = self._used if self.complete else self._values.names()
         kept = {name: self._values.get(name) for name in names if name in self._values}
         records = {name: blob for name, blob in kept.items() if blob is not None}
         records.update(self._fresh)

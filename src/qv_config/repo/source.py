@@ -75,11 +75,15 @@ class WorkTreeSource:
     _links: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _index: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
     _bases: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _tops: dict[str, tuple[int, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )  # top-level path -> the range of the listing under it
 
     def list_files(self, bases: list[str]) -> dict[str, str]:
         # Hashing is deferred to the loader's stat-keyed cache; "" means "hash on read".
         if self._bases != bases:  # not walked already by this run
             self._paths, self._stats, self._links, self._index = [], array("q"), {}, None
+            self._tops = {}
             self._walk_tops(tops(bases))
             self._bases = list(bases)
         return dict.fromkeys(self._paths, "")
@@ -87,6 +91,11 @@ class WorkTreeSource:
     def listing(self) -> tuple[list[str], array[int]]:
         """The last ``list_files``: paths in walk order, and their stats (four a file)."""
         return self._paths, self._stats
+
+    def under(self, top: str) -> list[str]:
+        """The listed paths under the top-level folder ``top`` (no search of the listing)."""
+        start, end = self._tops.get(top, (0, 0))
+        return self._paths[start:end]
 
     def listed(self, path: str) -> bool:
         """Whether the last ``list_files`` listed ``path``."""
@@ -106,11 +115,11 @@ class WorkTreeSource:
     def list_paths(self, paths: Iterable[str]) -> dict[str, str]:
         """The files at or under ``paths`` (files or folders), by the rule of ``repo.files``
         (the last ``list_files`` is kept as it was)."""
-        before = len(self._paths)
+        before, tops_before = len(self._paths), dict(self._tops)
         self._walk_tops(paths)
         added = self._paths[before:]
         del self._paths[before:], self._stats[4 * before :]
-        self._index = None
+        self._index, self._tops = None, tops_before
         return dict.fromkeys(added, "")
 
     def _walk_tops(self, paths: Iterable[str]) -> None:
@@ -124,10 +133,12 @@ class WorkTreeSource:
             if found is None:
                 continue
             kind, real = found
+            start = len(self._paths)
             if kind == "dir":
                 walk(f"{self.root}/{top}", top)
             elif kind == "file":
                 self._add(top, real)
+            self._tops[top] = (start, len(self._paths))
 
     def locate(self, path: str) -> tuple[Kind, str] | Refused:
         """The rule on ``path`` (nothing recorded): (kind, real path) or why it is refused."""

@@ -156,8 +156,7 @@ def _partial(
     from qv_config.repo import load_snapshot
 
     source, tree = run.source, run.tree
-    paths = source.listing()[0]
-    only = {"qv.yaml", *(p for p in paths if p.startswith("templates/"))}
+    only = {"qv.yaml", *source.under("templates")}
     only |= {f"environments/{e}/{n}" for e in summary.environments for n in _ENV_FILES}
     only |= tree.rereads()
     for path in changes.restat:
