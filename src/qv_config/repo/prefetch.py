@@ -1,11 +1,11 @@
 """Parsing many files on both cores: the cold load of a large work tree.
 
 A cold load of 10,000 files spends most of its second reading, hashing and parsing YAML. Forked
-workers parse halves of the files and send back, per file, its digest and its value as a marshal
-blob (decoding marshal costs a fraction of parsing YAML) or its error. Errors are returned as
-data, so every problem is still a finding of the parent's load. Only for the work tree (a Git
-source reads through one shared ``git cat-file`` pipe) and only for many files: below that,
-forking costs more than it saves. ``QV_JOBS=1`` turns it off.
+workers read and parse halves of the files (a Git revision's blobs through a ``git cat-file`` of
+each worker's own, all asked at once) and send back, per file, its digest and its value as a
+marshal blob (decoding marshal costs a fraction of parsing YAML) or its error. Errors are
+returned as data, so every problem is still a finding of the parent's load. Only for many
+files: below that, forking costs more than it saves. ``QV_JOBS=1`` turns it off.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ _WORKERS = 2
 
 Parsed = tuple[str, bytes]  # digest, marshal blob of the value
 Failed = tuple[str, str, int, int]  # code, message, line, col
-_JOB: list[tuple[Callable[[str], bytes | None], Limits]] = []  # set just before forking
+_JOB: list[tuple[ReadMany, Limits]] = []  # set just before forking
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,12 @@ def worth_it(paths: Sequence[str]) -> bool:
     return (os.cpu_count() or 1) >= 2
 
 
-def prefetch(
-    paths: Sequence[str], read: Callable[[str], bytes | None], limits: Limits
-) -> dict[str, Prefetched]:
-    """Parse ``paths`` in forked workers; path -> outcome."""
+ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]
+
+
+def prefetch(paths: Sequence[str], read: ReadMany, limits: Limits) -> dict[str, Prefetched]:
+    """Read (``read``: a chunk of paths -> their bytes, called in the worker) and parse
+    ``paths`` in forked workers; path -> outcome."""
     import multiprocessing
 
     chunks = [list(paths[start::_WORKERS]) for start in range(_WORKERS)]
@@ -77,9 +79,10 @@ def _parse_chunk(paths: list[str]) -> bytes:
     from qv_config.repo.source import content_hash
 
     read, limits = _JOB[-1]
+    datas = read(paths)
     rows: list[tuple[Any, ...]] = []
     for path in paths:
-        data = read(path)
+        data = datas.get(path)
         if data is None:
             rows.append(("missing",))
             continue

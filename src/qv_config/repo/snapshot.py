@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from qv_config.cache.parse import ParseMemo
@@ -38,6 +39,7 @@ class _Loader:
     prefetched: dict[str, workers.Prefetched] = field(default_factory=dict)
     blobs: dict[str, str] = field(default_factory=dict)  # path -> Git blob id (a revision)
     sizes: Mapping[str, StatKey] = field(default_factory=dict)  # the walk's, when taken
+    blob_data: dict[str, bytes] = field(default_factory=dict)  # a revision's, read at once
 
     def load(self, path: str) -> LoadedDoc | None:
         digest = self.known(path)
@@ -62,7 +64,7 @@ class _Loader:
             self.findings.append(_finding(too_large(path, size, self.limits)))
             self._read_as(path, content_hash(f"too large: {size}".encode()), False)
             return None
-        data = self.source.read(path)
+        data = self.blob_data.pop(path, None) or self.source.read(path)
         if data is None:
             return None
         try:
@@ -99,18 +101,27 @@ class _Loader:
         return replace(doc, data={k: v for k, v in doc.data.items() if k != "sops"})
 
     def prefetch(self, paths: list[str]) -> None:
-        """Parse in worker processes the files no kept value vouches for (cold runs)."""
-        if self.source.revision is not None or not isinstance(self.source, WorkTreeSource):
-            return
+        """Read and parse in worker processes the files no kept value vouches for (cold runs);
+        a revision's blobs are asked of Git all at once either way."""
         todo = [path for path in paths if self.known(path) is None]
-        if not workers.worth_it(todo):
+        source = self.source
+        if isinstance(source, WorkTreeSource):
+            if not workers.worth_it(todo):
+                return
+            # Files over the size limit stay out of the workers: the parent reports them from
+            # their stat, without reading them (a worker would read a whole file first).
+            self.sizes = sizes = source.walk_stats()
+            limit = self.limits.max_file_bytes
+            todo = [path for path in todo if (key := sizes.get(path)) is None or key[1] <= limit]
+            self.prefetched = workers.prefetch(todo, partial(_read_each, source), self.limits)
             return
-        # Files over the size limit stay out of the workers: the parent reports them from their
-        # stat, without reading them (a worker would read a whole file before checking).
-        self.sizes = sizes = self.source.walk_stats()
-        limit = self.limits.max_file_bytes
-        todo = [path for path in todo if (key := sizes.get(path)) is None or key[1] <= limit]
-        self.prefetched = workers.prefetch(todo, self.source.read, self.limits)
+        read_many = getattr(source, "read_many", None)
+        if read_many is None or not todo:
+            return
+        if workers.worth_it(todo):  # each worker asks its own ``git cat-file``
+            self.prefetched = workers.prefetch(todo, partial(read_many, apart=True), self.limits)
+        else:
+            self.blob_data = read_many(todo)
 
     def _from_worker(self, path: str, early: workers.Prefetched) -> LoadedDoc | None:
         if early.error is not None:
@@ -135,6 +146,10 @@ class _Loader:
 
     def _lazy(self, path: str, digest: str, data: Any = UNSET) -> LazyDoc:
         return LazyDoc(path, digest, self.cache.value, self.source.read, self.limits, data)
+
+
+def _read_each(source: Source, paths: list[str]) -> dict[str, bytes | None]:
+    return {path: source.read(path) for path in paths}
 
 
 def _finding(err: YamlError) -> Finding:

@@ -7,14 +7,17 @@ revision it came from; uncommitted edits are not deployable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qv_config.errors import CheckFailed
 from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
+    from qv_config.render.types import RenderedDoc
+    from qv_config.repo.types import Snapshot
     from qv_config.store.desiredcache import DesiredHashes, InputKey
 
 
@@ -72,23 +75,38 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
     STATS.renders += 1
     source = GitSource(root, rev)
     values: dict[str, bytes] = {}
+    mains: set[str] = set()  # of the documents validation rendered (their values are taken)
+
+    def keep(key: str, doc: RenderedDoc) -> None:
+        values[key] = canonical(doc)
+        mains.add(doc.source)
+
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
         # other environments is read.
         snapshot = load_snapshot(source, envs=[env])
-        if check:
-            _check(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
+        if check:  # a document validation renders is not rendered twice (unless decrypted)
+            _check(snapshot, env, keep if not secret else None)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
-        found = render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
+        found = render_each(snapshot, env, keep, paths=_others(snapshot, env, mains))
         refuse_undeployable(found)  # a document left out would be deleted from the store
     finally:
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
     return DesiredState(env, source.revision, digest_of(hashes), values, hashes), secret
+
+
+def _others(snapshot: Snapshot, env: str, done: set[str]) -> set[str] | None:
+    """Main paths of the documents of ``env`` not rendered yet (None: all of them)."""
+    from qv_config.render.jobs import env_jobs
+
+    if not done:
+        return None
+    return {job[0].path for job in env_jobs(snapshot, snapshot.environments[env])} - done
 
 
 def desired_hashes(
@@ -118,10 +136,12 @@ def desired_hashes(
     return dc.DesiredHashes(env, state.revision, state.digest, state.hashes, cached=False)
 
 
-def _check(snapshot: Any, env: str) -> None:
+def _check(
+    snapshot: Snapshot, env: str, rendered: Callable[[str, RenderedDoc], object] | None = None
+) -> None:
     from qv_config.validate import validate
 
-    result = validate(snapshot, [env])
+    result = validate(snapshot, [env], rendered=rendered)
     if result.ok:
         return
     first = [f for f in result.findings if f.is_error][:3]

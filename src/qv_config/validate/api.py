@@ -22,7 +22,7 @@ from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
 
 if TYPE_CHECKING:
-    from qv_config.render.types import RenderedEnv
+    from qv_config.render.types import RenderedDoc, RenderedEnv
     from qv_config.repo.types import Snapshot
     from qv_config.yamlio import LoadedDoc
 
@@ -184,13 +184,15 @@ def validate(
     use_cache: bool = True,
     today: date | None = None,
     progress: Progress = NO_PROGRESS,
+    rendered: Callable[[str, RenderedDoc], object] | None = None,
 ) -> ValidationResult:
     """Validate the environments ``envs`` (default: all) of ``snapshot``; report every finding.
 
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
-    ``progress`` hears of the documents rendered and checked, environment by environment.
+    ``progress`` hears of the documents rendered and checked, environment by environment;
+    ``rendered`` gets each document rendered (those the memo answers for are not).
     """
-    return validate_checked(snapshot, envs, paths, use_cache, progress, today).result
+    return validate_checked(snapshot, envs, paths, use_cache, progress, today, rendered).result
 
 
 def validate_checked(
@@ -200,6 +202,7 @@ def validate_checked(
     use_cache: bool,
     progress: Progress,
     today: date | None = None,
+    rendered: Callable[[str, RenderedDoc], object] | None = None,
 ) -> Checked:
     """``validate``, and what ``validate.worktree`` keeps of it."""
     names = select_envs(snapshot, envs)
@@ -207,6 +210,7 @@ def validate_checked(
     _check_paths(snapshot, prefixes)
     results = Results(snapshot.root if use_cache else None)
     run = run_state(snapshot, results, today or date.today())
+    run.rendered = rendered
     findings: list[Finding] = list(snapshot.findings)
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
     # collector would walk that heap over and over (~0.4 s of a cold run of 10,000 documents).

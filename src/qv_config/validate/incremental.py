@@ -297,6 +297,8 @@ def _check_rendered(state: _EnvRun, key: str, doc: RenderedDoc, run: RunState) -
         state.digest = layers_digest(doc) if doc.source == plan.main else "-"
         state.context = _context_of(state.digest, run)
     in_key = input_key(doc, state.digest, run)
+    if run.rendered is not None:
+        run.rendered(key, doc)
     state.documents[key] = (doc.kind, doc.name, doc.source)
     state.input_keys[key] = in_key
     old = state.before.get(doc.source)
