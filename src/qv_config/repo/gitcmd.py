@@ -146,6 +146,7 @@ class Batch:
     def __init__(self, cwd: Path) -> None:
         self._cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
+        self._owner = os.getpid()  # a forked child starts its own process, never shares this
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], Batch] | None = None
 
@@ -185,6 +186,10 @@ class Batch:
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         proc = self._proc
+        if self._owner != os.getpid():  # forked: the parent's process is the parent's
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            proc, self._owner, self._finalizer = None, os.getpid(), None
         if proc is None or proc.poll() is not None:
             proc = self._start()
         assert proc.stdin is not None

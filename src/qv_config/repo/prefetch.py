@@ -1,4 +1,5 @@
-"""Parsing many files on both cores: the cold load of a large work tree.
+"""Work on both cores: parsing many files (the cold load of a large tree), and forked workers
+for other work of the same shape (``in_workers``: ``validate.rendered``).
 
 A cold load of 10,000 files spends most of its second reading, hashing and parsing YAML. Forked
 workers read and parse halves of the files (a Git revision's blobs through a ``git cat-file`` of
@@ -15,16 +16,17 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from qv_config.yamlio import Limits, YamlError, load_bytes
 
 _MIN_FILES = 2000
-_WORKERS = 2
+WORKERS = 2
 
 Parsed = tuple[str, bytes]  # digest, marshal blob of the value
 Failed = tuple[str, str, int, int]  # code, message, line, col
-_JOB: list[tuple[ReadMany, Limits]] = []  # set just before forking
+_JOB: list[Callable[[Any], Any]] = []  # set just before forking
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,47 @@ class Prefetched:
     sops: bool = False  # the value has a top-level ``sops`` block (an encrypted file)
 
 
-def worth_it(paths: Sequence[str]) -> bool:
-    if len(paths) < _MIN_FILES or sys.platform == "win32" or os.environ.get("QV_JOBS") == "1":
+def worth_it(items: Sequence[object]) -> bool:
+    """Whether so many items are worth forking workers (``QV_JOBS=1``: never)."""
+    if len(items) < _MIN_FILES or sys.platform == "win32" or os.environ.get("QV_JOBS") == "1":
         return False
     return (os.cpu_count() or 1) >= 2
+
+
+def in_workers(job: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``job`` of each item, each in a process forked for it (``WORKERS`` at a time: a worker
+    holds what one item leaves behind, never what several do). Workers share the parent's
+    memory as it was (copy-on-write); what they return must be picklable."""
+    import multiprocessing
+
+    _fix_mmap_threshold()
+    _JOB.append(job)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(processes=WORKERS, maxtasksperchild=1) as pool:
+            return pool.map(_call, items, chunksize=1)
+    finally:
+        _JOB.clear()
+
+
+@cache
+def _fix_mmap_threshold() -> None:
+    """glibc raises its mmap threshold each time a large block is freed (up to 32 MB): the
+    10-30 MB blocks workers send back then come from the heap, and the heap keeps what they
+    leave (~60 MB more at 50,000 documents, in a process whose workers share its pages). A
+    fixed threshold keeps large blocks mapped, and unmapped when freed."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: its allocator decides
+        pass
+
+
+def _call(item: Any) -> Any:
+    return _JOB[-1](item)
 
 
 ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]
@@ -50,15 +89,8 @@ ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]
 def prefetch(paths: Sequence[str], read: ReadMany, limits: Limits) -> dict[str, Prefetched]:
     """Read (``read``: a chunk of paths -> their bytes, called in the worker) and parse
     ``paths`` in forked workers; path -> outcome."""
-    import multiprocessing
-
-    chunks = [list(paths[start::_WORKERS]) for start in range(_WORKERS)]
-    _JOB.append((read, limits))
-    try:
-        with multiprocessing.get_context("fork").Pool(processes=_WORKERS) as pool:
-            results = pool.map(_parse_chunk, chunks, chunksize=1)
-    finally:
-        _JOB.clear()
+    chunks = [list(paths[start::WORKERS]) for start in range(WORKERS)]
+    results = in_workers(partial(_parse_chunk, read, limits), chunks)
     out: dict[str, Prefetched] = {}
     for chunk, blob in zip(chunks, results, strict=True):
         for path, row in zip(chunk, marshal.loads(blob), strict=True):
@@ -74,11 +106,10 @@ def _outcome(row: tuple[Any, ...]) -> Prefetched:
     return Prefetched(missing=row[0] == "missing")
 
 
-def _parse_chunk(paths: list[str]) -> bytes:
+def _parse_chunk(read: ReadMany, limits: Limits, paths: list[str]) -> bytes:
     from qv_config.cache.parse import encode
     from qv_config.repo.source import content_hash
 
-    read, limits = _JOB[-1]
     datas = read(paths)
     rows: list[tuple[Any, ...]] = []
     for path in paths:

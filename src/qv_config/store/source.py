@@ -75,23 +75,20 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
     STATS.renders += 1
     source = GitSource(root, rev)
     values: dict[str, bytes] = {}
-    mains: set[str] = set()  # of the documents validation rendered (their values are taken)
-
-    def keep(key: str, doc: RenderedDoc) -> None:
-        values[key] = canonical(doc)
-        mains.add(doc.source)
-
+    done: set[str] = set()  # main paths of the documents whose values validation gave
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
         # other environments is read.
         snapshot = load_snapshot(source, envs=[env])
         secret = bool(encrypted_paths(snapshot, [env]))
-        if check:  # a document validation renders is not rendered twice (unless decrypted)
-            _check(snapshot, env, keep if not secret else None)
+        if check:  # the values of what validation renders are taken (unless decrypted later)
+            values, done = _check(snapshot, env, canonical if not secret else None)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
-        found = render_each(snapshot, env, keep, paths=_others(snapshot, env, mains))
+        keep = values.__setitem__
+        found = render_each(snapshot, env, lambda key, doc: keep(key, canonical(doc)),
+                            paths=_others(snapshot, env, done))  # fmt: skip
         refuse_undeployable(found)  # a document left out would be deleted from the store
     finally:
         source.close()
@@ -101,7 +98,7 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
 
 
 def _others(snapshot: Snapshot, env: str, done: set[str]) -> set[str] | None:
-    """Main paths of the documents of ``env`` not rendered yet (None: all of them)."""
+    """Main paths of the documents of ``env`` whose value is not known yet (None: all)."""
     from qv_config.render.jobs import env_jobs
 
     if not done:
@@ -137,13 +134,17 @@ def desired_hashes(
 
 
 def _check(
-    snapshot: Snapshot, env: str, rendered: Callable[[str, RenderedDoc], object] | None = None
-) -> None:
-    from qv_config.validate import validate
+    snapshot: Snapshot, env: str, value_of: Callable[[RenderedDoc], bytes] | None = None
+) -> tuple[dict[str, bytes], set[str]]:
+    """Validate ``env``; with ``value_of``, the value of each document validation rendered
+    (and their main paths). Refuses (``CheckFailed``) when it reports errors."""
+    from qv_config.progress import NO_PROGRESS
+    from qv_config.validate.api import validate_checked
 
-    result = validate(snapshot, [env], rendered=rendered)
+    checked = validate_checked(snapshot, [env], (), True, NO_PROGRESS, value_of=value_of)
+    result = checked.result
     if result.ok:
-        return
+        return checked.values, checked.rendered
     first = [f for f in result.findings if f.is_error][:3]
     where = "; ".join(f"{f.file}:{f.line}: {f.code} {f.message}" for f in first)
     raise CheckFailed(

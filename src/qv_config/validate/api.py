@@ -111,10 +111,17 @@ class Checked:
     reads: dict[str, str]
     rids: dict[str, str]
     documents: dict[str, Documents] = field(default_factory=dict)
+    values: dict[str, bytes] = field(default_factory=dict)  # of the documents it rendered
+    rendered: set[str] = field(default_factory=set)  # their main paths
 
 
 def _check_envs(
-    snapshot: Snapshot, names: tuple[str, ...], run: RunState, results: Results, progress: Progress
+    snapshot: Snapshot,
+    names: tuple[str, ...],
+    run: RunState,
+    results: Results,
+    progress: Progress,
+    values: tuple[dict[str, bytes], set[str]],
 ) -> dict[str, tuple[list[Finding], Documents, str]]:
     """Findings, documents and memo id per environment: from the memo when nothing an
     environment is built from changed, else checked again (rendering only what changed)."""
@@ -137,6 +144,8 @@ def _check_envs(
             outcome = check_env(snapshot, plan, run)
             outcome.row.signature, outcome.row.schema_reads = signature, run.schemas.reads()
             results.put(plan.env, outcome.row, outcome.documents, outcome.shards, plan.old)
+            values[0].update(outcome.values)
+            values[1].update(outcome.rendered)
             snapshot.release_values()  # the next environment decodes what it renders
             out[plan.env] = (outcome.findings, outcome.documents, outcome.row.rid)
             progress.advance(len(plan.todo))
@@ -184,15 +193,13 @@ def validate(
     use_cache: bool = True,
     today: date | None = None,
     progress: Progress = NO_PROGRESS,
-    rendered: Callable[[str, RenderedDoc], object] | None = None,
 ) -> ValidationResult:
     """Validate the environments ``envs`` (default: all) of ``snapshot``; report every finding.
 
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
-    ``progress`` hears of the documents rendered and checked, environment by environment;
-    ``rendered`` gets each document rendered (those the memo answers for are not).
+    ``progress`` hears of the documents rendered and checked, environment by environment.
     """
-    return validate_checked(snapshot, envs, paths, use_cache, progress, today, rendered).result
+    return validate_checked(snapshot, envs, paths, use_cache, progress, today).result
 
 
 def validate_checked(
@@ -202,22 +209,24 @@ def validate_checked(
     use_cache: bool,
     progress: Progress,
     today: date | None = None,
-    rendered: Callable[[str, RenderedDoc], object] | None = None,
+    value_of: Callable[[RenderedDoc], bytes] | None = None,
 ) -> Checked:
-    """``validate``, and what ``validate.worktree`` keeps of it."""
+    """``validate``, and what ``validate.worktree`` keeps of it; with ``value_of``, the value
+    of each document it rendered (those the memo answered for were not)."""
     names = select_envs(snapshot, envs)
     prefixes = _normalise(paths)
     _check_paths(snapshot, prefixes)
     results = Results(snapshot.root if use_cache else None)
     run = run_state(snapshot, results, today or date.today())
-    run.rendered = rendered
+    run.value_of = value_of
     findings: list[Finding] = list(snapshot.findings)
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
     # collector would walk that heap over and over (~0.4 s of a cold run of 10,000 documents).
     enabled = gc.isenabled()
     gc.disable()
+    values: tuple[dict[str, bytes], set[str]] = ({}, set())
     try:
-        checked = _check_envs(snapshot, names, run, results, progress)
+        checked = _check_envs(snapshot, names, run, results, progress, values)
     finally:
         if enabled:
             gc.enable()
@@ -230,7 +239,7 @@ def validate_checked(
     documents = {env: docs for env, (_, docs, _) in checked.items()}
     result = _result(snapshot, findings, names, prefixes, documents, run)
     rids = {env: rid for env, (_, _, rid) in checked.items()}
-    return Checked(result, dict(run.schemas.reads()), rids, documents)
+    return Checked(result, dict(run.schemas.reads()), rids, documents, *values)
 
 
 def run_state(snapshot: Snapshot, results: Results, today: date) -> RunState:

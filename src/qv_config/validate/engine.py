@@ -43,8 +43,8 @@ class RunState:
     cached: int = 0
     models_ok: set[str] = field(default_factory=set)
     templates: TemplateValues = NO_VALUES  # passed to the renderer (``cache.templates``)
-    # Hears of every document rendered (``qv sync`` writes each one's value as it is checked).
-    rendered: Callable[[str, RenderedDoc], object] | None = None
+    # The value kept of every document rendered (``qv sync``: its canonical JSON).
+    value_of: Callable[[RenderedDoc], bytes] | None = None
 
 
 def locate(doc: RenderedDoc, path: FieldPath) -> tuple[str, int, int]:

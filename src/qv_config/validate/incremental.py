@@ -23,11 +23,9 @@ whole (QV220 stays exact).
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qv_config.cache.results import (
     NO_MEMO,
@@ -37,7 +35,6 @@ from qv_config.cache.results import (
     Documents,
     EnvMemo,
     EnvRow,
-    PreKey,
     from_row,
     new_rid,
     rows_of,
@@ -45,15 +42,9 @@ from qv_config.cache.results import (
     to_row,
 )
 from qv_config.findings import Finding
-from qv_config.validate.engine import (
-    RunState,
-    check_document,
-    cross_issues,
-    env_digest,
-    input_key,
-    layers_digest,
-    to_finding,
-)
+from qv_config.validate.engine import RunState, cross_issues, env_digest, to_finding
+from qv_config.validate.rendered import EnvRun, context_of, decode_facts, render_and_check
+from qv_config.validate.rendered import prekey as job_prekey
 from qv_config.validate.types import CrossContext, DocFacts
 
 if TYPE_CHECKING:
@@ -97,26 +88,8 @@ class EnvOutcome:
     documents: Documents
     row: EnvRow
     shards: dict[int, dict[str, DocRecord]]
-
-
-@dataclass
-class _EnvRun:
-    """What rendering the plan's documents has gathered."""
-
-    plan: EnvPlan
-    before: dict[str, DocRecord]  # the memo's records of the documents rendered or gone
-    digest: str  # of the Environment document, as ``EnvPlan``
-    context: str
-    records: dict[str, DocRecord] = field(default_factory=dict)  # by main path
-    facts: dict[str, DocFacts | bytes] = field(default_factory=dict)  # by document key
-    digests: dict[str, str] = field(default_factory=dict)  # doc key -> facts digest
-    input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
-    documents: dict[str, tuple[str, str, str]] = field(
-        default_factory=dict
-    )  # key -> kind, name, main
-    unrecorded: list[Finding] = field(default_factory=list)  # of the documents without a record
-    kept: Documents = field(default_factory=Documents)  # the memo's, neither rendered nor gone
-    cached: int = 0
+    values: dict[str, bytes]  # of the documents rendered (``RunState.value_of``)
+    rendered: set[str]  # the main paths of those documents (none without ``value_of``)
 
 
 def _context(snapshot: Snapshot, env: str, run: RunState) -> tuple[str, str]:
@@ -124,11 +97,7 @@ def _context(snapshot: Snapshot, env: str, run: RunState) -> tuple[str, str]:
 
     # The Environment alone: its digest is part of every document's pre-render key.
     digest = env_digest(render_environment(snapshot, env, paths=(), memo=run.templates))
-    return digest, _context_of(digest, run)
-
-
-def _context_of(digest: str, run: RunState) -> str:
-    return f"{digest}\n{run.project_digest}\n{run.today.isoformat()}"
+    return digest, context_of(digest, run)
 
 
 def plan_env(snapshot: Snapshot, env: str, run: RunState, old: EnvMemo = NO_MEMO) -> EnvPlan:
@@ -185,18 +154,11 @@ def check_env(snapshot: Snapshot, plan: EnvPlan, run: RunState) -> EnvOutcome:
 
 def _render_and_check(
     snapshot: Snapshot, plan: EnvPlan, run: RunState
-) -> tuple[_EnvRun, tuple[Finding, ...]]:
-    from qv_config.render.engine import render_each
-
+) -> tuple[EnvRun, tuple[Finding, ...]]:
     changed = plan.changed
     kept = plan.old.documents().without(changed)
-    state = _EnvRun(plan, plan.old.records(changed), plan.digest, plan.context, kept=kept)
-
-    def check(key: str, doc: RenderedDoc) -> None:
-        _check_rendered(state, key, doc, run)
-
-    found = render_each(snapshot, plan.env, check, paths=plan.todo, memo=run.templates)
-    return state, found
+    state = EnvRun(plan, plan.old.records(changed), plan.digest, plan.context, kept=kept)
+    return state, render_and_check(snapshot, state, run)
 
 
 def _all_mains(snapshot: Snapshot, env: str) -> set[str]:
@@ -205,7 +167,7 @@ def _all_mains(snapshot: Snapshot, env: str) -> set[str]:
     return {job[0].path for job in env_jobs(snapshot, snapshot.environments[env])}
 
 
-def _collides(state: _EnvRun, found: tuple[Finding, ...]) -> bool:
+def _collides(state: EnvRun, found: tuple[Finding, ...]) -> bool:
     """A (kind, name) defined by a rendered (or failed) document and by a kept one."""
     if not state.kept:
         return False
@@ -215,7 +177,7 @@ def _collides(state: _EnvRun, found: tuple[Finding, ...]) -> bool:
 
 
 def _outcome(
-    snapshot: Snapshot, state: _EnvRun, found: tuple[Finding, ...], run: RunState
+    snapshot: Snapshot, state: EnvRun, found: tuple[Finding, ...], run: RunState
 ) -> EnvOutcome:
     old = state.plan.old.row if state.kept else None
     record_rows = Counter(old.record_rows if old else ())
@@ -234,10 +196,12 @@ def _outcome(
     for kind, name, main in state.documents.values():
         documents.add(kind, name, main)
     findings = [from_row(r) for r in (*row.render_rows, *row.record_rows, *cross[0])]
-    return EnvOutcome(findings, documents, row, _shards(state, old is not None))
+    rendered = {main for _, _, main in state.documents.values()} if run.value_of else set()
+    shards = _shards(state, old is not None)
+    return EnvOutcome(findings, documents, row, shards, state.values, rendered)
 
 
-def _failed(state: _EnvRun) -> dict[str, tuple[str, str]]:
+def _failed(state: EnvRun) -> dict[str, tuple[str, str]]:
     """The rendered documents without a record, and the planned ones that did not render."""
     recorded = set(state.records)
     out = {}
@@ -249,7 +213,7 @@ def _failed(state: _EnvRun) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _shards(state: _EnvRun, kept: bool) -> dict[int, dict[str, DocRecord]]:
+def _shards(state: EnvRun, kept: bool) -> dict[int, dict[str, DocRecord]]:
     """The shards that change: without the records of the changed documents, with their new
     ones (all shards when nothing is kept)."""
     plan = state.plan
@@ -267,21 +231,12 @@ def _shards(state: _EnvRun, kept: bool) -> dict[int, dict[str, DocRecord]]:
     return shards
 
 
-def _prekey(job: Job, context: str) -> PreKey:
-    """The inputs of a document's rendering besides its template chain, as a tuple: compared,
-    not hashed (thousands per environment; the main path is the record's own key)."""
-    main, role, overlay = job
-    if overlay is None:
-        return (context, role, main.digest, "-", "")
-    return (context, role, main.digest, overlay.path, overlay.digest)
-
-
 def _unchanged(
     job: Job, record: DocRecord, templates: dict[str, str], context: str, run: RunState
 ) -> bool:
     """Whether the document of ``job`` would render and check as last time."""
     prekey, chain, schema_path, schema_digest = record[:4]
-    if _prekey(job, context) != prekey:
+    if job_prekey(job, context) != prekey:
         return False
     for name, template in chain:  # unchanged templates linearise the same
         if templates.get(name) != template:
@@ -289,67 +244,7 @@ def _unchanged(
     return not schema_path or run.schemas.digest_of(schema_path) == schema_digest
 
 
-def _check_rendered(state: _EnvRun, key: str, doc: RenderedDoc, run: RunState) -> None:
-    """Check a document rendered this run; one whose input key is its record's (the
-    Environment document, rendered every run as the context of the others) is not checked."""
-    plan = state.plan
-    if not state.context:  # the first document rendered: the Environment, if it renders
-        state.digest = layers_digest(doc) if doc.source == plan.main else "-"
-        state.context = _context_of(state.digest, run)
-    in_key = input_key(doc, state.digest, run)
-    if run.rendered is not None:
-        run.rendered(key, doc)
-    state.documents[key] = (doc.kind, doc.name, doc.source)
-    state.input_keys[key] = in_key
-    old = state.before.get(doc.source)
-    if old is not None and old[7] == in_key and old[4] == key:
-        state.records[doc.source] = old
-        state.facts[key], state.digests[key] = old[9], old[10]
-        state.cached += 1
-        return
-    found, facts = check_document(doc, run)
-    state.facts[key] = facts
-    encoded = encode_facts(facts)
-    # Without a digest, facts count by the whole input key (and keep no record).
-    state.digests[key] = encoded[1] if encoded else f"input:{in_key}"
-    if encoded is not None:
-        state.records[doc.source] = _doc_record(doc, state.context, in_key, found, encoded, run)
-    else:
-        state.unrecorded += found
-
-
-def _doc_record(
-    doc: RenderedDoc,
-    context: str,
-    in_key: str,
-    found: list[Finding],
-    facts: tuple[bytes, str],
-    run: RunState,
-) -> DocRecord:
-    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
-    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
-    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
-    schema_path = _schema_path(doc)
-    schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
-    prekey = _prekey((main.doc, main.role, overlay), context)
-    rows = tuple(map(to_row, found))
-    return (prekey, chain, schema_path, schema_digest, doc.key, doc.kind, doc.name, in_key,
-            rows, *facts)  # fmt: skip
-
-
-def _schema_path(doc: RenderedDoc) -> str:
-    """The service schema a Config reads (explicit ``metadata.schema`` or the one by name)."""
-    if doc.kind != "Config":
-        return ""
-    meta = doc.data.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    explicit = meta.get("schema")
-    if isinstance(explicit, str) and explicit:
-        return explicit.removeprefix("./")
-    return f"schemas/configs/{doc.name}.schema.json"
-
-
-def _cross(snapshot: Snapshot, state: _EnvRun, run: RunState, old: EnvRow | None) -> CrossEntry:
+def _cross(snapshot: Snapshot, state: EnvRun, run: RunState, old: EnvRow | None) -> CrossEntry:
     """Cross-document findings, kept while what they are computed from is unchanged: the facts
     of every document, today, and the input keys of the documents they point at (their
     file:line)."""
@@ -367,7 +262,7 @@ def _cross(snapshot: Snapshot, state: _EnvRun, run: RunState, old: EnvRow | None
     return tuple(map(to_row, found)), tuple(sorted(keys))
 
 
-def _same_facts(state: _EnvRun, old: EnvRow) -> bool:
+def _same_facts(state: EnvRun, old: EnvRow) -> bool:
     """The changed documents' facts are what the memo's were (by key and digest)."""
     before = {record[4]: record[10] for record in state.before.values()}
     changed = state.plan.changed
@@ -375,7 +270,7 @@ def _same_facts(state: _EnvRun, old: EnvRow) -> bool:
     return before == state.digests
 
 
-def _all_facts(state: _EnvRun) -> dict[str, DocFacts]:
+def _all_facts(state: EnvRun) -> dict[str, DocFacts]:
     """The facts of every document: the kept ones' from the memo, the rendered ones'."""
     kept = set(state.kept.mains)
     records = state.plan.old.all_records() if kept else {}
@@ -387,7 +282,7 @@ def _all_facts(state: _EnvRun) -> dict[str, DocFacts]:
 
 
 def _render_targets(
-    snapshot: Snapshot, state: _EnvRun, keys: set[str], run: RunState
+    snapshot: Snapshot, state: EnvRun, keys: set[str], run: RunState
 ) -> dict[str, RenderedDoc]:
     """Render again the documents a cross-document finding points at (for file:line); a
     partial snapshot without one of them is ``Incomplete``."""
@@ -413,23 +308,3 @@ def _loaded(snapshot: Snapshot, env: str) -> set[str]:
     files = snapshot.environments[env]
     loaded = {*snapshot.bases, *files.documents, *(doc.path for doc in files.overlays.values())}
     return loaded | ({files.environment.path} if files.environment else set())
-
-
-def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
-    """Facts as bytes for a record, and their digest (None: a value that cannot be stored)."""
-    row = (facts.key, facts.kind, facts.name, dict(facts.spec))
-    try:
-        return marshal.dumps(row), facts_digest(row)
-    except ValueError:
-        return None
-
-
-def decode_facts(blob: bytes) -> DocFacts:
-    return DocFacts(*marshal.loads(blob))
-
-
-def facts_digest(row: tuple[Any, ...]) -> str:
-    """What the cross-document rules read of a document, as a digest. repr, not marshal:
-    marshal's bytes vary with string interning and object sharing; repr of plain data is exact
-    (1 vs 1.0 vs True, nan and inf vs None)."""
-    return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
