@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from qv_config.cache.results import Damaged, Documents, EnvMemo, EnvRow, Results
+from qv_config.cache.results import Damaged, Documents, EnvMemo, Results
 from qv_config.cache.templates import TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
@@ -162,7 +162,7 @@ def _hit(
     row = memo.row
     if row is None or not row.signature or row.signature != signature:
         return None
-    if not same_reads(row, run.schemas):
+    if not same_digests(run.schemas, row.schema_reads):
         return None
     try:
         documents = memo.documents()
@@ -180,9 +180,9 @@ def _plan(snapshot: Snapshot, env: str, run: RunState, memo: EnvMemo) -> EnvPlan
         return plan_env(snapshot, env, run)
 
 
-def same_reads(row: EnvRow, schemas: SchemaStore) -> bool:
-    """The schema files ``row``'s environment read still have the digests it saw."""
-    return all(schemas.digest_of(path) == digest for path, digest in row.schema_reads)
+def same_digests(schemas: SchemaStore, reads: Iterable[tuple[str, str]]) -> bool:
+    """The schema files a run read (path, digest) still have the digests it saw."""
+    return all(schemas.digest_of(path) == digest for path, digest in reads)
 
 
 def validate(

@@ -93,7 +93,7 @@ def validate_worktree(
         changes = tree.compare(source.listing(), source.index)
         summary = Summary(*tree.summary) if tree.summary else None
         answer = _kept(run, changes, summary) if summary else None
-        answer = answer or (_fast(run, changes, summary, progress) if summary else None)
+        answer = answer or (_fast(run, changes, summary) if summary else None)
         if answer is not None:
             return answer, source.read
     snapshot = load_snapshot(source, use_cache=use_cache, tree=tree if tree.enabled else None)
@@ -113,20 +113,24 @@ def _relevant(path: str, bases: Sequence[str]) -> bool:
 
 def _kept(run: _Run, changes: Changes, summary: Summary) -> ValidationResult | None:
     """The result kept for these options when no file ``qv validate`` loads changed."""
+    from qv_config.validate.api import same_digests
+    from qv_config.validate.schema import SchemaStore
+
     bases = run.tree.bases
     if any(_relevant(p, bases) for p in (*changes.restat, *changes.removed)):
         return None
     if summary.today != run.today.isoformat() or summary.problems != _problems(run.source):
         return None
     kept = summary.kept.get(run.options)
-    if kept is None or not _reads_unchanged(run.source, kept[1]):
+    if kept is None:
+        return None
+    # Most schema files are in the walked folders, but metadata.schema may name any file.
+    if not same_digests(SchemaStore(run.source.read), kept[1].items()):
         return None
     return _kept_result(kept[0])
 
 
-def _fast(
-    run: _Run, changes: Changes, summary: Summary, progress: Progress
-) -> ValidationResult | None:
+def _fast(run: _Run, changes: Changes, summary: Summary) -> ValidationResult | None:
     """The shortcut of step 3 of the module docstring (None: it does not apply)."""
     from qv_config.cache.results import Results
 
@@ -146,7 +150,7 @@ def _fast(
     changed = _changed(run, changes)
     if snapshot is None or changed is None or not all(_plain(p, summary) for p in changed):
         return None
-    return _update(run, snapshot, summary, results, memos, changed, progress)
+    return _update(run, snapshot, summary, results, memos, changed)
 
 
 def _partial(
@@ -218,11 +222,10 @@ def _update(
     results: Results,
     memos: Mapping[str, Any],
     changed: list[str],
-    progress: Progress,
 ) -> ValidationResult | None:
     """Each environment updated by difference; None when one needs the whole tree."""
     from qv_config.cache.results import Damaged, Documents
-    from qv_config.validate.api import assemble, run_state, same_reads
+    from qv_config.validate.api import assemble, run_state, same_digests
     from qv_config.validate.incremental import Incomplete, check_env, delta_plan
 
     state = run_state(snapshot, results, run.today)
@@ -231,7 +234,7 @@ def _update(
     documents: dict[str, Documents] = {}
     rids = {}
     for env, memo in memos.items():
-        if not same_reads(memo.row, state.schemas):
+        if not same_digests(state.schemas, memo.row.schema_reads):
             return None
         todo, gone = _mains(run, env, changed)
         try:
@@ -316,17 +319,6 @@ def _save(run: _Run, snapshot: Snapshot, rids: dict[str, str], summary: Summary 
 
 def _problems(source: WorkTreeSource) -> tuple[tuple[str, str, str], ...]:
     return tuple(sorted((path, r.code, r.reason) for path, r in source.problems.items()))
-
-
-def _reads_unchanged(source: WorkTreeSource, reads: Mapping[str, str]) -> bool:
-    """The schema files a kept run read still have its digests (most are in the walked
-    folders already, but ``metadata.schema`` may name any file of the repository)."""
-    from qv_config.validate.schema import SchemaStore
-
-    if not reads:
-        return True
-    schemas = SchemaStore(source.read)
-    return all(schemas.digest_of(path) == digest for path, digest in reads.items())
 
 
 def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
