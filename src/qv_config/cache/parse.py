@@ -59,6 +59,14 @@ class ParseMemo:
         self._used.add(digest)
         return True
 
+    def kept(self, digests: dict[str, str]) -> dict[str, str]:
+        """The entries of ``digests`` (path -> digest) whose value is kept (the run relies on
+        them from now on)."""
+        fresh, values = self._fresh, self._values
+        found = {p: d for p, d in digests.items() if d in fresh or d in values}
+        self._used.update(found.values())
+        return found
+
     def known_blob(self, blob_id: str) -> str | None:
         """The digest of Git blob ``blob_id`` when a run read it and its value is kept."""
         blobs = self._blob_map()

@@ -40,6 +40,7 @@ class _Loader:
     blobs: dict[str, str] = field(default_factory=dict)  # path -> Git blob id (a revision)
     sizes: Mapping[str, StatKey] = field(default_factory=dict)  # the walk's, when taken
     blob_data: dict[str, bytes] = field(default_factory=dict)  # a revision's, read at once
+    vouched: dict[str, str] | None = None  # path -> digest the work tree's stats vouch for
 
     def load(self, path: str) -> LoadedDoc | None:
         digest = self.known(path)
@@ -55,6 +56,8 @@ class _Loader:
         (``cache.tree``) is at hand."""
         if self.blobs:
             return self.cache.known_blob(self.blobs.get(path, ""))
+        if self.vouched is not None:  # asked of the tree at once (``prefetch``)
+            return self.vouched.get(path)
         digest = self.tree.vouched(path, self.cache.settings) if self.tree is not None else ""
         return digest if digest and self.cache.has(digest) else None
 
@@ -103,6 +106,9 @@ class _Loader:
     def prefetch(self, paths: list[str]) -> None:
         """Read and parse in worker processes the files no kept value vouches for (cold runs);
         a revision's blobs are asked of Git all at once either way."""
+        if self.tree is not None:  # one pass for the thousands of files a run does not read
+            found = self.tree.vouched_many(paths, self.cache.settings)
+            self.vouched = self.cache.kept(found)
         todo = [path for path in paths if self.known(path) is None]
         source = self.source
         if isinstance(source, WorkTreeSource):
