@@ -192,6 +192,9 @@ def git_commit(out: Path) -> None:
     git("config", "gc.auto", "0")
     git("add", "-A")
     git("commit", "-q", "-m", "Generated benchmark repository")
+    # Packed, as a clone, a mirror (qv agent's) or any repository after `git gc` keeps them:
+    # loose objects cost a file each to read (20,000 blobs: ~0.75 s loose, ~0.1 s packed).
+    git("repack", "-a", "-d", "-q")
 
 
 def count_documents(out: Path) -> int:

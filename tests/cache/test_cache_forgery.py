@@ -91,7 +91,7 @@ def _records(root: Path, path: Path) -> Records:
 
 
 def _seal(root: Path, name: str) -> Any:
-    if name.startswith("validate") or name == "runs.qvc":
+    if name.startswith("validate"):
         from qv_config.cache.results import rules_code_hash
 
         return sealer(root, name, rules_code_hash())
@@ -190,17 +190,19 @@ def test_forged_stat_index_does_not_hide_an_edit(project: Path, tmp_path: Path) 
     value = encode(load_bytes(CONFIG, valid).data)
     assert value is not None
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
-    age(project)  # old enough to be recorded in the stat index
+    age(project)  # old enough for its stat to be recorded (cache.tree)
 
     def lie(records: Records) -> Records:
-        if "stat" not in records:  # the parsed value of the file when it was valid
+        if "tree" not in records:  # the parsed value of the file when it was valid
             return {**records, content_hash(valid): value}
-        settings, stats, digests, blobs = marshal.loads(records["stat"])
-        assert CONFIG in stats
-        digests[CONFIG] = content_hash(valid)  # "unchanged since it was valid"
-        return {"stat": marshal.dumps((settings, stats, digests, blobs))}
+        state = list(marshal.loads(records["tree"]))
+        at = state[3].split("\0").index(CONFIG)
+        digests = bytearray(state[5])
+        digests[40 * at : 40 * at + 40] = content_hash(valid).encode()  # "unchanged since"
+        state[5], state[8] = bytes(digests), None  # and no kept result: load the tree
+        return {"tree": marshal.dumps(tuple(state))}
 
-    check_forgeries(project, tmp_path, ("stat.qvc", "parse.qvc"), codes_of_validate, lie)
+    check_forgeries(project, tmp_path, ("tree.qvc", "parse.qvc"), codes_of_validate, lie)
 
 
 def test_forged_blob_ids_do_not_change_a_revision(project: Path, tmp_path: Path) -> None:
@@ -224,60 +226,69 @@ def test_forged_blob_ids_do_not_change_a_revision(project: Path, tmp_path: Path)
     assert value is not None
 
     def lie(records: Records) -> Records:
-        if "stat" not in records:  # a value for other bytes...
+        if "blobs" not in records:  # a value for other bytes...
             return {**records, content_hash(other): value}
-        settings, stats, digests, blobs = marshal.loads(records["stat"])
+        settings, blobs = marshal.loads(records["blobs"])
         assert blob in blobs
         blobs[blob] = content_hash(other)  # ...said to be the revision's blob
-        return {"stat": marshal.dumps((settings, stats, digests, blobs))}
+        return {"blobs": marshal.dumps((settings, blobs))}
 
     def answer(root: Path, home: Path) -> tuple[int, object]:
         done = qv(root, home, "render", "--env", "dev", "--rev", "HEAD", "--format", "json")
         return done.returncode, done.stdout
 
-    check_forgeries(project, tmp_path, ("stat.qvc", "parse.qvc"), answer, lie)
+    check_forgeries(project, tmp_path, ("blobs.qvc", "parse.qvc"), answer, lie)
+
+
+def _no_findings(row: bytes) -> bytes:
+    """An environment's row saying it found nothing (``cache.results.EnvRow``)."""
+    state = list(marshal.loads(row))
+    state[4:7] = [(), (), ((), ())]  # the renderer's, the records', the cross rules' findings
+    return marshal.dumps(tuple(state))
 
 
 def test_forged_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
 
-    def lie(records: Records) -> Records:
-        if "light" in records:  # no finding in any environment
-            rows, schemas_ok, models_ok = marshal.loads(records["light"])
-            rows = {env: (row[0], row[1], (), *row[3:]) for env, row in rows.items()}
-            return {"light": marshal.dumps((rows, schemas_ok, models_ok))}
-        return records
+    def lie(records: Records) -> Records:  # no finding in any environment
+        return {**records, "row": _no_findings(records["row"])}
 
-    check_forgeries(project, tmp_path, ("validate.qvc",), codes_of_validate, lie)
+    check_forgeries(project, tmp_path, ("validate-*.qvc",), codes_of_validate, lie)
 
 
 def test_forged_whole_results_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
     from tests.starter import age
 
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
-    age(project)  # old enough for the stat of every file to vouch for it (cache.runs)
+    age(project)  # old enough for the stat of every file to vouch for it (cache.tree)
 
     def lie(records: Records) -> Records:
-        bases, rows, reads = marshal.loads(records["runs"])
-        rows = {key: ((), row[1], 0, 0, *row[4:]) for key, row in rows.items()}  # "valid"
-        return {"runs": marshal.dumps((bases, rows, reads))}
+        state = list(marshal.loads(records["tree"]))
+        summary = list(state[8])
+        summary[5] = {key: (((), row[1], 0, 0, *row[4:]), reads) for key, (row, reads) in
+                      summary[5].items()}  # fmt: skip
+        state[8] = tuple(summary)  # "valid"
+        return {"tree": marshal.dumps(tuple(state))}
 
-    check_forgeries(project, tmp_path, ("runs.qvc",), codes_of_validate, lie)
+    check_forgeries(project, tmp_path, ("tree.qvc",), codes_of_validate, lie)
 
 
 def test_forged_document_records_do_not_pass_an_invalid_tree(project: Path, tmp_path: Path) -> None:
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
 
     def lie(records: Records) -> Records:
-        if "light" in records:  # every environment to be checked again, from its records
-            rows, schemas_ok, models_ok = marshal.loads(records["light"])
-            rows = {env: ("changed", *row[1:]) for env, row in rows.items()}
-            return {"light": marshal.dumps((rows, schemas_ok, models_ok))}
-        docs, cross = marshal.loads(records["heavy"])
-        docs = {path: (*record[:8], (), *record[9:]) for path, record in docs.items()}
-        return {"heavy": marshal.dumps((docs, cross))}
+        out = {**records}
+        state = list(marshal.loads(_no_findings(records["row"])))
+        state[1] = "changed"  # every environment to be checked again, from its records
+        out["row"] = marshal.dumps(tuple(state))
+        for name, blob in records.items():
+            if name.startswith("s") and name[1:].isdigit():
+                docs = marshal.loads(blob)
+                docs = {path: (*record[:8], (), *record[9:]) for path, record in docs.items()}
+                out[name] = marshal.dumps(docs)
+        return out
 
-    check_forgeries(project, tmp_path, ("validate*.qvc",), codes_of_validate, lie)
+    check_forgeries(project, tmp_path, ("validate-*.qvc",), codes_of_validate, lie)
 
 
 # ------------------------------------------------------ what qv render, diff and drift show
@@ -336,19 +347,16 @@ def test_a_committed_cache_is_ignored_by_a_fresh_ci_run(project: Path, tmp_path:
     attacker = tmp_path / "attacker-home"
     assert qv(project, attacker, "validate").returncode == 0  # a .qv/ of a valid tree...
     edit(project, "max_order_notional: 7", "max_order_notional: -5")
-    for path in (project / ".qv" / "cache").rglob("*.qvc"):  # ...forged to hide the error
-        name = path.relative_to(project / ".qv" / "cache").as_posix()
-        if name == "validate.qvc":
-            with machine(attacker):
-                rows, schemas_ok, models_ok = marshal.loads(_records(project, path)["light"])
-                rows = {env: (row[0], row[1], (), *row[3:]) for env, row in rows.items()}
-                pack.write(path, _seal(project, name),
-                           {"light": marshal.dumps((rows, schemas_ok, models_ok))})  # fmt: skip
+    for path in (project / ".qv" / "cache").glob("validate-*.qvc"):  # ...forged to hide it
+        with machine(attacker):
+            records = _records(project, path)
+            records["row"] = _no_findings(records["row"])
+            pack.write(path, _seal(project, path.name), records)
     git(project, "add", "-f", ".qv")
     git(project, "commit", "-qam", "notional -5, and a cache")
     clone = tmp_path / "ci" / "proj"
     git(tmp_path, "clone", "-q", str(project), str(clone))
-    assert (clone / ".qv" / "cache" / "validate.qvc").is_file()
+    assert list((clone / ".qv" / "cache").glob("validate-*.qvc"))
     ci_home = tmp_path / "ci-home"  # a fresh CI runner: its own (new) key
     done = qv(clone, ci_home, "validate", "--format", "json")
     fresh = qv(clone, ci_home, "validate", "--no-cache", "--format", "json")
@@ -432,7 +440,8 @@ def test_no_cache_record_holds_code(project: Path, tmp_path: Path) -> None:
         assert qv(project, home, *args).returncode == 0, args
     files = sorted((project / ".qv" / "cache").rglob("*.qvc"))
     kinds = {path.relative_to(project / ".qv" / "cache").parts[0].split("-")[0] for path in files}
-    assert {"parse.qvc", "stat.qvc", "validate.qvc", "validate", "templates.qvc"} <= kinds
+    expected = {"parse.qvc", "tree.qvc", "blobs.qvc", "validate.qvc", "validate", "templates.qvc"}
+    assert expected <= kinds
     assert {"render", "desired"} <= kinds
     with machine(home):
         for path in files:

@@ -1,9 +1,8 @@
-"""The parse memo (``cache.parse``): which values a rewrite keeps, and what the stat index and
-the Git blob map vouch for."""
+"""The parse memo (``cache.parse``): which values a rewrite keeps, and what the Git blob map
+vouches for."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from qv_config.cache import parse
 from qv_config.cache.parse import ParseMemo, encode
 
-OLD = 1_000_000_000  # a stat taken long before any run: never racy
 SETTINGS = "Limits()"
 
 
@@ -32,7 +30,6 @@ def _fill(root: Path, count: int) -> None:
     memo = _memo(root)
     for i in range(count):
         memo.put(f"d{i}", _blob(i))
-        memo.remember(f"f{i}.yaml", (OLD + i, 10, i, OLD), f"d{i}")
     memo.save()
 
 
@@ -63,26 +60,6 @@ def test_a_partial_load_drops_nothing(tmp_path: Path) -> None:
     assert _memo(tmp_path).value("d120") == {"i": 120}
 
 
-def test_the_stat_index_vouches_only_under_the_same_limits(tmp_path: Path) -> None:
-    _fill(tmp_path, 3)
-    stats = {f"f{i}.yaml": (OLD + i, 10, i, OLD) for i in range(3)}
-    assert _memo(tmp_path).known(stats) == {f"f{i}.yaml": f"d{i}" for i in range(3)}
-    other = _memo(tmp_path)
-    other.settings = "Limits(max_file_bytes=10)"
-    assert other.known(stats) == {}
-    changed = {**stats, "f1.yaml": (OLD + 1, 11, 1, OLD)}
-    assert set(_memo(tmp_path).known(changed)) == {"f0.yaml", "f2.yaml"}
-
-
-def test_a_file_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
-    memo = _memo(tmp_path)
-    memo.put("d0", _blob(0))
-    now = time.time_ns()
-    memo.remember("new.yaml", (now, 10, 1, now), "d0")
-    memo.save()
-    assert _memo(tmp_path).known({"new.yaml": (now, 10, 1, now)}) == {}
-
-
 def test_git_blob_ids_vouch_for_kept_values(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,3 +78,6 @@ def test_git_blob_ids_vouch_for_kept_values(
     third.save()
     assert _memo(tmp_path).known_blob("a" * 40) is None
     assert _memo(tmp_path).known_blob("c" * 40) == "d1"
+    other = _memo(tmp_path)
+    other.settings = "Limits(max_file_bytes=10)"  # other YAML limits: no blob vouches
+    assert other.known_blob("c" * 40) is None

@@ -107,3 +107,29 @@ def test_one_batch_reader_reads_blobs_and_trees(tmp_path: Path) -> None:
         batch.close()
     assert batch.read("HEAD:d/a.txt") == b"alpha\n"  # a closed reader starts again when asked
     batch.close()
+
+
+def test_many_objects_are_asked_at_once(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "big.txt").write_bytes(b"x" * 300_000)  # more than a pipe holds, both ways
+    names = [f"n{i}.txt" for i in range(2000)]
+    for name in names:
+        (root / name).write_text(f"{name}\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "two"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    specs = ["HEAD:big.txt", "HEAD:absent", "HEAD:bad\nname", *(f"HEAD:{n}" for n in names)]
+    batch = gitcmd.Batch(root)
+    try:
+        found = batch.read_many([*specs, "HEAD:d/a.txt"])
+        assert found["HEAD:big.txt"] == b"x" * 300_000
+        assert found["HEAD:absent"] is None
+        assert found["HEAD:bad\nname"] is None  # cannot be asked: never sent
+        assert all(found[f"HEAD:{n}"] == f"{n}\n".encode() for n in names)
+        assert batch.read("HEAD:d/a.txt") == b"alpha\n"  # the same reader, answering in step
+    finally:
+        batch.close()

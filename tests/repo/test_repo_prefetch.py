@@ -55,3 +55,35 @@ def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.Mo
     assert doc.position(("spec",)) is not None
     again = load_snapshot(WorkTreeSource(parallel_root))  # from the cache the workers filled
     assert _summary(again) == _summary(serial)
+
+
+def test_workers_give_the_serial_snapshot_of_a_revision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from qv_config.repo.git import GitSource
+
+    root = tmp_path / "repo"
+    _tree(root)
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "one")):
+        subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+
+    def load(jobs: str) -> Snapshot:
+        monkeypatch.setenv("QV_JOBS", jobs)
+        source = GitSource(root, "HEAD")
+        try:
+            return load_snapshot(source, use_cache=False)
+        finally:
+            source.close()
+
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    serial, forked = load("1"), load("2")
+    assert _summary(forked) == _summary(serial)
+    assert {f.code for f in forked.findings} >= {"QV102", "QV107"}
+    assert "strategies/sealed.yaml" in forked.encrypted

@@ -45,12 +45,10 @@ def test_lists_qv_folders_only_and_skips_dot_entries(tmp_path: Path) -> None:
 def test_descriptor_walk_and_portable_walk_agree(tmp_path: Path) -> None:
     _tree(tmp_path)
     by_fd, by_path = WorkTreeSource(tmp_path), WorkTreeSource(tmp_path)
-    fd_out: dict[str, str] = {}
-    path_out: dict[str, str] = {}
-    by_fd._walk_at(f"{tmp_path}/environments", "environments", fd_out)
-    by_path._walk(f"{tmp_path}/environments", "environments", path_out)
-    assert fd_out == path_out
-    assert by_fd._walked == by_path._walked
+    by_fd._walk_at(f"{tmp_path}/environments", "environments")
+    by_path._walk(f"{tmp_path}/environments", "environments")
+    assert by_fd.walk_stats() == by_path.walk_stats()
+    assert len(by_fd.walk_stats()) == 2
 
 
 def test_listing_stats_are_the_files_stats(tmp_path: Path) -> None:
@@ -59,8 +57,11 @@ def test_listing_stats_are_the_files_stats(tmp_path: Path) -> None:
     source.list_files(["strategies"])
     rel = "environments/dev/configs/deep/svc.yaml"
     st = os.stat(tmp_path / rel)
-    assert source.stat(rel) == (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
-    # Taken once: a second stat looks the file up again (and sees an edit made meanwhile).
+    assert source.walk_stats()[rel] == (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    paths, stats = source.listing()
+    at = paths.index(rel)
+    assert tuple(stats[4 * at : 4 * at + 4]) == source.walk_stats()[rel]
+    # ``stat`` looks the file up again (and sees an edit made since the listing).
     (tmp_path / rel).write_text("c: 30\n")
     again = source.stat(rel)
     assert again is not None

@@ -1,4 +1,4 @@
-"""The stat index of the parse memo (``cache.parse``): unchanged files are neither read nor
+"""The stat index of the work tree (``cache.tree``): unchanged files are neither read nor
 parsed on a warm load, every kind of edit is still seen, and racy (just written) files are never
 trusted."""
 
@@ -78,7 +78,7 @@ def test_deleting_the_cache_or_the_limits_changing_reloads_everything(tmp_path: 
     clean = _values(tmp_path)
     assert _values(tmp_path) == clean
     (tmp_path / ".qv" / "cache" / "parse.qvc").write_bytes(b"junk")
-    (tmp_path / ".qv" / "cache" / "stat.qvc").write_bytes(b"junk")
+    (tmp_path / ".qv" / "cache" / "tree.qvc").write_bytes(b"junk")
     assert _values(tmp_path) == clean
     project = tmp_path / "qv.yaml"
     project.write_text(project.read_text() + "  limits: {max_file_bytes: 10}\n")

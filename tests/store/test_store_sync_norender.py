@@ -69,3 +69,21 @@ def test_sync_reads_only_its_environment(project: Path, sh: Any, store_url: str)
     assert code == 1
     assert "environments/prod/configs/broken.yaml" in err
     assert "QV101" in err
+
+
+def test_the_values_validation_renders_are_the_values_synced(project: Path, sh: Any) -> None:
+    # A sync renders each document once: validation hands each rendered document over. The
+    # state equals one rendered apart (no check), cold and after a validate of the same tree.
+    import shutil
+
+    from qv_config.store.source import render_desired
+
+    apart = render_desired(project, "dev", "HEAD", check=False)
+    for _ in range(2):  # no memo, then the memo the first run left
+        checked = render_desired(project, "dev", "HEAD")
+        assert (checked.digest, checked.values) == (apart.digest, apart.values)
+    shutil.rmtree(project / ".qv", ignore_errors=True)
+    assert sh.qv(project, "validate")[0] == 0
+    commit_change(project, sh, 7)  # one document changed since: rendered by validation only
+    checked = render_desired(project, "dev", "HEAD")
+    assert checked.values == render_desired(project, "dev", "HEAD", check=False).values

@@ -13,9 +13,22 @@ import pytest
 
 from qv_config.cli.__main__ import main
 from qv_config.render.types import KIND_SLUGS, Layer, Location, RenderedDoc, RenderedEnv
+from qv_config.validate import ValidationResult
 from qv_config.yamlio import LoadedDoc, Mark
 
 CASES = Path(__file__).parent / "cases"
+
+
+def same_result(a: ValidationResult, b: ValidationResult) -> None:
+    """Two runs report the same: findings, counts, environments, files and documents."""
+    assert (a.findings, a.errors, a.warnings, a.environments, a.files, a.documents) == (
+        b.findings,
+        b.errors,
+        b.warnings,
+        b.environments,
+        b.files,
+        b.documents,
+    )
 
 
 def run_qv(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -11,6 +11,11 @@ from qv_config.validate import ValidationResult, validate
 CACHE = Path(".qv/cache/validate.qvc")
 
 
+def memo_files(root: Path) -> list[Path]:
+    """The environments' memo files (``cache.results``)."""
+    return sorted((root / ".qv" / "cache").glob("validate-*.qvc"))
+
+
 def run(root: Path, **options: object) -> ValidationResult:
     return validate(load_snapshot(WorkTreeSource(root)), **options)  # type: ignore[arg-type]
 
@@ -56,6 +61,9 @@ def test_template_change_invalidates_its_users(case_tree: Callable[[str], Path])
 
 
 def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(case_tree: Callable[[str], Path]) -> None:
+    from qv_config.cache import pack
+    from qv_config.cache.seal import sealer
+
     root = case_tree("valid")
     (root / CACHE).parent.mkdir(parents=True, exist_ok=True)
     (root / CACHE).write_bytes(b"not a cache")
@@ -63,13 +71,17 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(case_tree: Callable[[st
     assert first.stats.cached == 0
     assert first.ok
     assert run(root).stats.validated == 0  # rebuilt by the first run
-    from qv_config.cache import pack
-    from qv_config.cache.seal import sealer
-
-    # Authentic, but bound to other rules' code (or not the light record): not this run's.
-    for extra, record in (("other rules", "light"), ("", "other")):
-        pack.write(root / CACHE, sealer(root, "validate.qvc", extra), {record: b"x"})
+    files = memo_files(root)
+    assert len(files) == 2
+    # Authentic, but bound to other rules' code (or without the row): not this run's.
+    for extra, record in (("other rules", "row"), ("", "other")):
+        for path in files:
+            pack.write(path, sealer(root, path.name, extra), {record: b"x"})
         assert run(root).stats.cached == 0
+    for path in files:  # not even a pack
+        path.write_bytes(b"not a cache")
+    assert run(root).stats.cached == 0
+    assert run(root).stats.validated == 0
 
 
 def test_no_cache_neither_reads_nor_writes(

@@ -1,7 +1,7 @@
-"""The result memo's files (``cache.results``): a light ``validate.qvc`` read by every run and one
-file per environment, read and written only when that environment is checked again. Whatever
-happens to the files (missing, foreign, corrupt, stale), the findings are those of a run without
-any cache."""
+"""The result memo's files (``cache.results``): one file per environment, read in part by every run
+and written only when that environment is checked again (its unchanged shards copied as they
+are). Whatever happens to the files (missing, foreign, corrupt, stale, one shard damaged), the
+findings are those of a run without any cache."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from tests.sealing import machine
 
 from qv_config.cache import pack
-from qv_config.cache.results import _heavy_name as heavy_name
+from qv_config.cache.results import _env_file as heavy_name
 from qv_config.cache.results import rules_code_hash
 from qv_config.cache.seal import sealer
 from qv_config.repo import WorkTreeSource, load_snapshot
@@ -83,12 +83,6 @@ def _seal(root: Path, name: str) -> Any:
     return sealer(root, name, rules_code_hash())
 
 
-def _read(root: Path, name: str, record: str) -> bytes:
-    blob = pack.read_one(root / CACHE / name, _seal(root, name), record)
-    assert blob is not None
-    return blob
-
-
 def test_one_changed_environment_rewrites_only_its_heavy_file(
     case_tree: Callable[[str], Path],
 ) -> None:
@@ -96,15 +90,15 @@ def test_one_changed_environment_rewrites_only_its_heavy_file(
     run(root)
     before = heavy_files(root)
     assert set(before) == {"dev", "prod"}
-    files = [root / CACHE / "validate.qvc", before["dev"], before["prod"]]
+    files = [before["dev"], before["prod"], root / CACHE / "validate.qvc"]
     ids = [identity(path) for path in files]
     assert run(root).stats.validated == 0
     assert [identity(path) for path in files] == ids  # a warm run writes nothing
     touch_dev(root, 11)
     assert same_as_fresh(root).stats.validated == 1
     after = heavy_files(root)
-    assert identity(after["prod"]) == ids[2]  # neither re-encoded nor rewritten
-    assert identity(after["dev"]) != ids[1]
+    assert identity(after["prod"]) == ids[1]  # neither re-encoded nor rewritten
+    assert identity(after["dev"]) != ids[0]
 
 
 def test_missing_heavy_file_rerenders_that_environment(case_tree: Callable[[str], Path]) -> None:
@@ -121,11 +115,26 @@ def test_missing_heavy_file_rerenders_that_environment(case_tree: Callable[[str]
     assert same_as_fresh(root).stats.validated == 1
 
 
-def _forget_findings(payload: bytes) -> bytes:
-    """A heavy record whose document records keep their keys but lost their findings."""
-    docs, cross = marshal.loads(payload)
-    docs = {path: (*record[:8], (), *record[9:]) for path, record in docs.items()}
-    return marshal.dumps((docs, cross))
+def _forget_findings(records: dict[str, bytes]) -> dict[str, bytes]:
+    """A memo whose records keep their keys but lost their findings."""
+    out = dict(records)
+    row = list(marshal.loads(records["row"]))
+    row[4:7] = [(), (), ((), ())]  # the renderer's, the records', the cross rules' findings
+    out["row"] = marshal.dumps(tuple(row))
+    for name, blob in records.items():
+        if re.fullmatch(r"s\d\d", name):
+            docs = marshal.loads(blob)
+            docs = {path: (*record[:8], (), *record[9:]) for path, record in docs.items()}
+            out[name] = marshal.dumps(docs)
+    return out
+
+
+def _all_records(root: Path, path: Path) -> dict[str, bytes]:
+    found = pack.Pack.open(path, _seal(root, path.name))
+    records = {name: found.get(name) for name in found.numbers}
+    found.close()
+    assert all(blob is not None for blob in records.values())
+    return records  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("seal", ["other key", "none", "another file"])
@@ -135,7 +144,7 @@ def test_foreign_heavy_file_is_ignored(
     root = case_tree("qv310-config-schema")
     run(root)
     path = heavy_files(root)["dev"]
-    forged = {"heavy": _forget_findings(_read(root, path.name, "heavy"))}
+    forged = _forget_findings(_all_records(root, path))
     if seal == "none":
         pack.write(path, None, forged)  # nothing written without a sealer...
         path.write_bytes(b"qv-cache-pack/1\n" + marshal.dumps(forged))  # ...so: not a pack
@@ -151,16 +160,45 @@ def test_foreign_heavy_file_is_ignored(
 
 
 @pytest.mark.parametrize("junk", [b"not a cache", b"\x00" * 64])
-def test_corrupt_light_file_gives_a_cold_run(case_tree: Callable[[str], Path], junk: bytes) -> None:
+def test_corrupt_memo_file_renders_that_environment_again(
+    case_tree: Callable[[str], Path], junk: bytes
+) -> None:
+    root = case_tree("qv310-config-schema")
+    cold = run(root)
+    dev = heavy_files(root)["dev"]
+    pack.write(dev, _seal(root, dev.name), {"other": junk})  # no row
+    again = same_as_fresh(root)
+    assert 0 < again.stats.validated < cold.stats.validated  # dev only
+    assert run(root).stats.validated == 0  # rebuilt
+    dev.write_bytes(junk)  # not even a pack
+    assert same_as_fresh(root).stats.validated == again.stats.validated
+    assert set(heavy_files(root)) == {"dev", "prod"}
+
+
+@pytest.mark.parametrize("part", ["s", "names", "mains"])
+def test_a_damaged_part_of_a_memo_is_never_used_by_difference(
+    case_tree: Callable[[str], Path], part: str
+) -> None:
+    """A memo whose row is authentic but one of whose parts is not (damaged after the file was
+    written, or copied unchecked from a damaged file): the environment is checked as without
+    a memo, never with the parts that remain."""
+    from qv_config.cache.results import shard_of
+
     root = case_tree("qv310-config-schema")
     run(root)
-    light = root / CACHE / "validate.qvc"
-    pack.write(light, _seal(root, "validate.qvc"), {"other": junk})  # no "light" record
-    assert same_as_fresh(root).stats.cached == 0
-    assert run(root).stats.validated == 0  # rebuilt
-    light.write_bytes(junk)  # not even a pack
-    assert same_as_fresh(root).stats.cached == 0
-    assert set(heavy_files(root)) == {"dev", "prod"}
+    dev = heavy_files(root)["dev"]
+    config = "environments/dev/configs/oms.yaml"
+    name = f"s{shard_of(config):02d}" if part == "s" else part
+    found = pack.Pack.open(dev, _seal(root, dev.name))
+    start = found._start + found._offsets[found.numbers[name]]
+    found.close()
+    data = bytearray(dev.read_bytes())
+    data[start + 3] ^= 1
+    dev.write_bytes(bytes(data))
+    touch_dev(root, 11)
+    assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
+    touch_dev(root, 12)
+    assert {f.code for f in same_as_fresh(root).findings} == {"QV310"}
 
 
 def test_files_of_removed_environments_are_removed_and_others_kept(

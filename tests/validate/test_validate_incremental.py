@@ -121,7 +121,7 @@ def test_the_plan_counts_what_will_be_rendered(case_tree: Callable[[str], Path])
         results = Results(root)
         project = snapshot.project_doc.digest if snapshot.project_doc else ""
         state = RunState(SchemaStore(snapshot.read), date.today(), project)
-        return len(plan_env(snapshot, env, state, results.previous(env)).todo)
+        return len(plan_env(snapshot, env, state, results.memo(env)).todo)
 
     cold = renders("dev")
     assert cold == run(root, envs=["dev"]).stats.validated - 1  # all but the Environment doc

@@ -1,4 +1,4 @@
-"""Whole results by the stat of every file (``cache.runs``): an unchanged tree is answered without
+"""Whole results by the stat of every file (``cache.tree``): an unchanged tree is answered without
 loading anything; any change, other options, a racy file, an encrypted file or a changed schema
 outside the listed folders make the run work again, and the answer is always a fresh run's."""
 
@@ -13,7 +13,9 @@ import pytest
 from tests.starter import age
 
 from qv_config.validate import ValidationResult
-from qv_config.validate.api import validate_worktree
+from qv_config.validate.worktree import validate_worktree
+
+from .conftest import same_result
 
 POLICY = "environments/dev/execution-policies/equity-default.yaml"
 
@@ -39,15 +41,7 @@ def no_load(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     return forbid
 
 
-def same(a: ValidationResult, b: ValidationResult) -> None:
-    assert (a.findings, a.errors, a.warnings, a.environments, a.files, a.documents) == (
-        b.findings,
-        b.errors,
-        b.warnings,
-        b.environments,
-        b.files,
-        b.documents,
-    )
+same = same_result
 
 
 @pytest.mark.parametrize("case", ["valid", "qv310-config-schema", "qv540-expired-flag"])
@@ -83,27 +77,25 @@ def test_each_change_and_each_option_is_answered_afresh(case_tree: Callable[[str
     same(run(root), fresh(root))
 
 
-def test_a_file_changed_just_now_is_not_trusted(
-    case_tree: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from qv_config.cache import runs
+def test_a_file_changed_just_now_is_not_trusted(case_tree: Callable[[str], Path]) -> None:
+    from qv_config.cache.tree import Tree
+    from qv_config.repo import WorkTreeSource
 
     root = case_tree("valid")
     for path in root.rglob("*"):  # every file changed just now: racy
         os.utime(path)
-    puts: list[str] = []
-    real = runs.Runs.put
-
-    def put(self: runs.Runs, key: str, *rest: object) -> None:
-        puts.append(key)
-        real(self, key, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runs.Runs, "put", put)
     run(root)
-    assert puts == []
+
+    def restat() -> set[str]:
+        source = WorkTreeSource(root)
+        source.list_files(["strategies"])
+        return set(Tree(root).compare(source.listing(), source.index).restat)
+
+    listed = set(WorkTreeSource(root).list_files(["strategies"]))
+    assert restat() == listed  # no stat of the racy run vouches for its file
     age(root)
     run(root)
-    assert len(puts) == 1
+    assert restat() == set()  # the aged stats vouch: none was racy when recorded
 
 
 def test_a_schema_outside_the_listed_folders_is_checked(

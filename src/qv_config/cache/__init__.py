@@ -5,7 +5,9 @@ an HMAC per record under a per-user key kept outside the repository). What is ke
 keyed by digests of everything its value depends on, so an authentic entry is either absent or
 right, and a missing, damaged or foreign one only costs the work it would have saved:
 
-- ``parse``: parsed YAML values by content digest; a stat index (path → stat → digest);
+- ``tree``: the work tree as the last run listed it (path → stat → digest, as Git's index), and
+  which environments' validation memos were made from exactly that listing;
+- ``parse``: parsed YAML values by content digest; Git blob ids → digests;
 - ``results``: ``qv validate``'s findings per environment and per document, render records;
 - ``templates``: values of template strings that do not read ``doc``, per context (data only);
 - ``states``: rendered environments and desired-state hashes by Git input key.

@@ -22,9 +22,11 @@ import sys
 import tempfile
 import weakref
 from array import array
+from bisect import bisect_left
 from collections.abc import Mapping
 from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 from qv_config.cache.seal import TAG_BYTES, Sealer
 
@@ -32,26 +34,58 @@ _MAGIC = b"qv-cache-pack/1\n"
 _LENGTH = struct.Struct("<Q")
 _TOP = len(_MAGIC) + _LENGTH.size
 _INDEX = "\0index"  # the index's own record name (no record name holds a NUL)
+_BISECTS = 64  # lookups by bisection before the index becomes a dict
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Payload = bytes | memoryview
 
 
+class Sealed(NamedTuple):
+    """A record as stored: its bytes and their MAC."""
+
+    data: bytes
+    tag: bytes
+
+
 class Pack:
-    """The records of one pack file, read and checked on demand."""
+    """The records of one pack file, read and checked on demand. Names are looked up in the
+    index's sorted list (a run that reads a few records of a pack of 50,000 builds no dict),
+    and through a dict once a run has looked up many."""
 
     def __init__(
         self,
         sealer: Sealer | None = None,
         fd: int = -1,
         start: int = 0,
-        index: tuple[dict[str, int], array[int], bytes] = ({}, array("Q", [0]), b""),
+        index: tuple[list[str], array[int], bytes] = ([], array("Q", [0]), b""),
     ) -> None:
         self._sealer = sealer
         self._fd = fd
         self._start = start  # of the record area in the file
-        self.numbers, self._offsets, self._tags = index
+        self._names, self._offsets, self._tags = index
+        self._numbers: dict[str, int] | None = None
+        self._lookups = 0
         self._close = weakref.finalize(self, os.close, fd) if fd >= 0 else None
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        """Record name -> its number."""
+        if self._numbers is None:
+            self._numbers = dict(zip(self._names, range(len(self._names)), strict=True))
+        return self._numbers
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _number(self, name: str) -> int | None:
+        if self._numbers is None and self._lookups < _BISECTS:
+            self._lookups += 1
+            at = bisect_left(self._names, name)
+            return at if at < len(self._names) and self._names[at] == name else None
+        return self.numbers.get(name)
 
     @classmethod
     def open(cls, path: Path, sealer: Sealer | None) -> Pack:
@@ -69,31 +103,36 @@ class Pack:
         return cls(sealer, fd, *found)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.numbers
+        return self._number(name) is not None
 
     def get(self, name: str) -> bytes | None:
         """Record ``name``'s bytes when present and authentic."""
-        number = self.numbers.get(name)
-        if number is None or self._sealer is None:
+        found = self.raw(name)
+        if found is None or self._sealer is None or not self._sealer.check(name, *found):
+            return None
+        return found.data
+
+    def raw(self, name: str) -> Sealed | None:
+        """Record ``name``'s bytes and MAC as they are, unchecked: for copying it into a new
+        version of the same file (where it is checked when read, like any record)."""
+        number = self._number(name)
+        if number is None:
             return None
         start, end = self._offsets[number], self._offsets[number + 1]
         try:
             data = _pread(self._fd, end - start, self._start + start)
         except OSError:
             return None
-        tag = self._tags[number * TAG_BYTES : (number + 1) * TAG_BYTES]
-        if len(data) != end - start or not self._sealer.check(name, data, tag):
+        if len(data) != end - start:  # the file shrank since it was opened
             return None
-        return data
+        return Sealed(data, self._tags[number * TAG_BYTES : (number + 1) * TAG_BYTES])
 
     def close(self) -> None:
         if self._close is not None:
             self._close()
 
 
-def _read_index(
-    fd: int, sealer: Sealer
-) -> tuple[int, tuple[dict[str, int], array[int], bytes]] | None:
+def _read_index(fd: int, sealer: Sealer) -> tuple[int, tuple[list[str], array[int], bytes]] | None:
     try:
         total = os.fstat(fd).st_size
         head = _pread(fd, _TOP, 0)
@@ -115,7 +154,7 @@ def _read_index(
     return start, parsed
 
 
-def _parse_index(index: bytes) -> tuple[dict[str, int], array[int], bytes] | None:
+def _parse_index(index: bytes) -> tuple[list[str], array[int], bytes] | None:
     # Authentic (its MAC checked), so written by this qv: only a damaged disk gets past here.
     try:
         joined, packed, tags = marshal.loads(index)
@@ -126,20 +165,30 @@ def _parse_index(index: bytes) -> tuple[dict[str, int], array[int], bytes] | Non
     names = joined.split("\0") if joined else []
     if len(offsets) != len(names) + 1 or len(tags) != TAG_BYTES * len(names):
         return None
-    return dict(zip(names, range(len(names)), strict=True)), offsets, tags
+    return names, offsets, tags
 
 
-def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload]) -> bool:
+def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sealed]) -> bool:
     """Write ``records`` as the pack at ``path``, atomically; False when it could not be (a
-    folder that cannot be written only makes qv slower)."""
+    folder that cannot be written only makes qv slower). A ``Sealed`` record (``Pack.raw`` of
+    the file this one replaces) keeps its MAC."""
     if sealer is None:
         return False
-    names = list(records)
-    offsets = array("Q", accumulate(map(len, records.values()), initial=0))
-    tags = b"".join(sealer.tag(name, payload) for name, payload in records.items())
+    names = sorted(records)  # looked up by bisection
+    payloads = [_data(records[name]) for name in names]
+    offsets = array("Q", accumulate(map(len, payloads), initial=0))
+    tags = b"".join(_tag(sealer, name, records[name]) for name in names)
     index = marshal.dumps(("\0".join(names), offsets.tobytes(), tags))
     head = (_MAGIC, _LENGTH.pack(len(index)), index, sealer.tag(_INDEX, index))
-    return _replace(path, (*head, *records.values()))
+    return _replace(path, (*head, *payloads))
+
+
+def _data(record: Payload | Sealed) -> Payload:
+    return record.data if isinstance(record, Sealed) else record
+
+
+def _tag(sealer: Sealer, name: str, record: Payload | Sealed) -> bytes:
+    return record.tag if isinstance(record, Sealed) else sealer.tag(name, record)
 
 
 def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:

@@ -1,17 +1,21 @@
-"""``qv validate``'s memo: what validating each environment found, by the digests of its inputs.
+"""``qv validate``'s memo: what validating each environment found, document by document.
 
-``validate.qvc`` (read by every run) holds per environment its *signature* (digests of every
-file it renders from, of qv.yaml, of the service schemas it read, and today's date), all its
-findings and its document names: an environment whose signature is unchanged is answered
-without rendering. It also holds the envelope keys the Config model accepted (a warm run then
-needs no pydantic). ``validate-<env>.qvc`` (one per environment, read only when that
-environment is checked again, written only when it was) holds per document its render record
-(what it was rendered from: ``validate.incremental``), findings and cross-rule facts, and the
-environment's cross-document findings with the key of the facts they came from.
+One file per environment (``validate-<env>-<hash>.qvc``), its records bound to the rules' code:
+
+- ``row``: the environment's *signature* (digests of every file it renders from, of qv.yaml,
+  today's date), the schema files it read with their digests, its findings (the renderer's, the
+  records', the cross-document rules') and a random id (``cache.tree`` names the environments
+  whose records were made from exactly the listed work tree by it);
+- ``names``, ``mains``: its documents ("kind\0name") and their main files;
+- ``s00`` … ``s31``: per document, by main file, what it was rendered from and what checking it
+  found (``validate.incremental``), sharded by main path: a run that checks a few documents
+  again reads and rewrites their shards only (the other shards' bytes are copied as they are).
+
+``validate.qvc``: the Config envelopes the model accepted (a warm run then needs no pydantic).
 
 Every entry is keyed by digests of everything its value depends on, so an authentic entry can
-only be absent or right; the MACs (``cache.seal``, bound to the rules' code too) keep out
-anything qv did not write for this user and project.
+only be absent or right; the MACs (``cache.seal``) keep out anything qv did not write for this
+user and project.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import hashlib
 import marshal
 import os
 import re
-from collections.abc import Callable, Iterable
+import secrets
+import zlib
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from qv_config.cache import pack
 from qv_config.cache.seal import Sealer, sealer
@@ -42,105 +47,196 @@ DocRecord = tuple[
     PreKey, tuple[tuple[str, str], ...], str, str, str, str, str, str,
     tuple[FindingRow, ...], bytes, str,
 ]  # fmt: skip
-# Key of the facts they were computed from, cross-document findings, documents they point at.
-CrossEntry = tuple[str, tuple[FindingRow, ...], tuple[str, ...]]
-Document = tuple[str, str, str]  # (kind, name, main file or "")
-NO_CROSS: CrossEntry = ("", (), ())
+# Cross-document findings and the keys of the documents they point at.
+CrossEntry = tuple[tuple[FindingRow, ...], tuple[str, ...]]
+NO_CROSS: CrossEntry = ((), ())
+SHARDS = 32
 _LIGHT = "validate.qvc"
 
 
 @dataclass
-class EnvRecord:
-    """One environment's entry: its light row, and its documents and cross findings (decoded
-    from its own file only when asked for)."""
+class EnvRow:
+    """What every run that meets an environment reads of its memo."""
 
+    rid: str = ""
     signature: str = ""
+    today: str = ""
     schema_reads: tuple[tuple[str, str], ...] = ()
-    findings: tuple[FindingRow, ...] = ()
-    documents: tuple[Document, ...] = ()
-    has_sources: bool = False
-    heavy: tuple[dict[str, DocRecord], CrossEntry] | None = field(default=None, repr=False)
+    render_rows: tuple[FindingRow, ...] = ()  # the renderer's (documents without a record)
+    record_rows: tuple[FindingRow, ...] = ()  # of every record
+    cross: CrossEntry = NO_CROSS
+    # Main file -> (key, facts digest) of each document rendered every run (no record: it did
+    # not render, "" facts, or its facts could not be stored).
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def row(self) -> tuple[Any, ...]:
-        return self.signature, self.schema_reads, self.findings, self.documents, self.has_sources
+    def findings(self) -> list[Finding]:
+        return [from_row(row) for row in (*self.render_rows, *self.record_rows, *self.cross[0])]
+
+
+@dataclass
+class Documents:
+    """An environment's documents: ``names`` ("kind\0name") and their ``mains`` (main files),
+    in two aligned lists (a run that only counts them decodes the names alone)."""
+
+    names: list[str] = field(default_factory=list)
+    mains: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def without(self, mains: Collection[str]) -> Documents:
+        pairs = [(n, m) for n, m in zip(self.names, self.mains, strict=True) if m not in mains]
+        return Documents([n for n, _ in pairs], [m for _, m in pairs])
+
+    def add(self, kind: str, name: str, main: str) -> None:
+        self.names.append(f"{kind}\0{name}")
+        self.mains.append(main)
+
+
+class Damaged(Exception):
+    """A record of a memo whose row is authentic is missing or fails its MAC: the memo cannot
+    be used by difference (callers treat the environment as having none)."""
+
+
+class EnvMemo:
+    """One environment's memo as a previous run left it, read on demand (``row`` None: none).
+    Every part must be there: one that is not raises ``Damaged``."""
+
+    def __init__(self, found: pack.Pack | None = None) -> None:
+        self._pack = found
+        blob = found.get("row") if found is not None else None
+        self.row = EnvRow(*marshal.loads(blob)) if blob is not None else None
+        self._lists: dict[str, list[str]] = {}
+        self._shards: dict[int, dict[str, DocRecord]] = {}
+
+    def names(self) -> list[str]:
+        """The documents' "kind\0name"."""
+        return self._list("names")
+
+    def documents(self) -> Documents:
+        return Documents(self._list("names"), self._list("mains"))
+
+    def _list(self, name: str) -> list[str]:
+        if name not in self._lists:
+            self._lists[name] = marshal.loads(self._need(name)) if self.row else []
+        return self._lists[name]
+
+    def records(self, mains: Iterable[str] = ()) -> dict[str, DocRecord]:
+        """The records of ``mains`` that exist."""
+        out = {}
+        for main in mains:
+            record = self.shard(shard_of(main)).get(main)
+            if record is not None:
+                out[main] = record
+        return out
+
+    def all_records(self) -> dict[str, DocRecord]:
+        out: dict[str, DocRecord] = {}
+        for number in range(SHARDS):
+            out.update(self.shard(number))
+        return out
+
+    def shard(self, number: int) -> dict[str, DocRecord]:
+        if number not in self._shards:
+            found = marshal.loads(self._need(_shard_name(number))) if self.row else {}
+            self._shards[number] = found
+        return self._shards[number]
+
+    def raw_shard(self, number: int) -> pack.Sealed | None:
+        """A shard as stored (copied unchecked into the next version of the file, where its
+        MAC is checked when read)."""
+        if self._pack is None or self.row is None:
+            return None
+        return self._pack.raw(_shard_name(number))
+
+    def _need(self, name: str) -> bytes:
+        blob = self._pack.get(name) if self._pack is not None else None
+        if blob is None:
+            raise Damaged(name)
+        return blob
+
+    def close(self) -> None:
+        if self._pack is not None:
+            self._pack.close()
+
+
+NO_MEMO = EnvMemo()
 
 
 class Results:
-    """The previous run's records, and this run's, written back by ``save``."""
+    """The memos of the project at ``root`` (None: nothing is read or written)."""
 
     def __init__(self, root: Path | None) -> None:
         self._folder = root / ".qv" / "cache" if root is not None else None
-        self._root = root
-        self._seal = sealer(root, _LIGHT, rules_code_hash())
+        self._root = self.root = root
+        self._seal = sealer(root, _LIGHT, rules_code_hash()) if root is not None else None
         blob = pack.read_one(self._folder / _LIGHT, self._seal, "light") if self._folder else None
-        rows, schemas_ok, models_ok = marshal.loads(blob) if blob else ({}, set(), set())
-        self._old = {env: EnvRecord(*row) for env, row in rows.items()}
-        self._new: dict[str, EnvRecord] = {}
-        self.schemas_ok: set[str] = schemas_ok  # digests checked against the metaschema
-        self.models_ok: set[str] = models_ok  # Config envelopes the model accepted
-        self._seen = (len(schemas_ok), len(models_ok))
+        self.models_ok: set[str] = marshal.loads(blob) if blob else set()  # envelopes accepted
+        self._seen = len(self.models_ok)
 
     @property
     def enabled(self) -> bool:
         return self._seal is not None
 
-    def env_hit(
-        self, env: str, signature: str, digest_of: Callable[[str], str], need_sources: bool
-    ) -> tuple[list[Finding], tuple[Document, ...]] | None:
-        """Every finding and document of ``env`` when nothing it was built from changed
-        (``digest_of``: the current digest of a schema file)."""
-        old = self._old.get(env)
-        if old is None or old.signature != signature or (need_sources and not old.has_sources):
-            return None
-        if any(digest_of(path) != digest for path, digest in old.schema_reads):
-            return None
-        self._new[env] = old
-        return [from_row(r) for r in old.findings], old.documents
+    def memo(self, env: str) -> EnvMemo:
+        if self._folder is None or self._seal is None:
+            return NO_MEMO
+        name = _env_file(env)
+        return EnvMemo(pack.Pack.open(self._folder / name, self._seal_of(name)))
 
-    def previous(self, env: str) -> tuple[dict[str, DocRecord], CrossEntry]:
-        """The previous run's document records (by main path) and cross findings of ``env``."""
-        old = self._old.get(env)
-        if old is None or self._folder is None:
-            return {}, NO_CROSS
-        if old.heavy is None:
-            name = _heavy_name(env)
-            seal = sealer(self._root, name, rules_code_hash())
-            blob = pack.read_one(self._folder / name, seal, "heavy")
-            old.heavy = marshal.loads(blob) if blob else ({}, NO_CROSS)
-        return old.heavy
-
-    def put(self, env: str, record: EnvRecord) -> None:
-        """Keep ``env``'s new record: its documents go to their file at once (not held until
-        ``save``: memory), its light row with the others."""
+    def put(
+        self,
+        env: str,
+        row: EnvRow,
+        documents: Documents,
+        shards: Mapping[int, dict[str, DocRecord]],
+        old: EnvMemo,
+    ) -> None:
+        """Write ``env``'s memo: ``shards`` are the shards that changed; the others are copied
+        from ``old`` (its records were checked to still hold)."""
         if self._folder is None or self._seal is None:
             return
-        name = _heavy_name(env)
-        seal = sealer(self._root, name, rules_code_hash())
-        pack.write(self._folder / name, seal, {"heavy": marshal.dumps(record.heavy)})
-        record.heavy = None
-        self._new[env] = record
+        records: dict[str, bytes | pack.Sealed] = {}
+        for number in range(SHARDS):
+            if number in shards:
+                blob: bytes | pack.Sealed | None = marshal.dumps(shards[number])
+            else:
+                blob = old.raw_shard(number)
+            if blob is not None:
+                records[_shard_name(number)] = blob
+        records["names"] = marshal.dumps(documents.names)
+        records["mains"] = marshal.dumps(documents.mains)
+        records["row"] = marshal.dumps(tuple(row.__dict__.values()))
+        name = _env_file(env)
+        pack.write(self._folder / name, self._seal_of(name), records)
 
-    def save(self, keep: Iterable[str] = ()) -> None:
-        """Write the light file (the environments checked again wrote their own files already);
-        remove the files of environments no longer kept. Environments of ``keep`` this run did
-        not check (``qv validate --env dev``) keep their records as they were."""
+    def _seal_of(self, name: str) -> Sealer | None:
+        return sealer(self._root, name, rules_code_hash())
+
+    def save(self, keep: Iterable[str]) -> None:
+        """Write the light file when it grew; remove the files of environments not in
+        ``keep`` (no longer in qv.yaml)."""
         if self._folder is None or self._seal is None:
             return
-        for env in keep:
-            if env not in self._new and env in self._old:
-                self._new[env] = self._old[env]
-        fresh = [env for env, record in self._new.items() if record is not self._old.get(env)]
-        seen = (len(self.schemas_ok), len(self.models_ok))
-        if not fresh and seen == self._seen and self._new.keys() == self._old.keys():
-            return
-        rows = {env: record.row() for env, record in self._new.items()}
-        light = marshal.dumps((rows, self.schemas_ok, self.models_ok))
-        pack.write(self._folder / _LIGHT, self._seal, {"light": light})
-        _remove_others(self._folder, {_heavy_name(env) for env in self._new})
+        if len(self.models_ok) != self._seen:
+            pack.write(self._folder / _LIGHT, self._seal, {"light": marshal.dumps(self.models_ok)})
+        _remove_others(self._folder, {_env_file(env) for env in keep})
 
 
-def _heavy_name(env: str) -> str:
-    """A plain file name for ``env``'s records (the hash keeps escaped names apart)."""
+def new_rid() -> str:
+    return secrets.token_hex(8)
+
+
+def shard_of(main: str) -> int:
+    return zlib.crc32(main.encode("utf-8", "surrogateescape")) % SHARDS
+
+
+def _shard_name(number: int) -> str:
+    return f"s{number:02d}"
+
+
+def _env_file(env: str) -> str:
+    """A plain file name for ``env``'s memo (the hash keeps escaped names apart)."""
     tag = hashlib.blake2b(env.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
     return f"validate-{re.sub(r'[^A-Za-z0-9_-]', '_', env)[:40]}-{tag}.qvc"
 
@@ -171,4 +267,8 @@ def from_row(row: FindingRow) -> Finding:
     return Finding(code, message, file, line, col, Severity(severity), env, kind, name, field_)
 
 
-__all__ = ["CrossEntry", "DocRecord", "EnvRecord", "PreKey", "Results", "Sealer"]
+def rows_of(records: Iterable[DocRecord]) -> list[FindingRow]:
+    return [row for record in records for row in record[8]]
+
+
+__all__ = ["CrossEntry", "DocRecord", "Documents", "EnvMemo", "EnvRow", "PreKey", "Results"]

@@ -43,7 +43,7 @@ class TemplateValues:
         self._seal = sealer(root, _FILE, _jinja_fingerprint()) if root is not None else None
         self._project = project
         self._values: dict[str, bytes] | None = None  # read on first use
-        self._dirty = False
+        self._added: dict[str, bytes] = {}  # by this process
 
     def _all(self) -> dict[str, bytes]:
         if self._values is None:
@@ -66,15 +66,23 @@ class TemplateValues:
         if self._seal is None or len(self._all()) >= _MAX_ENTRIES:
             return
         try:
-            self._all()[self._key(context, text)] = marshal.dumps(value)
+            self.add({self._key(context, text): marshal.dumps(value)})
         except ValueError:  # not plain data: not kept
             return
-        self._dirty = True
+
+    def added(self) -> dict[str, bytes]:
+        """What this process added (a forked worker sends it to its parent)."""
+        return dict(self._added)
+
+    def add(self, entries: dict[str, bytes]) -> None:
+        if self._seal is not None:
+            self._all().update(entries)
+            self._added.update(entries)
 
     def save(self) -> None:
-        if self._path is not None and self._dirty:
+        if self._path is not None and self._added:
             pack.write(self._path, self._seal, {"values": marshal.dumps(self._all())})
-            self._dirty = False
+            self._added = {}
 
 
 NO_VALUES = TemplateValues(None)

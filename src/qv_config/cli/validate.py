@@ -58,7 +58,7 @@ def validate_command(
     from qv_config.cli.state import OPTIONS
     from qv_config.names import check_envs
     from qv_config.repo import find_root
-    from qv_config.validate.api import validate_worktree
+    from qv_config.validate.worktree import validate_worktree
 
     reporter = report.get(output_format)  # an unknown format fails before any work (exit 2)
     check_envs(env)

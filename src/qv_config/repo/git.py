@@ -8,7 +8,7 @@ applies as in the work tree: symlinks are resolved by their text against the com
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +127,19 @@ class GitSource:
         if data is None:
             raise GitError(f"object {blob} of {path} at {self.label} is missing", hint=_UNSHALLOW)
         return data
+
+    def read_many(self, paths: Sequence[str], apart: bool = False) -> dict[str, bytes]:
+        """The bytes of listed ``paths``, asked of Git all at once (a path not listed, or whose
+        blob is missing, is left out: ``read`` says why). ``apart``: through a ``cat-file``
+        process of its own (a forked worker must not share its parent's)."""
+        blobs = {path: blob for path in paths if (blob := self._blobs.get(path))}
+        reader = gitcmd.Batch(self.root) if apart else self._reader()
+        try:
+            found = reader.read_many(list(blobs.values()))
+        finally:
+            if apart:
+                reader.close()
+        return {path: data for path, blob in blobs.items() if (data := found[blob]) is not None}
 
     def read_strict(self, path: str) -> bytes | None:
         """``read``, but a file the rule refuses raises ``RefusedFile`` instead of None."""

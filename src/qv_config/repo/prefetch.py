@@ -1,11 +1,12 @@
-"""Parsing many files on both cores: the cold load of a large work tree.
+"""Work on both cores: parsing many files (the cold load of a large tree), and forked workers
+for other work of the same shape (``in_workers``: ``validate.rendered``).
 
 A cold load of 10,000 files spends most of its second reading, hashing and parsing YAML. Forked
-workers parse halves of the files and send back, per file, its digest and its value as a marshal
-blob (decoding marshal costs a fraction of parsing YAML) or its error. Errors are returned as
-data, so every problem is still a finding of the parent's load. Only for the work tree (a Git
-source reads through one shared ``git cat-file`` pipe) and only for many files: below that,
-forking costs more than it saves. ``QV_JOBS=1`` turns it off.
+workers read and parse halves of the files (a Git revision's blobs through a ``git cat-file`` of
+each worker's own, all asked at once) and send back, per file, its digest and its value as a
+marshal blob (decoding marshal costs a fraction of parsing YAML) or its error. Errors are
+returned as data, so every problem is still a finding of the parent's load. Only for many
+files: below that, forking costs more than it saves. ``QV_JOBS=1`` turns it off.
 """
 
 from __future__ import annotations
@@ -13,50 +14,83 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from qv_config.yamlio import Limits, YamlError, load_bytes
 
 _MIN_FILES = 2000
-_WORKERS = 2
+WORKERS = 2
 
 Parsed = tuple[str, bytes]  # digest, marshal blob of the value
 Failed = tuple[str, str, int, int]  # code, message, line, col
-_JOB: list[tuple[Callable[[str], bytes | None], Limits]] = []  # set just before forking
+_JOB: list[Callable[[Any], Any]] = []  # set just before forking
 
 
 @dataclass(frozen=True)
 class Prefetched:
     """Outcome of one file parsed by a worker: a value (``blob``) or an error."""
 
-    digest: str = ""
+    digest: str = ""  # of the file's bytes (with a value or an error)
     blob: bytes = b""
     error: Failed | None = None
     missing: bool = False  # the file went away; neither blob nor error: load it in the parent
     sops: bool = False  # the value has a top-level ``sops`` block (an encrypted file)
 
 
-def worth_it(paths: Sequence[str]) -> bool:
-    if len(paths) < _MIN_FILES or sys.platform == "win32" or os.environ.get("QV_JOBS") == "1":
+def worth_it(items: Sequence[object]) -> bool:
+    """Whether so many items are worth forking workers (``QV_JOBS=1``: never)."""
+    if len(items) < _MIN_FILES or sys.platform == "win32" or os.environ.get("QV_JOBS") == "1":
         return False
     return (os.cpu_count() or 1) >= 2
 
 
-def prefetch(
-    paths: Sequence[str], read: Callable[[str], bytes | None], limits: Limits
-) -> dict[str, Prefetched]:
-    """Parse ``paths`` in forked workers; path -> outcome."""
+def in_workers(job: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``job`` of each item, each in a process forked for it (``WORKERS`` at a time: a worker
+    holds what one item leaves behind, never what several do). Workers share the parent's
+    memory as it was (copy-on-write); what they return must be picklable."""
     import multiprocessing
 
-    chunks = [list(paths[start::_WORKERS]) for start in range(_WORKERS)]
-    _JOB.append((read, limits))
+    _fix_mmap_threshold()
+    _JOB.append(job)
     try:
-        with multiprocessing.get_context("fork").Pool(processes=_WORKERS) as pool:
-            results = pool.map(_parse_chunk, chunks, chunksize=1)
+        context = multiprocessing.get_context("fork")
+        with context.Pool(processes=WORKERS, maxtasksperchild=1) as pool:
+            return pool.map(_call, items, chunksize=1)
     finally:
         _JOB.clear()
+
+
+@cache
+def _fix_mmap_threshold() -> None:
+    """glibc raises its mmap threshold each time a large block is freed (up to 32 MB): the
+    10-30 MB blocks workers send back then come from the heap, and the heap keeps what they
+    leave (~60 MB more at 50,000 documents, in a process whose workers share its pages). A
+    fixed threshold keeps large blocks mapped, and unmapped when freed."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: its allocator decides
+        pass
+
+
+def _call(item: Any) -> Any:
+    return _JOB[-1](item)
+
+
+ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]
+
+
+def prefetch(paths: Sequence[str], read: ReadMany, limits: Limits) -> dict[str, Prefetched]:
+    """Read (``read``: a chunk of paths -> their bytes, called in the worker) and parse
+    ``paths`` in forked workers; path -> outcome."""
+    chunks = [list(paths[start::WORKERS]) for start in range(WORKERS)]
+    results = in_workers(partial(_parse_chunk, read, limits), chunks)
     out: dict[str, Prefetched] = {}
     for chunk, blob in zip(chunks, results, strict=True):
         for path, row in zip(chunk, marshal.loads(blob), strict=True):
@@ -68,17 +102,18 @@ def _outcome(row: tuple[Any, ...]) -> Prefetched:
     if row[0] == "ok":
         return Prefetched(row[1], row[2], sops=row[3])
     if row[0] == "error":
-        return Prefetched(error=row[1])
+        return Prefetched(row[2], error=row[1])
     return Prefetched(missing=row[0] == "missing")
 
 
-def _parse_chunk(paths: list[str]) -> bytes:
+def _parse_chunk(read: ReadMany, limits: Limits, paths: list[str]) -> bytes:
     from qv_config.cache.parse import encode
+    from qv_config.repo.source import content_hash
 
-    read, limits = _JOB[-1]
+    datas = read(paths)
     rows: list[tuple[Any, ...]] = []
     for path in paths:
-        data = read(path)
+        data = datas.get(path)
         if data is None:
             rows.append(("missing",))
             continue
@@ -86,7 +121,7 @@ def _parse_chunk(paths: list[str]) -> bytes:
             doc = load_bytes(path, data, limits=limits)
         except YamlError as err:
             line, col = (err.mark.line, err.mark.col) if err.mark else (0, 0)
-            rows.append(("error", (err.code, err.detail, line, col)))
+            rows.append(("error", (err.code, err.detail, line, col), content_hash(data)))
             continue
         blob = encode(doc.data)
         sops = type(doc.data) is dict and "sops" in doc.data

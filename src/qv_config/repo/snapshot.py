@@ -8,14 +8,16 @@ a base) and documents of E alone. Load errors become findings; loading never sto
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
-from qv_config.cache.parse import ParseMemo, StatKey
+from qv_config.cache.parse import ParseMemo
+from qv_config.cache.tree import Tree
 from qv_config.findings import Finding
 from qv_config.repo import prefetch as workers
-from qv_config.repo.source import Source, content_hash
+from qv_config.repo.source import Source, StatKey, WorkTreeSource, content_hash
 from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
 from qv_config.yamlio.loader import UNSET, LazyDoc, too_large
@@ -30,32 +32,42 @@ class _Loader:
 
     source: Source
     cache: ParseMemo
+    tree: Tree | None = None  # the work tree's last listing (None: a revision, or no cache)
     limits: Limits = field(default_factory=Limits)
     findings: list[Finding] = field(default_factory=list)
     encrypted: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    stats: dict[str, StatKey | None] = field(default_factory=dict)  # taken by prefetch
-    digests: dict[str, str] = field(default_factory=dict)  # the stat index vouches for these
     prefetched: dict[str, workers.Prefetched] = field(default_factory=dict)
     blobs: dict[str, str] = field(default_factory=dict)  # path -> Git blob id (a revision)
+    sizes: Mapping[str, StatKey] = field(default_factory=dict)  # the walk's, when taken
+    blob_data: dict[str, bytes] = field(default_factory=dict)  # a revision's, read at once
+    vouched: dict[str, str] | None = None  # path -> digest the work tree's stats vouch for
 
     def load(self, path: str) -> LoadedDoc | None:
-        digest, stat = self.digests.pop(path, None), None
-        if digest is None and self.blobs:
-            digest = self.cache.known_blob(self.blobs.get(path, ""))
-        if digest is None:
-            stat, digest = (self.stats.pop(path), None) if path in self.stats else self._known(path)
-        if digest is not None:  # unchanged since a run that loaded it cleanly (see remember)
+        digest = self.known(path)
+        if digest is not None:  # unchanged since a run that loaded it cleanly
             return self._lazy(path, digest)
         early = self.prefetched.pop(path, None)
         if early is not None and (early.blob or early.error or early.missing):
-            return self._from_worker(path, early, stat)
-        return self._read(path, stat)
+            return self._from_worker(path, early)
+        return self._read(path)
 
-    def _read(self, path: str, stat: StatKey | None) -> LoadedDoc | None:
-        if stat is not None and stat[1] > self.limits.max_file_bytes:  # not read into memory
-            self.findings.append(_finding(too_large(path, stat[1], self.limits)))
+    def known(self, path: str) -> str | None:
+        """The digest of ``path`` when a kept value vouched for by its Git blob id or its stat
+        (``cache.tree``) is at hand."""
+        if self.blobs:
+            return self.cache.known_blob(self.blobs.get(path, ""))
+        if self.vouched is not None:  # asked of the tree at once (``prefetch``)
+            return self.vouched.get(path)
+        digest = self.tree.vouched(path, self.cache.settings) if self.tree is not None else ""
+        return digest if digest and self.cache.has(digest) else None
+
+    def _read(self, path: str) -> LoadedDoc | None:
+        size = self._size(path)
+        if size is not None and size > self.limits.max_file_bytes:  # not read into memory
+            self.findings.append(_finding(too_large(path, size, self.limits)))
+            self._read_as(path, content_hash(f"too large: {size}".encode()), False)
             return None
-        data = self.source.read(path)
+        data = self.blob_data.pop(path, None) or self.source.read(path)
         if data is None:
             return None
         try:
@@ -63,76 +75,87 @@ class _Loader:
             doc = load_bytes(path, data, limits=self.limits, cache=self.cache)
         except YamlError as err:
             self.findings.append(_finding(err))
+            self._read_as(path, content_hash(data), False)
             return None
         if _has_sops(doc.data):
             return self._encrypted(doc)
-        return self._checked(self._lazy(path, doc.digest, doc.data), stat)
+        return self._checked(self._lazy(path, doc.digest, doc.data))
 
-    def _checked(self, doc: LazyDoc, stat: StatKey | None) -> LoadedDoc:
-        """A document just read: its stat (or Git blob id) is remembered (never an encrypted
-        file's: ``_encrypted``)."""
-        if stat is not None:
-            self.cache.remember(doc.path, stat, doc.digest)
-        elif doc.path in self.blobs:
+    def _size(self, path: str) -> int | None:
+        stat = self.sizes.get(path)
+        if stat is None and isinstance(self.source, WorkTreeSource):
+            stat = self.source.stat(path)
+        return stat[1] if stat is not None else None
+
+    def _checked(self, doc: LazyDoc) -> LoadedDoc:
+        """A document just read and loaded cleanly: its stat (or Git blob id) may vouch for it
+        next time (never an encrypted file's: ``_encrypted``)."""
+        if doc.path in self.blobs:
             self.cache.remember_blob(self.blobs[doc.path], doc.digest)
+        else:
+            self._read_as(doc.path, doc.digest, True)
         return doc
 
     def _encrypted(self, doc: LoadedDoc) -> LoadedDoc:
         """An encrypted file: its sops block is kept aside for secrets/ (metadata, not config),
         and it stays a whole ``LoadedDoc`` (secrets/ makes decrypted copies of it)."""
         self.encrypted[doc.path] = doc.data
+        self._read_as(doc.path, doc.digest, False)
         return replace(doc, data={k: v for k, v in doc.data.items() if k != "sops"})
 
-    def _known(self, path: str) -> tuple[StatKey | None, str | None]:
-        """The file's stat (work tree) and its digest when the stat index vouches for it."""
-        stat = self.stat(path) if self.stat is not None else None
-        return stat, (self.cache.known({path: stat}).get(path) if stat is not None else None)
-
     def prefetch(self, paths: list[str]) -> None:
-        """Parse in worker processes the files the stat index does not vouch for (cold runs)."""
-        if self.source.revision is not None or not hasattr(self.source, "stat"):
+        """Read and parse in worker processes the files no kept value vouches for (cold runs);
+        a revision's blobs are asked of Git all at once either way."""
+        if self.tree is not None:  # one pass for the thousands of files a run does not read
+            found = self.tree.vouched_many(paths, self.cache.settings)
+            self.vouched = self.cache.kept(found)
+        todo = [path for path in paths if self.known(path) is None]
+        source = self.source
+        if isinstance(source, WorkTreeSource):
+            if not workers.worth_it(todo):
+                return
+            # Files over the size limit stay out of the workers: the parent reports them from
+            # their stat, without reading them (a worker would read a whole file first).
+            self.sizes = sizes = source.walk_stats()
+            limit = self.limits.max_file_bytes
+            todo = [path for path in todo if (key := sizes.get(path)) is None or key[1] <= limit]
+            self.prefetched = workers.prefetch(todo, partial(_read_each, source), self.limits)
             return
-        walked = getattr(self.source, "walk_stats", None)  # the stats the listing took
-        stats = walked() if walked is not None else {}
-        if not stats:
-            stat = self.source.stat
-            stats = {path: stat(path) for path in paths}
-        self.stats = stats
-        self.digests = self.cache.known(stats)  # the stat index vouches for most, in one call
-        # Files over the size limit stay out of the workers: the parent reports them from their
-        # stat, without reading them (a worker would read a whole file before checking).
-        limit, sizes = self.limits.max_file_bytes, self.stats
-        todo = [
-            path
-            for path in paths
-            if path not in self.digests and ((key := sizes.get(path)) is None or key[1] <= limit)
-        ]
-        if workers.worth_it(todo):
-            self.prefetched = workers.prefetch(todo, self.source.read, self.limits)
+        read_many = getattr(source, "read_many", None)
+        if read_many is None or not todo:
+            return
+        if workers.worth_it(todo):  # each worker asks its own ``git cat-file``
+            self.prefetched = workers.prefetch(todo, partial(read_many, apart=True), self.limits)
+        else:
+            self.blob_data = read_many(todo)
 
-    def _from_worker(
-        self, path: str, early: workers.Prefetched, stat: StatKey | None
-    ) -> LoadedDoc | None:
+    def _from_worker(self, path: str, early: workers.Prefetched) -> LoadedDoc | None:
         if early.error is not None:
             code, message, line, col = early.error
             self.findings.append(Finding(code, message, path, line, col))
+            self._read_as(path, early.digest, False)
             return None
         if early.missing:
             return None
         # Kept encoded (a value decoded when first used): a cold load of 50,000 files holds
         # ~30 MB of these instead of ~300 MB of values.
         if early.sops:  # rare: read again in full (a whole document, see _encrypted)
-            return self._read(path, stat)
+            return self._read(path)
         self.cache.put(early.digest, early.blob)
-        return self._checked(self._lazy(path, early.digest), stat)
+        return self._checked(self._lazy(path, early.digest))
+
+    def _read_as(self, path: str, digest: str, vouches: bool) -> None:
+        """Tell the tree what a file read this run holds (``vouches``: its stat may vouch for it
+        next time: it loaded cleanly and is not encrypted)."""
+        if self.tree is not None:
+            self.tree.reads[path] = (digest, vouches)
 
     def _lazy(self, path: str, digest: str, data: Any = UNSET) -> LazyDoc:
         return LazyDoc(path, digest, self.cache.value, self.source.read, self.limits, data)
 
-    def __post_init__(self) -> None:
-        # The work tree's stats: the stat index's key (when caching) and, always, the size
-        # checked before a file is read.
-        self.stat: Callable[[str], StatKey | None] | None = getattr(self.source, "stat", None)
+
+def _read_each(source: Source, paths: list[str]) -> dict[str, bytes | None]:
+    return {path: source.read(path) for path in paths}
 
 
 def _finding(err: YamlError) -> Finding:
@@ -152,43 +175,68 @@ class _EnvParts:
 
 
 def load_snapshot(
-    source: Source, *, use_cache: bool = True, envs: Collection[str] | None = None
+    source: Source,
+    *,
+    use_cache: bool = True,
+    envs: Collection[str] | None = None,
+    tree: Tree | None = None,
+    only: Collection[str] | None = None,
 ) -> Snapshot:
-    """Load every qv file of ``source``; a parse memo under ``.qv/cache/`` makes reloads cheap.
+    """Load every qv file of ``source``; memos under ``.qv/cache/`` make reloads cheap.
 
     ``envs`` loads only the folders of those environments under ``environments/`` (``qv sync``
-    of one environment reads nothing of the others); the snapshot then holds only those."""
+    of one environment reads nothing of the others); the snapshot then holds only those.
+
+    ``tree``: the work tree's last listing, already compared with this run's by the caller,
+    who saves it (``validate.worktree``); without it a work-tree load keeps its own. ``only``
+    loads just those of the listed files (besides qv.yaml): structure findings (QV204) of such
+    a snapshot are not the tree's, the caller has them."""
     cache = ParseMemo(source.root if use_cache else None)
+    own = tree is None and use_cache and isinstance(source, WorkTreeSource)
+    if own:
+        tree = Tree(source.root)
     # Loading builds ~10 small acyclic containers per file: the cyclic collector would walk the
     # growing heap again and again for nothing (~0.1 s of a cold load of 10,000 files).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        snapshot = _load_all(_Loader(source, cache), envs)
+        loader = _Loader(source, cache, tree if tree is not None and tree.enabled else None)
+        snapshot = _load_all(loader, envs, only)
     finally:
         if enabled:
             gc.enable()
     cache.save()
+    if own and tree is not None:
+        tree.save(cache.settings)
     return snapshot
 
 
-def _load_all(loader: _Loader, envs: Collection[str] | None) -> Snapshot:
+def _load_all(
+    loader: _Loader, envs: Collection[str] | None, only: Collection[str] | None
+) -> Snapshot:
     project, project_doc, model = _project(loader)
     loader.limits = _yaml_limits(project)
     loader.cache.settings = repr(loader.limits)
     bases = list(project.bases) if project else ["strategies"]
     files = loader.source.list_files(bases)
+    tree = loader.tree
+    if tree is not None and isinstance(loader.source, WorkTreeSource):
+        listing = loader.source.listing()
+        if tree.listing is None or tree.listing[0] is not listing[0]:  # not compared yet
+            tree.compare(listing, loader.source.index)
+        tree.project, tree.bases = (project_doc.digest if project_doc else ""), bases
     if envs is not None:
         files = {path: blob for path, blob in files.items() if _in_envs(path, envs)}
     if loader.source.revision is not None:
         loader.blobs = files  # Git's blob ids: a blob parsed before is not even read
-    loader.cache.complete = envs is None and loader.source.revision is None
+    loader.cache.complete = envs is None and only is None and loader.source.revision is None
+    chosen = files if only is None else [path for path in only if path in files]
     base_prefixes = tuple(f"{b}/" for b in bases)
-    loader.prefetch([p for p in files if p.endswith(_YAML_SUFFIXES) and "/" in p])
+    loader.prefetch([p for p in chosen if p.endswith(_YAML_SUFFIXES) and "/" in p])
     templates: dict[str, LoadedDoc] = {}
     base_docs: dict[str, LoadedDoc] = {}
     parts: dict[str, _EnvParts] = {}
-    for path in sorted(files):
+    for path in sorted(chosen):
         if not path.endswith(_YAML_SUFFIXES) or path == "qv.yaml":
             continue
         if path.startswith("templates/"):
@@ -219,6 +267,11 @@ def _load_all(loader: _Loader, envs: Collection[str] | None) -> Snapshot:
     if model is not None:  # built while loading: spare the first use a second validation
         snapshot.__dict__["project"] = model
     return snapshot
+
+
+def yaml_settings(project: ProjectInfo | None) -> str:
+    """The YAML limits of ``project`` as the caches compare them."""
+    return repr(_yaml_limits(project))
 
 
 def _yaml_limits(project: ProjectInfo | None) -> Limits:

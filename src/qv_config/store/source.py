@@ -7,14 +7,17 @@ revision it came from; uncommitted edits are not deployable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qv_config.errors import StateRefused
 from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
+    from qv_config.render.types import RenderedDoc
+    from qv_config.repo.types import Snapshot
     from qv_config.store.desiredcache import DesiredHashes, InputKey
 
 
@@ -76,24 +79,36 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
     STATS.renders += 1
     source = GitSource(root, rev)
     values: dict[str, bytes] = {}
+    done: set[str] = set()  # main paths of the documents whose values validation gave
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
         # other environments is read.
         snapshot = load_snapshot(source, envs=[env])
-        if check:
-            _check(snapshot, env)
         problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
+        if check:  # the values of what validation renders are taken (unless decrypted later)
+            values, done = _check(snapshot, env, canonical if not secret else None)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
-        found = render_each(snapshot, env, lambda key, doc: values.update({key: canonical(doc)}))
+        keep = values.__setitem__
+        found = render_each(snapshot, env, lambda key, doc: keep(key, canonical(doc)),
+                            paths=_others(snapshot, env, done))  # fmt: skip
         refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
     return DesiredState(env, source.revision, digest_of(hashes), values, hashes), secret
+
+
+def _others(snapshot: Snapshot, env: str, done: set[str]) -> set[str] | None:
+    """Main paths of the documents of ``env`` whose value is not known yet (None: all)."""
+    from qv_config.render.jobs import env_jobs
+
+    if not done:
+        return None
+    return {job[0].path for job in env_jobs(snapshot, snapshot.environments[env])} - done
 
 
 def desired_hashes(
@@ -123,13 +138,19 @@ def desired_hashes(
     return dc.DesiredHashes(env, state.revision, state.digest, state.hashes, cached=False)
 
 
-def _check(snapshot: Any, env: str) -> None:
+def _check(
+    snapshot: Snapshot, env: str, value_of: Callable[[RenderedDoc], bytes] | None = None
+) -> tuple[dict[str, bytes], set[str]]:
+    """Validate ``env``; with ``value_of``, the value of each document validation rendered
+    (and their main paths). Refuses (``StateRefused``) when it reports errors."""
+    from qv_config.progress import NO_PROGRESS
     from qv_config.render.desired import places
-    from qv_config.validate import validate
+    from qv_config.validate.api import validate_checked
 
-    result = validate(snapshot, [env])
+    checked = validate_checked(snapshot, [env], (), True, NO_PROGRESS, value_of=value_of)
+    result = checked.result
     if result.ok:
-        return
+        return checked.values, checked.rendered
     errors = [f for f in result.findings if f.is_error]
     where = "; ".join(f"{f.file}:{f.line}: {f.code} {f.message}" for f in errors[:3])
     head = f"{env} at {snapshot.label} has {result.errors} validation error(s), nothing was applied"

@@ -5,25 +5,24 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from qv_config.cache.results import Results
+from qv_config.cache.results import Damaged, Documents, EnvMemo, Results
 from qv_config.cache.templates import TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.validate.engine import RunState, check_document, check_environment
-from qv_config.validate.incremental import check_env, plan_env
+from qv_config.validate.incremental import EnvPlan, check_env, plan_env
 from qv_config.validate.plaintexts import Plaintexts
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
 from qv_config.validate.types import ValidationResult, ValidationStats
 
 if TYPE_CHECKING:
-    from qv_config.render.types import RenderedEnv
-    from qv_config.repo.source import WorkTreeSource
+    from qv_config.render.types import RenderedDoc, RenderedEnv
     from qv_config.repo.types import Snapshot
     from qv_config.yamlio import LoadedDoc
 
@@ -103,42 +102,87 @@ def _listing(tag: str, docs: Mapping[str, LoadedDoc]) -> bytes:
     return "".join([f"\0{tag}{path}\0{doc.digest}" for path, doc in sorted(docs.items())]).encode()
 
 
+@dataclass
+class Checked:
+    """One run of ``_validate``: its result, the schema files it read (path -> digest), and the
+    memo id of each environment it checked (``cache.tree``'s fresh environments)."""
+
+    result: ValidationResult
+    reads: dict[str, str]
+    rids: dict[str, str]
+    documents: dict[str, Documents] = field(default_factory=dict)
+    values: dict[str, bytes] = field(default_factory=dict)  # of the documents it rendered
+    rendered: set[str] = field(default_factory=set)  # their main paths
+
+
 def _check_envs(
     snapshot: Snapshot,
     names: tuple[str, ...],
     run: RunState,
     results: Results,
-    sources: bool,
     progress: Progress,
-) -> list[tuple[list[Finding], tuple[tuple[str, str, str], ...]]]:
-    """Findings and documents per environment: from the memo when nothing an environment is
-    built from changed, else checked again (rendering only what changed)."""
+    values: tuple[dict[str, bytes], set[str]],
+) -> dict[str, tuple[list[Finding], Documents, str]]:
+    """Findings, documents and memo id per environment: from the memo when nothing an
+    environment is built from changed, else checked again (rendering only what changed)."""
     shared = _shared_signature(snapshot, run) if results.enabled else ""
-    signatures = {
-        env: _env_signature(snapshot, env, shared) if results.enabled else "" for env in names
-    }
     out = {}
+    plans = []
     for env in names:
-        hit = results.env_hit(env, signatures[env], run.schemas.digest_of, sources)
+        memo = results.memo(env)
+        signature = _env_signature(snapshot, env, shared) if results.enabled else ""
+        hit = _hit(memo, signature, run)
         if hit is not None:
-            run.cached += len(hit[1])
             out[env] = hit
-    plans = [plan_env(snapshot, env, run, results.previous(env)) for env in names if env not in out]
-    total = sum(len(plan.todo) for plan in plans)
+        else:
+            plans.append((_plan(snapshot, env, run, memo), signature))
+    total = sum(len(plan.todo) for plan, _ in plans)
     if total:
-        progress.start(f"validating {', '.join(plan.env for plan in plans)}", total)
+        progress.start(f"validating {', '.join(plan.env for plan, _ in plans)}", total)
     try:
-        for plan in plans:
-            findings, documents, record = check_env(snapshot, plan, run, sources)
-            record.signature, record.schema_reads = signatures[plan.env], run.schemas.reads()
-            results.put(plan.env, record)
+        for plan, signature in plans:
+            outcome = check_env(snapshot, plan, run)
+            outcome.row.signature, outcome.row.schema_reads = signature, run.schemas.reads()
+            results.put(plan.env, outcome.row, outcome.documents, outcome.shards, plan.old)
+            values[0].update(outcome.values)
+            values[1].update(outcome.rendered)
             snapshot.release_values()  # the next environment decodes what it renders
-            out[plan.env] = (findings, documents)
+            out[plan.env] = (outcome.findings, outcome.documents, outcome.row.rid)
             progress.advance(len(plan.todo))
     finally:
         if total:
             progress.stop()
-    return [out[env] for env in names]
+    return out
+
+
+def _hit(
+    memo: EnvMemo, signature: str, run: RunState
+) -> tuple[list[Finding], Documents, str] | None:
+    """The memo's answer when nothing the environment is built from changed."""
+    row = memo.row
+    if row is None or not row.signature or row.signature != signature:
+        return None
+    if not same_digests(run.schemas, row.schema_reads):
+        return None
+    try:
+        documents = memo.documents()
+    except Damaged:
+        return None
+    run.cached += len(documents)
+    return row.findings(), documents, row.rid
+
+
+def _plan(snapshot: Snapshot, env: str, run: RunState, memo: EnvMemo) -> EnvPlan:
+    """``plan_env`` against the memo; against none when it is damaged."""
+    try:
+        return plan_env(snapshot, env, run, memo)
+    except Damaged:
+        return plan_env(snapshot, env, run)
+
+
+def same_digests(schemas: SchemaStore, reads: Iterable[tuple[str, str]]) -> bool:
+    """The schema files a run read (path, digest) still have the digests it saw."""
+    return all(schemas.digest_of(path) == digest for path, digest in reads)
 
 
 def validate(
@@ -155,135 +199,61 @@ def validate(
     ``paths`` keeps only findings whose file is under one of them (everything is still rendered).
     ``progress`` hears of the documents rendered and checked, environment by environment.
     """
-    return _validate(snapshot, envs, paths, use_cache, progress, today)[0]
+    return validate_checked(snapshot, envs, paths, use_cache, progress, today).result
 
 
-def _validate(
+def validate_checked(
     snapshot: Snapshot,
     envs: Sequence[str] | None,
     paths: Sequence[str],
     use_cache: bool,
     progress: Progress,
     today: date | None = None,
-) -> tuple[ValidationResult, dict[str, str]]:
-    """``validate``, and the schema files it read (path -> digest)."""
+    value_of: Callable[[RenderedDoc], bytes] | None = None,
+) -> Checked:
+    """``validate``, and what ``validate.worktree`` keeps of it; with ``value_of``, the value
+    of each document it rendered (those the memo answered for were not)."""
     names = select_envs(snapshot, envs)
     prefixes = _normalise(paths)
     _check_paths(snapshot, prefixes)
-    root = snapshot.root if use_cache else None
-    results = Results(root)
-    project = snapshot.project_doc.digest if snapshot.project_doc else ""
-    plaintexts = Plaintexts.for_snapshot(snapshot)  # secrets checked decrypted with a key
-    if plaintexts is not None:
-        project += f"\0keys:{plaintexts.signature}"
-    schemas = SchemaStore(snapshot.read)
-    run = RunState(schemas, today or date.today(), project, plaintexts, models_ok=results.models_ok)
-    run.encrypted = frozenset(snapshot.encrypted)
-    run.templates = TemplateValues(root, project)
+    results = Results(snapshot.root if use_cache else None)
+    run = run_state(snapshot, results, today or date.today())
+    run.value_of = value_of
     findings: list[Finding] = list(snapshot.findings)
-    documents: set[tuple[str, str, str]] = set()
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
     # collector would walk that heap over and over (~0.4 s of a cold run of 10,000 documents).
     enabled = gc.isenabled()
     gc.disable()
+    values: tuple[dict[str, bytes], set[str]] = ({}, set())
     try:
-        for found, docs in _check_envs(snapshot, names, run, results, bool(prefixes), progress):
-            findings += found
-            documents.update(docs)
+        checked = _check_envs(snapshot, names, run, results, progress, values)
     finally:
         if enabled:
             gc.enable()
     for check in stage_functions("files"):  # whole-snapshot rules (secrets: QV602–QV605)
         findings += check(snapshot, names)
-    results.save(keep=snapshot.env_names)  # an --env run keeps the others' records
+    results.save(keep=snapshot.env_names)  # an --env run keeps the others' memos
     run.templates.save()
-    if prefixes:
-        findings = [f for f in findings if _under(f.file, prefixes)]
-        documents = {d for d in documents if _under(d[2], prefixes)}
-    return _result(snapshot, findings, names, prefixes, documents, run), dict(run.schemas.reads())
+    for found, _, _ in checked.values():
+        findings += found
+    documents = {env: docs for env, (_, docs, _) in checked.items()}
+    result = _result(snapshot, findings, names, prefixes, documents, run)
+    rids = {env: rid for env, (_, _, rid) in checked.items()}
+    return Checked(result, dict(run.schemas.reads()), rids, documents, *values)
 
 
-def validate_worktree(
-    root: Path,
-    envs: Sequence[str] | None = None,
-    paths: Sequence[str] = (),
-    *,
-    use_cache: bool = True,
-    progress: Progress = NO_PROGRESS,
-) -> tuple[ValidationResult, Callable[[str], bytes | None]]:
-    """``validate`` of the work tree at ``root``, answered from ``cache.runs`` when no file
-    changed since a run with the same options (nothing is read, parsed or rendered then); and
-    the reader of the tree's files (for reporters that quote lines)."""
-    from qv_config.cache.runs import Runs
-    from qv_config.repo import WorkTreeSource, load_snapshot
-    from qv_config.repo.source import content_hash
-
-    source = WorkTreeSource(root)
-    runs = Runs(root if use_cache else None)
-    project = content_hash(source.read("qv.yaml") or b"")
-    bases = runs.bases(project) if runs.enabled else None
-    key = _tree_key(source, project, bases, envs, paths) if bases is not None else None
-    kept = runs.get(key) if key is not None else None
-    if kept is not None and _reads_unchanged(source, kept[1]):
-        return _kept_result(kept[0]), source.read
-    snapshot = load_snapshot(source, use_cache=use_cache)
-    result, reads = _validate(snapshot, envs, paths, use_cache, progress)
-    info = snapshot.project_info
-    if runs.enabled and info is not None and not snapshot.encrypted:
-        if bases != info.bases:  # first run of this qv.yaml: its key is known now
-            key = _tree_key(source, project, info.bases, envs, paths)
-        if key is not None:
-            runs.put(key, project, info.bases, _kept_row(result), reads)
-    return result, snapshot.read
-
-
-def _tree_key(
-    source: WorkTreeSource,
-    project: str,
-    bases: tuple[str, ...],
-    envs: Sequence[str] | None,
-    paths: Sequence[str],
-) -> str | None:
-    from qv_config.cache.runs import tree_key
-
-    source.list_files(list(bases))
-    # Links and names the file rule refused are findings too (QV111/QV112), yet have no stat.
-    refused = tuple(sorted((path, r.code, r.reason) for path, r in source.problems.items()))
-    parts = (
-        project,
-        bases,
-        tuple(envs or ()),
-        _normalise(paths),
-        date.today().isoformat(),
-        refused,
-    )
-    return tree_key(parts, source.walk_stats())
-
-
-def _reads_unchanged(source: WorkTreeSource, reads: Mapping[str, str]) -> bool:
-    """The schema files a kept run read still have its digests (most are in the walked
-    folders already, but ``metadata.schema`` may name any file of the repository)."""
-    if not reads:
-        return True
-    schemas = SchemaStore(source.read)
-    return all(schemas.digest_of(path) == digest for path, digest in reads.items())
-
-
-def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
-    from qv_config.cache.results import to_row
-
-    rows = tuple(map(to_row, result.findings))
-    counts = (result.errors, result.warnings, result.files, result.documents)
-    return (rows, result.environments, *counts, result.stats.documents)
-
-
-def _kept_result(row: tuple[Any, ...]) -> ValidationResult:
-    from qv_config.cache.results import from_row
-
-    rows, environments, errors, warnings, files, documents, checks = row
-    stats = ValidationStats(checks, 0, checks)
-    findings = tuple(map(from_row, rows))
-    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
+def run_state(snapshot: Snapshot, results: Results, today: date) -> RunState:
+    """What checking shares across environments: schemas, today, qv.yaml's digest (and the keys
+    at hand, which decide what encrypted values are checked against), the memos."""
+    project = snapshot.project_doc.digest if snapshot.project_doc else ""
+    plaintexts = Plaintexts.for_snapshot(snapshot)  # secrets checked decrypted with a key
+    if plaintexts is not None:
+        project += f"\0keys:{plaintexts.signature}"
+    schemas = SchemaStore(snapshot.read)
+    run = RunState(schemas, today, project, plaintexts, models_ok=results.models_ok)
+    run.encrypted = frozenset(snapshot.encrypted)  # ENC[...] elsewhere is QV606
+    run.templates = TemplateValues(results.root if results.enabled else None, project)
+    return run
 
 
 def _result(
@@ -291,23 +261,39 @@ def _result(
     findings: list[Finding],
     names: tuple[str, ...],
     prefixes: tuple[str, ...],
-    documents: set[tuple[str, str, str]],
+    documents: Mapping[str, Documents],
     run: RunState,
 ) -> ValidationResult:
-    unique = sorted(set(findings), key=Finding.sort_key)
     files = _yaml_files(snapshot)
     if prefixes:
         files = {f for f in files if _under(f, prefixes)}
+    return assemble(findings, names, prefixes, documents, len(files), run)
+
+
+def assemble(
+    findings: list[Finding],
+    names: tuple[str, ...],
+    prefixes: tuple[str, ...],
+    documents: Mapping[str, Documents],
+    files: int,
+    run: RunState,
+) -> ValidationResult:
+    """The result of a run over environments ``names``: findings deduplicated and sorted,
+    those outside ``prefixes`` left out."""
+    if prefixes:
+        findings = [f for f in findings if _under(f.file, prefixes)]
+    unique = sorted(set(findings), key=Finding.sort_key)
     errors = sum(1 for f in unique if f.is_error)
+    kinds: set[str] = set()
+    for docs in documents.values():
+        if not prefixes:
+            kinds.update(docs.names)
+        else:
+            pairs = zip(docs.names, docs.mains, strict=True)
+            kinds.update(name for name, main in pairs if _under(main, prefixes))
     stats = ValidationStats(run.validated + run.cached, run.validated, run.cached)
     return ValidationResult(
-        tuple(unique),
-        errors,
-        len(unique) - errors,
-        names,
-        len(files),
-        len({(k, n) for k, n, _ in documents}),
-        stats,
+        tuple(unique), errors, len(unique) - errors, names, files, len(kinds), stats
     )
 
 

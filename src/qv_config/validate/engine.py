@@ -46,6 +46,8 @@ class RunState:
     cached: int = 0
     models_ok: set[str] = field(default_factory=set)
     templates: TemplateValues = NO_VALUES  # passed to the renderer (``cache.templates``)
+    # The value kept of every document rendered (``qv sync``: its canonical JSON).
+    value_of: Callable[[RenderedDoc], bytes] | None = None
 
 
 def locate(doc: RenderedDoc, path: FieldPath) -> tuple[str, int, int]:
@@ -187,9 +189,11 @@ def env_digest(rendered: RenderedEnv) -> str:
     """The Environment document's layer digests: what every document's templating context is
     rendered from."""
     env_doc = rendered.environment
-    if env_doc is None:
-        return "-"
-    return "|".join(layer.doc.digest for layer in env_doc.layers)
+    return layers_digest(env_doc) if env_doc is not None else "-"
+
+
+def layers_digest(doc: RenderedDoc) -> str:
+    return "|".join(layer.doc.digest for layer in doc.layers)
 
 
 def cross_issues(ctx: CrossContext) -> Iterable[Issue]:

@@ -4,42 +4,47 @@ A document's rendered value is a function of: its main file, its overlay, the te
 ``extends`` chain, the Environment document (the templating context, itself rendered from its
 layers), qv.yaml and the rendering code (bound into the cache's MACs). The previous run recorded,
 per main file, a *pre-render key* (the digests of exactly those inputs, as a tuple: compared, not
-hashed) and the template chain it used with each template's digest (``cache.results``). When the
-same key comes out now, every template of the chain has its recorded digest (unchanged templates
-linearise the same) and its service schema is unchanged, the document is not rendered: its
-findings and cross-document facts come from the record. Cross-document findings are reused while
-the facts of every document (and today) are; those pointing at a document that was not rendered
-render it for its file:line.
+hashed) and the template chain it used with each template's digest (``cache.results``).
+
+What to render again is decided in one of two ways: ``plan_env`` compares every document of a
+snapshot with its record (same key, every template of the chain with its recorded digest, the
+same service schema: not rendered); ``delta_plan`` is told which documents changed, by a caller
+that knows the memo was made from exactly the files it listed (``validate.worktree``). Either
+way ``check_env`` renders and checks those documents only (and the Environment document, and the
+documents that had no record), and updates the memo by difference: the other documents' records,
+findings and names are kept as they are, without reading them. Cross-document findings are kept
+while the facts of every document (and today) are; a finding pointing at a document that was not
+rendered renders it for its file:line.
 
 Safety nets: documents that failed to render keep no record (they are rendered every run), and a
-duplicate (kind, name) between a rendered and a reused document makes the run render everything.
+(kind, name) defined both by a rendered and by a kept document makes the environment render
+whole (QV220 stays exact).
 """
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qv_config.cache.results import (
-    NO_CROSS,
+    NO_MEMO,
+    SHARDS,
     CrossEntry,
     DocRecord,
-    EnvRecord,
-    PreKey,
+    Documents,
+    EnvMemo,
+    EnvRow,
     from_row,
+    new_rid,
+    rows_of,
+    shard_of,
     to_row,
 )
 from qv_config.findings import Finding
-from qv_config.validate.engine import (
-    RunState,
-    check_document,
-    cross_issues,
-    env_digest,
-    input_key,
-    to_finding,
-)
+from qv_config.validate.engine import RunState, cross_issues, env_digest, to_finding
+from qv_config.validate.rendered import EnvRun, context_of, decode_facts, render_and_check
+from qv_config.validate.rendered import prekey as job_prekey
 from qv_config.validate.types import CrossContext, DocFacts
 
 if TYPE_CHECKING:
@@ -47,119 +52,183 @@ if TYPE_CHECKING:
     from qv_config.render.types import RenderedDoc
     from qv_config.repo.types import Snapshot
 
-Documents = tuple[tuple[str, str, str], ...]  # (kind, name, source file)
 
-
-@dataclass
-class _EnvRun:
-    """What one environment's run has gathered."""
-
-    env: str
-    context: str  # the environment's part of every pre-render key
-    findings: list[Finding] = field(default_factory=list)
-    facts: dict[str, DocFacts | bytes] = field(default_factory=dict)  # bytes: from a record
-    digests: dict[str, str] = field(default_factory=dict)  # doc key -> facts digest
-    input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
-    sources: dict[str, str] = field(default_factory=dict)  # doc key -> main file
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc key -> (kind, name)
-    records: dict[str, DocRecord] = field(default_factory=dict)  # by main path
-    cross: CrossEntry = NO_CROSS
+class Incomplete(Exception):
+    """The snapshot lacks documents the check needs (a partial snapshot: the caller loads the
+    whole tree instead), or the memo is damaged."""
 
 
 @dataclass(frozen=True)
 class EnvPlan:
-    """What checking one environment will reuse and render, decided before any rendering (the
-    caller reports the work to do)."""
+    """What checking one environment will render, decided before any rendering (the caller
+    reports the work to do)."""
 
     env: str
-    digest: str  # of the rendered Environment document (the templating context)
-    context: str  # the environment's part of every pre-render key
-    reused: dict[str, DocRecord]  # main path -> record of a document not rendered again
+    # Of the rendered Environment document (the templating context), and the environment's part
+    # of every pre-render key ("": taken from the Environment document as it is rendered).
+    digest: str
+    context: str
     todo: frozenset[str]  # main paths of the documents to render
-    previous: dict[str, DocRecord]  # the previous run's records (by main path)
-    cross: CrossEntry  # the previous run's cross findings
+    gone: frozenset[str]  # main paths of the memo's documents that are no documents any more
+    old: EnvMemo = NO_MEMO
+    main: str = ""  # of the Environment document: rendered every run, as the context
+    partial: bool = False  # the snapshot holds only what ``todo`` needs (``delta_plan``)
+
+    @property
+    def changed(self) -> frozenset[str]:
+        """Main paths whose memo is replaced."""
+        return self.todo | self.gone | {self.main}
 
 
-def plan_env(
-    snapshot: Snapshot,
-    env: str,
-    run: RunState,
-    previous: tuple[dict[str, DocRecord], CrossEntry] = ({}, NO_CROSS),
-) -> EnvPlan:
-    """Which documents of ``env`` render as when ``previous`` (records by main path, cross
-    findings) was made, and which must be rendered."""
+@dataclass
+class EnvOutcome:
+    """One environment checked: its findings and documents, and its memo to keep."""
+
+    findings: list[Finding]
+    documents: Documents
+    row: EnvRow
+    shards: dict[int, dict[str, DocRecord]]
+    values: dict[str, bytes]  # of the documents rendered (``RunState.value_of``)
+    rendered: set[str]  # the main paths of those documents (none without ``value_of``)
+
+
+def _context(snapshot: Snapshot, env: str, run: RunState) -> tuple[str, str]:
     from qv_config.render.engine import render_environment
+
+    # The Environment alone: its digest is part of every document's pre-render key.
+    digest = env_digest(render_environment(snapshot, env, paths=(), memo=run.templates))
+    return digest, context_of(digest, run)
+
+
+def plan_env(snapshot: Snapshot, env: str, run: RunState, old: EnvMemo = NO_MEMO) -> EnvPlan:
+    """Which documents of ``env`` render as when ``old`` was made, and which must be rendered."""
     from qv_config.render.jobs import env_jobs
 
     files = snapshot.environments[env]
-    digest = env_digest(
-        render_environment(snapshot, env, paths=(), memo=run.templates)
-    )  # the Environment alone
-    context = f"{digest}\n{run.project_digest}\n{run.today.isoformat()}"
-    old, cross = previous
-    jobs = [job for job in env_jobs(snapshot, files) if job[0] is not files.environment]
+    digest, context = _context(snapshot, env, run)
+    records = old.all_records()
     templates = {name: doc.digest for name, doc in snapshot.templates.items()}
-    reused = {
-        job[0].path: record
-        for job in jobs
-        if (record := old.get(job[0].path)) is not None
-        and _unchanged(job, record, templates, context, run)
-    }
-    todo = frozenset(job[0].path for job in jobs) - reused.keys()
-    return EnvPlan(env, digest, context, reused, todo, old, cross)
+    mains, todo = set(), set()
+    for job in env_jobs(snapshot, files):
+        main = job[0].path
+        mains.add(main)
+        record = records.get(main)
+        if record is None or not _unchanged(job, record, templates, context, run):
+            todo.add(main)
+    known = set(old.documents().mains) | records.keys()
+    if old.row is not None:
+        known |= old.row.failed.keys()
+    main = files.environment.path if files.environment else ""
+    todo.discard(main)
+    return EnvPlan(env, digest, context, frozenset(todo), frozenset(known - mains), old, main)
 
 
-def check_env(
-    snapshot: Snapshot, plan: EnvPlan, run: RunState, sources: bool = True
-) -> tuple[list[Finding], Documents, EnvRecord]:
-    """Every finding of the environment and its documents (with their main file when
-    ``sources``), and the record to keep; renders only what ``plan`` says, checking each
-    document as it is rendered (none is kept: memory)."""
+def delta_plan(
+    snapshot: Snapshot, env: str, run: RunState, old: EnvMemo, changed: set[str], gone: set[str]
+) -> EnvPlan:
+    """The plan when exactly the documents of main paths ``changed`` (and ``gone``) differ from
+    ``old``'s: those, the Environment document and the documents without a record render."""
+    assert old.row is not None
+    files = snapshot.environments[env]
+    main = files.environment.path if files.environment else ""
+    todo = (changed | old.row.failed.keys()) - gone - {main}
+    return EnvPlan(env, "", "", frozenset(todo), frozenset(gone), old, main, partial=True)
+
+
+def check_env(snapshot: Snapshot, plan: EnvPlan, run: RunState) -> EnvOutcome:
+    """Render and check ``plan.todo`` (each document checked as it is rendered, none kept:
+    memory) and update the memo by difference; a duplicate name between a rendered and a kept
+    document renders the environment whole."""
     counts = run.validated, run.cached
-    state, found = _render_and_check(snapshot, plan, run, plan.todo if plan.reused else None)
-    reused = plan.reused
-    if reused and _collides(state, found, reused):
-        reused = {}
+    state, found = _render_and_check(snapshot, plan, run)
+    if _collides(state, found):
+        if plan.partial:
+            raise Incomplete(plan.env)
         run.validated, run.cached = counts
-        state, found = _render_and_check(snapshot, plan, run, None)
-    _reuse(state, reused, run)
-    state.findings += found
-    state.findings += _cross(snapshot, state, run, plan.cross)
-    documents = tuple(
-        (*state.names[key], state.sources[key] if sources else "") for key in state.names
-    )
-    return state.findings, documents, _record(state, documents, sources)
+        every = frozenset(_all_mains(snapshot, plan.env) - {plan.main})
+        plan = EnvPlan(plan.env, plan.digest, plan.context, every, frozenset(), main=plan.main)
+        state, found = _render_and_check(snapshot, plan, run)
+    run.cached += len(state.kept) + state.cached
+    return _outcome(snapshot, state, found, run)
 
 
 def _render_and_check(
-    snapshot: Snapshot, plan: EnvPlan, run: RunState, paths: frozenset[str] | None
-) -> tuple[_EnvRun, tuple[Finding, ...]]:
-    from qv_config.render.engine import render_each
-
-    state = _EnvRun(plan.env, plan.context)
-
-    def check(key: str, doc: RenderedDoc) -> None:
-        _check_rendered(state, key, doc, plan, run)
-
-    return state, render_each(snapshot, plan.env, check, paths=paths, memo=run.templates)
+    snapshot: Snapshot, plan: EnvPlan, run: RunState
+) -> tuple[EnvRun, tuple[Finding, ...]]:
+    changed = plan.changed
+    kept = plan.old.documents().without(changed)
+    state = EnvRun(plan, plan.old.records(changed), plan.digest, plan.context, kept=kept)
+    return state, render_and_check(snapshot, state, run)
 
 
-def _record(state: _EnvRun, documents: Documents, sources: bool) -> EnvRecord:
-    return EnvRecord(
-        findings=tuple(map(to_row, state.findings)),
-        documents=documents,
-        has_sources=sources,
-        heavy=(state.records, state.cross),
+def _all_mains(snapshot: Snapshot, env: str) -> set[str]:
+    from qv_config.render.jobs import env_jobs
+
+    return {job[0].path for job in env_jobs(snapshot, snapshot.environments[env])}
+
+
+def _collides(state: EnvRun, found: tuple[Finding, ...]) -> bool:
+    """A (kind, name) defined by a rendered (or failed) document and by a kept one."""
+    if not state.kept:
+        return False
+    mine = {f"{kind}\0{name}" for kind, name, _ in state.documents.values()}
+    mine |= {f"{f.kind}\0{f.name}" for f in found if f.kind and f.name}
+    return not mine.isdisjoint(state.kept.names)
+
+
+def _outcome(
+    snapshot: Snapshot, state: EnvRun, found: tuple[Finding, ...], run: RunState
+) -> EnvOutcome:
+    old = state.plan.old.row if state.kept else None
+    record_rows = Counter(old.record_rows if old else ())
+    record_rows.subtract(rows_of(state.before.values()) if old else ())
+    record_rows.update(rows_of(state.records.values()))
+    cross = _cross(snapshot, state, run, old)
+    row = EnvRow(
+        new_rid(),
+        today=run.today.isoformat(),
+        render_rows=tuple(map(to_row, (*found, *state.unrecorded))),
+        record_rows=tuple(record_rows.elements()),
+        cross=cross,
+        failed=_failed(state),
     )
+    documents = Documents(list(state.kept.names), list(state.kept.mains))
+    for kind, name, main in state.documents.values():
+        documents.add(kind, name, main)
+    findings = [from_row(r) for r in (*row.render_rows, *row.record_rows, *cross[0])]
+    rendered = {main for _, _, main in state.documents.values()} if run.value_of else set()
+    shards = _shards(state, old is not None)
+    return EnvOutcome(findings, documents, row, shards, state.values, rendered)
 
 
-def _prekey(job: Job, context: str) -> PreKey:
-    """The inputs of a document's rendering besides its template chain, as a tuple: compared,
-    not hashed (thousands per environment; the main path is the record's own key)."""
-    main, role, overlay = job
-    if overlay is None:
-        return (context, role, main.digest, "-", "")
-    return (context, role, main.digest, overlay.path, overlay.digest)
+def _failed(state: EnvRun) -> dict[str, tuple[str, str]]:
+    """The rendered documents without a record, and the planned ones that did not render."""
+    recorded = set(state.records)
+    out = {}
+    for key, (_, _, main) in state.documents.items():
+        if main not in recorded:
+            out[main] = (key, state.digests[key])
+    for main in state.plan.todo - recorded - out.keys():  # planned, and did not render
+        out[main] = ("", "")
+    return out
+
+
+def _shards(state: EnvRun, kept: bool) -> dict[int, dict[str, DocRecord]]:
+    """The shards that change: without the records of the changed documents, with their new
+    ones (all shards when nothing is kept)."""
+    plan = state.plan
+    shards: dict[int, dict[str, DocRecord]] = {}
+    if kept:
+        for main in plan.changed:
+            number = shard_of(main)
+            if number not in shards:
+                shards[number] = dict(plan.old.shard(number))
+            shards[number].pop(main, None)
+    else:
+        shards = {number: {} for number in range(SHARDS)}
+    for main, record in state.records.items():
+        shards.setdefault(shard_of(main), {})[main] = record
+    return shards
 
 
 def _unchanged(
@@ -167,7 +236,7 @@ def _unchanged(
 ) -> bool:
     """Whether the document of ``job`` would render and check as last time."""
     prekey, chain, schema_path, schema_digest = record[:4]
-    if _prekey(job, context) != prekey:
+    if job_prekey(job, context) != prekey:
         return False
     for name, template in chain:  # unchanged templates linearise the same
         if templates.get(name) != template:
@@ -175,137 +244,67 @@ def _unchanged(
     return not schema_path or run.schemas.digest_of(schema_path) == schema_digest
 
 
-def _collides(state: _EnvRun, found: tuple[Finding, ...], reused: dict[str, DocRecord]) -> bool:
-    """A (kind, name) defined both by a rendered (or failed) document and by a reused one."""
-    seen = {(record[5], record[6]) for record in reused.values()}
-    if len(seen) != len(reused):
-        return True
-    mine = set(state.names.values()) | {(f.kind, f.name) for f in found if f.kind and f.name}
-    return bool(seen & mine)
-
-
-def _reuse(state: _EnvRun, reused: dict[str, DocRecord], run: RunState) -> None:
-    """Take the results of the documents not rendered again (thousands: one loop)."""
-    run.cached += len(reused)
-    for path, record in reused.items():
-        key, kind, name, in_key, rows, facts, facts_digest = record[4:]
-        if rows:
-            state.findings += [from_row(row) for row in rows]
-        state.facts[key], state.digests[key] = facts, facts_digest
-        state.input_keys[key] = in_key
-        state.names[key] = (kind, name)
-        state.sources[key] = path
-    state.records.update(reused)
-
-
-def _check_rendered(
-    state: _EnvRun, key: str, doc: RenderedDoc, plan: EnvPlan, run: RunState
-) -> None:
-    """Check a document rendered this run; one whose input key is its record's (the
-    Environment document, rendered every run as the context of the others) is not checked."""
-    in_key = input_key(doc, plan.digest, run)
-    old = plan.previous.get(doc.source)
-    if old is not None and old[7] == in_key and old[4] == key:
-        _reuse(state, {doc.source: old}, run)
-        return
-    found, facts = check_document(doc, run)
-    state.findings += found
-    state.facts[key] = facts
-    state.input_keys[key] = in_key
-    state.names[key] = (doc.kind, doc.name)
-    state.sources[key] = doc.source
-    encoded = encode_facts(facts)
-    # Without a digest, facts count by the whole input key (and keep no record).
-    state.digests[key] = encoded[1] if encoded else f"input:{in_key}"
-    if encoded is not None:
-        state.records[doc.source] = _doc_record(doc, state.context, in_key, found, encoded, run)
-
-
-def _doc_record(
-    doc: RenderedDoc,
-    context: str,
-    in_key: str,
-    found: list[Finding],
-    facts: tuple[bytes, str],
-    run: RunState,
-) -> DocRecord:
-    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
-    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
-    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
-    schema_path = _schema_path(doc)
-    schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
-    prekey = _prekey((main.doc, main.role, overlay), context)
-    rows = tuple(map(to_row, found))
-    return (prekey, chain, schema_path, schema_digest, doc.key, doc.kind, doc.name, in_key,
-            rows, *facts)  # fmt: skip
-
-
-def _schema_path(doc: RenderedDoc) -> str:
-    """The service schema a Config reads (explicit ``metadata.schema`` or the one by name)."""
-    if doc.kind != "Config":
-        return ""
-    meta = doc.data.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    explicit = meta.get("schema")
-    if isinstance(explicit, str) and explicit:
-        return explicit.removeprefix("./")
-    return f"schemas/configs/{doc.name}.schema.json"
-
-
-def _cross(snapshot: Snapshot, state: _EnvRun, run: RunState, old: CrossEntry) -> list[Finding]:
-    """Cross-document findings, reused while what they are computed from is unchanged: the
-    facts of every document (an edit no rule reads, such as most of a Config's spec, keeps the
-    key), today, and the input keys of the documents the findings point at (their file:line)."""
-    if old[0] and old[0] == _cross_key(state, run, old[2]):
-        state.cross = old
-        return [from_row(row) for row in old[1]]
-    facts = {
-        k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in sorted(state.facts.items())
-    }
-    environment = facts.get(f"{state.env}/environment/{state.env}")
-    issues = list(cross_issues(CrossContext(state.env, facts, environment, run.today)))
-    targets = {issue.key for issue in issues}
-    rendered = _render_targets(snapshot, state, targets, run)
+def _cross(snapshot: Snapshot, state: EnvRun, run: RunState, old: EnvRow | None) -> CrossEntry:
+    """Cross-document findings, kept while what they are computed from is unchanged: the facts
+    of every document, today, and the input keys of the documents they point at (their
+    file:line)."""
+    if old is not None and old.today == run.today.isoformat() and _same_facts(state, old):
+        before = {record[4]: record[7] for record in state.before.values()}
+        targets = set(old.cross[1]) & state.input_keys.keys()
+        if all(before.get(key) == state.input_keys[key] for key in targets):
+            return old.cross
+    facts = _all_facts(state)
+    environment = facts.get(f"{state.plan.env}/environment/{state.plan.env}")
+    issues = list(cross_issues(CrossContext(state.plan.env, facts, environment, run.today)))
+    keys = {issue.key for issue in issues}
+    rendered = _render_targets(snapshot, state, keys, run)
     found = [to_finding(rendered[i.key], i) for i in issues if i.key in rendered]
-    state.cross = (_cross_key(state, run, targets), tuple(map(to_row, found)), tuple(targets))
-    return found
+    return tuple(map(to_row, found)), tuple(sorted(keys))
 
 
-def _cross_key(state: _EnvRun, run: RunState, targets: tuple[str, ...] | set[str]) -> str:
-    summary = hashlib.blake2b(f"{run.today.isoformat()}\0{state.env}".encode(), digest_size=16)
-    summary.update("".join(f"\0{k}\0{state.digests[k]}" for k in sorted(state.facts)).encode())
-    for key in sorted(targets):
-        summary.update(f"\0target\0{key}\0{state.input_keys.get(key, '-')}".encode())
-    return summary.hexdigest()
+def _same_facts(state: EnvRun, old: EnvRow) -> bool:
+    """The changed documents' facts are what the memo's were (by key and digest)."""
+    before = {record[4]: record[10] for record in state.before.values()}
+    changed = state.plan.changed
+    before |= {key: digest for main, (key, digest) in old.failed.items() if key and main in changed}
+    return before == state.digests
+
+
+def _all_facts(state: EnvRun) -> dict[str, DocFacts]:
+    """The facts of every document: the kept ones' from the memo, the rendered ones'."""
+    kept = set(state.kept.mains)
+    records = state.plan.old.all_records() if kept else {}
+    facts: dict[str, DocFacts | bytes] = {
+        record[4]: record[9] for main, record in records.items() if main in kept
+    }
+    facts.update(state.facts)
+    return {k: v if isinstance(v, DocFacts) else decode_facts(v) for k, v in sorted(facts.items())}
 
 
 def _render_targets(
-    snapshot: Snapshot, state: _EnvRun, keys: set[str], run: RunState
+    snapshot: Snapshot, state: EnvRun, keys: set[str], run: RunState
 ) -> dict[str, RenderedDoc]:
-    """Render again the documents a cross-document finding points at (for file:line)."""
+    """Render again the documents a cross-document finding points at (for file:line); a
+    partial snapshot without one of them is ``Incomplete``."""
     from qv_config.render.engine import render_environment
+    from qv_config.render.types import KIND_SLUGS
 
-    wanted = {state.sources[key] for key in keys if key in state.sources}
+    env = state.plan.env
+    sources = {}
+    for both, main in zip(state.kept.names, state.kept.mains, strict=True):
+        kind, _, name = both.partition("\0")
+        sources[f"{env}/{KIND_SLUGS.get(kind, kind.lower())}/{name}"] = main
+    sources |= {key: main for key, (_, _, main) in state.documents.items()}
+    wanted = {sources[key] for key in keys if key in sources}
     if not wanted:
         return {}
-    return dict(render_environment(snapshot, state.env, paths=wanted, memo=run.templates).docs)
+    if not wanted <= _loaded(snapshot, env):
+        raise Incomplete(env)
+    return dict(render_environment(snapshot, env, paths=wanted, memo=run.templates).docs)
 
 
-def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
-    """Facts as bytes for a record, and their digest (None: a value that cannot be stored)."""
-    row = (facts.key, facts.kind, facts.name, dict(facts.spec))
-    try:
-        return marshal.dumps(row), facts_digest(row)
-    except ValueError:
-        return None
-
-
-def decode_facts(blob: bytes) -> DocFacts:
-    return DocFacts(*marshal.loads(blob))
-
-
-def facts_digest(row: tuple[Any, ...]) -> str:
-    """What the cross-document rules read of a document, as a digest. repr, not marshal:
-    marshal's bytes vary with string interning and object sharing; repr of plain data is exact
-    (1 vs 1.0 vs True, nan and inf vs None)."""
-    return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
+def _loaded(snapshot: Snapshot, env: str) -> set[str]:
+    """Main paths of the documents of ``env`` the snapshot holds."""
+    files = snapshot.environments[env]
+    loaded = {*snapshot.bases, *files.documents, *(doc.path for doc in files.overlays.values())}
+    return loaded | ({files.environment.path} if files.environment else set())

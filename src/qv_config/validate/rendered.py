@@ -1,0 +1,277 @@
+"""Rendering and checking the documents an environment's plan names, one at a time, in this
+process or, for thousands, in forked workers that each take a part, two at a time
+(``incremental`` decides what to render and updates the memo from what is gathered here).
+
+Each document is checked as it is rendered and let go (memory): what is kept of it is its record
+(what it was rendered from and what checking found, ``cache.results``), its cross-rule facts,
+its input key and, when asked for (``RunState.value_of``: ``qv sync``), its value as bytes. A
+document whose input key is its record's is not checked again. Workers send back exactly that,
+as plain data (the values through an unnamed file); a (kind, name) that two parts rendered
+(QV220 is found by one renderer seeing both), or facts that cannot be sent, make the
+environment render in this process instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import struct
+import tempfile
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import IO, TYPE_CHECKING, Any
+
+from qv_config.cache.results import DocRecord, Documents, PreKey, from_row, to_row
+from qv_config.findings import Finding
+from qv_config.validate.engine import RunState, check_document, input_key, layers_digest
+from qv_config.validate.types import DocFacts
+
+_LENGTH = struct.Struct("<Q")
+_PER_WORKER = 5000  # documents a worker renders before it exits (what it leaves stays with it)
+
+if TYPE_CHECKING:
+    from qv_config.render.jobs import Job
+    from qv_config.render.types import RenderedDoc
+    from qv_config.repo.types import Snapshot
+    from qv_config.validate.incremental import EnvPlan
+
+
+@dataclass
+class EnvRun:
+    """What rendering the plan's documents has gathered."""
+
+    plan: EnvPlan
+    before: dict[str, DocRecord]  # the memo's records of the documents rendered or gone
+    digest: str  # of the Environment document, as ``EnvPlan``
+    context: str
+    kept: Documents = field(default_factory=Documents)  # the memo's, neither rendered nor gone
+    records: dict[str, DocRecord] = field(default_factory=dict)  # by main path
+    facts: dict[str, DocFacts | bytes] = field(default_factory=dict)  # by document key
+    digests: dict[str, str] = field(default_factory=dict)  # doc key -> facts digest
+    input_keys: dict[str, str] = field(default_factory=dict)  # doc key -> input key
+    # Document key -> kind, name, main path.
+    documents: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    unrecorded: list[Finding] = field(default_factory=list)  # of the documents without a record
+    values: dict[str, bytes] = field(default_factory=dict)  # ``RunState.value_of``'s
+    spool: IO[bytes] | None = None  # a worker writes them there instead (memory)
+    cached: int = 0
+    skip_main: bool = False  # the Environment document is another worker's to check
+
+
+def render_and_check(snapshot: Snapshot, state: EnvRun, run: RunState) -> tuple[Finding, ...]:
+    """Render and check ``state.plan.todo`` into ``state``; the renderer's findings."""
+    from qv_config.repo import prefetch as workers
+
+    todo = sorted(state.plan.todo)
+    if workers.worth_it(todo):
+        count = max(workers.WORKERS, -(-len(todo) // _PER_WORKER))
+        found = _in_workers(snapshot, state, run, [todo[at::count] for at in range(count)])
+        if found is not None:
+            return found
+    return _render(snapshot, state, run)
+
+
+def _render(snapshot: Snapshot, state: EnvRun, run: RunState) -> tuple[Finding, ...]:
+    from qv_config.render.engine import render_each
+
+    def check(key: str, doc: RenderedDoc) -> None:
+        _check_rendered(state, key, doc, run)
+
+    plan = state.plan
+    return render_each(snapshot, plan.env, check, paths=plan.todo, memo=run.templates)
+
+
+def _in_workers(
+    snapshot: Snapshot, state: EnvRun, run: RunState, parts: list[list[str]]
+) -> tuple[Finding, ...] | None:
+    """Each part rendered and checked in a forked worker, gathered into ``state``; None when
+    the parts cannot be put together (the caller renders in this process)."""
+    from qv_config.repo import prefetch as workers
+
+    with contextlib.ExitStack() as files:  # unnamed files the workers write values to
+        spools: list[IO[bytes]] = [files.enter_context(tempfile.TemporaryFile()) for _ in parts]
+        job = partial(_worker, snapshot, state, run, spools)
+        sent = workers.in_workers(job, list(enumerate(parts)))
+        if any(blob is None for blob in sent):
+            return None
+        done = [marshal.loads(blob) for blob in sent]
+        names = [set(part[-1]) for part in done]
+        if sum(map(len, names)) != len(set().union(*names)):
+            return None  # a (kind, name) in two parts: one renderer must see both (QV220)
+        found: dict[Finding, None] = {}
+        for part, spool in zip(done, spools, strict=True):
+            found.update(dict.fromkeys(_take(state, run, part)))
+            state.values.update(_unspool(spool))
+        return tuple(sorted(found, key=Finding.sort_key))
+
+
+def _worker(
+    snapshot: Snapshot,
+    state: EnvRun,
+    run: RunState,
+    spools: list[IO[bytes]],
+    job: tuple[int, list[str]],
+) -> bytes | None:
+    number, todo = job
+    plan = replace(state.plan, todo=frozenset(todo))
+    mine = replace(state, plan=plan, spool=spools[number], skip_main=number > 0)
+    counted = run.validated, set(run.models_ok), run.templates.added()
+    found = _render(snapshot, mine, run)
+    facts = {key: _plain(value) for key, value in mine.facts.items()}
+    # The (kind, name) this renderer met: its documents', its failures' (the Environment's is
+    # every worker's).
+    names = {(kind, name) for kind, name, _ in mine.documents.values()}
+    names |= {(f.kind, f.name) for f in found if f.kind and f.name and f.kind != "Environment"}
+    part = (mine.records, facts, mine.digests, mine.input_keys, mine.documents,
+            [to_row(f) for f in mine.unrecorded], mine.cached,
+            run.validated - counted[0], list(run.models_ok - counted[1]),
+            {k: v for k, v in run.templates.added().items() if k not in counted[2]},
+            [to_row(f) for f in found], mine.digest, mine.context, list(names))  # fmt: skip
+    if mine.spool is not None:
+        mine.spool.flush()
+    try:
+        return marshal.dumps(part)
+    except ValueError:  # facts that cannot be sent (nor kept): this process renders instead
+        return None
+
+
+def _spooled(spool: IO[bytes], key: str, value: bytes) -> None:
+    record = marshal.dumps((key, value))
+    spool.write(_LENGTH.pack(len(record)) + record)
+
+
+def _unspool(spool: IO[bytes]) -> dict[str, bytes]:
+    spool.seek(0)
+    data = memoryview(spool.read())
+    out, at = {}, 0
+    while at < len(data):
+        size = _LENGTH.unpack_from(data, at)[0]
+        key, value = marshal.loads(data[at + _LENGTH.size : at + _LENGTH.size + size])
+        out[key] = value
+        at += _LENGTH.size + size
+    return out
+
+
+def _plain(value: DocFacts | bytes) -> tuple[Any, ...] | bytes:
+    return value if isinstance(value, bytes) else (value.key, value.kind, value.name, value.spec)
+
+
+def _take(state: EnvRun, run: RunState, part: tuple[Any, ...]) -> list[Finding]:
+    """A worker's part, added to ``state``; its renderer's findings."""
+    records, facts, digests, input_keys, documents, unrecorded = part[:6]
+    state.records.update(records)
+    state.facts.update({k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in facts.items()})
+    state.digests.update(digests)
+    state.input_keys.update(input_keys)
+    state.documents.update(documents)
+    state.unrecorded += map(from_row, unrecorded)
+    cached, validated, models_ok, templates, found, digest, context = part[6:13]
+    state.cached += cached
+    run.validated += validated
+    run.models_ok.update(models_ok)
+    run.templates.add(templates)
+    if digest and not state.context:
+        state.digest, state.context = digest, context
+    return [from_row(row) for row in found]
+
+
+def context_of(digest: str, run: RunState) -> str:
+    """The environment's part of every pre-render key: its Environment document's digest,
+    qv.yaml's (with the keys at hand), today."""
+    return f"{digest}\n{run.project_digest}\n{run.today.isoformat()}"
+
+
+def _check_rendered(state: EnvRun, key: str, doc: RenderedDoc, run: RunState) -> None:
+    """Check a document rendered this run; one whose input key is its record's (the
+    Environment document, rendered every run as the context of the others) is not checked."""
+    plan = state.plan
+    if not state.context:  # the first document rendered: the Environment, if it renders
+        state.digest = layers_digest(doc) if doc.source == plan.main else "-"
+        state.context = context_of(state.digest, run)
+    if state.skip_main and doc.source == plan.main:
+        return
+    in_key = input_key(doc, state.digest, run)
+    if run.value_of is not None:
+        if state.spool is not None:
+            _spooled(state.spool, key, run.value_of(doc))
+        else:
+            state.values[key] = run.value_of(doc)
+    state.documents[key] = (doc.kind, doc.name, doc.source)
+    state.input_keys[key] = in_key
+    old = state.before.get(doc.source)
+    if old is not None and old[7] == in_key and old[4] == key:
+        state.records[doc.source] = old
+        state.facts[key], state.digests[key] = old[9], old[10]
+        state.cached += 1
+        return
+    found, facts = check_document(doc, run)
+    encoded = encode_facts(facts)
+    # Kept as bytes (one object, not a tree of small ones: fragmentation); without a digest,
+    # facts count by the whole input key (and keep no record).
+    state.facts[key] = encoded[0] if encoded else facts
+    state.digests[key] = encoded[1] if encoded else f"input:{in_key}"
+    if encoded is not None:
+        state.records[doc.source] = _doc_record(doc, state.context, in_key, found, encoded, run)
+    else:
+        state.unrecorded += found
+
+
+def prekey(job: Job, context: str) -> PreKey:
+    """The inputs of a document's rendering besides its template chain, as a tuple: compared,
+    not hashed (thousands per environment; the main path is the record's own key)."""
+    main, role, overlay = job
+    if overlay is None:
+        return (context, role, main.digest, "-", "")
+    return (context, role, main.digest, overlay.path, overlay.digest)
+
+
+def _doc_record(
+    doc: RenderedDoc,
+    context: str,
+    in_key: str,
+    found: list[Finding],
+    facts: tuple[bytes, str],
+    run: RunState,
+) -> DocRecord:
+    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
+    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
+    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
+    schema_path = _schema_path(doc)
+    schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
+    pre = prekey((main.doc, main.role, overlay), context)
+    rows = tuple(map(to_row, found))
+    return (pre, chain, schema_path, schema_digest, doc.key, doc.kind, doc.name, in_key,
+            rows, *facts)  # fmt: skip
+
+
+def _schema_path(doc: RenderedDoc) -> str:
+    """The service schema a Config reads (explicit ``metadata.schema`` or the one by name)."""
+    if doc.kind != "Config":
+        return ""
+    meta = doc.data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    explicit = meta.get("schema")
+    if isinstance(explicit, str) and explicit:
+        return explicit.removeprefix("./")
+    return f"schemas/configs/{doc.name}.schema.json"
+
+
+def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
+    """Facts as bytes for a record, and their digest (None: a value that cannot be stored)."""
+    row = (facts.key, facts.kind, facts.name, dict(facts.spec))
+    try:
+        return marshal.dumps(row), facts_digest(row)
+    except ValueError:
+        return None
+
+
+def decode_facts(blob: bytes) -> DocFacts:
+    return DocFacts(*marshal.loads(blob))
+
+
+def facts_digest(row: tuple[Any, ...]) -> str:
+    """What the cross-document rules read of a document, as a digest. repr, not marshal:
+    marshal's bytes vary with string interning and object sharing; repr of plain data is exact
+    (1 vs 1.0 vs True, nan and inf vs None)."""
+    return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
