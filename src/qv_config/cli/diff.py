@@ -14,6 +14,9 @@ from qv_config.cli.state import OPTIONS
 def diff_command(
     left: str = typer.Argument(..., help="ENV or ENV@REV (e.g. staging, prod@main)."),
     right: str = typer.Argument(..., help="ENV or ENV@REV."),
+    selectors: list[str] = typer.Argument(
+        None, help="kind/name with shell-style globs (strategy/*); default: every document."
+    ),
     output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     all_fields: bool = typer.Option(
         False, "--all", help="Between two environments, include env_specific fields too."
@@ -37,10 +40,12 @@ def diff_command(
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
     from qv_config.errors import CheckFailed
+    from qv_config.names import check_selectors
     from qv_config.repo import find_root
 
     reporter = reporters.get(output_format)
     check_key_file(decrypt, key_file)
+    chosen = check_selectors(selectors or [])
     result = diff_sides(
         find_root(OPTIONS.start_dir()),
         parse_side(left),
@@ -48,6 +53,7 @@ def diff_command(
         all_fields=all_fields,
         decrypt=decrypt,
         key_file=key_file,
+        selectors=chosen,
     )
     if output_format == "text":
         print_markup(reporter(result))

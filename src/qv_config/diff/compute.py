@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from qv_config.diff.envspecific import EnvSpecific, covered
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
 from qv_config.diff.rates import comparable
 from qv_config.diff.secretdiff import (
@@ -45,7 +46,7 @@ def diff_documents(
     right: Mapping[str, Mapping[str, Any]],
     *,
     marks: MarkLookup,
-    ignore: Sequence[FieldPath] = (),
+    ignore: Sequence[FieldPath] | EnvSpecific = (),
     left_label: str = "left",
     right_label: str = "right",
     secret: SecretResolver = without_key,
@@ -56,6 +57,9 @@ def diff_documents(
     (``diff.secretdiff``): dropped when only the ciphertext changed, else labelled (or, when it
     returns ``Shown``, given its plaintexts). The default compares nothing it cannot see:
     differing ciphertext reads "(encrypted; no key to compare)".
+
+    ``ignore``: field paths left out (``env_specific`` between two environments), the same for
+    every document or, as ``EnvSpecific``, per kind.
     """
     walkers: dict[str, _Walker] = {}
     changes: list[DocChange] = []
@@ -64,7 +68,7 @@ def diff_documents(
         if old is None or new is None:
             changes.append(_whole(ref, old, new))
             continue
-        walker = _Walker(new, marks, ignore, ref)
+        walker = _Walker(new, marks, _patterns(ignore, new), ref)
         walker.walk((), old, new)
         if walker.out:
             walkers[ref] = walker
@@ -111,8 +115,12 @@ def _doc_change(ref: str, walker: _Walker) -> DocChange | None:
     return DocChange(ref, kind, ref.split("/", 1)[-1], "changed", tuple(fields))
 
 
-def _ignored(path: FieldPath, ignore: Sequence[FieldPath]) -> bool:
-    return any(path[: len(prefix)] == prefix for prefix in ignore)
+def _patterns(
+    ignore: Sequence[FieldPath] | EnvSpecific, doc: Mapping[str, Any]
+) -> Sequence[FieldPath]:
+    if isinstance(ignore, EnvSpecific):
+        return ignore.for_kind(str(doc.get("kind", "")))
+    return ignore
 
 
 @dataclass
@@ -130,7 +138,7 @@ class _Walker:
     names: dict[FieldPath, str] = field(default_factory=dict)
 
     def walk(self, path: FieldPath, old: Any, new: Any) -> None:
-        if _ignored(path, self.ignore) or _same(old, new):
+        if (self.ignore and covered(path, self.ignore)) or _same(old, new):
             return
         if isinstance(old, Mapping) and isinstance(new, Mapping):
             for key in _ordered_keys(old, new):

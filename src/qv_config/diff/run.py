@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from qv_config.diff.compute import diff_documents
+from qv_config.diff.envspecific import NOTHING, from_project
 from qv_config.diff.model import EnvDiff
-from qv_config.diff.sides import Side, env_specific, mark_lookup
-from qv_config.diff.states import State, Workspace
+from qv_config.diff.sides import Side, mark_lookup
+from qv_config.diff.states import Refs, State, Workspace
 from qv_config.errors import CheckFailed
 
 _SHA = re.compile(r"[0-9a-f]{40}")
@@ -30,20 +31,24 @@ def diff_sides(
     use_cache: bool = True,
     decrypt: bool = False,
     key_file: Path | None = None,
+    selectors: Sequence[str] = (),
 ) -> EnvDiff:
-    """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV).
+    """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV), of the
+    documents ``selectors`` (``kind/name`` globs) match, or all.
 
     ``decrypt``: changed secrets carry their plaintexts (key from ``key_file``, else
     ``SOPS_AGE_KEY_FILE``); a file no key opens raises ``OperationalError`` naming its recipients.
     """
     ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
     try:
-        return _diff_sides(ws, left, right, all_fields)
+        return _diff_sides(ws, left, right, all_fields, selectors)
     finally:
         ws.close()
 
 
-def _diff_sides(ws: Workspace, left: Side, right: Side, all_fields: bool) -> EnvDiff:
+def _diff_sides(
+    ws: Workspace, left: Side, right: Side, all_fields: bool, selectors: Sequence[str]
+) -> EnvDiff:
     old_sha, new_sha = ws.resolve(left.rev), ws.resolve(right.rev)
     labels = (_label(left), _label(right))
     if left.env == right.env:
@@ -53,16 +58,43 @@ def _diff_sides(ws: Workspace, left: Side, right: Side, all_fields: bool) -> Env
         new = ws.full(right.env, new_sha, labels[1])
     old, new = old.checked(), new.checked()
     # Between two environments, env_specific fields differ by design (SPEC §5).
-    ignore = env_specific(ws.project(new_sha)) if left.env != right.env and not all_fields else []
+    between = left.env != right.env and not all_fields
+    ignore = from_project(ws.project(new_sha)) if between else NOTHING
+    old_refs, new_refs = _as_env(old.refs, left.env, right.env), new.refs
+    if selectors:
+        old_refs, new_refs = select_refs(selectors, old_refs, new_refs, env=right.env)
     return diff_documents(
-        _as_env(old.refs, left.env, right.env),
-        new.refs,
+        old_refs,
+        new_refs,
         marks=mark_lookup(new.read),
         ignore=ignore,
         secret=ws.secrets(old, new),
         left_label=labels[0],
         right_label=labels[1],
     )
+
+
+def select_refs(texts: Sequence[str], *sides: Refs, env: str) -> tuple[Refs, ...]:
+    """Each side's documents that ``texts`` (``kind/name`` globs) select; a selector that
+    selects nothing on any side is a usage error (exit 2) naming close documents."""
+    from qv_config.render.selectors import check_all_match, parse_selectors, selected
+
+    chosen = parse_selectors(texts)
+    present = {_kind_name(ref) for refs in sides for ref in refs}
+    check_all_match(chosen, sorted(present), env)
+    return tuple(
+        {ref: doc for ref, doc in refs.items() if selected(chosen, *_kind_name(ref))}
+        for refs in sides
+    )
+
+
+def _kind_name(ref: str) -> tuple[str, str]:
+    """``risk-policy/x`` -> ("RiskPolicy", "x"): selectors match kind names and slugs."""
+    from qv_config.render.types import KIND_SLUGS
+
+    slug, _, name = ref.partition("/")
+    kinds = {v: k for k, v in KIND_SLUGS.items()}
+    return kinds.get(slug, slug), name
 
 
 def _label(side: Side) -> str:

@@ -12,7 +12,7 @@ from qv_config.names import check_env
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
-    from qv_config.models import Project
+    pass
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,3 @@ def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
         return match_mark(found, path), is_secret(found, path)
 
     return lookup
-
-
-def env_specific(project: Project | None) -> list[FieldPath]:
-    paths = project.spec.env_specific if project else []
-    return [tuple(p.split(".")) for p in paths]
