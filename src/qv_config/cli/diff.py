@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from qv_config.diff.model import EnvDiff
 
 
 @app.command("diff")
@@ -56,7 +60,7 @@ def diff_command(
         selectors=chosen,
     )
     if output_format == "text":
-        print_markup(reporter(result))
+        print_text(result)
     else:
         write(reporter(result))
     if exit_code and not result.empty:
@@ -69,6 +73,20 @@ def check_key_file(decrypt: bool, key_file: Path | None) -> None:
         from qv_config.errors import UsageError
 
         raise UsageError("--key-file is used only with --decrypt", hint="add --decrypt")
+
+
+def print_text(result: EnvDiff) -> None:
+    """The text report: in colour on a terminal, else written plain without markup."""
+    import os
+    import sys
+
+    from qv_config.cli.output import write
+    from qv_config.diff import reporters
+
+    if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+        write(reporters.text_plain(result))
+    else:
+        print_markup(reporters.text(result))
 
 
 def print_markup(markup: str) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qv_config.diff.compute import diff_documents
-from qv_config.diff.envspecific import EnvSpecific, from_project
+from qv_config.diff.envspecific import EnvSpecific
 from qv_config.diff.model import EnvDiff
-from qv_config.diff.run import select_refs
+from qv_config.diff.run import no_gc, select_refs
 from qv_config.diff.sides import mark_lookup
 from qv_config.diff.states import Workspace
 from qv_config.errors import CheckFailed, GitError, UsageError
@@ -42,7 +42,8 @@ def plan_promotion(
     not validate, and, without ``skip_order``, a TARGET that is not the next environment."""
     ws = Workspace(root, use_cache=use_cache)
     try:
-        return _plan(ws, source, target, tuple(selectors), skip_order)
+        with no_gc():
+            return _plan(ws, source, target, tuple(selectors), skip_order)
     finally:
         ws.close()
 
@@ -51,23 +52,22 @@ def _plan(
     ws: Workspace, source: str, target: str, selectors: tuple[str, ...], skip_order: bool
 ) -> Plan:
     head = clean_head(ws)
-    project = ws.project(head)
-    if project is None:
+    settings = ws.settings(head)
+    if settings is None:
         raise CheckFailed("qv.yaml is missing or invalid", hint="run `qv validate` to see why")
-    check_order(list(project.spec.environments), source, target, skip_order)
-    src = ws.full(source, head, source)
+    check_order(list(settings.environments), source, target, skip_order)
+    src, tgt = ws.fulls([(source, head, source), (target, head, target)])
     if src.problem:
         raise CheckFailed(
             f"{source} is invalid, nothing to promote from: {src.problem}",
             hint=f"fix it first (`qv validate --env {source}`)",
         )
-    tgt = ws.full(target, head, target)
     src_refs: Refs = promotable(src.refs)
     tgt_refs: Refs = promotable(tgt.refs)
     if selectors:
         src_refs, tgt_refs = select_refs(selectors, src_refs, tgt_refs, env=source)
-    skip = from_project(project)
-    marks = mark_lookup(src.read)
+    skip = settings.env_specific
+    marks = mark_lookup(src.read, ws.cache_root)
     diff = diff_documents(tgt_refs, src_refs, marks=marks, ignore=skip,
                           left_label=target, right_label=f"{target} from {source}")  # fmt: skip
     if diff.empty:
@@ -143,7 +143,8 @@ def _settle(
     for _ in range(PASSES):
         snap, after, digest = render_after(ws, head, writer, before)
         chosen = {ref: doc for ref, doc in promotable(after).items() if ref in writer.scope}
-        residual = diff_documents(chosen, src, marks=mark_lookup(snap.read), ignore=skip)
+        marks = mark_lookup(snap.read, ws.cache_root)
+        residual = diff_documents(chosen, src, marks=marks, ignore=skip)
         if not writer.more(snap, residual, chosen, src):
             return digest
     first = residual.changes[0]
