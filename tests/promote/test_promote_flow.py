@@ -108,6 +108,9 @@ def test_a_whole_environment_promotion_diffs_clean(project: Repo, qv: Qv) -> Non
 
 def test_the_digest_trailer_is_targets_rendered_digest(project: Repo, qv: Qv) -> None:
     _new_momentum_release(project)
+    # A dry run first: the validation memo then knows the edited state (it must not stand in
+    # for rendering the edited documents).
+    assert qv(project.root, "promote", "dev", "staging", "strategy/*", "--dry-run").code == 0
     data = _promoted(qv, project, "dev", "staging", "strategy/*")
     source = GitSource(project.root, data["branch"])
     try:

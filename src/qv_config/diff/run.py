@@ -96,12 +96,28 @@ def select_refs(texts: Sequence[str], *sides: Refs, env: str) -> tuple[Refs, ...
     from qv_config.render.selectors import check_all_match, parse_selectors, selected
 
     chosen = parse_selectors(texts)
+    exact = {_exact(sel.kind, sel.name) for sel in chosen}
+    if None not in exact:  # no glob: looked up, not matched against every document
+        picked = [{r: d for r, d in refs.items() if r.lower() in exact} for refs in sides]
+        found = {r.lower() for refs in picked for r in refs}
+        if found >= exact:
+            return tuple(picked)
     present = {_kind_name(ref) for refs in sides for ref in refs}
-    check_all_match(chosen, sorted(present), env)
+    check_all_match(chosen, sorted(present), env)  # raises naming the selector
     return tuple(
         {ref: doc for ref, doc in refs.items() if selected(chosen, *_kind_name(ref))}
         for refs in sides
     )
+
+
+def _exact(kind: str, name: str) -> str | None:
+    """``kind-slug/name`` (lower case) a selector without globs names; None for a glob."""
+    from qv_config.render.types import KIND_SLUGS
+
+    if any(c in kind + name for c in "*?[]"):
+        return None
+    slugs = {k.lower(): v for k, v in KIND_SLUGS.items()}
+    return f"{slugs.get(kind, kind)}/{name}"
 
 
 def _kind_name(ref: str) -> tuple[str, str]:

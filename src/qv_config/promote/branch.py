@@ -34,9 +34,17 @@ def commit_branch(
     with tempfile.TemporaryDirectory(prefix="qv-promote-") as folder:
         index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
         gitcmd.output(root, "read-tree", parent, extra_env=index, what="git read-tree failed")
+        blobs = _blobs(root, Path(folder), [t for t in texts.values() if t is not None])
         modes = _modes(root, parent, list(texts))
+        rows = []
         for path, text in sorted(texts.items()):
-            _stage(root, index, path, text, modes.get(path, "100644"))
+            if text is None:
+                rows.append(f"0 {'0' * 40}\t{path}")  # removed from the index
+            else:
+                rows.append(f"{modes.get(path, '100644')} {blobs[text]}\t{path}")
+        listing = "".join(f"{row}\0" for row in rows).encode()
+        gitcmd.output(root, "update-index", "-z", "--index-info", input=listing, extra_env=index,
+                      what="git update-index failed")  # fmt: skip
         tree = _line(gitcmd.output(root, "write-tree", extra_env=index, what="git write-tree"))
     commit = _line(
         gitcmd.output(
@@ -58,13 +66,20 @@ def commit_branch(
     return commit
 
 
-def _stage(root: Path, index: Mapping[str, str], path: str, text: str | None, mode: str) -> None:
-    if text is None:
-        gitcmd.output(root, "update-index", "--force-remove", "--", path, extra_env=index)
-        return
-    blob = _line(gitcmd.output(root, "hash-object", "-w", "--stdin", input=text.encode()))
-    gitcmd.output(root, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}",
-                  extra_env=index)  # fmt: skip
+def _blobs(root: Path, folder: Path, texts: list[str]) -> dict[str, str]:
+    """Each text written to Git's object store, in one ``git hash-object``: text -> blob id."""
+    unique = list(dict.fromkeys(texts))
+    if not unique:
+        return {}
+    files = []
+    for number, text in enumerate(unique):
+        file = folder / f"{number}.blob"
+        file.write_bytes(text.encode())
+        files.append(str(file))
+    listing = ("\n".join(files) + "\n").encode()
+    out = gitcmd.output(root, "hash-object", "-w", "--no-filters", "--stdin-paths", input=listing,
+                        what="git hash-object failed")  # fmt: skip
+    return dict(zip(unique, out.decode().split(), strict=True))
 
 
 def _modes(root: Path, rev: str, paths: list[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ rather than set to ``null``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,25 +34,44 @@ class Home:
     overlay: bool
 
 
-def homes(snapshot: Snapshot, env: str) -> dict[str, Home]:
-    """Every document of ``env`` by ``kind-slug/name``, with the file that holds its layer."""
-    from qv_config.render.inherit import cache_for
-
+def homes(snapshot: Snapshot, env: str, wanted: Collection[str] | None = None) -> dict[str, Home]:
+    """The documents of ``env`` by ``kind-slug/name`` (those ``wanted``, or all), with the
+    file that holds each one's layer. A document is looked for first in the files named after
+    it (reading a document's kind and name decodes it: thousands cost ~0.1 s), then in all."""
     files = snapshot.environments.get(env)
     if files is None:
         return {}
+    mains = [(path, base, files.overlays.get(path)) for path, base in snapshot.bases.items()]
+    alone = [doc for path, doc in files.overlays.items() if path not in snapshot.bases]
+    mains += [(doc.path, doc, None) for doc in [*files.documents.values(), *alone]]
+    if wanted is not None:
+        names = {ref.rsplit("/", 1)[-1] for ref in wanted}
+        likely = [m for m in mains if _stem(m[0]) in names]
+        found = _homes(snapshot, env, likely)
+        if set(wanted) <= set(found):
+            return found
+    return _homes(snapshot, env, mains)
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def _homes(
+    snapshot: Snapshot, env: str, mains: list[tuple[str, LoadedDoc, LoadedDoc | None]]
+) -> dict[str, Home]:
+    from qv_config.render.inherit import cache_for
+
     cache = cache_for(snapshot)
     out: dict[str, Home] = {}
-    for path, base in snapshot.bases.items():
-        ref = _ref(base, cache)
-        if ref:
-            overlay = files.overlays.get(path)
-            out[ref] = Home(ref, f"environments/{env}/{path}", overlay, base, True)
-    alone = [doc for path, doc in files.overlays.items() if path not in snapshot.bases]
-    for doc in [*files.documents.values(), *alone]:  # the environment's own documents
-        ref = _ref(doc, cache)
-        if ref and not ref.startswith("environment/"):
-            out[ref] = Home(ref, doc.path, doc, doc, False)
+    for path, main, overlay in mains:
+        ref = _ref(main, cache)
+        if not ref or ref.startswith("environment/"):
+            continue
+        if path in snapshot.bases:
+            out[ref] = Home(ref, f"environments/{env}/{path}", overlay, main, True)
+        else:
+            out[ref] = Home(ref, path, main, main, False)
     return out
 
 
@@ -94,6 +113,32 @@ def lower_value(snapshot: Snapshot, home: Home) -> dict[str, Any]:
     if not home.overlay:
         return dict(chain)
     return merge(chain, body(home.main)) if names else merge_layers([body(home.main)])
+
+
+def raw_value(snapshot: Snapshot, home: Home) -> dict[str, Any]:
+    """The document as its layers give it, merged, before templating."""
+    from qv_config.render.inherit import body
+    from qv_config.render.merge import merge
+
+    lower = lower_value(snapshot, home)
+    if home.doc is None:
+        return lower
+    own = home.doc.data if home.overlay else body(home.doc)
+    return merge(lower, own) if isinstance(own, dict) else lower
+
+
+def templated_alike(old: Mapping[str, Any], new: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """Whether a field is the same template text in ``old`` and ``new`` (raw documents)."""
+
+    def alike(path: Sequence[Step]) -> bool:
+        before = _get(old, path)
+        return (
+            isinstance(before, str)
+            and ("{{" in before or "{%" in before)
+            and before == _get(new, path)
+        )
+
+    return alike
 
 
 # -- round-trip edits ------------------------------------------------------------------------

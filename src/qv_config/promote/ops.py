@@ -29,6 +29,9 @@ class ByName:
 Step = str | ByName
 OpKind = Literal["set", "delete", "replace"]
 IsSecret = Callable[[FieldPath, Any], bool]  # (concrete path, value) -> holds a secret
+# (path) -> the field is the same template text on both sides: it differs by the environments'
+# vars (``{{ env.vars.db_host }}``), and writing one side's value would freeze it.
+FromVars = Callable[[tuple["Step", ...]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,16 @@ def label(path: Sequence[Step]) -> str:
 
 
 def document_ops(
-    old: Mapping[str, Any], new: Mapping[str, Any], skip: Sequence[Pattern], secret: IsSecret
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    skip: Sequence[Pattern],
+    secret: IsSecret,
+    from_vars: FromVars = lambda path: False,
 ) -> DocOps:
-    """What makes ``old`` (TARGET's rendered document) equal ``new`` (SOURCE's)."""
+    """What makes ``old`` (TARGET's rendered document) equal ``new`` (SOURCE's), but for
+    ``skip`` (env-specific), secrets and fields that ``from_vars`` says are templated alike."""
     found = DocOps()
-    _Walk(skip, secret, found).walk((), (), old, new)
+    _Walk(skip, secret, from_vars, found).walk((), (), old, new)
     return found
 
 
@@ -73,6 +81,7 @@ def document_ops(
 class _Walk:
     skip: Sequence[Pattern]
     secret: IsSecret
+    from_vars: FromVars
     out: DocOps
 
     def walk(self, path: tuple[Step, ...], at: FieldPath, old: Any, new: Any) -> None:
@@ -83,6 +92,8 @@ class _Walk:
                 self.walk((*path, key), (*at, key), old.get(key, MISSING), new.get(key, MISSING))
         elif _named_list(old) and _named_list(new):
             self.named(path, at, old, new)
+        elif self.from_vars(path):
+            return  # the same template on both sides: each environment's vars decide
         elif self.secret(at, old) or self.secret(at, new):
             self.out.secrets.append(label(path))  # what would be written holds a secret
         elif new is MISSING:

@@ -166,15 +166,21 @@ def render_after(
     from qv_config.promote.edited import EditedSource
     from qv_config.render.canonical import canonical_json
     from qv_config.render.desired import canonical, digest
+    from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.validate.api import validate_checked
 
     target = writer.target
     source = EditedSource(ws.source(head), dict(writer.texts))  # type: ignore[arg-type]
     snap = load_snapshot(source, envs=[target])
-    checked = validate_checked(snap, [target], (), True, NO_PROGRESS, value_of=canonical)
+    # Findings through the validation memo (a state validated before is not checked again);
+    # the edited documents rendered here (the memo may hold no value of them).
+    checked = validate_checked(snap, [target], (), True, NO_PROGRESS)
     _refuse_invalid(checked.result.findings, target)
-    values = {key.split("/", 1)[1]: value for key, value in checked.values.items()}
+    values: dict[str, bytes] = {}
+    keep = values.__setitem__
+    render_each(snap, target, lambda key, doc: keep(key.split("/", 1)[1], canonical(doc)),
+                paths=writer.mains())  # fmt: skip
     gone = writer.removed_refs()
     state = {ref: canonical_json(doc) for ref, doc in before.items() if ref not in gone}
     state.update(values)

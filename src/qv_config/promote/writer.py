@@ -16,7 +16,14 @@ from qv_config.diff.compute import MarkLookup
 from qv_config.diff.envspecific import EnvSpecific
 from qv_config.diff.model import EnvDiff
 from qv_config.errors import CheckFailed
-from qv_config.promote.layers import Home, apply_ops, homes, lower_value
+from qv_config.promote.layers import (
+    Home,
+    apply_ops,
+    homes,
+    lower_value,
+    raw_value,
+    templated_alike,
+)
 from qv_config.promote.model import ByHand, FileEdit, FileOp
 from qv_config.promote.ops import IsSecret, document_ops, has_ciphertext
 
@@ -48,11 +55,16 @@ class Writer:
     by_hand: dict[tuple[str, str], ByHand] = field(default_factory=dict)
     scope: set[str] = field(default_factory=set)  # the documents promoted (either side)
     removed: set[str] = field(default_factory=set)
+    sources: dict[str, Home] = field(default_factory=dict)  # SOURCE's documents' files
+    main_of: dict[str, str] = field(default_factory=dict)  # edited file -> its document's main
 
     def first(self, diff: EnvDiff, src: Refs, tgt: Refs) -> None:
         """The edits that remove ``diff`` (TARGET → SOURCE)."""
         self.scope = set(src) | set(tgt)
-        here, there = homes(self.snap, self.target), homes(self.snap, self.source)
+        wanted = {change.ref for change in diff.changes}
+        here = homes(self.snap, self.target, wanted & set(tgt))
+        there = homes(self.snap, self.source, wanted & set(src))
+        self.sources = there
         for change in diff.changes:
             if change.op == "changed":
                 self.change(self.snap, here, change.ref, tgt[change.ref], src[change.ref])
@@ -65,7 +77,7 @@ class Writer:
         """Edits for what still differs after the last ones; False when none could be made
         (what is left, if anything, is left to people: secrets)."""
         was = dict(self.texts)
-        here = homes(snap, self.target)
+        here = homes(snap, self.target, {change.ref for change in residual.changes})
         for change in residual.changes:
             if change.op != "changed":
                 raise CheckFailed(
@@ -83,13 +95,20 @@ class Writer:
         if home is None:
             raise CheckFailed(f"cannot tell which file of {self.target} holds {ref}")
         kind = str(new.get("kind", ""))
-        found = document_ops(old, new, self.skip.for_kind(kind), self._secret(new))
+        there = self.sources.get(ref)
+        alike = (
+            templated_alike(raw_value(snap, home), raw_value(self.snap, there))
+            if there is not None
+            else lambda path: False
+        )
+        found = document_ops(old, new, self.skip.for_kind(kind), self._secret(new), alike)
         for label in found.secrets:
             self.by_hand[(ref, label)] = ByHand(ref, label, secret_reason(home.path))
         if not found.ops:
             return
         doc = self._load(snap, home)
         apply_ops(doc, found.ops, lower_value(snap, home))
+        self.main_of[home.path] = home.main.path
         self._store(home.path, doc, ref, home.overlay)
 
     def add(self, home: Home) -> None:
@@ -108,6 +127,7 @@ class Writer:
             text = self._without_secrets(text, home.ref, path)
         self.originals[path] = ""
         self.texts[path] = text
+        self.main_of[path] = path
         self.carries.setdefault(path, set()).add(home.ref)
 
     def remove(self, home: Home | None, ref: str) -> None:
@@ -135,6 +155,10 @@ class Writer:
 
     def removed_refs(self) -> set[str]:
         return set(self.removed)
+
+    def mains(self) -> set[str]:
+        """Main files of the documents the edits change (what renders them again)."""
+        return {self.main_of[path] for path, text in self.texts.items() if text is not None}
 
     # ------------------------------------------------------------ files
 
