@@ -276,9 +276,14 @@ class Workspace:
         import marshal
         from functools import partial
 
+        from qv_config.repo import load_snapshot
         from qv_config.repo import prefetch as workers
 
-        snaps = {sha: self.snapshot(sha) for _, sha, _ in todo}  # loaded once, shared
+        # Loaded once, shared by the workers; only the folders of the environments rendered.
+        envs: dict[str | None, list[str]] = {}
+        for env, sha, _ in todo:
+            envs.setdefault(sha, []).append(env)
+        snaps = {sha: load_snapshot(self.source(sha), envs=names) for sha, names in envs.items()}
         for env, sha, _ in todo:
             _check_env(snaps[sha], env)  # a usage error is raised here, not in a worker
         if not any(workers.worth_it(list(s.digests)) for s in snaps.values()):
