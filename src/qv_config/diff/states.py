@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from qv_config.cache.states import StateMemo
 from qv_config.diff.envspecific import EnvSpecific, from_project, from_setting
+from qv_config.diff.rendering import check_env, render_checked, render_full, render_sent
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
-from qv_config.errors import CheckFailed, GitError, UsageError
-from qv_config.findings import Finding
+from qv_config.errors import CheckFailed, GitError
 from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
     from qv_config.models import Project
-    from qv_config.render.types import RenderedEnv
     from qv_config.repo.git import GitSource
     from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
@@ -285,10 +284,10 @@ class Workspace:
             envs.setdefault(sha, []).append(env)
         snaps = {sha: load_snapshot(self.source(sha), envs=names) for sha, names in envs.items()}
         for env, sha, _ in todo:
-            _check_env(snaps[sha], env)  # a usage error is raised here, not in a worker
+            check_env(snaps[sha], env)  # a usage error is raised here, not in a worker
         if not any(workers.worth_it(list(s.digests)) for s in snaps.values()):
             return
-        sent = workers.in_workers(partial(_render_sent, snaps), [(e, s) for e, s, _ in todo])
+        sent = workers.in_workers(partial(render_sent, snaps), [(e, s) for e, s, _ in todo])
         for (env, _, key), blob in zip(todo, sent, strict=True):
             if blob is not None:
                 problem, refs = marshal.loads(blob)
@@ -299,7 +298,7 @@ class Workspace:
         key = self._input_key(env, sha)
         cached = self._cached(env, key) if key else None
         if cached is None:
-            cached = _render_full(self.snapshot(sha), env)
+            cached = render_full(self.snapshot(sha), env)
             if key:
                 self.cache.put(env, key, (cached.problem, dict(cached.refs)))
         if key:
@@ -324,7 +323,7 @@ class Workspace:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
         files = set(snap.digests) | {f.file for f in snap.findings if f.code in _REFUSALS}
-        checked = _render_checked(snap, env, files)
+        checked = render_checked(snap, env, files)
         return State(env, label, *checked, sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
@@ -371,73 +370,6 @@ def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot
 def _related(path: str, wanted: str) -> bool:
     """``path`` is ``wanted``, under it, or a folder above it."""
     return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
-
-
-def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:
-    """Render the documents of a partial snapshot and check each one's own stages (the
-    cross-document rules need the whole environment: ``qv validate`` runs them)."""
-    from qv_config.render.engine import render_environment
-    from qv_config.validate.api import check_rendered
-
-    _check_env(snap, env)
-    rendered = render_environment(snap, env)
-    found = [f for f in snap.findings if f.file in files]
-    found += rendered.findings
-    found += check_rendered([rendered], snap.read, documents_only=True, encrypted=snap.encrypted)
-    return _refs(rendered), snap.read, _problem(found)
-
-
-def _render_sent(
-    snaps: Mapping[str | None, Snapshot], item: tuple[str, str | None]
-) -> bytes | None:
-    """In a forked worker: ``_render_full`` as marshal bytes (None: not plain data)."""
-    import marshal
-
-    env, sha = item
-    state = _render_full(snaps[sha], env)
-    try:
-        return marshal.dumps((state.problem, dict(state.refs)))
-    except ValueError:
-        return None
-
-
-def _render_full(snap: Snapshot, env: str) -> CachedState:
-    from qv_config.render.engine import render_environment
-    from qv_config.validate.api import check_rendered
-
-    _check_env(snap, env)
-    rendered = render_environment(snap, env)
-    found = [f for f in snap.findings if _concerns(f, env)]
-    found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
-    return CachedState(_refs(rendered), _problem(found))
-
-
-def _concerns(finding: Finding, env: str) -> bool:
-    """Load findings of other environments' folders do not make this environment invalid."""
-    if not finding.file.startswith("environments/"):
-        return True
-    return finding.file.startswith(f"environments/{env}/") or finding.env in (None, env)
-
-
-def _check_env(snap: Snapshot, env: str) -> None:
-    if env not in snap.env_names:
-        names = ", ".join(snap.env_names) or "none"
-        raise UsageError(
-            f"unknown environment {env!r} in {snap.label}", hint=f"environments of qv.yaml: {names}"
-        )
-
-
-def _refs(rendered: RenderedEnv) -> dict[str, Mapping[str, Any]]:
-    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
-
-
-def _problem(found: list[Finding]) -> str:
-    errors = sorted((f for f in found if f.is_error), key=Finding.sort_key)
-    if not errors:
-        return ""
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{first.file}:{first.line}:{first.col}: {first.code} {first.message}{more}"
 
 
 __all__ = ["ENV_FILES", "State", "Workspace"]
