@@ -131,6 +131,20 @@ def test_a_missing_overlay_is_created(repo: Repo, qv: Qv) -> None:
     assert "activation" not in text  # env-specific: dev's activation stays in dev
 
 
+def test_an_overlay_repeating_the_base_is_trimmed_or_removed(repo: Repo, qv: Qv) -> None:
+    # staging pinned an older version in its overlay; dev runs the base's: promoting removes
+    # the pin (the base gives it), and the overlay, left with nothing, goes.
+    repo.write(EXAMPLE_STAGING, "# staging pins the version under test\nspec:\n  version: 0.0.9\n")
+    repo.commit("staging pins example-momentum")
+    data = _promoted(qv, repo, "dev", "staging", "strategy/example-momentum")
+    assert [(e["path"], e["op"]) for e in data["edits"]] == [(EXAMPLE_STAGING, "delete")]
+    listed = repo.git("ls-tree", "-r", "--name-only", data["branch"], "environments/staging")
+    assert EXAMPLE_STAGING not in listed.splitlines()
+    repo.git("checkout", "-q", data["branch"])
+    again = qv(repo.root, "promote", "dev", "staging", "strategy/example-momentum")
+    assert "nothing to promote" in again.out
+
+
 def test_comments_and_layout_are_kept_outside_the_edited_lines(repo: Repo, qv: Qv) -> None:
     staging = f"environments/staging/{SERVICE}"
     repo.replace(

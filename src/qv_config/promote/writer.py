@@ -158,7 +158,7 @@ class Writer:
 
     def mains(self) -> set[str]:
         """Main files of the documents the edits change (what renders them again)."""
-        return {self.main_of[path] for path, text in self.texts.items() if text is not None}
+        return {self.main_of[path] for path in self.texts if path in self.main_of}
 
     # ------------------------------------------------------------ files
 
@@ -195,6 +195,8 @@ class Writer:
             self.overlays.add(path)
         if after == self.originals[path] or (not doc and not self.originals[path]):
             self.texts.pop(path, None)  # back to what it was, or an overlay with nothing in it
+        elif not doc and overlay:
+            self.texts[path] = None  # an overlay left with nothing to say is removed
         else:
             self.texts[path] = after
 
