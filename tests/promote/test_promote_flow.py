@@ -13,6 +13,8 @@ from qv_config.promote import plan_promotion, pr_body, pr_title
 from qv_config.render.desired import desired_state, digest
 from qv_config.render.engine import render_environment
 from qv_config.repo import GitSource, load_snapshot
+from tests.gitrepo import Repo as GitRepo
+from tests.gitrepo import starter_repo
 
 Qv = Callable[..., Any]
 Repo = Any
@@ -224,3 +226,20 @@ def test_markdown_format_is_the_pull_request_body(repo: Repo, qv: Qv) -> None:
     done = qv(repo.root, "promote", "dev", "staging", "--dry-run", "--format", "markdown")
     assert done.code == 0, done.err
     assert done.out.startswith("Promotes **dev**")
+
+
+def test_a_project_in_a_folder_of_its_repository(tmp_path: Any, qv: Qv) -> None:
+    outer = tmp_path / "monorepo"
+    outer.mkdir()
+    starter_repo(outer / "config")  # its own .git first, moved up to make a monorepo
+    (outer / "config" / ".git").rename(outer / ".git")
+    repo = GitRepo(outer)
+    repo.git("add", "-A")
+    repo.commit("the configuration in a folder")
+    project = GitRepo(outer / "config")
+    project.write(EXAMPLE_DEV, project.read(EXAMPLE_DEV) + "  version: 0.3.0\n")
+    repo.commit("dev: 0.3.0")
+    data = _promoted(qv, project, "dev", "staging", "strategy/example-momentum")
+    listed = repo.git("ls-tree", "-r", "--name-only", data["branch"]).splitlines()
+    assert f"config/{EXAMPLE_STAGING}" in listed
+    assert EXAMPLE_STAGING not in listed

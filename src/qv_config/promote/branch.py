@@ -36,12 +36,15 @@ def commit_branch(
         gitcmd.output(root, "read-tree", parent, extra_env=index, what="git read-tree failed")
         blobs = _blobs(root, Path(folder), [t for t in texts.values() if t is not None])
         modes = _modes(root, parent, list(texts))
+        # --index-info takes paths from the top of the repository, which may hold the project
+        # in a folder of its own.
+        prefix = gitcmd.text(root, "rev-parse", "--show-prefix").strip()
         rows = []
         for path, text in sorted(texts.items()):
             if text is None:
-                rows.append(f"0 {'0' * 40}\t{path}")  # removed from the index
+                rows.append(f"0 {'0' * 40}\t{prefix}{path}")  # removed from the index
             else:
-                rows.append(f"{modes.get(path, '100644')} {blobs[text]}\t{path}")
+                rows.append(f"{modes.get(path, '100644')} {blobs[text]}\t{prefix}{path}")
         listing = "".join(f"{row}\0" for row in rows).encode()
         gitcmd.output(root, "update-index", "-z", "--index-info", input=listing, extra_env=index,
                       what="git update-index failed")  # fmt: skip
