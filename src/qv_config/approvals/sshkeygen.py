@@ -115,7 +115,14 @@ def verify(
             (folder / "revoked").write_bytes(revoked)
             args += ["-r", str(folder / "revoked")]
         proc = _run(args, data)
-    return Verified(proc.returncode == 0, _last_line(proc) if proc.returncode else "")
+    return Verified(proc.returncode == 0, _all_lines(proc) if proc.returncode else "")
+
+
+def _all_lines(proc: subprocess.CompletedProcess[bytes]) -> str:
+    """What ssh-keygen said on both streams (verify puts the reason on one, the verdict on the
+    other), one line."""
+    text = (proc.stdout + b"\n" + proc.stderr).decode("utf-8", "replace").splitlines()
+    return "; ".join(line.strip() for line in text if line.strip()) or "ssh-keygen refused it"
 
 
 def signature_key(armored: str) -> bytes | str:

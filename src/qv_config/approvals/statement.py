@@ -63,9 +63,7 @@ def parse_blob(data: bytes) -> SignedBlob | str:
     """The statement and signature of a blob, or why it is not an approval."""
     if len(data) > MAX_BLOB:
         return f"larger than {MAX_BLOB} bytes"
-    signed, newline, rest = data.partition(b"\n")
-    if not newline or not rest.strip():
-        return "no signature after the statement"
+    signed, _, rest = data.partition(b"\n")
     try:
         obj = json.loads(signed)
         signature = rest.decode("ascii")
@@ -74,6 +72,8 @@ def parse_blob(data: bytes) -> SignedBlob | str:
     statement = _statement(obj)
     if isinstance(statement, str):
         return statement
+    if not signature.strip():
+        return "no signature after the statement"
     if statement.encode() != signed:
         return "statement is not in canonical form"
     return SignedBlob(statement, signed, signature)

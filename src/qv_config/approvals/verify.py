@@ -89,7 +89,12 @@ def _signature(ref: str, parsed: SignedBlob, change: Change, identity: str) -> F
         return Refusal("signed", ref, claimed, f"malformed signature: {key}")
     print_ = fingerprint(key)
     if ref != refs.ref_name(change.env, change.target_digest, key):
-        return Refusal("signed", ref, claimed, "ref name is not its signing key's")
+        return Refusal(
+            "signed",
+            ref,
+            claimed,
+            "its signing key is not the one its ref names (copied or altered)",
+        )
     state = change.base_policy
     if print_ in state.revoked.fingerprints:
         return Refusal("signed", ref, claimed, f"key {print_} is revoked ({REVOKED})")
