@@ -162,3 +162,17 @@ def test_ssh_keygen_runs_only_in_its_door() -> None:
         if '"ssh-keygen"' in p.read_text(encoding="utf-8")
     ]
     assert users == ["approvals/sshkeygen.py"]
+
+
+def test_review_shows_the_approvals_still_needed(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.loosen_prod()
+    text = repo.qv("review", "--base", base)
+    assert text.code == 0
+    assert "prod: missing: rule prod-any: 1 more approver(s)" in text.out
+    assert "dev: met" in text.out
+    data = json.loads(repo.qv("review", "--base", base, "--format", "json").out)
+    assert data["approvals"]["prod"]["met"] is False
+    markdown = repo.qv("review", "--base", base, "--format", "markdown").out
+    assert "### Approvals" in markdown
+    assert "| prod | ❌ not met |" in markdown

@@ -4,6 +4,7 @@ several environments of one change, their renders shared in one ``Workspace``.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from qv_config.approvals.model import ReviewSource, Verdict
@@ -69,3 +70,30 @@ def all_envs(ws: object, rev: str) -> list[str]:
     if project is None:
         raise UsageError(f"qv.yaml at {rev} is missing or invalid", hint="run `qv validate`")
     return list(project.spec.environments)
+
+
+@dataclass(frozen=True)
+class Needed:
+    """``qv review``'s short section: the approvals each environment still needs at HEAD."""
+
+    text: str
+    markdown: str
+    data: dict[str, object]
+
+
+def approvals_needed(root: Path, base: str, rev: str = "HEAD") -> Needed:
+    """What the base's policy still asks of the change base..``rev``; a change that cannot be
+    evaluated (no Git, an invalid state) says so instead of failing the review."""
+    from qv_config.approvals import reporters
+    from qv_config.errors import QvError
+    from qv_config.safetext import bounded
+
+    try:
+        found = verdicts(root, (), base, rev)
+    except QvError as err:
+        line = f"approvals: not evaluated ({bounded(err.message)})"
+        return Needed(line, f"\n{line}\n", {"evaluated": False, "reason": err.message})
+    lines = [f"\napprovals of {rev} (base {base[:12]}):"]
+    lines += [f"  {v.env}: {'met' if v.met else 'missing: ' + '; '.join(v.missing)}" for v in found]
+    data: dict[str, object] = {v.env: {"met": v.met, "missing": list(v.missing)} for v in found}
+    return Needed("\n".join(lines), "\n" + reporters.markdown(found), data)
