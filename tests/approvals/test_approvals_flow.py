@@ -176,3 +176,39 @@ def test_review_shows_the_approvals_still_needed(repo: Repo) -> None:
     markdown = repo.qv("review", "--base", base, "--format", "markdown").out
     assert "### Approvals" in markdown
     assert "| prod | ❌ not met |" in markdown
+
+
+def test_the_target_digest_equals_a_whole_render_of_the_target(repo: Repo) -> None:
+    """The target is computed from the base and the documents that can differ: whatever the
+    change (a base file, an overlay, a template, a new and a removed document), it must equal
+    the digest of the target rendered whole, the one the agent applies."""
+    from qv_config.approvals.change import approval_digest, compute
+    from qv_config.diff.states import Workspace
+
+    base = repo.git("rev-parse", "HEAD")
+    repo.edit(
+        "strategies/alpha.yaml",
+        "top_quantile: {type: float, value: 0.2",
+        "top_quantile: {type: float, value: 0.25",
+    )
+    repo.write(
+        "environments/prod/flags/new-flag.yaml",
+        "apiVersion: qv/v1\nkind: Flag\nmetadata: {name: new-flag, owner: t}\n"
+        "spec: {enabled: false, type: release}\n",
+    )
+    repo.git("rm", "-q", "environments/dev/configs/oms.yaml")
+    repo.commit("mixed change")
+    for env in ("dev", "prod"):
+        ws = Workspace(repo.root)
+        try:
+            change = compute(ws, env, base, "HEAD")
+        finally:
+            ws.close()
+        assert change.target_digest == approval_digest(repo.root, env, "HEAD")
+        assert change.base_digest == approval_digest(repo.root, env, base)
+    template = next((repo.root / "templates").rglob("*.yaml")).relative_to(repo.root).as_posix()
+    repo.write(template, (repo.root / template).read_text() + "\n# a comment\n")
+    repo.commit("template touched")
+    assert evaluate(repo.root, "prod", base, "HEAD").target_digest == approval_digest(
+        repo.root, "prod", "HEAD"
+    )

@@ -10,18 +10,18 @@ and any edit of ``policy/``. Change types come from the diff's risk marks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qv_config.errors import CheckFailed
 from qv_config.repo import gitcmd
 
 if TYPE_CHECKING:
     from qv_config.approvals.policy import PolicyState
+    from qv_config.approvals.states import Sides
     from qv_config.diff.model import DocChange
-    from qv_config.diff.states import State, Workspace
+    from qv_config.diff.states import Workspace
 
 _RS, _US = "\x1e", "\x1f"
 
@@ -46,7 +46,6 @@ class Change:
     policy_edited: bool
     commits: tuple[Commit, ...]
     base_policy: PolicyState
-    kinds: Mapping[str, str] = field(default_factory=dict)  # kind-slug/name -> kind
 
     @property
     def empty(self) -> bool:
@@ -56,19 +55,21 @@ class Change:
 def compute(ws: Workspace, env: str, base_rev: str, target_rev: str) -> Change:
     """The change of ``env`` from ``base_rev`` to ``target_rev`` (names or shas)."""
     from qv_config.approvals.policy import read_policy
+    from qv_config.approvals.states import sides
 
     base, target = ws.resolve(base_rev), ws.resolve(target_rev)
     assert base is not None
     assert target is not None
-    old, new = _state(ws, env, base, "base"), _state(ws, env, target, "target")
-    old_hashes, new_hashes = _hashes(env, old.refs), _hashes(env, new.refs)
+    both = sides(ws, env, base, target)
+    old_hashes, new_hashes = _hashes(env, both.base), _hashes(env, both.target)
     base_policy = read_policy(ws.read_at(base))
     target_policy = read_policy(ws.read_at(target))
     edited = base_policy.digest != target_policy.digest
+    part_old, part_new = _hashes(env, both.base_part), _hashes(env, both.target_part)
     differing = sorted(
-        k for k in old_hashes.keys() | new_hashes.keys() if old_hashes.get(k) != new_hashes.get(k)
+        k for k in part_old.keys() | part_new.keys() if part_old.get(k) != part_new.get(k)
     )
-    docs = _doc_changes(env, old, new, differing)
+    docs = _doc_changes(env, both, differing, ws.read_at(target))
     return Change(
         env,
         base,
@@ -80,15 +81,16 @@ def compute(ws: Workspace, env: str, base_rev: str, target_rev: str) -> Change:
         edited,
         commits(ws.root, base, target),
         base_policy,
-        {ref: str(data.get("kind", "")) for ref, data in (*old.refs.items(), *new.refs.items())},
     )
 
 
 def state_digest(ws: Workspace, env: str, rev: str) -> str:
     """The approval digest of ``env`` at ``rev`` (what a statement's target_digest names)."""
+    from qv_config.approvals.states import whole
+
     sha = ws.resolve(rev)
     assert sha is not None
-    return _digest(_hashes(env, _state(ws, env, sha, "reviewed").refs))
+    return _digest(_hashes(env, whole(ws, env, sha)))
 
 
 def approval_digest(root: Path, env: str, rev: str) -> str:
@@ -100,21 +102,6 @@ def approval_digest(root: Path, env: str, rev: str) -> str:
         return state_digest(ws, env, rev)
     finally:
         ws.close()
-
-
-def _state(ws: Workspace, env: str, sha: str, side: str) -> State:
-    from qv_config.diff.states import State
-
-    project = ws.project(sha)
-    if project is None or env not in project.spec.environments:
-        return State(env, f"{env}@{sha[:10]}", {}, ws.read_at(sha), "", sha)  # not there yet
-    state = ws.full(env, sha, f"{env}@{sha[:10]}")
-    if state.problem:
-        raise CheckFailed(
-            f"the {side} state {env}@{sha[:10]} is invalid: {state.problem}",
-            hint=f"run `qv validate --env {env}` on that revision; approvals bind valid states",
-        )
-    return state
 
 
 def _hashes(env: str, refs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -145,15 +132,16 @@ def _changes_digest(
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
-def _doc_changes(env: str, old: State, new: State, keys: Sequence[str]) -> tuple[DocChange, ...]:
+def _doc_changes(
+    env: str, both: Sides, keys: Sequence[str], read: Callable[[str], bytes | None]
+) -> tuple[DocChange, ...]:
     from qv_config.diff.compute import diff_documents
     from qv_config.diff.sides import mark_lookup
 
     refs = [key.split("/", 1)[1] for key in keys]
-    left = {ref: old.refs[ref] for ref in refs if ref in old.refs}
-    right = {ref: new.refs[ref] for ref in refs if ref in new.refs}
-    diff = diff_documents(left, right, marks=mark_lookup(new.read))
-    return diff.changes
+    left = {ref: both.base_part[ref] for ref in refs if ref in both.base_part}
+    right = {ref: both.target_part[ref] for ref in refs if ref in both.target_part}
+    return diff_documents(left, right, marks=mark_lookup(read)).changes
 
 
 def commits(root: Path, base: str, target: str) -> tuple[Commit, ...]:

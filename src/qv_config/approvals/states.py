@@ -1,0 +1,99 @@
+"""The rendered states a change is between, rendered as little as a correct digest allows.
+
+An approval binds desired-state digests, so both sides are needed whole (every key's hash). The
+base is rendered whole (the environment's own folder only, kept under ``.qv/cache/approvals``
+by input key); the target is the base with the documents that can differ rendered again — the
+render set ``qv diff`` uses (``diff.tree.render_set`` and the templates' dependents), a superset
+of what changed. A change to ``qv.yaml`` or the environment file renders the target whole.
+Nothing here validates: an approval of an invalid state is harmless, it cannot be deployed
+(``qv sync`` and the agent validate), and validation is ``qv validate``'s work in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qv_config.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from qv_config.diff.states import Workspace
+    from qv_config.repo.types import Snapshot
+
+Refs = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Both states of one environment: whole, and the documents that can differ on each."""
+
+    base: Refs
+    target: Refs
+    base_part: Refs  # the base's documents of the render set (all of them when rendered whole)
+    target_part: Refs
+
+
+def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
+    old = whole(ws, env, base)
+    if not _present(ws, env, target):
+        return Sides(old, {}, old, {})
+    keep = ws._render_set(env, base, target) if _present(ws, env, base) else None
+    if keep is None:
+        new = whole(ws, env, target)
+        return Sides(old, new, old, new)
+    old_part, new_part = partial(ws, env, base, keep), partial(ws, env, target, keep)
+    new = {ref: doc for ref, doc in old.items() if ref not in old_part}
+    new.update(new_part)
+    return Sides(old, new, old_part, new_part)
+
+
+def _present(ws: Workspace, env: str, sha: str) -> bool:
+    project = ws.project(sha)
+    return project is not None and env in project.spec.environments
+
+
+def whole(ws: Workspace, env: str, sha: str) -> Refs:
+    """Every document of ``env`` at ``sha`` ({} when the environment is not there yet)."""
+    from qv_config.cache.states import StateMemo
+    from qv_config.repo import history
+
+    if not _present(ws, env, sha):
+        return {}
+    memo = StateMemo(ws.root, "approvals")
+    key = history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
+    kept = memo.get(env, key) if key else None
+    if kept is not None:
+        return dict(kept)
+    from qv_config.repo import load_snapshot
+
+    refs = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
+    if key:
+        memo.put(env, key, dict(refs))
+    return refs
+
+
+def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> Refs:
+    """The documents of ``keep`` (main paths) at ``sha``, loaded as a whole load is (blobs read
+    at once, parsed values from the parse cache) but only those files and their context."""
+    from qv_config.diff.tree import context_paths
+    from qv_config.repo import load_snapshot
+
+    source = ws.source(sha)
+    files = source.list_paths([*context_paths(env), *sorted(keep)])
+    return _rendered(load_snapshot(source, envs=[env], only=list(files)), env, sha)
+
+
+def _rendered(snapshot: Snapshot, env: str, sha: str) -> Refs:
+    """The documents of ``env``; a state missing one (a render or load error) is refused."""
+    from qv_config.render.desired import load_problems, places
+    from qv_config.render.engine import render_environment
+
+    rendered = render_environment(snapshot, env)
+    errors = [f for f in (*load_problems(snapshot, env), *rendered.findings) if f.is_error]
+    if errors:
+        raise CheckFailed(
+            f"{env}@{sha[:10]} does not render: {places(errors)}",
+            hint=f"run `qv validate --env {env}` on that revision; approvals bind whole states",
+        )
+    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
