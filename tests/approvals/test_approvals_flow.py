@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from qv_config.approvals import evaluate
-from tests.approvals.conftest import Repo
+from tests.approvals.conftest import PROD_ENV, Repo
 
 
 def test_unmet_then_approved_then_met(repo: Repo) -> None:
@@ -212,3 +212,19 @@ def test_the_target_digest_equals_a_whole_render_of_the_target(repo: Repo) -> No
     assert evaluate(repo.root, "prod", base, "HEAD").target_digest == approval_digest(
         repo.root, "prod", "HEAD"
     )
+
+
+def test_the_default_base_is_the_deployed_revision_else_the_merge_base(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "change")
+    repo.loosen_prod()
+    merge_base = json.loads(repo.qv("approvals", "--env", "prod", "--format", "json").out)
+    assert merge_base["environments"][0]["base_rev"] == base  # no store: merge-base with main
+    repo.write("README.md", "moved on\n")
+    deployed = repo.commit("a commit on the branch, then deployed")
+    synced = repo.qv("sync", "--env", "prod", "--rev", deployed)
+    assert synced.code == 0, synced.err
+    repo.edit(PROD_ENV, "max_order_notional: 2500000", "max_order_notional: 2600000")
+    repo.commit("more")
+    found = json.loads(repo.qv("approvals", "--env", "prod", "--format", "json").out)
+    assert found["environments"][0]["base_rev"] == deployed

@@ -184,10 +184,10 @@ def _separate(
     """Separation of duties: an author, committer or promoter of the change never counts."""
     if not policy.spec.separation_of_duties:
         return found
-    roles = _roles(change, policy)
+    who_is = roles(change, policy)
     out: list[Approval | Refusal] = []
     for item in found:
-        role = roles.get(item.principal.lower()) if isinstance(item, Approval) else None
+        role = who_is.get(item.principal.lower()) if isinstance(item, Approval) else None
         if isinstance(item, Approval) and role:
             out.append(
                 Refusal(
@@ -202,28 +202,31 @@ def _separate(
     return out
 
 
-def _roles(change: Change, policy: ApprovalPolicy) -> dict[str, str]:
+def roles(change: Change, policy: ApprovalPolicy) -> dict[str, str]:
     """Lower-cased principal identity -> their role in the change (promoter first)."""
     by_mail = {p.identity.lower(): p.identity.lower() for p in policy.spec.principals}
     for p in policy.spec.principals:
         if p.github:
             by_mail[f"{p.github.lower()}@users.noreply.github.com"] = p.identity.lower()
-    roles: dict[str, str] = {}
+    found: dict[str, str] = {}
     for commit in reversed(change.commits):  # oldest first; the promoter's role wins
         for mail, role in ((commit.committer, "a committer"), (commit.author, "an author")):
-            who = by_mail.get(_noreply(mail), by_mail.get(mail))
-            if who and roles.get(who) != "the promoter":
-                roles[who] = (
+            who = by_mail.get(_noreply(mail))
+            if who and found.get(who) != "the promoter":
+                found[who] = (
                     "the promoter"
                     if commit.promoted and role == "an author"
                     else (f"{role} of commit {commit.sha[:12]} in the change")
                 )
-    return roles
+    return found
 
 
 def _noreply(mail: str) -> str:
-    """GitHub's ``12345+login@users.noreply.github.com`` as ``login@users.noreply.github.com``."""
+    """GitHub's ``12345+login@users.noreply.github.com`` as ``login@users.noreply.github.com``
+    (any other address as it is: ``a+tag@example.com`` is not ``tag@example.com``)."""
     local, _, domain = mail.partition("@")
+    if domain != "users.noreply.github.com":
+        return mail
     return f"{local.partition('+')[2] or local}@{domain}"
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qv_config.approvals.model import ReviewSource, Verdict
 from qv_config.approvals.sign import Signed
 from qv_config.errors import UsageError
+
+if TYPE_CHECKING:
+    from qv_config.diff.states import Workspace
 
 
 def verdicts(
@@ -62,10 +66,7 @@ def sign_all(
         ws.close()
 
 
-def all_envs(ws: object, rev: str) -> list[str]:
-    from qv_config.diff.states import Workspace
-
-    assert isinstance(ws, Workspace)
+def all_envs(ws: Workspace, rev: str) -> list[str]:
     project = ws.project(ws.resolve(rev))
     if project is None:
         raise UsageError(f"qv.yaml at {rev} is missing or invalid", hint="run `qv validate`")

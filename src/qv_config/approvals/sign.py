@@ -123,9 +123,9 @@ def _check(change: Change, policy: PolicyState, who: str, print_: str) -> None:
         )
     assert policy.model is not None
     if policy.model.spec.separation_of_duties:
-        from qv_config.approvals.evaluate import _roles
+        from qv_config.approvals.evaluate import roles
 
-        role = _roles(change, policy.model).get(who.lower())
+        role = roles(change, policy.model).get(who.lower())
         if role:
             raise CheckFailed(
                 f"{who} is {role}: separation of duties, the approval would not count",
