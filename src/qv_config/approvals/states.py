@@ -35,14 +35,17 @@ class Sides:
 
 
 def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
-    old = whole(ws, env, base)
+    old, sources = _whole(ws, env, base)
     if not _present(ws, env, target):
         return Sides(old, {}, old, {})
     keep = ws._render_set(env, base, target) if _present(ws, env, base) else None
     if keep is None:
         new = whole(ws, env, target)
         return Sides(old, new, old, new)
-    old_part, new_part = partial(ws, env, base, keep), partial(ws, env, target, keep)
+    # The base's documents of the render set are already rendered: those whose main file is in it.
+    old_part = {ref: doc for ref, doc in old.items() if sources.get(ref) in keep}
+    rendered, new_sources = partial(ws, env, target, keep)
+    new_part = {ref: doc for ref, doc in rendered.items() if new_sources.get(ref) in keep}
     new = {ref: doc for ref, doc in old.items() if ref not in old_part}
     new.update(new_part)
     return Sides(old, new, old_part, new_part)
@@ -55,27 +58,33 @@ def _present(ws: Workspace, env: str, sha: str) -> bool:
 
 def whole(ws: Workspace, env: str, sha: str) -> Refs:
     """Every document of ``env`` at ``sha`` ({} when the environment is not there yet)."""
+    return _whole(ws, env, sha)[0]
+
+
+def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
+    """``whole``, and each document's main file (``kind-slug/name`` -> repo path)."""
     from qv_config.cache.states import StateMemo
     from qv_config.repo import history
 
     if not _present(ws, env, sha):
-        return {}
+        return {}, {}
     memo = StateMemo(ws.root, "approvals")
     key = history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
     kept = memo.get(env, key) if key else None
     if kept is not None:
-        return dict(kept)
+        return kept[0], kept[1]
     from qv_config.repo import load_snapshot
 
-    refs = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
+    found = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
     if key:
-        memo.put(env, key, dict(refs))
-    return refs
+        memo.put(env, key, (dict(found[0]), dict(found[1])))
+    return found
 
 
-def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> Refs:
+def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> tuple[Refs, Mapping[str, str]]:
     """The documents of ``keep`` (main paths) at ``sha``, loaded as a whole load is (blobs read
-    at once, parsed values from the parse cache) but only those files and their context."""
+    at once, parsed values from the parse cache) but only those files and their context (whose
+    documents, the Environment's, are rendered too: the caller keeps those of ``keep``)."""
     from qv_config.diff.tree import context_paths
     from qv_config.repo import load_snapshot
 
@@ -84,8 +93,9 @@ def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> Refs:
     return _rendered(load_snapshot(source, envs=[env], only=list(files)), env, sha)
 
 
-def _rendered(snapshot: Snapshot, env: str, sha: str) -> Refs:
-    """The documents of ``env``; a state missing one (a render or load error) is refused."""
+def _rendered(snapshot: Snapshot, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
+    """The documents of ``env`` and their main files; a state missing a document (a render or
+    load error) is refused."""
     from qv_config.render.desired import load_problems, places
     from qv_config.render.engine import render_environment
 
@@ -96,4 +106,6 @@ def _rendered(snapshot: Snapshot, env: str, sha: str) -> Refs:
             f"{env}@{sha[:10]} does not render: {places(errors)}",
             hint=f"run `qv validate --env {env}` on that revision; approvals bind whole states",
         )
-    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
+    refs = {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
+    sources = {key.split("/", 1)[1]: doc.source for key, doc in rendered.docs.items()}
+    return refs, sources
