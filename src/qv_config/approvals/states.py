@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
 
 Refs = Mapping[str, Mapping[str, Any]]
+_KEEP = 16  # rendered bases kept per project (~2 MB each at 4,000 documents); the oldest go
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
 
     if not _present(ws, env, sha):
         return {}, {}
-    memo = StateMemo(ws.root, "approvals")
+    memo = StateMemo(ws.root, "approvals", keep=_KEEP)
     key = history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
     kept = memo.get(env, key) if key else None
     if kept is not None:
