@@ -88,6 +88,7 @@ class Verdict:
     rules: tuple[RuleResult, ...] = ()
     approvals: tuple[Approval, ...] = ()
     refused: tuple[Refusal, ...] = ()
+    base_source: str = ""  # how the base was chosen: "--base", "deployed (store _meta)", ...
 
     @property
     def approvers(self) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ def text(verdicts: Sequence[Verdict]) -> str:
 def _text_one(v: Verdict) -> str:
     lines = [
         f"{v.env}: approvals {_state(v)} — {bounded(v.reason)}",
-        f"  base {v.base_rev[:12]} ({v.base_digest[:12]}) → target {v.target_rev[:12]}"
+        f"  base {v.base_rev[:12]}{_why(v)} ({v.base_digest[:12]}) → target {v.target_rev[:12]}"
         f" ({v.target_digest[:12]}), policy {v.policy} ({v.policy_digest[:12]})",
     ]
     for rule in v.rules:
@@ -51,6 +51,10 @@ def _text_one(v: Verdict) -> str:
             f"    refused:{claimed} via {r.source} at {safe(r.where)}: {bounded(r.reason)}"
         )
     return "\n".join(lines)
+
+
+def _why(v: Verdict) -> str:
+    return f" [{v.base_source}]" if v.base_source else ""
 
 
 def to_json(verdicts: Sequence[Verdict]) -> str:

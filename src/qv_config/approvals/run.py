@@ -4,7 +4,7 @@ several environments of one change, their renders shared in one ``Workspace``.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,8 @@ def verdicts(
         out = []
         for env in envs or all_envs(ws, rev):
             chosen = choose(root, env, base, store)
-            out.append(decide(ws, compute(ws, env, chosen.rev, rev), sources))
+            verdict = decide(ws, compute(ws, env, chosen.rev, rev), sources)
+            out.append(replace(verdict, base_source=chosen.why))
         return out
     finally:
         ws.close()
