@@ -45,10 +45,19 @@ def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
         return Sides(old, new, old, new)
     # The base's documents of the render set are already rendered: those whose main file is in it.
     old_part = {ref: doc for ref, doc in old.items() if sources.get(ref) in keep}
-    rendered, new_sources = partial(ws, env, target, keep)
-    new_part = {ref: doc for ref, doc in rendered.items() if new_sources.get(ref) in keep}
+    kept = _memo(ws, env, target)
+    if kept is not None:  # the target as an earlier run computed it (the same documents)
+        new, new_sources = kept
+        return Sides(
+            old, new, old_part, {r: d for r, d in new.items() if new_sources.get(r) in keep}
+        )
+    rendered, rendered_sources = partial(ws, env, target, keep)
+    new_part = {ref: doc for ref, doc in rendered.items() if rendered_sources.get(ref) in keep}
     new = {ref: doc for ref, doc in old.items() if ref not in old_part}
     new.update(new_part)
+    new_sources = {ref: src for ref, src in sources.items() if ref not in old_part}
+    new_sources.update({ref: rendered_sources[ref] for ref in new_part})
+    _remember(ws, env, target, new, new_sources)
     return Sides(old, new, old_part, new_part)
 
 
@@ -64,22 +73,39 @@ def whole(ws: Workspace, env: str, sha: str) -> Refs:
 
 def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
     """``whole``, and each document's main file (``kind-slug/name`` -> repo path)."""
-    from qv_config.cache.states import StateMemo
-    from qv_config.repo import history
-
     if not _present(ws, env, sha):
         return {}, {}
-    memo = StateMemo(ws.root, "approvals", keep=_KEEP)
-    key = history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
-    kept = memo.get(env, key) if key else None
+    kept = _memo(ws, env, sha)
     if kept is not None:
-        return kept[0], kept[1]
+        return kept
     from qv_config.repo import load_snapshot
 
     found = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
-    if key:
-        memo.put(env, key, (dict(found[0]), dict(found[1])))
+    _remember(ws, env, sha, *found)
     return found
+
+
+def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
+    from qv_config.repo import history
+
+    return history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
+
+
+def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] | None:
+    """The state of ``env`` at ``sha`` kept by its input key under ``.qv/cache/approvals``."""
+    from qv_config.cache.states import StateMemo
+
+    key = _input_key(ws, env, sha)
+    kept = StateMemo(ws.root, "approvals", keep=_KEEP).get(env, key) if key else None
+    return (kept[0], kept[1]) if kept is not None else None
+
+
+def _remember(ws: Workspace, env: str, sha: str, refs: Refs, sources: Mapping[str, str]) -> None:
+    from qv_config.cache.states import StateMemo
+
+    key = _input_key(ws, env, sha)
+    if key:
+        StateMemo(ws.root, "approvals", keep=_KEEP).put(env, key, (dict(refs), dict(sources)))
 
 
 def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> tuple[Refs, Mapping[str, str]]:
