@@ -231,3 +231,16 @@ def test_the_default_base_is_the_deployed_revision_else_the_merge_base(repo: Rep
     repo.commit("more")
     found = json.loads(repo.qv("approvals", "--env", "prod", "--format", "json").out)
     assert found["environments"][0]["base_rev"] == deployed
+
+
+def test_evaluate_reads_a_bare_mirror_as_the_agent_has_one(repo: Repo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.loosen_prod()
+    for who in ("alice", "carol"):
+        assert repo.approve(who, base).code == 0
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(repo.root), str(mirror)], check=True)
+    for _ in range(2):  # cold, then from the states it kept
+        verdict = evaluate(mirror, "prod", base, "HEAD")
+        assert verdict.met, verdict.reason
+        assert verdict.approvers == ("alice@example.com", "carol@example.com")

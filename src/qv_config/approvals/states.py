@@ -86,9 +86,11 @@ def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
 
 
 def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
-    from qv_config.repo import history
+    """The environment's input key at ``sha`` (in a checkout or the agent's bare mirror)."""
+    from qv_config.store.desiredcache import input_key
 
-    return history.input_keys(ws.root, [sha], history.input_paths(env, ws.bases(sha)))[sha]
+    found = input_key(ws.root, env, sha)
+    return found.key if found is not None else None
 
 
 def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] | None:
