@@ -236,6 +236,7 @@ def test_garbage_under_refs_qv_approvals_never_crashes(repo: Repo) -> None:
     refs.write(repo.root, f"{folder}/binary", bytes(range(256)) * 4)
     refs.write(repo.root, f"{folder}/huge", b"{" + b"a" * 200_000 + b"}\n-----BEGIN")
     refs.write(repo.root, f"{folder}/extra-field", b'{"a":1}\nsig')
+    refs.write(repo.root, f"{folder}/deep", b"[" * 60_000 + b"\nsig")
     repo.git("update-ref", f"{folder}/a-commit", "HEAD")
     tree = repo.git("rev-parse", "HEAD^{tree}")
     repo.git("update-ref", f"{folder}/a-tree", tree)
@@ -248,6 +249,7 @@ def test_garbage_under_refs_qv_approvals_never_crashes(repo: Repo) -> None:
     assert "not a qv approval statement" in reasons["binary"]
     assert "larger than" in reasons["huge"]
     assert "exactly the fields" in reasons["extra-field"]
+    assert "not a qv approval statement" in reasons["deep"]
     assert "points at a commit" in reasons["a-commit"]
     assert "points at a tree" in reasons["a-tree"]
     assert "signing key is not the one its ref names" in reasons["copied"]

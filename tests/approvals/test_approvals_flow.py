@@ -244,3 +244,24 @@ def test_evaluate_reads_a_bare_mirror_as_the_agent_has_one(repo: Repo, tmp_path:
         verdict = evaluate(mirror, "prod", base, "HEAD")
         assert verdict.met, verdict.reason
         assert verdict.approvers == ("alice@example.com", "carol@example.com")
+
+
+def test_approve_as_json_and_for_several_environments(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.edit(
+        "strategies/alpha.yaml",
+        "lookback_days: {type: int, value: 120",
+        "lookback_days: {type: int, value: 140",
+    )
+    repo.commit("tune alpha everywhere")
+    done = repo.approve("alice", base, "prod", "--env", "dev", "--format", "json")
+    assert done.code == 0, done.err
+    signed = json.loads(done.out)
+    assert [s["env"] for s in signed] == ["prod", "dev"]
+    assert all(s["approver"] == "alice@example.com" for s in signed)
+    assert all(
+        s["ref"].startswith(f"refs/qv/approvals/{s['env']}/{s['target_digest']}/") for s in signed
+    )
+    unknown = repo.approve("alice", base, "prod", "--as", "nobody@example.com")
+    assert unknown.code == 2
+    assert "not a principal" in unknown.err

@@ -67,7 +67,7 @@ def parse_blob(data: bytes) -> SignedBlob | str:
     try:
         obj = json.loads(signed)
         signature = rest.decode("ascii")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…"
         return "not a qv approval statement (JSON line, then an SSH signature)"
     statement = _statement(obj)
     if isinstance(statement, str):
