@@ -257,3 +257,28 @@ def test_garbage_under_refs_qv_approvals_never_crashes(repo: Repo) -> None:
     shown = repo.approvals(base)
     assert shown.code == 1
     assert "refused" in shown.out
+
+
+def test_two_changes_approved_side_by_side_and_merged_in_turn(repo: Repo) -> None:
+    """The second one's approvals bind the old base: after the first is merged (and deployed),
+    the second is unapproved until its branch is brought up to date and approved again."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "one")
+    repo.loosen_prod("2500000")
+    _approved_by(repo, base, "alice", "carol")
+    repo.git("checkout", "-q", "-b", "two", base)
+    repo.edit("environments/prod/flags/kill-alpha.yaml", "enabled: false", "enabled: true")
+    repo.commit("flip the kill switch in prod")
+    _approved_by(repo, base, "bob")
+    assert _verdict(repo, base, "one").met
+    assert _verdict(repo, base, "two").met
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge one", "one", who="carol")
+    first = repo.git("rev-parse", "HEAD")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge two", "two", who="carol")
+    verdict = _verdict(repo, first, "HEAD")  # the agent: deployed = first merge
+    assert not verdict.met
+    assert verdict.approvals == ()  # two's approvals name a target main does not render
+    # What the team does: approve the change as main has it now (an up-to-date branch).
+    assert repo.approve("bob", first, "prod", "--rev", "HEAD").code == 0
+    assert _verdict(repo, first, "HEAD").met
