@@ -282,3 +282,16 @@ def test_two_changes_approved_side_by_side_and_merged_in_turn(repo: Repo) -> Non
     # What the team does: approve the change as main has it now (an up-to-date branch).
     assert repo.approve("bob", first, "prod", "--rev", "HEAD").code == 0
     assert _verdict(repo, first, "HEAD").met
+
+
+def test_a_change_the_diff_cannot_show_still_needs_approval(repo: Repo) -> None:
+    """20 and 20.0: equal numbers, different canonical JSON: the store changes, so it is a
+    change to approve (documents whose bytes differ count as changed even where no field
+    shows a difference)."""
+    base = repo.git("rev-parse", "HEAD")
+    repo.edit(PROD_ENV, "max_drawdown_pct: 20", "max_drawdown_pct: 20.0")
+    repo.commit("a float")
+    verdict = _verdict(repo, base)
+    assert verdict.base_digest != verdict.target_digest
+    assert not verdict.met
+    assert [r.rule for r in verdict.rules] == ["prod-any"]

@@ -141,7 +141,20 @@ def _doc_changes(
     refs = [key.split("/", 1)[1] for key in keys]
     left = {ref: both.base_part[ref] for ref in refs if ref in both.base_part}
     right = {ref: both.target_part[ref] for ref in refs if ref in both.target_part}
-    return diff_documents(left, right, marks=mark_lookup(read)).changes
+    changes = diff_documents(left, right, marks=mark_lookup(read)).changes
+    # A document whose canonical JSON differs is a change even where the diff shows no field
+    # (fail closed: the rule types "any" still sees it).
+    shown = {change.ref for change in changes}
+    unseen = [_changed(ref, right.get(ref) or left[ref]) for ref in refs if ref not in shown]
+    return (*changes, *unseen)
+
+
+def _changed(ref: str, data: Mapping[str, Any]) -> DocChange:
+    from qv_config.diff.model import DocChange
+
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    return DocChange(ref, str(data.get("kind", "")), str(name or ref.partition("/")[2]), "changed")
 
 
 def commits(root: Path, base: str, target: str) -> tuple[Commit, ...]:
