@@ -150,5 +150,13 @@ def history_text(env: str, entries: Sequence[AuditEntry]) -> str:
             f"  by {safe(e.by)}  (+{e.added} ~{e.changed} -{e.removed})"
             f"  from {_short(e.from_revision)}"
         )
-        lines.append(line + (f"  reason: {safe(e.reason, MESSAGE)}" if e.reason else ""))
+        lines.append(line + _how(e))
     return "\n".join(lines)
+
+
+def _how(e: AuditEntry) -> str:
+    """Who approved the state, or that it went in by break-glass, then why (the reason)."""
+    how = "  BREAK-GLASS (approvals missing)" if e.break_glass else ""
+    if e.approvals:
+        how += "  approved by " + ", ".join(safe(a) for a in e.approvals[:_LIST_LIMIT])
+    return how + (f"  reason: {safe(e.reason, MESSAGE)}" if e.reason else "")
