@@ -54,7 +54,10 @@ def _entry(
     )
 
 
-def _refuse(store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str) -> None:
+def record_refusal(
+    store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str
+) -> None:
+    """An audit entry saying why ``desired`` was not applied over ``old``."""
     store.append_audit(desired.env, _entry("refused", desired, old, by, reason=reason))
 
 
@@ -68,7 +71,7 @@ def _check_monotonic(
     reason = (
         f"{desired.revision[:12]} is not a descendant of the deployed revision {old.revision[:12]}"
     )
-    _refuse(store, desired, old, by, reason)
+    record_refusal(store, desired, old, by, reason)
     raise ApplyRefused(
         f"refusing to apply to {desired.env}: {reason}",
         hint=f"sync a revision that contains {old.revision[:12]}, or go back on purpose with "
@@ -179,7 +182,7 @@ def apply_desired(
         except FenceConflict:
             continue
         except TooLargeError as err:
-            _refuse(store, desired, old, applied_by, str(err))
+            record_refusal(store, desired, old, applied_by, str(err))
             raise
         return ApplyResult(desired.env, "applied", plan, old, new, attempt)
     raise StoreError(

@@ -73,12 +73,22 @@ def apply_text(result: ApplyResult, store: str) -> str:
         f"  digest   {_short(old.digest if old else None)} → {_short(result.new.digest)}",
     ]
     if result.status != "unchanged":
+        lines += _approval_lines(result.new) if result.status == "applied" else []
         lines.append(
             f"  {len(plan.added)} added, {len(plan.changed)} changed, "
             f"{len(plan.deletes)} removed, {plan.unchanged} unchanged"
         )
         lines += _keys("+", plan.added) + _keys("~", plan.changed) + _keys("-", plan.deletes)
     return "\n".join(lines)
+
+
+def _approval_lines(meta: Meta) -> list[str]:
+    lines = []
+    if meta.approvals:
+        lines.append("  approved by " + ", ".join(safe(a) for a in meta.approvals[:_LIST_LIMIT]))
+    if meta.break_glass:
+        lines.append(f"  BREAK-GLASS (approvals missing): {safe(meta.break_glass, MESSAGE)}")
+    return lines
 
 
 def drift_json(report: DriftReport, store: str) -> str:
