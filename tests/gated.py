@@ -43,9 +43,9 @@ spec:
 APPROVERS = ("rita@example.com", "carl@example.com")
 
 
-def git(root: Path, *args: str) -> str:
+def git(root: Path, *args: str, input_text: str | None = None) -> str:
     return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, input=input_text
     ).stdout.strip()
 
 

@@ -193,5 +193,5 @@ def test_a_deployed_revision_this_checkout_lacks_fails_closed(
     gated.set_limit(600_000)
     refused = sync(capsys, gated, url)
     assert refused.code == 1
-    assert "cannot check the approvals" in refused.err
+    assert "its approvals cannot be checked" in refused.err
     assert meta(gated, url).applied_by == "ops@example.com"

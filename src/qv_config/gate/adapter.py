@@ -66,7 +66,7 @@ def _read_policy(repo: Path, rev: str) -> bytes | None:
     try:
         return source.read_strict(POLICY_PATH)
     except RefusedFile as err:  # e.g. a link out of the tree: never read, never "absent"
-        raise GateUnreadable(f"{err.message}: refusing") from None
+        raise GateUnreadable(err.message) from None
     finally:
         source.close()
 
@@ -79,7 +79,7 @@ def _needing(raw: bytes, env: str) -> list[tuple[str, int]]:
         data = load_bytes(POLICY_PATH, raw).data
         return [(n, c) for n, c in _rules(data, env) if c > 0]
     except (YamlError, ValueError) as err:
-        raise GateUnreadable(f"{POLICY_PATH} is unreadable ({err}): refusing") from None
+        raise GateUnreadable(f"{POLICY_PATH} is unreadable ({err})") from None
 
 
 def _rules(policy: Any, env: str) -> list[tuple[str, int]]:

@@ -47,17 +47,14 @@ def check(
             target_digest=target_digest,
         )
     except QvError as err:
-        return _refused(f"cannot check the approvals of {target_rev[:12]} for {env}: {err}")
+        return _refused(f"its approvals cannot be checked: {err}")
     except Exception as bug:  # whatever the repository holds, the gate stays shut
-        return _refused(
-            f"cannot check the approvals of {target_rev[:12]} for {env}: internal error"
-            f" {bug_summary(bug)}"
-        )
+        return _refused(f"its approvals cannot be checked: internal error {bug_summary(bug)}")
     return _decide(env, base_rev, target_rev, outcome)
 
 
 def _refused(reason: str) -> GateDecision:
-    return GateDecision(False, (), reason + ": refusing")
+    return GateDecision(False, (), reason + " (the gate fails closed)")
 
 
 def _decide(env: str, base_rev: str | None, target_rev: str, outcome: Outcome) -> GateDecision:

@@ -1,0 +1,169 @@
+"""The agent's approval gate end to end: a real bare remote, the real agent process and loop.
+
+The policy that governs each state is the deployed state's: the attack commit (delete
+``policy/approvals.yaml`` and loosen a prod limit in one go) waits for approvals under the policy
+it deletes. Waiting is a state, not a failure: ``qv_agent_waiting_for_approval{env}`` = 1, one log
+line naming the missing rules, ``/healthz`` ok, drift goes on, and the agent keeps polling.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.gated import Gated, git
+
+WAITING = 'qv_agent_waiting_for_approval{env="prod"}'
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Gated:
+    return Gated.make(tmp_path / "repo")
+
+
+def once(h: Any, cwd: Path, g: Gated, url: str) -> Any:
+    return h.run_once(cwd, "--env", "prod", "--source", str(g.origin), "--store", url)
+
+
+def governed(h: Any, cwd: Path, g: Gated, url: str) -> str:
+    """prod deployed by the agent at the revision that adopted the policy."""
+    first = once(h, cwd, g, url)
+    assert first.returncode == 0, first.stderr
+    rev = g.adopt()
+    second = once(h, cwd, g, url)
+    assert second.returncode == 0, second.stderr
+    assert h.deployed(url, cwd, "prod") == rev
+    return rev
+
+
+def test_agent_waits_at_the_commit_that_deletes_the_policy_and_loosens_prod(
+    tmp_path: Path, gated: Gated, h: Any, spawn: Any, store_url: str
+) -> None:
+    deployed = governed(h, tmp_path, gated, store_url)
+    attack = gated.delete_policy_and_loosen(1_500_000)
+    gated.push()
+    agent = spawn(
+        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", store_url,
+        "--interval", "0.3", "--lease-ttl", "5",
+    )  # fmt: skip
+    h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
+    time.sleep(1.5)  # several more cycles at --interval 0.3
+    assert agent.proc.poll() is None  # still running
+    code, body = agent.get("/healthz")
+    assert code == 200
+    assert json.loads(body)["status"] == "ok"
+    waits = agent.events("waiting_for_approval")
+    assert len(waits) == 1  # said once, not every poll
+    assert waits[0]["revision"] == attack
+    assert waits[0]["from_revision"] == deployed
+    assert any("prod-any-change" in m for m in waits[0]["missing"])
+    assert not agent.events("refused")
+    assert h.deployed(store_url, tmp_path, "prod") == deployed
+    refused = [e for e in h.audit(store_url, tmp_path, "prod") if e.action == "refused"]
+    assert [(e.revision, e.from_revision) for e in refused] == [(attack, deployed)]
+    assert "prod-any-change" in refused[0].reason
+
+
+def test_once_exits_1_naming_what_is_missing(tmp_path: Path, gated: Gated, h: Any) -> None:
+    url = f"sqlite:{tmp_path}/state.db"
+    governed(h, tmp_path, gated, url)
+    gated.set_limit(1_500_000)
+    gated.push()
+    result = once(h, tmp_path, gated, url)
+    assert result.returncode == 1
+    assert "qv: error: waiting for approvals of" in result.stderr
+    assert "prod-any-change" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_garbage_under_the_approval_refs_is_fetched_and_does_not_crash_the_agent(
+    tmp_path: Path, gated: Gated, h: Any, spawn: Any
+) -> None:
+    url = f"sqlite:{tmp_path}/state.db"
+    deployed = governed(h, tmp_path, gated, url)
+    gated.set_limit(1_200_000)
+    gated.push()
+    _push_garbage(gated)
+    agent = spawn(
+        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", url,
+        "--interval", "0.3", "--lease-ttl", "5",
+    )  # fmt: skip
+    h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
+    assert agent.proc.poll() is None
+    assert agent.get("/healthz")[0] == 200
+    assert len(agent.events("waiting_for_approval")) == 1
+    assert h.deployed(url, tmp_path, "prod") == deployed
+    mirror = next((tmp_path / ".qv" / "agent").iterdir())
+    refs = git(mirror, "for-each-ref", "--format=%(refname)", "refs/qv/approvals/")
+    assert len(refs.splitlines()) == 4  # the agent's fetch brings the approval refs along
+
+
+def _push_garbage(g: Gated) -> None:
+    """Refs under refs/qv/approvals/prod/ that are no approval: junk bytes, a huge blob, a
+    commit, a tree, in folders named by a made-up digest and by no digest at all."""
+    work = g.work
+    junk = git(work, "hash-object", "-w", "--stdin", input_text="\x00\xff not an approval\n")
+    big = git(work, "hash-object", "-w", "--stdin", input_text="x" * 300_000)
+    head = g.head()
+    tree = git(work, "rev-parse", "HEAD^{tree}")
+    digest = "0" * 64
+    for name, oid in (
+        (f"{digest}/junk", junk),
+        (f"{digest}/big", big),
+        (f"{digest}/commit", head),
+        ("not-a-digest/tree", tree),
+    ):
+        git(work, "update-ref", f"refs/qv/approvals/prod/{name}", oid)
+    git(work, "push", "-q", "origin", "+refs/qv/approvals/*:refs/qv/approvals/*")
+
+
+def test_an_unreadable_policy_at_the_deployed_state_refuses(
+    tmp_path: Path, gated: Gated, h: Any
+) -> None:
+    """Fail closed: a deployed policy that does not parse lets nothing through (a refusal that
+    a person must fix, so not waiting: the exit and /healthz say failure)."""
+    url = f"sqlite:{tmp_path}/state.db"
+    governed(h, tmp_path, gated, url)
+    (gated.work / "policy" / "approvals.yaml").write_text("spec: [unclosed\n")
+    git(gated.work, "add", "-A")
+    broken = gated.set_limit(800_000)
+    _qv(gated.work, "sync", "--env", "prod", "--store", url, "--break-glass", "--reason", "INC-2")
+    gated.set_limit(700_000)  # judged by the broken policy deployed with the state before
+    gated.push()
+    result = once(h, tmp_path, gated, url)
+    assert result.returncode == 1
+    assert h.deployed(url, tmp_path, "prod") == broken
+    assert "its approvals cannot be checked: policy/approvals.yaml" in result.stderr
+    assert "(the gate fails closed)" in result.stderr
+    assert '"event": "refused"' in result.stderr
+    assert '"event": "waiting_for_approval"' not in result.stderr
+
+
+def test_the_agent_shows_a_break_glass_deploy_and_walks_on_from_it(
+    tmp_path: Path, gated: Gated, h: Any, spawn: Any
+) -> None:
+    url = f"sqlite:{tmp_path}/state.db"
+    governed(h, tmp_path, gated, url)
+    glass = gated.set_limit(1_500_000)
+    gated.push()
+    _qv(gated.work, "sync", "--env", "prod", "--store", url, "--break-glass", "--reason", "INC-1")
+    agent = spawn(
+        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", url,
+        "--interval", "0.3", "--lease-ttl", "5",
+    )  # fmt: skip
+    h.wait_for(
+        lambda: agent.metric('qv_agent_break_glass_deployed{env="prod"}') == 1, 30, "the metric"
+    )
+    assert agent.metric(WAITING) == 0
+    assert h.deployed(url, tmp_path, "prod") == glass
+
+
+def _qv(cwd: Path, *args: str) -> None:
+    import subprocess
+
+    from tests.qvbin import QV
+
+    subprocess.run([str(QV), *args], cwd=cwd, check=True, capture_output=True, text=True)
