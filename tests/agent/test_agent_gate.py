@@ -39,16 +39,21 @@ def governed(h: Any, cwd: Path, g: Gated, url: str) -> str:
     return rev
 
 
+def start(spawn: Any, cwd: Path, g: Gated, url: str) -> Any:
+    """The agent as a long-running process, polling every 0.3 s, with /metrics and /healthz."""
+    return spawn(
+        cwd, "--env", "prod", "--source", str(g.origin), "--store", url,
+        "--interval", "0.3", "--lease-ttl", "5",
+    )  # fmt: skip
+
+
 def test_agent_waits_at_the_commit_that_deletes_the_policy_and_loosens_prod(
     tmp_path: Path, gated: Gated, h: Any, spawn: Any, store_url: str
 ) -> None:
     deployed = governed(h, tmp_path, gated, store_url)
     attack = gated.delete_policy_and_loosen(1_500_000)
     gated.push()
-    agent = spawn(
-        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", store_url,
-        "--interval", "0.3", "--lease-ttl", "5",
-    )  # fmt: skip
+    agent = start(spawn, tmp_path, gated, store_url)
     h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
     time.sleep(1.5)  # several more cycles at --interval 0.3
     assert agent.proc.poll() is None  # still running
@@ -87,10 +92,7 @@ def test_garbage_under_the_approval_refs_is_fetched_and_does_not_crash_the_agent
     gated.set_limit(1_200_000)
     gated.push()
     _push_garbage(gated)
-    agent = spawn(
-        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", url,
-        "--interval", "0.3", "--lease-ttl", "5",
-    )  # fmt: skip
+    agent = start(spawn, tmp_path, gated, url)
     h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
     assert agent.proc.poll() is None
     assert agent.get("/healthz")[0] == 200
@@ -150,10 +152,7 @@ def test_the_agent_shows_a_break_glass_deploy_and_walks_on_from_it(
     glass = gated.set_limit(1_500_000)
     gated.push()
     _qv(gated.work, "sync", "--env", "prod", "--store", url, "--break-glass", "--reason", "INC-1")
-    agent = spawn(
-        tmp_path, "--env", "prod", "--source", str(gated.origin), "--store", url,
-        "--interval", "0.3", "--lease-ttl", "5",
-    )  # fmt: skip
+    agent = start(spawn, tmp_path, gated, url)
     h.wait_for(
         lambda: agent.metric('qv_agent_break_glass_deployed{env="prod"}') == 1, 30, "the metric"
     )
