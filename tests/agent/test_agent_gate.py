@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.gated import Gated, git
+from tests.gated import POLICY, Gated, git
 
 WAITING = 'qv_agent_waiting_for_approval{env="prod"}'
 
@@ -126,22 +126,39 @@ def test_an_unreadable_policy_at_the_deployed_state_refuses(
     tmp_path: Path, gated: Gated, h: Any
 ) -> None:
     """Fail closed: a deployed policy that does not parse lets nothing through (a refusal that
-    a person must fix, so not waiting: the exit and /healthz say failure)."""
+    a person must fix, so not waiting: the exit and /healthz say failure). qv validate refuses
+    such a state now (QV701); an older qv, which did not check policies, could deploy it."""
     url = f"sqlite:{tmp_path}/state.db"
     governed(h, tmp_path, gated, url)
     (gated.work / "policy" / "approvals.yaml").write_text("spec: [unclosed\n")
     git(gated.work, "add", "-A")
     broken = gated.set_limit(800_000)
-    _qv(gated.work, "sync", "--env", "prod", "--store", url, "--break-glass", "--reason", "INC-2")
+    _deploy_unchecked(gated.work, url, broken)
+    (gated.work / "policy" / "approvals.yaml").write_text(POLICY)  # the fix, itself gated
+    git(gated.work, "add", "-A")
     gated.set_limit(700_000)  # judged by the broken policy deployed with the state before
     gated.push()
     result = once(h, tmp_path, gated, url)
     assert result.returncode == 1
     assert h.deployed(url, tmp_path, "prod") == broken
-    assert "its approvals cannot be checked: policy/approvals.yaml" in result.stderr
+    assert "its approvals cannot be checked: the policy at base is invalid" in result.stderr
+    assert "QV701" in result.stderr
     assert "(the gate fails closed)" in result.stderr
     assert '"event": "refused"' in result.stderr
     assert '"event": "waiting_for_approval"' not in result.stderr
+
+
+def _deploy_unchecked(work: Path, url: str, rev: str) -> None:
+    """Deploy ``rev`` as a qv that neither validated it nor asked a gate would have."""
+    from qv_config.store import apply_desired, open_store
+    from qv_config.store.source import render_desired
+
+    store = open_store(url, work)
+    try:
+        desired = render_desired(work, "prod", rev, check=False)
+        apply_desired(store, desired, is_descendant=lambda _a, _b: True, applied_by="old-qv")
+    finally:
+        store.close()
 
 
 def test_the_agent_shows_a_break_glass_deploy_and_walks_on_from_it(

@@ -78,7 +78,7 @@ def test_policy_requiring_approvals_waits_fail_closed(tmp_path: Path, repo: Path
     result = once(h, tmp_path, repo)
     assert result.returncode == 1
     assert "waiting for approvals of" in result.stderr
-    assert "missing: two-approvers" in result.stderr
+    assert "missing: rule two-approvers: 2 more approver(s)" in result.stderr
     assert "qv: error:" in result.stderr
     assert "Traceback" not in result.stderr
     assert h.deployed(store(tmp_path), tmp_path) == ok  # stopped at the first gated state

@@ -1,24 +1,24 @@
 """The one place the deploy gate asks the approvals core whether a change is approved.
 
-INTERIM: the approvals core (``qv_config.approvals``: the ApprovalPolicy model, signed approvals
-under ``refs/qv/approvals/``) is being built beside this gate. Until it is merged, this module
-reads ``policy/approvals.yaml`` of the governing revision itself and verifies no approval: a
-change that any rule asks approvals of is unmet, so nothing gated is ever let through (fail
-closed). Only this module changes when the core is wired in; ``Outcome`` is what the gate needs.
+``qv_config.approvals.evaluate`` reads the policy, ``allowed_signers`` and ``revoked_keys`` of
+the base revision, the signed approvals under ``refs/qv/approvals/`` of the repository, and
+says which rules are met. This module turns its ``Verdict`` into the ``Outcome`` the gate needs,
+and adds what a deploy needs besides: a base policy that cannot be read is a refusal (never
+"absent"), and a first deploy, with no base, is judged by the target's own policy.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from qv_config.errors import CheckFailed
 
-POLICY_PATH = "policy/approvals.yaml"
-_ENV_FIELDS = ("environments", "environment", "envs", "env")
-_COUNT_FIELDS = ("count", "require", "required", "approvals", "min_approvals")
+if TYPE_CHECKING:
+    from qv_config.approvals import Verdict
+    from qv_config.approvals.policy import PolicyState
 
 
 class GateUnreadable(CheckFailed):
@@ -46,72 +46,61 @@ def evaluate(
     target_digest: str,
 ) -> Outcome:
     """Whether the change ``base_rev`` → ``target_rev`` of ``env`` is approved under the policy
-    of ``base_rev`` (of ``target_rev`` on a first deploy, when nothing older governs)."""
-    policy_rev = base_rev or target_rev
-    raw = _read_policy(repo, policy_rev)
-    if raw is None:
-        return Outcome(required=False, met=True)
-    rules = _needing(raw, env)
-    if not rules:
-        return Outcome(required=False, met=True)
-    missing = tuple(f"{name}: 0 of {count} approvals" for name, count in rules)
-    return Outcome(required=True, met=False, missing=missing)
+    of ``base_rev`` (of ``target_rev`` on a first deploy, when nothing older governs).
+    ``base_digest`` and ``target_digest`` are the deployed and rendered digests; approvals bind
+    to the digests the core computes from the revisions themselves."""
+    from qv_config.approvals import evaluate as verdict_of
+
+    governing = _policy(repo, base_rev or target_rev)
+    if base_rev is None:
+        return _first_deploy(governing, env)
+    return _outcome(verdict_of(repo, env, base_rev, target_rev))
 
 
-def _read_policy(repo: Path, rev: str) -> bytes | None:
+def _policy(repo: Path, rev: str) -> PolicyState:
+    """The policy files at ``rev``, read strictly: a link out of the tree in their place is a
+    policy that cannot be read, never an absent one (which would ask nothing)."""
+    from qv_config.approvals.policy import read_policy
     from qv_config.repo.files import RefusedFile
     from qv_config.repo.git import GitSource
 
     source = GitSource(repo, rev)
     try:
-        return source.read_strict(POLICY_PATH)
-    except RefusedFile as err:  # e.g. a link out of the tree: never read, never "absent"
-        raise GateUnreadable(err.message) from None
+        return read_policy(source.read_strict)
+    except RefusedFile as err:
+        raise GateUnreadable(f"{err.message} at {rev[:12]}") from None
     finally:
         source.close()
 
 
-def _needing(raw: bytes, env: str) -> list[tuple[str, int]]:
-    """(name, count) of each rule matching ``env`` that asks for approvers."""
-    from qv_config.yamlio import YamlError, load_bytes
-
-    try:
-        data = load_bytes(POLICY_PATH, raw).data
-        return [(n, c) for n, c in _rules(data, env) if c > 0]
-    except (YamlError, ValueError) as err:
-        raise GateUnreadable(f"{POLICY_PATH} is unreadable ({err})") from None
-
-
-def _rules(policy: Any, env: str) -> list[tuple[str, int]]:
-    spec = policy.get("spec") if isinstance(policy, dict) else None
-    rules = spec.get("rules") if isinstance(spec, dict) else None
-    if rules is None:
-        return []
-    if not isinstance(rules, list):
-        raise ValueError("spec.rules must be a list")
-    found = []
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            raise ValueError("each rule must be a mapping")
-        envs = _rule_envs(rule)
-        if envs is None or any(fnmatch.fnmatchcase(env, pattern) for pattern in envs):
-            found.append((str(rule.get("name") or f"rule {i + 1}"), _rule_count(rule)))
-    return found
+def _first_deploy(policy: PolicyState, env: str) -> Outcome:
+    """Nothing deployed: no approval can name a base, so a policy asking any of ``env`` is
+    unmet (a first deploy of such an environment is a break-glass, on purpose)."""
+    if not policy.exists:
+        return Outcome(required=False, met=True)
+    if policy.model is None:
+        raise GateUnreadable(_invalid(policy))
+    rules = [r for r in policy.model.spec.rules if any(fnmatchcase(env, p) for p in r.environments)]
+    if not rules:
+        return Outcome(required=False, met=True)
+    missing = tuple(f"rule {r.name}: a first deploy has no base to approve against" for r in rules)
+    return Outcome(required=True, met=False, missing=missing)
 
 
-def _rule_envs(rule: dict[str, Any]) -> list[str] | None:
-    for name in _ENV_FIELDS:
-        if name in rule:
-            value = rule[name]
-            return [value] if isinstance(value, str) else [str(v) for v in value or []]
-    return None  # a rule without an environment applies to every environment
+def _invalid(policy: PolicyState) -> str:
+    first = policy.errors[0] if policy.errors else None
+    where = f" ({first.file}:{first.line}: {first.code} {first.message})" if first else ""
+    return f"the policy is invalid{where}: nothing can be approved"
 
 
-def _rule_count(rule: dict[str, Any]) -> int:
-    for name in _COUNT_FIELDS:
-        value = rule.get(name)
-        if isinstance(value, dict):
-            value = value.get("count")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return 1  # a rule whose count we cannot read requires approval: fail closed
+def _outcome(verdict: Verdict) -> Outcome:
+    if verdict.policy == "invalid":
+        raise GateUnreadable(verdict.reason)
+    ignored = tuple(f"{r.where}: {r.reason}" for r in verdict.refused)
+    return Outcome(
+        required=bool(verdict.rules),
+        met=verdict.met,
+        approvers=verdict.approvers,
+        missing=verdict.missing if not verdict.met else (),
+        ignored=ignored,
+    )
