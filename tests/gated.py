@@ -93,6 +93,21 @@ class Gated:
         git(self.work, "commit", "-qam", message or f"prod notional {value}")
         return self.head()
 
+    def approve(self, who: str, rev: str, base: str, env: str = "prod", push: bool = True) -> None:
+        """``qv approve`` as ``who`` (rita, carl) with their key; pushed to origin by default."""
+        from tests.qvbin import QV
+
+        args = ["approve", "--env", env, "--rev", rev, "--base", base]
+        args += ["--key", str(self.keys / who), "--as", f"{who}@example.com"]
+        done = subprocess.run(
+            [QV, *args, *(["--push"] if push else [])],
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+
     def delete_policy_and_loosen(self, value: int) -> str:
         """The attack: one commit that deletes the policy and loosens a prod limit."""
         git(self.work, "rm", "-q", "policy/approvals.yaml")

@@ -183,3 +183,97 @@ def _qv(cwd: Path, *args: str) -> None:
     from tests.qvbin import QV
 
     subprocess.run([str(QV), *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def test_the_agent_applies_once_valid_approvals_are_pushed_to_its_source(
+    tmp_path: Path, gated: Gated, h: Any, spawn: Any, store_url: str
+) -> None:
+    deployed = governed(h, tmp_path, gated, store_url)
+    loosened = gated.set_limit(1_500_000)  # prod-any-change (risk) + prod-risk-loosening (2)
+    gated.push()
+    agent = start(spawn, tmp_path, gated, store_url)
+    h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
+    gated.approve("rita", loosened, deployed)
+    h.wait_for(lambda: len(agent.events("waiting_for_approval")) == 2, 30, "rita's approval")
+    second = agent.events("waiting_for_approval")[1]
+    assert second["approvals"] == ["rita@example.com"]
+    assert second["missing"] == [
+        "rule prod-risk-loosening: 1 more approver(s) from risk, compliance"
+    ]
+    assert h.deployed(store_url, tmp_path, "prod") == deployed
+    gated.approve("carl", loosened, deployed)
+    h.wait_for(lambda: h.deployed(store_url, tmp_path, "prod") == loosened, 30, "the apply")
+    h.wait_for(lambda: agent.metric(WAITING) == 0, 30, "the wait to end")
+    assert agent.proc.poll() is None
+    applied = agent.events("applied")[-1]
+    assert applied["approvals"] == ["carl@example.com", "rita@example.com"]
+    last = h.audit(store_url, tmp_path, "prod")[-1]
+    assert (last.action, last.revision, last.approvals) == (
+        "apply",
+        loosened,
+        ("carl@example.com", "rita@example.com"),
+    )
+
+
+def test_two_pull_requests_approved_side_by_side_then_merged_in_turn(
+    tmp_path: Path, gated: Gated, h: Any
+) -> None:
+    """The second's approved digest is not what main renders after the first: it waits."""
+    url = f"sqlite:{tmp_path}/state.db"
+    deployed = governed(h, tmp_path, gated, url)
+    first = _branch(gated, "a", lambda: gated.set_limit(800_000))
+    second = _branch(gated, "b", lambda: _tighten_config(gated))
+    for head in (first, second):
+        gated.approve("rita", head, deployed)
+    git(gated.work, "merge", "-q", "--no-ff", "-m", "Merge a", "a")
+    gated.push()
+    assert once(h, tmp_path, gated, url).returncode == 0  # main renders what was approved
+    merged_a = h.deployed(url, tmp_path, "prod")
+    assert merged_a == gated.head()
+    git(gated.work, "merge", "-q", "--no-ff", "-m", "Merge b", "b")
+    gated.push()
+    result = once(h, tmp_path, gated, url)
+    assert result.returncode == 1
+    assert "waiting for approvals of" in result.stderr
+    assert "rule prod-any-change: 1 more approver(s) from risk" in result.stderr
+    assert h.deployed(url, tmp_path, "prod") == merged_a
+
+
+def _branch(g: Gated, name: str, change: Any) -> str:
+    git(g.work, "checkout", "-q", "-b", name, "main")
+    head = str(change())
+    git(g.work, "checkout", "-q", "main")
+    return head
+
+
+def _tighten_config(g: Gated) -> str:
+    path = g.work / "environments/prod/configs/example-service.yaml"
+    path.write_text(
+        path.read_text().replace("max_order_notional: 2000000", "max_order_notional: 1900000")
+    )
+    git(g.work, "commit", "-qam", "prod service notional 1900000")
+    return g.head()
+
+
+def test_approvals_for_another_environment_digest_or_base_do_not_open_the_gate(
+    tmp_path: Path, gated: Gated, h: Any
+) -> None:
+    url = f"sqlite:{tmp_path}/state.db"
+    deployed = governed(h, tmp_path, gated, url)
+    other = _branch(gated, "other", lambda: gated.set_limit(810_000))  # another digest
+    staging = gated.work / "environments/staging/risk-policies/example-standard.yaml"
+    staging.write_text(
+        staging.read_text().replace("max_order_notional: 250000", "max_order_notional: 240000")
+    )
+    target = gated.set_limit(800_000)  # one commit that changes staging and prod
+    gated.push()
+    gated.approve("rita", target, deployed, env="staging")  # valid, for another environment
+    gated.approve("rita", other, deployed)  # valid, for another target digest
+    gated.approve("carl", target, other)  # for this target, but another base: a replay
+    result = once(h, tmp_path, gated, url)
+    assert result.returncode == 1
+    assert "rule prod-any-change: 1 more approver(s) from risk" in result.stderr
+    assert h.deployed(url, tmp_path, "prod") == deployed
+    wait = json.loads(next(ln for ln in result.stderr.splitlines() if "waiting_for" in ln))
+    assert wait["approvals"] == []
+    assert len(wait["ignored"]) == 1  # carl's, under this target: bound to another base

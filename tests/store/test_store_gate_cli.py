@@ -195,3 +195,21 @@ def test_a_deployed_revision_this_checkout_lacks_fails_closed(
     assert refused.code == 1
     assert "its approvals cannot be checked" in refused.err
     assert meta(gated, url).applied_by == "ops@example.com"
+
+
+def test_sync_applies_once_approved_and_records_the_approvers(
+    capsys: pytest.CaptureFixture[str], gated: Gated, tmp_path: Path
+) -> None:
+    url = f"sqlite:{tmp_path}/state.db"
+    deployed = governed(capsys, gated, url)
+    target = gated.set_limit(800_000)
+    assert sync(capsys, gated, url).code == 1
+    gated.approve("rita", target, deployed, push=False)  # refs/qv/approvals/ of this checkout
+    done = sync(capsys, gated, url)
+    assert done.code == 0, done.err
+    assert "approved by rita@example.com" in done.out
+    assert meta(gated, url).approvals == ("rita@example.com",)
+    history = run_qv(capsys, gated.work, "history", "--env", "prod", "--store", url)
+    assert "approved by rita@example.com" in history.out.splitlines()[0]
+    raw = run_qv(capsys, gated.work, "history", "--env", "prod", "--store", url, "--format", "json")
+    assert json.loads(raw.out)[0]["approvals"] == ["rita@example.com"]
