@@ -141,7 +141,7 @@ def test_an_unreadable_policy_at_the_deployed_state_refuses(
     result = once(h, tmp_path, gated, url)
     assert result.returncode == 1
     assert h.deployed(url, tmp_path, "prod") == broken
-    assert "its approvals cannot be checked: the policy at base is invalid" in result.stderr
+    assert "its approvals cannot be checked: the policy is invalid" in result.stderr
     assert "QV701" in result.stderr
     assert "(the gate fails closed)" in result.stderr
     assert '"event": "refused"' in result.stderr

@@ -12,9 +12,10 @@ from typing import Protocol
 
 from qv_config.agent.source import GitMirror
 from qv_config.gate.check import GateDecision
+from qv_config.gate.rendered import Rendered
 from qv_config.store.types import Plan
 
-__all__ = ["ApprovalGate", "GateDecision", "SignedApprovalGate"]
+__all__ = ["ApprovalGate", "GateDecision", "Rendered", "SignedApprovalGate"]
 
 
 class ApprovalGate(Protocol):
@@ -26,6 +27,7 @@ class ApprovalGate(Protocol):
         base_digest: str | None,
         target_digest: str,
         changes: Plan,
+        rendered: Rendered | None = None,
     ) -> GateDecision: ...
 
 
@@ -43,7 +45,9 @@ class SignedApprovalGate:
         base_digest: str | None,
         target_digest: str,
         changes: Plan,
+        rendered: Rendered | None = None,
     ) -> GateDecision:
         from qv_config.gate import check
 
-        return check(self._mirror.path, env, base_rev, base_digest, target_rev, target_digest)
+        path = self._mirror.path
+        return check(path, env, base_rev, base_digest, target_rev, target_digest, rendered)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 from qv_config.agent import faults
-from qv_config.agent.gate import ApprovalGate, GateDecision, SignedApprovalGate
+from qv_config.agent.gate import ApprovalGate, GateDecision, Rendered, SignedApprovalGate
 from qv_config.agent.health import Health
 from qv_config.agent.jsonlog import JsonLog, said
 from qv_config.agent.lease import Lease, new_holder
@@ -321,10 +321,16 @@ class Agent:
             raise
         if base is not None and desired.digest == base.digest:
             return base, 0
-        base_values = self._render(base.revision, check=False).values if base else {}
-        changes = plan_apply(base_values, desired.values)
+        deployed = self._render(base.revision, check=False) if base else None
+        changes = plan_apply(deployed.values if deployed else {}, desired.values)
         decision = self.gate.check(
-            self.config.env, _rev(base), rev, base.digest if base else None, desired.digest, changes
+            self.config.env,
+            _rev(base),
+            rev,
+            base.digest if base else None,
+            desired.digest,
+            changes,
+            Rendered(deployed, desired) if deployed else None,
         )
         if not decision.approved:
             self._stop_at_gate(store, base, rev, desired.digest, decision)

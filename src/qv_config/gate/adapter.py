@@ -19,6 +19,8 @@ from qv_config.errors import CheckFailed
 if TYPE_CHECKING:
     from qv_config.approvals import Verdict
     from qv_config.approvals.policy import PolicyState
+    from qv_config.gate.rendered import Rendered
+    from qv_config.models.approval_policy import Rule
 
 
 class GateUnreadable(CheckFailed):
@@ -44,17 +46,41 @@ def evaluate(
     *,
     base_digest: str | None,
     target_digest: str,
+    rendered: Rendered | None = None,
 ) -> Outcome:
     """Whether the change ``base_rev`` → ``target_rev`` of ``env`` is approved under the policy
     of ``base_rev`` (of ``target_rev`` on a first deploy, when nothing older governs).
     ``base_digest`` and ``target_digest`` are the deployed and rendered digests; approvals bind
-    to the digests the core computes from the revisions themselves."""
-    from qv_config.approvals import evaluate as verdict_of
-
+    to the digests of the committed states. ``rendered``: both states as the caller rendered
+    them, used instead of rendering them again when their digests are those (no secrets)."""
     governing = _policy(repo, base_rev or target_rev)
+    if not governing.exists:
+        return Outcome(required=False, met=True)
+    if governing.model is None:
+        raise GateUnreadable(_invalid(governing))
     if base_rev is None:
         return _first_deploy(governing, env)
-    return _outcome(verdict_of(repo, env, base_rev, target_rev))
+    if not _rules_for(governing, env):
+        return Outcome(required=False, met=True)  # nothing to ask: no change is computed
+    return _outcome(_verdict(repo, env, base_rev, target_rev, rendered))
+
+
+def _verdict(
+    repo: Path, env: str, base_rev: str, target_rev: str, rendered: Rendered | None
+) -> Verdict:
+    from qv_config.approvals import evaluate as verdict_of
+
+    if rendered is None or not rendered.usable:
+        return verdict_of(repo, env, base_rev, target_rev)
+    from qv_config.approvals.evaluate import decide
+    from qv_config.diff.states import Workspace
+    from qv_config.gate.rendered import change_from
+
+    ws = Workspace(repo)
+    try:
+        return decide(ws, change_from(ws, env, rendered), ())
+    finally:
+        ws.close()
 
 
 def _policy(repo: Path, rev: str) -> PolicyState:
@@ -76,15 +102,16 @@ def _policy(repo: Path, rev: str) -> PolicyState:
 def _first_deploy(policy: PolicyState, env: str) -> Outcome:
     """Nothing deployed: no approval can name a base, so a policy asking any of ``env`` is
     unmet (a first deploy of such an environment is a break-glass, on purpose)."""
-    if not policy.exists:
-        return Outcome(required=False, met=True)
-    if policy.model is None:
-        raise GateUnreadable(_invalid(policy))
-    rules = [r for r in policy.model.spec.rules if any(fnmatchcase(env, p) for p in r.environments)]
+    rules = _rules_for(policy, env)
     if not rules:
         return Outcome(required=False, met=True)
     missing = tuple(f"rule {r.name}: a first deploy has no base to approve against" for r in rules)
     return Outcome(required=True, met=False, missing=missing)
+
+
+def _rules_for(policy: PolicyState, env: str) -> list[Rule]:
+    assert policy.model is not None
+    return [r for r in policy.model.spec.rules if any(fnmatchcase(env, p) for p in r.environments)]
 
 
 def _invalid(policy: PolicyState) -> str:

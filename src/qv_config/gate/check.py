@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qv_config.errors import QvError, bug_summary
 from qv_config.gate.adapter import Outcome
+from qv_config.gate.rendered import Rendered
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,10 @@ def check(
     base_digest: str | None,
     target_rev: str,
     target_digest: str,
+    rendered: Rendered | None = None,
 ) -> GateDecision:
-    """May ``target_rev`` (rendering to ``target_digest``) replace ``base_rev`` in ``env``?"""
+    """May ``target_rev`` (rendering to ``target_digest``) replace ``base_rev`` in ``env``?
+    ``rendered``: both states, when the caller rendered them already (``gate.rendered``)."""
     from qv_config.gate import adapter
 
     try:
@@ -45,6 +48,7 @@ def check(
             target_rev,
             base_digest=base_digest,
             target_digest=target_digest,
+            rendered=rendered,
         )
     except QvError as err:
         return _refused(f"its approvals cannot be checked: {err}")

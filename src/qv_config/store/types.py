@@ -123,6 +123,9 @@ class DesiredState:
     # apply's hash index costs no second pass); None: the apply hashes the values itself.
     hashes: Mapping[str, str] | None = None
     inputs: str = ""  # recorded as Meta.inputs: the input stamp of ``revision`` ("" unknown)
+    # Rendered from decrypted SOPS files: its digest covers plaintext, not the committed
+    # ciphertext an approval's digest covers (the gate then asks the approvals core to render).
+    secret: bool = False
 
 
 @dataclass(frozen=True)
