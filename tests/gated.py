@@ -2,8 +2,9 @@
 
 ``Gated.make(tmp)`` commits the starter (`qv init`) and pushes it to a bare repository
 ``origin.git`` that agents use as their source. ``adopt()`` then commits, as a repository adopts
-approvals, ``policy/approvals.yaml`` (prod: any change needs one approver of group risk, a
-loosened limit two more of risk or compliance) and ``policy/allowed_signers`` with two real
+approvals, ``policy/approvals.yaml`` (an edit of policy/ needs two approvers in every
+environment; prod: any change needs one approver of group risk, a loosened limit two of risk or
+compliance) and ``policy/allowed_signers`` with two real
 ed25519 keys made by ``ssh-keygen`` (rita: risk, carl: compliance), together with a tightened prod
 limit (so that it is a state of prod). Deployed over ``init`` (no policy there: nothing asked),
 it makes the policy the one that governs what follows.
@@ -29,6 +30,10 @@ spec:
     - identity: carl@example.com
       groups: [compliance]
   rules:
+    - name: policy-edits
+      environments: ['*']
+      changes: [policy]
+      count: 2
     - name: prod-any-change
       environments: [prod]
       changes: [any]

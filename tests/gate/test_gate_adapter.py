@@ -94,7 +94,7 @@ def test_a_first_deploy_is_judged_by_its_own_policy(gated: Gated) -> None:
     assert (prod.required, prod.met) == (True, False)
     assert prod.missing[0] == "rule prod-any-change: a first deploy has no base to approve against"
     dev = evaluate(gated.work, "dev", None, target, base_digest=None, target_digest="x")
-    assert dev == Outcome(required=False, met=True)
+    assert dev == Outcome(required=False, met=True)  # policy-edits covers dev, not additions
     before = git(gated.work, "rev-parse", "HEAD~1")
     assert evaluate(gated.work, "prod", None, before, base_digest=None, target_digest="x").met
 

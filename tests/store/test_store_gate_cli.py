@@ -70,6 +70,7 @@ def test_sync_refuses_deleting_the_policy_and_loosening_prod(
     done = sync(capsys, gated, store_url)
     assert done.code == 1
     assert "prod-any-change" in done.err
+    assert "rule policy-edits: 2 more approver(s)" in done.err  # deleting it is a policy edit
     assert "nothing was applied" in done.err
     assert "--break-glass" in done.err  # what to do next
     assert meta(gated, store_url).revision == deployed

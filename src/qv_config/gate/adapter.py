@@ -100,9 +100,11 @@ def _policy(repo: Path, rev: str) -> PolicyState:
 
 
 def _first_deploy(policy: PolicyState, env: str) -> Outcome:
-    """Nothing deployed: no approval can name a base, so a policy asking any of ``env`` is
-    unmet (a first deploy of such an environment is a break-glass, on purpose)."""
-    rules = _rules_for(policy, env)
+    """Nothing deployed: every document is added, and no approval can name a base, so a rule
+    of ``env`` for added documents or any change leaves it unmet (such a first deploy is a
+    break-glass, on purpose). Kinds and selectors are not looked at: a rule counts if it might
+    match (fail closed); a rule for policy edits, loosening or tightening does not."""
+    rules = [r for r in _rules_for(policy, env) if {"add", "any"} & set(r.changes)]
     if not rules:
         return Outcome(required=False, met=True)
     missing = tuple(f"rule {r.name}: a first deploy has no base to approve against" for r in rules)
