@@ -20,7 +20,8 @@ from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
     from qv_config.approvals.change import Change
-    from qv_config.diff.states import State, Workspace
+    from qv_config.diff.model import DocChange
+    from qv_config.diff.states import Workspace
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Rendered:
 
 
 def change_from(ws: Workspace, env: str, rendered: Rendered) -> Change:
-    # The core's own pieces, so that the digests are computed by one formula (see module doc).
-    from qv_config.approvals.change import Change, _changes_digest, _doc_changes, commits
+    # The core's own formula of the changes digest, so that what is bound is computed one way.
+    from qv_config.approvals.change import Change, _changes_digest, commits
     from qv_config.approvals.policy import read_policy
 
     base, target = rendered.base, rendered.target
@@ -49,7 +50,6 @@ def change_from(ws: Workspace, env: str, rendered: Rendered) -> Change:
     differing = sorted(k for k in old_h.keys() | new_h.keys() if old_h.get(k) != new_h.get(k))
     old_policy = read_policy(ws.read_at(base.revision))
     new_policy = read_policy(ws.read_at(target.revision))
-    old, new = _state(ws, env, base, differing), _state(ws, env, target, differing)
     return Change(
         env,
         base.revision,
@@ -57,21 +57,21 @@ def change_from(ws: Workspace, env: str, rendered: Rendered) -> Change:
         base.digest,
         target.digest,
         _changes_digest(differing, old_h, new_h, old_policy, new_policy),
-        _doc_changes(env, old, new, differing),
+        _doc_changes(ws, rendered, differing),
         old_policy.digest != new_policy.digest,
         commits(ws.root, base.revision, target.revision),
         old_policy,
     )
 
 
-def _state(ws: Workspace, env: str, side: DesiredState, keys: Sequence[str]) -> State:
-    """The documents of ``side`` among ``keys`` (all a diff of the change looks at)."""
-    from qv_config.diff.states import State
+def _doc_changes(ws: Workspace, rendered: Rendered, keys: Sequence[str]) -> tuple[DocChange, ...]:
+    """The risk-marked diff of the documents that differ (what rules match change types on)."""
+    from qv_config.diff.compute import diff_documents
+    from qv_config.diff.sides import mark_lookup
 
-    read = ws.read_at(side.revision)
-    return State(
-        env, f"{env}@{side.revision[:10]}", _docs(side.values, keys), read, "", side.revision
-    )
+    left, right = _docs(rendered.base.values, keys), _docs(rendered.target.values, keys)
+    marks = mark_lookup(ws.read_at(rendered.target.revision))
+    return diff_documents(left, right, marks=marks).changes
 
 
 def _docs(values: Mapping[str, bytes], keys: Sequence[str]) -> dict[str, dict[str, object]]:
