@@ -225,7 +225,8 @@ def test_the_default_base_is_the_deployed_revision_else_the_merge_base(repo: Rep
     assert merge_base["environments"][0]["base_rev"] == base  # no store: merge-base with main
     repo.write("README.md", "moved on\n")
     deployed = repo.commit("a commit on the branch, then deployed")
-    synced = repo.qv("sync", "--env", "prod", "--rev", deployed)
+    # A first deploy has no base an approval could name: prod's policy makes it a break-glass.
+    synced = repo.qv("sync", "--env", "prod", "--rev", deployed, "--break-glass", "--reason", "1st")
     assert synced.code == 0, synced.err
     repo.edit(PROD_ENV, "max_order_notional: 2500000", "max_order_notional: 2600000")
     repo.commit("more")
