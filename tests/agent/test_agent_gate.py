@@ -277,3 +277,23 @@ def test_approvals_for_another_environment_digest_or_base_do_not_open_the_gate(
     wait = json.loads(next(ln for ln in result.stderr.splitlines() if "waiting_for" in ln))
     assert wait["approvals"] == []
     assert len(wait["ignored"]) == 1  # carl's, under this target: bound to another base
+
+
+def test_a_wiped_store_does_not_let_the_waiting_tip_in_as_a_first_deploy(
+    tmp_path: Path, gated: Gated, h: Any
+) -> None:
+    """A store that lost its keys (a Redis without persistence restarted, a hand wipe) reads as
+    "nothing deployed": the tip is then a first deploy, judged by its own policy, and waits."""
+    import sqlite3
+
+    url = f"sqlite:{tmp_path}/state.db"
+    governed(h, tmp_path, gated, url)
+    gated.set_limit(1_500_000)
+    gated.push()
+    assert once(h, tmp_path, gated, url).returncode == 1  # waiting for approvals
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("DELETE FROM kv")
+    result = once(h, tmp_path, gated, url)
+    assert result.returncode == 1
+    assert "a first deploy has no base to approve against" in result.stderr
+    assert h.deployed(url, tmp_path, "prod") is None
