@@ -65,13 +65,20 @@ def change_from(ws: Workspace, env: str, rendered: Rendered) -> Change:
 
 
 def _doc_changes(ws: Workspace, rendered: Rendered, keys: Sequence[str]) -> tuple[DocChange, ...]:
-    """The risk-marked diff of the documents that differ (what rules match change types on)."""
+    """The risk-marked diff of the documents that differ (what rules match change types on);
+    one whose canonical JSON differs where the diff shows no field is changed all the same, as
+    the core has it (fail closed for rules of type any)."""
+    from qv_config.approvals.change import _changed
     from qv_config.diff.compute import diff_documents
     from qv_config.diff.sides import mark_lookup
 
     left, right = _docs(rendered.base.values, keys), _docs(rendered.target.values, keys)
     marks = mark_lookup(ws.read_at(rendered.target.revision))
-    return diff_documents(left, right, marks=marks).changes
+    changes = diff_documents(left, right, marks=marks).changes
+    shown = {change.ref for change in changes}
+    refs = [key.split("/", 1)[1] for key in keys]
+    unseen = [_changed(ref, right.get(ref) or left[ref]) for ref in refs if ref not in shown]
+    return (*changes, *unseen)
 
 
 def _docs(values: Mapping[str, bytes], keys: Sequence[str]) -> dict[str, dict[str, object]]:
