@@ -87,36 +87,42 @@ def test_once_exits_1_naming_what_is_missing(tmp_path: Path, gated: Gated, h: An
 def test_garbage_under_the_approval_refs_is_fetched_and_does_not_crash_the_agent(
     tmp_path: Path, gated: Gated, h: Any, spawn: Any
 ) -> None:
+    from qv_config.approvals import approval_digest
+
     url = f"sqlite:{tmp_path}/state.db"
     deployed = governed(h, tmp_path, gated, url)
-    gated.set_limit(1_200_000)
+    target = gated.set_limit(1_200_000)
     gated.push()
-    _push_garbage(gated)
+    _push_garbage(gated, approval_digest(gated.work, "prod", target))
     agent = start(spawn, tmp_path, gated, url)
     h.wait_for(lambda: agent.metric(WAITING) == 1, 30, "the agent to wait")
+    time.sleep(1)  # a few more polls over the same garbage
     assert agent.proc.poll() is None
     assert agent.get("/healthz")[0] == 200
-    assert len(agent.events("waiting_for_approval")) == 1
+    waits = agent.events("waiting_for_approval")
+    assert len(waits) == 1
+    ignored = waits[0]["ignored"]  # the refs under this state's folder, each with why
+    assert len(ignored) == 4
+    assert any("not a blob" in why for why in ignored)
     assert h.deployed(url, tmp_path, "prod") == deployed
     mirror = next((tmp_path / ".qv" / "agent").iterdir())
     refs = git(mirror, "for-each-ref", "--format=%(refname)", "refs/qv/approvals/")
-    assert len(refs.splitlines()) == 4  # the agent's fetch brings the approval refs along
+    assert len(refs.splitlines()) == 5  # the agent's fetch brings the approval refs along
 
 
-def _push_garbage(g: Gated) -> None:
-    """Refs under refs/qv/approvals/prod/ that are no approval: junk bytes, a huge blob, a
-    commit, a tree, in folders named by a made-up digest and by no digest at all."""
+def _push_garbage(g: Gated, digest: str) -> None:
+    """Refs under the target's folder refs/qv/approvals/prod/DIGEST/ that are no approval:
+    junk bytes, a 300 KB blob, a commit, a tree; and one in a folder named by no digest."""
     work = g.work
     junk = git(work, "hash-object", "-w", "--stdin", input_text="\x00\xff not an approval\n")
     big = git(work, "hash-object", "-w", "--stdin", input_text="x" * 300_000)
-    head = g.head()
     tree = git(work, "rev-parse", "HEAD^{tree}")
-    digest = "0" * 64
     for name, oid in (
         (f"{digest}/junk", junk),
         (f"{digest}/big", big),
-        (f"{digest}/commit", head),
-        ("not-a-digest/tree", tree),
+        (f"{digest}/commit", g.head()),
+        (f"{digest}/tree", tree),
+        ("not-a-digest/junk", junk),
     ):
         git(work, "update-ref", f"refs/qv/approvals/prod/{name}", oid)
     git(work, "push", "-q", "origin", "+refs/qv/approvals/*:refs/qv/approvals/*")
