@@ -7,12 +7,13 @@ it is a field look-up and a comparison. Semantics are those of Unleash's engine 
 - a missing context field fails every operator but NOT_IN (which it passes), before
   ``inverted`` applies: an inverted IN on a missing field passes;
 - ``caseInsensitive`` applies to the STR_* operators and REGEX, never to IN/NOT_IN;
-- an unknown operator is a constraint that fails; a context value that does not parse as the
-  operator's type fails the constraint;
-- a constraint value the engine cannot parse (a NUM_* value that is not a number, a DATE_*
-  value that is not RFC 3339, a SEMVER_* value that is not SemVer) makes the whole flag off
-  (``Uncompilable``), as Unleash's engine refuses to compile the flag; a SEMVER_* value with a
-  leading ``v`` fails only its constraint; an invalid regular expression fails its constraint.
+- a context value that does not parse as the operator's type fails the constraint;
+- an unknown operator, or a constraint value the engine cannot parse (a NUM_* value that is
+  not a number, a DATE_* value that is not RFC 3339 with 0 or 3 decimals, a SEMVER_* value that
+  is not SemVer, a string value ending in a backslash, STR_* without values) makes the whole
+  flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
+- a SEMVER_* value with a leading ``v`` fails only its constraint, one that reads as a plain
+  number ("1.2") compares as NUM_*; an invalid regular expression fails its constraint.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def _test(constraint: Mapping[str, Any], get: Getter) -> Predicate:
     if name in ("IN", "NOT_IN"):
         return _membership(_values(constraint), get, negate=name == "NOT_IN")
     if name in ("STR_CONTAINS", "STR_STARTS_WITH", "STR_ENDS_WITH"):
-        return _strings(name, _values(constraint), get, fold)
+        options = _values(constraint)
+        if not options:  # the engine's grammar has no empty list for these operators
+            raise Uncompilable(f"{name} has no values")
+        return _strings(name, options, get, fold)
     family, _, cmp = str(name).partition("_")
     if family == "NUM" and cmp in ("EQ", "GT", "GTE", "LT", "LTE"):
         return _numeric(_ORDER[cmp], _value(constraint), get)
@@ -75,12 +79,15 @@ def _test(constraint: Mapping[str, Any], get: Getter) -> Predicate:
         return _semver(_ORDER[cmp], _value(constraint), get)
     if name == "REGEX":
         return _regex(_value(constraint), get, fold)
-    return never
+    raise Uncompilable(f"unknown operator {name!r}")
 
 
 def _values(constraint: Mapping[str, Any]) -> list[str]:
-    raw = constraint.get("values") or []
-    return [str(v) for v in raw if v is not None]
+    raw = [str(v) for v in constraint.get("values") or [] if v is not None]
+    if any(v.endswith("\\") for v in raw):
+        # the engine quotes values into its rule text: a trailing backslash escapes the quote
+        raise Uncompilable("a value ends with a backslash")
+    return raw
 
 
 def _value(constraint: Mapping[str, Any]) -> str:
@@ -129,7 +136,7 @@ def _strings(name: str, options: list[str], get: Getter, fold: bool) -> Predicat
 
 
 def _numeric(cmp: Callable[[Any, Any], bool], raw: str, get: Getter) -> Predicate:
-    target = values.number(raw)
+    target = values.number_literal(raw)
     if target is None:
         raise Uncompilable(f"not a number: {raw!r}")
 
@@ -144,7 +151,7 @@ def _numeric(cmp: Callable[[Any, Any], bool], raw: str, get: Getter) -> Predicat
 def _dated(
     cmp: Callable[[Any, Any], bool], raw: str, get: Getter, *, default_now: bool
 ) -> Predicate:
-    target = values.date(raw)
+    target = values.date_literal(raw)
     if target is None:
         raise Uncompilable(f"not an RFC 3339 date: {raw!r}")
 
@@ -162,9 +169,12 @@ def _dated(
 def _semver(cmp: Callable[[Any, Any], bool], raw: str, get: Getter) -> Predicate:
     if raw.startswith("v"):
         return never
-    target = values.version(raw)
+    target = values.version(raw.strip(" \t"))
     if target is None:
-        raise Uncompilable(f"not a semantic version: {raw!r}")
+        if values.looks_like_version(raw) or values.number_literal(raw) is None:
+            raise Uncompilable(f"not a semantic version: {raw!r}")
+        # Unleash's engine reads a SEMVER_* value like "1.2" as a number and compares numbers
+        return _numeric(cmp, raw, get)
 
     def check(ctx: Context) -> bool:
         value = get(ctx)

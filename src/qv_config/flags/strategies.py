@@ -4,7 +4,8 @@ A strategy is on when its own rule holds and every constraint holds, its segment
 included. Parameters are read once, here: a parameter that is missing or not a whole number
 makes the strategy off (as in Unleash's engine); a percentage above 100 makes the whole flag off
 (``Uncompilable``: the engine refuses the flag); an unknown strategy name (a custom strategy qv
-cannot run) is off; a segment id the document does not define makes the strategy off.
+cannot run) is off; a segment id the document does not define makes the whole flag off (as
+Unleash's engine has it).
 """
 
 from __future__ import annotations
@@ -56,19 +57,21 @@ def stickiness(param: str | None) -> Stickiness:
     return Stickiness((str(param),), False, (getter(str(param)),))
 
 
-def percentage(params: Mapping[str, Any], key: str) -> int | None:
+def percentage(params: Mapping[str, Any], key: str, *, capped: bool = True) -> int | None:
     """A whole percentage parameter; None when missing or not a number."""
     raw = params.get(key)
     if not isinstance(raw, str) or _USIZE.match(raw) is None:
         return None
     value = int(raw)
-    if value > 100:
+    if capped and value > 100:
         raise Uncompilable(f"{key} {raw!r} is above 100")
     return value
 
 
 def rollout(pct: int, group: str, sticky: Stickiness) -> Predicate:
     """``pct`` % of identifiers, by murmur3 bucket of ``"<group>:<id>"`` (1..100)."""
+    if '"' in group or any('"' in f for f in sticky.fields):
+        raise Uncompilable("a groupId or stickiness holds a double quote")  # as the engine
     prefix = f"{group}:"
     getters, fallback = sticky.getters, sticky.random_fallback
     hash32 = mmh3.hash
@@ -114,7 +117,7 @@ def _gradual(field: str) -> Callable[[Mapping[str, Any], str], Predicate]:
 
 
 def _random(params: Mapping[str, Any], _flag: str) -> Predicate:
-    pct = percentage(params, "percentage")
+    pct = percentage(params, "percentage", capped=False)
     if pct is None:
         return never
 
@@ -142,6 +145,8 @@ def _remote_address(params: Mapping[str, Any], _flag: str) -> Predicate:
     raw = params.get("IPs")
     if raw is None:
         return never
+    if '"' in str(raw):
+        raise Uncompilable("IPs holds a double quote")  # as the engine
     networks = [n for n in (_network(p.strip()) for p in str(raw).split(",")) if n is not None]
     get = getter("remoteAddress")
 
@@ -201,7 +206,7 @@ def compile_strategy(strategy: Mapping[str, Any], segments: Segments, flag: str)
     """The whole test of one strategy: its rule and all its constraints."""
     constraints = constraints_of(strategy, segments)
     if constraints is None:
-        return never
+        raise Uncompilable(f"a segment of {strategy.get('name')!r} is not defined")
     params = strategy.get("parameters") or {}
     own = rule(str(strategy.get("name")), params, flag)
     return conjunction([own, *(compile_constraint(c) for c in constraints)])
