@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qv_config.flags import delta, strategies
-from qv_config.flags.constraints import Predicate, Uncompilable, never
+from qv_config.flags.constraints import Predicate, Uncompilable, always, never
 from qv_config.flags.context import Context
 from qv_config.flags.variants import Picker, Result, disabled, picker
 
@@ -133,7 +133,7 @@ def _own_test(feature: Mapping[str, Any], segments: strategies.Segments) -> Pred
         return never
     listed = feature.get("strategies") or []
     if not listed:
-        return strategies.always
+        return always
     return strategies.disjunction(
         [strategies.compile_strategy(s, segments, feature["name"]) for s in listed]
     )

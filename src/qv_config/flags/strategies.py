@@ -19,17 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mmh3
-
-from qv_config.flags.constraints import Predicate, Uncompilable, compile_constraint, never
-from qv_config.flags.context import Context, Getter, getter
+from qv_config.flags.codegen import Rollout, Rule, strategy_function
+from qv_config.flags.constraints import Predicate, Uncompilable, always, never, value_test
+from qv_config.flags.context import Context, getter
 
 Segments = Mapping[int, Sequence[Mapping[str, Any]]]
 _USIZE = re.compile(r"\+?\d+\Z")
-
-
-def always(_ctx: Context) -> bool:
-    return True
 
 
 @dataclass(frozen=True)
@@ -38,11 +33,10 @@ class Stickiness:
 
     fields: tuple[str, ...]
     random_fallback: bool
-    getters: tuple[Getter, ...]
 
     def identifier(self, ctx: Context) -> str | None:
-        for get in self.getters:
-            value = get(ctx)
+        for field in self.fields:
+            value = getter(field)(ctx)
             if value is not None:
                 return value
         return None
@@ -50,11 +44,10 @@ class Stickiness:
 
 def stickiness(param: str | None) -> Stickiness:
     if param in (None, "default"):
-        fields: tuple[str, ...] = ("userId", "sessionId")
-        return Stickiness(fields, True, tuple(getter(f) for f in fields))
+        return Stickiness(("userId", "sessionId"), True)
     if param == "random":
-        return Stickiness((), True, ())
-    return Stickiness((str(param),), False, (getter(str(param)),))
+        return Stickiness((), True)
+    return Stickiness((str(param),), False)
 
 
 def percentage(params: Mapping[str, Any], key: str, *, capped: bool = True) -> int | None:
@@ -68,35 +61,29 @@ def percentage(params: Mapping[str, Any], key: str, *, capped: bool = True) -> i
     return value
 
 
-def rollout(pct: int, group: str, sticky: Stickiness) -> Predicate:
+def coin(pct: int) -> bool:
+    """Unleash's draw when a rollout has nothing sticky to hash (1..100 against ``pct``)."""
+    return random.randint(1, 100) <= pct
+
+
+def rollout(pct: int, group: str, sticky: Stickiness) -> Rollout:
     """``pct`` % of identifiers, by murmur3 bucket of ``"<group>:<id>"`` (1..100)."""
     if '"' in group or any('"' in f for f in sticky.fields):
         raise Uncompilable("a groupId or stickiness holds a double quote")  # as the engine
-    prefix = f"{group}:"
-    getters, fallback = sticky.getters, sticky.random_fallback
-    hash32 = mmh3.hash
-
-    def check(ctx: Context) -> bool:
-        for get in getters:
-            value = get(ctx)
-            if value is not None:
-                return hash32(prefix + value, 0, False) % 100 + 1 <= pct
-        return fallback and random.randint(1, 100) <= pct
-
-    return check
+    return Rollout(pct, f"{group}:", sticky.fields, coin if sticky.random_fallback else None)
 
 
-def rule(name: str, params: Mapping[str, Any], flag: str) -> Predicate:
+def rule(name: str, params: Mapping[str, Any], flag: str) -> Rule:
     """The strategy's own test, without its constraints."""
     builder = _RULES.get(name)
     return builder(params, flag) if builder else never
 
 
-def _default(_params: Mapping[str, Any], _flag: str) -> Predicate:
+def _default(_params: Mapping[str, Any], _flag: str) -> Rule:
     return always
 
 
-def _flexible(params: Mapping[str, Any], flag: str) -> Predicate:
+def _flexible(params: Mapping[str, Any], flag: str) -> Rule:
     pct = percentage(params, "rollout")
     if pct is None:
         return never
@@ -106,12 +93,12 @@ def _flexible(params: Mapping[str, Any], flag: str) -> Predicate:
     )
 
 
-def _gradual(field: str) -> Callable[[Mapping[str, Any], str], Predicate]:
-    def build(params: Mapping[str, Any], _flag: str) -> Predicate:
+def _gradual(field: str) -> Callable[[Mapping[str, Any], str], Rule]:
+    def build(params: Mapping[str, Any], _flag: str) -> Rule:
         pct, group = percentage(params, "percentage"), params.get("groupId")
         if pct is None or group is None:
             return never
-        return rollout(pct, str(group), Stickiness((field,), False, (getter(field),)))
+        return rollout(pct, str(group), Stickiness((field,), False))
 
     return build
 
@@ -176,7 +163,7 @@ def _hostname(params: Mapping[str, Any], _flag: str) -> Predicate:
     return always if here in names else never
 
 
-_RULES: dict[str, Callable[[Mapping[str, Any], str], Predicate]] = {
+_RULES: dict[str, Callable[[Mapping[str, Any], str], Rule]] = {
     "default": _default,
     "userWithId": _user_ids,
     "gradualRolloutUserId": _gradual("userId"),
@@ -209,7 +196,12 @@ def compile_strategy(strategy: Mapping[str, Any], segments: Segments, flag: str)
         raise Uncompilable(f"a segment of {strategy.get('name')!r} is not defined")
     params = strategy.get("parameters") or {}
     own = rule(str(strategy.get("name")), params, flag)
-    return conjunction([own, *(compile_constraint(c) for c in constraints)])
+    tests = [value_test(c) for c in constraints]  # compiled even then: one may refuse the flag
+    if own is never:
+        return never
+    if not tests and not isinstance(own, Rollout):
+        return own
+    return strategy_function(own, tests)
 
 
 def conjunction(tests: list[Predicate]) -> Predicate:

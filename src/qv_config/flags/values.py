@@ -11,9 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
-_NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)\Z", re.IGNORECASE
-)
 # What Unleash's engine accepts as a constraint's own value (its rule grammar): stricter than
 # what it accepts from a context.
 _NUMBER_LITERAL = re.compile(r"[ \t]*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)[ \t]*\Z")
@@ -37,9 +34,14 @@ Version = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
 
 def number(value: str) -> float | None:
     """``value`` as a float, or None when Rust would not parse it."""
-    if _NUMBER.match(value) is None:
+    try:
+        parsed = float(value)
+    except ValueError:
         return None
-    return float(value)
+    # float() also takes blanks around, "_" between digits and non-ASCII digits: Rust does not
+    if value.isascii() and "_" not in value and not value[0].isspace() and not value[-1].isspace():
+        return parsed
+    return None
 
 
 def number_literal(value: str) -> float | None:
