@@ -67,11 +67,14 @@ def _segment(segment: Mapping[str, Any], number: int) -> dict[str, Any]:
 
 
 def is_stale(spec: Mapping[str, Any], today: date) -> bool:
-    """A release flag past its ``expires`` date (QV450)."""
+    """A release flag past its ``expires`` date (QV450 in ``qv validate``)."""
     expires = spec.get("expires")
     if spec.get("type") != "release" or expires is None:
         return False
-    day = expires if isinstance(expires, date) else date.fromisoformat(str(expires))
+    try:
+        day = expires if isinstance(expires, date) else date.fromisoformat(str(expires))
+    except ValueError:
+        return False  # a malformed date is the schema's finding, not staleness
     return day < today
 
 
