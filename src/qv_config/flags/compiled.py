@@ -101,7 +101,10 @@ def compile_state(document: Mapping[str, Any]) -> CompiledFlags:
     for feature in _listed(document, "features"):
         if not isinstance(feature, Mapping) or not isinstance(feature.get("name"), str):
             raise FlagStateError("every feature is an object with a name")
-        flags[feature["name"]] = _compile_flag(feature, segments)
+        try:
+            flags[feature["name"]] = _compile_flag(feature, segments)
+        except (AttributeError, TypeError, KeyError) as err:  # a list where a map goes, ...
+            raise FlagStateError(f"feature {feature['name']!r} is malformed ({err})") from None
     for flag in flags.values():
         object.__setattr__(flag, "test", _with_dependencies(flag, flags))
     return CompiledFlags(flags, document)

@@ -87,3 +87,21 @@ def unleash_context(ctx: Context) -> dict[str, Any]:
             props[key] = value if isinstance(value, str) else text(value)
     out["properties"] = props
     return out
+
+
+def from_pairs(pairs: list[str]) -> dict[str, Any]:
+    """A context from ``key=value`` words (``qv flags eval --context``): the six standard fields
+    at the top, any other key (or ``properties.KEY``) in ``properties``. ValueError names the
+    word that is not ``key=value``."""
+    out: dict[str, Any] = {}
+    props: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(pair)
+        if key in STANDARD_FIELDS:
+            out[key] = value
+        else:
+            props[key.removeprefix("properties.") or key] = value
+    out["properties"] = props
+    return out
