@@ -14,8 +14,9 @@ Unleash's engine (yggdrasil):
   not a number, a DATE_* value that is not RFC 3339 with 0 or 3 decimals, a SEMVER_* value that
   is not SemVer, a string value ending in a backslash, STR_* without values) makes the whole
   flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
-- a SEMVER_* value with a leading ``v`` fails only its constraint, one that reads as a plain
-  number ("1.2") compares as NUM_*; an invalid regular expression fails its constraint.
+- a SEMVER_* value with a leading ``v`` fails only its constraint (inverted or not), one that
+  reads as a plain number ("1.2") compares as NUM_*; an invalid regular expression fails its
+  constraint.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def value_test(constraint: Mapping[str, Any]) -> ValueTest:
         member = (name == "IN") != inverted  # an inverted IN is a NOT_IN, and the reverse
         return ValueTest(field, _membership(members, member), members, member)
     check = _check(constraint)
-    if inverted:
+    if inverted and not _v_version(constraint):
         check = _negated(check)
     family, _, cmp = str(name).partition("_")
     if family == "NUM" and cmp in _SYMBOLS:
@@ -95,6 +96,14 @@ def value_test(constraint: Mapping[str, Any]) -> ValueTest:
         if target is not None:
             return ValueTest(field, check, numeric=(_SYMBOLS[cmp], target), negate=inverted)
     return ValueTest(field, check)
+
+
+def _v_version(constraint: Mapping[str, Any]) -> bool:
+    """A SEMVER_* value with a leading ``v``: the engine's rule is a plain ``false``, which
+    ``inverted`` does not turn."""
+    return str(constraint.get("operator")).startswith("SEMVER_") and str(
+        constraint.get("value")
+    ).startswith("v")
 
 
 def _negated(check: Check) -> Check:

@@ -34,6 +34,8 @@ Version = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
 
 def number(value: str) -> float | None:
     """``value`` as a float, or None when Rust would not parse it."""
+    if value.isascii() and value.isdigit() and len(value) < 16:
+        return float(int(value))  # exact (below 2**53), and int() reads digits faster than float()
     try:
         parsed = float(value)
     except ValueError:
