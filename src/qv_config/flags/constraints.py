@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qv_config.flags import values
-from qv_config.flags.context import Context, getter
+from qv_config.flags.context import Context
 
 Predicate = Callable[[Context], bool]
 Check = Callable[["str | None"], bool]
@@ -69,13 +69,6 @@ def never(_ctx: Context) -> bool:
 
 def always(_ctx: Context) -> bool:
     return True
-
-
-def compile_constraint(constraint: Mapping[str, Any]) -> Predicate:
-    """The predicate of one constraint over a whole context (``inverted`` included)."""
-    test = value_test(constraint)
-    get, check = getter(test.field), test.check
-    return lambda ctx: check(get(ctx))
 
 
 def value_test(constraint: Mapping[str, Any]) -> ValueTest:

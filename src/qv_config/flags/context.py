@@ -71,8 +71,8 @@ def custom_getter(name: str) -> Getter:
 
 def unleash_context(ctx: Context) -> dict[str, Any]:
     """``ctx`` in the shape Unleash's engine reads: standard fields at the top, every custom
-    field (flat ones included) in ``properties``, all values text. Used to ask the reference
-    engine the same question, and by ``qv flags eval`` to show the context it read."""
+    field (flat ones included) in ``properties``, all values text: the same question for an
+    engine that reads only that shape (Unleash's, in the differential tests)."""
     out: dict[str, Any] = {}
     props: dict[str, str] = {}
     for key, value in ctx.items():

@@ -34,13 +34,6 @@ class Stickiness:
     fields: tuple[str, ...]
     random_fallback: bool
 
-    def identifier(self, ctx: Context) -> str | None:
-        for field in self.fields:
-            value = getter(field)(ctx)
-            if value is not None:
-                return value
-        return None
-
 
 def stickiness(param: str | None) -> Stickiness:
     if param in (None, "default"):
