@@ -122,12 +122,15 @@ def _listed(document: Mapping[str, Any], key: str) -> Sequence[Any]:
 def _compile_flag(feature: Mapping[str, Any], segments: strategies.Segments) -> CompiledFlag:
     name = feature["name"]
     deps = tuple(feature.get("dependencies") or ())
+    pick = picker(feature.get("variants") or [], name, _first_stickiness(feature))
+    try:
+        listed = _strategy_variants(feature, segments)
+    except Uncompilable:
+        listed = ()  # as the engine: the flag's own variants still answer a dependent flag
     try:
         own = _own_test(feature, segments)
-        listed = _strategy_variants(feature, segments)
     except Uncompilable as why:
-        return CompiledFlag(name, never, (), None, deps, feature, problem=f"always off: {why}")
-    pick = picker(feature.get("variants") or [], name, _first_stickiness(feature))
+        return CompiledFlag(name, never, listed, pick, deps, feature, problem=f"always off: {why}")
     return CompiledFlag(name, own, listed, pick, deps, feature)
 
 

@@ -10,10 +10,12 @@ Unleash's engine (yggdrasil):
   ``inverted`` applies: an inverted IN on a missing field passes;
 - ``caseInsensitive`` applies to the STR_* operators and REGEX, never to IN/NOT_IN;
 - a context value that does not parse as the operator's type fails the constraint;
+- IN_CIDR: the value is an IP address within one of the values (addresses or CIDR blocks; one
+  that is neither is skipped);
 - an unknown operator, or a constraint value the engine cannot parse (a NUM_* value that is
   not a number, a DATE_* value that is not RFC 3339 with 0 or 3 decimals, a SEMVER_* value that
-  is not SemVer, a string value ending in a backslash, STR_* without values) makes the whole
-  flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
+  is not SemVer, a string value ending in a backslash, STR_* or IN_CIDR without values) makes
+  the whole flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
 - a SEMVER_* value with a leading ``v`` fails only its constraint (inverted or not), one that
   reads as a plain number ("1.2") compares as NUM_*; an invalid regular expression fails its
   constraint.
@@ -121,6 +123,8 @@ def _check(constraint: Mapping[str, Any]) -> Check:
         return _semver(_ORDER[cmp], _value(constraint))
     if name == "REGEX":
         return _regex(_value(constraint), fold)
+    if name == "IN_CIDR":
+        return _cidr(_values(constraint))
     raise Uncompilable(f"unknown operator {name!r}")
 
 
@@ -211,6 +215,14 @@ def _semver(cmp: Callable[[Any, Any], bool], raw: str) -> Check:
         return parsed is not None and cmp(parsed, target)
 
     return check
+
+
+def _cidr(options: list[str]) -> Check:
+    if not options:  # the engine's grammar has no empty list here either
+        raise Uncompilable("IN_CIDR has no values")
+    networks = [n for n in (values.network(o) for o in options) if n is not None]
+    within = values.within
+    return lambda value: value is not None and within(value, networks)
 
 
 def _regex(pattern: str, fold: bool) -> Check:
