@@ -165,3 +165,16 @@ def test_a_broken_flag_file_fails_with_its_finding(qv: Qv, project: Path) -> Non
         assert done.code == 1, (args, done.err)
         assert "market-data-v2.yaml" in done.err
     assert git(project, "status", "--porcelain")  # the edit is still there: nothing lost
+
+
+def test_eval_escapes_what_it_quotes(qv: Qv, project: Path) -> None:
+    flag = project / "environments/prod/flags/pre-trade-risk-v2.yaml"
+    hostile = 'contextName: "order\\e[2JNotional"'  # YAML's \e: an ESC in the field's name
+    flag.write_text(flag.read_text().replace("contextName: orderNotional", hostile))
+    done = qv(project, "flags", "eval", "pre-trade-risk-v2", "--env", "prod",
+              "-c", "desk=eu\u202eeq", "-c", "order\x1b[2JNotional=1")  # fmt: skip
+    assert done.code == 0, done.err
+    assert "\x1b" not in done.out
+    assert "\u202e" not in done.out
+    assert "order\\x1b[2JNotional NUM_GTE [2500000]: '1': FAIL" in done.out
+    assert "desk IN [eu-eq, eu-fut, eu-fx]: 'eu\\u202eeq': FAIL" in done.out

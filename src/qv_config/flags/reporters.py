@@ -35,7 +35,9 @@ def eval_text(explanation: Explanation, env: str) -> str:
     for dep in e.dependencies:
         want = "on" if dep.expected_enabled else "off"
         got = {None: "missing or has parents", True: "on", False: "off"}[dep.parent_enabled]
-        extra = f" with variant in {list(dep.variants)}" if dep.variants else ""
+        extra = (
+            f" with variant in [{', '.join(safe(v) for v in dep.variants)}]" if dep.variants else ""
+        )
         mark = "ok" if dep.passed else "FAILS"
         lines.append(f"  depends on {safe(dep.feature)} {want}{extra}: it is {got}: {mark}")
     if not e.strategies:
@@ -64,9 +66,10 @@ def _constraint(c: ConstraintStep) -> str:
     where = f"segment {safe(c.segment)}: " if c.segment else ""
     flags = (" inverted" if c.inverted else "") + (" caseInsensitive" if c.case_insensitive else "")
     expected = ", ".join(safe(v) for v in c.expected)
-    actual = "absent" if c.actual is None else repr(safe(c.actual))
+    actual = "absent" if c.actual is None else f"'{safe(c.actual)}'"
     verdict = "pass" if c.passed else "FAIL"
-    return f"{where}{safe(c.context_name)} {c.operator}{flags} [{expected}]: {actual}: {verdict}"
+    operator = safe(c.operator)
+    return f"{where}{safe(c.context_name)} {operator}{flags} [{expected}]: {actual}: {verdict}"
 
 
 def list_json(result: FlagListing) -> str:
