@@ -376,6 +376,22 @@ class EtcdStore:
             ) from None
         raise StoreError(f"{self._where()} ended the watch stream", hint="reconnecting")
 
+    def change_position(self, env: str) -> str:
+        """The revision after etcd's current one: a watch from it sees every later apply."""
+        body = {"key": _b64(layout.meta_key(self.url.prefix, env)), "keys_only": True}
+        header = self._post("/v3/kv/range", body).get("header", {})
+        return str(int(header.get("revision", 0)) + 1)
+
+    def changes(self, env: str, since: str, idle: float) -> Iterator[str]:
+        """The watch on ``P/{env}/``; a position is yielded for each response that wrote
+        ``_meta`` (a qv apply writes its values and ``_meta`` in one revision)."""
+        start, meta = int(since), f"{env}/{layout.META}"
+        for events in self.watch(env, start, idle):
+            if events:
+                start = max(start, events[-1].revision + 1)
+                if any(ev.key == meta for ev in events):
+                    yield str(start)
+
     def compacted_after(self, revision: int) -> bool:
         """True when etcd's history no longer holds ``revision`` (a watch from it would fail)."""
         body = {"key": _b64(layout.meta_key(self.url.prefix, "_")), "revision": revision}

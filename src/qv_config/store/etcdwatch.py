@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from qv_config.store.errors import StoreError
+from qv_config.store.errors import ChangesLost, StoreError
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class WatchEvent:
     deleted: bool
 
 
-class WatchCompacted(StoreError):
+class WatchCompacted(ChangesLost):
     """The watch's start revision is older than etcd's compacted history: events are lost."""
 
     def __init__(self, message: str, compact_revision: int) -> None:

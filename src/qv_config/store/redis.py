@@ -7,7 +7,8 @@ two revisions, and the script compares ``_meta`` before writing (the fence).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from qv_config.store import layout
@@ -17,6 +18,8 @@ from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
 if TYPE_CHECKING:
     pass
+
+_BLOCK_MS = 1000  # one XREAD waits at most this long: a follower's close is noticed soon
 
 T = TypeVar("T")
 
@@ -273,6 +276,23 @@ class RedisStore:
 
     def release_lease(self, env: str, holder: str) -> None:
         self._call(self._release, keys=[layout.lease_key(self.url.prefix, env)], args=[holder])
+
+    def change_position(self, env: str) -> str:
+        found: Any = self._call(self._client.xrevrange, self._keys(env)[2], "+", "-", count=1)
+        return found[0][0].decode() if found else "0-0"
+
+    def changes(self, env: str, since: str, idle: float) -> Iterator[str]:
+        """The ``_events`` stream (XREAD BLOCK), not the channel: a stream resumes from a
+        position after a reconnect, where pub/sub drops what was said while away."""
+        key = self._keys(env)[2]
+        deadline = time.monotonic() + idle
+        while (left := deadline - time.monotonic()) > 0:
+            block = max(1, min(_BLOCK_MS, int(left * 1000)))
+            found: Any = self._call(self._client.xread, {key: since}, count=100, block=block)
+            for _, entries in found or []:
+                if entries:
+                    since = entries[-1][0].decode()
+                    yield since
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,72 @@
+"""ConfigClient on real SQLite, Redis and etcd: reads from memory, live updates, whole states."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qv_config.client import ConfigClient, NotFound, NotReady, Update
+from qv_config.errors import UsageError
+
+
+def test_get_serves_the_applied_state_and_follows_applies(
+    store_url: str, tmp_path: Path, writer: Any, h: Any
+) -> None:
+    first = writer.apply(dict([h.config("oms", limit=5), h.config("risk", max=1)]))
+    updates: list[Update] = []
+    got = threading.Event()
+    with ConfigClient(store_url, h.ENV, root=tmp_path) as client:
+        assert client.ready
+        assert not client.stale
+        assert client.revision == first
+        assert client.get("Config", "oms")["spec"] == {"limit": 5}
+        assert client.get("config", "oms") is client.get("Config", "oms")  # kind or its slug
+        client.subscribe(lambda u: (updates.append(u), got.set()))
+        second = writer.apply(dict([h.config("oms", limit=6), h.config("md", feed="b")]))
+        assert got.wait(5), "no update within 5 s"
+        assert client.revision == second
+        assert client.get("Config", "oms")["spec"]["limit"] == 6
+        assert client.get("Config", "risk", None) is None
+        with pytest.raises(NotFound, match="no Config/risk"):
+            client.get("Config", "risk")
+    assert updates[0].event == "updated"
+    assert updates[0].previous_revision == first
+    assert updates[0].changed == ("dev/config/md", "dev/config/oms", "dev/config/risk")
+
+
+def test_documents_served_are_read_only(
+    store_url: str, tmp_path: Path, writer: Any, h: Any
+) -> None:
+    writer.apply(dict([h.config("oms", limits={"eu": [1, 2]})]))
+    with ConfigClient(store_url, h.ENV, root=tmp_path) as client:
+        doc = client.get("Config", "oms")
+        with pytest.raises(TypeError, match="read-only"):
+            doc["spec"]["limits"]["eu"] = [3]
+        with pytest.raises(AttributeError):
+            doc["spec"]["limits"]["eu"].append(3)  # arrays are tuples
+        mine = copy.deepcopy(doc)  # a mutable copy for the caller
+        mine["spec"]["limits"]["eu"].append(3)
+        assert client.get("Config", "oms")["spec"]["limits"]["eu"] == (1, 2)
+
+
+def test_not_ready_until_a_state_is_synced(
+    store_url: str, tmp_path: Path, writer: Any, h: Any, client_log: Any
+) -> None:
+    writer.apply(dict([h.config("oms", limit=1)]))  # creates the store; another env is empty
+    with pytest.raises(NotReady, match="no state of staging could be loaded"):
+        ConfigClient(store_url, "staging", root=tmp_path, wait=0.5)
+    with ConfigClient(store_url, h.ENV, root=tmp_path, wait=0) as client:
+        client.wait_ready(10)
+        assert client.get("Config", "oms")["spec"] == {"limit": 1}
+    assert any("nothing was synced to staging" in line for line in client_log())
+
+
+def test_malformed_url_and_env_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="malformed"):
+        ConfigClient("ftp://x", "dev", root=tmp_path)
+    with pytest.raises(UsageError):
+        ConfigClient(f"sqlite:{tmp_path}/s.db", "../etc", root=tmp_path)
