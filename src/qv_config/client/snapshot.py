@@ -19,9 +19,12 @@ from qv_config.store.errors import MetaCorruptError
 from qv_config.store.types import Meta, StoreState
 
 if TYPE_CHECKING:
-    from qv_config.flags import CompiledFlags  # type: ignore[import-not-found]
+    from qv_config.flags import CompiledFlags
 
 FLAG_SLUG = "flag"
+_ROLLOUTS = frozenset(
+    ("flexibleRollout", "gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom")
+)
 
 
 class Refused(Exception):
@@ -35,6 +38,7 @@ class FlagShape:
     enabled: bool  # spec.enabled: False is DISABLED whatever the context
     static: bool  # no strategy looks at the context (none, or plain "default" ones)
     split: bool  # more than one variant to choose from (weights, stickiness): SPLIT
+    rollout: bool = False  # on by percentage alone (rollouts without constraints): SPLIT
 
 
 @dataclass(frozen=True)
@@ -154,4 +158,8 @@ def _shape(doc: dict[str, Any]) -> FlagShape:
     )
     variants = len(spec.get("variants") or [])
     variants = max([variants, *(len(s.get("variants") or []) for s in strategies)])
-    return FlagShape(enabled=bool(spec.get("enabled")), static=static, split=variants > 1)
+    rollout = bool(strategies) and all(
+        s.get("name") in _ROLLOUTS and not s.get("constraints") and not s.get("segments")
+        for s in strategies
+    )
+    return FlagShape(bool(spec.get("enabled")), static, variants > 1, rollout)
