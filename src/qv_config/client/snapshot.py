@@ -104,7 +104,9 @@ def build(state: StoreState, env: str, where: str, slug_kinds: Mapping[str, str]
             docs[kind, name] = doc
         if slug == FLAG_SLUG:
             flag_docs.append(doc)
-    flags, shapes = _compile(flag_docs, env)
+    environment = docs.get(("environment", env)) or {}
+    segments = (environment.get("spec") or {}).get("segments") or ()
+    flags, shapes = _compile(flag_docs, segments, env)
     return Snapshot(meta, state.meta_raw, docs, hashes, flags, shapes)
 
 
@@ -131,9 +133,10 @@ def _document(key: str, raw: bytes, env: str) -> tuple[str, str, Any]:
 
 
 def _compile(
-    flag_docs: list[Any], env: str
+    flag_docs: list[Any], segments: Any, env: str
 ) -> tuple[CompiledFlags | NoFlags, dict[str, FlagShape]]:
-    """The flags of the state compiled once (``qv_config.flags``), and their shapes."""
+    """The flags of the state compiled once (``qv_config.flags``; segments are the
+    Environment document's), and their shapes."""
     if not flag_docs:
         return NO_FLAGS, {}
     from qv_config.flags import compile_state
@@ -141,11 +144,15 @@ def _compile(
 
     plain = [thaw(doc) for doc in flag_docs]
     try:
-        compiled = compile_state(features_document(plain))
+        compiled = compile_state(features_document(plain, thaw(segments)))
     except Exception as err:  # a flag qv's evaluator cannot compile: refuse the whole state
         from qv_config.errors import bug_summary
+        from qv_config.safetext import bounded
 
-        raise Refused(f"the flags of {env} do not compile ({bug_summary(err)})") from None
+        # The evaluator's own refusals (an unknown segment, a state of the wrong shape) name
+        # flags and segments; anything else is told by its type and place only.
+        why = bounded(str(err)) if isinstance(err, ValueError) else bug_summary(err)
+        raise Refused(f"the flags of {env} do not compile ({why})") from None
     return compiled, {str(doc["metadata"]["name"]): _shape(doc) for doc in plain}
 
 
