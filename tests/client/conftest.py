@@ -34,6 +34,10 @@ def flag(name: str, **spec: Any) -> tuple[str, bytes]:
     return f"{ENV}/flag/{name}", canonical(doc)
 
 
+def flag_doc(raw: bytes) -> Any:
+    return orjson.loads(raw)
+
+
 def configs(tag: str, n: int) -> dict[str, bytes]:
     """``n`` Config documents that all say ``tag``: a reader can tell two states apart."""
     return dict(config(f"svc-{i:03d}", rev=tag, i=i) for i in range(n))
@@ -82,5 +86,11 @@ def client_log(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[s
 @pytest.fixture
 def h() -> SimpleNamespace:
     return SimpleNamespace(
-        config=config, flag=flag, configs=configs, wait_for=wait_for, Writer=Writer, ENV=ENV
+        config=config,
+        flag=flag,
+        flag_doc=flag_doc,
+        configs=configs,
+        wait_for=wait_for,
+        Writer=Writer,
+        ENV=ENV,
     )

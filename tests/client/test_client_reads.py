@@ -70,3 +70,15 @@ def test_malformed_url_and_env_are_usage_errors(tmp_path: Path) -> None:
         ConfigClient("ftp://x", "dev", root=tmp_path)
     with pytest.raises(UsageError):
         ConfigClient(f"sqlite:{tmp_path}/s.db", "../etc", root=tmp_path)
+
+
+def test_unchanged_documents_are_kept_across_applies(
+    store_url: str, tmp_path: Path, writer: Any, h: Any
+) -> None:
+    writer.apply(dict([h.config("oms", limit=1), h.config("risk", max=1)]))
+    with ConfigClient(store_url, h.ENV, root=tmp_path) as client:
+        risk, oms = client.get("Config", "risk"), client.get("Config", "oms")
+        second = writer.apply(dict([h.config("oms", limit=2), h.config("risk", max=1)]))
+        h.wait_for(lambda: client.revision == second, what="the apply")
+        assert client.get("Config", "risk") is risk  # not parsed again: same bytes
+        assert client.get("Config", "oms") is not oms

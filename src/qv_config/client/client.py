@@ -223,6 +223,8 @@ class ConfigClient:
             snapshot.digest[:12],
             self.url.display,
         )
+        for warning in getattr(snapshot.flags, "warnings", ()):  # evaluates, but not as meant
+            log.warning("qv client %s: flag %s", self.env, warning)
         changed = old.changed_keys(snapshot) if old.meta is not None else ()
         self._notify(Update("updated", snapshot.revision, snapshot.digest, old.revision, changed))
         if was_stale and not self.stale:

@@ -135,7 +135,7 @@ class Follower:
             return
         state = store.read(self.env)
         try:
-            snapshot = build(state, self.env, store.url.display, self.slug_kinds)
+            snapshot = build(state, self.env, store.url.display, self.slug_kinds, served)
         except Refused as err:
             self._refused = state.meta_raw
             self.sink.reached()

@@ -84,8 +84,15 @@ class NoFlags:
 NO_FLAGS = NoFlags()
 
 
-def build(state: StoreState, env: str, where: str, slug_kinds: Mapping[str, str]) -> Snapshot:
-    """Check ``state`` whole and make it servable; Refused names what is wrong."""
+def build(
+    state: StoreState,
+    env: str,
+    where: str,
+    slug_kinds: Mapping[str, str],
+    previous: Snapshot = EMPTY,
+) -> Snapshot:
+    """Check ``state`` whole and make it servable; Refused names what is wrong. Documents
+    whose value did not change since ``previous`` are taken from it, not parsed again."""
     meta = _meta(state, env, where)
     hashes = layout.full_hashes(state.values)
     if layout.digest_of(hashes) != meta.digest:
@@ -96,8 +103,11 @@ def build(state: StoreState, env: str, where: str, slug_kinds: Mapping[str, str]
         )
     docs: dict[tuple[str, str], Any] = {}
     flag_docs: list[Any] = []
+    before = previous.hashes
     for key, raw in state.values.items():
-        slug, name, doc = _document(key, raw, env)
+        slug, name, doc = _document(
+            key, raw, env, previous if before.get(key) == hashes[key] else None
+        )
         docs[slug, name] = doc
         kind = slug_kinds.get(slug)
         if kind is not None:
@@ -119,10 +129,12 @@ def _meta(state: StoreState, env: str, where: str) -> Meta:
         raise Refused(err.message) from None
 
 
-def _document(key: str, raw: bytes, env: str) -> tuple[str, str, Any]:
+def _document(key: str, raw: bytes, env: str, same_in: Snapshot | None) -> tuple[str, str, Any]:
     import orjson
 
     _, slug, name = ([*key.split("/", 2), "", ""])[:3]
+    if same_in is not None:  # the value is byte for byte the one parsed for that snapshot
+        return slug, name, same_in.docs[slug, name]
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
