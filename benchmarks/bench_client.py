@@ -2,6 +2,7 @@
 propagation of an apply to a subscribed client on SQLite, Redis and etcd.
 
 Run: .venv/bin/python benchmarks/bench_client.py [--docs 1000] [--calls 200000] [--applies 50]
+[--change every|one]
 (starts redis-server and etcd on free ports, as bench_store.py does).
 
 Propagation is measured from the moment the apply returns (``apply_desired``, what `qv sync`
@@ -39,10 +40,16 @@ def _doc(kind: str, slug: str, name: str, spec: dict[str, Any]) -> tuple[str, by
     return f"{ENV}/{slug}/{name}", orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
-def state(docs: int, tag: int) -> dict[str, bytes]:
-    """``docs`` Config documents and one flexibleRollout flag with two constraints."""
+def state(docs: int, tag: int, every: bool = True) -> dict[str, bytes]:
+    """``docs`` Config documents and one flexibleRollout flag with two constraints; ``tag``
+    changes every document (``every``) or only the first."""
     values = dict(
-        _doc("Config", "config", f"svc-{i:05d}", {"limits": {"notional": 1000 + i}, "tag": tag})
+        _doc(
+            "Config",
+            "config",
+            f"svc-{i:05d}",
+            {"limits": {"notional": 1000 + i}, "tag": tag if every or i == 0 else 0},
+        )
         for i in range(docs)
     )
     rollout = {
@@ -97,8 +104,8 @@ def call_latency(client: ConfigClient, docs: int, calls: int) -> None:
         print(f"ConfigClient.{what}: p50 {p50:.2f} µs, p99 {p99:.2f} µs ({calls} calls)")
 
 
-def propagation(name: str, url: str, root: Path, docs: int, applies: int) -> None:
-    apply(url, root, state(docs, 0), 1)
+def propagation(name: str, url: str, root: Path, docs: int, applies: int, every: bool) -> None:
+    apply(url, root, state(docs, 0, every), 1)
     arrived: dict[str, float] = {}
     got = threading.Condition()
 
@@ -113,7 +120,7 @@ def propagation(name: str, url: str, root: Path, docs: int, applies: int) -> Non
         client.subscribe(on_update)
         for n in range(2, applies + 2):
             revision = f"{n:040x}"
-            apply(url, root, state(docs, n), n)
+            apply(url, root, state(docs, n, every), n)
             done = time.perf_counter()
             with got:
                 got.wait_for(lambda r=revision: r in arrived, timeout=10)  # type: ignore[misc]
@@ -122,7 +129,8 @@ def propagation(name: str, url: str, root: Path, docs: int, applies: int) -> Non
     p50, p99 = percentiles(delays)
     print(
         f"propagation {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(delays):.1f} ms"
-        f" ({applies} applies of {docs + 1} documents)"
+        f" ({applies} applies of {docs + 1} documents, {'every one' if every else 'one'}"
+        " changed)"
     )
 
 
@@ -131,13 +139,14 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--applies", type=int, default=50)
+    parser.add_argument("--change", choices=["every", "one"], default="every")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         procs, urls = servers(tmp)
         try:
             for name, url in urls.items():
-                propagation(name, url, tmp, args.docs, args.applies)
+                propagation(name, url, tmp, args.docs, args.applies, args.change == "every")
             with ConfigClient(urls["sqlite"], ENV, root=tmp) as client:
                 call_latency(client, args.docs, args.calls)
         finally:

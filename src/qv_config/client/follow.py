@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from qv_config.client.delta import read_changes, served_index
 from qv_config.client.snapshot import Refused, Snapshot, build
 from qv_config.store.errors import ChangesLost, StoreError
 from qv_config.store.protocol import Store
@@ -133,17 +134,20 @@ class Follower:
         ):
             self.sink.reached()
             return
-        state = store.read(self.env)
         try:
-            snapshot = build(state, self.env, store.url.display, self.slug_kinds, served)
+            snapshot = read_changes(store, self.env, head, served, self.slug_kinds)
+            if snapshot is None:  # no usable index, or not cheaper: read every value
+                state = store.read(self.env)
+                snapshot = build(state, self.env, store.url.display, self.slug_kinds, served)
         except Refused as err:
-            self._refused = state.meta_raw
+            self._refused = head.meta_raw
             self.sink.reached()
             self.sink.refuse(str(err))
             return
         self._refused = _UNSET
         self.sink.reached()
         self.sink.accept(snapshot)
+        served_index(snapshot)  # now, while idle: the next apply's comparison needs it
 
     def _lost(self, err: Exception) -> None:
         store, self._store = self._store, None

@@ -91,8 +91,8 @@ def build(
     slug_kinds: Mapping[str, str],
     previous: Snapshot = EMPTY,
 ) -> Snapshot:
-    """Check ``state`` whole and make it servable; Refused names what is wrong. Documents
-    whose value did not change since ``previous`` are taken from it, not parsed again."""
+    """Check ``state`` (every value of ``env``) whole and make it servable; Refused names
+    what is wrong."""
     meta = _meta(state, env, where)
     hashes = layout.full_hashes(state.values)
     if layout.digest_of(hashes) != meta.digest:
@@ -101,23 +101,50 @@ def build(
             f" ({meta.digest[:12]}): edited outside qv, or not what an apply wrote"
             f" (run `qv drift --env {env}`, then `qv sync --env {env} --heal`)"
         )
-    docs: dict[tuple[str, str], Any] = {}
-    flag_docs: list[Any] = []
     before = previous.hashes
-    for key, raw in state.values.items():
-        slug, name, doc = _document(
-            key, raw, env, previous if before.get(key) == hashes[key] else None
-        )
+    fresh = {k: v for k, v in state.values.items() if before.get(k) != hashes[k]}
+    return assemble(meta, state.meta_raw, hashes, fresh, previous, env, slug_kinds)
+
+
+def assemble(
+    meta: Meta,
+    meta_raw: bytes | None,
+    hashes: Mapping[str, str],
+    fresh: Mapping[str, bytes],
+    previous: Snapshot,
+    env: str,
+    slug_kinds: Mapping[str, str],
+) -> Snapshot:
+    """The snapshot of the keys of ``hashes`` (already checked against ``meta``'s digest):
+    ``fresh`` values are parsed, every other document is the one ``previous`` holds (same
+    bytes). The flags are compiled again only when a flag or the Environment changed."""
+    gone = previous.hashes.keys() - hashes.keys()
+    docs = dict(previous.docs)  # one C-level copy; then only what changed is touched
+    for key in gone:
+        slug, name = _slug_name(key)
+        docs.pop((slug, name), None)
+        docs.pop((slug_kinds.get(slug, slug), name), None)
+    for key, raw in fresh.items():
+        slug, name, doc = _document(key, raw, env)
         docs[slug, name] = doc
-        kind = slug_kinds.get(slug)
-        if kind is not None:
-            docs[kind, name] = doc
-        if slug == FLAG_SLUG:
-            flag_docs.append(doc)
+        docs[slug_kinds.get(slug, slug), name] = doc
+    touched = any(_feeds_flags(k) for k in (*fresh, *gone))
+    if previous.flags is not None and not touched:
+        return Snapshot(meta, meta_raw, docs, hashes, previous.flags, previous.shapes)
+    flag_docs = [doc for (slug, _), doc in docs.items() if slug == FLAG_SLUG]
     environment = docs.get(("environment", env)) or {}
     segments = (environment.get("spec") or {}).get("segments") or ()
     flags, shapes = _compile(flag_docs, segments, env)
-    return Snapshot(meta, state.meta_raw, docs, hashes, flags, shapes)
+    return Snapshot(meta, meta_raw, docs, hashes, flags, shapes)
+
+
+def _slug_name(key: str) -> tuple[str, str]:
+    _, slug, name = ([*key.split("/", 2), "", ""])[:3]
+    return slug, name
+
+
+def _feeds_flags(key: str) -> bool:
+    return _slug_name(key)[0] in (FLAG_SLUG, "environment")
 
 
 def _meta(state: StoreState, env: str, where: str) -> Meta:
@@ -129,12 +156,10 @@ def _meta(state: StoreState, env: str, where: str) -> Meta:
         raise Refused(err.message) from None
 
 
-def _document(key: str, raw: bytes, env: str, same_in: Snapshot | None) -> tuple[str, str, Any]:
+def _document(key: str, raw: bytes, env: str) -> tuple[str, str, Any]:
     import orjson
 
-    _, slug, name = ([*key.split("/", 2), "", ""])[:3]
-    if same_in is not None:  # the value is byte for byte the one parsed for that snapshot
-        return slug, name, same_in.docs[slug, name]
+    slug, name = _slug_name(key)
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as err:

@@ -20,6 +20,12 @@ class Store(Protocol):
         """A consistent read of ``_meta`` and ``_index`` only (planning an apply: two keys)."""
         ...
 
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        """A consistent read (one snapshot) of ``_meta`` and the values of ``keys``
+        (``{env}/{kind-slug}/{name}``; absent ones are left out): a follower that knows from
+        the hash index which keys changed reads only those."""
+        ...
+
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
         """The raw ``P/{env}/_index/{shard}`` values of ``shards`` (None where absent)."""
         ...

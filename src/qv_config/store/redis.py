@@ -198,6 +198,13 @@ class RedisStore:
                 values[key[cut:]] = flat[i + 1]
         return StoreState(meta_raw=meta, token=meta, values=values)
 
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        p, meta_key = self.url.prefix, layout.meta_key(self.url.prefix, env)
+        found: Any = self._call(self._client.mget, [meta_key, *(f"{p}/{k}" for k in keys)])
+        meta, raws = found[0], found[1:]  # MGET is atomic: one snapshot of every key
+        values = {k: v for k, v in zip(keys, raws, strict=True) if v is not None}
+        return StoreState(meta_raw=meta, token=meta, values=values)
+
     def read_index(self, env: str) -> IndexState:
         meta_key = layout.meta_key(self.url.prefix, env)
         found: Any = self._call(

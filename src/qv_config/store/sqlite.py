@@ -111,6 +111,26 @@ class SqliteStore:
                 values[key[cut:]] = _raw(value)
         return StoreState(meta_raw=meta, token=meta, values=values)
 
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        p, meta_key = self.url.prefix, layout.meta_key(self.url.prefix, env)
+        wanted = [meta_key, *(f"{p}/{k}" for k in keys)]
+        self._check_file()
+        try:
+            self._db.execute("BEGIN")  # one snapshot across the chunks
+            rows = []
+            for i in range(0, len(wanted), 500):  # below any SQLite build's variable limit
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(_SELECT + f"key IN ({marks})", chunk).fetchall()
+            self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._rollback()
+            raise self._error(err) from None
+        found = {key: _raw(value) for key, value in rows}
+        meta = found.pop(meta_key, None)
+        values = {key[len(p) + 1 :]: value for key, value in found.items()}
+        return StoreState(meta_raw=meta, token=meta, values=values)
+
     def read_index(self, env: str) -> IndexState:
         self._check_file()
         meta_key = layout.meta_key(self.url.prefix, env)
