@@ -22,7 +22,6 @@ def test_specification_folder_is_there() -> None:
 def test_specification_file(path: Path) -> None:
     suite = load(path)
     state = compile_state(suite["state"])
-    assert not state.warnings, state.warnings
     failures = []
     for case in suite.get("tests") or []:
         got = state.is_enabled(case["toggleName"], case["context"])

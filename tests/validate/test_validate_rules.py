@@ -56,7 +56,7 @@ def test_malformed_rate_is_qv405_without_models_pattern() -> None:
 
 def test_expiry_uses_the_injected_day() -> None:
     flag = make_doc(
-        "dev", "Flag", "f", {"type": "release", "enabled": True, "expires": "2026-03-01"}
+        "dev", "Flag", "f", {"type": "kill-switch", "enabled": True, "expires": "2026-03-01"}
     )
     env = make_env("dev", flag)
     before = validate_rendered([env], today=date(2026, 3, 1))

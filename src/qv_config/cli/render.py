@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from qv_config.findings import Finding
     from qv_config.repo.types import Snapshot
 
-_FORMATS = ("yaml", "json")
+_FORMATS = ("yaml", "json", "unleash")
 
 
 @app.command("render")
@@ -22,7 +22,12 @@ def render_command(
     selectors: list[str] | None = typer.Argument(
         None, metavar="[SELECTOR]...", help="kind/name with shell globs, e.g. strategy/* ."
     ),
-    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml | json"),
+    fmt: str = typer.Option(
+        "yaml",
+        "--format",
+        "-f",
+        help="yaml | json | unleash (the flags as an Unleash client-features document)",
+    ),
     explain_field: str | None = typer.Option(
         None,
         "--explain",
@@ -60,16 +65,17 @@ def render_command(
     if explain_field is not None:
         _explain(snapshot, env, explain_field, selectors or [])
         return
+    if fmt == "unleash":
+        _render_unleash(snapshot, env, selectors or [])
+        return
     _render(snapshot, env, fmt, selectors or [], keep_values=not decrypt)
 
 
 def _check_format(fmt: str) -> None:
     from qv_config.errors import UsageError
 
-    if fmt == "unleash":
-        raise UsageError("--format unleash is not available yet", hint="use --format yaml or json")
     if fmt not in _FORMATS:
-        raise UsageError(f"unknown --format {fmt!r}", hint="use yaml or json")
+        raise UsageError(f"unknown --format {fmt!r}", hint="use yaml, json or unleash")
 
 
 def _snapshot(rev: str | None) -> Snapshot:
@@ -125,6 +131,31 @@ def _render(
         write(to_json(texts))
     else:
         write("---\n".join(texts[key] for key in sorted(texts)))
+
+
+def _render_unleash(snapshot: Snapshot, env: str, selectors: list[str]) -> None:
+    """Every flag of ``env`` as one client-features document any Unleash SDK bootstraps from."""
+    import orjson
+
+    from qv_config.cli.output import write
+    from qv_config.errors import UsageError
+    from qv_config.flags import source
+    from qv_config.flags.unleash import UnknownSegment
+    from qv_config.safetext import json_safe
+
+    if selectors:
+        raise UsageError(
+            "--format unleash takes no selectors: it is the whole flag state", hint="drop them"
+        )
+    _fail_on_project(snapshot)
+    flags, problems = source.rendered(snapshot, env)
+    _fail_on(problems, env)
+    try:
+        document = flags.document()
+    except UnknownSegment as err:
+        hint = "declare it in spec.segments (qv validate: QV504)"
+        raise UsageError(str(err), hint=hint) from None
+    write(json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()) + "\n")
 
 
 def _explain(snapshot: Snapshot, env: str, target: str, selectors: list[str]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qv_config.flags import delta, strategies
-from qv_config.flags.constraints import Predicate, Uncompilable, never
+from qv_config.flags.constraints import Predicate, Uncompilable, always, never
 from qv_config.flags.context import Context
 from qv_config.flags.variants import Picker, Result, disabled, picker
 
@@ -25,7 +25,8 @@ class FlagStateError(ValueError):
 
 @dataclass(frozen=True)
 class StrategyVariants:
-    """A strategy that carries variants: when its test holds, they decide (empty: the flag's)."""
+    """A strategy in variant selection: the first whose test holds decides: its own variants
+    if it has any, else the flag's."""
 
     test: Predicate
     pick: Picker | None
@@ -132,7 +133,7 @@ def _own_test(feature: Mapping[str, Any], segments: strategies.Segments) -> Pred
         return never
     listed = feature.get("strategies") or []
     if not listed:
-        return strategies.always
+        return always
     return strategies.disjunction(
         [strategies.compile_strategy(s, segments, feature["name"]) for s in listed]
     )
@@ -143,17 +144,17 @@ def _strategy_variants(
 ) -> tuple[StrategyVariants, ...]:
     out = []
     for strategy in feature.get("strategies") or []:
-        if strategy.get("variants") is None:
-            continue  # a strategy without the key does not take part in variant selection
         params = strategy.get("parameters") or {}
         group = params.get("groupId")
         pick = picker(
-            strategy["variants"],
+            strategy.get("variants") or [],
             str(group) if group is not None else feature["name"],
             params.get("stickiness") or "default",
         )
         test = strategies.compile_strategy(strategy, segments, feature["name"])
         out.append(StrategyVariants(test, pick))
+    if all(entry.pick is None for entry in out):
+        return ()  # no strategy has variants: the flag's decide, no strategy need be run again
     return tuple(out)
 
 

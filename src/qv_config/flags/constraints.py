@@ -1,35 +1,56 @@
 """Constraints compiled to predicates over a context.
 
-Each constraint becomes one closure, built once at load: values are parsed, sets and lower-cased
-copies made, regular expressions compiled (RE2 semantics through ``google-re2``), so evaluating
-it is a field look-up and a comparison. Semantics are those of Unleash's engine (yggdrasil):
+Each constraint becomes a ``ValueTest`` built once at load: values are parsed, sets and
+lower-cased copies made, regular expressions compiled (RE2 semantics through ``google-re2``), so
+evaluating it is a comparison of the field's value (``codegen`` reads the field inline; IN and
+NOT_IN become a set test written into the strategy's function). Semantics are those of
+Unleash's engine (yggdrasil):
 
 - a missing context field fails every operator but NOT_IN (which it passes), before
   ``inverted`` applies: an inverted IN on a missing field passes;
 - ``caseInsensitive`` applies to the STR_* operators and REGEX, never to IN/NOT_IN;
-- an unknown operator is a constraint that fails; a context value that does not parse as the
-  operator's type fails the constraint;
-- a constraint value the engine cannot parse (a NUM_* value that is not a number, a DATE_*
-  value that is not RFC 3339, a SEMVER_* value that is not SemVer) makes the whole flag off
-  (``Uncompilable``), as Unleash's engine refuses to compile the flag; a SEMVER_* value with a
-  leading ``v`` fails only its constraint; an invalid regular expression fails its constraint.
+- a context value that does not parse as the operator's type fails the constraint;
+- an unknown operator, or a constraint value the engine cannot parse (a NUM_* value that is
+  not a number, a DATE_* value that is not RFC 3339 with 0 or 3 decimals, a SEMVER_* value that
+  is not SemVer, a string value ending in a backslash, STR_* without values) makes the whole
+  flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
+- a SEMVER_* value with a leading ``v`` fails only its constraint, one that reads as a plain
+  number ("1.2") compares as NUM_*; an invalid regular expression fails its constraint.
 """
 
 from __future__ import annotations
 
 import operator as op
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from qv_config.flags import values
-from qv_config.flags.context import Context, Getter, getter
+from qv_config.flags.context import Context, getter
 
 Predicate = Callable[[Context], bool]
+Check = Callable[["str | None"], bool]
 
 
 class Uncompilable(Exception):
     """A value Unleash's engine would not compile: the flag is off in every context."""
+
+
+@dataclass(frozen=True)
+class ValueTest:
+    """One constraint over the value of ``field`` (None: absent), ``inverted`` applied.
+
+    ``members`` with ``member`` set is a set test (``codegen`` writes it inline): with
+    ``member`` True the value must be present and in ``members``, with False it must be absent
+    or not in ``members``. Otherwise ``check(value)`` decides."""
+
+    field: str
+    check: Check
+    members: frozenset[str] | None = None
+    member: bool = True
+    numeric: tuple[str, float] | None = None  # NUM_*: (Python operator, target), for codegen
+    negate: bool = False  # NUM_* inverted (``check`` has it already)
 
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -38,49 +59,75 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }  # fmt: skip
 
 
+_SYMBOLS = {"EQ": "==", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
+
+
 def never(_ctx: Context) -> bool:
     return False
 
 
+def always(_ctx: Context) -> bool:
+    return True
+
+
 def compile_constraint(constraint: Mapping[str, Any]) -> Predicate:
-    """The predicate of one constraint (``inverted`` included)."""
-    get = getter(str(constraint.get("contextName", "")))
-    test = _test(constraint, get)
-    if constraint.get("inverted"):
-        return _inverted(test)
-    return test
+    """The predicate of one constraint over a whole context (``inverted`` included)."""
+    test = value_test(constraint)
+    get, check = getter(test.field), test.check
+    return lambda ctx: check(get(ctx))
 
 
-def _inverted(test: Predicate) -> Predicate:
-    def check(ctx: Context) -> bool:
-        return not test(ctx)
+def value_test(constraint: Mapping[str, Any]) -> ValueTest:
+    """The ``ValueTest`` of one constraint."""
+    field = str(constraint.get("contextName", ""))
+    inverted = bool(constraint.get("inverted"))
+    name = constraint.get("operator")
+    if name in ("IN", "NOT_IN"):
+        members = frozenset(_values(constraint))
+        member = (name == "IN") != inverted  # an inverted IN is a NOT_IN, and the reverse
+        return ValueTest(field, _membership(members, member), members, member)
+    check = _check(constraint)
+    if inverted:
+        check = _negated(check)
+    family, _, cmp = str(name).partition("_")
+    if family == "NUM" and cmp in _SYMBOLS:
+        target = values.number_literal(_value(constraint))
+        if target is not None:
+            return ValueTest(field, check, numeric=(_SYMBOLS[cmp], target), negate=inverted)
+    return ValueTest(field, check)
 
-    return check
+
+def _negated(check: Check) -> Check:
+    return lambda value: not check(value)
 
 
-def _test(constraint: Mapping[str, Any], get: Getter) -> Predicate:
+def _check(constraint: Mapping[str, Any]) -> Check:
     name = constraint.get("operator")
     fold = bool(constraint.get("caseInsensitive"))
-    if name in ("IN", "NOT_IN"):
-        return _membership(_values(constraint), get, negate=name == "NOT_IN")
     if name in ("STR_CONTAINS", "STR_STARTS_WITH", "STR_ENDS_WITH"):
-        return _strings(name, _values(constraint), get, fold)
+        options = _values(constraint)
+        if not options:  # the engine's grammar has no empty list for these operators
+            raise Uncompilable(f"{name} has no values")
+        return _strings(name, options, fold)
     family, _, cmp = str(name).partition("_")
     if family == "NUM" and cmp in ("EQ", "GT", "GTE", "LT", "LTE"):
-        return _numeric(_ORDER[cmp], _value(constraint), get)
+        return _numeric(_ORDER[cmp], _value(constraint))
     if family == "DATE" and cmp in ("AFTER", "BEFORE"):
         now = constraint.get("contextName") == "currentTime"
-        return _dated(_ORDER[cmp], _value(constraint), get, default_now=now)
+        return _dated(_ORDER[cmp], _value(constraint), default_now=now)
     if family == "SEMVER" and cmp in ("EQ", "GT", "LT"):
-        return _semver(_ORDER[cmp], _value(constraint), get)
+        return _semver(_ORDER[cmp], _value(constraint))
     if name == "REGEX":
-        return _regex(_value(constraint), get, fold)
-    return never
+        return _regex(_value(constraint), fold)
+    raise Uncompilable(f"unknown operator {name!r}")
 
 
 def _values(constraint: Mapping[str, Any]) -> list[str]:
-    raw = constraint.get("values") or []
-    return [str(v) for v in raw if v is not None]
+    raw = [str(v) for v in constraint.get("values") or [] if v is not None]
+    if any(v.endswith("\\") for v in raw):
+        # the engine quotes values into its rule text: a trailing backslash escapes the quote
+        raise Uncompilable("a value ends with a backslash")
+    return raw
 
 
 def _value(constraint: Mapping[str, Any]) -> str:
@@ -90,21 +137,13 @@ def _value(constraint: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def _membership(options: list[str], get: Getter, *, negate: bool) -> Predicate:
-    allowed = frozenset(options)
-
-    def member(ctx: Context) -> bool:
-        value = get(ctx)
-        return value is not None and value in allowed
-
-    def not_member(ctx: Context) -> bool:
-        value = get(ctx)
-        return value is None or value not in allowed
-
-    return not_member if negate else member
+def _membership(members: frozenset[str], member: bool) -> Check:
+    if member:
+        return lambda value: value is not None and value in members
+    return lambda value: value is None or value not in members
 
 
-def _strings(name: str, options: list[str], get: Getter, fold: bool) -> Predicate:
+def _strings(name: str, options: list[str], fold: bool) -> Check:
     wanted = tuple(o.lower() for o in options) if fold else tuple(options)
     if name == "STR_CONTAINS":
 
@@ -119,8 +158,7 @@ def _strings(name: str, options: list[str], get: Getter, fold: bool) -> Predicat
         def matches(value: str) -> bool:
             return value.endswith(wanted)
 
-    def check(ctx: Context) -> bool:
-        value = get(ctx)
+    def check(value: str | None) -> bool:
         if value is None:
             return False
         return matches(value.lower() if fold else value)
@@ -128,28 +166,25 @@ def _strings(name: str, options: list[str], get: Getter, fold: bool) -> Predicat
     return check
 
 
-def _numeric(cmp: Callable[[Any, Any], bool], raw: str, get: Getter) -> Predicate:
-    target = values.number(raw)
+def _numeric(cmp: Callable[[Any, Any], bool], raw: str) -> Check:
+    target = values.number_literal(raw)
     if target is None:
         raise Uncompilable(f"not a number: {raw!r}")
+    number = values.number
 
-    def check(ctx: Context) -> bool:
-        value = get(ctx)
-        number = values.number(value) if value is not None else None
-        return number is not None and cmp(number, target)
+    def check(value: str | None) -> bool:
+        parsed = number(value) if value is not None else None
+        return parsed is not None and cmp(parsed, target)
 
     return check
 
 
-def _dated(
-    cmp: Callable[[Any, Any], bool], raw: str, get: Getter, *, default_now: bool
-) -> Predicate:
-    target = values.date(raw)
+def _dated(cmp: Callable[[Any, Any], bool], raw: str, *, default_now: bool) -> Check:
+    target = values.date_literal(raw)
     if target is None:
         raise Uncompilable(f"not an RFC 3339 date: {raw!r}")
 
-    def check(ctx: Context) -> bool:
-        value = get(ctx)
+    def check(value: str | None) -> bool:
         if value is not None:
             when = values.date(value)
         else:  # a context without currentTime is "now", as every Unleash SDK fills it in
@@ -159,22 +194,24 @@ def _dated(
     return check
 
 
-def _semver(cmp: Callable[[Any, Any], bool], raw: str, get: Getter) -> Predicate:
+def _semver(cmp: Callable[[Any, Any], bool], raw: str) -> Check:
     if raw.startswith("v"):
-        return never
-    target = values.version(raw)
+        return lambda _value: False
+    target = values.version(raw.strip(" \t"))
     if target is None:
-        raise Uncompilable(f"not a semantic version: {raw!r}")
+        if values.looks_like_version(raw) or values.number_literal(raw) is None:
+            raise Uncompilable(f"not a semantic version: {raw!r}")
+        # Unleash's engine reads a SEMVER_* value like "1.2" as a number and compares numbers
+        return _numeric(cmp, raw)
 
-    def check(ctx: Context) -> bool:
-        value = get(ctx)
+    def check(value: str | None) -> bool:
         parsed = values.version(value) if value is not None else None
         return parsed is not None and cmp(parsed, target)
 
     return check
 
 
-def _regex(pattern: str, get: Getter, fold: bool) -> Predicate:
+def _regex(pattern: str, fold: bool) -> Check:
     import re2
 
     options = re2.Options()
@@ -183,10 +220,9 @@ def _regex(pattern: str, get: Getter, fold: bool) -> Predicate:
     try:
         compiled = re2.compile(pattern, options)
     except re2.error:
-        return never
+        return lambda _value: False
 
-    def check(ctx: Context) -> bool:
-        value = get(ctx)
+    def check(value: str | None) -> bool:
         return value is not None and compiled.search(value) is not None
 
     return check

@@ -4,7 +4,8 @@ A strategy is on when its own rule holds and every constraint holds, its segment
 included. Parameters are read once, here: a parameter that is missing or not a whole number
 makes the strategy off (as in Unleash's engine); a percentage above 100 makes the whole flag off
 (``Uncompilable``: the engine refuses the flag); an unknown strategy name (a custom strategy qv
-cannot run) is off; a segment id the document does not define makes the strategy off.
+cannot run) is off; a segment id the document does not define makes the whole flag off (as
+Unleash's engine has it).
 """
 
 from __future__ import annotations
@@ -18,17 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mmh3
-
-from qv_config.flags.constraints import Predicate, Uncompilable, compile_constraint, never
-from qv_config.flags.context import Context, Getter, getter
+from qv_config.flags.codegen import Rollout, Rule, strategy_function
+from qv_config.flags.constraints import Predicate, Uncompilable, always, never, value_test
+from qv_config.flags.context import Context, getter
 
 Segments = Mapping[int, Sequence[Mapping[str, Any]]]
 _USIZE = re.compile(r"\+?\d+\Z")
-
-
-def always(_ctx: Context) -> bool:
-    return True
 
 
 @dataclass(frozen=True)
@@ -37,11 +33,10 @@ class Stickiness:
 
     fields: tuple[str, ...]
     random_fallback: bool
-    getters: tuple[Getter, ...]
 
     def identifier(self, ctx: Context) -> str | None:
-        for get in self.getters:
-            value = get(ctx)
+        for field in self.fields:
+            value = getter(field)(ctx)
             if value is not None:
                 return value
         return None
@@ -49,51 +44,46 @@ class Stickiness:
 
 def stickiness(param: str | None) -> Stickiness:
     if param in (None, "default"):
-        fields: tuple[str, ...] = ("userId", "sessionId")
-        return Stickiness(fields, True, tuple(getter(f) for f in fields))
+        return Stickiness(("userId", "sessionId"), True)
     if param == "random":
-        return Stickiness((), True, ())
-    return Stickiness((str(param),), False, (getter(str(param)),))
+        return Stickiness((), True)
+    return Stickiness((str(param),), False)
 
 
-def percentage(params: Mapping[str, Any], key: str) -> int | None:
+def percentage(params: Mapping[str, Any], key: str, *, capped: bool = True) -> int | None:
     """A whole percentage parameter; None when missing or not a number."""
     raw = params.get(key)
     if not isinstance(raw, str) or _USIZE.match(raw) is None:
         return None
     value = int(raw)
-    if value > 100:
+    if capped and value > 100:
         raise Uncompilable(f"{key} {raw!r} is above 100")
     return value
 
 
-def rollout(pct: int, group: str, sticky: Stickiness) -> Predicate:
+def coin(pct: int) -> bool:
+    """Unleash's draw when a rollout has nothing sticky to hash (1..100 against ``pct``)."""
+    return random.randint(1, 100) <= pct
+
+
+def rollout(pct: int, group: str, sticky: Stickiness) -> Rollout:
     """``pct`` % of identifiers, by murmur3 bucket of ``"<group>:<id>"`` (1..100)."""
-    prefix = f"{group}:"
-    getters, fallback = sticky.getters, sticky.random_fallback
-    hash32 = mmh3.hash
-
-    def check(ctx: Context) -> bool:
-        for get in getters:
-            value = get(ctx)
-            if value is not None:
-                return hash32(prefix + value, 0, False) % 100 + 1 <= pct
-        return fallback and random.randint(1, 100) <= pct
-
-    return check
+    if '"' in group or any('"' in f for f in sticky.fields):
+        raise Uncompilable("a groupId or stickiness holds a double quote")  # as the engine
+    return Rollout(pct, f"{group}:", sticky.fields, coin if sticky.random_fallback else None)
 
 
-def rule(name: str, params: Mapping[str, Any], flag: str) -> Predicate:
+def rule(name: str, params: Mapping[str, Any], flag: str) -> Rule:
     """The strategy's own test, without its constraints."""
     builder = _RULES.get(name)
     return builder(params, flag) if builder else never
 
 
-def _default(_params: Mapping[str, Any], _flag: str) -> Predicate:
+def _default(_params: Mapping[str, Any], _flag: str) -> Rule:
     return always
 
 
-def _flexible(params: Mapping[str, Any], flag: str) -> Predicate:
+def _flexible(params: Mapping[str, Any], flag: str) -> Rule:
     pct = percentage(params, "rollout")
     if pct is None:
         return never
@@ -103,18 +93,18 @@ def _flexible(params: Mapping[str, Any], flag: str) -> Predicate:
     )
 
 
-def _gradual(field: str) -> Callable[[Mapping[str, Any], str], Predicate]:
-    def build(params: Mapping[str, Any], _flag: str) -> Predicate:
+def _gradual(field: str) -> Callable[[Mapping[str, Any], str], Rule]:
+    def build(params: Mapping[str, Any], _flag: str) -> Rule:
         pct, group = percentage(params, "percentage"), params.get("groupId")
         if pct is None or group is None:
             return never
-        return rollout(pct, str(group), Stickiness((field,), False, (getter(field),)))
+        return rollout(pct, str(group), Stickiness((field,), False))
 
     return build
 
 
 def _random(params: Mapping[str, Any], _flag: str) -> Predicate:
-    pct = percentage(params, "percentage")
+    pct = percentage(params, "percentage", capped=False)
     if pct is None:
         return never
 
@@ -142,6 +132,8 @@ def _remote_address(params: Mapping[str, Any], _flag: str) -> Predicate:
     raw = params.get("IPs")
     if raw is None:
         return never
+    if '"' in str(raw):
+        raise Uncompilable("IPs holds a double quote")  # as the engine
     networks = [n for n in (_network(p.strip()) for p in str(raw).split(",")) if n is not None]
     get = getter("remoteAddress")
 
@@ -171,7 +163,7 @@ def _hostname(params: Mapping[str, Any], _flag: str) -> Predicate:
     return always if here in names else never
 
 
-_RULES: dict[str, Callable[[Mapping[str, Any], str], Predicate]] = {
+_RULES: dict[str, Callable[[Mapping[str, Any], str], Rule]] = {
     "default": _default,
     "userWithId": _user_ids,
     "gradualRolloutUserId": _gradual("userId"),
@@ -201,10 +193,15 @@ def compile_strategy(strategy: Mapping[str, Any], segments: Segments, flag: str)
     """The whole test of one strategy: its rule and all its constraints."""
     constraints = constraints_of(strategy, segments)
     if constraints is None:
-        return never
+        raise Uncompilable(f"a segment of {strategy.get('name')!r} is not defined")
     params = strategy.get("parameters") or {}
     own = rule(str(strategy.get("name")), params, flag)
-    return conjunction([own, *(compile_constraint(c) for c in constraints)])
+    tests = [value_test(c) for c in constraints]  # compiled even then: one may refuse the flag
+    if own is never:
+        return never
+    if not tests and not isinstance(own, Rollout):
+        return own
+    return strategy_function(own, tests)
 
 
 def conjunction(tests: list[Predicate]) -> Predicate:

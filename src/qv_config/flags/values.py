@@ -2,8 +2,7 @@
 
 Numbers follow Rust's ``f64::from_str`` (no underscores, no surrounding blanks: Python's
 ``float`` alone would take both); dates are RFC 3339 with an offset; versions are SemVer 2.0.0
-(no leading ``v``, no leading zeros) ordered by precedence, build metadata breaking ties the way
-the ``semver`` crate does.
+(no leading ``v``, no leading zeros) ordered by precedence, build metadata ignored.
 """
 
 from __future__ import annotations
@@ -12,8 +11,14 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
-_NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)\Z", re.IGNORECASE
+# What Unleash's engine accepts as a constraint's own value (its rule grammar): stricter than
+# what it accepts from a context.
+_NUMBER_LITERAL = re.compile(r"[ \t]*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)[ \t]*\Z")
+_DATE_LITERAL = re.compile(
+    r"[ \t]*(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2}))[ \t]*\Z"
+)
+_SEMVER_LITERAL = re.compile(
+    r"[ \t]*\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?[ \t]*\Z"
 )
 _DATE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
@@ -24,14 +29,36 @@ _SEMVER = re.compile(
     rf"(?:-({_IDENT}(?:\.{_IDENT})*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?\Z"
 )
 
-Version = tuple[int, int, int, int, tuple[tuple[int, int, str], ...], tuple[tuple[int, str], ...]]
+Version = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
 
 
 def number(value: str) -> float | None:
     """``value`` as a float, or None when Rust would not parse it."""
-    if _NUMBER.match(value) is None:
+    try:
+        parsed = float(value)
+    except ValueError:
         return None
-    return float(value)
+    # float() also takes blanks around, "_" between digits and non-ASCII digits: Rust does not
+    if value.isascii() and "_" not in value and not value[0].isspace() and not value[-1].isspace():
+        return parsed
+    return None
+
+
+def number_literal(value: str) -> float | None:
+    """A constraint's NUM_* value as the engine's grammar reads it (None: the flag is refused)."""
+    found = _NUMBER_LITERAL.match(value)
+    return float(found.group(1)) if found else None
+
+
+def date_literal(value: str) -> datetime | None:
+    """A constraint's DATE_* value: RFC 3339 with ``T``, ``Z`` or an offset, 0 or 3 decimals."""
+    found = _DATE_LITERAL.match(value)
+    return date(found.group(1)) if found else None
+
+
+def looks_like_version(value: str) -> bool:
+    """Shaped like a version (the engine's grammar), valid or not."""
+    return _SEMVER_LITERAL.match(value) is not None
 
 
 def date(value: str) -> datetime | None:
@@ -63,17 +90,13 @@ def version(value: str) -> Version | None:
     found = _SEMVER.match(value)
     if found is None:
         return None
-    major, minor, patch, pre, build = found.groups()
-    # A version without pre-release sorts after every pre-release of the same triple.
+    major, minor, patch, pre, _build = found.groups()
+    # A version without pre-release sorts after every pre-release of the same triple; build
+    # metadata does not take part (1.2.3+a equals 1.2.3+b, as in Unleash's engine).
     pre_key = tuple(_ident(part) for part in pre.split(".")) if pre else ()
-    build_key = tuple(_build(part) for part in build.split(".")) if build else ()
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre_key, build_key)
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre_key)
 
 
 def _ident(part: str) -> tuple[int, int, str]:
     # numeric identifiers sort before alphanumeric ones, numerically among themselves
     return (0, int(part), "") if part.isdigit() else (1, 0, part)
-
-
-def _build(part: str) -> tuple[int, str]:
-    return (0, part.zfill(40)) if part.isdigit() else (1, part)

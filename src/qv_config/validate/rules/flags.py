@@ -1,4 +1,4 @@
-"""Cross-document rules QV540–QV542 about flags."""
+"""Cross-document rules about flags: QV450 (a stale release flag), QV540–QV542."""
 
 from __future__ import annotations
 
@@ -11,11 +11,32 @@ from qv_config.validate.rules._util import mapping, parse_date
 from qv_config.validate.types import CrossContext, DocFacts, Issue
 
 
+@rule(
+    "QV450",
+    stage="cross",
+    severity=Severity.WARNING,
+    summary="stale flag: a release flag past expires",
+)
+def stale(ctx: CrossContext) -> Iterator[Issue]:
+    # A release flag is meant to go once rolled out: past expires it is what Unleash calls
+    # stale (qv render --format unleash marks it so). Other types past expires are QV540.
+    for flag in ctx.of_kind("Flag").values():
+        when = parse_date(flag.spec.get("expires"))
+        if flag.spec.get("type") == "release" and when is not None and when < ctx.today:
+            yield Issue(
+                "QV450",
+                ("spec", "expires"),
+                f"release flag {flag.name} is stale: it expired on {when.isoformat()}; once it is"
+                " on everywhere remove it and its code paths, or extend expires",
+                flag.key,
+            )
+
+
 @rule("QV540", stage="cross", severity=Severity.WARNING, summary="flag past expires")
 def expired(ctx: CrossContext) -> Iterator[Issue]:
     for flag in ctx.of_kind("Flag").values():
         when = parse_date(flag.spec.get("expires"))
-        if when is not None and when < ctx.today:
+        if flag.spec.get("type") != "release" and when is not None and when < ctx.today:
             yield Issue(
                 "QV540",
                 ("spec", "expires"),
