@@ -177,7 +177,7 @@ def _compile(
     if not flag_docs:
         return NO_FLAGS, {}
     from qv_config.flags import compile_state
-    from qv_config.flags.unleash import features_document  # type: ignore[import-not-found]
+    from qv_config.flags.unleash import features_document
 
     plain = [thaw(doc) for doc in flag_docs]
     try:
