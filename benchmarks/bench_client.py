@@ -115,7 +115,7 @@ def propagation(name: str, url: str, root: Path, docs: int, applies: int, every:
                 arrived[update.revision] = time.perf_counter()
                 got.notify_all()
 
-    delays = []
+    delays, pause = [], random.Random(1)
     with ConfigClient(url, ENV, root=root) as client:
         client.subscribe(on_update)
         for n in range(2, applies + 2):
@@ -125,7 +125,7 @@ def propagation(name: str, url: str, root: Path, docs: int, applies: int, every:
             with got:
                 got.wait_for(lambda r=revision: r in arrived, timeout=10)  # type: ignore[misc]
             delays.append(max(0.0, arrived.get(revision, float("inf")) - done) * 1000)
-            time.sleep(0.05)
+            time.sleep(pause.uniform(0.02, 0.08))  # no fixed period to alias with a poll
     p50, p99 = percentiles(delays)
     print(
         f"propagation {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(delays):.1f} ms"

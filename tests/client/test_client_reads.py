@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,15 @@ def test_an_apply_is_read_from_the_hash_index_and_checked_against_the_digest(
         assert not client.stale
         assert client.get("Config", "svc-001")["spec"]["rev"] == "1"
         assert client.get("Config", "svc-007")["spec"] == {"i": 7, "rev": "0"}
+
+
+def test_close_stops_the_thread_promptly(
+    store_url: str, tmp_path: Path, writer: Any, h: Any
+) -> None:
+    writer.apply(dict([h.config("oms", limit=1)]))
+    client = ConfigClient(store_url, h.ENV, root=tmp_path)
+    start = time.monotonic()
+    client.close()
+    assert time.monotonic() - start < 2
+    assert not [t for t in threading.enumerate() if t.name == f"qv-client-{h.ENV}"]
+    assert client.get("Config", "oms")["spec"] == {"limit": 1}  # the last state stays

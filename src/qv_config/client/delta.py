@@ -21,8 +21,9 @@ from qv_config.store.errors import MetaCorruptError
 from qv_config.store.protocol import Store
 from qv_config.store.types import IndexState
 
-# Past this many changed values a full read costs about as much, and etcd takes several Txns.
-MAX_CHANGED = 1000
+# Past this many changed values (or half of all) one read of everything is as fast: etcd reads
+# the values named in Txns of 100 ranges, slower per key than one range over the prefix.
+MAX_CHANGED = 100
 
 
 def read_changes(
@@ -42,11 +43,11 @@ def read_changes(
     if top.count != mine.count:  # regrouped shards: compare nothing, read everything
         return None
     differing = mine.differing(top)
-    if len(differing) > max(1, index.SHARDS // 2):
+    if len(differing) > max(1, top.count // 2):  # most of the state changed: read it all
         return None
     stored = store.read_index_shards(env, differing) if differing else {}
     changed, removed = _changed_keys(mine, differing, stored)
-    if changed is None or len(changed) > MAX_CHANGED:
+    if changed is None or len(changed) > min(MAX_CHANGED, len(served.hashes) // 2 + 1):
         return None
     state = store.read_values(env, sorted(changed))
     if state.meta_raw != head.meta_raw or set(state.values) != changed:

@@ -72,17 +72,24 @@ class Follower:
         self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread; closing its connection ends a blocking read at once."""
+        """Stop the thread: it sees the flag within WAKE_SECONDS and closes its connection
+        itself (closing a SQLite connection that another thread is using can crash the
+        process, so no other thread ever does)."""
         self._closed.set()
-        store = self._store
-        if store is not None:
-            _quietly_close(store)
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
     # ---- the thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            store, self._store = self._store, None
+            if store is not None:
+                _quietly_close(store)
+
+    def _loop(self) -> None:
         failures, position = 0, None
         while not self._closed.is_set():
             try:
@@ -121,8 +128,6 @@ class Follower:
             from qv_config.store import open_store
 
             self._store = open_store(self.url, self.root, create=False)
-            if self._closed.is_set():  # close() ran while connecting
-                _quietly_close(self._store)
         return self._store
 
     def _check(self, store: Store) -> None:
