@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tests.inprocess import run_qv
+from tests.starter import committed_starter
 
 from qv_config.client import ConfigClient
 
@@ -21,17 +22,7 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    from qv_config.scaffold import write_starter
-
-    root = tmp_path / "proj"
-    root.mkdir()
-    write_starter(root)
-    _git(root, "init", "-q")
-    _git(root, "config", "user.email", "dev@example.com")
-    _git(root, "config", "user.name", "Dev")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
-    return root
+    return committed_starter(tmp_path / "proj")
 
 
 def test_qv_sync_then_the_client_serves_every_rendered_document(
