@@ -173,3 +173,20 @@ def test_provider_events_follow_the_store(of: Any, tmp_path: Path, h: Any) -> No
     finally:
         for event, handler in handlers:
             api.remove_handler(event, handler)
+
+
+class Unprintable:
+    """A context attribute the caller got wrong: it cannot become text."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_unexpected_failure_is_general_with_the_default(of: Any) -> None:
+    oc, _, _ = of
+    context = EvaluationContext("u1", {"desk": Unprintable()})
+    details = oc.get_boolean_details("targeted", True, context)
+    assert (details.value, details.reason) == (True, Reason.ERROR)
+    assert details.error_code == ErrorCode.GENERAL
+    assert "RuntimeError" in (details.error_message or "")
+    assert "no text" not in (details.error_message or "")  # its type and place, not its text
