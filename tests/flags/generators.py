@@ -26,7 +26,7 @@ OPERATORS = {
     "STR_ENDS_WITH": "values", "NUM_EQ": "num", "NUM_GT": "num", "NUM_GTE": "num",
     "NUM_LT": "num", "NUM_LTE": "num", "DATE_AFTER": "date", "DATE_BEFORE": "date",
     "SEMVER_EQ": "ver", "SEMVER_GT": "ver", "SEMVER_LT": "ver", "REGEX": "re",
-    "NOT_AN_OP": "values",
+    "NOT_AN_OP": "values", "IN_CIDR": "nets",
 }  # fmt: skip
 _VALUE_POOLS = {"num": NUMBERS, "date": DATES, "ver": VERSIONS, "re": PATTERNS}
 
@@ -36,7 +36,10 @@ def constraints(draw: st.DrawFn) -> dict[str, Any]:
     operator = draw(st.sampled_from(sorted(OPERATORS)))
     out: dict[str, Any] = {"contextName": draw(st.sampled_from(FIELDS)), "operator": operator}
     kind = OPERATORS[operator]
-    if kind == "values":
+    if kind == "nets":
+        nets = ["10.0.0.0/8", "192.168.1.20", "::1", "2001:db8::/32", "nope", "10.0.0.1/8"]
+        out["values"] = draw(st.lists(st.sampled_from(nets), max_size=3))
+    elif kind == "values":
         out["values"] = draw(st.lists(st.sampled_from(VALUES), max_size=4))
     else:
         out["value"] = draw(st.sampled_from(_VALUE_POOLS[kind]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qv_config.flags import compile_state
-from tests.flags.specfiles import load, require_specs, spec_files
+from tests.flags.specfiles import load, require_specs, spec_dir, spec_files
 
 FILES = spec_files()
 IDS = [p.name for p in FILES]
@@ -39,3 +39,14 @@ def test_specification_file(path: Path) -> None:
         if got != expected:
             failures.append(f"{case['description']}: expected {expected}, got {got}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_missing_folder_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("QV_UNLEASH_SPEC_DIR", str(tmp_path / "absent"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="QV_UNLEASH_SPEC_DIR"):
+        require_specs()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        require_specs()
+    assert spec_dir() is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +14,12 @@ from qv_config.flags import compile_state
 from tests.flags.coins import Coin, no_coins
 from tests.inprocess import run_qv
 
-REPO = Path(__file__).resolve().parents[2]
 ENVS = ("dev", "staging", "prod")
 CONTEXTS = 2000
 APP, ENVIRONMENT = "qv-test", "default"
 
 unleash_client = pytest.importorskip("UnleashClient")
 unleash_cache = pytest.importorskip("UnleashClient.cache")
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's project files, copied (qv writes its cache beside them)."""
-    root = tmp_path_factory.mktemp("repo")
-    for name in ("qv.yaml", "environments", "templates", "schemas", "strategies"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        elif source.exists():
-            shutil.copy(source, root / name)
-    return root
 
 
 def client_for(document: dict[str, Any], cache_dir: Path) -> Any:
@@ -72,9 +57,9 @@ def contexts(seed: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_unleash_sdk_agrees_with_qv(
-    env: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: str, shared_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run_qv(capsys, project, "render", "--env", env, "--format", "unleash")
+    result = run_qv(capsys, shared_project, "render", "--env", env, "--format", "unleash")
     assert result.code == 0, result.err
     document = json.loads(result.out)
     names = [f["name"] for f in document["features"]]

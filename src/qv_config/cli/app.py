@@ -66,7 +66,7 @@ def _root(
 # command's module: typer turns every registered command into click parameters up front (~25 ms
 # for all of them).
 COMMANDS = (
-    "agent", "diff", "drift", "history", "init", "log", "render", "review", "rollback",
+    "agent", "diff", "drift", "flags", "history", "init", "log", "render", "review", "rollback",
     "schema", "secrets", "sync", "validate",
 )  # fmt: skip
 _VALUED_ROOT_OPTIONS = ("-C", "--project-dir")
@@ -96,6 +96,8 @@ def _register(args: list[str] | None = None) -> None:
         module = importlib.import_module(f"qv_config.cli.{name}")
         if name == "secrets" and not any(g.name == "secrets" for g in app.registered_groups):
             app.add_typer(module.secrets_app, name="secrets")
+        if name == "flags" and not any(g.name == "flags" for g in app.registered_groups):
+            app.add_typer(module.flags_app, name="flags")
 
 
 def _click_exceptions() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:

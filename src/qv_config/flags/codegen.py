@@ -9,7 +9,7 @@ of calls. Nothing from a document is pasted into the source as code: field names
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import mmh3
 
 from qv_config.flags.constraints import Predicate, ValueTest, always
 from qv_config.flags.context import STANDARD_FIELDS, text
+from qv_config.flags.values import number
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,43 @@ class Rollout:
 Rule = Predicate | Rollout
 
 
+# Numbers read from contexts, by their text: float() and the checks of Rust's syntax cost ~0.2 us,
+# a third of a whole evaluation; values that recur (sizes, tiers, versions, notionals of a book)
+# are read once. Bounded: emptied when full. Shared by all states and threads (a dict's get and
+# set are atomic; a race costs one parse more).
+_NUMBERS: dict[str, float | None] = {}
+_NUMBERS_MAX = 4096
+_MISS = object()
+
+
+def remember_number(value: str) -> float | None:
+    """``values.number(value)``, kept in the memo."""
+    parsed = number(value)
+    if len(_NUMBERS) >= _NUMBERS_MAX:
+        _NUMBERS.clear()
+    _NUMBERS[value] = parsed
+    return parsed
+
+
+def as_text(value: Any) -> str | None:
+    """A standard field's value that is not a str: None stays None, others become text."""
+    return None if value is None else text(value)
+
+
+def flat(value: Any, ctx: Mapping[str, Any], field: str) -> str | None:
+    """A custom field that ``properties`` does not hold as a str: a flat field, or text."""
+    if value is None and field != "properties":
+        value = ctx.get(field)
+    return as_text(value)
+
+
 class _Writer:
     def __init__(self) -> None:
         self.lines = ["def test(ctx):", "    props = ctx.get('properties')"]
-        self.bound: dict[str, Any] = {"text": text, "hash32": mmh3.hash}
+        self.bound: dict[str, Any] = {
+            "as_text": as_text, "flat": flat, "hash32": mmh3.hash,
+            "numbers": _NUMBERS, "MISS": _MISS, "remember": remember_number,
+        }  # fmt: skip
         self.read_vars: dict[str, str] = {}
 
     def bind(self, value: Any) -> str:
@@ -50,16 +84,13 @@ class _Writer:
             return self.read_vars[field]
         var = self.read_vars[field] = f"v{len(self.read_vars)}"
         key = repr(field)
+        # one test on the common path (a str); None, flat fields and other types take the call
         if field in STANDARD_FIELDS:
             self.lines.append(f"    {var} = ctx.get({key})")
+            self.lines.append(f"    if {var}.__class__ is not str: {var} = as_text({var})")
         else:
             self.lines.append(f"    {var} = props.get({key}) if props else None")
-            if field != "properties":  # a flat custom field, unless it is the properties
-                self.lines.append(f"    if {var} is None: {var} = ctx.get({key})")
-        # one test for the common case (a str); None stays None, anything else becomes text
-        self.lines.append(
-            f"    if {var}.__class__ is not str and {var} is not None: {var} = text({var})"
-        )
+            self.lines.append(f"    if {var}.__class__ is not str: {var} = flat({var}, ctx, {key})")
         return var
 
     def constraint(self, test: ValueTest) -> None:
@@ -76,19 +107,14 @@ class _Writer:
             self.lines.append(f"    if not {self.bind(test.check)}({var}): return False")
 
     def number(self, var: str, symbol: str, target: float, *, negate: bool) -> None:
-        """NUM_* inline: ``values.number``'s rule (Rust's f64 syntax: float() without blanks
-        around, "_" or non-ASCII digits) without the cost of calling it."""
+        """NUM_* inline: the value's number from the parse memo (``values.number`` on a miss)."""
         ok, parsed, bound = f"ok{len(self.lines)}", f"n{len(self.lines)}", self.bind(target)
         self.lines += [
             f"    {ok} = False",
             f"    if {var} is not None:",
-            "        try:",
-            f"            {parsed} = float({var})",
-            "        except ValueError:",
-            "            pass",
-            "        else:",
-            f"            {ok} = {parsed} {symbol} {bound} and {var}.isascii()"
-            f" and '_' not in {var} and {var}.strip() == {var}",
+            f"        {parsed} = numbers.get({var}, MISS)",
+            f"        if {parsed} is MISS: {parsed} = remember({var})",
+            f"        {ok} = {parsed} is not None and {parsed} {symbol} {bound}",
             f"    if {'' if negate else 'not '}{ok}: return False",
         ]
 

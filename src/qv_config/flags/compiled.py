@@ -101,7 +101,10 @@ def compile_state(document: Mapping[str, Any]) -> CompiledFlags:
     for feature in _listed(document, "features"):
         if not isinstance(feature, Mapping) or not isinstance(feature.get("name"), str):
             raise FlagStateError("every feature is an object with a name")
-        flags[feature["name"]] = _compile_flag(feature, segments)
+        try:
+            flags[feature["name"]] = _compile_flag(feature, segments)
+        except (AttributeError, TypeError, KeyError) as err:  # a list where a map goes, ...
+            raise FlagStateError(f"feature {feature['name']!r} is malformed ({err})") from None
     for flag in flags.values():
         object.__setattr__(flag, "test", _with_dependencies(flag, flags))
     return CompiledFlags(flags, document)
@@ -119,12 +122,15 @@ def _listed(document: Mapping[str, Any], key: str) -> Sequence[Any]:
 def _compile_flag(feature: Mapping[str, Any], segments: strategies.Segments) -> CompiledFlag:
     name = feature["name"]
     deps = tuple(feature.get("dependencies") or ())
+    pick = picker(feature.get("variants") or [], name, _first_stickiness(feature))
+    try:
+        listed = _strategy_variants(feature, segments)
+    except Uncompilable:
+        listed = ()  # as the engine: the flag's own variants still answer a dependent flag
     try:
         own = _own_test(feature, segments)
-        listed = _strategy_variants(feature, segments)
     except Uncompilable as why:
-        return CompiledFlag(name, never, (), None, deps, feature, problem=f"always off: {why}")
-    pick = picker(feature.get("variants") or [], name, _first_stickiness(feature))
+        return CompiledFlag(name, never, listed, pick, deps, feature, problem=f"always off: {why}")
     return CompiledFlag(name, own, listed, pick, deps, feature)
 
 

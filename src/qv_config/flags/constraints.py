@@ -10,12 +10,15 @@ Unleash's engine (yggdrasil):
   ``inverted`` applies: an inverted IN on a missing field passes;
 - ``caseInsensitive`` applies to the STR_* operators and REGEX, never to IN/NOT_IN;
 - a context value that does not parse as the operator's type fails the constraint;
+- IN_CIDR: the value is an IP address within one of the values (addresses or CIDR blocks; one
+  that is neither is skipped);
 - an unknown operator, or a constraint value the engine cannot parse (a NUM_* value that is
   not a number, a DATE_* value that is not RFC 3339 with 0 or 3 decimals, a SEMVER_* value that
-  is not SemVer, a string value ending in a backslash, STR_* without values) makes the whole
-  flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
-- a SEMVER_* value with a leading ``v`` fails only its constraint, one that reads as a plain
-  number ("1.2") compares as NUM_*; an invalid regular expression fails its constraint.
+  is not SemVer, a string value ending in a backslash, STR_* or IN_CIDR without values) makes
+  the whole flag off (``Uncompilable``), as Unleash's engine refuses to compile the flag;
+- a SEMVER_* value with a leading ``v`` fails only its constraint (inverted or not), one that
+  reads as a plain number ("1.2") compares as NUM_*; an invalid regular expression fails its
+  constraint.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qv_config.flags import values
-from qv_config.flags.context import Context, getter
+from qv_config.flags.context import Context
 
 Predicate = Callable[[Context], bool]
 Check = Callable[["str | None"], bool]
@@ -70,13 +73,6 @@ def always(_ctx: Context) -> bool:
     return True
 
 
-def compile_constraint(constraint: Mapping[str, Any]) -> Predicate:
-    """The predicate of one constraint over a whole context (``inverted`` included)."""
-    test = value_test(constraint)
-    get, check = getter(test.field), test.check
-    return lambda ctx: check(get(ctx))
-
-
 def value_test(constraint: Mapping[str, Any]) -> ValueTest:
     """The ``ValueTest`` of one constraint."""
     field = str(constraint.get("contextName", ""))
@@ -87,7 +83,7 @@ def value_test(constraint: Mapping[str, Any]) -> ValueTest:
         member = (name == "IN") != inverted  # an inverted IN is a NOT_IN, and the reverse
         return ValueTest(field, _membership(members, member), members, member)
     check = _check(constraint)
-    if inverted:
+    if inverted and not _v_version(constraint):
         check = _negated(check)
     family, _, cmp = str(name).partition("_")
     if family == "NUM" and cmp in _SYMBOLS:
@@ -95,6 +91,14 @@ def value_test(constraint: Mapping[str, Any]) -> ValueTest:
         if target is not None:
             return ValueTest(field, check, numeric=(_SYMBOLS[cmp], target), negate=inverted)
     return ValueTest(field, check)
+
+
+def _v_version(constraint: Mapping[str, Any]) -> bool:
+    """A SEMVER_* value with a leading ``v``: the engine's rule is a plain ``false``, which
+    ``inverted`` does not turn."""
+    return str(constraint.get("operator")).startswith("SEMVER_") and str(
+        constraint.get("value")
+    ).startswith("v")
 
 
 def _negated(check: Check) -> Check:
@@ -119,6 +123,8 @@ def _check(constraint: Mapping[str, Any]) -> Check:
         return _semver(_ORDER[cmp], _value(constraint))
     if name == "REGEX":
         return _regex(_value(constraint), fold)
+    if name == "IN_CIDR":
+        return _cidr(_values(constraint))
     raise Uncompilable(f"unknown operator {name!r}")
 
 
@@ -209,6 +215,14 @@ def _semver(cmp: Callable[[Any, Any], bool], raw: str) -> Check:
         return parsed is not None and cmp(parsed, target)
 
     return check
+
+
+def _cidr(options: list[str]) -> Check:
+    if not options:  # the engine's grammar has no empty list here either
+        raise Uncompilable("IN_CIDR has no values")
+    networks = [n for n in (values.network(o) for o in options) if n is not None]
+    within = values.within
+    return lambda value: value is not None and within(value, networks)
 
 
 def _regex(pattern: str, fold: bool) -> Check:

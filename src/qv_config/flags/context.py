@@ -71,8 +71,8 @@ def custom_getter(name: str) -> Getter:
 
 def unleash_context(ctx: Context) -> dict[str, Any]:
     """``ctx`` in the shape Unleash's engine reads: standard fields at the top, every custom
-    field (flat ones included) in ``properties``, all values text. Used to ask the reference
-    engine the same question, and by ``qv flags eval`` to show the context it read."""
+    field (flat ones included) in ``properties``, all values text: the same question for an
+    engine that reads only that shape (Unleash's, in the differential tests)."""
     out: dict[str, Any] = {}
     props: dict[str, str] = {}
     for key, value in ctx.items():
@@ -85,5 +85,23 @@ def unleash_context(ctx: Context) -> dict[str, Any]:
     for key, value in (ctx.get("properties") or {}).items():
         if value is not None:
             props[key] = value if isinstance(value, str) else text(value)
+    out["properties"] = props
+    return out
+
+
+def from_pairs(pairs: list[str]) -> dict[str, Any]:
+    """A context from ``key=value`` words (``qv flags eval --context``): the six standard fields
+    at the top, any other key (or ``properties.KEY``) in ``properties``. ValueError names the
+    word that is not ``key=value``."""
+    out: dict[str, Any] = {}
+    props: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(pair)
+        if key in STANDARD_FIELDS:
+            out[key] = value
+        else:
+            props[key.removeprefix("properties.") or key] = value
     out["properties"] = props
     return out

@@ -10,7 +10,6 @@ Unleash's engine has it).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 import re
@@ -22,6 +21,7 @@ from typing import Any
 from qv_config.flags.codegen import Rollout, Rule, strategy_function
 from qv_config.flags.constraints import Predicate, Uncompilable, always, never, value_test
 from qv_config.flags.context import Context, getter
+from qv_config.flags.values import network, within
 
 Segments = Mapping[int, Sequence[Mapping[str, Any]]]
 _USIZE = re.compile(r"\+?\d+\Z")
@@ -33,13 +33,6 @@ class Stickiness:
 
     fields: tuple[str, ...]
     random_fallback: bool
-
-    def identifier(self, ctx: Context) -> str | None:
-        for field in self.fields:
-            value = getter(field)(ctx)
-            if value is not None:
-                return value
-        return None
 
 
 def stickiness(param: str | None) -> Stickiness:
@@ -128,33 +121,20 @@ def _user_ids(params: Mapping[str, Any], _flag: str) -> Predicate:
     return check
 
 
-def _remote_address(params: Mapping[str, Any], _flag: str) -> Predicate:
+def _remote_address(params: Mapping[str, Any], _flag: str) -> Rule:
     raw = params.get("IPs")
     if raw is None:
         return never
     if '"' in str(raw):
         raise Uncompilable("IPs holds a double quote")  # as the engine
-    networks = [n for n in (_network(p.strip()) for p in str(raw).split(",")) if n is not None]
+    networks = [n for n in (network(p) for p in str(raw).split(",")) if n is not None]
     get = getter("remoteAddress")
 
     def check(ctx: Context) -> bool:
         value = get(ctx)
-        if value is None:
-            return False
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return any(address in network for network in networks)
+        return value is not None and within(value, networks)
 
     return check
-
-
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
 
 
 def _hostname(params: Mapping[str, Any], _flag: str) -> Predicate:

@@ -110,7 +110,7 @@ class RiskEnvelope(QvModel):
 Operator = Literal[
     "IN", "NOT_IN", "STR_CONTAINS", "STR_STARTS_WITH", "STR_ENDS_WITH",
     "NUM_EQ", "NUM_GT", "NUM_GTE", "NUM_LT", "NUM_LTE",
-    "DATE_AFTER", "DATE_BEFORE", "SEMVER_EQ", "SEMVER_GT", "SEMVER_LT", "REGEX",
+    "DATE_AFTER", "DATE_BEFORE", "SEMVER_EQ", "SEMVER_GT", "SEMVER_LT", "REGEX", "IN_CIDR",
 ]  # fmt: skip
 
 
