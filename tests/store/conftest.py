@@ -16,17 +16,9 @@ def _git(root: Path, *args: str) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A committed starter project (qv init) in a real Git repository."""
-    from qv_config.scaffold import write_starter
+    from tests.starter import committed_starter
 
-    root = tmp_path / "proj"
-    root.mkdir()
-    write_starter(root)
-    _git(root, "init", "-q")
-    _git(root, "config", "user.email", "dev@example.com")
-    _git(root, "config", "user.name", "Dev")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
-    return root
+    return committed_starter(tmp_path / "proj")
 
 
 def git_out(root: Path, *args: str) -> str:

@@ -36,6 +36,11 @@ class NoStore(StoreError):
         self.path = path
 
 
+class ChangesLost(StoreError):
+    """The change events after a position are gone (etcd history compacted): a follower must
+    read the whole state again and follow from there."""
+
+
 class MetaCorruptError(StoreError):
     """``P/{env}/_meta`` exists but is not the JSON object qv writes."""
 

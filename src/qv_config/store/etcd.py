@@ -8,13 +8,12 @@ etcd's own watch on ``P/{env}/``. The audit log is ``P/{env}/_audit/<12-digit se
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from qv_config.store import layout
 from qv_config.store.errors import FenceConflict, StoreError, TooLargeError
-from qv_config.store.etcdwatch import WatchEvent, watch_events
+from qv_config.store.etcdwatch import WatchEvent, applies, stream
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
 from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
@@ -138,6 +137,25 @@ class EtcdStore:
                     meta, token = _unb64(kv.get("value", "")), int(kv.get("mod_revision", 0))
                 elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
                     values[key[cut:]] = _unb64(kv.get("value", ""))
+        return StoreState(meta_raw=meta, token=token, values=values)
+
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        """Txns of at most 100 ranges (etcd's --max-txn-ops is 128 by default), every one
+        after the first pinned to the first one's revision: one snapshot."""
+        p, meta_key = self.url.prefix, layout.meta_key(self.url.prefix, env)
+        wanted = [meta_key, *(f"{p}/{k}" for k in keys)]
+        pinned: dict[str, Any] = {}
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), 100):
+            result = self._txn({"success": [_range(k, **pinned) for k in wanted[i : i + 100]]})
+            pinned = pinned or {"revision": int(result.get("header", {}).get("revision", 0))}
+            for response in result.get("responses", []):
+                for kv in response.get("response_range", {}).get("kvs", []):
+                    found[_unb64(kv["key"]).decode()] = kv
+        meta_kv = found.pop(meta_key, None)
+        meta = _unb64(meta_kv.get("value", "")) if meta_kv else None
+        token = int(meta_kv.get("mod_revision", 0)) if meta_kv else 0
+        values = {k[len(p) + 1 :]: _unb64(kv.get("value", "")) for k, kv in found.items()}
         return StoreState(meta_raw=meta, token=token, values=values)
 
     def read_index(self, env: str) -> IndexState:
@@ -351,30 +369,18 @@ class EtcdStore:
     # ---- watch (SPEC §6: etcd's change events are its native watch) ------------------------
 
     def watch(self, env: str, start: int, idle: float) -> Iterator[list[WatchEvent]]:
-        """Stream the changes under ``P/{env}/`` from revision ``start`` (one list per response;
-        a response never splits the events of one revision). Returns after ``idle`` seconds
-        without a response (re-arm from the next revision); raises WatchCompacted when ``start``
-        was compacted and StoreError when the stream is lost."""
-        base = layout.env_prefix(self.url.prefix, env)
-        request = {"key": _b64(base), "range_end": _b64(base[:-1] + "0"), "start_revision": start}
-        timeout = self._httpx.Timeout(idle, connect=3)
-        try:
-            with self._client.stream(
-                "POST", "/v3/watch", json={"create_request": request}, timeout=timeout
-            ) as response:
-                if response.status_code != 200:
-                    raise self._server_error(response.read().decode(errors="replace"))
-                for line in response.iter_lines():
-                    if line.strip():
-                        yield watch_events(json.loads(line), self.url.prefix, self)
-        except self._httpx.ReadTimeout:
-            return
-        except self._httpx.TransportError as err:
-            raise tls_failure(self._where(), self.url.host, err) or StoreError(
-                f"lost the watch on {self._where()}: {err or type(err).__name__}",
-                hint="the agent reconnects with backoff",
-            ) from None
-        raise StoreError(f"{self._where()} ended the watch stream", hint="reconnecting")
+        """Stream the changes under ``P/{env}/`` from revision ``start`` (etcdwatch.stream)."""
+        return stream(self, env, start, idle)
+
+    def change_position(self, env: str) -> str:
+        """The revision after etcd's current one: a watch from it sees every later apply."""
+        body = {"key": _b64(layout.meta_key(self.url.prefix, env)), "keys_only": True}
+        header = self._post("/v3/kv/range", body).get("header", {})
+        return str(int(header.get("revision", 0)) + 1)
+
+    def changes(self, env: str, since: str, idle: float) -> Iterator[str]:
+        """The watch on ``P/{env}/``; one position per response that wrote ``_meta``."""
+        return applies(self.watch(env, int(since), idle), env, int(since))
 
     def compacted_after(self, revision: int) -> bool:
         """True when etcd's history no longer holds ``revision`` (a watch from it would fail)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from qv_config.store.types import AuditEntry, Commit, IndexState, StoreState
@@ -17,6 +18,12 @@ class Store(Protocol):
 
     def read_index(self, env: str) -> IndexState:
         """A consistent read of ``_meta`` and ``_index`` only (planning an apply: two keys)."""
+        ...
+
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        """A consistent read (one snapshot) of ``_meta`` and the values of ``keys``
+        (``{env}/{kind-slug}/{name}``; absent ones are left out): a follower that knows from
+        the hash index which keys changed reads only those."""
         ...
 
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
@@ -54,6 +61,21 @@ class Store(Protocol):
 
     def release_lease(self, env: str, holder: str) -> None:
         """Give the lease up if ``holder`` has it (a no-op otherwise)."""
+        ...
+
+    def change_position(self, env: str) -> str:
+        """Where the change feed of ``env`` stands now. Taken before a ``read``: every apply
+        committed after this call is yielded by ``changes(env, since=it)``, so none falls
+        between the read and the feed (one may be seen twice: harmless to a follower)."""
+        ...
+
+    def changes(self, env: str, since: str, idle: float) -> Iterator[str]:
+        """Block until an apply may have changed ``env`` after position ``since``, then yield
+        the new position (and so on). Returns after ``idle`` seconds without a change (call
+        again from the last position). Redis: the ``P/{env}/_events`` stream; etcd: its watch;
+        SQLite: polling ``PRAGMA data_version`` (any commit, so a yield may be a lease renewal:
+        a follower compares ``_meta``). Raises StoreError when the store is lost, ChangesLost
+        when the changes after ``since`` are gone (read everything again)."""
         ...
 
     def close(self) -> None: ...

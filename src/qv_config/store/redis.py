@@ -7,7 +7,8 @@ two revisions, and the script compares ``_meta`` before writing (the fence).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from qv_config.store import layout
@@ -17,6 +18,8 @@ from qv_config.store.url import StoreUrl, tls_context, tls_failure
 
 if TYPE_CHECKING:
     pass
+
+_BLOCK_MS = 1000  # one XREAD waits at most this long: a follower's close is noticed soon
 
 T = TypeVar("T")
 
@@ -195,6 +198,13 @@ class RedisStore:
                 values[key[cut:]] = flat[i + 1]
         return StoreState(meta_raw=meta, token=meta, values=values)
 
+    def read_values(self, env: str, keys: list[str]) -> StoreState:
+        p, meta_key = self.url.prefix, layout.meta_key(self.url.prefix, env)
+        found: Any = self._call(self._client.mget, [meta_key, *(f"{p}/{k}" for k in keys)])
+        meta, raws = found[0], found[1:]  # MGET is atomic: one snapshot of every key
+        values = {k: v for k, v in zip(keys, raws, strict=True) if v is not None}
+        return StoreState(meta_raw=meta, token=meta, values=values)
+
     def read_index(self, env: str) -> IndexState:
         meta_key = layout.meta_key(self.url.prefix, env)
         found: Any = self._call(
@@ -273,6 +283,23 @@ class RedisStore:
 
     def release_lease(self, env: str, holder: str) -> None:
         self._call(self._release, keys=[layout.lease_key(self.url.prefix, env)], args=[holder])
+
+    def change_position(self, env: str) -> str:
+        found: Any = self._call(self._client.xrevrange, self._keys(env)[2], "+", "-", count=1)
+        return found[0][0].decode() if found else "0-0"
+
+    def changes(self, env: str, since: str, idle: float) -> Iterator[str]:
+        """The ``_events`` stream (XREAD BLOCK), not the channel: a stream resumes from a
+        position after a reconnect, where pub/sub drops what was said while away."""
+        key = self._keys(env)[2]
+        deadline = time.monotonic() + idle
+        while (left := deadline - time.monotonic()) > 0:
+            block = max(1, min(_BLOCK_MS, int(left * 1000)))
+            found: Any = self._call(self._client.xread, {key: since}, count=100, block=block)
+            for _, entries in found or []:
+                if entries:
+                    since = entries[-1][0].decode()
+                    yield since
 
     def close(self) -> None:
         self._client.close()
