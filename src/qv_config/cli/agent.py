@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
 from qv_config.cli.state import OPTIONS
 
 
@@ -69,6 +70,7 @@ def agent_command(
     max_backoff: float = typer.Option(
         60.0, "--max-backoff", help="Cap in seconds of the backoff after failed cycles."
     ),
+    key_file: Path | None = KEY_FILE,
 ) -> None:
     """Fetch, walk first-parent history to the tip, gate and apply each state; keep doing it."""
     import sys
@@ -104,7 +106,8 @@ def agent_command(
         server = serve(metrics_port, metrics, health)
     restore = _install_signals(agent.stop)
     try:
-        code = agent.run(once=once)
+        with using_key_file(key_file):
+            code = agent.run(once=once)
     finally:
         restore()
         if server is not None:

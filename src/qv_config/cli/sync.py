@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def sync_command(
         help="Also restore keys edited outside qv (what `qv drift` reports); reads every value.",
     ),
     fmt: str = typer.Option("text", "--format", help="text or json."),
+    key_file: Path | None = KEY_FILE,
 ) -> None:
     """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic.
 
@@ -64,7 +66,8 @@ def sync_command(
     url = store_url_for(root, env, store)
     target = open_store(url, root)
     try:
-        result = _sync(root, target, env, rev, dry_run, heal)
+        with using_key_file(key_file):
+            result = _sync(root, target, env, rev, dry_run, heal)
     finally:
         target.close()
     shown = target.url.display

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import VALIDATE_KEY_FILE, using_key_file
 
 
 def _repo_paths(root: Path, start: Path, paths: list[str]) -> list[str]:
@@ -51,6 +52,7 @@ def validate_command(
     paths: list[str] = typer.Argument(
         None, help="Report only findings in files under these paths.", show_default=False
     ),
+    key_file: Path | None = VALIDATE_KEY_FILE,
 ) -> None:
     """Validate the configuration: YAML, structure, schemas, rules and secrets."""
     from qv_config import report
@@ -65,9 +67,10 @@ def validate_command(
     start = OPTIONS.start_dir()
     root = find_root(start)
     selected = _repo_paths(root, start.resolve(), list(paths or []))
-    result, read = validate_worktree(
-        root, env or None, selected, use_cache=not no_cache, progress=progress_bar()
-    )
+    with using_key_file(key_file):
+        result, read = validate_worktree(
+            root, env or None, selected, use_cache=not no_cache, progress=progress_bar()
+        )
     write(reporter(result, read=read, color=_color() and output_format == "text"))
     if not result.ok:
         raise typer.Exit(1)
