@@ -4,11 +4,11 @@ copied and committed, and a `qv init` tree, as a new user meets them."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.firstcontact.gittree import commit_all, git
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = (
@@ -16,22 +16,6 @@ TREE = (
     "keys", "scripts",
 )  # fmt: skip
 DEV_KEY = "keys/demo-dev.agekey"
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-def commit_all(root: Path, message: str = "tree") -> None:
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", message)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """`qv agent` — keep ENV's runtime store at the tip of a Git branch (SPEC §6).
 
 Logs are JSON lines on stderr (the agent's output is for log shippers); ``--once`` runs one cycle
-and exits 0 (applied or up to date), 1 (refused or invalid) or 3 (operational, lease held).
+and exits with one of ``ONCE_EXITS`` (listed in ``--help`` and docs/agent.md).
 Run it before registration in ``cli/app.py`` with ``python -m qv_config.cli.agent agent ...``.
 """
 
@@ -15,6 +15,12 @@ import typer
 from qv_config.cli.app import app
 from qv_config.cli.keys import KEY_FILE, using_key_file
 from qv_config.cli.state import OPTIONS
+
+ONCE_EXITS = (
+    "0 applied or up to date; 1 refused (approvals, invalid state, history rewritten, unreadable"
+    " _meta); 2 usage (unknown branch, bad option); 3 operational (Git, store or key missing,"
+    " lease held by another agent)"
+)
 
 
 def _check(interval: float, lease_ttl: float, max_backoff: float) -> None:
@@ -58,7 +64,7 @@ def agent_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store at the tip)."
     ),
     interval: float = typer.Option(5.0, "--interval", help="Seconds between cycles."),
-    once: bool = typer.Option(False, "--once", help="Run one cycle and exit (0, 1 or 3)."),
+    once: bool = typer.Option(False, "--once", help=f"Run one cycle and exit: {ONCE_EXITS}."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Restore out-of-band edits."),
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve /metrics and /healthz on this port."

@@ -36,7 +36,6 @@ def diff_command(
     from qv_config.diff import reporters
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
-    from qv_config.errors import CheckFailed
     from qv_config.repo import find_root
 
     reporter = reporters.get(output_format)
@@ -54,7 +53,7 @@ def diff_command(
     else:
         write(reporter(result))
     if exit_code and not result.empty:
-        raise CheckFailed(f"{len(result.changes)} document(s) differ")
+        raise typer.Exit(1)  # as `git diff --exit-code`: the diff printed is the answer
 
 
 def check_key_file(decrypt: bool, key_file: Path | None) -> None:

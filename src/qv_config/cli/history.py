@@ -22,11 +22,12 @@ def history_command(
     from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
-    from qv_config.store.source import store_url_for
+    from qv_config.store.source import check_known_env, store_url_for
 
     check_format(fmt)
     check_env(env)
     root = find_root(OPTIONS.start_dir())
+    check_known_env(root, env)
     target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         entries = target.audit(env, limit)

@@ -10,8 +10,7 @@ from typing import Any
 from qv_config.diff.compute import diff_documents
 from qv_config.diff.model import EnvDiff
 from qv_config.diff.sides import Side, env_specific, mark_lookup
-from qv_config.diff.states import State, Workspace
-from qv_config.errors import CheckFailed
+from qv_config.diff.states import State, Workspace, invalid_side
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -100,13 +99,16 @@ def _review(ws: Workspace, base: str, head: str | None) -> dict[str, EnvDiff]:
     base_sha, head_sha = ws.resolve(base), ws.resolve(head)
     head_label = short(head) if head else "work tree"
     head_project, base_project = ws.project(head_sha), ws.project(base_sha)
-    if head_project is None:
-        raise CheckFailed(
-            f"qv.yaml of {head_label if head else 'the work tree'} is missing or invalid",
-            hint="run `qv validate` to see why",
-        )
+    # A side whose qv.yaml does not validate is refused as `qv diff` refuses it (exit 1), never
+    # read as "no environments" (which would list every document of the other side as added).
+    sides = ((base_project, base_sha, short(base)), (head_project, head_sha, head_label))
+    for project, sha, label in sides:
+        if project is None:
+            raise invalid_side(label, ws.project_problem(sha))
+    assert head_project is not None
+    assert base_project is not None
     envs = list(head_project.spec.environments)
-    base_envs = set(base_project.spec.environments) if base_project else set()
+    base_envs = set(base_project.spec.environments)
     out: dict[str, EnvDiff] = {}
     for env in envs:
         labels = (f"{env}@{short(base)}", f"{env}@{head_label}" if head else env)

@@ -53,11 +53,14 @@ class State:
 
     def checked(self) -> State:
         if self.problem:
-            raise CheckFailed(
-                f"side {self.label} is invalid: {self.problem}; "
-                f"run `qv validate --env {self.env}` on that state"
-            )
+            raise invalid_side(self.label, self.problem, self.env)
         return self
+
+
+def invalid_side(label: str, problem: str, env: str | None = None) -> CheckFailed:
+    """The one error of ``qv diff`` and ``qv review`` for a side that does not validate (1)."""
+    command = f"qv validate --env {env}" if env else "qv validate"
+    return CheckFailed(f"side {label} is invalid: {problem}; run `{command}` on that state")
 
 
 class Workspace:
@@ -127,6 +130,11 @@ class Workspace:
         if sha not in self._projects:
             self._projects[sha] = _parse_project(self.read_at(sha)("qv.yaml"))
         return self._projects[sha]
+
+    def project_problem(self, sha: str | None) -> str:
+        """Why qv.yaml of a state is missing or invalid, as a side's problem reads."""
+        snap = _load_partial(self, sha, ["qv.yaml"])
+        return _problem([f for f in snap.findings if f.file == "qv.yaml"]) or "qv.yaml is missing"
 
     def bases(self, sha: str | None) -> list[str]:
         project = self.project(sha)
@@ -335,4 +343,4 @@ def _problem(found: list[Finding]) -> str:
     return f"{first.file}:{first.line}:{first.col}: {first.code} {first.message}{more}"
 
 
-__all__ = ["ENV_FILES", "State", "Workspace"]
+__all__ = ["ENV_FILES", "State", "Workspace", "invalid_side"]

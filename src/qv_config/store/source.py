@@ -188,3 +188,24 @@ def spec_store(path: str, raw: bytes | None) -> str | None:
     spec = data.get("spec") if isinstance(data, dict) else None
     store = spec.get("store") if isinstance(spec, dict) else None
     return store if isinstance(store, str) and store else None
+
+
+def check_known_env(root: Path, env: str) -> None:
+    """A usage error (exit 2) when the work tree's ``qv.yaml`` names no environment ``env``:
+    for the commands that read only the store (``qv history``), as the others refuse it when
+    they render. A ``qv.yaml`` that cannot be read leaves the judgement to the store."""
+    from qv_config.errors import UsageError
+    from qv_config.names import env_hint
+    from qv_config.repo.source import WorkTreeSource
+    from qv_config.yamlio import YamlError, load_bytes
+
+    raw = WorkTreeSource(root).read("qv.yaml")
+    try:
+        data = load_bytes("qv.yaml", raw).data if raw is not None else None
+    except YamlError:
+        return
+    spec = data.get("spec") if isinstance(data, dict) else None
+    names = spec.get("environments") if isinstance(spec, dict) else None
+    if not isinstance(names, list) or env in names:
+        return
+    raise UsageError(f"unknown environment {env!r}", hint=env_hint(env, map(str, names)))
