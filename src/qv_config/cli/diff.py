@@ -7,14 +7,17 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import format_option
 from qv_config.cli.state import OPTIONS
+
+_FORMAT = format_option("text", "text", "markdown", "json")
 
 
 @app.command("diff")
 def diff_command(
     left: str = typer.Argument(..., help="ENV or ENV@REV (e.g. staging, prod@main)."),
     right: str = typer.Argument(..., help="ENV or ENV@REV."),
-    output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    output_format: str = _FORMAT,
     all_fields: bool = typer.Option(
         False, "--all", help="Between two environments, include env_specific fields too."
     ),

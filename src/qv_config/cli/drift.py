@@ -8,6 +8,7 @@ import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 
@@ -18,7 +19,7 @@ def drift_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
     rev: str = typer.Option("HEAD", "--rev", help="Branch tip to compare for pending changes."),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
     key_file: Path | None = KEY_FILE,
 ) -> None:
     """Compare the store with its recorded revision (drift: exit 1) and with the tip (pending)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 
@@ -15,7 +16,7 @@ def history_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
     limit: int = typer.Option(20, "-n", help="Show the N newest entries.", min=1),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
 ) -> None:
     """List the applies recorded in the store's audit log, newest first."""
     from qv_config.cli.sync import check_format, show

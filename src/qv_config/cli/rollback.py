@@ -9,6 +9,7 @@ import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def rollback_command(
     store: str | None = typer.Option(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
     key_file: Path | None = KEY_FILE,
 ) -> None:
     """Go back to a state found in the audit log, without new approvals."""

@@ -9,6 +9,7 @@ import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def sync_command(
         "--heal",
         help="Also restore keys edited outside qv (what `qv drift` reports); reads every value.",
     ),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
     key_file: Path | None = KEY_FILE,
 ) -> None:
     """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic.

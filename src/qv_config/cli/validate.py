@@ -9,6 +9,9 @@ import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.keys import VALIDATE_KEY_FILE, using_key_file
+from qv_config.cli.options import format_option
+
+_FORMAT = format_option("text", "text", "json", "github", "sarif")
 
 
 def _repo_paths(root: Path, start: Path, paths: list[str]) -> list[str]:
@@ -43,9 +46,7 @@ def validate_command(
     env: list[str] = typer.Option(
         [], "--env", "-e", help="Environment to check (repeatable; default: all)."
     ),
-    output_format: str = typer.Option(
-        "text", "--format", "-f", help="Output format: text, json, github or sarif."
-    ),
+    output_format: str = _FORMAT,
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Do not read or write the result cache under .qv/cache/."
     ),
