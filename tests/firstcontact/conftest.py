@@ -37,3 +37,11 @@ def own_tree(tmp_path: Path) -> Callable[[], Path]:
         return dest
 
     return make
+
+
+@pytest.fixture
+def no_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No age key in the environment (nor sops' default file), and no QV_STORE: a new user's."""
+    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "QV_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))

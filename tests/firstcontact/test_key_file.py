@@ -15,11 +15,7 @@ from tests.inprocess import run_qv
 KEY = "keys/demo-dev.agekey"
 
 
-@pytest.fixture(autouse=True)
-def no_key_in_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "QV_STORE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no sops default key
+pytestmark = pytest.mark.usefixtures("no_key")
 
 
 @pytest.mark.parametrize("command", ["sync", "drift", "rollback", "agent", "render", "validate"])
