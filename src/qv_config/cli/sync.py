@@ -69,10 +69,19 @@ def sync_command(
     try:
         with using_key_file(key_file):
             result = _sync(root, target, env, rev, dry_run, heal)
+        drifted = () if heal else _drifted(target, env)
     finally:
         target.close()
     shown = target.url.display
-    show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))
+    show(fmt, report.apply_text(result, shown, drifted), report.apply_json(result, shown, drifted))
+
+
+def _drifted(target: Store, env: str) -> tuple[str, ...]:
+    """Keys edited outside qv that a sync without --heal leaves (said, never hidden): read
+    from the hash index its last apply wrote, nothing rendered."""
+    from qv_config.store.driftcheck import read_deployed
+
+    return read_deployed(target, env).drifted() or ()
 
 
 def _sync(root: Path, target: Store, env: str, rev: str, dry_run: bool, heal: bool) -> ApplyResult:
