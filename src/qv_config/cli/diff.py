@@ -35,7 +35,7 @@ def diff_command(
 
     Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
     """
-    from qv_config.cli.output import write
+    from qv_config.cli.output import spinner, write
     from qv_config.diff import reporters
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
@@ -43,14 +43,16 @@ def diff_command(
 
     reporter = reporters.get(output_format)
     check_key_file(decrypt, key_file)
-    result = diff_sides(
-        find_root(OPTIONS.start_dir()),
-        parse_side(left),
-        parse_side(right),
-        all_fields=all_fields,
-        decrypt=decrypt,
-        key_file=key_file,
-    )
+    with spinner(f"diffing {left} and {right}") as progress:
+        result = diff_sides(
+            find_root(OPTIONS.start_dir()),
+            parse_side(left),
+            parse_side(right),
+            all_fields=all_fields,
+            decrypt=decrypt,
+            key_file=key_file,
+            progress=progress,
+        )
     if output_format == "text":
         print_markup(reporter(result))
     else:

@@ -13,6 +13,7 @@ from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
+    from qv_config.progress import Progress
     from qv_config.store.protocol import Store
     from qv_config.store.types import ApplyResult
 
@@ -56,6 +57,7 @@ def sync_command(
     Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
     with --heal those keys are restored too (in the same single transaction).
     """
+    from qv_config.cli.output import spinner
     from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
@@ -67,8 +69,8 @@ def sync_command(
     url = store_url_for(root, env, store)
     target = open_store(url, root)
     try:
-        with using_key_file(key_file):
-            result = _sync(root, target, env, rev, dry_run, heal)
+        with using_key_file(key_file), spinner(f"syncing {env}") as progress:
+            result = _sync(root, target, env, rev, (dry_run, heal), progress)
         drifted = () if heal else _drifted(target, env)
     finally:
         target.close()
@@ -84,7 +86,10 @@ def _drifted(target: Store, env: str) -> tuple[str, ...]:
     return read_deployed(target, env).drifted() or ()
 
 
-def _sync(root: Path, target: Store, env: str, rev: str, dry_run: bool, heal: bool) -> ApplyResult:
+def _sync(
+    root: Path, target: Store, env: str, rev: str, modes: tuple[bool, bool], progress: Progress
+) -> ApplyResult:
+    """The apply of ``qv sync`` (``modes``: dry run, heal)."""
     from qv_config.store import apply_desired
     from qv_config.store.apply import unchanged_inputs
     from qv_config.store.desiredcache import input_key, stamp
@@ -92,13 +97,14 @@ def _sync(root: Path, target: Store, env: str, rev: str, dry_run: bool, heal: bo
     from qv_config.store.layout import whoami
     from qv_config.store.source import render_desired
 
+    dry_run, heal = modes
     resolved = input_key(root, env, rev)
     if resolved is not None and not heal:  # the deployed inputs: nothing to read or render
         unchanged = unchanged_inputs(target, env, stamp(env, resolved.key))
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
-    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved)
+    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved, progress=progress)
     return apply_desired(
         target,
         desired,

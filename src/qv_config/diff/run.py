@@ -11,6 +11,7 @@ from qv_config.diff.compute import diff_documents
 from qv_config.diff.model import EnvDiff
 from qv_config.diff.sides import Side, env_specific, mark_lookup
 from qv_config.diff.states import State, Workspace, invalid_side
+from qv_config.progress import NO_PROGRESS, Progress
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -29,13 +30,14 @@ def diff_sides(
     use_cache: bool = True,
     decrypt: bool = False,
     key_file: Path | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> EnvDiff:
     """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV).
 
     ``decrypt``: changed secrets carry their plaintexts (key from ``key_file``, else
     ``SOPS_AGE_KEY_FILE``); a file no key opens raises ``OperationalError`` naming its recipients.
     """
-    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
+    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file, progress=progress)
     try:
         return _diff_sides(ws, left, right, all_fields)
     finally:

@@ -18,11 +18,12 @@ from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
 from qv_config.errors import CheckFailed, GitError, UsageError
 from qv_config.findings import Finding
+from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
     from qv_config.models import Project
-    from qv_config.render.types import RenderedEnv
+    from qv_config.render.types import RenderedDoc, RenderedEnv
     from qv_config.repo.git import GitSource
     from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
@@ -73,8 +74,10 @@ class Workspace:
         use_cache: bool = True,
         decrypt: bool = False,
         key_file: Path | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.root = root
+        self.progress = progress  # hears of each document a whole environment renders
         self.git = history.is_git(root)
         self.cache = StateMemo(root if use_cache else None, "render")
         self.blobs = gitcmd.Batch(root) if self.git else None
@@ -217,7 +220,8 @@ class Workspace:
             kept = self.cache.get(env, key)
             cached = CachedState(kept[1], kept[0]) if kept is not None else None
         if cached is None:
-            cached = _render_full(self.snapshot(sha), env)
+            self.progress.start(f"rendering {label}", 0)
+            cached = _render_full(self.snapshot(sha), env, self.progress.advance)
             if key:
                 self.cache.put(env, key, (cached.problem, dict(cached.refs)))
         if key:
@@ -304,12 +308,21 @@ def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Re
     return _refs(rendered), snap.read, _problem(found)
 
 
-def _render_full(snap: Snapshot, env: str) -> CachedState:
-    from qv_config.render.engine import render_environment
+def _render_full(
+    snap: Snapshot, env: str, tick: Callable[[int], None] = lambda _n: None
+) -> CachedState:
+    from qv_config.render.engine import render_each
+    from qv_config.render.types import RenderedEnv as Rendered
     from qv_config.validate.api import check_rendered
 
     _check_env(snap, env)
-    rendered = render_environment(snap, env)
+    docs: dict[str, RenderedDoc] = {}
+
+    def keep(key: str, doc: RenderedDoc) -> None:
+        docs[key] = doc
+        tick(1)
+
+    rendered = Rendered(env, dict(sorted(docs.items())), render_each(snap, env, keep))
     found = [f for f in snap.findings if _concerns(f, env)]
     found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
     return CachedState(_refs(rendered), _problem(found))
