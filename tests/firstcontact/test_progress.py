@@ -56,6 +56,7 @@ def test_a_whole_environment_diff_shows_a_spinner_on_a_terminal(
     code, terminal = run_on_a_terminal([QV, "-C", str(root), "diff", "dev", "staging"])
     assert code == 0
     assert "diffing dev and staging" in terminal
+    assert "rendering dev" in terminal
     piped = subprocess.run(
         [QV, "-C", str(root), "diff", "dev", "staging"],
         capture_output=True,
@@ -65,3 +66,4 @@ def test_a_whole_environment_diff_shows_a_spinner_on_a_terminal(
     )
     assert piped.returncode == 0
     assert piped.stderr == ""
+    assert "changed  config/order-management" in piped.stdout  # the diff itself is whole

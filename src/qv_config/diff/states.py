@@ -322,7 +322,8 @@ def _render_full(
         docs[key] = doc
         tick(1)
 
-    rendered = Rendered(env, dict(sorted(docs.items())), render_each(snap, env, keep))
+    findings = render_each(snap, env, keep)  # before ``docs`` is read: it fills it
+    rendered = Rendered(env, dict(sorted(docs.items())), findings)
     found = [f for f in snap.findings if _concerns(f, env)]
     found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
     return CachedState(_refs(rendered), _problem(found))
