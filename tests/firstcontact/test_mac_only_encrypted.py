@@ -118,3 +118,19 @@ def test_encrypt_changes_only_the_secret_values_and_adds_the_sops_block(
     assert data["spec"]["broker"]["token"] == "folded token"
     assert data["spec"]["api_keys"][0]["api_key"] == "abc"
     assert data["spec"]["database"]["port"] == 5432
+
+
+def test_a_file_that_cannot_keep_its_layout_is_refused_and_left_alone(
+    capsys: pytest.CaptureFixture[str], own_tree: Callable[[], Path]
+) -> None:
+    root = own_tree()
+    rel = "environments/dev/configs/comment-in-secret.yaml"
+    text = (
+        "apiVersion: qv/v1\nkind: Config\nmetadata: {name: comment-in-secret}\nspec:\n"
+        "  api_key: [x, y]   # sops encrypts this comment as an item of the list\n"
+    )
+    (root / rel).write_text(text)
+    done = run_qv(capsys, root, "secrets", "encrypt", str(root / rel))
+    assert done.code == 3
+    assert "cannot encrypt in place keeping the file's layout" in done.err
+    assert (root / rel).read_text() == text

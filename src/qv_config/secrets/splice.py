@@ -5,8 +5,9 @@ sops writes the whole file again (its own indentation, inline maps expanded, com
 qv lets sops encrypt to standard output, then copies into the original text only the values sops
 encrypted, each at its own place, and the metadata block; every other byte stays. The result is
 parsed and compared with sops' output before anything is written: the same values mean the same
-MAC, and a file qv cannot splice (a secret in an alias, a key sops reordered) is refused rather
-than written half right.
+MAC, and a file qv cannot splice (a comment inside a secret list or mapping, which sops encrypts
+as an item of it; a secret in an alias) is refused, nothing written, rather than written half
+right.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def _values(text: str, label: str) -> Any:
 def _refused(label: str, why: str) -> OperationalError:
     return OperationalError(
         f"{label}: cannot encrypt in place keeping the file's layout: {why}",
-        hint="simplify the file (no anchors or aliases around secrets) or run sops directly",
+        hint="move comments out of secret values (sops encrypts those) and anchors or aliases"
+        " away from secrets, or run sops directly",
     )
 
 
