@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: venv
-	QV=$(QV) bash scripts/demo.sh
+	QV=$(QV) PY=$(PY) bash scripts/demo.sh
 
 test-servers:
 	bash scripts/install-test-servers.sh

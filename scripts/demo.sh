@@ -4,7 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QV=${QV:-.venv/bin/qv}
+PY=${PY:-.venv/bin/python}
 export NO_COLOR=${NO_COLOR:-}
+
+# The store is read and edited as any SQLite client would, through Python's own sqlite3 module:
+# a fresh machine need not have the sqlite3 command-line tool.
+store_sql() {
+  "$PY" -c 'import sqlite3, sys
+with sqlite3.connect(".qv/state.db") as db:
+    for row in db.execute(sys.argv[1]):
+        print(*row, sep="|")' "$1"
+}
 
 step() {
   printf '\n== %s\n$ qv %s\n' "$1" "$2"
@@ -35,9 +45,9 @@ step "Sync dev into the embedded store, decrypting its secrets with the DEMO dev
 SOPS_AGE_KEY_FILE=keys/demo-dev.agekey $QV sync --env dev
 
 printf '\n== Read one decrypted secret back from the store, as a service would\n'
-printf "$ sqlite3 .qv/state.db \"SELECT json_extract(value, '\$.spec.database.password') FROM kv WHERE key = 'qv/dev/config/order-management'\"\n"
-sqlite3 .qv/state.db \
-  "SELECT json_extract(value, '\$.spec.database.password') FROM kv WHERE key = 'qv/dev/config/order-management'"
+READ="SELECT json_extract(value, '\$.spec.database.password') FROM kv WHERE key = 'qv/dev/config/order-management'"
+printf '$ sqlite3 .qv/state.db "%s"   # here through Python'"'"'s sqlite3 module\n' "$READ"
+store_sql "$READ"
 printf '\nsecrets: the repository holds only ciphertext; the store holds what services read.\n'
 
 # --- drift and heal (SPEC §6): an edit behind qv's back, caught and mended -----------------------
@@ -46,7 +56,7 @@ export SOPS_AGE_KEY_FILE=${SOPS_AGE_KEY_FILE:-keys/demo-dev.agekey}
 printf '\n== Someone edits a risk limit directly in the store, behind qv'"'"'s back\n'
 EDIT="UPDATE kv SET value = json_set(value, '\$.spec.throttles.max_order_notional', 999999999) WHERE key = 'qv/dev/config/order-management'"
 printf '$ sqlite3 .qv/state.db "%s"\n' "$EDIT"
-sqlite3 .qv/state.db "$EDIT"
+store_sql "$EDIT"
 
 step "Drift: the store no longer matches the deployed revision (exit 1 expected)" "drift --env dev"
 set +e

@@ -33,6 +33,16 @@ def check_env(text: str) -> str:
     return text
 
 
+def env_hint(env: str, names: Iterable[str]) -> str:
+    """The hint of an unknown environment: the closest name, and those qv.yaml has."""
+    import difflib
+
+    known = list(names)
+    close = difflib.get_close_matches(env, known, n=1)
+    listed = f"environments of qv.yaml: {', '.join(known) or '(none)'}"
+    return f"did you mean {close[0]}? {listed}" if close else listed
+
+
 def check_envs(texts: Iterable[str]) -> list[str]:
     return [check_env(text) for text in texts]
 

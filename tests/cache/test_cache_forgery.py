@@ -28,6 +28,7 @@ from tests.sealing import machine
 
 from qv_config.cache import pack
 from qv_config.cache.seal import sealer
+from qv_config.scaffold import write_starter
 
 CONFIG = "environments/dev/configs/example-service.yaml"
 Answer = Callable[[Path, Path], tuple[int, object]]  # (project, key home) -> an answer
@@ -52,7 +53,7 @@ def qv(root: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def project(tmp_path: Path) -> Path:
     """The starter project as a Git repository of two commits (max_order_notional 100000 → 7)."""
     root = tmp_path / "proj"
-    qv(tmp_path, tmp_path / "setup-home", "init", str(root))
+    write_starter(root)  # the tree alone (qv init would also encrypt a dev secret and commit)
     shutil.rmtree(root / ".qv", ignore_errors=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Test")

@@ -66,7 +66,8 @@ def test_sync_drift_history_rollback(project: Path, capsys: pytest.CaptureFixtur
     with sqlite3.connect(db) as conn:
         conn.execute("update kv set value='{}' where key='qv/dev/config/example-service'")
         conn.execute("insert into kv values ('qv/dev/flag/rogue', '{}')")
-    code, out, _ = qv(project, capsys, "drift", "--env", "dev", "--format", "json")
+    code, out, err = qv(project, capsys, "drift", "--env", "dev", "--format", "json")
+    assert not err, err
     report = json.loads(out)
     assert code == 1
     assert report["out_of_band"] == {

@@ -4,15 +4,13 @@ environment; the CLI draws a bar on a terminal only, for long work only, and cle
 from __future__ import annotations
 
 import io
-import os
-import pty
-import select
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from tests.terminal import run_on_a_terminal
 
 from qv_config.cli.output import ProgressBar, progress_bar
 from qv_config.progress import NO_PROGRESS
@@ -63,7 +61,8 @@ def test_validate_reports_every_rendered_document_then_stops(
     assert seen.calls[0][0] == "start"
     assert seen.calls[-1] == ("stop", None)
     assert seen.total() == seen.advanced() > 0
-    assert [k for k, _ in seen.calls].count("advance") == len(result.environments)
+    # Document by document (issue 14: it jumped by environment), not beyond the total.
+    assert [v for k, v in seen.calls if k == "advance"] == [1] * seen.total()
     warm = Recorder()
     validate(load_snapshot(WorkTreeSource(root)), progress=warm)
     assert warm.calls == []  # nothing to render: nothing to show
@@ -91,34 +90,12 @@ def test_short_work_and_non_terminals_get_no_bar() -> None:
     assert progress_bar() is NO_PROGRESS  # pytest's captured stderr is not a terminal
 
 
-def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:
-    """Run the real qv with a pseudo-terminal as standard error; its bytes and exit code."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    proc.communicate(timeout=60)
-    return proc.returncode, b"".join(chunks).decode(errors="replace")
-
-
 def test_qv_validate_shows_a_bar_on_a_terminal_and_none_in_a_pipe(
     case_tree: Callable[[str], Path],
 ) -> None:
     root = case_tree("valid")
     _flags(root, 300)
-    code, terminal = _run_on_a_terminal([QV, "-C", str(root), "validate"])
+    code, terminal = run_on_a_terminal([QV, "-C", str(root), "validate"])
     assert code == 0
     assert "validating dev, prod (documents)" in terminal
     piped = subprocess.run(

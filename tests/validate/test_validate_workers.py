@@ -45,7 +45,9 @@ def test_two_workers_give_what_one_process_gives(
     forks = []
     real = prefetch.in_workers
     monkeypatch.setattr(
-        prefetch, "in_workers", lambda job, items: forks.append(1) or real(job, items)
+        prefetch,
+        "in_workers",
+        lambda job, items, waiting=None: forks.append(1) or real(job, items, waiting),
     )
     two = checked(root, monkeypatch, "2")
     assert forks  # the workers did the work

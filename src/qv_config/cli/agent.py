@@ -1,7 +1,7 @@
 """`qv agent` — keep ENV's runtime store at the tip of a Git branch (SPEC §6).
 
 Logs are JSON lines on stderr (the agent's output is for log shippers); ``--once`` runs one cycle
-and exits 0 (applied or up to date), 1 (refused or invalid) or 3 (operational, lease held).
+and exits with one of ``ONCE_EXITS`` (listed in ``--help`` and docs/agent.md).
 Run it before registration in ``cli/app.py`` with ``python -m qv_config.cli.agent agent ...``.
 """
 
@@ -13,7 +13,14 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
 from qv_config.cli.state import OPTIONS
+
+ONCE_EXITS = (
+    "0 applied or up to date; 1 refused (approvals, invalid state, history rewritten, unreadable"
+    " _meta); 2 usage (unknown branch, bad option); 3 operational (Git, store or key missing,"
+    " lease held by another agent)"
+)
 
 
 def _check(interval: float, lease_ttl: float, max_backoff: float) -> None:
@@ -57,7 +64,7 @@ def agent_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store at the tip)."
     ),
     interval: float = typer.Option(5.0, "--interval", help="Seconds between cycles."),
-    once: bool = typer.Option(False, "--once", help="Run one cycle and exit (0, 1 or 3)."),
+    once: bool = typer.Option(False, "--once", help=f"Run one cycle and exit: {ONCE_EXITS}."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Restore out-of-band edits."),
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve /metrics and /healthz on this port."
@@ -69,6 +76,7 @@ def agent_command(
     max_backoff: float = typer.Option(
         60.0, "--max-backoff", help="Cap in seconds of the backoff after failed cycles."
     ),
+    key_file: Path | None = KEY_FILE,
 ) -> None:
     """Fetch, walk first-parent history to the tip, gate and apply each state; keep doing it."""
     import sys
@@ -104,7 +112,8 @@ def agent_command(
         server = serve(metrics_port, metrics, health)
     restore = _install_signals(agent.stop)
     try:
-        code = agent.run(once=once)
+        with using_key_file(key_file):
+            code = agent.run(once=once)
     finally:
         restore()
         if server is not None:

@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import format_option
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
     from qv_config.diff.model import EnvDiff
+
+_FORMAT = format_option("text", "text", "markdown", "json")
 
 
 @app.command("diff")
@@ -21,7 +24,7 @@ def diff_command(
     selectors: list[str] = typer.Argument(
         None, help="kind/name with shell-style globs (strategy/*); default: every document."
     ),
-    output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    output_format: str = _FORMAT,
     all_fields: bool = typer.Option(
         False, "--all", help="Between two environments, include env_specific fields too."
     ),
@@ -39,32 +42,33 @@ def diff_command(
 
     Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
     """
-    from qv_config.cli.output import write
+    from qv_config.cli.output import spinner, write
     from qv_config.diff import reporters
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
-    from qv_config.errors import CheckFailed
     from qv_config.names import check_selectors
     from qv_config.repo import find_root
 
     reporter = reporters.get(output_format)
     check_key_file(decrypt, key_file)
     chosen = check_selectors(selectors or [])
-    result = diff_sides(
-        find_root(OPTIONS.start_dir()),
-        parse_side(left),
-        parse_side(right),
-        all_fields=all_fields,
-        decrypt=decrypt,
-        key_file=key_file,
-        selectors=chosen,
-    )
+    with spinner(f"diffing {left} and {right}") as progress:
+        result = diff_sides(
+            find_root(OPTIONS.start_dir()),
+            parse_side(left),
+            parse_side(right),
+            all_fields=all_fields,
+            decrypt=decrypt,
+            key_file=key_file,
+            selectors=chosen,
+            progress=progress,
+        )
     if output_format == "text":
         print_text(result)
     else:
         write(reporter(result))
     if exit_code and not result.empty:
-        raise CheckFailed(f"{len(result.changes)} document(s) differ")
+        raise typer.Exit(1)  # as `git diff --exit-code`: the diff printed is the answer
 
 
 def check_key_file(decrypt: bool, key_file: Path | None) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 
@@ -15,7 +19,8 @@ def drift_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
     rev: str = typer.Option("HEAD", "--rev", help="Branch tip to compare for pending changes."),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
+    key_file: Path | None = KEY_FILE,
 ) -> None:
     """Compare the store with its recorded revision (drift: exit 1) and with the tip (pending)."""
     from qv_config.cli.sync import check_format, show
@@ -34,7 +39,8 @@ def drift_command(
     finally:
         target.close()
     # Renders only when the tip's inputs differ from the deployed ones (store/driftcheck.py).
-    result = drift_report(root, env, rev, deployed)
+    with using_key_file(key_file):
+        result = drift_report(root, env, rev, deployed)
     shown = target.url.display
     show(fmt, report.drift_text(result, shown), report.drift_json(result, shown))
     if result.out_of_band:

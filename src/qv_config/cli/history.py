@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 
@@ -15,18 +16,19 @@ def history_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
     limit: int = typer.Option(20, "-n", help="Show the N newest entries.", min=1),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
 ) -> None:
     """List the applies recorded in the store's audit log, newest first."""
     from qv_config.cli.sync import check_format, show
     from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
-    from qv_config.store.source import store_url_for
+    from qv_config.store.source import check_known_env, store_url_for
 
     check_format(fmt)
     check_env(env)
     root = find_root(OPTIONS.start_dir())
+    check_known_env(root, env)
     target = open_store(store_url_for(root, env, store), root, create=False)
     try:
         entries = target.audit(env, limit)

@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import format_option
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
     from qv_config.diff.log import LogEntry
+
+
+_FORMAT = format_option("text", "text", "json")
 
 
 @app.command("log")
@@ -20,7 +24,7 @@ def log_command(
     selectors: list[str] = typer.Argument(None, help="kind/name globs, e.g. strategy/*"),
     limit: int = typer.Option(20, "-n", "--max-count", min=1, help="Show at most N commits."),
     rev: str = typer.Option("HEAD", "--rev", help="Start from this revision."),
-    output_format: str = typer.Option("text", "--format", "-f", help="text | json"),
+    output_format: str = _FORMAT,
     decrypt: bool = typer.Option(
         False, "--decrypt", help="Show changed secrets in plaintext, old → new (needs the age key)."
     ),

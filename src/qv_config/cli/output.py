@@ -7,8 +7,11 @@ every repository string escaped; emoji codes (``:warning:``) are never replaced.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ class ProgressBar:
         self._min_total = min_total
         self._bar: Any = None
         self._task: Any = None
+        self._drawn = 0.0  # when the bar was last drawn (time.monotonic)
 
     def start(self, label: str, total: int) -> None:
         if total < self._min_total:
@@ -85,12 +89,82 @@ class ProgressBar:
     def advance(self, amount: int) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, amount)
-            self._bar.refresh()
+            # Work reported document by document: drawn at most ten times a second.
+            now = time.monotonic()
+            if now - self._drawn >= 0.1 or self._bar.finished:
+                self._drawn = now
+                self._bar.refresh()
 
     def stop(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class Spinner:
+    """A spinner on standard error while work goes on, with the documents done so far; cleared
+    at the end. Drawn from the thread doing the work, at most ten times a second, on each piece
+    of progress (no refresh thread: validation forks workers; their count arrives ten times a
+    second while they run, ``repo.prefetch.in_workers``)."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        self._console, self._label = console, label
+        self._live: Any = None
+        self._spinner: Any = None
+        self._done, self._drawn = 0, 0.0
+
+    def start(self, label: str, total: int) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner as RichSpinner
+
+        if self._live is None:
+            self._spinner = RichSpinner("dots")
+            self._live = Live(console=self._console, transient=True, auto_refresh=False)
+            self._live.start()
+        self._label, self._done = label or self._label, 0  # a new phase counts its own
+        self._draw(force=True)
+
+    def advance(self, amount: int) -> None:
+        self._done += amount
+        self._draw()
+
+    def stop(self) -> None:
+        """A phase of the work is over (validation, say): the spinner goes on until ``close``."""
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._live is None or (not force and now - self._drawn < 0.1):
+            return
+        from rich.text import Text
+
+        from qv_config.safetext import safe
+
+        self._drawn = now
+        count = f" ({self._done} documents)" if self._done else ""
+        self._spinner.text = Text(safe(f"{self._label}{count}"))  # names an environment
+        self._live.update(self._spinner, refresh=True)
+
+
+@contextlib.contextmanager
+def spinner(label: str) -> Iterator[Progress]:
+    """A spinner on standard error while the block runs, when it is a terminal; elsewhere (CI,
+    pipes, files) nothing. Started with ``label``; the core may name its phases (``start``)."""
+    from qv_config.progress import NO_PROGRESS
+
+    if not sys.stderr.isatty():
+        yield NO_PROGRESS
+        return
+    drawn = Spinner(console(stderr=True), label)
+    drawn.start(label, 0)
+    try:
+        yield drawn
+    finally:
+        drawn.close()
 
 
 def progress_bar(unit: str = "documents", min_total: int = 200) -> Progress:

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import format_option
 
 if TYPE_CHECKING:
     from qv_config.findings import Finding
     from qv_config.repo.types import Snapshot
 
 _FORMATS = ("yaml", "json", "unleash")
+_FORMAT = format_option("yaml", *_FORMATS)
 
 
 @app.command("render")
@@ -22,12 +24,7 @@ def render_command(
     selectors: list[str] | None = typer.Argument(
         None, metavar="[SELECTOR]...", help="kind/name with shell globs, e.g. strategy/* ."
     ),
-    fmt: str = typer.Option(
-        "yaml",
-        "--format",
-        "-f",
-        help="yaml | json | unleash (the flags as an Unleash client-features document)",
-    ),
+    fmt: str = _FORMAT,
     explain_field: str | None = typer.Option(
         None,
         "--explain",

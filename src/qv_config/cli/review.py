@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.options import format_option
 from qv_config.cli.state import OPTIONS
+
+_FORMAT = format_option("text", "text", "markdown", "json")
 
 
 @app.command("review")
@@ -15,7 +18,7 @@ def review_command(
     base: str | None = typer.Option(
         None, "--base", help="Base revision (default: the merge-base with main)."
     ),
-    output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    output_format: str = _FORMAT,
     decrypt: bool = typer.Option(
         False, "--decrypt", help="Show changed secrets in plaintext, old → new (needs the age key)."
     ),

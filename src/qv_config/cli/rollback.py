@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from qv_config.store import ApplyResult, Store
 
 
@@ -23,7 +24,8 @@ def rollback_command(
     store: str | None = typer.Option(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
+    key_file: Path | None = KEY_FILE,
 ) -> None:
     """Go back to a state found in the audit log, without new approvals."""
     from qv_config.cli.sync import check_format, show
@@ -42,7 +44,8 @@ def rollback_command(
     root = find_root(OPTIONS.start_dir())
     target = open_store(store_url_for(root, env, store), root, create=False)
     try:
-        result = _rollback(target, root, env, to, reason, try_resolve(root, to), whoami(root))
+        with using_key_file(key_file):
+            result = _rollback(target, root, env, to, reason, try_resolve(root, to), whoami(root))
     finally:
         target.close()
     shown = target.url.display

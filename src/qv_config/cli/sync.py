@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import KEY_FILE, using_key_file
+from qv_config.cli.options import TEXT_OR_JSON
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
     from qv_config.gate.apply import SyncRequest
+    from qv_config.progress import Progress
     from qv_config.store.protocol import Store
     from qv_config.store.types import ApplyResult
 
@@ -47,7 +50,8 @@ def sync_command(
         "--heal",
         help="Also restore keys edited outside qv (what `qv drift` reports); reads every value.",
     ),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = TEXT_OR_JSON,
+    key_file: Path | None = KEY_FILE,
     break_glass: bool = typer.Option(
         False,
         "--break-glass",
@@ -64,6 +68,7 @@ def sync_command(
     Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
     with --heal those keys are restored too (in the same single transaction).
     """
+    from qv_config.cli.output import spinner
     from qv_config.gate.apply import SyncRequest
     from qv_config.names import check_env
     from qv_config.repo import find_root
@@ -78,11 +83,14 @@ def sync_command(
     url = store_url_for(root, env, store)
     target = open_store(url, root)
     try:
-        result = _sync(root, target, env, rev, SyncRequest(whoami(root), dry_run, heal, glass))
+        request = SyncRequest(whoami(root), dry_run, heal, glass)
+        with using_key_file(key_file), spinner(f"syncing {env}") as progress:
+            result = _sync(root, target, env, rev, request, progress)
+        drifted = () if heal else _drifted(target, env)
     finally:
         target.close()
     shown = target.url.display
-    show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))
+    show(fmt, report.apply_text(result, shown, drifted), report.apply_json(result, shown, drifted))
 
 
 def _break_glass(on: bool, reason: str | None) -> str:
@@ -98,7 +106,17 @@ def _break_glass(on: bool, reason: str | None) -> str:
     return (reason or "").strip() if on else ""
 
 
-def _sync(root: Path, target: Store, env: str, rev: str, req: SyncRequest) -> ApplyResult:
+def _drifted(target: Store, env: str) -> tuple[str, ...]:
+    """Keys edited outside qv that a sync without --heal leaves (said, never hidden): read
+    from the hash index its last apply wrote, nothing rendered."""
+    from qv_config.store.driftcheck import read_deployed
+
+    return read_deployed(target, env).drifted() or ()
+
+
+def _sync(
+    root: Path, target: Store, env: str, rev: str, req: SyncRequest, progress: Progress
+) -> ApplyResult:
     from qv_config.gate.apply import gated_apply
     from qv_config.store.apply import unchanged_inputs
     from qv_config.store.desiredcache import input_key, stamp
@@ -110,5 +128,5 @@ def _sync(root: Path, target: Store, env: str, rev: str, req: SyncRequest) -> Ap
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
-    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved)
+    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved, progress=progress)
     return gated_apply(root, target, desired, req)

@@ -8,6 +8,10 @@ from pathlib import Path
 import typer
 
 from qv_config.cli.app import app
+from qv_config.cli.keys import VALIDATE_KEY_FILE, using_key_file
+from qv_config.cli.options import format_option
+
+_FORMAT = format_option("text", "text", "json", "github", "sarif")
 
 
 def _repo_paths(root: Path, start: Path, paths: list[str]) -> list[str]:
@@ -42,15 +46,14 @@ def validate_command(
     env: list[str] = typer.Option(
         [], "--env", "-e", help="Environment to check (repeatable; default: all)."
     ),
-    output_format: str = typer.Option(
-        "text", "--format", "-f", help="Output format: text, json, github or sarif."
-    ),
+    output_format: str = _FORMAT,
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Do not read or write the result cache under .qv/cache/."
     ),
     paths: list[str] = typer.Argument(
         None, help="Report only findings in files under these paths.", show_default=False
     ),
+    key_file: Path | None = VALIDATE_KEY_FILE,
 ) -> None:
     """Validate the configuration: YAML, structure, schemas, rules and secrets."""
     from qv_config import report
@@ -65,9 +68,10 @@ def validate_command(
     start = OPTIONS.start_dir()
     root = find_root(start)
     selected = _repo_paths(root, start.resolve(), list(paths or []))
-    result, read = validate_worktree(
-        root, env or None, selected, use_cache=not no_cache, progress=progress_bar()
-    )
+    with using_key_file(key_file):
+        result, read = validate_worktree(
+            root, env or None, selected, use_cache=not no_cache, progress=progress_bar()
+        )
     write(reporter(result, read=read, color=_color() and output_format == "text"))
     if not result.ok:
         raise typer.Exit(1)

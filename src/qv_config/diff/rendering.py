@@ -26,7 +26,7 @@ def render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Rea
     found = [f for f in snap.findings if f.file in files]
     found += rendered.findings
     found += check_rendered([rendered], snap.read, documents_only=True, encrypted=snap.encrypted)
-    return _refs(rendered), snap.read, _problem(found)
+    return _refs(rendered), snap.read, problem_text(found)
 
 
 def render_sent(snaps: Mapping[str | None, Snapshot], item: tuple[str, str | None]) -> bytes | None:
@@ -57,7 +57,7 @@ def render_full(snap: Snapshot, env: str) -> CachedState:
         found += known
     else:
         found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
-    return CachedState(_refs(rendered), _problem(found))
+    return CachedState(_refs(rendered), problem_text(found))
 
 
 def _concerns(finding: Finding, env: str) -> bool:
@@ -79,7 +79,7 @@ def _refs(rendered: RenderedEnv) -> dict[str, Mapping[str, Any]]:
     return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
 
 
-def _problem(found: list[Finding]) -> str:
+def problem_text(found: list[Finding]) -> str:
     errors = sorted((f for f in found if f.is_error), key=Finding.sort_key)
     if not errors:
         return ""

@@ -13,8 +13,8 @@ from qv_config.diff.compute import diff_documents
 from qv_config.diff.envspecific import NOTHING
 from qv_config.diff.model import EnvDiff
 from qv_config.diff.sides import Side, mark_lookup
-from qv_config.diff.states import Refs, State, Workspace
-from qv_config.errors import CheckFailed
+from qv_config.diff.states import Refs, State, Workspace, invalid_side
+from qv_config.progress import NO_PROGRESS, Progress
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -34,6 +34,7 @@ def diff_sides(
     decrypt: bool = False,
     key_file: Path | None = None,
     selectors: Sequence[str] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> EnvDiff:
     """The effective difference from ``left`` to ``right`` (each ENV or ENV@REV), of the
     documents ``selectors`` (``kind/name`` globs) match, or all.
@@ -41,7 +42,7 @@ def diff_sides(
     ``decrypt``: changed secrets carry their plaintexts (key from ``key_file``, else
     ``SOPS_AGE_KEY_FILE``); a file no key opens raises ``OperationalError`` naming its recipients.
     """
-    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file)
+    ws = Workspace(root, use_cache=use_cache, decrypt=decrypt, key_file=key_file, progress=progress)
     try:
         with no_gc():
             return _diff_sides(ws, left, right, all_fields, selectors)
@@ -164,13 +165,16 @@ def _review(ws: Workspace, base: str, head: str | None) -> dict[str, EnvDiff]:
     base_sha, head_sha = ws.resolve(base), ws.resolve(head)
     head_label = short(head) if head else "work tree"
     head_project, base_project = ws.settings(head_sha), ws.settings(base_sha)
-    if head_project is None:
-        raise CheckFailed(
-            f"qv.yaml of {head_label if head else 'the work tree'} is missing or invalid",
-            hint="run `qv validate` to see why",
-        )
+    # A side whose qv.yaml does not validate is refused as `qv diff` refuses it (exit 1), never
+    # read as "no environments" (which would list every document of the other side as added).
+    sides = ((base_project, base_sha, short(base)), (head_project, head_sha, head_label))
+    for project, sha, label in sides:
+        if project is None:
+            raise invalid_side(label, ws.project_problem(sha))
+    assert head_project is not None
+    assert base_project is not None
     envs = list(head_project.environments)
-    base_envs = set(base_project.environments) if base_project else set()
+    base_envs = set(base_project.environments)
     out: dict[str, EnvDiff] = {}
     for env in envs:
         labels = (f"{env}@{short(base)}", f"{env}@{head_label}" if head else env)

@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from qv_config.cache.states import StateMemo
 from qv_config.diff.envspecific import EnvSpecific, from_project, from_setting
-from qv_config.diff.rendering import check_env, render_checked, render_full, render_sent
+from qv_config.diff.rendering import (
+    check_env,
+    problem_text,
+    render_checked,
+    render_full,
+    render_sent,
+)
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
 from qv_config.errors import CheckFailed, GitError
+from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
@@ -53,11 +60,14 @@ class State:
 
     def checked(self) -> State:
         if self.problem:
-            raise CheckFailed(
-                f"side {self.label} is invalid: {self.problem}; "
-                f"run `qv validate --env {self.env}` on that state"
-            )
+            raise invalid_side(self.label, self.problem, self.env)
         return self
+
+
+def invalid_side(label: str, problem: str, env: str | None = None) -> CheckFailed:
+    """The one error of ``qv diff`` and ``qv review`` for a side that does not validate (1)."""
+    command = f"qv validate --env {env}" if env else "qv validate"
+    return CheckFailed(f"side {label} is invalid: {problem}; run `{command}` on that state")
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,10 @@ class Workspace:
         use_cache: bool = True,
         decrypt: bool = False,
         key_file: Path | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.root = root
+        self.progress = progress  # hears of each whole environment rendered here
         self.git = history.is_git(root)
         self.cache_root = root if use_cache else None  # None: nothing read from or kept in .qv/
         self.cache = StateMemo(self.cache_root, "render")
@@ -164,6 +176,12 @@ class Workspace:
         spec = project.spec
         memo.put("qv.yaml", digest, [list(spec.environments), list(spec.bases), spec.env_specific])
         return Settings(tuple(spec.environments), tuple(spec.bases), from_project(project))
+
+    def project_problem(self, sha: str | None) -> str:
+        """Why qv.yaml of a state is missing or invalid, as a side's problem reads."""
+        snap = _load_partial(self, sha, ["qv.yaml"])
+        found = [f for f in snap.findings if f.file == "qv.yaml"]
+        return problem_text(found) or "qv.yaml is missing"
 
     def bases(self, sha: str | None) -> list[str]:
         settings = self.settings(sha)
@@ -298,7 +316,9 @@ class Workspace:
         key = self._input_key(env, sha)
         cached = self._cached(env, key) if key else None
         if cached is None:
+            self.progress.start(f"rendering {label}", 0)
             cached = render_full(self.snapshot(sha), env)
+            self.progress.advance(len(cached.refs))
             if key:
                 self.cache.put(env, key, (cached.problem, dict(cached.refs)))
         if key:
@@ -372,4 +392,4 @@ def _related(path: str, wanted: str) -> bool:
     return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
 
 
-__all__ = ["ENV_FILES", "State", "Workspace"]
+__all__ = ["ENV_FILES", "State", "Workspace", "invalid_side"]

@@ -84,7 +84,24 @@ def issues(kind: str, data: Any, errors: Iterable[ErrorDetails]) -> list[SchemaI
         code = _code(error["type"])
         path = document_path(data, error["loc"], keep_last=code != "QV303")
         groups.setdefault((code, path), []).append(error)
-    return [_issue(kind, code, path, group) for (code, path), group in groups.items()]
+    found = [_issue(kind, code, path, group) for (code, path), group in groups.items()]
+    return _without_misspelt(found)
+
+
+def _without_misspelt(found: list[SchemaIssue]) -> list[SchemaIssue]:
+    """A required field reported missing beside an unknown key that is its misspelling says
+    the same thing twice, the second time at the wrong line: only the unknown key is kept (its
+    own line, "did you mean ...?")."""
+    strays = {(i.path[:-1], str(i.path[-1])) for i in found if i.code == "QV301" and i.path}
+
+    def misspelt(issue: SchemaIssue) -> bool:
+        if issue.code != "QV302" or not issue.path:
+            return False
+        parent, name = issue.path[:-1], str(issue.path[-1])
+        keys = [key for where, key in strays if where == parent]
+        return bool(difflib.get_close_matches(name, keys, n=1, cutoff=0.6))
+
+    return [issue for issue in found if not misspelt(issue)]
 
 
 def _code(error_type: str) -> IssueCode:
@@ -120,6 +137,7 @@ def _issue(kind: str, code: IssueCode, path: FieldPath, group: list[ErrorDetails
 
 
 def _unknown(kind: str, path: FieldPath) -> str:
+    """``unknown field 'KEY' (did you mean 'NAME'?)``: the closest name ``kind`` allows there."""
     key = str(path[-1])
     allowed = sorted(field_names(kind, path[:-1]))
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -128,6 +146,9 @@ def _unknown(kind: str, path: FieldPath) -> str:
     if allowed:
         return f"unknown field '{key}' (allowed: {', '.join(allowed)})"
     return f"unknown field '{key}'"
+
+
+unknown_field_message = _unknown
 
 
 def _type_message(group: list[ErrorDetails]) -> str:

@@ -7,7 +7,6 @@ that document is left out; rendering never stops at the first problem.
 
 from __future__ import annotations
 
-import difflib
 import gc
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
@@ -16,6 +15,7 @@ from typing import Any
 from qv_config.cache.templates import NO_VALUES, TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
+from qv_config.names import env_hint
 from qv_config.render.envelope import (
     deployable,
     envelope_ok,
@@ -91,7 +91,7 @@ def _render(
 ) -> tuple[Finding, ...]:
     files = snapshot.environments.get(env)
     if files is None or env not in snapshot.env_names:
-        raise UsageError(f"unknown environment {env!r}", hint=_env_hint(snapshot, env))
+        raise UsageError(f"unknown environment {env!r}", hint=env_hint(env, snapshot.env_names))
     chosen = parse_selectors(selectors)
     run = RenderRun(snapshot, env)
     seen: dict[tuple[str, str], str] = {}  # (kind, name) -> main file: duplicates are QV220
@@ -118,13 +118,6 @@ def _render(
     check_all_match(chosen, [*names, *failed], env)
     findings = [f for f in run.findings if _keep(f, chosen, env_doc)]
     return tuple(sorted(findings, key=Finding.sort_key))
-
-
-def _env_hint(snapshot: Snapshot, env: str) -> str:
-    names = snapshot.env_names
-    close = difflib.get_close_matches(env, names, n=1)
-    known = f"environments of qv.yaml: {', '.join(names) or '(none)'}"
-    return f"did you mean {close[0]}? {known}" if close else known
 
 
 def _keep(finding: Finding, chosen: tuple[Selector, ...], env_doc: Merged | None) -> bool:

@@ -5,6 +5,7 @@ templating, whether the desired state can hold it."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from typing import Any
 
 from qv_config.findings import dotted
@@ -12,8 +13,9 @@ from qv_config.names import NAME
 from qv_config.render.canonical import NotDeployable, canonical_json, largest
 from qv_config.render.inherit import InheritError
 from qv_config.render.run import Merged, RenderRun, get, meta, text
-from qv_config.render.types import KIND_SLUGS
+from qv_config.render.types import KIND_SLUGS, Location
 from qv_config.yamlio import LoadedDoc
+from qv_config.yamlio.types import FieldPath
 
 API_VERSION = "qv/v1"
 
@@ -85,8 +87,52 @@ def _base_path(overlay_path: str) -> str:
     return parts[2] if len(parts) == 3 else overlay_path
 
 
+# The top-level keys of every kind (models.common.Document plus kind and spec).
+ENVELOPE = ("apiVersion", "kind", "metadata", "extends", "spec")
+
+
+def _misspelt(run: RenderRun, item: Merged, parent: FieldPath, wanted: str) -> bool:
+    """Where ``wanted`` is missing, a key beside it that is close to it is a misspelling: it
+    is reported as the unknown field it is (QV301), at its own line with the closest valid
+    name, rather than ``wanted`` as missing at a line that has nothing to do with it."""
+    container = get(item.data, parent) if parent else item.data
+    if not isinstance(container, dict):
+        return False
+    known = item.kind in KIND_SLUGS
+    if parent:
+        from qv_config.models.checking import field_names
+
+        valid: Collection[str] = field_names(item.kind, parent) if known else ("name",)
+    else:
+        valid = ENVELOPE
+    strays = [key for key in container if isinstance(key, str) and key not in valid]
+    close = difflib.get_close_matches(wanted, strays, n=1, cutoff=0.6)
+    if not close:
+        return False
+    path = (*parent, close[0])
+    message = f"unknown field '{close[0]}' (did you mean '{wanted}'?)"
+    if known and parent:
+        from qv_config.models.checking import unknown_field_message
+
+        message = unknown_field_message(item.kind, path)
+    run.add("QV301", message, _key_location(item, path), path, item.kind or None, item.name or None)
+    return True
+
+
+def _key_location(item: Merged, path: FieldPath) -> Location:
+    """The line and column of the key at ``path`` in the layer that set it (a person edits the
+    key, not its value)."""
+    where = item.locate(path)
+    layer = next((lay for lay in reversed(item.layers) if lay.doc.path == where.file), None)
+    mark = layer.doc.key_position(path) if layer is not None else None
+    return Location(where.file, mark or where.mark)
+
+
 def envelope_ok(run: RenderRun, item: Merged) -> bool:
     data, kind, name = item.data, item.kind or None, item.name or None
+    for wanted in ("apiVersion", "kind", "metadata"):
+        if wanted not in data and _misspelt(run, item, (), wanted):
+            return False
     if data.get("apiVersion") != API_VERSION:
         found = data.get("apiVersion")
         what = f"is {found!r}" if found is not None else "is missing"
@@ -113,10 +159,15 @@ def envelope_ok(run: RenderRun, item: Merged) -> bool:
         return False
     if not NAME.fullmatch(item.name):
         found = meta(data).get("name")
+        if found is None and any(
+            _misspelt(run, item, parent, wanted)
+            for parent, wanted in (((), "metadata"), (("metadata",), "name"))
+        ):
+            return False
+        what = "is missing" if found is None else f"{found!r} is invalid"
         run.add(
             "QV203",
-            f"metadata.name {found!r} is missing or invalid: use lower-case letters, "
-            "digits, '.' and '-' (at most 63)",
+            f"metadata.name {what}: use lower-case letters, digits, '.' and '-' (at most 63)",
             item.locate(("metadata", "name")),
             ("metadata", "name"),
             item.kind,

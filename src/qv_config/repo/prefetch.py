@@ -47,10 +47,15 @@ def worth_it(items: Sequence[object]) -> bool:
     return (os.cpu_count() or 1) >= 2
 
 
-def in_workers(job: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+def in_workers(
+    job: Callable[[Any], Any],
+    items: Sequence[Any],
+    waiting: Callable[[], None] | None = None,
+) -> list[Any]:
     """``job`` of each item, each in a process forked for it (``WORKERS`` at a time: a worker
     holds what one item leaves behind, never what several do). Workers share the parent's
-    memory as it was (copy-on-write); what they return must be picklable."""
+    memory as it was (copy-on-write); what they return must be picklable. ``waiting`` is
+    called about ten times a second until they are done (progress)."""
     import multiprocessing
 
     _fix_mmap_threshold()
@@ -58,9 +63,38 @@ def in_workers(job: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes=WORKERS, maxtasksperchild=1) as pool:
-            return pool.map(_call, items, chunksize=1)
+            pending = pool.map_async(_call, items, chunksize=1)
+            while waiting is not None and not pending.ready():
+                pending.wait(0.1)
+                waiting()
+            return pending.get()
     finally:
         _JOB.clear()
+
+
+class SharedCount:
+    """A count forked workers add to and their parent reads (shared memory, one lock)."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._value = multiprocessing.get_context("fork").Value("q", 0)
+        self._told = 0
+
+    def add(self, amount: int) -> None:
+        with self._value.get_lock():
+            self._value.value += amount
+
+    def reporter(self, tell: Callable[[int], None]) -> Callable[[], None]:
+        """What tells ``tell`` of the count added since it last did."""
+
+        def report() -> None:
+            now = self._value.value
+            if now > self._told:
+                tell(now - self._told)
+                self._told = now
+
+        return report
 
 
 @cache

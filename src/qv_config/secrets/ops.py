@@ -20,6 +20,7 @@ from qv_config.secrets.config import SopsConfig, find_config, load_config
 from qv_config.secrets.decrypt import decrypt_source, read_source, recipients_of
 from qv_config.secrets.keyring import KeyRing, default_key_file, missing_key
 from qv_config.secrets.sopsfile import split_sops_metadata
+from qv_config.secrets.splice import splice
 from qv_config.secrets.tamper import tampered
 
 
@@ -157,10 +158,32 @@ def encrypt_file(path: Path) -> set[str]:
             f"{path}: already encrypted",
             hint="use `qv secrets edit` to change it or `qv secrets rotate`",
         )
-    done = _sops(t, ["encrypt", "-i", "--encrypted-regex", encrypted_regex(t)])
+    original = path.read_bytes()
+    done = _sops(t, ["encrypt", "--encrypted-regex", encrypted_regex(t)])
     if done.returncode != 0:
         raise _fail(t, done, "encrypt")
+    # sops re-writes the whole file; only the secret values and the sops block are taken.
+    label = t.relative
+    text = splice(original.decode("utf-8"), done.stdout.decode("utf-8"), label)
+    _replace(path, text.encode("utf-8"))
     return set(rule.age)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` over ``path`` at once (a temporary file renamed), keeping its mode."""
+    import tempfile
+
+    path = Path(os.path.realpath(path))  # a link (within its area) keeps pointing at the file
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".qv")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def decrypt_file(path: Path, key_file: Path | None = None, in_place: bool = False) -> bytes:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qv_config.store.plan import compare, plan_apply
 from qv_config.store.types import Meta, Plan
+
+if TYPE_CHECKING:
+    from qv_config.diff.model import EnvDiff
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class DriftReport:
     tip_revision: str
     tip_digest: str
     pending: Plan  # recorded revision -> branch tip (not drift: waiting for sync)
+    # The modified keys field by field, deployed -> found (store/driftfields.py; None: not read)
+    fields: EnvDiff | None = None
 
     @property
     def out_of_band(self) -> bool:

@@ -21,7 +21,7 @@ to rendering, which is slower and never less correct.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qv_config.store.desiredcache import DesiredHashes, InputKey
@@ -38,6 +38,16 @@ class Deployed:
     meta: Meta | None
     values: Mapping[str, str]  # "{env}/{kind}/{name}" -> layout.value_hash of the stored value
     index: Mapping[str, str] | None
+    found: Mapping[str, bytes] = field(default_factory=dict, repr=False)  # the stored values
+
+    def drifted(self) -> tuple[str, ...] | None:
+        """Keys edited outside qv (modified, missing or unexpected) by the index alone; None when
+        there is no index bound to ``_meta`` to tell by."""
+        if self.index is None:
+            return None
+        index, values = self.index, self.values
+        changed = {key for key, digest in values.items() if index.get(key) != digest}
+        return tuple(sorted(changed | (index.keys() - values.keys())))
 
 
 def read_deployed(store: Store, env: str) -> Deployed:
@@ -48,7 +58,7 @@ def read_deployed(store: Store, env: str) -> Deployed:
     state = store.read(env)
     meta = read_meta(store, env, state.meta_raw)
     index = _index_hashes(store, env, state, meta) if meta is not None else None
-    return Deployed(meta, value_hashes(state.values), index)
+    return Deployed(meta, value_hashes(state.values), index, state.values)
 
 
 def _index_hashes(store: Store, env: str, state: StoreState, meta: Meta) -> dict[str, str] | None:
@@ -84,7 +94,7 @@ def drift_report(root: Path, env: str, rev: str, deployed: Deployed) -> DriftRep
     if tip is None:
         tip = desired_hashes(root, env, rev, resolved)
     recorded = _recorded(root, env, meta, deployed.index, tip)
-    return compute_drift_hashes(
+    report = compute_drift_hashes(
         env,
         meta,
         deployed.values,
@@ -93,6 +103,12 @@ def drift_report(root: Path, env: str, rev: str, deployed: Deployed) -> DriftRep
         tip.digest,
         _short(tip.hashes),
     )
+    if not report.modified or meta is None:
+        return report
+    from qv_config.store.driftfields import field_drift
+
+    changed = field_drift(root, env, meta.revision, deployed.found, report.modified)
+    return replace(report, fields=changed)
 
 
 def _unchanged_tip(

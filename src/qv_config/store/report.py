@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from qv_config.safetext import MESSAGE, json_safe, safe
+from qv_config.diff.model import FieldChange
+from qv_config.safetext import EXCERPT, MESSAGE, bounded, json_safe, safe
 from qv_config.store.drift import DriftReport
 from qv_config.store.types import ApplyResult, AuditEntry, Meta, Plan
 
@@ -40,7 +41,7 @@ def _json(data: object) -> str:
     return json_safe(json.dumps(data, indent=2, sort_keys=True))
 
 
-def apply_json(result: ApplyResult, store: str) -> str:
+def apply_json(result: ApplyResult, store: str, drifted: Sequence[str] = ()) -> str:
     return _json(
         {
             "env": result.env,
@@ -49,6 +50,7 @@ def apply_json(result: ApplyResult, store: str) -> str:
             "from": _meta_json(result.old),
             "to": _meta_json(result.new),
             "plan": _plan_json(result.plan),
+            "drifted": list(drifted),
         }
     )
 
@@ -60,7 +62,7 @@ def _keys(label: str, keys: Sequence[str]) -> list[str]:
     return lines
 
 
-def apply_text(result: ApplyResult, store: str) -> str:
+def apply_text(result: ApplyResult, store: str, drifted: Sequence[str] = ()) -> str:
     plan, old = result.plan, result.old
     head = {
         "applied": "applied",
@@ -79,6 +81,13 @@ def apply_text(result: ApplyResult, store: str) -> str:
             f"{len(plan.deletes)} removed, {plan.unchanged} unchanged"
         )
         lines += _keys("+", plan.added) + _keys("~", plan.changed) + _keys("-", plan.deletes)
+    if drifted:
+        env = safe(result.env)
+        lines.append(
+            f"DRIFT: {len(drifted)} key(s) edited outside qv were left as they are: "
+            f"`qv drift --env {env}` shows what changed, `qv sync --env {env} --heal` restores them"
+        )
+        lines += _keys("~", drifted)
     return "\n".join(lines)
 
 
@@ -103,6 +112,8 @@ def drift_json(report: DriftReport, store: str) -> str:
                 "missing": list(report.missing),
                 "unexpected": list(report.unexpected),
             },
+            # Each modified key's fields, deployed -> found (secret fields masked).
+            "modified_fields": _fields_json(report),
             "pending": {
                 "revision": report.tip_revision,
                 "digest": report.tip_digest,
@@ -124,10 +135,11 @@ def drift_text(report: DriftReport, store: str) -> str:
             f"{len(report.missing)} missing, {len(report.unexpected)} unexpected)"
         )
         lines += (
-            _keys("modified  ", report.modified)
+            _modified(report)
             + _keys("missing   ", report.missing)
             + _keys("unexpected", report.unexpected)
         )
+        lines.append(f"  (`qv sync --env {safe(report.env)} --heal` restores the deployed values)")
     else:
         lines.append("no drift: the store holds exactly the deployed revision")
     pending = report.pending
@@ -143,6 +155,55 @@ def drift_text(report: DriftReport, store: str) -> str:
             _keys("+", pending.added) + _keys("~", pending.changed) + _keys("-", pending.deletes)
         )
     return "\n".join(lines)
+
+
+def _changes(report: DriftReport) -> dict[str, tuple[FieldChange, ...]]:
+    """Field changes of each modified key (``{env}/{kind-slug}/{name}``)."""
+    if report.fields is None:
+        return {}
+    return {f"{report.env}/{c.ref}": c.fields for c in report.fields.changes}
+
+
+def _modified(report: DriftReport) -> list[str]:
+    """Each modified key, with what changed in it: deployed → found, secrets masked."""
+    changes = _changes(report)
+    lines = []
+    for key in report.modified[:_LIST_LIMIT]:
+        lines.append(f"  modified   {safe(key)}")
+        lines += [f"      {_field_text(change)}" for change in changes.get(key, ())]
+    if len(report.modified) > _LIST_LIMIT:
+        lines.append(f"  … and {len(report.modified) - _LIST_LIMIT} more")
+    return lines
+
+
+def _shown(change: FieldChange, value: object, op: str) -> str:
+    if change.op == op:
+        return "(absent)"
+    return bounded(json.dumps(value, sort_keys=True, ensure_ascii=False), EXCERPT, EXCERPT)
+
+
+def _field_text(change: FieldChange) -> str:
+    where = safe(change.field)
+    if change.secret:
+        return f"{where}: {change.note or '(secret changed)'}"
+    old, new = _shown(change, change.old, "added"), _shown(change, change.new, "removed")
+    risk = f" — {change.risk}" if change.risk else ""
+    return f"{where}: {old} (deployed) → {new} (found){risk}"
+
+
+def _field_json(change: FieldChange) -> dict[str, Any]:
+    if change.secret:
+        return {"path": change.field, "secret": True, "note": change.note or "(secret changed)"}
+    row: dict[str, Any] = {"path": change.field, "op": change.op, "risk": change.risk}
+    if change.op != "added":
+        row["deployed"] = change.old
+    if change.op != "removed":
+        row["found"] = change.new
+    return row
+
+
+def _fields_json(report: DriftReport) -> dict[str, list[dict[str, Any]]]:
+    return {key: [_field_json(c) for c in fields] for key, fields in _changes(report).items()}
 
 
 def history_json(entries: Sequence[AuditEntry]) -> str:

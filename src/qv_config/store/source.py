@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qv_config.errors import StateRefused
+from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.store.types import DesiredState
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def render_desired(
     check: bool = True,
     cache_root: Path | None = None,
     resolved: InputKey | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
 
@@ -36,12 +38,13 @@ def render_desired(
     `qv drift` can tell without rendering that the tip is what is deployed). With ``cache_root``
     its per-key hashes also go to that project's ``.qv/cache/desired/`` (drift on the same
     checkout is then warm for this revision), except for environments with encrypted files.
-    ``resolved``: the input key of ``rev`` when the caller has it already.
+    ``resolved``: the input key of ``rev`` when the caller has it already; ``progress`` hears
+    of the documents validated.
     """
     from qv_config.store import desiredcache as dc
 
     resolved = resolved or dc.input_key(root, env, rev)
-    state, secret = _render(root, env, rev, check)
+    state, secret = _render(root, env, rev, check, progress)
     if not _same_commit(resolved, state):
         return state  # the branch moved between the two reads: no stamp rather than a wrong one
     assert resolved is not None
@@ -62,7 +65,9 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
         dc.save(cache_root, state.env, key, dc.CachedDesired(state.digest, state.hashes))
 
 
-def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, bool]:
+def _render(
+    root: Path, env: str, rev: str, check: bool, progress: Progress = NO_PROGRESS
+) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files.
 
     Without ``check`` (drift, rollback, the agent's deployed state) nothing is validated, but a
@@ -87,7 +92,7 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
         problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         if check:  # the values of what validation renders are taken (unless decrypted later)
-            values, done = _check(snapshot, env, canonical if not secret else None)
+            values, done = _check(snapshot, env, canonical if not secret else None, progress)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
@@ -140,15 +145,17 @@ def desired_hashes(
 
 
 def _check(
-    snapshot: Snapshot, env: str, value_of: Callable[[RenderedDoc], bytes] | None = None
+    snapshot: Snapshot,
+    env: str,
+    value_of: Callable[[RenderedDoc], bytes] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[dict[str, bytes], set[str]]:
     """Validate ``env``; with ``value_of``, the value of each document validation rendered
     (and their main paths). Refuses (``StateRefused``) when it reports errors."""
-    from qv_config.progress import NO_PROGRESS
     from qv_config.render.desired import places
     from qv_config.validate.api import validate_checked
 
-    checked = validate_checked(snapshot, [env], (), True, NO_PROGRESS, value_of=value_of)
+    checked = validate_checked(snapshot, [env], (), True, progress, value_of=value_of)
     result = checked.result
     if result.ok:
         return checked.values, checked.rendered
@@ -189,3 +196,24 @@ def spec_store(path: str, raw: bytes | None) -> str | None:
     spec = data.get("spec") if isinstance(data, dict) else None
     store = spec.get("store") if isinstance(spec, dict) else None
     return store if isinstance(store, str) and store else None
+
+
+def check_known_env(root: Path, env: str) -> None:
+    """A usage error (exit 2) when the work tree's ``qv.yaml`` names no environment ``env``:
+    for the commands that read only the store (``qv history``), as the others refuse it when
+    they render. A ``qv.yaml`` that cannot be read leaves the judgement to the store."""
+    from qv_config.errors import UsageError
+    from qv_config.names import env_hint
+    from qv_config.repo.source import WorkTreeSource
+    from qv_config.yamlio import YamlError, load_bytes
+
+    raw = WorkTreeSource(root).read("qv.yaml")
+    try:
+        data = load_bytes("qv.yaml", raw).data if raw is not None else None
+    except YamlError:
+        return
+    spec = data.get("spec") if isinstance(data, dict) else None
+    names = spec.get("environments") if isinstance(spec, dict) else None
+    if not isinstance(names, list) or env in names:
+        return
+    raise UsageError(f"unknown environment {env!r}", hint=env_hint(env, map(str, names)))

@@ -139,6 +139,8 @@ def _check_envs(
     total = sum(len(plan.todo) for plan, _ in plans)
     if total:
         progress.start(f"validating {', '.join(plan.env for plan, _ in plans)}", total)
+    counted = _Counted(progress, total)
+    run.tick, planned = counted.tick, 0
     try:
         for plan, signature in plans:
             outcome = check_env(snapshot, plan, run)
@@ -148,11 +150,29 @@ def _check_envs(
             values[1].update(outcome.rendered)
             snapshot.release_values()  # the next environment decodes what it renders
             out[plan.env] = (outcome.findings, outcome.documents, outcome.row.rid)
-            progress.advance(len(plan.todo))
+            planned += len(plan.todo)
+            counted.reach(planned)  # what was planned and not rendered (failed) counts as done
     finally:
         if total:
             progress.stop()
     return out
+
+
+class _Counted:
+    """Documents told to ``progress`` one by one as they are checked, never beyond ``total``
+    (an environment rendered whole again after a collision checks some twice)."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total, self.shown = progress, total, 0
+
+    def tick(self, amount: int) -> None:
+        step = min(amount, self.total - self.shown)
+        if step > 0:
+            self.shown += step
+            self.progress.advance(step)
+
+    def reach(self, count: int) -> None:
+        self.tick(count - self.shown)
 
 
 def _hit(

@@ -48,6 +48,8 @@ class RunState:
     templates: TemplateValues = NO_VALUES  # passed to the renderer (``cache.templates``)
     # The value kept of every document rendered (``qv sync``: its canonical JSON).
     value_of: Callable[[RenderedDoc], bytes] | None = None
+    # Told of each document rendered and checked (progress; in a worker, a shared counter).
+    tick: Callable[[int], None] = field(default=lambda _n: None, repr=False)
 
 
 def locate(doc: RenderedDoc, path: FieldPath) -> tuple[str, int, int]:

@@ -77,6 +77,7 @@ def _render(snapshot: Snapshot, state: EnvRun, run: RunState) -> tuple[Finding, 
 
     def check(key: str, doc: RenderedDoc) -> None:
         _check_rendered(state, key, doc, run)
+        run.tick(1)
 
     plan = state.plan
     return render_each(snapshot, plan.env, check, paths=plan.todo, memo=run.templates)
@@ -91,8 +92,11 @@ def _in_workers(
 
     with contextlib.ExitStack() as files:  # unnamed files the workers write values to
         spools: list[IO[bytes]] = [files.enter_context(tempfile.TemporaryFile()) for _ in parts]
-        job = partial(_worker, snapshot, state, run, spools)
-        sent = workers.in_workers(job, list(enumerate(parts)))
+        # Workers count the documents they check in shared memory; this process reads the
+        # count while it waits and tells its own ``tick`` (a worker never draws).
+        counter = workers.SharedCount()
+        job = partial(_worker, snapshot, state, replace(run, tick=counter.add), spools)
+        sent = workers.in_workers(job, list(enumerate(parts)), waiting=counter.reporter(run.tick))
         if any(blob is None for blob in sent):
             return None
         done = [marshal.loads(blob) for blob in sent]

@@ -17,6 +17,8 @@ def admitted(ctx: CrossContext) -> Iterator[Issue]:
         return
     for strategy in ctx.of_kind("Strategy").values():
         lifecycle = strategy.spec.get("lifecycle")
+        if lifecycle is None:
+            continue  # no lifecycle (a misspelt key, say): the schema stage reports that
         if is_active(strategy) and lifecycle not in admits:
             yield Issue(
                 "QV530",
