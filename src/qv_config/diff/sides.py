@@ -13,6 +13,7 @@ from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
     from qv_config.models import Project
+    from qv_config.models.marks import RiskMark
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def parse_side(text: str) -> Side:
     return Side(check_env(env), rev or None)
 
 
-MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
+MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple["RiskMark | None", bool]]
 
 
 def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
@@ -46,7 +47,7 @@ def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
     import orjson
 
     from qv_config.models import marks_for_kind
-    from qv_config.models.marks import Marks, is_secret, marks_for_config_schema, match_mark
+    from qv_config.models.marks import Marks, is_secret, marks_for_config_schema, match_risk
 
     by_schema: dict[str, Marks] = {}
 
@@ -62,10 +63,10 @@ def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
             by_schema[path] = marks_for_config_schema(schema if isinstance(schema, dict) else {})
         return by_schema[path]
 
-    def lookup(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
+    def lookup(doc: Mapping[str, Any], path: FieldPath) -> tuple[RiskMark | None, bool]:
         kind = str(doc.get("kind", ""))
         found = config_marks(doc) if kind == "Config" else marks_for_kind(kind)
-        return match_mark(found, path), is_secret(found, path)
+        return match_risk(found, path), is_secret(found, path)
 
     return lookup
 
