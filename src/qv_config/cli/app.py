@@ -66,7 +66,7 @@ def _root(
 # command's module: typer turns every registered command into click parameters up front (~25 ms
 # for all of them).
 COMMANDS = (
-    "agent", "diff", "drift", "history", "init", "log", "render", "review", "rollback",
+    "agent", "diff", "drift", "graph", "history", "init", "log", "render", "review", "rollback",
     "schema", "secrets", "sync", "validate",
 )  # fmt: skip
 _VALUED_ROOT_OPTIONS = ("-C", "--project-dir")

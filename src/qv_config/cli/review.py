@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
+
+if TYPE_CHECKING:
+    from qv_config.diff.model import EnvDiff
 
 
 @app.command("review")
@@ -21,6 +26,12 @@ def review_command(
     ),
     key_file: Path | None = typer.Option(
         None, "--key-file", help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE)."
+    ),
+    graph: bool = typer.Option(
+        False,
+        "--graph",
+        help="With --format markdown: a Mermaid graph per environment of the changed documents' "
+        "inheritance, the changed files (a template edit) outlined.",
     ),
 ) -> None:
     """Diff every environment between BASE and the work tree, template and base edits included.
@@ -37,14 +48,24 @@ def review_command(
 
     if output_format not in ("text", "markdown", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose text, markdown or json")
+    if graph and output_format != "markdown":
+        raise UsageError("--graph draws Mermaid in --format markdown", hint="add --format markdown")
     check_key_file(decrypt, key_file)
     root = find_root(OPTIONS.start_dir())
     base_rev = base or default_base(root)
     diffs = review(root, base_rev, None, decrypt=decrypt, key_file=key_file)
     if output_format == "markdown":
-        write(reporters.review_markdown(diffs, short(base_rev), "work tree"))
+        graphs = _graphs(root, base_rev, diffs) if graph else None
+        write(reporters.review_markdown(diffs, short(base_rev), "work tree", graphs))
     elif output_format == "json":
         data = {env: reporters.to_data(d) for env, d in diffs.items()}
         write(reporters.json_dumps({"base": base_rev, "environments": data}))
     else:
         print_markup("\n\n".join(reporters.text(diff) for diff in diffs.values()))
+
+
+def _graphs(root: Path, base: str, diffs: Mapping[str, EnvDiff]) -> dict[str, str]:
+    from qv_config.graph import to_mermaid
+    from qv_config.graph.review import review_graphs
+
+    return {env: to_mermaid(g) for env, g in review_graphs(root, base, diffs).items()}
