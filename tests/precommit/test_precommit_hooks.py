@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from qv_config.scaffold import write_starter
+from qv_config.scaffold.editor import write_editor_support
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 # What `pip install .` of the hook repository needs (the rest of the checkout is not copied).
@@ -64,6 +65,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _config_tree(root: Path, hook_repo: tuple[Path, str], hooks: tuple[str, ...]) -> Path:
     write_starter(root)
+    write_editor_support(root)  # as `qv init` does
     _init_repo(root)
     repo, rev = hook_repo
     ids = "".join(f"      - id: {hook}\n" for hook in hooks)
@@ -97,7 +99,10 @@ def _leak(root: Path) -> None:
 
 @pytest.mark.parametrize(
     "hooks",
-    [("qv-validate", "qv-secrets-check"), ("qv-validate-system", "qv-secrets-check-system")],
+    [
+        ("qv-validate", "qv-secrets-check", "qv-schema-check"),
+        ("qv-validate-system", "qv-secrets-check-system"),
+    ],
     ids=["python", "system"],
 )
 def test_hooks_pass_a_clean_tree_and_refuse_a_plaintext_secret(
@@ -133,3 +138,15 @@ def test_an_installed_hook_refuses_the_commit(
     assert commit.returncode != 0
     assert "QV601" in commit.stdout + commit.stderr
     assert _git(root, "log", "--format=%s") == "Starter project"  # nothing was committed
+
+
+def test_the_schema_hook_refuses_stale_schemas(
+    tmp_path: Path, hook_repo: tuple[Path, str], home: Path
+) -> None:
+    root = _config_tree(tmp_path / "config", hook_repo, ("qv-schema-check",))
+    schema = root / "schemas/qv/editor/strategy.schema.json"
+    schema.write_text(schema.read_text(encoding="utf-8").replace('"live"', '"alive"'))
+    _git(root, "add", "-A")
+    stale = _pre_commit(root, home, "run", "--all-files")
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "editor/strategy.schema.json" in stale.stdout

@@ -19,10 +19,12 @@ def init_command(
 ) -> None:
     """Write a starter configuration repository that validates as written."""
     from qv_config.scaffold import write_starter
+    from qv_config.scaffold.editor import write_editor_support
 
     base = state.OPTIONS.start_dir()
     dest = base / directory if directory is not None else base
     written = write_starter(dest, force=force)
+    written += write_editor_support(dest)  # schemas/qv and .vscode/: completion while typing
     _report(dest, written)
 
 
