@@ -71,7 +71,7 @@ def test_whole_environment_and_revision(repo: Repo, qv: Qv) -> None:
     assert at_head.out == whole.out  # the work-tree edit is not in HEAD
 
 
-def _dot_or_skip() -> None:
+def dot_or_skip() -> None:
     if shutil.which("dot") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("Graphviz (dot) is missing: make test installs it")
@@ -79,7 +79,7 @@ def _dot_or_skip() -> None:
 
 
 def test_svg_with_graphviz(repo: Repo, qv: Qv) -> None:
-    _dot_or_skip()
+    dot_or_skip()
     done = qv(repo.root, "graph", "--env", "dev", "--format", "svg")
     assert done.code == 0, done.err
     assert "<svg" in done.out

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.graph.test_graph_cli import mermaid_lines_ok
+from tests.graph.test_graph_cli import dot_or_skip, mermaid_lines_ok
 
 from qv_config.graph.dot import escape_dot
 from qv_config.graph.mermaid import escape_mermaid
@@ -64,8 +63,7 @@ def test_dot_labels_hold_hostile_text(repo: Repo, qv: Qv) -> None:
 
 
 def test_svg_shows_hostile_text_as_text(repo: Repo, qv: Qv) -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz (dot) is not installed")
+    dot_or_skip()
     _hostile(repo)
     done = qv(repo.root, "graph", "--env", "dev", "config/hostile", "--format", "svg")
     assert done.code == 0, done.err
