@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qv_config.diff import diff_documents
+from qv_config.models.marks import RiskMark
 from qv_config.yamlio.types import FieldPath
 
 CEILINGS = {("spec", "limits", "max_order_notional"), ("spec", "limits", "order_rate")}
@@ -13,12 +14,12 @@ FLOORS = {("spec", "min_liquidity")}
 SECRETS = {("spec", "db", "password")}
 
 
-def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
+def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[RiskMark | None, bool]:
     generic = tuple("*" if isinstance(p, int) else p for p in path)
     if generic in CEILINGS or generic == ("spec", "allocation", "stages", "*", "capital"):
-        return "ceiling", False
+        return RiskMark("ceiling"), False
     if generic in FLOORS:
-        return "floor", False
+        return RiskMark("floor"), False
     return None, generic in SECRETS
 
 

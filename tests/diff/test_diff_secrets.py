@@ -204,7 +204,7 @@ CT_A = "ENC[AES256_GCM,data:AAAA,iv:aaaa,tag:t1,type:str]"
 CT_B = "ENC[AES256_GCM,data:BBBB,iv:bbbb,tag:t2,type:str]"
 
 
-def _secret_marks(doc: object, path: tuple[object, ...]) -> tuple[str | None, bool]:
+def _secret_marks(doc: object, path: tuple[object, ...]) -> tuple[None, bool]:
     return None, path[-1] == "password"
 
 

@@ -40,9 +40,13 @@ def test_export_writes_schemas_under_the_project_root(project: Path) -> None:
     result = _qv("-C", str(project / "environments" / "dev"), "schema", "export")
     assert result.returncode == 0, result.stderr
     out = project / "schemas" / "qv"
-    assert sorted(p.name for p in out.iterdir()) == [f"{s}.schema.json" for s in SLUGS]
+    files = [f"{s}.schema.json" for s in SLUGS]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == files
+    assert sorted(p.name for p in (out / "editor").iterdir()) == files
     for slug in SLUGS:
         assert str(out / f"{slug}.schema.json") in result.stdout
+        assert str(out / "editor" / f"{slug}.schema.json") in result.stdout
+    assert not (project / ".vscode").exists()  # only --vscode (or qv init) creates it
     check = _qv("-C", str(project), "schema", "export", "--check")
     assert check.returncode == 0, check.stderr
     assert "up to date" in check.stdout

@@ -13,7 +13,9 @@ from qv_config.models import (
     marks_for_config_schema,
     marks_for_kind,
     match_mark,
+    match_risk,
 )
+from qv_config.models.marks import RiskMark, RiskRule
 
 SERVICE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -141,7 +143,7 @@ def test_built_in_kinds_carry_the_marks_of_docs_format() -> None:
     ):
         assert strategy.risk[("spec", "limits", field)] == "ceiling"
     assert match_mark(strategy, ("spec", "allocation", "stages", 2, "capital")) == "ceiling"
-    assert match_mark(strategy, ("spec", "allocation", "current_stage")) is None
+    assert match_mark(strategy, ("spec", "allocation", "stages", 2, "name")) is None
     env = marks_for_kind("Environment")
     assert env.risk[("spec", "capital")] == "ceiling"
     assert env.risk[("spec", "risk", "limits", "order_rate")] == "ceiling"
@@ -150,7 +152,7 @@ def test_built_in_kinds_carry_the_marks_of_docs_format() -> None:
     assert match_mark(risk, ("spec", "correlation_groups", 0, "max_gross_exposure")) == "ceiling"
     execution = marks_for_kind("ExecutionPolicy")
     assert match_mark(execution, ("spec", "rules", 1, "params", "max_participation_pct"))
-    assert marks_for_kind("Flag") == Marks()
+    assert marks_for_kind("Flag").risk == {("spec", "enabled"): "ceiling"}
     assert marks_for_kind("Strategy") is strategy  # cached
 
 
@@ -161,3 +163,35 @@ def test_marks_of_the_exported_schema_files_equal_the_models(tmp_path: Path) -> 
         if path.name == "strategy.schema.json":
             on_disk = marks(json.loads(path.read_text(encoding="utf-8")))
             assert on_disk == marks_for_kind("Strategy")
+
+
+def test_ranked_fields_carry_their_order_and_condition() -> None:
+    strategy = marks_for_kind("Strategy")
+    lifecycle = match_risk(strategy, ("spec", "lifecycle"))
+    assert lifecycle is not None
+    assert lifecycle.rule.order[-1] == "live"
+    assert lifecycle.rule.order.index("draft") < lifecycle.rule.order.index("approved")
+    stage = match_risk(strategy, ("spec", "allocation", "current_stage"))
+    assert stage == RiskMark("ceiling", RiskRule(order_of="1/stages/*/name"))
+    switch = match_risk(marks_for_kind("Flag"), ("spec", "enabled"))
+    assert switch == RiskMark(
+        "ceiling", RiskRule(order=(False, True), when=(("1/type", "kill-switch"),))
+    )
+    state = match_risk(marks_for_kind("RiskPolicy"), ("spec", "trading_state"))
+    assert state is not None
+    assert state.rule.order == ("halted", "reducing", "active")
+    plain = match_risk(strategy, ("spec", "limits", "max_order_notional"))
+    assert plain == RiskMark("ceiling")
+
+
+def test_malformed_rank_keywords_are_ignored_like_unknown_marks() -> None:
+    schema = {
+        "properties": {
+            "a": {"x-qv-risk": "ceiling", "x-qv-risk-order": 7, "x-qv-risk-when": ["x"]},
+            "b": {"x-qv-risk-order": ["x", "y"]},  # no x-qv-risk: no mark at all
+        }
+    }
+    found = marks(schema)
+    assert found.risk == {("a",): "ceiling"}
+    assert found.rules == {}
+    assert match_risk(found, ("a",)) == RiskMark("ceiling")

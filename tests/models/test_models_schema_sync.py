@@ -27,10 +27,12 @@ def test_committed_schemas_are_in_sync_with_the_models() -> None:
 
 def test_export_writes_every_slug_deterministically(tmp_path: Path) -> None:
     written = export_schemas(tmp_path / "out")
-    assert sorted(p.name for p in written) == [f"{s}.schema.json" for s in SLUGS]
-    first = {p.name: p.read_bytes() for p in written}
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == sorted(
+        [f"{s}.schema.json" for s in SLUGS] + [f"editor/{s}.schema.json" for s in SLUGS]
+    )
+    first = {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes() for p in written}
     export_schemas(tmp_path / "out")
-    assert {p.name: p.read_bytes() for p in written} == first
+    assert {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes() for p in written} == first
     text = first["strategy.schema.json"].decode()
     assert text.endswith("}\n")
     assert '\n  "$id"' in text

@@ -14,9 +14,9 @@ from qv_config.errors import GitError
 from qv_config.repo import gitcmd
 
 PACKAGE = Path(qv_config.__file__).resolve().parent
-# Starting a process: allowed in the git door, in secrets/ (the sops binary) and in the
-# ssh-keygen door of approvals/ only.
-_DOORS = ("secrets/", "approvals/sshkeygen.py")
+# Starting a process: allowed in the git door, in secrets/ (the sops binary), in the ssh-keygen
+# door of approvals/ and in graph/svg.py (Graphviz's dot, for `qv graph --format svg`) only.
+_DOORS = ("secrets/", "approvals/sshkeygen.py", "graph/svg.py")
 _SPAWN = re.compile(
     r"\bimport subprocess\b|\bfrom subprocess\b|\bPopen\b|\bos\.(system|popen|exec\w*|spawn\w*|"
     r"posix_spawn\w*)\b"

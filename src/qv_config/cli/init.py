@@ -24,6 +24,7 @@ def init_command(
     """Write a starter configuration repository that validates, syncs and reviews as written."""
     from qv_config.scaffold import write_starter
     from qv_config.scaffold.devkey import refuse_existing, write_dev_secrets
+    from qv_config.scaffold.editor import write_editor_support
 
     base = state.OPTIONS.start_dir()
     dest = base / directory if directory is not None else base
@@ -31,6 +32,7 @@ def init_command(
         refuse_existing(dest)
     written = write_starter(dest, force=force)
     written += write_dev_secrets(dest)
+    written += write_editor_support(dest)  # schemas/qv and .vscode/: completion while typing
     committed = None if no_git else _git(dest)
     _report(dest, sorted(written), committed)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +13,9 @@ from qv_config.cli.options import format_option
 from qv_config.cli.state import OPTIONS
 
 _FORMAT = format_option("text", "text", "markdown", "json")
+
+if TYPE_CHECKING:
+    from qv_config.diff.model import EnvDiff
 
 
 @app.command("review")
@@ -24,6 +29,12 @@ def review_command(
     ),
     key_file: Path | None = typer.Option(
         None, "--key-file", help="age key file for --decrypt (default: SOPS_AGE_KEY_FILE)."
+    ),
+    graph: bool = typer.Option(
+        False,
+        "--graph",
+        help="With --format markdown: a Mermaid graph per environment of the changed documents' "
+        "inheritance, the changed files (a template edit) outlined.",
     ),
 ) -> None:
     """Diff every environment between BASE and the work tree, template and base edits included.
@@ -41,13 +52,17 @@ def review_command(
 
     if output_format not in ("text", "markdown", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose text, markdown or json")
+    if graph and output_format != "markdown":
+        raise UsageError("--graph draws Mermaid in --format markdown", hint="add --format markdown")
     check_key_file(decrypt, key_file)
     root = find_root(OPTIONS.start_dir())
     base_rev = base or default_base(root)
     diffs = review(root, base_rev, None, decrypt=decrypt, key_file=key_file)
     needed = approvals_needed(root, base_rev)
     if output_format == "markdown":
-        write(reporters.review_markdown(diffs, short(base_rev), "work tree") + needed.markdown)
+        graphs = _graphs(root, base_rev, diffs) if graph else None
+        markdown = reporters.review_markdown(diffs, short(base_rev), "work tree", graphs)
+        write(markdown + needed.markdown)
     elif output_format == "json":
         data = {env: reporters.to_data(d) for env, d in diffs.items()}
         body = {"base": base_rev, "environments": data, "approvals": needed.data}
@@ -55,3 +70,10 @@ def review_command(
     else:
         print_markup("\n\n".join(reporters.text(diff) for diff in diffs.values()))
         console().print(needed.text, markup=False, highlight=False)
+
+
+def _graphs(root: Path, base: str, diffs: Mapping[str, EnvDiff]) -> dict[str, str]:
+    from qv_config.graph import to_mermaid
+    from qv_config.graph.review import review_graphs
+
+    return {env: to_mermaid(g) for env, g in review_graphs(root, base, diffs).items()}

@@ -1,4 +1,5 @@
-"""`qv secrets encrypt | decrypt | edit | rotate | keygen` — thin wrappers over qv_config.secrets.
+"""`qv secrets encrypt | decrypt | edit | rotate | keygen | check` — thin wrappers over
+qv_config.secrets.
 
 Registered in ``cli/app.py:_register`` with
 ``app.add_typer(secrets_app, name="secrets")``. Only ``decrypt`` ever prints a secret value.
@@ -105,3 +106,32 @@ def keygen(
     out.touch(mode=0o600)
     out.write_text(key_file_text(identity, f"# {comment}" if comment else ""), encoding="utf-8")
     typer.echo(identity.recipient)
+
+
+@secrets_app.command("check")
+def check(
+    paths: list[str] = typer.Argument(
+        None,
+        help="Check only files under these paths (default: the whole tree).",
+        show_default=False,
+    ),
+    output_format: str = typer.Option(
+        "text", "--format", "-f", help="Output format: text, json, github or sarif."
+    ),
+) -> None:
+    """Find secrets about to leak (exit 1): plaintext in x-qv-secret fields (QV601), at keys a
+    .sops.yaml rule encrypts (QV607), and the other secrets findings (QV602-QV606)."""
+    from qv_config import report
+    from qv_config.cli.output import write
+    from qv_config.cli.state import OPTIONS
+    from qv_config.cli.validate import _color, _repo_paths
+    from qv_config.repo import find_root
+    from qv_config.secrets.leaks import leak_check
+
+    reporter = report.get(output_format)
+    start = OPTIONS.start_dir()
+    root = find_root(start)
+    result, read = leak_check(root, _repo_paths(root, start.resolve(), list(paths or [])))
+    write(reporter(result, read=read, color=_color() and output_format == "text"))
+    if not result.ok:
+        raise typer.Exit(1)

@@ -8,7 +8,9 @@ lists compare whole. Two documents differ exactly when their canonical JSON does
 included: ``0.0`` and ``-0.0`` are written, and hashed, differently).
 
 Risk direction comes from ``x-qv-risk`` marks: raising a ``ceiling`` or lowering a ``floor``
-loosens; removing a limit loosens, adding one tightens. Secret fields never carry their values
+loosens; removing a limit loosens, adding one tightens. A ranked field (``x-qv-risk-order``: a
+lifecycle moving toward live, a later allocation stage, a kill switch enabled again) loosens by
+moving up its order; ``diff.ranks`` places the values. Secret fields never carry their values
 out of this module, unless the ``secret`` resolver reveals a changed one (``--decrypt``).
 """
 
@@ -23,7 +25,7 @@ import orjson
 
 from qv_config.diff.envspecific import Cover, EnvSpecific
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange, Op, Risk
-from qv_config.diff.rates import comparable
+from qv_config.diff.ranks import applies, rank, ranked
 from qv_config.diff.secretdiff import (
     SECRET_CHANGED,
     SecretQuery,
@@ -31,10 +33,11 @@ from qv_config.diff.secretdiff import (
     Shown,
     without_key,
 )
+from qv_config.models.marks import RiskMark
 from qv_config.yamlio.types import FieldPath
 
-MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
-"""(rendered document, concrete path) -> (risk direction "ceiling"/"floor" or None, is_secret).
+MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[RiskMark | None, bool]]
+"""(rendered document, concrete path) -> (risk mark or None, is_secret).
 
 The document is passed (not only its kind) because a Config's marks come from its own schema."""
 
@@ -70,7 +73,7 @@ def diff_documents(
             changes.append(_whole(ref, old, new))
             continue
         skip = same_for_all or _cover(ignore, new)
-        walker = _Walker(new, marks, skip if skip else None, ref)
+        walker = _Walker(new, marks, skip if skip else None, ref, old)
         walker.walk((), old, new)
         if walker.out:
             walkers[ref] = walker
@@ -131,6 +134,7 @@ class _Walker:
     marks: MarkLookup
     ignore: Cover | None  # env-specific paths left out (None: none)
     ref: str = ""
+    old_doc: Mapping[str, Any] = field(default_factory=dict)
     out: list[FieldChange] = field(default_factory=list)
     # Changed secret fields to settle (index into ``out``): their ciphertexts stay here only.
     secrets: list[tuple[int, SecretQuery]] = field(default_factory=list)
@@ -145,7 +149,9 @@ class _Walker:
         elif _named_list(old) and _named_list(new):
             self.walk_named(path, old, new)
         else:
-            change = _field_change(path, old, new, self.doc, self.marks, self.label(path))
+            change = _field_change(
+                path, old, new, (self.old_doc, self.doc), self.marks, self.label(path)
+            )
             if change.secret and change.op == "changed":
                 self.secrets.append((len(self.out), SecretQuery(self.ref, path, old, new)))
             self.out.append(change)
@@ -232,28 +238,36 @@ def _named_list(value: Any) -> bool:
     return len(names) == len(value) and all(isinstance(name, str) for name in names)
 
 
+Docs = tuple[Mapping[str, Any], Mapping[str, Any]]  # (old, new) versions of one document
+
+
 def _field_change(
-    path: FieldPath, old: Any, new: Any, doc: Mapping[str, Any], marks: MarkLookup, label: str
+    path: FieldPath, old: Any, new: Any, docs: Docs, marks: MarkLookup, label: str
 ) -> FieldChange:
     op: Op = "added" if old is _MISSING else "removed" if new is _MISSING else "changed"
-    direction, secret = marks(doc, path)
+    mark, secret = marks(docs[1], path)
     before = None if old is _MISSING else old
     after = None if new is _MISSING else new
-    risk = _risk(direction, before, after) if direction else None
+    risk = _risk(mark, path, before, after, docs) if mark else None
     if secret:
         before = _HIDDEN if before is not None else None
         after = _HIDDEN if after is not None else None
     return FieldChange(path, op, before, after, risk, secret, label)
 
 
-def _risk(direction: str, old: Any, new: Any) -> Risk | None:
-    """Loosened or tightened, for a ceiling (raising loosens) or a floor (lowering loosens)."""
+def _risk(mark: RiskMark, path: FieldPath, old: Any, new: Any, docs: Docs) -> Risk | None:
+    """Loosened or tightened, for a ceiling (raising loosens) or a floor (lowering loosens); a
+    ranked value by its place in its order, each side's in its own document."""
+    if not applies(mark, docs[1], path):
+        return None
     if old is None or new is None:
+        if ranked(mark):
+            return None  # an absent lifecycle or stage is no rank at all
         # No limit is the loosest limit of all.
         return "loosened" if new is None else "tightened"
-    a, b = comparable(old), comparable(new)
+    a, b = rank(mark, old, docs[0], path), rank(mark, new, docs[1], path)
     if a is None or b is None or a == b:
         return None
     raised = b > a
-    loosened = raised if direction == "ceiling" else not raised
+    loosened = raised if mark.direction == "ceiling" else not raised
     return "loosened" if loosened else "tightened"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qv_config.models.marks import Marks
+from qv_config.models.marks import Marks, RiskRule
 
 KINDS = ("Config", "Flag", "Strategy", "RiskPolicy", "ExecutionPolicy", "Environment")
 _TABLES: dict[Path | None, dict[str, Marks]] = {}  # per process: ``qv log`` asks per commit
@@ -64,10 +64,17 @@ def _models_stamp() -> str:
 
 
 def _encode(table: dict[str, Marks]) -> dict[str, Any]:
+    """Rows ``[path, direction, rule]`` of risk marks and ``[path]`` of secret fields."""
     return {
-        kind: [[list(p), mark] for p, mark in m.risk.items()] + [[list(p)] for p in m.secret]
+        kind: [[list(p), mark, _rule_row(m.rules.get(p))] for p, mark in m.risk.items()]
+        + [[list(p)] for p in m.secret]
         for kind, m in table.items()
     }
+
+
+def _rule_row(rule: RiskRule | None) -> list[Any]:
+    rule = rule or RiskRule()
+    return [list(rule.order), rule.order_of, [list(pair) for pair in rule.when]]
 
 
 def _decode(kept: Any) -> dict[str, Marks] | None:
@@ -75,7 +82,13 @@ def _decode(kept: Any) -> dict[str, Marks] | None:
         return None
     table: dict[str, Marks] = {}
     for kind, rows in kept.items():
-        risk = {tuple(row[0]): row[1] for row in rows if len(row) == 2}
+        risk = {tuple(row[0]): row[1] for row in rows if len(row) == 3}
         secret = frozenset(tuple(row[0]) for row in rows if len(row) == 1)
-        table[kind] = Marks(risk, secret)
+        rules = {tuple(row[0]): _rule(row[2]) for row in rows if len(row) == 3}
+        table[kind] = Marks(risk, secret, {p: r for p, r in rules.items() if r != RiskRule()})
     return table
+
+
+def _rule(row: list[Any]) -> RiskRule:
+    order, order_of, when = row
+    return RiskRule(tuple(order), order_of, tuple((ptr, value) for ptr, value in when))

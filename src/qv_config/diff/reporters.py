@@ -160,8 +160,11 @@ def _md_doc(change: DocChange) -> list[str]:
     return out
 
 
-def review_markdown(diffs: Mapping[str, EnvDiff], base: str, head: str) -> str:
-    """One pull-request comment for every environment (``qv review --format markdown``)."""
+def review_markdown(
+    diffs: Mapping[str, EnvDiff], base: str, head: str, graphs: Mapping[str, str] | None = None
+) -> str:
+    """One pull-request comment for every environment (``qv review --format markdown``);
+    ``graphs``: Mermaid text per environment (``--graph``), escaped by ``qv_config.graph``."""
     total_loosened = sum(d.loosened_count for d in diffs.values())
     span = f"{_md_code(safe(base))} → {_md_code(safe(head))}"
     lines = [REVIEW_MARKER, f"## qv review: effective change {span}", ""]
@@ -173,8 +176,16 @@ def review_markdown(diffs: Mapping[str, EnvDiff], base: str, head: str) -> str:
         # Raw HTML: the name is HTML-escaped, and in <code> GitHub reads no @mention.
         name = f"<b><code>{html.escape(safe(env))}</code></b>"
         lines += [f"<details{open_attr}>", f"<summary>{name}: {summary(diff)}</summary>", ""]
-        lines += [*markdown_details(diff), "", "</details>", ""]
+        lines += [*markdown_details(diff), "", *_graph_block((graphs or {}).get(env))]
+        lines += ["</details>", ""]
     return "\n".join(lines)
+
+
+def _graph_block(mermaid: str | None) -> list[str]:
+    if not mermaid:
+        return []
+    note = "Inheritance of the changed documents (files this change touched: red border):"
+    return [note, "", "```mermaid", mermaid.rstrip("\n"), "```", ""]
 
 
 # ---------------------------------------------------------------- json

@@ -13,7 +13,7 @@ from qv_config.names import check_env
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
-    pass
+    from qv_config.models.marks import RiskMark
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def parse_side(text: str) -> Side:
     return Side(check_env(env), rev or None)
 
 
-MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
+MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple["RiskMark | None", bool]]
 
 
 def mark_lookup(read: Callable[[str], bytes | None], root: Path | None = None) -> MarkLookup:
@@ -48,7 +48,7 @@ def mark_lookup(read: Callable[[str], bytes | None], root: Path | None = None) -
     import orjson
 
     from qv_config.diff.kindmarks import kind_marks
-    from qv_config.models.marks import Marks, is_secret, marks_for_config_schema, match_mark
+    from qv_config.models.marks import Marks, is_secret, marks_for_config_schema, match_risk
 
     marks_for_kind = kind_marks(root)
 
@@ -69,9 +69,9 @@ def mark_lookup(read: Callable[[str], bytes | None], root: Path | None = None) -
     by_kind: dict[str, Marks] = {}
     # Thousands of documents of a kind ask about the same few paths: answers by (marks, path);
     # the marks stay referenced (by_kind, by_schema), so their ids are not reused.
-    answers: dict[tuple[int, FieldPath], tuple[str | None, bool]] = {}
+    answers: dict[tuple[int, FieldPath], tuple[RiskMark | None, bool]] = {}
 
-    def lookup(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
+    def lookup(doc: Mapping[str, Any], path: FieldPath) -> tuple[RiskMark | None, bool]:
         kind = str(doc.get("kind", ""))
         if kind == "Config":
             found = config_marks(doc)
@@ -81,7 +81,7 @@ def mark_lookup(read: Callable[[str], bytes | None], root: Path | None = None) -
         key = (id(found), path)
         answer = answers.get(key)
         if answer is None:
-            answer = answers[key] = (match_mark(found, path), is_secret(found, path))
+            answer = answers[key] = (match_risk(found, path), is_secret(found, path))
         return answer
 
     return lookup

@@ -9,7 +9,7 @@ Public API:
   ``kind`` may also be ``"Project"``.
 - ``json_schemas()`` (slug -> JSON Schema) and ``export_schemas(out_dir) -> list[Path]``.
 - ``Marks``, ``marks(schema)``, ``marks_for_kind(kind)``, ``marks_for_config_schema(schema)``,
-  ``match_mark(marks, path)``, ``is_secret(marks, path)``.
+  ``match_mark(marks, path)``, ``match_risk(marks, path) -> RiskMark``, ``is_secret(marks, path)``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 # The submodule ``marks`` shares its name with the function: bound eagerly (it is pure Python).
-from qv_config.models.marks import Marks, is_secret, marks, marks_for_config_schema, match_mark
+from qv_config.models.marks import (
+    Marks,
+    RiskMark,
+    RiskRule,
+    is_secret,
+    marks,
+    marks_for_config_schema,
+    match_mark,
+    match_risk,
+)
 
 if TYPE_CHECKING:
     from qv_config.models.approval_policy import ApprovalPolicy
@@ -111,7 +120,9 @@ __all__ = [
     "ProjectLimits",
     "ProjectSpec",
     "RiskEnvelope",
+    "RiskMark",
     "RiskPolicy",
+    "RiskRule",
     "SchemaIssue",
     "Segment",
     "Strategy",
@@ -125,6 +136,7 @@ __all__ = [
     "marks_for_config_schema",
     "marks_for_kind",
     "match_mark",
+    "match_risk",
     "risk_marks",
     "stale_files",
 ]

@@ -98,7 +98,13 @@ class CorrelationGroup(QvModel):
 class RiskEnvelope(QvModel):
     """``RiskPolicy.spec``, also the risk envelope of an Environment."""
 
-    trading_state: Literal["active", "reducing", "halted"]
+    trading_state: Literal["active", "reducing", "halted"] = Field(
+        description="halted, reducing or active; toward active loosens",
+        json_schema_extra={
+            "x-qv-risk": "ceiling",
+            "x-qv-risk-order": ["halted", "reducing", "active"],
+        },
+    )
     limits: Limits
     concentration: Concentration | None = None
     correlation_groups: list[CorrelationGroup] | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from qv_config.models.common import Constraint, Document, IsoDate, QvModel, Variant
 
 StrategyName = Literal[
@@ -43,7 +45,15 @@ class FlagSpec(QvModel):
     owner: str | None = None
     expires: IsoDate | None = None
     description: str | None = None
-    enabled: bool
+    # A kill switch enabled is trading allowed (templates/flag/kill-switch.yaml): enabling one
+    # again loosens; other flags' ``enabled`` carries no risk direction.
+    enabled: bool = Field(
+        json_schema_extra={
+            "x-qv-risk": "ceiling",
+            "x-qv-risk-order": [False, True],
+            "x-qv-risk-when": {"1/type": "kill-switch"},
+        }
+    )
     impressionData: bool | None = None
     strategies: list[FlagStrategy] | None = None
     variants: list[Variant] | None = None

@@ -3,6 +3,12 @@
 A mark is keyed by a field-path *pattern*: mapping keys as strings, ``"*"`` for any list item or
 any key of an open map, e.g. ``("spec", "allocation", "stages", "*", "capital") -> "ceiling"``.
 ``match_mark`` matches a concrete path (where list indexes are ints) against those patterns.
+
+A mark on a field that is not a number says how its values rank (docs/format.md, "Risk
+marks"): ``x-qv-risk-order`` lists them from tightest to loosest (``[draft, ..., live]``) or
+is a relative JSON pointer to the document's own list of them (``"1/stages/*/name"``: the
+stages, in deployment order); ``x-qv-risk-when`` limits the mark to documents where sibling
+fields hold given values (``{"1/type": "kill-switch"}``). ``match_risk`` gives the whole mark.
 """
 
 from __future__ import annotations
@@ -25,11 +31,34 @@ _ANY_MEMBER = (
 
 
 @dataclass(frozen=True)
+class RiskRule:
+    """How a marked field that is not a plain limit ranks (empty: numbers and rates as they are).
+
+    ``order``: the values from tightest to loosest; ``order_of``: a relative JSON pointer to the
+    document's own values in that order; ``when``: (relative pointer, value) pairs that must all
+    hold in the document for the mark to apply."""
+
+    order: tuple[Any, ...] = ()
+    order_of: str = ""
+    when: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RiskMark:
+    """The risk mark of one field: its direction and, for a ranked field, its rule."""
+
+    direction: str  # "ceiling": a higher rank loosens; "floor": a lower one does
+    rule: RiskRule = RiskRule()
+
+
+@dataclass(frozen=True)
 class Marks:
-    """Field-path patterns of risk limits ("ceiling" | "floor") and of secret fields."""
+    """Field-path patterns of risk limits ("ceiling" | "floor") and of secret fields; ``rules``
+    holds the rank rule of the marked fields that have one."""
 
     risk: dict[Pattern, str] = field(default_factory=dict)
     secret: frozenset[Pattern] = frozenset()
+    rules: dict[Pattern, RiskRule] = field(default_factory=dict)
 
 
 def resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -92,34 +121,50 @@ def children(root: Mapping[str, Any], node: Mapping[str, Any]) -> Iterator[tuple
 
 def marks(schema: Mapping[str, Any], prefix: Pattern = ()) -> Marks:
     """Every marked field of ``schema``, as paths prefixed with ``prefix``."""
-    risk: dict[Pattern, str] = {}
-    secret: set[Pattern] = set()
-    _walk(schema, schema, prefix, risk, secret, frozenset())
-    return Marks(risk=risk, secret=frozenset(secret))
+    found = _Found()
+    _walk(schema, schema, prefix, found, frozenset())
+    return Marks(risk=found.risk, secret=frozenset(found.secret), rules=found.rules)
+
+
+@dataclass
+class _Found:
+    risk: dict[Pattern, str] = field(default_factory=dict)
+    secret: set[Pattern] = field(default_factory=set)
+    rules: dict[Pattern, RiskRule] = field(default_factory=dict)
 
 
 def _walk(
-    root: Mapping[str, Any],
-    node: Any,
-    path: Pattern,
-    risk: dict[Pattern, str],
-    secret: set[Pattern],
-    active_refs: frozenset[str],
+    root: Mapping[str, Any], node: Any, path: Pattern, found: _Found, active_refs: frozenset[str]
 ) -> None:
     if not isinstance(node, Mapping):
         return  # a boolean schema carries no marks
     mark = node.get("x-qv-risk")
     if mark in ("ceiling", "floor"):
-        risk[path] = mark
+        found.risk[path] = mark
+        rule = _rule(node)
+        if rule != RiskRule():
+            found.rules[path] = rule
     if node.get("x-qv-secret") is True:
-        secret.add(path)
+        found.secret.add(path)
     ref = node.get("$ref", node.get("$dynamicRef"))
     if isinstance(ref, str):
         if ref in active_refs:
             return  # a recursive schema: this subtree is already being walked
         active_refs = active_refs | {ref}
     for step, sub in children(root, node):
-        _walk(root, sub, path if step is None else (*path, step), risk, secret, active_refs)
+        _walk(root, sub, path if step is None else (*path, step), found, active_refs)
+
+
+def _rule(node: Mapping[str, Any]) -> RiskRule:
+    """The rank rule of a marked schema node; malformed keywords are ignored like unknown marks."""
+    order = node.get("x-qv-risk-order")
+    when = node.get("x-qv-risk-when")
+    conditions = tuple(sorted(when.items())) if isinstance(when, Mapping) else ()
+    return RiskRule(
+        order=tuple(order) if isinstance(order, list) else (),
+        order_of=order if isinstance(order, str) else "",
+        when=tuple((str(k), v) for k, v in conditions),
+    )
 
 
 def marks_for_config_schema(schema: Mapping[str, Any]) -> Marks:
@@ -132,15 +177,24 @@ def marks_for_config_schema(schema: Mapping[str, Any]) -> Marks:
 
 
 def match_mark(found: Marks, path: tuple[str | int, ...]) -> str | None:
-    """The risk mark of a concrete field path (list indexes are ints and match ``"*"``)."""
+    """The risk direction of a concrete field path (list indexes are ints and match ``"*"``)."""
+    pattern = _risk_pattern(found, path)
+    return None if pattern is None else found.risk[pattern]
+
+
+def match_risk(found: Marks, path: tuple[str | int, ...]) -> RiskMark | None:
+    """The whole risk mark (direction and rank rule) of a concrete field path."""
+    pattern = _risk_pattern(found, path)
+    if pattern is None:
+        return None
+    return RiskMark(found.risk[pattern], found.rules.get(pattern, RiskRule()))
+
+
+def _risk_pattern(found: Marks, path: tuple[str | int, ...]) -> Pattern | None:
     exact = tuple(str(p) for p in path)
-    hit = found.risk.get(exact)
-    if hit is not None or not found.risk:
-        return hit
-    for pattern, mark in found.risk.items():
-        if _matches(pattern, path):
-            return mark
-    return None
+    if exact in found.risk or not found.risk:
+        return exact if exact in found.risk else None
+    return next((p for p in found.risk if _matches(p, path)), None)
 
 
 def is_secret(found: Marks, path: tuple[str | int, ...]) -> bool:

@@ -59,10 +59,17 @@ def expected_files() -> dict[str, str]:
     return {f"{slug}.schema.json": render_schema(s) for slug, s in json_schemas().items()}
 
 
+def all_files() -> dict[str, str]:
+    """``expected_files`` and the editor schemas (``editor/<slug>.schema.json``)."""
+    from qv_config.models.editor import editor_files
+
+    return {**expected_files(), **editor_files()}
+
+
 def stale_files(out_dir: Path) -> list[Path]:
     """Files of ``out_dir`` that are missing or differ from the models (nothing is written)."""
     stale: list[Path] = []
-    for name, text in expected_files().items():
+    for name, text in all_files().items():
         path = out_dir / name
         try:  # a link is stale whatever it points to: export replaces it by the file
             current = None if path.is_symlink() else path.read_text(encoding="utf-8")
@@ -73,19 +80,23 @@ def stale_files(out_dir: Path) -> list[Path]:
     return stale
 
 
+def replace_file(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` as a new file renamed over the old name: a link there is
+    replaced, never written through (a repository could link a schema file to ~/.bashrc)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.tmp")
+    fresh.write_text(text, encoding="utf-8")
+    os.replace(fresh, path)
+    return path
+
+
 def export_schemas(out_dir: Path) -> list[Path]:
-    """Write ``<out_dir>/<slug>.schema.json`` for every kind; returns the paths written."""
+    """Write ``<out_dir>/<slug>.schema.json`` for every kind, and the editor schemas under
+    ``<out_dir>/editor/``; returns the paths written."""
     written: list[Path] = []
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in expected_files().items():
-            path = out_dir / name
-            # A new file renamed over the old name: a link there is replaced, never written
-            # through (a repository could link schemas/qv/x.schema.json to ~/.bashrc).
-            fresh = out_dir / f".{name}.tmp"
-            fresh.write_text(text, encoding="utf-8")
-            os.replace(fresh, path)
-            written.append(path)
+        for name, text in all_files().items():
+            written.append(replace_file(out_dir / name, text))
     except OSError as err:
         raise OperationalError(
             f"cannot write schemas to {out_dir}: {err.strerror or err}",

@@ -20,6 +20,10 @@ from qv_config.models.common import (
 
 Scalar = int | float | bool | str
 
+# Lifecycle states from the least to the most risk a strategy may carry: the way toward live
+# (draft, backtested, approved) loosens, the way out of it (deprecated, retired) tightens.
+LIFECYCLE_RISK = ("retired", "deprecated", "draft", "backtested", "approved", "live")
+
 
 class Parameter(QvModel):
     """A typed parameter: min/max for int and float; choices required for enum."""
@@ -70,14 +74,23 @@ class Stage(QvModel):
 
 
 class Allocation(QvModel):
-    current_stage: str
+    current_stage: str = Field(
+        description="name of the stage deployed now; a later stage loosens",
+        json_schema_extra={"x-qv-risk": "ceiling", "x-qv-risk-order": "1/stages/*/name"},
+    )
     stages: Annotated[list[Stage], Field(min_length=1, description="in deployment order")]
 
 
 class StrategySpec(QvModel):
     version: str = Field(description="semver, e.g. 1.4.2")
-    lifecycle: Lifecycle
-    activation: Literal["active", "inactive"]
+    lifecycle: Lifecycle = Field(
+        description="moving toward live loosens",
+        json_schema_extra={"x-qv-risk": "ceiling", "x-qv-risk-order": list(LIFECYCLE_RISK)},
+    )
+    activation: Literal["active", "inactive"] = Field(
+        description="activating loosens",
+        json_schema_extra={"x-qv-risk": "ceiling", "x-qv-risk-order": ["inactive", "active"]},
+    )
     evidence: Evidence | None = None
     universe: Universe | None = None
     parameters: dict[str, Parameter] | None = None

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 from qv_config.findings import Finding
 
-SECRET_VALUE_CODES = frozenset({"QV601"})  # findings whose line holds a plaintext secret
+# Findings whose line holds a plaintext secret: QV601 (x-qv-secret field), QV607 (a key the
+# .sops.yaml rule encrypts; `qv secrets check`).
+SECRET_VALUE_CODES = frozenset({"QV601", "QV607"})
 MASK = "********"
 # A mapping key at the start of the text (plain or quoted), then ":" and a space or the end.
 _KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s:][^:]*?)\s*:(?=\s|$)""")
