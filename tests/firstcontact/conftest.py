@@ -12,8 +12,8 @@ from tests.firstcontact.gittree import commit_all, git
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = (
-    "qv.yaml", ".sops.yaml", "environments", "strategies", "templates", "schemas", "reports",
-    "keys", "scripts",
+    "qv.yaml", ".sops.yaml", "environments", "policy", "strategies", "templates", "schemas",
+    "reports", "keys", "scripts",
 )  # fmt: skip
 DEV_KEY = "keys/demo-dev.agekey"
 

@@ -13,7 +13,7 @@ from tests.qvbin import QV
 
 FORMATS = {
     "validate": "[text|json|github|sarif]",
-    "render": "[yaml|json]",
+    "render": "[yaml|json|unleash]",
     "diff": "[text|markdown|json]",
     "review": "[text|markdown|json]",
     "log": "[text|json]",

@@ -17,6 +17,7 @@ from qv_config.diff.model import EnvDiff
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
+    from qv_config.models.marks import RiskMark
     from qv_config.repo.types import Snapshot
 
 
@@ -55,7 +56,7 @@ def _deployed_marks(
     ``kind`` or ``metadata`` in the store must not unmask a secret field."""
     deployed = {id(theirs[ref]): doc for ref, doc in mine.items() if ref in theirs}
 
-    def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
+    def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[RiskMark | None, bool]:
         return lookup(deployed.get(id(doc), doc), path)
 
     return marks
