@@ -181,7 +181,7 @@ def _judge_commit(
 ) -> ReviewVerdict:
     if not review.commit_id:
         return verdict("no-commit", f"the approval of {who} names no commit (it was removed)")
-    sha = safe(review.commit_id, 12)
+    sha = safe(review.commit_id[:12])
     found = digest(review.commit_id)
     if isinstance(found, QvError):
         return verdict("unrenderable", f"the approval of {who} is of {sha}: {bounded(str(found))}")
