@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import httpx
 
 TOKEN_NEEDS = (
-    "a fine-grained token with Pull requests: read and write and Contents: read on the"
-    " repository, or a classic token with the repo scope"
+    "a fine-grained token with Pull requests: read and write on the repository, or a classic"
+    " token with the repo scope (public_repo for a public repository)"
 )
 
 
