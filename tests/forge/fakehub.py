@@ -36,6 +36,7 @@ class Repo:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     commits: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # sha → pulls that had it
 
 
 @dataclass
@@ -147,10 +148,13 @@ def _error(status: int, message: str, **extra: Any) -> Reply:
 
 def route(hub: FakeGitHub, seen: Seen) -> Reply:
     parts = seen.path.removeprefix(hub.prefix).strip("/").split("/")
-    if len(parts) < 4 or parts[0] != "repos" or parts[3] != "pulls":
+    repo = "/".join(parts[1:3])
+    if len(parts) < 4 or parts[0] != "repos" or repo not in hub.repos:
         return _error(404, "Not Found")
-    repo = f"{parts[1]}/{parts[2]}"
-    if repo not in hub.repos:
+    if parts[3] == "commits" and len(parts) == 6 and parts[5] == "pulls":
+        numbers = hub.repos[repo].commit_pulls.get(parts[4], [])
+        return _page(hub, seen, [hub.pull_json(repo, n, simple=True) for n in numbers])
+    if parts[3] != "pulls":
         return _error(404, "Not Found")
     rest = parts[4:]
     if not rest:
@@ -166,6 +170,15 @@ def route(hub: FakeGitHub, seen: Seen) -> Reply:
     return _error(404, "Not Found")
 
 
+def _too_long(body: dict[str, Any]) -> Reply | None:
+    """GitHub's answer to a body over 65,536 characters."""
+    if len(body.get("body") or "") <= 65536:
+        return None
+    message = "body is too long (maximum is 65536 characters)"
+    errors = [{"resource": "Issue", "code": "custom", "field": "body", "message": message}]
+    return _error(422, "Validation Failed", errors=errors)
+
+
 def _list_or_create(hub: FakeGitHub, repo: str, seen: Seen) -> Reply:
     state = hub.repos[repo]
     if seen.method == "GET":
@@ -179,6 +192,8 @@ def _list_or_create(hub: FakeGitHub, repo: str, seen: Seen) -> Reply:
         ]
         return 200, {}, found
     body = json.loads(seen.body)
+    if (refused := _too_long(body)) is not None:
+        return refused
     for name in ("head", "base"):
         if body.get(name) not in state.branches:
             return _error(
@@ -201,6 +216,8 @@ def _list_or_create(hub: FakeGitHub, repo: str, seen: Seen) -> Reply:
 def _get_or_update(hub: FakeGitHub, repo: str, number: int, seen: Seen) -> Reply:
     if seen.method == "PATCH":
         body = json.loads(seen.body)
+        if (refused := _too_long(body)) is not None:
+            return refused
         hub.repos[repo].pulls[number].update({k: body[k] for k in ("title", "body") if k in body})
     return 200, {}, hub.pull_json(repo, number)
 

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from qv_config.forge.github import GitHub
+from qv_config.errors import UsageError
+from qv_config.forge.github import BODY_LIMIT, GitHub, fit_body
 from qv_config.forge.http import API_VERSION
 from tests.forge.fakehub import TOKEN, FakeGitHub
 
@@ -144,3 +145,38 @@ def test_a_repository_that_is_no_owner_name_is_a_usage_error(repo: str) -> None:
         GitHub(repo, TOKEN)
     assert getattr(caught.value, "exit_code", None) == 2
     assert "\x1b" not in str(caught.value)
+
+
+def test_the_pull_requests_of_a_commit(hub: FakeGitHub) -> None:
+    hub.repos[REPO].pulls[4] = {"title": "t", "body": "", "head": "main", "base": "main"}
+    hub.repos[REPO].commit_pulls["c" * 40] = [4]
+    with client(hub) as forge:
+        assert [p.number for p in forge.pulls_for_commit("c" * 40)] == [4]
+        assert forge.pulls_for_commit("d" * 40) == []
+        with pytest.raises(UsageError, match="is not a commit id"):
+            forge.pulls_for_commit("HEAD;rm")
+
+
+def test_a_body_longer_than_github_takes_is_cut_with_a_note(hub: FakeGitHub) -> None:
+    """GitHub refuses a body over 65,536 characters (422): a whole-environment promotion's
+    diff can be longer. The body is cut at a line end and says so."""
+    hub.repos[REPO].branches["qv/promote-1"] = "b" * 40
+    long_body = "## Promotion\n\n" + "".join(
+        f"| strategy | s{n} | changed |\n" for n in range(4000)
+    )
+    with client(hub) as forge:
+        forge.open_pull("qv/promote-1", "main", "Promote", long_body)
+        forge.open_pull("qv/promote-1", "main", "Promote", long_body + "more\n")
+    sent = hub.repos[REPO].pulls[1]["body"]
+    assert len(sent) <= BODY_LIMIT
+    assert sent.startswith(long_body[:60000])
+    assert sent.endswith("`qv diff` shows the whole change.*\n")
+    assert "| changed |\n\n*The rest is cut" in sent
+
+
+def test_a_cut_inside_a_code_fence_closes_it() -> None:
+    body = "```diff\n" + "+ line\n" * 100
+    cut = fit_body(body, limit=300)
+    assert len(cut) <= 300
+    assert cut.count("```") == 2
+    assert fit_body("short") == "short"

@@ -1,9 +1,10 @@
 """``GitHub``: the calls qv makes to GitHub's REST API, for one repository.
 
-Pull requests (open or update one for a branch, find one, read one), their reviews and their
-commits. Endpoints, as GitHub's OpenAPI description names them: ``pulls/create``,
-``pulls/update``, ``pulls/list``, ``pulls/get``, ``pulls/list-reviews``,
-``pulls/list-commits``. docs/forge.md lists them with the permissions they need.
+Pull requests (open or update one for a branch, find one, read one, those of a commit), their
+reviews and their commits. Endpoints, as GitHub's OpenAPI description names them:
+``pulls/create``, ``pulls/update``, ``pulls/list``, ``pulls/get``, ``pulls/list-reviews``,
+``pulls/list-commits``, ``repos/list-pull-requests-associated-with-commit``. docs/forge.md
+lists them with the permissions they need.
 """
 
 from __future__ import annotations
@@ -18,8 +19,26 @@ from qv_config.forge.types import PullCommit, PullRequest, Review
 from qv_config.safetext import safe
 
 DEFAULT_API_URL = "https://api.github.com"
+BODY_LIMIT = 65536  # characters GitHub takes in a pull request's body (more is a 422)
+_CUT_NOTE = (
+    "\n\n*The rest is cut: GitHub takes {limit:,} characters in a pull request's body."
+    " `qv diff` shows the whole change.*\n"
+)
 # owner: letters, digits, hyphens; repository: letters, digits, '.', '-', '_' (never . or ..)
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
+
+
+def fit_body(body: str, limit: int = BODY_LIMIT) -> str:
+    """``body`` as GitHub takes it: a longer one is cut at a line end, an open code fence
+    closed, and a note says so (a whole-environment promotion can diff more than that)."""
+    if len(body) <= limit:
+        return body
+    note = _CUT_NOTE.format(limit=limit)
+    room = limit - len(note) - len("\n```")
+    cut = body.rfind("\n", 0, room)
+    kept = body[: cut if cut > 0 else room]
+    fences = sum(1 for line in kept.splitlines() if line.lstrip().startswith("```"))
+    return kept + ("\n```" if fences % 2 else "") + note
 
 
 def check_repo(repo: str) -> str:
@@ -71,6 +90,7 @@ class GitHub:
     def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest:
         """Open a pull request from branch ``head`` into ``base``; when one is open already for
         that head and base, update its body instead (a promotion run again)."""
+        body = fit_body(body)
         existing = self.pull_for_head(head, base=base)
         if existing is not None:
             return self._update_body(existing, body)
@@ -109,6 +129,13 @@ class GitHub:
         answer = self._http.call("GET", f"/repos/{self.repo}/pulls/{int(number)}", what)
         return wire.pull(answer.body, what)
 
+    def pulls_for_commit(self, sha: str) -> list[PullRequest]:
+        """The pull requests that brought commit ``sha`` (open, closed or merged): where the
+        reviews of a commit on the default branch were given."""
+        what = f"listing the pull requests of commit {safe(sha[:12])} on {self.repo}"
+        path = f"/repos/{self.repo}/commits/{_sha(sha)}/pulls"
+        return [wire.pull(item, what) for item in self._http.pages(path, what)]
+
     def reviews(self, number: int) -> list[Review]:
         """Every review of pull request ``number``, oldest first (all pages)."""
         what = f"listing the reviews of {self.repo}#{number}"
@@ -120,3 +147,9 @@ class GitHub:
         what = f"listing the commits of {self.repo}#{number}"
         path = f"/repos/{self.repo}/pulls/{int(number)}/commits"
         return [wire.commit(item, what) for item in self._http.pages(path, what)]
+
+
+def _sha(sha: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{7,64}", sha):
+        raise UsageError(f"{safe(sha)!r} is not a commit id", hint="give a full hexadecimal id")
+    return sha
