@@ -262,3 +262,25 @@ def test_a_commit_the_repository_lacks_makes_a_review_not_count(repo: Path) -> N
         principals=PRINCIPALS,
     )
     assert [v.reason for v in verdicts] == ["counts", "unrenderable"]
+
+
+def test_the_source_finds_the_pull_request_of_the_change(hub: FakeGitHub) -> None:
+    """As the approvals core asks: the reviews of the pull request whose head is the change's
+    newest commit; after a merge, of the one pull request that brought it; with two
+    candidates and neither its head, of none (nothing counts rather than the wrong ones)."""
+    state = hub.repos["octo/trading-config"]
+    state.branches.update({"qv/a": HEAD, "qv/b": OLD})
+    state.pulls[1] = {"title": "a", "body": "", "head": "qv/a", "base": "main"}
+    state.pulls[2] = {"title": "b", "body": "", "head": "qv/b", "base": "main"}
+    hub.add_review("octo/trading-config", 1, "alice-gh", "APPROVED", HEAD)
+    hub.add_review("octo/trading-config", 2, "Bob", "APPROVED", OLD)
+    state.commit_pulls.update({HEAD: [2, 1], REBASED: [2], GONE: [1, 2]})
+    source = GitHubReviews(GitHub("octo/trading-config", TOKEN, hub.url))
+    assert source.name == "github"
+    assert [r.login for r in source.reviews("dev", TARGET, [HEAD, OLD])] == ["alice-gh"]
+    assert [r.login for r in source.reviews("dev", TARGET, [REBASED])] == ["Bob"]
+    assert source.reviews("dev", TARGET, [GONE]) == ()
+    assert source.reviews("dev", TARGET, []) == ()
+    given = GitHubReviews(GitHub("octo/trading-config", TOKEN, hub.url), number=2)
+    (review,) = given.reviews("dev", TARGET, [HEAD])
+    assert (review.login, review.commit_sha) == ("Bob", OLD)

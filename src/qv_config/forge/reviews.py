@@ -57,20 +57,44 @@ class ReviewVerdict:
 
 
 class ReviewSource(Protocol):
-    """Where reviews come from: ``GitHubReviews``, or a fixed list in a test."""
+    """A forge's reviews of a change, as the approvals core asks for them: ``commits`` are the
+    change's commits, newest first; the reviews come oldest first."""
 
-    def reviews(self, number: int) -> Sequence[Review]: ...
+    name: str  # the policy's source name: "github"
+
+    def reviews(self, env: str, target_digest: str, commits: Sequence[str]) -> Sequence[Review]: ...
 
 
 class GitHubReviews:
-    """The reviews of pull requests on GitHub, as an approval source named ``github``."""
+    """The reviews of a pull request on GitHub, as the approval source named ``github``.
+
+    The pull request is ``number`` when given (``forge.env.pull_number``: a pull_request
+    workflow run, ``QV_PULL_REQUEST``), else the one GitHub associates with the change's newest
+    commit: the open one whose head it is, else the only one that brought it (after a merge,
+    for the agent). None found: no reviews, so none counts."""
 
     name = "github"
 
-    def __init__(self, forge: GitHub) -> None:
+    def __init__(self, forge: GitHub, number: int | None = None) -> None:
         self.forge = forge
+        self.number = number
 
-    def reviews(self, number: int) -> tuple[Review, ...]:
+    def reviews(self, env: str, target_digest: str, commits: Sequence[str]) -> tuple[Review, ...]:
+        """The reviews of the change's pull request, oldest first (``env`` and
+        ``target_digest`` are the core's to judge with)."""
+        number = self.number if self.number is not None else self.pull_of(commits)
+        return () if number is None else self.of_pull(number)
+
+    def pull_of(self, commits: Sequence[str]) -> int | None:
+        """The pull request of a change whose newest commit is ``commits[0]``."""
+        if not commits:
+            return None
+        pulls = self.forge.pulls_for_commit(commits[0])
+        heads = [pull for pull in pulls if pull.head_sha == commits[0]]
+        chosen = heads or (pulls if len(pulls) == 1 else [])  # two candidates: neither
+        return chosen[0].number if chosen else None
+
+    def of_pull(self, number: int) -> tuple[Review, ...]:
         """Every review of pull request ``number``, oldest first."""
         return tuple(self.forge.reviews(number))
 
@@ -84,7 +108,7 @@ class GitHubReviews:
     ) -> tuple[ReviewVerdict, ...]:
         """``judge_reviews`` of pull request ``number``'s reviews."""
         return judge_reviews(
-            self.reviews(number),
+            self.of_pull(number),
             target_digest=target_digest,
             digest_of=digest_of,
             principals=principals,

@@ -40,6 +40,11 @@ class Review:
     review_id: int = 0
 
     @property
+    def commit_sha(self) -> str:
+        """``commit_id``, "" when GitHub no longer has the commit (never renders)."""
+        return self.commit_id or ""
+
+    @property
     def is_bot(self) -> bool:
         """A GitHub App or other bot account: its reviews never count as a person's."""
         return self.user_type == "Bot" or self.login.lower().endswith("[bot]")
