@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qv_config.errors import UsageError
-from qv_config.forge.env import from_env, parse_remote, pull_number
+from qv_config.forge.env import from_env, open_pull, parse_remote, pull_number
 from tests.forge.fakehub import TOKEN, FakeGitHub
 
 
@@ -89,6 +89,17 @@ def test_no_repository_anywhere(tmp_path: Path) -> None:
 def test_an_origin_that_is_no_github_url(url: str) -> None:
     with pytest.raises(UsageError, match="is not a GitHub repository URL"):
         parse_remote(url)
+
+
+def test_open_pull_in_one_call(tmp_path: Path, hub: FakeGitHub) -> None:
+    hub.repos["octo/trading-config"].branches["qv/promote/dev-to-staging/abc"] = "b" * 40
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/trading-config"}
+    env["QV_GITHUB_API_URL"] = hub.url
+    head = "qv/promote/dev-to-staging/abc"
+    pull = open_pull(tmp_path, head=head, base="main", title="t", body="b", environ=env)
+    assert (pull.number, pull.created) == (1, True)
+    again = open_pull(tmp_path, head=head, base="main", title="t", body="c", environ=env)
+    assert (again.number, again.created) == (1, False)
 
 
 def test_from_env_reaches_the_server(tmp_path: Path, hub: FakeGitHub) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from qv_config.errors import UsageError
 from qv_config.forge.github import DEFAULT_API_URL, GitHub
+from qv_config.forge.types import PullRequest
 from qv_config.repo import gitcmd
 from qv_config.safetext import safe
 
@@ -53,6 +54,21 @@ def from_env(root: Path, environ: Mapping[str, str] | None = None) -> GitHub:
             hint="export GITHUB_REPOSITORY=owner/name, or git remote add origin <url>",
         )
     return GitHub(repo, token, api_url(env, remote))
+
+
+def open_pull(
+    root: Path,
+    *,
+    head: str,
+    base: str,
+    title: str,
+    body: str,
+    environ: Mapping[str, str] | None = None,
+) -> PullRequest:
+    """``qv promote --open-pr`` in one call: the pull request of branch ``head`` into ``base``
+    opened, or its body updated when one is open, with the client the environment configures."""
+    with from_env(root, environ) as forge:
+        return forge.open_pull(head, base, title, body)
 
 
 def api_url(env: Mapping[str, str], remote: Remote | None) -> str:
