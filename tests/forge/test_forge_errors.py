@@ -184,6 +184,13 @@ def test_an_empty_token_is_a_usage_error_naming_github_token() -> None:
         GitHub(REPO, "  ")
 
 
+@pytest.mark.parametrize("token", ["ghp_ab cd", "ghp_tökén", "ghp_a\nb", '"ghp_x\x1b"'])
+def test_a_token_that_cannot_be_one_is_refused_unquoted(token: str) -> None:
+    with pytest.raises(UsageError, match="holds characters no GitHub token has") as caught:
+        GitHub(REPO, token)
+    assert token.strip('"') not in str(caught.value)
+
+
 def response(status: int, headers: dict[str, str], body: object) -> httpx.Response:
     return httpx.Response(status, headers=headers, json=body)
 

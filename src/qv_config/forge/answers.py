@@ -27,33 +27,39 @@ def failure(response: httpx.Response, what: str, api_url: str) -> ForgeError:
     return error
 
 
+# The refusals of one status: the message (formatted with what GitHub said) and the hint.
+_REFUSALS = {
+    401: (
+        "GitHub refused the token while {what} (401{said})",
+        f"set GITHUB_TOKEN to a valid, unexpired token: {TOKEN_NEEDS}",
+    ),
+    403: (
+        "GitHub refused {what} (403{said})",
+        f"the token lacks a permission: {TOKEN_NEEDS} (in an organisation with SAML single"
+        " sign-on, authorise the token for it)",
+    ),
+    404: (
+        "GitHub found nothing while {what} at {api_url} (404{said})",
+        "check the repository (GITHUB_REPOSITORY, else the origin remote) and that the token can"
+        " see it: GitHub answers 404 to a token without access to a private repository",
+    ),
+    422: (
+        "GitHub rejected {what} (422{said}{details})",
+        "check what GitHub names (a branch not on GitHub yet: push it first, --push)",
+    ),
+}
+
+
 def _failure(response: httpx.Response, what: str, api_url: str) -> ForgeError:
     status, said = response.status_code, _message(response)
-    if status == 401:
-        return ForgeError(
-            f"GitHub refused the token while {what} (401{said})",
-            hint=f"set GITHUB_TOKEN to a valid, unexpired token: {TOKEN_NEEDS}",
-        )
     limited = _rate_limited(response, said)
     if limited is not None:
         return limited
-    if status == 403:
+    if status in _REFUSALS:
+        message, hint = _REFUSALS[status]
+        details = _details(response) if status == 422 else ""
         return ForgeError(
-            f"GitHub refused {what} (403{said})",
-            hint=f"the token lacks a permission: {TOKEN_NEEDS} (in an organisation with SAML"
-            " single sign-on, authorise the token for it)",
-        )
-    if status == 404:
-        return ForgeError(
-            f"GitHub found nothing while {what} at {api_url} (404{said})",
-            hint="check the repository (GITHUB_REPOSITORY, else the origin remote) and that the"
-            " token can see it: GitHub answers 404 to a token without access to a private"
-            " repository",
-        )
-    if status == 422:
-        return ForgeError(
-            f"GitHub rejected {what} (422{said}{_details(response)})",
-            hint="check that the branches exist on GitHub (push the branch first: --push)",
+            message.format(what=what, said=said, api_url=api_url, details=details), hint=hint
         )
     if 300 <= status < 400:
         moved = safe(response.headers.get("location", "?"))

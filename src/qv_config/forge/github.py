@@ -25,6 +25,7 @@ _CUT_NOTE = (
     " `qv diff` shows the whole change.*\n"
 )
 # owner: letters, digits, hyphens; repository: letters, digits, '.', '-', '_' (never . or ..)
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
 
 
@@ -39,6 +40,23 @@ def fit_body(body: str, limit: int = BODY_LIMIT) -> str:
     kept = body[: cut if cut > 0 else room]
     fences = sum(1 for line in kept.splitlines() if line.lstrip().startswith("```"))
     return kept + ("\n```" if fences % 2 else "") + note
+
+
+def check_token(token: str) -> str:
+    """``token`` without surrounding blanks, if it can be one (printable ASCII: it goes into
+    an HTTP header); a usage error that never quotes it otherwise."""
+    token = token.strip()
+    if not token:
+        raise UsageError(
+            "no GitHub token: GITHUB_TOKEN is empty",
+            hint="export GITHUB_TOKEN (a token with Pull requests: read and write)",
+        )
+    if not _TOKEN.match(token):
+        raise UsageError(
+            "GITHUB_TOKEN holds characters no GitHub token has (blanks, control or non-ASCII)",
+            hint="copy the token again, without quotes or line breaks",
+        )
+    return token
 
 
 def check_repo(repo: str) -> str:
@@ -58,12 +76,7 @@ class GitHub:
         self, repo: str, token: str, api_url: str = DEFAULT_API_URL, *, timeout: float = 30.0
     ) -> None:
         self.repo = check_repo(repo)
-        if not token.strip():
-            raise UsageError(
-                "no GitHub token: GITHUB_TOKEN is empty",
-                hint="export GITHUB_TOKEN (a token with Pull requests: read and write)",
-            )
-        self._http = Transport(api_url, token.strip(), timeout=timeout)
+        self._http = Transport(api_url, check_token(token), timeout=timeout)
 
     @property
     def api_url(self) -> str:
