@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,9 +32,32 @@ Reply = tuple[int, dict[str, str], Json]
 
 @dataclass
 class Repo:
-    """One repository's state: its branches (name → head sha) and pull requests."""
+    """One repository's state: its branches (name → head sha; with ``git_dir``, a bare
+    repository qv pushes to, its branches are read from there too) and pull requests."""
 
     branches: dict[str, str] = field(default_factory=lambda: {"main": "a" * 40})
+    git_dir: Path | None = None
+
+    def branch(self, name: str) -> str | None:
+        if self.git_dir is not None:
+            done = subprocess.run(
+                [
+                    "git",
+                    "--git-dir",
+                    str(self.git_dir),
+                    "rev-parse",
+                    "--verify",
+                    "-q",
+                    f"refs/heads/{name}",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode == 0:
+                return done.stdout.strip()
+        return self.branches.get(name)
+
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     commits: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -133,9 +158,9 @@ class FakeGitHub:
         html = f"https://github.example/{repo}/pull/{number}"
         item.update(number=number, html_url=html, title=pull["title"], body=pull["body"])
         item.update(state="open", requested_teams=[], requested_reviewers=[])
-        item["head"].update(ref=pull["head"], sha=self.repos[repo].branches[pull["head"]])
+        item["head"].update(ref=pull["head"], sha=self.repos[repo].branch(pull["head"]))
         item["head"]["label"] = f"{owner}:{pull['head']}"
-        item["base"].update(ref=pull["base"], sha=self.repos[repo].branches[pull["base"]])
+        item["base"].update(ref=pull["base"], sha=self.repos[repo].branch(pull["base"]))
         return item
 
 
@@ -195,7 +220,7 @@ def _list_or_create(hub: FakeGitHub, repo: str, seen: Seen) -> Reply:
     if (refused := _too_long(body)) is not None:
         return refused
     for name in ("head", "base"):
-        if body.get(name) not in state.branches:
+        if not isinstance(body.get(name), str) or state.branch(body[name]) is None:
             return _error(
                 422,
                 "Validation Failed",
