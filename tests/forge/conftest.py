@@ -12,16 +12,27 @@ from tests.forge.fakehub import FakeGitHub
 from tests.forge.openapi import Checker, Unavailable, description
 
 
-@pytest.fixture(scope="session")
-def checker() -> Checker:
-    """The checker of GitHub's REST API description; under CI=true one that cannot be had
-    fails the test, elsewhere it skips saying why."""
+def _checker(name: str) -> Checker:
+    """The checker of GitHub's REST API description ``name``; under CI=true one that cannot
+    be had fails the test, elsewhere it skips saying why."""
     try:
-        return Checker(description())
+        return Checker(description(name))
     except Unavailable as err:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"GitHub's OpenAPI description is needed under CI: {err}")
         pytest.skip(f"GitHub's OpenAPI description is not available: {err}")
+
+
+@pytest.fixture(scope="session")
+def checker() -> Checker:
+    """github.com's REST API description."""
+    return _checker("api.github.com")
+
+
+@pytest.fixture(scope="session")
+def ghes_checker() -> Checker:
+    """GitHub Enterprise Server 3.19's REST API description."""
+    return _checker("ghes-3.19")
 
 
 def _serve(checker: Checker, prefix: str) -> Iterator[FakeGitHub]:
@@ -41,6 +52,6 @@ def hub(checker: Checker) -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def ghe_hub(checker: Checker) -> Iterator[FakeGitHub]:
-    """The same as GitHub Enterprise Server serves it: under /api/v3."""
-    yield from _serve(checker, "/api/v3")
+def ghe_hub(ghes_checker: Checker) -> Iterator[FakeGitHub]:
+    """GitHub Enterprise Server's API: under /api/v3, held to Enterprise Server's description."""
+    yield from _serve(ghes_checker, "/api/v3")

@@ -4,7 +4,8 @@ makes and every response the fake server gives against it.
 The description is the npm package ``@octokit/openapi`` at a pinned version: its tarball is
 fetched from the npm registry with Python at test time (CI has only Python and the
 registries), verified against the pinned sha512 integrity (the registry's ``dist.integrity``),
-and ``generated/api.github.com.json`` is kept in a cache folder outside the repository
+and ``generated/api.github.com.json`` (and ``ghes-3.19.json``, Enterprise Server's) is kept in
+a cache folder outside the repository
 (``$QV_TEST_CACHE``, else ``$XDG_CACHE_HOME/qv-tests``, else ``~/.cache/qv-tests``), checked
 against its pinned sha256 on every use. Under CI=true a description that cannot be had fails the
 tests; elsewhere they skip, saying why.
@@ -33,8 +34,12 @@ from typing import Any
 PACKAGE = "@octokit/openapi"
 VERSION = "23.0.2"
 INTEGRITY = "sha512-pV8M7L9GY23AybNvTmo2nyjmpmnt6+2sRE/tqr0ZLQcPS4lnw7u5eZGNmwRNkBC3D7gZXbFx5AHzLUVRBXGDhg=="  # noqa: E501 (the registry's dist.integrity)
-MEMBER = "package/generated/api.github.com.json"
-MEMBER_SHA256 = "829b4bebb19a53133289f7b0bc819f4f1118115821db2ca9f25e9ee995a7da2a"
+# The descriptions used, by name, with the sha256 of each: github.com's, and the newest
+# Enterprise Server's the package has (the ghe_hub fixture is held to it).
+MEMBERS = {
+    "api.github.com": "829b4bebb19a53133289f7b0bc819f4f1118115821db2ca9f25e9ee995a7da2a",
+    "ghes-3.19": "8c852cf1bde4d40ee19dffd9cdd18650bfad09f9dd0cd5039b9d775056104139",
+}
 REGISTRY = "https://registry.npmjs.org"
 BASE = "urn:github-openapi"  # the description's URI for $ref resolution
 # Statuses GitHub gives on any endpoint whose description does not list them all: their body
@@ -66,20 +71,22 @@ def tarball_url(registry: str | None = None) -> str:
     return f"{base}/{PACKAGE}/-/openapi-{VERSION}.tgz"
 
 
-def cached_path() -> Path:
-    return cache_dir() / f"octokit-openapi-{VERSION}" / "api.github.com.json"
+def cached_path(name: str) -> Path:
+    return cache_dir() / f"octokit-openapi-{VERSION}" / f"{name}.json"
 
 
-def description_bytes() -> bytes:
-    """The verified description: from the cache, else fetched, verified and cached."""
-    path = cached_path()
+def description_bytes(name: str) -> bytes:
+    """The verified description ``name``: from the cache, else every one of ``MEMBERS``
+    fetched, verified and cached (one download of the tarball)."""
+    path = cached_path(name)
     if path.is_file():
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() == MEMBER_SHA256:
+        if hashlib.sha256(data).hexdigest() == MEMBERS[name]:
             return data
-    data = extract(fetch(tarball_url()))
-    _write_atomically(path, data)
-    return data
+    found = extract(fetch(tarball_url()))
+    for member, data in found.items():
+        _write_atomically(cached_path(member), data)
+    return found[name]
 
 
 def fetch(url: str) -> bytes:
@@ -94,18 +101,21 @@ def fetch(url: str) -> bytes:
     return response.content
 
 
-def extract(tarball: bytes) -> bytes:
-    """The description out of the package tarball, once the tarball matches ``INTEGRITY``."""
+def extract(tarball: bytes) -> dict[str, bytes]:
+    """The descriptions out of the package tarball, once it matches ``INTEGRITY``, each checked
+    against its pinned sha256."""
     if integrity(tarball) != INTEGRITY:
         raise Unavailable(f"the tarball of {PACKAGE}@{VERSION} does not match its integrity")
+    found = {}
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
-        member = archive.extractfile(MEMBER)  # read in memory: nothing extracted to disk
-        if member is None:
-            raise Unavailable(f"{MEMBER} is missing from {PACKAGE}@{VERSION}")
-        data = member.read()
-    if hashlib.sha256(data).hexdigest() != MEMBER_SHA256:
-        raise Unavailable(f"{MEMBER} of {PACKAGE}@{VERSION} does not match its pinned sha256")
-    return data
+        for name, sha256 in MEMBERS.items():
+            member = archive.extractfile(f"package/generated/{name}.json")  # in memory
+            if member is None:
+                raise Unavailable(f"{name}.json is missing from {PACKAGE}@{VERSION}")
+            found[name] = member.read()
+            if hashlib.sha256(found[name]).hexdigest() != sha256:
+                raise Unavailable(f"{name}.json of {PACKAGE}@{VERSION} does not match its sha256")
+    return found
 
 
 def integrity(data: bytes) -> str:
@@ -121,8 +131,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 @cache
-def description() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(description_bytes())
+def description(name: str = "api.github.com") -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(description_bytes(name))
     return loaded
 
 

@@ -14,7 +14,7 @@ import pytest
 from tests.forge.fakehub import TOKEN, FakeGitHub
 from tests.forge.openapi import (
     INTEGRITY,
-    MEMBER_SHA256,
+    MEMBERS,
     Checker,
     Unavailable,
     cached_path,
@@ -32,10 +32,12 @@ def dumps(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
-def test_the_description_is_the_pinned_one(checker: Checker) -> None:
-    assert hashlib.sha256(cached_path().read_bytes()).hexdigest() == MEMBER_SHA256
+def test_the_descriptions_are_the_pinned_ones(checker: Checker, ghes_checker: Checker) -> None:
+    for name, sha256 in MEMBERS.items():
+        assert hashlib.sha256(cached_path(name).read_bytes()).hexdigest() == sha256
     assert checker.spec["info"]["version"] == "23.0.2"
     assert checker.spec["openapi"].startswith("3.0")
+    assert ghes_checker.spec["servers"][0]["url"].endswith("/api/v3")
 
 
 def test_a_tarball_that_is_not_the_pinned_one_is_refused() -> None:
