@@ -117,6 +117,30 @@ def test_github_failing_says_to_retry(hub: FakeGitHub) -> None:
     assert "githubstatus.com" in str(err)
 
 
+def test_a_read_is_asked_again_once_after_a_passing_failure(
+    hub: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qv_config.forge.http.RETRY_AFTER", 0.01)
+    unavailable = (503, {}, {"message": "Service Unavailable", "documentation_url": DOCS})
+    hub.scripted.append(unavailable)
+    assert with_pull(hub).pull(1).number == 1
+    hub.scripted += [unavailable, unavailable]
+    err = refused(lambda: with_pull(hub).pull(1))
+    assert "reading pull request #1 of octo/trading-config (503: Service Unavailable)" in str(err)
+    assert len(hub.requests("GET")) == 4
+
+
+def test_a_write_is_never_repeated(hub: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qv_config.forge.http.RETRY_AFTER", 0.01)
+    hub.repos[REPO].branches["qv/p"] = "b" * 40
+    hub.scripted += [
+        (200, {}, []),
+        (503, {}, {"message": "Unavailable", "documentation_url": DOCS}),
+    ]
+    refused(lambda: GitHub(REPO, TOKEN, hub.url).open_pull("qv/p", "main", "t", "b"))
+    assert len(hub.requests("POST")) == 1
+
+
 def test_no_answer_in_time_is_a_timeout(hub: FakeGitHub) -> None:
     hub.delay = 2.0
     forge = with_pull(hub)

@@ -7,6 +7,7 @@ The token is sent in the ``Authorization`` header only: it is in no URL, no mess
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ API_VERSION = "2022-11-28"  # the REST API version qv is written against (X-GitH
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 100  # 10,000 items: a list longer than that is not a pull request's
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+_PASSING = {502, 503, 504}  # GitHub's gateway failing for a moment
+RETRY_AFTER = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,24 @@ class Transport:
         return str(link)
 
     def _send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One request; a read (GET) that meets a passing failure of GitHub's (502, 503, 504)
+        is asked once more after ``RETRY_AFTER`` s. A write is never repeated: it may have
+        been done."""
+        response = self._once(method, url, what, params=params, json=json)
+        if method == "GET" and response.status_code in _PASSING:
+            time.sleep(RETRY_AFTER)
+            response = self._once(method, url, what, params=params, json=json)
+        return response
+
+    def _once(
         self,
         method: str,
         url: str,
