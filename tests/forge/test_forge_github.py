@@ -139,7 +139,9 @@ def test_the_token_is_in_no_repr(hub: FakeGitHub) -> None:
         assert TOKEN not in repr(forge._http)
 
 
-@pytest.mark.parametrize("repo", ["octo", "octo/a/b", "-octo/x", "octo/..", "octo/x y", "o\x1b/x"])
+@pytest.mark.parametrize(
+    "repo", ["octo", "octo/a/b", "-octo/x", "octo/..", "octo/x y", "o\x1b/x", "octo/x\n", "octo/."]
+)
 def test_a_repository_that_is_no_owner_name_is_a_usage_error(repo: str) -> None:
     with pytest.raises(Exception, match="is not a GitHub repository name") as caught:
         GitHub(repo, TOKEN)

@@ -24,9 +24,9 @@ _CUT_NOTE = (
     "\n\n*The rest is cut: GitHub takes {limit:,} characters in a pull request's body."
     " `qv diff` shows the whole change.*\n"
 )
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no blank
 # owner: letters, digits, hyphens; repository: letters, digits, '.', '-', '_' (never . or ..)
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
-_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?\Z)[A-Za-z0-9._-]{1,100}")
 
 
 def fit_body(body: str, limit: int = BODY_LIMIT) -> str:
@@ -51,7 +51,7 @@ def check_token(token: str) -> str:
             "no GitHub token: GITHUB_TOKEN is empty",
             hint="export GITHUB_TOKEN (a token with Pull requests: read and write)",
         )
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         raise UsageError(
             "GITHUB_TOKEN holds characters no GitHub token has (blanks, control or non-ASCII)",
             hint="copy the token again, without quotes or line breaks",
@@ -61,7 +61,7 @@ def check_token(token: str) -> str:
 
 def check_repo(repo: str) -> str:
     """``owner/name`` as GitHub spells repositories, else a usage error."""
-    if not _REPO.match(repo):
+    if not _REPO.fullmatch(repo):
         raise UsageError(
             f"{safe(repo)!r} is not a GitHub repository name (owner/name)",
             hint="set GITHUB_REPOSITORY=owner/name, or an origin remote on GitHub",
