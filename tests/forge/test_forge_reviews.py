@@ -284,3 +284,17 @@ def test_the_source_finds_the_pull_request_of_the_change(hub: FakeGitHub) -> Non
     given = GitHubReviews(GitHub("octo/trading-config", TOKEN, hub.url), number=2)
     (review,) = given.reviews("dev", TARGET, [HEAD])
     assert (review.login, review.commit_sha) == ("Bob", OLD)
+
+
+def test_a_digest_of_none_is_a_commit_that_cannot_be_rendered() -> None:
+    """The approvals core's digest function answers None where it cannot render."""
+    verdicts = judge_reviews(
+        [review("alice-gh"), review("Bob", commit=GONE, minute=1)],
+        target_digest=TARGET,
+        digest_of=DIGESTS.get,
+        principals=PRINCIPALS,
+    )
+    assert [(v.reason, v.detail) for v in verdicts] == [
+        ("counts", "alice-gh approved 111111111111, which renders the state approved"),
+        ("unrenderable", "the approval of Bob is of 444444444444: it cannot be rendered here"),
+    ]

@@ -103,7 +103,7 @@ class GitHubReviews:
         number: int,
         *,
         target_digest: str,
-        digest_of: Callable[[str], str],
+        digest_of: Callable[[str], str | None],
         principals: Mapping[str, str],
     ) -> tuple[ReviewVerdict, ...]:
         """``judge_reviews`` of pull request ``number``'s reviews."""
@@ -119,24 +119,26 @@ def judge_reviews(
     reviews: Sequence[Review],
     *,
     target_digest: str,
-    digest_of: Callable[[str], str],
+    digest_of: Callable[[str], str | None],
     principals: Mapping[str, str],
 ) -> tuple[ReviewVerdict, ...]:
     """A verdict for each review (in the order given) by the rules of this module.
 
     ``digest_of(commit_sha)`` is the rendered target digest at that commit (asked once per
-    commit; a ``QvError``, such as a commit no longer fetched, makes the review not count);
-    ``principals`` maps forge logins to principal names."""
+    commit; None or a ``QvError``, such as for a commit no longer fetched, makes the review
+    not count); ``principals`` maps forge logins to principal names."""
     by_login = {login.lower(): principal for login, principal in principals.items()}
     latest = _latest_decisive(reviews)
     digests: dict[str, str | QvError] = {}
 
     def digest(sha: str) -> str | QvError:
         if sha not in digests:
+            found: str | QvError | None
             try:
-                digests[sha] = digest_of(sha)
+                found = digest_of(sha)
             except QvError as err:
-                digests[sha] = err
+                found = err
+            digests[sha] = QvError("it cannot be rendered here") if found is None else found
         return digests[sha]
 
     return tuple(
