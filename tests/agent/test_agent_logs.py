@@ -78,3 +78,25 @@ def test_healthz_error_is_escaped_and_bounded() -> None:
     assert len(error) <= 2 * MESSAGE
     assert "\x1b" not in error
     assert "\u202e" not in error
+
+
+def test_a_source_url_with_credentials_is_logged_without_them(tmp_path: Path, h: Any) -> None:
+    # A token in an https source URL is how CI systems often hand the agent its credentials.
+    source = "https://deploy:s3cr3t-token@127.0.0.1:9/config.git"
+    url = f"sqlite:{tmp_path}/state.db"
+    once = h.run_once(tmp_path, "--env", "dev", "--source", source, "--store", url)
+    assert once.returncode == 3, once.stderr
+    assert "s3cr3t-token" not in once.stderr
+    assert "deploy:" not in once.stderr
+    started = [json.loads(line) for line in once.stderr.splitlines() if '"started"' in line]
+    assert started
+    assert started[0]["source"] == "https://127.0.0.1:9/config.git"
+
+
+def test_redact_url_keeps_everything_but_the_credentials() -> None:
+    from qv_config.agent.source import redact_url
+
+    assert redact_url("https://u:p@host:8443/a/b.git") == "https://host:8443/a/b.git"
+    assert redact_url("ssh://git@host/a.git") == "ssh://host/a.git"
+    assert redact_url("git@host:a.git") == "git@host:a.git"  # scp-like: a user name, no secret
+    assert redact_url("/srv/config") == "/srv/config"

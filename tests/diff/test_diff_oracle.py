@@ -8,7 +8,8 @@ any other list (qv shows a plain list's old → new whole). deepdiff knows nothi
 lists: each one is handed to it as a mapping from name to item, of its own type, so that a list
 that stops being name-keyed is a type change at the list's path, as qv reports it. Their order is
 a change of its own (`spec.rules (order)`): deepdiff compares, at each path where both sides hold
-a name-keyed list, the names both share in each side's order. Floats and booleans are handed
+a name-keyed list, the names both share in each side's order (inside a plain list, such a
+reorder changes the plain list, reported whole). Floats and booleans are handed
 over as text of their exact value: deepdiff, like Python, holds 0.0 equal to -0.0 (canonical JSON
 and the digest do not), and inside a list it matches items by hash, which is the same for 0 and
 False.
@@ -26,7 +27,7 @@ from typing import Any
 
 import pytest
 from deepdiff import DeepDiff
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from qv_config.diff import diff_documents
@@ -88,23 +89,29 @@ def oracle(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str]]:
         for items in tree.values()
         for item in items
     }
-    for path in _reordered(left, right, []):
+    for path, order in _reordered(left, right, []):
         ref, label = _label(path, right, left)
-        found.add((ref, f"{label} (order)"))
+        found.add((ref, f"{label} (order)" if order else label))
     return found
 
 
-def _reordered(old: Any, new: Any, path: list[Any]) -> list[list[Any]]:
-    """Paths where both sides hold a name-keyed list whose shared names are in another order."""
+def _reordered(old: Any, new: Any, path: list[Any]) -> list[tuple[list[Any], bool]]:
+    """Paths where both sides hold a name-keyed list whose shared names are in another order
+    (True), and plain lists holding such a reorder somewhere inside (False: qv reports the
+    plain list whole, its canonical JSON differs; deepdiff compares the names as a mapping)."""
     if isinstance(old, Named) and isinstance(new, Named):
         shared_old = [name for name in old if name in new]
         shared_new = [name for name in new if name in old]
-        moved = [path] if DeepDiff(shared_old, shared_new) else []
+        moved = [(path, True)] if DeepDiff(shared_old, shared_new) else []
         return moved + [p for n in shared_new for p in _reordered(old[n], new[n], [*path, n])]
     if isinstance(old, dict) and isinstance(new, dict) and type(old) is type(new):
         shared = [key for key in old if key in new]
         return [p for key in shared for p in _reordered(old[key], new[key], [*path, key])]
-    return []  # plain lists compare whole: nothing inside one is reported apart
+    if isinstance(old, list) and isinstance(new, list):
+        pairs = enumerate(zip(old, new, strict=False))
+        inner = [p for i, (a, b) in pairs for p in _reordered(a, b, [*path, i])]
+        return [(path, False)] if inner else []
+    return []
 
 
 def qv_paths(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str]]:
@@ -213,6 +220,11 @@ HAND_MADE = {
         | {"x": -0.0},
         {"spec.rules (order)", "spec.rules[a].algorithm", "spec.rules[d]", "spec.x"},
     ),
+    "reorder inside a plain list": (  # found by hypothesis: the plain list is what changed
+        {"limits": [[{"name": "paper"}, {"name": "full", "a": 0.0}]]},
+        {"limits": [[{"name": "full", "a": 0.0}, {"name": "paper"}]]},
+        {"spec.limits"},
+    ),
 }
 
 
@@ -306,7 +318,17 @@ def _rendered(qv: Any, root: Path, rev: str) -> dict[str, Any]:
     return {key.split("/", 1)[1]: doc for key, doc in json.loads(run.out).items()}
 
 
+def _json_label(field: dict[str, Any]) -> str:
+    return f"{field['path']} (order)" if field.get("op") == "reordered" else str(field["path"])
+
+
 @given(st.tuples(_E2E_SPECS, _E2E_SPECS))
+@example(
+    specs=(
+        {"v": {"l": [{"name": "a"}, {"name": "b"}]}},
+        {"v": {"l": [{"name": "b"}, {"name": "a"}]}},
+    )
+)
 @settings(
     max_examples=12,
     deadline=None,
@@ -325,7 +347,7 @@ def test_qv_diff_end_to_end_agrees_with_deepdiff(
     run = qv(root, "diff", "dev@HEAD~1", "dev@HEAD", "--format", "json")
     assert run.code == 0, run.err
     got = {
-        (change["ref"], field["path"]) if change["op"] == "changed" else (change["ref"], "")
+        (change["ref"], _json_label(field)) if change["op"] == "changed" else (change["ref"], "")
         for change in json.loads(run.out)["changes"]
         for field in change.get("fields") or [{"path": ""}]
     }

@@ -1,6 +1,6 @@
 """One YAML reader: libyaml's events and qv's composer (the Rust yaml_rs fast path is gone).
 
-The composer's flat loop (``strict.lean``) never gives a value the recursive ``Composer`` would
+The composer's flat loop (``yamlio.lean``) never gives a value the recursive ``Composer`` would
 not: over every good and bad example and a generated corpus of tricky scalars in every position
 (mapping value, list item, flow mapping, key), whenever it gives a value, that value equals the
 Composer's with the same types (int vs float vs bool vs str vs None); wherever the Composer
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qv_config.yamlio import Limits, YamlError, load_bytes, strict
+from qv_config.yamlio import Limits, YamlError, lean, load_bytes, strict
 
 GOOD = sorted((Path(__file__).parent / "examples" / "good").glob("*.yaml"))
 BAD = sorted((Path(__file__).parent / "examples" / "bad").glob("*.yaml"))
@@ -188,8 +188,8 @@ def _strict(text: str) -> Any:
 @pytest.mark.parametrize("path", GOOD + BAD, ids=[p.name for p in GOOD + BAD])
 def test_lean_equals_the_composer_on_examples(path: Path) -> None:
     data = path.read_bytes()
-    value, expected = strict.lean(data), _strict(data.decode("utf-8", "replace"))
-    if value is not strict._ABSTAIN:
+    value, expected = lean.lean(data), _strict(data.decode("utf-8", "replace"))
+    if value is not lean.ABSTAIN:
         assert same(value, expected)
 
 
@@ -197,8 +197,8 @@ def test_lean_equals_the_composer_on_tricky_corpus() -> None:
     vouched = 0
     for text in _corpus():
         expected = _strict(text)
-        value = strict.lean(text.encode())
-        if value is strict._ABSTAIN:
+        value = lean.lean(text.encode())
+        if value is lean.ABSTAIN:
             continue
         vouched += 1
         assert not isinstance(expected, YamlError), f"lean accepted what strict refuses: {text!r}"
@@ -210,7 +210,7 @@ def test_lean_abstains_where_the_composer_must_decide() -> None:
     texts = ["a: &x 1\nb: *x\n", "a: !t x\n", "<<: {a: 1}\n", "a: 1\na: 2\n", "1: v\n"]
     texts += ["? [a]\n: v\n", "a: 1\n---\nb: 2\n", "- a\n", "!replace {a: 1}\n", "a: [\n"]
     for text in texts:
-        assert strict.lean(text.encode()) is strict._ABSTAIN, text
+        assert lean.lean(text.encode()) is lean.ABSTAIN, text
 
 
 def test_load_bytes_agrees_with_strict_everywhere() -> None:

@@ -102,7 +102,7 @@ class Agent:
     def run(self, once: bool = False) -> int:
         backoff = Backoff(self.config.interval, self.config.max_backoff)
         self._watching = not once
-        self.log("info", "started", holder=self.lease.holder, source=self.mirror.url)
+        self.log("info", "started", holder=self.lease.holder, source=self.mirror.display)
         try:
             while True:
                 result = self.cycle()

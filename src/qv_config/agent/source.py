@@ -29,6 +29,17 @@ def normalise_url(source: str) -> str:
     return str(Path(source).resolve())
 
 
+def redact_url(url: str) -> str:
+    """``url`` without the credentials a ``https://user:token@host/`` URL may carry: what logs,
+    metrics and messages show (git itself redacts them in its own errors)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{host}{slash}{path}"
+
+
 def default_cache_dir(source: str, base: Path) -> Path:
     digest = hashlib.sha256(normalise_url(source).encode()).hexdigest()[:16]
     return base / ".qv" / "agent" / digest
@@ -43,6 +54,7 @@ class GitMirror:
 
     def __init__(self, url: str, path: Path) -> None:
         self.url = normalise_url(url)
+        self.display = redact_url(self.url)  # for logs and messages: no credentials
         self.path = path
 
     def fetch(self) -> None:
@@ -52,7 +64,7 @@ class GitMirror:
             return
         done = gitcmd.run(self.path, "fetch", "--prune", "--quiet", "origin", timeout=_TIMEOUT)
         if not done.ok:
-            raise gitcmd.error(f"cannot fetch {self.url}", done)
+            raise gitcmd.error(f"cannot fetch {self.display}", done)
         self._no_complaint(done)
 
     def _no_complaint(self, done: gitcmd.Done) -> None:
@@ -70,7 +82,7 @@ class GitMirror:
             _run(
                 ["clone", "--mirror", "--quiet", self.url, str(tmp / "repo")],
                 None,
-                f"cannot clone {self.url}",
+                f"cannot clone {self.display}",
             )
             if self.path.exists():  # a stale partial cache from an older layout
                 shutil.rmtree(self.path)
@@ -88,7 +100,7 @@ class GitMirror:
             if damage is not None:
                 raise GitError(f"the Git mirror {self.path} is damaged: {damage}")
             raise UsageError(
-                f"branch {branch!r} does not exist in {self.url}",
+                f"branch {branch!r} does not exist in {self.display}",
                 hint="pass the branch the environment deploys from with --branch",
             )
         return out.text.strip()

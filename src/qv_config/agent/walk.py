@@ -67,7 +67,7 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
         if damage is not None:
             raise GitError(f"the Git mirror {mirror.path} is damaged: {damage}")
         raise HistoryRewritten(
-            f"the deployed revision {deployed[:12]} is not in the history of {mirror.url}"
+            f"the deployed revision {deployed[:12]} is not in the history of {mirror.display}"
             " (deployed from a commit that was never pushed, or history was rewritten)",
             hint="push the deployed commit, or go back on purpose with `qv rollback`; the agent"
             " applies nothing until then",

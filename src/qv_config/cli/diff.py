@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
 
+if TYPE_CHECKING:
+    from qv_config.diff.model import EnvDiff
+
 
 @app.command("diff")
 def diff_command(
     left: str = typer.Argument(..., help="ENV or ENV@REV (e.g. staging, prod@main)."),
     right: str = typer.Argument(..., help="ENV or ENV@REV."),
+    selectors: list[str] = typer.Argument(
+        None, help="kind/name with shell-style globs (strategy/*); default: every document."
+    ),
     output_format: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     all_fields: bool = typer.Option(
         False, "--all", help="Between two environments, include env_specific fields too."
@@ -37,10 +44,12 @@ def diff_command(
     from qv_config.diff.run import diff_sides
     from qv_config.diff.sides import parse_side
     from qv_config.errors import CheckFailed
+    from qv_config.names import check_selectors
     from qv_config.repo import find_root
 
     reporter = reporters.get(output_format)
     check_key_file(decrypt, key_file)
+    chosen = check_selectors(selectors or [])
     result = diff_sides(
         find_root(OPTIONS.start_dir()),
         parse_side(left),
@@ -48,9 +57,10 @@ def diff_command(
         all_fields=all_fields,
         decrypt=decrypt,
         key_file=key_file,
+        selectors=chosen,
     )
     if output_format == "text":
-        print_markup(reporter(result))
+        print_text(result)
     else:
         write(reporter(result))
     if exit_code and not result.empty:
@@ -63,6 +73,20 @@ def check_key_file(decrypt: bool, key_file: Path | None) -> None:
         from qv_config.errors import UsageError
 
         raise UsageError("--key-file is used only with --decrypt", hint="add --decrypt")
+
+
+def print_text(result: EnvDiff) -> None:
+    """The text report: in colour on a terminal, else written plain without markup."""
+    import os
+    import sys
+
+    from qv_config.cli.output import write
+    from qv_config.diff import reporters
+
+    if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+        write(reporters.text_plain(result))
+    else:
+        print_markup(reporters.text(result))
 
 
 def print_markup(markup: str) -> None:

@@ -103,7 +103,7 @@ def _entry(
     diff = diff_documents(
         {r: d for r, d in old.refs.items() if keep(r)},
         {r: d for r, d in new.refs.items() if keep(r)},
-        marks=mark_lookup(new.read),
+        marks=mark_lookup(new.read, ws.cache_root),
         left_label=old.label,
         right_label=new.label,
         secret=ws.secrets(old, new),

@@ -44,24 +44,35 @@ def get(name: str) -> Callable[[EnvDiff], str]:
 # ---------------------------------------------------------------- text
 
 
-def _markup(text: str) -> str:
+def _markup(text: str, styled: bool = True) -> str:
     """A name or path from the repository inside rich markup: escaped, clipped, no tag."""
-    return markup_escape(safe(text))
+    return markup_escape(safe(text)) if styled else safe(text)
 
 
-def _value_markup(change: FieldChange) -> str:
+def _value_markup(change: FieldChange, styled: bool = True) -> str:
     """``describe`` bounds each value already (``values.MAX_CHARS``)."""
-    return markup_escape(escape(describe(change)))
+    shown = escape(describe(change))
+    return markup_escape(shown) if styled else shown
 
 
-def text(diff: EnvDiff) -> str:
-    left, right = _markup(diff.left), _markup(diff.right)
+def _tag(style: str, body: str, styled: bool) -> str:
+    return f"[{style}]{body}[/{style}]" if styled else body
+
+
+def text(diff: EnvDiff, styled: bool = True) -> str:
+    """Rich markup (``styled``), or the same text without it: for pipes and ``NO_COLOR``,
+    written as it is (parsing markup only to drop it cost ~0.3 s for 3,000 documents)."""
+    left, right = _markup(diff.left, styled), _markup(diff.right, styled)
     if diff.empty:
         return f"no differences between {left} and {right}"
-    lines = [f"[bold]{left} → {right}[/bold]: {summary(diff)}"]
+    lines = [f"{_tag('bold', f'{left} → {right}', styled)}: {summary(diff)}"]
     for change in diff.changes:
-        lines.extend(_text_doc(change))
+        lines.extend(_text_doc(change, styled))
     return "\n".join(lines)
+
+
+def text_plain(diff: EnvDiff) -> str:
+    return text(diff, styled=False)
 
 
 def summary(diff: EnvDiff) -> str:
@@ -71,26 +82,25 @@ def summary(diff: EnvDiff) -> str:
     return ", ".join(parts)
 
 
-def _text_doc(change: DocChange) -> list[str]:
-    style = _OP_STYLE[change.op]
-    head = f"\n[{style}]{change.op:>7}[/{style}]  [bold]{_markup(change.ref)}[/bold]"
+def _text_doc(change: DocChange, styled: bool = True) -> list[str]:
+    op = _tag(_OP_STYLE[change.op], f"{change.op:>7}", styled)
+    head = f"\n{op}  {_tag('bold', _markup(change.ref, styled), styled)}"
     if change.loosened:
-        head += f"  [bold red]({len(change.loosened)} loosened)[/bold red]"
+        head += "  " + _tag("bold red", f"({len(change.loosened)} loosened)", styled)
     lines = [head]
     for field in change.fields[:MAX_FIELDS_TEXT]:
-        lines.append(_text_field(field))
+        lines.append(_text_field(field, styled))
     hidden = len(change.fields) - MAX_FIELDS_TEXT
     if hidden > 0:
         lines.append(f"           … and {hidden} more field changes (use --format json for all)")
     return lines
 
 
-def _text_field(field: FieldChange) -> str:
+def _text_field(field: FieldChange, styled: bool = True) -> str:
     risk = ""
     if field.risk:
-        style = _RISK_STYLE[field.risk]
-        risk = f"  [{style}]{field.risk.upper()}[/{style}]"
-    return f"           {_markup(field.field)}: {_value_markup(field)}{risk}"
+        risk = "  " + _tag(_RISK_STYLE[field.risk], field.risk.upper(), styled)
+    return f"           {_markup(field.field, styled)}: {_value_markup(field, styled)}{risk}"
 
 
 # ---------------------------------------------------------------- markdown

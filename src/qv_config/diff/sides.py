@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qv_config.errors import UsageError
@@ -12,7 +13,7 @@ from qv_config.names import check_env
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
-    from qv_config.models import Project
+    pass
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,15 @@ def parse_side(text: str) -> Side:
 MarkLookup = Callable[[Mapping[str, Any], FieldPath], tuple[str | None, bool]]
 
 
-def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
-    """Risk and secret marks: built-in kinds from the models, Configs from their own schema."""
+def mark_lookup(read: Callable[[str], bytes | None], root: Path | None = None) -> MarkLookup:
+    """Risk and secret marks: built-in kinds from the models (kept in the cache of ``root``),
+    Configs from their own schema."""
     import orjson
 
-    from qv_config.models import marks_for_kind
+    from qv_config.diff.kindmarks import kind_marks
     from qv_config.models.marks import Marks, is_secret, marks_for_config_schema, match_mark
+
+    marks_for_kind = kind_marks(root)
 
     by_schema: dict[str, Marks] = {}
 
@@ -62,14 +66,22 @@ def mark_lookup(read: Callable[[str], bytes | None]) -> MarkLookup:
             by_schema[path] = marks_for_config_schema(schema if isinstance(schema, dict) else {})
         return by_schema[path]
 
+    by_kind: dict[str, Marks] = {}
+    # Thousands of documents of a kind ask about the same few paths: answers by (marks, path);
+    # the marks stay referenced (by_kind, by_schema), so their ids are not reused.
+    answers: dict[tuple[int, FieldPath], tuple[str | None, bool]] = {}
+
     def lookup(doc: Mapping[str, Any], path: FieldPath) -> tuple[str | None, bool]:
         kind = str(doc.get("kind", ""))
-        found = config_marks(doc) if kind == "Config" else marks_for_kind(kind)
-        return match_mark(found, path), is_secret(found, path)
+        if kind == "Config":
+            found = config_marks(doc)
+        else:
+            known = by_kind.get(kind)
+            found = known if known is not None else by_kind.setdefault(kind, marks_for_kind(kind))
+        key = (id(found), path)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = (match_mark(found, path), is_secret(found, path))
+        return answer
 
     return lookup
-
-
-def env_specific(project: Project | None) -> list[FieldPath]:
-    paths = project.spec.env_specific if project else []
-    return [tuple(p.split(".")) for p in paths]

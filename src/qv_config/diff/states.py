@@ -8,21 +8,21 @@ A side that does not validate carries the reason; the caller refuses it naming t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qv_config.cache.states import StateMemo
+from qv_config.diff.envspecific import EnvSpecific, from_project, from_setting
+from qv_config.diff.rendering import check_env, render_checked, render_full, render_sent
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
 from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
-from qv_config.errors import CheckFailed, GitError, UsageError
-from qv_config.findings import Finding
+from qv_config.errors import CheckFailed, GitError
 from qv_config.repo import gitcmd, history
 
 if TYPE_CHECKING:
     from qv_config.models import Project
-    from qv_config.render.types import RenderedEnv
     from qv_config.repo.git import GitSource
     from qv_config.repo.source import WorkTreeSource
     from qv_config.repo.types import Snapshot
@@ -60,6 +60,15 @@ class State:
         return self
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What diffs and promotions need of a valid qv.yaml."""
+
+    environments: tuple[str, ...]
+    bases: tuple[str, ...]
+    env_specific: EnvSpecific
+
+
 class Workspace:
     """Everything one command reads from one repository: revisions, snapshots, rendered states."""
 
@@ -73,13 +82,16 @@ class Workspace:
     ) -> None:
         self.root = root
         self.git = history.is_git(root)
-        self.cache = StateMemo(root if use_cache else None, "render")
+        self.cache_root = root if use_cache else None  # None: nothing read from or kept in .qv/
+        self.cache = StateMemo(self.cache_root, "render")
         self.blobs = gitcmd.Batch(root) if self.git else None
         self._sources: dict[str | None, GitSource | WorkTreeSource] = {}
         self._links: dict[str | None, bool] = {}
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
         self._projects: dict[str | None, Project | None] = {}
+        self._settings: dict[str | None, Settings | None] = {}
+        self._clean: set[str] = set()  # environments whose work-tree inputs are HEAD's
         self._memo: dict[tuple[str, str], CachedState] = {}
         self._changed: dict[tuple[str | None, str | None], set[str]] = {}
         self.keys: dict[tuple[str, str], str] = {}  # (env, sha) -> input key, when known
@@ -128,9 +140,34 @@ class Workspace:
             self._projects[sha] = _parse_project(self.read_at(sha)("qv.yaml"))
         return self._projects[sha]
 
-    def bases(self, sha: str | None) -> list[str]:
+    def settings(self, sha: str | None) -> Settings | None:
+        """What a diff needs of qv.yaml (None when missing or invalid), kept by its content in
+        ``.qv/cache/project/``: a warm run then never imports pydantic and the models."""
+        if sha not in self._settings:
+            self._settings[sha] = self._read_settings(sha)
+        return self._settings[sha]
+
+    def _read_settings(self, sha: str | None) -> Settings | None:
+        import hashlib
+
+        raw = self.read_at(sha)("qv.yaml")
+        if raw is None:
+            return None
+        digest = hashlib.blake2b(raw, digest_size=20).hexdigest()
+        memo = StateMemo(self.cache_root, "project")
+        kept = memo.get("qv.yaml", digest)
+        if isinstance(kept, list) and len(kept) == 3:
+            return Settings(tuple(kept[0]), tuple(kept[1]), from_setting(kept[2]))
         project = self.project(sha)
-        return list(project.spec.bases) if project else ["strategies"]
+        if project is None:
+            return None
+        spec = project.spec
+        memo.put("qv.yaml", digest, [list(spec.environments), list(spec.bases), spec.env_specific])
+        return Settings(tuple(spec.environments), tuple(spec.bases), from_project(project))
+
+    def bases(self, sha: str | None) -> list[str]:
+        settings = self.settings(sha)
+        return list(settings.bases) if settings else ["strategies"]
 
     def changed(self, old: str | None, new: str | None) -> set[str]:
         if (old, new) not in self._changed:
@@ -202,14 +239,66 @@ class Workspace:
     def _diffable(self, old: str | None, new: str | None) -> bool:
         return old == new or self.git
 
+    def fulls(self, wanted: Sequence[tuple[str, str | None, str]]) -> list[State]:
+        """``full`` of each (env, sha, label): those no cache holds are rendered side by side
+        in forked workers when there are two or more of a large repository."""
+        self._check_clean({env for env, sha, _ in wanted if sha is None})
+        todo = []
+        for env, sha, _ in wanted:
+            key = self._input_key(env, sha)
+            if key and self._cached(env, key) is None:
+                todo.append((env, sha, key))
+        if len(todo) > 1:
+            self._render_apart(todo)
+        return [self.full(env, sha, label) for env, sha, label in wanted]
+
+    def _check_clean(self, envs: set[str]) -> None:
+        """One ``git status`` for the work-tree inputs of ``envs`` instead of one each."""
+        if not self.git or len(envs) < 2:
+            return
+        bases = self.bases(None)
+        paths = sorted({p for env in envs for p in history.input_paths(env, bases)})
+        if history.worktree_clean(self.root, paths):
+            self._clean |= envs
+
+    def _cached(self, env: str, key: str) -> CachedState | None:
+        found = self._memo.get((env, key))
+        if found is None:
+            kept = self.cache.get(env, key)
+            if kept is not None:
+                found = self._memo[(env, key)] = CachedState(kept[1], kept[0])
+        return found
+
+    def _render_apart(self, todo: list[tuple[str, str | None, str]]) -> None:
+        """Render and check whole environments in forked workers, one each (two at a time);
+        what a worker could not send is rendered here later, by ``full``."""
+        import marshal
+        from functools import partial
+
+        from qv_config.repo import load_snapshot
+        from qv_config.repo import prefetch as workers
+
+        # Loaded once, shared by the workers; only the folders of the environments rendered.
+        envs: dict[str | None, list[str]] = {}
+        for env, sha, _ in todo:
+            envs.setdefault(sha, []).append(env)
+        snaps = {sha: load_snapshot(self.source(sha), envs=names) for sha, names in envs.items()}
+        for env, sha, _ in todo:
+            check_env(snaps[sha], env)  # a usage error is raised here, not in a worker
+        if not any(workers.worth_it(list(s.digests)) for s in snaps.values()):
+            return
+        sent = workers.in_workers(partial(render_sent, snaps), [(e, s) for e, s, _ in todo])
+        for (env, _, key), blob in zip(todo, sent, strict=True):
+            if blob is not None:
+                problem, refs = marshal.loads(blob)
+                self._memo[(env, key)] = CachedState(refs, problem)
+                self.cache.put(env, key, (problem, refs))
+
     def full(self, env: str, sha: str | None, label: str) -> State:
         key = self._input_key(env, sha)
-        cached = self._memo.get((env, key)) if key else None
-        if cached is None and key:
-            kept = self.cache.get(env, key)
-            cached = CachedState(kept[1], kept[0]) if kept is not None else None
+        cached = self._cached(env, key) if key else None
         if cached is None:
-            cached = _render_full(self.snapshot(sha), env)
+            cached = render_full(self.snapshot(sha), env)
             if key:
                 self.cache.put(env, key, (cached.problem, dict(cached.refs)))
         if key:
@@ -221,8 +310,9 @@ class Workspace:
             return None
         paths = history.input_paths(env, self.bases(sha))
         if sha is None:
-            if not history.worktree_clean(self.root, paths):
+            if env not in self._clean and not history.worktree_clean(self.root, paths):
                 return None
+            self._clean.add(env)
             sha = self.resolve("HEAD")
             assert sha is not None
         if (env, sha) in self.keys:
@@ -233,7 +323,7 @@ class Workspace:
         wanted = [*context_paths(env), *sorted(keep)]
         snap = _load_partial(self, sha, wanted)
         files = set(snap.digests) | {f.file for f in snap.findings if f.code in _REFUSALS}
-        checked = _render_checked(snap, env, files)
+        checked = render_checked(snap, env, files)
         return State(env, label, *checked, sha)
 
     def secrets(self, old: State, new: State) -> SecretResolver:
@@ -280,59 +370,6 @@ def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot
 def _related(path: str, wanted: str) -> bool:
     """``path`` is ``wanted``, under it, or a folder above it."""
     return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
-
-
-def _render_checked(snap: Snapshot, env: str, files: set[str]) -> tuple[Refs, Read, str]:
-    """Render the documents of a partial snapshot and check each one's own stages (the
-    cross-document rules need the whole environment: ``qv validate`` runs them)."""
-    from qv_config.render.engine import render_environment
-    from qv_config.validate.api import check_rendered
-
-    _check_env(snap, env)
-    rendered = render_environment(snap, env)
-    found = [f for f in snap.findings if f.file in files]
-    found += rendered.findings
-    found += check_rendered([rendered], snap.read, documents_only=True, encrypted=snap.encrypted)
-    return _refs(rendered), snap.read, _problem(found)
-
-
-def _render_full(snap: Snapshot, env: str) -> CachedState:
-    from qv_config.render.engine import render_environment
-    from qv_config.validate.api import check_rendered
-
-    _check_env(snap, env)
-    rendered = render_environment(snap, env)
-    found = [f for f in snap.findings if _concerns(f, env)]
-    found += check_rendered([rendered], snap.read, encrypted=snap.encrypted)
-    return CachedState(_refs(rendered), _problem(found))
-
-
-def _concerns(finding: Finding, env: str) -> bool:
-    """Load findings of other environments' folders do not make this environment invalid."""
-    if not finding.file.startswith("environments/"):
-        return True
-    return finding.file.startswith(f"environments/{env}/") or finding.env in (None, env)
-
-
-def _check_env(snap: Snapshot, env: str) -> None:
-    if env not in snap.env_names:
-        names = ", ".join(snap.env_names) or "none"
-        raise UsageError(
-            f"unknown environment {env!r} in {snap.label}", hint=f"environments of qv.yaml: {names}"
-        )
-
-
-def _refs(rendered: RenderedEnv) -> dict[str, Mapping[str, Any]]:
-    return {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
-
-
-def _problem(found: list[Finding]) -> str:
-    errors = sorted((f for f in found if f.is_error), key=Finding.sort_key)
-    if not errors:
-        return ""
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{first.file}:{first.line}:{first.col}: {first.code} {first.message}{more}"
 
 
 __all__ = ["ENV_FILES", "State", "Workspace"]

@@ -12,7 +12,7 @@ import os
 import subprocess
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -57,16 +57,23 @@ class Done:
         return lines[-1].strip() if lines else f"git exit {self.returncode}"
 
 
-def run(cwd: Where, *args: str, input: bytes | None = None, timeout: float | None = None) -> Done:
+def run(
+    cwd: Where,
+    *args: str,
+    input: bytes | None = None,
+    timeout: float | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Done:
     """Run ``git ARGS`` in ``cwd``; a non-zero exit is returned, not raised (some callers ask
-    yes/no questions through the exit code). Git missing or too slow is a ``GitError``."""
+    yes/no questions through the exit code). Git missing or too slow is a ``GitError``.
+    ``extra_env``: variables added to qv's git environment (``GIT_INDEX_FILE``)."""
     try:
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=env(),
+            env={**env(), **extra_env} if extra_env else env(),
             timeout=timeout,
             check=False,
         )
@@ -89,9 +96,10 @@ def output(
     timeout: float | None = None,
     what: str | None = None,
     hint: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> bytes:
     """``git ARGS``'s standard output; a failure is a ``GitError`` (``what``: the message)."""
-    done = run(cwd, *args, input=input, timeout=timeout)
+    done = run(cwd, *args, input=input, timeout=timeout, extra_env=extra_env)
     if not done.ok:
         raise error(what or f"git {args[0]} failed", done, hint)
     return done.stdout

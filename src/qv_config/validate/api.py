@@ -172,6 +172,18 @@ def _hit(
     return row.findings(), documents, row.rid
 
 
+def remembered_findings(snapshot: Snapshot, env: str) -> list[Finding] | None:
+    """What validating ``env`` found, when the memo holds it for exactly these inputs (a
+    ``qv validate`` of the same files today); None when it does not. Reads, never writes."""
+    results = Results(snapshot.root)
+    if not results.enabled or env not in snapshot.environments:
+        return None
+    run = run_state(snapshot, results, date.today())
+    signature = _env_signature(snapshot, env, _shared_signature(snapshot, run))
+    hit = _hit(results.memo(env), signature, run)
+    return None if hit is None else hit[0]
+
+
 def _plan(snapshot: Snapshot, env: str, run: RunState, memo: EnvMemo) -> EnvPlan:
     """``plan_env`` against the memo; against none when it is damaged."""
     try:

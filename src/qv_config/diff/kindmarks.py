@@ -1,0 +1,81 @@
+"""The risk and secret marks of the built-in kinds, kept under ``.qv/cache/marks/``.
+
+Working them out means building every kind's JSON Schema from the pydantic models (~0.15 s, more
+than a warm ``qv diff`` of 10,000 documents spends on anything else). They change only with
+qv's models, so they are kept by a stamp of the models' source files (size and mtime, as Git's
+index trusts them) beside the cache's own binding to qv's version (``cache.seal``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qv_config.models.marks import Marks
+
+KINDS = ("Config", "Flag", "Strategy", "RiskPolicy", "ExecutionPolicy", "Environment")
+_TABLES: dict[Path | None, dict[str, Marks]] = {}  # per process: ``qv log`` asks per commit
+
+
+def kind_marks(root: Path | None) -> Callable[[str], Marks]:
+    """Marks by kind, from the cache of ``root`` when this qv kept them (None: no cache)."""
+    table = _TABLES.get(root)
+    if table is None:
+        table = _TABLES[root] = _load(root)
+
+    def lookup(kind: str) -> Marks:
+        found = table.get(kind)
+        if found is None:
+            found = table[kind] = _compute(kind)
+        return found
+
+    return lookup
+
+
+def _load(root: Path | None) -> dict[str, Marks]:
+    from qv_config.cache.states import StateMemo
+
+    memo = StateMemo(root, "marks")
+    stamp = _models_stamp()
+    kept = memo.get("kinds", stamp) if root is not None else None
+    table = _decode(kept) if kept is not None else None
+    if table is None:
+        table = {kind: _compute(kind) for kind in KINDS}
+        memo.put("kinds", stamp, _encode(table))
+    return table
+
+
+def _compute(kind: str) -> Marks:
+    from qv_config.models import marks_for_kind
+
+    return marks_for_kind(kind)
+
+
+def _models_stamp() -> str:
+    from qv_config import models
+
+    folder = Path(models.__file__).parent
+    parts = []
+    for path in sorted(folder.glob("*.py")):
+        info = path.stat()
+        parts.append(f"{path.name}:{info.st_size}:{info.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def _encode(table: dict[str, Marks]) -> dict[str, Any]:
+    return {
+        kind: [[list(p), mark] for p, mark in m.risk.items()] + [[list(p)] for p in m.secret]
+        for kind, m in table.items()
+    }
+
+
+def _decode(kept: Any) -> dict[str, Marks] | None:
+    if not isinstance(kept, dict):
+        return None
+    table: dict[str, Marks] = {}
+    for kind, rows in kept.items():
+        risk = {tuple(row[0]): row[1] for row in rows if len(row) == 2}
+        secret = frozenset(tuple(row[0]) for row in rows if len(row) == 1)
+        table[kind] = Marks(risk, secret)
+    return table
