@@ -93,7 +93,7 @@ def test_an_unknown_pull_request(hub: FakeGitHub) -> None:
 def test_a_branch_github_does_not_have_is_rejected_with_its_reasons(hub: FakeGitHub) -> None:
     err = refused(lambda: GitHub(REPO, TOKEN, hub.url).open_pull("qv/unpushed", "main", "t", "b"))
     assert "422: Validation Failed — PullRequest head invalid" in str(err)
-    assert "--push" in str(err)
+    assert "push it" in str(err)
 
 
 def test_githubs_words_are_escaped(hub: FakeGitHub) -> None:

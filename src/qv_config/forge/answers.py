@@ -45,7 +45,8 @@ _REFUSALS = {
     ),
     422: (
         "GitHub rejected {what} (422{said}{details})",
-        "check what GitHub names (a branch not on GitHub yet: push it first, --push)",
+        "check what GitHub names (a branch GitHub does not have yet: push it; another base"
+        " branch: qv promote --base)",
     ),
 }
 

@@ -150,23 +150,16 @@ class Transport:
         """One request; a read (GET) that meets a passing failure of GitHub's (502, 503, 504)
         is asked once more after ``RETRY_AFTER`` s. A write is never repeated: it may have
         been done."""
-        response = self._once(method, url, what, params=params, json=json)
+        request = self._client.build_request(method, url, params=params, json=json)
+        response = self._once(request, what)
         if method == "GET" and response.status_code in _PASSING:
             time.sleep(RETRY_AFTER)
-            response = self._once(method, url, what, params=params, json=json)
+            response = self._once(request, what)
         return response
 
-    def _once(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        *,
-        params: dict[str, str | int] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+    def _once(self, request: httpx.Request, what: str) -> httpx.Response:
         try:
-            return self._client.request(method, url, params=params, json=json)
+            return self._client.send(request)
         except self._httpx.TimeoutException:
             raise ForgeError(
                 f"GitHub did not answer within {self.timeout:g} s while {what}",
