@@ -65,4 +65,23 @@ $QV drift --env dev
 step "The audit log of dev: every apply, heal and refusal" "history --env dev"
 $QV history --env dev
 
-printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal and history ran on this repository.\n'
+# --- approvals (SPEC §7, docs/approvals.md): in a scratch clone, never this checkout ------------
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+git clone -q . "$scratch/repo"
+install -m 600 keys/demo-approvers/rita.risk keys/demo-approvers/colin.compliance "$scratch/"
+sed -i.bak 's/max_order_notional: 1000000/max_order_notional: 1200000/' \
+  "$scratch/repo/environments/prod/strategies/momentum-eu.yaml"
+git -C "$scratch/repo" -c user.email=dev@quantivista.example -c user.name=dev commit -q -am \
+  "loosen momentum-eu's order notional in prod"
+step "A change loosens a prod risk limit: the policy at its base asks for approvals (exit 1)" \
+  "approvals --env prod --base HEAD~1"
+$QV -C "$scratch/repo" approvals --env prod --base HEAD~1 || true
+step "Risk and compliance approve with their (DEMO) SSH keys: signed, stored under refs/qv/approvals/" \
+  "approve --env prod --base HEAD~1 --key rita.risk   # and colin.compliance"
+$QV -C "$scratch/repo" approve --env prod --base HEAD~1 --key "$scratch/rita.risk"
+$QV -C "$scratch/repo" approve --env prod --base HEAD~1 --key "$scratch/colin.compliance"
+step "Now met: every rule, who approved, with which key" "approvals --env prod --base HEAD~1"
+$QV -C "$scratch/repo" approvals --env prod --base HEAD~1
+
+printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history and approvals ran on this repository.\n'

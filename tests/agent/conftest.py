@@ -27,16 +27,9 @@ def git(root: Path, *args: str) -> str:
 
 
 def make_repo(root: Path) -> Path:
-    from qv_config.scaffold import write_starter
+    from tests.gated import starter_repo
 
-    root.mkdir(parents=True)
-    write_starter(root)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    return root
+    return starter_repo(root)
 
 
 def commit_notional(root: Path, value: int) -> str:

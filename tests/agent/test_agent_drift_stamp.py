@@ -78,10 +78,12 @@ def test_state_the_agent_refused_is_pending_without_a_render(
     (repo / "policy" / "approvals.yaml").write_text(POLICY)
     h.git(repo, "add", "policy")
     h.git(repo, "commit", "-qm", "approvals for dev")
+    h.commit_notional(repo, 90000)  # deployed: judged by the policy of the state before (none)
+    assert run_agent(h, repo, url).returncode == 0
     gated = h.commit_notional(repo, 80000)
     refused = run_agent(h, repo, url)
     assert refused.returncode == 1, refused.stderr
-    assert len(list(dc.folder(repo).glob("*.qvc"))) == 2  # the deployed and the refused state
+    assert len(list(dc.folder(repo).glob("*.qvc"))) == 3  # two deployed, the waiting state
     code, report, renders = drift(repo, url, capsys)
     assert (code, renders) == (0, 0)  # the refused tip's hashes come from the agent's render
     pending = report["pending"]

@@ -63,21 +63,25 @@ spec:
 """
 
 
-def test_policy_requiring_approvals_refuses_fail_closed(tmp_path: Path, repo: Path, h: Any) -> None:
+def test_policy_requiring_approvals_waits_fail_closed(tmp_path: Path, repo: Path, h: Any) -> None:
+    """The policy governs from the deployed state on: the first state that brings it is judged
+    by the deployed one (none), the next ones wait for approvals."""
     assert once(h, tmp_path, repo).returncode == 0
-    ok = h.commit_notional(repo, 90000)
+    h.commit_notional(repo, 90000)
     (repo / "policy").mkdir()
     (repo / "policy" / "approvals.yaml").write_text(APPROVALS % "dev")
     h.git(repo, "add", "policy")
     h.git(repo, "commit", "-qm", "approvals for dev")
-    gated = h.commit_notional(repo, 80000)
-    h.commit_notional(repo, 70000)
+    ok = h.commit_notional(repo, 80000)
+    gated = h.commit_notional(repo, 70000)
+    h.commit_notional(repo, 60000)
     result = once(h, tmp_path, repo)
     assert result.returncode == 1
-    assert "approvals required by policy/approvals.yaml" in result.stderr
+    assert "waiting for approvals of" in result.stderr
+    assert "missing: rule two-approvers: 2 more approver(s)" in result.stderr
     assert "qv: error:" in result.stderr
     assert "Traceback" not in result.stderr
-    assert h.deployed(store(tmp_path), tmp_path) == ok  # stopped at the first refused state
+    assert h.deployed(store(tmp_path), tmp_path) == ok  # stopped at the first gated state
     last = h.audit(store(tmp_path), tmp_path)[-1]
     assert (last.action, last.revision, last.from_revision) == ("refused", gated, ok)
 

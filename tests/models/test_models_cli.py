@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 QV = str(Path(sys.executable).with_name("qv"))
-SLUGS = ["config", "environment", "execution-policy", "flag", "project", "risk-policy", "strategy"]
+SLUGS = [
+    "approval-policy", "config", "environment", "execution-policy", "flag", "project",
+    "risk-policy", "strategy",
+]  # fmt: skip
 
 
 def _qv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,10 @@ from qv_config.yamlio import load_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "schemas" / "qv"
-SLUGS = ["config", "environment", "execution-policy", "flag", "project", "risk-policy", "strategy"]
+SLUGS = [
+    "approval-policy", "config", "environment", "execution-policy", "flag", "project",
+    "risk-policy", "strategy",
+]  # fmt: skip
 
 
 def test_committed_schemas_are_in_sync_with_the_models() -> None:
@@ -49,6 +52,7 @@ def test_good_examples_also_pass_the_exported_json_schemas() -> None:
     schemas = json_schemas()
     by_kind = {json.loads(text)["title"]: name for name, text in expected_files().items()}
     assert set(by_kind) == {
+        "ApprovalPolicy",
         "Config",
         "Environment",
         "ExecutionPolicy",

@@ -16,15 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from qv_config.agent import faults
-from qv_config.agent.gate import ApprovalGate, PolicyGate
+from qv_config.agent.gate import ApprovalGate, GateDecision, Rendered, SignedApprovalGate
 from qv_config.agent.health import Health
 from qv_config.agent.jsonlog import JsonLog, said
 from qv_config.agent.lease import Lease, new_holder
 from qv_config.agent.metrics import Metrics
 from qv_config.agent.pause import Backoff, StopEvent
+from qv_config.agent.refusal import Refusals, WaitingForApproval
 from qv_config.agent.source import GitMirror
 from qv_config.errors import CheckFailed, GitError, OperationalError, QvError, UsageError
 from qv_config.store.errors import MetaCorruptError, StoreError, StoreLost
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from qv_config.agent.heal import HealContext
     from qv_config.agent.watch import Watcher
 
-Status = Literal["applied", "idle", "standby", "refused", "error"]
-_EXIT = {"applied": 0, "idle": 0, "standby": 3, "refused": 1, "error": 3}
+Status = Literal["applied", "idle", "waiting", "standby", "refused", "error"]
+_EXIT = {"applied": 0, "idle": 0, "waiting": 1, "standby": 3, "refused": 1, "error": 3}
 _RENDER_CACHE = 8
 
 
@@ -81,15 +82,17 @@ class Agent:
         self.metrics = metrics
         self.health = health
         self.mirror = GitMirror(config.source, config.cache_dir)
-        self.gate: ApprovalGate = gate or PolicyGate(self.mirror)
+        self.gate: ApprovalGate = gate or SignedApprovalGate(self.mirror)
         self.lease = Lease(config.env, new_holder(), config.lease_ttl)
+        self.refusals = Refusals(config.env, f"qv-agent/{self.lease.holder}", log, metrics)
+        metrics.waiting.labels(env=config.env).set(0)
+        metrics.break_glass.labels(env=config.env).set(0)
         self._wake = threading.Event()  # set by the watch thread and by stop
         self.stop: threading.Event = StopEvent(self._wake)
         self._watcher: Watcher | None = None
         self._watching = False  # run() without --once: watch the store between cycles
         self._store: Store | None = None
         self._renders: dict[tuple[str, bool], DesiredState] = {}
-        self._refusals: set[tuple[str, str, str]] = set()
         self._role = "starting"
         self.last: CycleResult | None = None  # the outcome of the latest cycle
         self._drifted: tuple[str, ...] = ()  # keys drifted at the last check (logged once)
@@ -186,7 +189,9 @@ class Agent:
             result = self._error("store", err)
         except OperationalError as err:
             result = self._error("render", err)
-        if result.status in ("applied", "idle", "standby"):
+        if result.status in ("applied", "idle"):
+            self.metrics.waiting.labels(env=self.config.env).set(0)
+        if result.status in ("applied", "idle", "waiting", "standby"):
             self.health.success(result.revision, self._role)
             self.metrics.last_success.set(time.time())
         else:
@@ -220,18 +225,25 @@ class Agent:
         try:
             states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip)
         except HistoryRewritten as err:
-            self._refuse(store, meta, tip, "", said(err))
+            self.refusals.refuse(store, meta, tip, "", said(err))
             raise
-        applied = 0
+        applied, waiting = 0, None
         for rev in states:
             if self.stop.is_set() or not self._hold_lease(store):
                 break
-            meta, wrote = self._apply_state(store, meta, rev)
+            try:
+                meta, wrote = self._apply_state(store, meta, rev)
+            except WaitingForApproval as stopped:  # not a failure: drift goes on meanwhile
+                waiting = stopped
+                break
             applied += wrote
         if meta is not None:
             self._deployed = meta
             self.metrics.set_deployed(meta.revision, meta.digest)
+            self.metrics.break_glass.labels(env=self.config.env).set(int(bool(meta.break_glass)))
             self._drift(store, meta)
+        if waiting is not None:
+            return CycleResult("waiting", revision=_rev(meta), message=waiting.message)
         return CycleResult("applied" if applied else "idle", revision=_rev(meta))
 
     def _hold_lease(self, store: Store) -> bool:
@@ -305,24 +317,30 @@ class Agent:
         try:
             desired = self._render(rev)
         except CheckFailed as err:
-            self._refuse(store, base, rev, "", said(err))
+            self.refusals.refuse(store, base, rev, "", said(err))
             raise
         if base is not None and desired.digest == base.digest:
             return base, 0
-        base_values = self._render(base.revision, check=False).values if base else {}
-        changes = plan_apply(base_values, desired.values)
+        deployed = self._render(base.revision, check=False) if base else None
+        changes = plan_apply(deployed.values if deployed else {}, desired.values)
         decision = self.gate.check(
-            self.config.env, _rev(base), rev, base.digest if base else None, desired.digest, changes
+            self.config.env,
+            _rev(base),
+            rev,
+            base.digest if base else None,
+            desired.digest,
+            changes,
+            Rendered(deployed, desired) if deployed else None,
         )
         if not decision.approved:
-            self._refuse(store, base, rev, desired.digest, decision.reason)
-            raise CheckFailed(f"refused {rev[:12]} for {self.config.env}: {decision.reason}")
+            self._stop_at_gate(store, base, rev, desired.digest, decision)
         result = apply_desired(
             store,
             desired,
             is_descendant=lambda old, new: is_ancestor(self.mirror.path, old, new),
             applied_by=f"qv-agent/{self.lease.holder}",
             approvals=decision.approvals,
+            gated_from=base.digest if base else None,
         )
         self.metrics.apply_duration.observe(time.perf_counter() - started)
         plan = result.plan
@@ -336,60 +354,24 @@ class Agent:
             added=len(plan.added),
             changed=len(plan.changed),
             removed=len(plan.deletes),
+            approvals=list(decision.approvals),
             seconds=round(time.perf_counter() - started, 4),
         )
         return result.new, int(result.status == "applied")
 
-    def _refuse(self, store: Store, base: Meta | None, rev: str, digest: str, reason: str) -> None:
-        """Audit entry, log line and metric, once per (deployed, target, reason)."""
-        from qv_config.store import layout
-        from qv_config.store.types import AuditEntry
-
-        self.metrics.refused.inc()
-        self.log("error", "refused", revision=rev, from_revision=_rev(base), reason=reason)
-        key = (_rev(base) or "", rev, reason)
-        if key in self._refusals:
-            return
-        self._refusals.add(key)
-        entry = AuditEntry(
-            action="refused",
-            env=self.config.env,
-            revision=rev,
-            digest=digest,
-            at=layout.now(),
-            by=f"qv-agent/{self.lease.holder}",
-            from_revision=_rev(base),
-            from_digest=base.digest if base else None,
-            reason=reason,
-        )
-        store.append_audit(self.config.env, entry)
+    def _stop_at_gate(
+        self, store: Store, base: Meta | None, rev: str, digest: str, decision: GateDecision
+    ) -> NoReturn:
+        """The walk stops here: waiting for approvals, or refused when the gate cannot read."""
+        self.metrics.waiting.labels(env=self.config.env).set(1)
+        if decision.waiting:
+            self.refusals.wait(store, base, rev, digest, decision)
+            raise WaitingForApproval(decision.reason)
+        self.refusals.refuse(store, base, rev, digest, decision.reason)
+        raise CheckFailed(f"refused {rev[:12]} for {self.config.env}: {decision.reason}")
 
     def _refused_meta(self, err: MetaCorruptError) -> CycleResult:
-        self.metrics.refused.inc()
-        reason = said(err)
-        self.log("error", "refused", reason=reason)
-        if self._store is not None and ("_meta", "", reason) not in self._refusals:
-            self._refusals.add(("_meta", "", reason))
-            self._audit_meta(self._store, reason)
-        return CycleResult("refused", message=reason)
-
-    def _audit_meta(self, store: Store, reason: str) -> None:
-        from qv_config.store import layout
-        from qv_config.store.types import AuditEntry
-
-        entry = AuditEntry(
-            "refused",
-            self.config.env,
-            "?",
-            "?",
-            layout.now(),
-            f"qv-agent/{self.lease.holder}",
-            reason=reason,
-        )
-        try:
-            store.append_audit(self.config.env, entry)
-        except StoreError as err:
-            self.log("warning", "audit_failed", error=said(err))
+        return CycleResult("refused", message=self.refusals.meta(self._store, err))
 
     # ---- drift ----------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ class Metrics:
     resyncs: Any
     store_lost: Any
     mirror_reclones: Any
+    waiting: Any  # labelled by env: 1 while the walk waits at a state the gate did not pass
+    break_glass: Any  # labelled by env: 1 while the deployed state went in by break-glass
 
     def set_deployed(self, revision: str, digest: str) -> None:
         self.deployed.clear()  # one series: the revision deployed now, not every one ever seen
@@ -91,6 +93,18 @@ def new_metrics() -> Metrics:
         mirror_reclones=Counter(
             "qv_agent_mirror_reclones",
             "Git mirrors found damaged (fsck) and cloned again.",
+            registry=reg,
+        ),
+        waiting=Gauge(
+            "qv_agent_waiting_for_approval",
+            "1 while the walk waits at a state whose approvals are missing (or unreadable).",
+            ["env"],
+            registry=reg,
+        ),
+        break_glass=Gauge(
+            "qv_agent_break_glass_deployed",
+            "1 while the deployed state was applied with --break-glass (never approved).",
+            ["env"],
             registry=reg,
         ),
     )

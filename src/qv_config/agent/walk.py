@@ -39,24 +39,9 @@ def _chain(mirror: GitMirror, deployed: str, tip: str) -> list[str]:
     return out.split()
 
 
-def _input_keys(mirror: GitMirror, revs: list[str], paths: tuple[str, ...]) -> dict[str, str]:
-    """rev -> the object ids of ``paths`` at rev, read in one ``git cat-file --batch-check``.
-
-    Like ``repo.history.input_keys`` but with root-relative paths: a bare mirror has no work tree,
-    so git refuses the ``rev:./path`` syntax that function uses.
-    """
-    from qv_config.repo.history import git
-
-    queries = "".join(f"{rev}:{path}\n" for rev in revs for path in paths)
-    out = git(mirror.path, "cat-file", "--batch-check=%(objectname)", input_text=queries)
-    ids = [line.split()[0] if not line.endswith("missing") else "-" for line in out.splitlines()]
-    width = len(paths)
-    return {rev: ",".join(ids[i * width : (i + 1) * width]) for i, rev in enumerate(revs)}
-
-
 def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str) -> list[str]:
     """Revisions to apply, oldest first; ``[tip]`` on a first deploy, ``[]`` when up to date."""
-    from qv_config.repo.history import input_paths, is_ancestor
+    from qv_config.repo.history import input_keys, input_paths, is_ancestor
 
     if deployed is None:
         return [tip]
@@ -81,7 +66,7 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
         )
     chain = _chain(mirror, deployed, tip)
     paths = input_paths(env, _bases(mirror, tip))
-    keys = _input_keys(mirror, [deployed, *chain], paths)
+    keys = input_keys(mirror.path, [deployed, *chain], paths)
     states: list[str] = []
     previous = keys[deployed]
     for rev in chain:

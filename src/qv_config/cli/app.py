@@ -66,8 +66,8 @@ def _root(
 # command's module: typer turns every registered command into click parameters up front (~25 ms
 # for all of them).
 COMMANDS = (
-    "agent", "diff", "drift", "history", "init", "log", "promote", "render", "review",
-    "rollback", "schema", "secrets", "sync", "validate",
+    "agent", "approvals", "approve", "diff", "drift", "history", "init", "log", "promote",
+    "render", "review", "rollback", "schema", "secrets", "sync", "validate",
 )  # fmt: skip
 _VALUED_ROOT_OPTIONS = ("-C", "--project-dir")
 

@@ -27,8 +27,9 @@ def review_command(
 
     Secret fields show no value unless --decrypt asks for the plaintext of changed ones.
     """
+    from qv_config.approvals.run import approvals_needed
     from qv_config.cli.diff import check_key_file, print_markup
-    from qv_config.cli.output import write
+    from qv_config.cli.output import console, write
     from qv_config.diff import reporters
     from qv_config.diff.run import review, short
     from qv_config.errors import UsageError
@@ -41,10 +42,13 @@ def review_command(
     root = find_root(OPTIONS.start_dir())
     base_rev = base or default_base(root)
     diffs = review(root, base_rev, None, decrypt=decrypt, key_file=key_file)
+    needed = approvals_needed(root, base_rev)
     if output_format == "markdown":
-        write(reporters.review_markdown(diffs, short(base_rev), "work tree"))
+        write(reporters.review_markdown(diffs, short(base_rev), "work tree") + needed.markdown)
     elif output_format == "json":
         data = {env: reporters.to_data(d) for env, d in diffs.items()}
-        write(reporters.json_dumps({"base": base_rev, "environments": data}))
+        body = {"base": base_rev, "environments": data, "approvals": needed.data}
+        write(reporters.json_dumps(body))
     else:
         print_markup("\n\n".join(reporters.text(diff) for diff in diffs.values()))
+        console().print(needed.text, markup=False, highlight=False)

@@ -11,6 +11,7 @@ from qv_config.cli.app import app
 from qv_config.cli.state import OPTIONS
 
 if TYPE_CHECKING:
+    from qv_config.gate.apply import SyncRequest
     from qv_config.store.protocol import Store
     from qv_config.store.types import ApplyResult
 
@@ -47,51 +48,67 @@ def sync_command(
         help="Also restore keys edited outside qv (what `qv drift` reports); reads every value.",
     ),
     fmt: str = typer.Option("text", "--format", help="text or json."),
+    break_glass: bool = typer.Option(
+        False,
+        "--break-glass",
+        help="Apply even though approvals are missing (needs --reason; recorded as such).",
+    ),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Why --break-glass is needed (recorded in _meta and the audit log)."
+    ),
 ) -> None:
     """Apply ENV's desired state at REV to the store: atomic, fenced, minimal, monotonic.
 
+    A state that the policy of the deployed state asks approvals of is applied only when they
+    are met (else exit 1, naming the missing rules), or with --break-glass --reason TEXT.
     Without --heal an unchanged digest writes nothing, even if keys were edited behind qv's back;
     with --heal those keys are restored too (in the same single transaction).
     """
+    from qv_config.gate.apply import SyncRequest
     from qv_config.names import check_env
     from qv_config.repo import find_root
     from qv_config.store import open_store, report
+    from qv_config.store.layout import whoami
     from qv_config.store.source import store_url_for
 
     check_format(fmt)
     check_env(env)
+    glass = _break_glass(break_glass, reason)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
     target = open_store(url, root)
     try:
-        result = _sync(root, target, env, rev, dry_run, heal)
+        result = _sync(root, target, env, rev, SyncRequest(whoami(root), dry_run, heal, glass))
     finally:
         target.close()
     shown = target.url.display
     show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))
 
 
-def _sync(root: Path, target: Store, env: str, rev: str, dry_run: bool, heal: bool) -> ApplyResult:
-    from qv_config.store import apply_desired
+def _break_glass(on: bool, reason: str | None) -> str:
+    from qv_config.errors import UsageError
+
+    if on and not (reason or "").strip():
+        raise UsageError(
+            "--break-glass needs --reason TEXT saying why",
+            hint="e.g. --break-glass --reason 'INC-1234: exchange outage, limits relaxed'",
+        )
+    if reason is not None and not on:
+        raise UsageError("--reason goes with --break-glass", hint="drop --reason, or add it")
+    return (reason or "").strip() if on else ""
+
+
+def _sync(root: Path, target: Store, env: str, rev: str, req: SyncRequest) -> ApplyResult:
+    from qv_config.gate.apply import gated_apply
     from qv_config.store.apply import unchanged_inputs
     from qv_config.store.desiredcache import input_key, stamp
-    from qv_config.store.gitrev import descendant_checker
-    from qv_config.store.layout import whoami
     from qv_config.store.source import render_desired
 
     resolved = input_key(root, env, rev)
-    if resolved is not None and not heal:  # the deployed inputs: nothing to read or render
+    if resolved is not None and not req.heal:  # the deployed inputs: nothing to read or render
         unchanged = unchanged_inputs(target, env, stamp(env, resolved.key))
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
     desired = render_desired(root, env, rev, cache_root=root, resolved=resolved)
-    return apply_desired(
-        target,
-        desired,
-        is_descendant=descendant_checker(root),
-        applied_by=whoami(root),
-        dry_run=dry_run,
-        heal=heal,
-        reason="heal: restored edits made outside qv" if heal else "",
-    )
+    return gated_apply(root, target, desired, req)

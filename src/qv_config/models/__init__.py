@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from qv_config.models.marks import Marks, is_secret, marks, marks_for_config_schema, match_mark
 
 if TYPE_CHECKING:
+    from qv_config.models.approval_policy import ApprovalPolicy
     from qv_config.models.checking import SchemaIssue, check
     from qv_config.models.common import Constraint, Limits, Metadata, RiskEnvelope, Segment, Variant
     from qv_config.models.config import Config
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 # Names are imported on first use (PEP 562): reading qv.yaml needs Project only, and the warm
 # path of `qv validate` must not pay for building every kind's pydantic model.
 _LAZY: dict[str, str] = {
+    "ApprovalPolicy": "approval_policy",
     "SchemaIssue": "checking",
     "check": "checking",
     "Constraint": "common",
@@ -95,6 +97,7 @@ __all__ = [
     "ALL_KINDS",
     "KINDS",
     "KIND_SLUGS",
+    "ApprovalPolicy",
     "Config",
     "Constraint",
     "Environment",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from qv_config.models.approval_policy import ApprovalPolicy
 from qv_config.models.config import Config
 from qv_config.models.environment import Environment
 from qv_config.models.execution_policy import ExecutionPolicy
@@ -22,8 +23,12 @@ KINDS: dict[str, type[BaseModel]] = {
 }
 """The document kinds that live in environments (the keys of ``KIND_SLUGS``)."""
 
-ALL_KINDS: dict[str, type[BaseModel]] = {**KINDS, "Project": Project}
-"""Every built-in kind, including the project manifest ``qv.yaml``."""
+ALL_KINDS: dict[str, type[BaseModel]] = {
+    **KINDS,
+    "Project": Project,
+    "ApprovalPolicy": ApprovalPolicy,
+}
+"""Every built-in kind, including the project manifest ``qv.yaml`` and ``policy/approvals.yaml``."""
 
 
 def slugs() -> dict[str, str]:
@@ -32,4 +37,4 @@ def slugs() -> dict[str, str]:
     # import qv_config.models back (an import cycle) and costs time `qv schema` does not need.
     from qv_config.render.types import KIND_SLUGS
 
-    return {**KIND_SLUGS, "Project": "project"}
+    return {**KIND_SLUGS, "Project": "project", "ApprovalPolicy": "approval-policy"}

@@ -24,6 +24,7 @@ _DESCRIPTIONS = {
     "Strategy": "A trading-strategy definition: lifecycle, parameters, limits, allocation.",
     "RiskPolicy": "Risk limits for a group of strategies.",
     "ExecutionPolicy": "Rule-based choice of execution algorithm; the first matching rule wins.",
+    "ApprovalPolicy": "policy/approvals.yaml: who must approve what, read at a change's base.",
 }
 
 

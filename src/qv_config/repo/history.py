@@ -9,6 +9,7 @@ whose key changed (and a renderer cache can be keyed by it).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,12 +69,20 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
     """rev -> key made of the object ids of ``paths`` at that rev (``-`` where a path is absent)."""
     if not revs:
         return {}
-    # "./" makes the path relative to the project folder, which may sit inside the repository.
-    queries = [f"{rev}:./{path}" for rev in revs for path in paths]
+    # "./" makes the path relative to the project folder, which may sit inside the repository;
+    # a bare repository (the agent's mirror, where the approvals core renders too) has no work
+    # tree to be relative to, and its project is at the top.
+    here = "" if _bare(root) else "./"
+    queries = [f"{rev}:{here}{path}" for rev in revs for path in paths]
     out = git(root, "cat-file", "--batch-check=%(objectname)", input_text="\n".join(queries) + "\n")
     ids = [line.split()[0] if not line.endswith("missing") else "-" for line in out.splitlines()]
     width = len(paths)
     return {rev: ",".join(ids[i * width : (i + 1) * width]) for i, rev in enumerate(revs)}
+
+
+@functools.cache
+def _bare(root: Path) -> bool:
+    return gitcmd.run(root, "rev-parse", "--is-bare-repository").text.strip() == "true"
 
 
 def is_ancestor(root: Path, older: str, newer: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from qv_config.store import layout
 from qv_config.store.errors import ApplyRefused, FenceConflict, StoreError, TooLargeError
@@ -53,7 +54,10 @@ def _entry(
     )
 
 
-def _refuse(store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str) -> None:
+def record_refusal(
+    store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str
+) -> None:
+    """An audit entry saying why ``desired`` was not applied over ``old``."""
     store.append_audit(desired.env, _entry("refused", desired, old, by, reason=reason))
 
 
@@ -67,7 +71,7 @@ def _check_monotonic(
     reason = (
         f"{desired.revision[:12]} is not a descendant of the deployed revision {old.revision[:12]}"
     )
-    _refuse(store, desired, old, by, reason)
+    record_refusal(store, desired, old, by, reason)
     raise ApplyRefused(
         f"refusing to apply to {desired.env}: {reason}",
         hint=f"sync a revision that contains {old.revision[:12]}, or go back on purpose with "
@@ -127,11 +131,17 @@ def apply_desired(
     reason: str = "",
     dry_run: bool = False,
     heal: bool = False,
+    break_glass: str = "",
+    gated_from: str | Literal["any"] | None = "any",
 ) -> ApplyResult:
     """Apply ``desired`` in one transaction; re-plan when another writer got in first.
 
     ``action="rollback"`` skips the descendant check (the caller checked the audit log).
     ``heal=True`` writes even when the digest is unchanged (restoring out-of-band edits).
+    ``break_glass``: the reason this state goes in without the approvals it needs (recorded).
+    ``gated_from``: the deployed digest the approval gate checked ``desired`` against (None:
+    nothing deployed); when another writer moved the store meanwhile nothing is written,
+    because approvals bind to their base.
     """
     # Hashed once (or taken from the renderer): plans every attempt and is the new index.
     hashes = layout.value_hashes(desired.values, desired.hashes)
@@ -139,16 +149,10 @@ def apply_desired(
     for attempt in range(1, _RETRIES + 1):
         head = store.read_index(desired.env)
         old = read_meta(store, desired.env, head.meta_raw)
-        new = Meta(
-            desired.revision,
-            desired.digest,
-            layout.now(),
-            applied_by,
-            tuple(approvals),
-            desired.inputs,
-        )
+        new = _new_meta(desired, old, applied_by, approvals, break_glass)
         if old is not None and old.digest == desired.digest and not heal:
             return ApplyResult(desired.env, "unchanged", plan_apply({}, {}), old, old, attempt)
+        _check_gated(desired, old, gated_from)
         if action == "apply":
             _check_monotonic(store, desired, old, applied_by, is_descendant)
         try:
@@ -168,7 +172,8 @@ def apply_desired(
             added=len(plan.added),
             changed=len(plan.changed),
             removed=len(plan.deletes),
-            approvals=tuple(approvals),
+            approvals=new.approvals,
+            break_glass=bool(new.break_glass),
         )
         event = layout.encode_event(new, desired.env)
         change = Commit(plan, layout.encode_meta(new), entry, event, token, index)
@@ -177,7 +182,7 @@ def apply_desired(
         except FenceConflict:
             continue
         except TooLargeError as err:
-            _refuse(store, desired, old, applied_by, str(err))
+            record_refusal(store, desired, old, applied_by, str(err))
             raise
         return ApplyResult(desired.env, "applied", plan, old, new, attempt)
     raise StoreError(
@@ -187,14 +192,53 @@ def apply_desired(
     )
 
 
+def _new_meta(
+    desired: DesiredState,
+    old: Meta | None,
+    by: str,
+    approvals: Sequence[str],
+    break_glass: str,
+) -> Meta:
+    """The ``_meta`` to write. A heal re-writing the deployed digest keeps what was recorded of
+    how it got there (its approvers, its break-glass reason): it is the same state."""
+    if old is not None and old.digest == desired.digest:
+        approvals, break_glass = approvals or old.approvals, break_glass or old.break_glass
+    return Meta(
+        desired.revision,
+        desired.digest,
+        layout.now(),
+        by,
+        tuple(approvals),
+        desired.inputs,
+        break_glass,
+    )
+
+
+def _check_gated(desired: DesiredState, old: Meta | None, gated_from: str | None) -> None:
+    if gated_from in ("any", old.digest if old else None):
+        return
+    raise StoreError(
+        f"the state deployed in {desired.env} changed while the approvals of"
+        f" {desired.revision[:12]} were checked (another writer applied); nothing was written",
+        hint="run the command again: the approvals are checked against what is deployed now",
+    )
+
+
 def rollback_target(store: Store, env: str, to: str, full_sha: str | None) -> AuditEntry:
-    """The newest audit entry that deployed ``to`` (a revision, its prefix, or a digest prefix)."""
+    """The newest audit entry that deployed ``to`` (a revision, its prefix, or a digest prefix)
+    through its gate: a state that went in only with ``--break-glass`` was never approved, so
+    going back to it would skip the approvals a rollback relies on (SPEC §6)."""
     deployed = [e for e in store.audit(env) if e.action in ("apply", "rollback")]
-    for entry in deployed:
-        if (full_sha and entry.revision == full_sha) or (
-            len(to) >= 7 and (entry.revision.startswith(to) or entry.digest.startswith(to))
-        ):
+    matching = [e for e in deployed if _names(e, to, full_sha)]
+    for entry in matching:
+        if not entry.break_glass:
             return entry
+    if matching:
+        raise ApplyRefused(
+            f"{to!r} was deployed to {env} only with --break-glass, never approved, so a"
+            " rollback (which needs no approvals) cannot go back to it",
+            hint="get it approved (`qv approvals --env ENV --rev REV` says what is missing)",
+        )
     seen: dict[str, str] = {}
     for entry in deployed:
         seen.setdefault(entry.revision, entry.digest)
@@ -203,3 +247,9 @@ def rollback_target(store: Store, env: str, to: str, full_sha: str | None) -> Au
         f"{to!r} was never deployed to {env}, so it cannot be rolled back to",
         hint=f"states deployed before: {choices}" if choices else "nothing was deployed yet",
     )
+
+
+def _names(entry: AuditEntry, to: str, full_sha: str | None) -> bool:
+    if full_sha and entry.revision == full_sha:
+        return True
+    return len(to) >= 7 and (entry.revision.startswith(to) or entry.digest.startswith(to))

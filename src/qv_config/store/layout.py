@@ -86,6 +86,8 @@ def encode_meta(meta: Meta) -> bytes:
     obj = {**dataclasses.asdict(meta), "approvals": list(meta.approvals)}
     if not meta.inputs:
         del obj["inputs"]  # unknown: the key is left out, as an older qv wrote it
+    if not meta.break_glass:
+        del obj["break_glass"]  # an approved state reads as an older qv wrote it
     return _dumps(obj)
 
 
@@ -97,6 +99,7 @@ def decode_meta(raw: bytes, key: str, repair: str) -> Meta:
             raise ValueError(f"needs string fields {', '.join(_META_FIELDS)}")
         approvals = obj.get("approvals") or []
         inputs = obj.get("inputs")
+        glass = obj.get("break_glass")
         return Meta(
             obj["revision"],
             obj["digest"],
@@ -105,6 +108,7 @@ def decode_meta(raw: bytes, key: str, repair: str) -> Meta:
             approvals=tuple(str(a) for a in approvals),
             # Optional (older qv wrote none); anything but a string is treated as unknown.
             inputs=inputs if isinstance(inputs, str) else "",
+            break_glass=str(glass) if glass else "",
         )
     except (ValueError, TypeError, UnicodeDecodeError) as err:
         raise MetaCorruptError(
@@ -117,6 +121,8 @@ def encode_audit(entry: AuditEntry) -> bytes:
     obj = dataclasses.asdict(entry)
     obj.pop("seq")
     obj["approvals"] = list(entry.approvals)
+    if not entry.break_glass:
+        del obj["break_glass"]  # readable by an older qv, which knows no such field
     return _dumps(obj)
 
 

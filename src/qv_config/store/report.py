@@ -73,12 +73,22 @@ def apply_text(result: ApplyResult, store: str) -> str:
         f"  digest   {_short(old.digest if old else None)} → {_short(result.new.digest)}",
     ]
     if result.status != "unchanged":
+        lines += _approval_lines(result.new) if result.status == "applied" else []
         lines.append(
             f"  {len(plan.added)} added, {len(plan.changed)} changed, "
             f"{len(plan.deletes)} removed, {plan.unchanged} unchanged"
         )
         lines += _keys("+", plan.added) + _keys("~", plan.changed) + _keys("-", plan.deletes)
     return "\n".join(lines)
+
+
+def _approval_lines(meta: Meta) -> list[str]:
+    lines = []
+    if meta.approvals:
+        lines.append("  approved by " + ", ".join(safe(a) for a in meta.approvals[:_LIST_LIMIT]))
+    if meta.break_glass:
+        lines.append(f"  BREAK-GLASS (approvals missing): {safe(meta.break_glass, MESSAGE)}")
+    return lines
 
 
 def drift_json(report: DriftReport, store: str) -> str:
@@ -150,5 +160,13 @@ def history_text(env: str, entries: Sequence[AuditEntry]) -> str:
             f"  by {safe(e.by)}  (+{e.added} ~{e.changed} -{e.removed})"
             f"  from {_short(e.from_revision)}"
         )
-        lines.append(line + (f"  reason: {safe(e.reason, MESSAGE)}" if e.reason else ""))
+        lines.append(line + _how(e))
     return "\n".join(lines)
+
+
+def _how(e: AuditEntry) -> str:
+    """Who approved the state, or that it went in by break-glass, then why (the reason)."""
+    how = "  BREAK-GLASS (approvals missing)" if e.break_glass else ""
+    if e.approvals:
+        how += "  approved by " + ", ".join(safe(a) for a in e.approvals[:_LIST_LIMIT])
+    return how + (f"  reason: {safe(e.reason, MESSAGE)}" if e.reason else "")

@@ -99,7 +99,8 @@ def _render(root: Path, env: str, rev: str, check: bool) -> tuple[DesiredState, 
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
-    return DesiredState(env, source.revision, digest_of(hashes), values, hashes), secret
+    state = DesiredState(env, source.revision, digest_of(hashes), values, hashes, secret=secret)
+    return state, secret
 
 
 def _others(snapshot: Snapshot, env: str, done: set[str]) -> set[str] | None:

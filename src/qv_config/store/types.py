@@ -22,6 +22,9 @@ class Meta:
     # the tree ids of its inputs; store/desiredcache.py ``stamp``). Additive to SPEC §6's fields;
     # "" when written by an older qv or unknown: drift then renders the tip to compare.
     inputs: str = ""
+    # The reason given with `qv sync --break-glass` when this state was applied without the
+    # approvals its policy asks for; "" for an approved (or ungated) state. Additive, like inputs.
+    break_glass: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class AuditEntry:
     changed: int = 0
     removed: int = 0
     approvals: tuple[str, ...] = ()
+    break_glass: bool = False  # applied with `--break-glass`: its approvals were missing
     seq: str = (
         ""  # store-assigned id (SQLite rowid, Redis stream id, etcd sequence); "" before write
     )
@@ -119,6 +123,9 @@ class DesiredState:
     # apply's hash index costs no second pass); None: the apply hashes the values itself.
     hashes: Mapping[str, str] | None = None
     inputs: str = ""  # recorded as Meta.inputs: the input stamp of ``revision`` ("" unknown)
+    # Rendered from decrypted SOPS files: its digest covers plaintext, not the committed
+    # ciphertext an approval's digest covers (the gate then asks the approvals core to render).
+    secret: bool = False
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def validate_worktree(
 
 def _relevant(path: str, bases: Sequence[str]) -> bool:
     """A file ``qv validate`` loads (schemas are checked by digest apart)."""
-    if path == "qv.yaml":
+    if path == "qv.yaml" or path.startswith("policy/"):  # policy: QV7xx, checked every run
         return True
     tops = ("templates/", "environments/", *(f"{b}/" for b in bases))
     return path.endswith(_YAML) and path.startswith(tops)

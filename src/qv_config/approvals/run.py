@@ -1,0 +1,101 @@
+"""The use cases behind ``qv approvals``, ``qv approve`` and ``qv review``'s approvals section:
+several environments of one change, their renders shared in one ``Workspace``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qv_config.approvals.model import ReviewSource, Verdict
+from qv_config.approvals.sign import Signed
+from qv_config.errors import UsageError
+
+if TYPE_CHECKING:
+    from qv_config.diff.states import Workspace
+
+
+def verdicts(
+    root: Path,
+    envs: Sequence[str],
+    base: str | None,
+    rev: str,
+    *,
+    store: str | None = None,
+    sources: Sequence[ReviewSource] = (),
+) -> list[Verdict]:
+    """One verdict per environment (every one of qv.yaml at ``rev`` when ``envs`` is empty);
+    ``base`` None: each environment's default base (``approvals.base``)."""
+    from qv_config.approvals.base import choose
+    from qv_config.approvals.change import compute
+    from qv_config.approvals.evaluate import decide
+    from qv_config.diff.states import Workspace
+
+    ws = Workspace(root)
+    try:
+        out = []
+        for env in envs or all_envs(ws, rev):
+            chosen = choose(root, env, base, store)
+            verdict = decide(ws, compute(ws, env, chosen.rev, rev), sources)
+            out.append(replace(verdict, base_source=chosen.why))
+        return out
+    finally:
+        ws.close()
+
+
+def sign_all(
+    root: Path,
+    envs: Sequence[str],
+    base: str | None,
+    rev: str,
+    key: Path,
+    identity: str | None,
+    store: str | None = None,
+) -> list[Signed]:
+    """Sign and store one approval per environment (``qv approve``)."""
+    from qv_config.approvals.base import choose
+    from qv_config.approvals.sign import approve
+    from qv_config.diff.states import Workspace
+
+    ws = Workspace(root)
+    try:
+        return [
+            approve(ws, env, choose(root, env, base, store).rev, rev, key, identity) for env in envs
+        ]
+    finally:
+        ws.close()
+
+
+def all_envs(ws: Workspace, rev: str) -> list[str]:
+    project = ws.project(ws.resolve(rev))
+    if project is None:
+        raise UsageError(f"qv.yaml at {rev} is missing or invalid", hint="run `qv validate`")
+    return list(project.spec.environments)
+
+
+@dataclass(frozen=True)
+class Needed:
+    """``qv review``'s short section: the approvals each environment still needs at HEAD."""
+
+    text: str
+    markdown: str
+    data: dict[str, object]
+
+
+def approvals_needed(root: Path, base: str, rev: str = "HEAD") -> Needed:
+    """What the base's policy still asks of the change base..``rev``; a change that cannot be
+    evaluated (no Git, an invalid state) says so instead of failing the review."""
+    from qv_config.approvals import reporters
+    from qv_config.errors import QvError
+    from qv_config.safetext import bounded
+
+    try:
+        found = verdicts(root, (), base, rev)
+    except QvError as err:
+        line = f"approvals: not evaluated ({bounded(err.message)})"
+        return Needed(line, f"\n{line}\n", {"evaluated": False, "reason": err.message})
+    lines = [f"\napprovals of {rev} (base {base[:12]}):"]
+    lines += [f"  {v.env}: {'met' if v.met else 'missing: ' + '; '.join(v.missing)}" for v in found]
+    data: dict[str, object] = {v.env: {"met": v.met, "missing": list(v.missing)} for v in found}
+    return Needed("\n".join(lines), "\n" + reporters.markdown(found), data)

@@ -1,0 +1,140 @@
+"""The rendered states a change is between, rendered as little as a correct digest allows.
+
+An approval binds desired-state digests, so both sides are needed whole (every key's hash). The
+base is rendered whole (the environment's own folder only, kept under ``.qv/cache/approvals``
+by input key); the target is the base with the documents that can differ rendered again — the
+render set ``qv diff`` uses (``diff.tree.render_set`` and the templates' dependents), a superset
+of what changed. A change to ``qv.yaml`` or the environment file renders the target whole.
+Nothing here validates: an approval of an invalid state is harmless, it cannot be deployed
+(``qv sync`` and the agent validate), and validation is ``qv validate``'s work in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qv_config.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from qv_config.diff.states import Workspace
+    from qv_config.repo.types import Snapshot
+
+Refs = Mapping[str, Mapping[str, Any]]
+_KEEP = 16  # rendered bases kept per project (~2 MB each at 4,000 documents); the oldest go
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Both states of one environment: whole, and the documents that can differ on each."""
+
+    base: Refs
+    target: Refs
+    base_part: Refs  # the base's documents of the render set (all of them when rendered whole)
+    target_part: Refs
+
+
+def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
+    old, sources = _whole(ws, env, base)
+    if not _present(ws, env, target):
+        return Sides(old, {}, old, {})
+    keep = ws._render_set(env, base, target) if _present(ws, env, base) else None
+    if keep is None:
+        new = whole(ws, env, target)
+        return Sides(old, new, old, new)
+    # The base's documents of the render set are already rendered: those whose main file is in it.
+    old_part = {ref: doc for ref, doc in old.items() if sources.get(ref) in keep}
+    kept = _memo(ws, env, target)
+    if kept is not None:  # the target as an earlier run computed it (the same documents)
+        new, new_sources = kept
+        return Sides(
+            old, new, old_part, {r: d for r, d in new.items() if new_sources.get(r) in keep}
+        )
+    rendered, rendered_sources = partial(ws, env, target, keep)
+    new_part = {ref: doc for ref, doc in rendered.items() if rendered_sources.get(ref) in keep}
+    new = {ref: doc for ref, doc in old.items() if ref not in old_part}
+    new.update(new_part)
+    new_sources = {ref: src for ref, src in sources.items() if ref not in old_part}
+    new_sources.update({ref: rendered_sources[ref] for ref in new_part})
+    _remember(ws, env, target, new, new_sources)
+    return Sides(old, new, old_part, new_part)
+
+
+def _present(ws: Workspace, env: str, sha: str) -> bool:
+    project = ws.project(sha)
+    return project is not None and env in project.spec.environments
+
+
+def whole(ws: Workspace, env: str, sha: str) -> Refs:
+    """Every document of ``env`` at ``sha`` ({} when the environment is not there yet)."""
+    return _whole(ws, env, sha)[0]
+
+
+def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
+    """``whole``, and each document's main file (``kind-slug/name`` -> repo path)."""
+    if not _present(ws, env, sha):
+        return {}, {}
+    kept = _memo(ws, env, sha)
+    if kept is not None:
+        return kept
+    from qv_config.repo import load_snapshot
+
+    found = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
+    _remember(ws, env, sha, *found)
+    return found
+
+
+def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
+    """The environment's input key at ``sha`` (in a checkout or the agent's bare mirror)."""
+    from qv_config.store.desiredcache import input_key
+
+    found = input_key(ws.root, env, sha)
+    return found.key if found is not None else None
+
+
+def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] | None:
+    """The state of ``env`` at ``sha`` kept by its input key under ``.qv/cache/approvals``."""
+    from qv_config.cache.states import StateMemo
+
+    key = _input_key(ws, env, sha)
+    kept = StateMemo(ws.root, "approvals", keep=_KEEP).get(env, key) if key else None
+    return (kept[0], kept[1]) if kept is not None else None
+
+
+def _remember(ws: Workspace, env: str, sha: str, refs: Refs, sources: Mapping[str, str]) -> None:
+    from qv_config.cache.states import StateMemo
+
+    key = _input_key(ws, env, sha)
+    if key:
+        StateMemo(ws.root, "approvals", keep=_KEEP).put(env, key, (dict(refs), dict(sources)))
+
+
+def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> tuple[Refs, Mapping[str, str]]:
+    """The documents of ``keep`` (main paths) at ``sha``, loaded as a whole load is (blobs read
+    at once, parsed values from the parse cache) but only those files and their context (whose
+    documents, the Environment's, are rendered too: the caller keeps those of ``keep``)."""
+    from qv_config.diff.tree import context_paths
+    from qv_config.repo import load_snapshot
+
+    source = ws.source(sha)
+    files = source.list_paths([*context_paths(env), *sorted(keep)])
+    return _rendered(load_snapshot(source, envs=[env], only=list(files)), env, sha)
+
+
+def _rendered(snapshot: Snapshot, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
+    """The documents of ``env`` and their main files; a state missing a document (a render or
+    load error) is refused."""
+    from qv_config.render.desired import load_problems, places
+    from qv_config.render.engine import render_environment
+
+    rendered = render_environment(snapshot, env)
+    errors = [f for f in (*load_problems(snapshot, env), *rendered.findings) if f.is_error]
+    if errors:
+        raise CheckFailed(
+            f"{env}@{sha[:10]} does not render: {places(errors)}",
+            hint=f"run `qv validate --env {env}` on that revision; approvals bind whole states",
+        )
+    refs = {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
+    sources = {key.split("/", 1)[1]: doc.source for key, doc in rendered.docs.items()}
+    return refs, sources
