@@ -54,7 +54,8 @@ def test_open_pr_pushes_and_opens_the_pull_request(repo: Repo, hub: FakeGitHub, 
     assert pull["head"].startswith("qv/promote/dev-to-staging/")
     assert pull["base"] == "main"
     assert pull["title"].startswith("Promote dev to staging")
-    assert pull["body"] == body
+    assert pull["body"].startswith(body)
+    assert "### Approvals\n\n| environment | state | still needed |" in pull["body"]
     assert f"refs/heads/{pull['head']}" in repo.git("ls-remote", "--heads", "origin")
 
 
@@ -120,3 +121,35 @@ def test_nothing_to_promote_opens_nothing(repo: Repo, hub: FakeGitHub, qv: Qv) -
     assert again.code == 0, again.err
     assert "nothing to promote" in again.out
     assert list(hub.repos[REPO].pulls) == [1]
+
+
+POLICY = """\
+apiVersion: qv/v1
+kind: ApprovalPolicy
+metadata: {name: team, owner: platform}
+spec:
+  sources: [signed, github]
+  separation_of_duties: true
+  principals:
+    - identity: rita.risk@quantivista.example
+      groups: [risk]
+      github: rita-gh
+  rules:
+    - name: staging-any-change
+      environments: [staging]
+      changes: [any]
+      count: 1
+      from_groups: [risk]
+"""
+
+
+def test_the_body_names_the_approvals_still_needed(repo: Repo, hub: FakeGitHub, qv: Qv) -> None:
+    """The policy at the promotion's base asks one risk approver for any change of staging."""
+    repo.write("policy/approvals.yaml", POLICY)
+    repo.commit("the team's approval policy")
+    repo.git("push", "-q", "origin", "main")
+    done = qv(repo.root, "promote", "dev", "staging", "--open-pr")
+    assert done.code == 0, done.err
+    body = hub.repos[REPO].pulls[1]["body"]
+    assert "| staging | ❌ not met | rule staging-any-change: 1 more approver" in body
+    assert "<details><summary>staging</summary>" in body

@@ -56,7 +56,7 @@ def promote(
     forge, into = pullrequest.prepare(root, base)  # before anything is written
     with forge:
         done = _promote(root, source, target, selectors, skip_order, False, branch, True, remote)
-        return pullrequest.open_for(forge, into, done) if done.branch else done
+        return pullrequest.open_for(forge, root, into, done) if done.branch else done
 
 
 def _promote(
