@@ -62,6 +62,16 @@ class GitError(OperationalError):
     """A git command failed (unknown revision, shallow clone, not a repository)."""
 
 
+class ForgeError(OperationalError):
+    """The forge (GitHub's REST API, ``forge/``) refused or failed a call: a bad token, a
+    rate limit, an unknown repository, a rejected request, no answer. ``status``: the HTTP
+    status of the answer, None when there was none."""
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
 def bug_summary(bug: BaseException) -> str:
     """An unexpected exception as ``Type at module:line``, never its text: that can hold
     anything the code was holding (a document's value, a decrypted secret). The line is the

@@ -27,6 +27,15 @@ def promote_command(
     ),
     push: bool = typer.Option(False, "--push", help="Push the new branch."),
     remote: str = typer.Option("origin", "--remote", help="The remote --push pushes to."),
+    open_pr: bool = typer.Option(
+        False,
+        "--open-pr",
+        help="Push the branch and open its pull request on GitHub, the markdown diff as its"
+        " body (GITHUB_TOKEN; docs/forge.md). Open already: its body is updated.",
+    ),
+    base: str | None = typer.Option(
+        None, "--base", help="The branch the pull request goes into (default: the one checked out)."
+    ),
     output_format: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
 ) -> None:
     """Make TARGET's documents equal SOURCE's (env-specific fields aside) with the smallest
@@ -51,5 +60,7 @@ def promote_command(
         branch=branch,
         push=push,
         remote=remote,
+        open_pr=open_pr,
+        base=base,
     )
     write(reporter(done))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from qv_config.errors import UsageError
 from qv_config.promote.model import ByHand, FileEdit, Plan, Promotion
 from qv_config.promote.plan import plan_promotion
 from qv_config.promote.report import commit_message, pr_body, pr_title
@@ -31,14 +32,46 @@ def promote(
     branch: str | None = None,
     push: bool = False,
     remote: str = "origin",
+    open_pr: bool = False,
+    base: str | None = None,
 ) -> Promotion:
     """Promote ``source`` to ``target``: a new branch ``branch`` (default ``default_branch``)
-    with one commit, pushed to ``remote`` when ``push``. A dry run, or nothing to promote,
-    makes no branch. The work tree and the branch checked out are never touched."""
+    with one commit, pushed to ``remote`` when ``push`` or ``open_pr``, and with ``open_pr``
+    its pull request into ``base`` (default: the branch checked out) opened on GitHub. A dry
+    run, or nothing to promote, makes no branch. The work tree and the branch checked out are
+    never touched."""
+    from qv_config.promote import pullrequest
+
+    if open_pr and dry_run:
+        raise UsageError(
+            "--open-pr with --dry-run: a dry run makes no branch to open a pull request for",
+            hint="drop one of them",
+        )
+    if branch is not None:
+        from qv_config.promote.branch import check_branch_name
+
+        check_branch_name(root, branch)  # before the work: a bad name fails fast
+    if not open_pr:
+        return _promote(root, source, target, selectors, skip_order, dry_run, branch, push, remote)
+    forge, into = pullrequest.prepare(root, base)  # before anything is written
+    with forge:
+        done = _promote(root, source, target, selectors, skip_order, False, branch, True, remote)
+        return pullrequest.open_for(forge, root, into, done) if done.branch else done
+
+
+def _promote(
+    root: Path,
+    source: str,
+    target: str,
+    selectors: Sequence[str],
+    skip_order: bool,
+    dry_run: bool,
+    branch: str | None,
+    push: bool,
+    remote: str,
+) -> Promotion:
     from qv_config.promote.branch import check_branch_name, commit_branch, push_branch
 
-    if branch is not None:
-        check_branch_name(root, branch)  # before the work: a bad name fails fast
     plan = plan_promotion(root, source, target, selectors, skip_order=skip_order)
     if plan.empty or dry_run:
         return Promotion(plan, dry_run=dry_run)

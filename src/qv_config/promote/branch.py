@@ -98,6 +98,13 @@ def _modes(root: Path, rev: str, paths: list[str]) -> dict[str, str]:
     return modes
 
 
+def checked_out_branch(root: Path) -> str | None:
+    """The branch checked out; None when HEAD is detached."""
+    done = gitcmd.run(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    name = done.text.strip() if done.ok else ""
+    return name or None
+
+
 def push_branch(root: Path, remote: str, branch: str) -> None:
     """Push ``branch`` to ``remote`` (a failure is exit 3 with git's reason)."""
     if remote.startswith("-"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from qv_config.diff.model import EnvDiff
+from qv_config.forge.types import PullRequest
 
 FileOp = Literal["create", "edit", "delete"]
 
@@ -66,3 +67,4 @@ class Promotion:
     commit: str = ""
     pushed_to: str = ""  # the remote, when pushed
     dry_run: bool = False
+    pull: PullRequest | None = None  # its pull request on GitHub (--open-pr)

@@ -100,6 +100,9 @@ def text(done: Promotion) -> str:
         lines += ["", f"branch {safe(done.branch)}: commit {done.commit[:10]}"]
         if done.pushed_to:
             lines.append(f"pushed to {safe(done.pushed_to)}")
+        if done.pull is not None:
+            did = "opened" if done.pull.created else "updated (it was open)"
+            lines.append(f"pull request #{done.pull.number} {did}: {safe(done.pull.url)}")
     lines.append(f"Qv-Target-Digest: {plan.target_digest}")
     return "\n".join(lines) + "\n"
 
@@ -148,6 +151,9 @@ def as_json(done: Promotion) -> str:
         "branch": done.branch or None,
         "commit": done.commit or None,
         "pushed_to": done.pushed_to or None,
+        "pull_request": None
+        if done.pull is None
+        else {"number": done.pull.number, "url": done.pull.url, "created": done.pull.created},
         "target_digest": plan.target_digest or None,
     }
     return _dumps(data)
