@@ -61,3 +61,26 @@ EXAMPLES = int(os.environ.get("QV_FLAGS_EXAMPLES", "400"))
 def test_qv_agrees_with_unleash_engine(state: dict[str, Any], ctxs: list[dict[str, Any]]) -> None:
     found = disagreements(state, ctxs)
     assert not found, json.dumps(state) + "\n" + "\n".join(found[:5])
+
+
+def test_a_parent_rollout_buckets_by_the_dependent_flags_name() -> None:
+    """Found by the property above: Unleash's engine runs a parent's rollout (no groupId) with
+    the *child's* name as its group: bucket("f0:u1") = 14, bucket("f1:u1") = 45."""
+    for rollout, child_on in (("13", False), ("14", True)):
+        parent = {"name": "flexibleRollout", "parameters": {"rollout": rollout}}
+        state = {
+            "version": 2,
+            "features": [
+                {
+                    "name": "f0",
+                    "enabled": True,
+                    "strategies": [],
+                    "dependencies": [{"feature": "f1"}],
+                },
+                {"name": "f1", "enabled": True, "strategies": [parent]},
+            ],
+        }
+        ctx = {"sessionId": "u1"}
+        assert compile_state(state).is_enabled("f0", ctx) is child_on
+        assert compile_state(state).is_enabled("f1", ctx) is False
+        assert disagreements(state, [ctx]) == []

@@ -94,9 +94,7 @@ def compile_state(document: Mapping[str, Any]) -> CompiledFlags:
         raise FlagStateError("a client-features state is a JSON object")
     if delta.is_delta(document):
         document = delta.apply_events(None, _listed(document, "events"))
-    segments = {
-        s.get("id"): list(s.get("constraints") or []) for s in _listed(document, "segments")
-    }
+    segments = segments_of(document)
     flags = {}
     for feature in _listed(document, "features"):
         if not isinstance(feature, Mapping) or not isinstance(feature.get("name"), str):
@@ -106,8 +104,13 @@ def compile_state(document: Mapping[str, Any]) -> CompiledFlags:
         except (AttributeError, TypeError, KeyError) as err:  # a list where a map goes, ...
             raise FlagStateError(f"feature {feature['name']!r} is malformed ({err})") from None
     for flag in flags.values():
-        object.__setattr__(flag, "test", _with_dependencies(flag, flags))
+        object.__setattr__(flag, "test", _with_dependencies(flag, flags, segments))
     return CompiledFlags(flags, document)
+
+
+def segments_of(document: Mapping[str, Any]) -> strategies.Segments:
+    """The constraints of each segment, by id."""
+    return {s.get("id"): list(s.get("constraints") or []) for s in _listed(document, "segments")}
 
 
 def _listed(document: Mapping[str, Any], key: str) -> Sequence[Any]:
@@ -169,15 +172,22 @@ def _first_stickiness(feature: Mapping[str, Any]) -> str | None:
     return variants[0].get("stickiness") if variants else None
 
 
-def _with_dependencies(flag: CompiledFlag, flags: Mapping[str, CompiledFlag]) -> Predicate:
+def _with_dependencies(
+    flag: CompiledFlag, flags: Mapping[str, CompiledFlag], segments: strategies.Segments
+) -> Predicate:
     own = flag.own
     if not flag.dependencies or own is never:
         return own
-    checks = [_dependency(dep, flags) for dep in flag.dependencies]
+    checks = [_dependency(dep, flags, flag.name, segments) for dep in flag.dependencies]
     return strategies.conjunction([*checks, own])
 
 
-def _dependency(dep: Mapping[str, Any], flags: Mapping[str, CompiledFlag]) -> Predicate:
+def _dependency(
+    dep: Mapping[str, Any],
+    flags: Mapping[str, CompiledFlag],
+    child: str,
+    segments: strategies.Segments,
+) -> Predicate:
     """A parent that must be on (or off, ``enabled: false``), maybe with one of ``variants``.
     Unleash allows one level: a parent that has parents of its own fails the dependency."""
     parent = flags.get(str(dep.get("feature")))
@@ -185,7 +195,7 @@ def _dependency(dep: Mapping[str, Any], flags: Mapping[str, CompiledFlag]) -> Pr
         return never
     expected = dep.get("enabled") is not False
     wanted = dep.get("variants")
-    parent_own = parent.own
+    parent_own = as_parent(parent, child, segments)
 
     def check(ctx: Context) -> bool:
         if wanted:
@@ -195,3 +205,15 @@ def _dependency(dep: Mapping[str, Any], flags: Mapping[str, CompiledFlag]) -> Pr
         return parent_own(ctx) is expected
 
     return check
+
+
+def as_parent(parent: CompiledFlag, child: str, segments: strategies.Segments) -> Predicate:
+    """The parent's own test as Unleash's engine runs it for a dependent flag: a rollout without
+    a ``groupId`` buckets by the *child's* name (``"<child>:<userId>"``), not the parent's (found
+    by the differential test against yggdrasil-engine 2.0; the specification is silent)."""
+    if parent.own is never or parent.problem:
+        return parent.own
+    try:
+        return _own_test({**parent.feature, "name": child}, segments)
+    except Uncompilable:
+        return never

@@ -13,7 +13,7 @@ from typing import Any
 
 from qv_config.flags import strategies
 from qv_config.flags.codegen import Rollout
-from qv_config.flags.compiled import CompiledFlags
+from qv_config.flags.compiled import CompiledFlags, as_parent, segments_of
 from qv_config.flags.constraints import Uncompilable, always, never, value_test
 from qv_config.flags.context import Context, getter
 from qv_config.flags.hashing import bucket
@@ -87,7 +87,7 @@ def explain(state: CompiledFlags, name: str, context: Context) -> Explanation:
         chosen,
         bool(feature.get("enabled")),
         flag.problem,
-        tuple(_dependency(state, d, context) for d in flag.dependencies),
+        tuple(_dependency(state, d, name, context) for d in flag.dependencies),
         tuple(
             _strategy(i, s, segments, name, context)
             for i, s in enumerate(feature.get("strategies") or [], start=1)
@@ -99,14 +99,16 @@ def _segments(document: Mapping[str, Any]) -> dict[Any, Mapping[str, Any]]:
     return {s.get("id"): s for s in document.get("segments") or []}
 
 
-def _dependency(state: CompiledFlags, dep: Mapping[str, Any], ctx: Context) -> DependencyStep:
+def _dependency(
+    state: CompiledFlags, dep: Mapping[str, Any], child: str, ctx: Context
+) -> DependencyStep:
     feature = str(dep.get("feature"))
     parent = state.flags.get(feature)
     expected = dep.get("enabled") is not False
     wanted = tuple(dep.get("variants") or ())
     if parent is None or parent.dependencies:
         return DependencyStep(feature, expected, wanted, None, False)
-    on = parent.own(ctx)
+    on = as_parent(parent, child, segments_of(state.document))(ctx)  # as the engine runs it
     picked = parent.variant_of(ctx) if wanted else None
     variant_ok = picked is None or picked["name"] in wanted
     return DependencyStep(feature, expected, wanted, on, variant_ok and on is expected)
