@@ -151,3 +151,9 @@ def document() -> dict[str, Any]:
 
 def dumps(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+
+if __name__ == "__main__":  # python -m qv_config.serve.openapi > docs/openapi.json
+    import sys
+
+    sys.stdout.buffer.write(dumps(document()))
