@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
-from qv_config.flags.unleash import features_document
 
 from qv_config.client import ConfigClient
 from qv_config.flags import compile_state
+from qv_config.flags.unleash import features_document
 
 
 def rollout(percent: int, *constraints: dict[str, Any]) -> dict[str, Any]:

@@ -71,8 +71,11 @@ async def ofrep_bulk(request: Request) -> Response:
     if error is not None:
         return error
     snapshot = server.views().snapshot
-    data = orjson.dumps(ofrep.bulk(snapshot, context))
-    etag = '"' + hashlib.sha256(snapshot.digest.encode() + data).hexdigest()[:32] + '"'
+    # The state and the context, not the answers (a random draw would change them): a caller
+    # asking again with the same context before the next apply gets 304, as OFREP has it.
+    seed = snapshot.digest.encode() + orjson.dumps(context, option=orjson.OPT_SORT_KEYS)
+    etag = '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
     if not_modified(request, etag):
         return Response(status_code=304, headers={"etag": etag})
+    data = orjson.dumps(ofrep.bulk(snapshot, context))
     return Response(data, headers={"etag": etag}, media_type="application/json")
