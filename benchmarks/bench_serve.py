@@ -57,10 +57,10 @@ def lua(tmp: Path, name: str, body: str) -> Path:
     return path
 
 
-def start(root: Path, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(root: Path, url: str, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [QV, "serve", "--env", "dev", "--store", url, "--port", str(port)],
+            [QV, "serve", "--env", "dev", "--store", url, "--port", str(port), *extra],
             cwd=root, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     for _ in range(300):
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-seconds", type=int, default=300)
+    parser.add_argument("--no-access-log", action="store_true", help="serve without access log")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -88,7 +89,8 @@ def main() -> None:
     subprocess.run([QV, "sync", "--env", "dev", "--store", url], cwd=root, env=env, check=True,
                    capture_output=True)  # fmt: skip
     port = 18000 + os.getpid() % 1000
-    proc = start(root, url, port, tmp / "serve.log")
+    extra = ("--no-access-log",) if args.no_access_log else ()
+    proc = start(root, url, port, tmp / "serve.log", *extra)
     base = f"http://127.0.0.1:{port}"
     etag = httpx.get(base + DOC).headers["etag"]
     revalidate = lua(tmp, "304.lua", f"wrk.headers['If-None-Match'] = '{etag}'\n")
@@ -110,8 +112,10 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"qv serve, {args.connections} connections, {args.threads} wrk threads, "
-          f"{args.seconds} s each, {os.cpu_count()} CPUs shared with wrk")  # fmt: skip
+    logs = "off" if args.no_access_log else "on (to a file)"
+    print(f"qv serve (access log {logs}), {args.connections} connections, "
+          f"{args.threads} wrk threads, {args.seconds} s each, {os.cpu_count()} CPUs shared"
+          " with wrk")  # fmt: skip
     print("| load | requests/s | p99 | target | non-2xx/3xx | 1-min load avg |")
     print("|---|---|---|---|---|---|")
     for label, got, want, load in rows:

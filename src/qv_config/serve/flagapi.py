@@ -61,7 +61,7 @@ async def ofrep_flag(request: Request) -> Response:
     context, error = await _context(request, key)
     if error is not None:
         return error
-    status, body = ofrep.evaluate(server.views().snapshot, key, context)
+    status, body = ofrep.evaluate(server.client.snapshot, key, context)
     return json_response(body, status)
 
 
@@ -70,7 +70,10 @@ async def ofrep_bulk(request: Request) -> Response:
     context, error = await _context(request, None)
     if error is not None:
         return error
-    snapshot = server.views().snapshot
+    snapshot = server.client.snapshot
+    if snapshot.meta is None:
+        failure = {"errorCode": "PROVIDER_NOT_READY", "errorDetails": "no state loaded yet"}
+        return json_response(failure, 503)
     # The state and the context, not the answers (a random draw would change them): a caller
     # asking again with the same context before the next apply gets 304, as OFREP has it.
     seed = snapshot.digest.encode() + orjson.dumps(context, option=orjson.OPT_SORT_KEYS)

@@ -117,7 +117,8 @@ def _flag_paths() -> dict[str, Any]:
         "/ofrep/v1/evaluate/flags": {"post": {
             "summary": "OFREP: evaluate every flag", "requestBody": body,
             "parameters": [_param("If-None-Match", "header")],
-            "responses": {"200": bulk_ok, **_NOT_MODIFIED, "400": fail, **_errors(401, 413, 503)}}},
+            "responses": {"200": bulk_ok, **_NOT_MODIFIED, "400": fail, "503": fail,
+                          **_errors(401, 413)}}},
     }  # fmt: skip
 
 
