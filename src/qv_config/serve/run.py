@@ -74,9 +74,15 @@ def log_config() -> dict[str, Any]:
 
 def serve(app: Any, listen: Listen, announce: str) -> None:
     """Run ``app`` until SIGINT/SIGTERM."""
+    import gc
+
     import uvicorn
 
     print(announce, file=sys.stderr, flush=True)
+    # Everything imported and loaded so far lives as long as the process: out of the collector's
+    # sight, a full collection walks only what requests allocate (a tail-latency pause less).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=listen.host,
