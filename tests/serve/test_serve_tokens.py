@@ -134,3 +134,17 @@ def test_add_token_then_serve_with_it_over_tls(
         log = live.stop()
     assert token not in log
     assert '"token":"oms"' in log
+
+
+def test_a_missing_or_bad_token_file_is_exit_2(
+    synced: Synced, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = run_qv(capsys, synced.root, "serve", "--env", "dev", "--tokens", str(missing))
+    assert result.code == 2
+    assert "cannot read the token file" in result.err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tokens: [{name: a, sha256: 123, environments: {dev: [read]}}]\n")
+    result = run_qv(capsys, synced.root, "serve", "--env", "dev", "--tokens", str(bad))
+    assert result.code == 2
+    assert "64 lower-case hex digits" in result.err
