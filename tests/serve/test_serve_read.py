@@ -93,6 +93,8 @@ def test_lists_filter_by_label_and_page_by_cursor(http: InProcess, client: Confi
     assert want
     both = http.get("/v1/dev/config", params=[("label", "runtime=jvm"), ("label", "platform=nope")])
     assert both.json()["items"] == []
+    absent = http.get("/v1/dev/config", params={"label": "no-such-label=None"})
+    assert absent.json()["items"] == []
 
 
 def test_health_metrics_and_the_openapi_description(http: InProcess) -> None:

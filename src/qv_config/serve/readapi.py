@@ -96,12 +96,17 @@ def _page(
     and whether more follow."""
     page: list[Entry] = []
     for entry in entries:
-        if entry.name <= cursor or any(str(entry.labels.get(k)) != v for k, v in wanted):
+        if entry.name <= cursor or not all(_has(entry, k, v) for k, v in wanted):
             continue
         if len(page) == limit:
             return page, True
         page.append(entry)
     return page, False
+
+
+def _has(entry: Entry, key: str, value: str) -> bool:
+    found = entry.labels.get(key)
+    return found is not None and str(found) == value
 
 
 async def events(request: Request) -> Response:
