@@ -95,3 +95,22 @@ step "Now met: every rule, who approved, with which key" "approvals --env prod -
 $QV -C "$scratch/repo" approvals --env prod --base HEAD~1
 
 printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history and approvals ran on this repository.\n'
+
+# --- qv serve (docs/serve.md): read a document and evaluate a flag over HTTP with curl ---------
+port=$("$(dirname "$QV")/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "Serve dev read-only over HTTP (loopback only: no --tokens), from the store synced above" \
+  "serve --env dev --port $port &"
+$QV serve --env dev --port "$port" --no-access-log &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+printf '\n$ curl -s http://127.0.0.1:%s/v1/dev/config/order-management   # secret fields masked\n' "$port"
+curl -sf "http://127.0.0.1:$port/v1/dev/config/order-management" | head -c 400; echo ' …'
+printf '\n$ curl -s -X POST http://127.0.0.1:%s/ofrep/v1/evaluate/flags/market-data-v2 -d ...\n' "$port"
+curl -sf -X POST -H 'content-type: application/json' \
+  -d '{"context": {"targetingKey": "trader-7", "desk": "eu-eq", "instrumentId": "AAPL"}}' \
+  "http://127.0.0.1:$port/ofrep/v1/evaluate/flags/market-data-v2"
+echo
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+printf '\nqv serve answered: a document (ETag, secrets masked) and an OFREP flag evaluation.\n'

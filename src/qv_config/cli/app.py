@@ -67,7 +67,8 @@ def _root(
 # for all of them).
 COMMANDS = (
     "agent", "approvals", "approve", "diff", "drift", "flags", "graph", "history", "init",
-    "log", "promote", "render", "review", "rollback", "schema", "secrets", "sync", "validate",
+    "log", "promote", "render", "review", "rollback", "schema", "secrets", "serve", "sync",
+    "validate",
 )  # fmt: skip
 _VALUED_ROOT_OPTIONS = ("-C", "--project-dir")
 

@@ -39,6 +39,7 @@ class FlagShape:
     static: bool  # no strategy looks at the context (none, or plain "default" ones)
     split: bool  # more than one variant to choose from (weights, stickiness): SPLIT
     rollout: bool = False  # on by percentage alone (rollouts without constraints): SPLIT
+    variants: bool = False  # the flag or a strategy has variants (OFREP answers a payload)
 
 
 @dataclass(frozen=True)
@@ -206,4 +207,4 @@ def _shape(doc: dict[str, Any]) -> FlagShape:
         s.get("name") in _ROLLOUTS and not s.get("constraints") and not s.get("segments")
         for s in strategies
     )
-    return FlagShape(bool(spec.get("enabled")), static, variants > 1, rollout)
+    return FlagShape(bool(spec.get("enabled")), static, variants > 1, rollout, variants > 0)
