@@ -39,7 +39,7 @@ def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
     old, sources = _whole(ws, env, base)
     if not _present(ws, env, target):
         return Sides(old, {}, old, {})
-    keep = ws._render_set(env, base, target) if _present(ws, env, base) else None
+    keep = ws.render_paths(env, base, target) if _present(ws, env, base) else None
     if keep is None:
         new = whole(ws, env, target)
         return Sides(old, new, old, new)
