@@ -19,7 +19,7 @@ from qv_config.repo import gitcmd
 
 if TYPE_CHECKING:
     from qv_config.approvals.policy import PolicyState
-    from qv_config.diff.model import DocChange
+    from qv_config.diff.model import DocChange, Op
     from qv_config.diff.states import Workspace
 
 _RS, _US = "\x1e", "\x1f"
@@ -98,7 +98,7 @@ def between(
         _digest(old_h),
         _digest(new_h),
         _changes_digest(differing, old_h, new_h, base_policy, target_policy),
-        _doc_changes(refs, *docs(refs), ws.read_at(target)),
+        _doc_changes(refs, *docs(refs), ws.read_at(target), _risky(base_policy, env)),
         base_policy.digest != target_policy.digest,
         commits(ws.root, base, target),
         base_policy,
@@ -157,12 +157,35 @@ def _changes_digest(
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
+def _risky(policy: PolicyState, env: str) -> bool:
+    """Whether a rule of the base's policy for ``env`` asks for loosened or tightened limits:
+    only then are the documents diffed field by field (risk marks). Other change types need
+    only which documents differ, were added or removed (a 1,000-document change: ~0.1 s less).
+    An invalid policy asks nothing of the diff: it approves nothing."""
+    from fnmatch import fnmatchcase
+
+    rules = policy.model.spec.rules if policy.model is not None else []
+    return any(
+        {"loosen", "tighten"} & set(rule.changes)
+        for rule in rules
+        if any(fnmatchcase(env, pattern) for pattern in rule.environments)
+    )
+
+
 def _doc_changes(
-    refs: Sequence[str], left: Docs, right: Docs, read: Callable[[str], bytes | None]
+    refs: Sequence[str],
+    left: Docs,
+    right: Docs,
+    read: Callable[[str], bytes | None],
+    risky: bool = True,
 ) -> tuple[DocChange, ...]:
     from qv_config.diff.compute import diff_documents
     from qv_config.diff.sides import mark_lookup
 
+    if not risky:
+        return tuple(
+            _changed(ref, right.get(ref) or left[ref], _op(ref, left, right)) for ref in refs
+        )
     changes = diff_documents(left, right, marks=mark_lookup(read)).changes
     # A document whose canonical JSON differs is a change even where the diff shows no field
     # (fail closed: the rule types "any" still sees it).
@@ -171,12 +194,16 @@ def _doc_changes(
     return (*changes, *unseen)
 
 
-def _changed(ref: str, data: Mapping[str, Any]) -> DocChange:
+def _op(ref: str, left: Docs, right: Docs) -> Op:
+    return "added" if ref not in left else "removed" if ref not in right else "changed"
+
+
+def _changed(ref: str, data: Mapping[str, Any], op: Op = "changed") -> DocChange:
     from qv_config.diff.model import DocChange
 
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, Mapping) else None
-    return DocChange(ref, str(data.get("kind", "")), str(name or ref.partition("/")[2]), "changed")
+    return DocChange(ref, str(data.get("kind", "")), str(name or ref.partition("/")[2]), op)
 
 
 def commits(root: Path, base: str, target: str) -> tuple[Commit, ...]:
