@@ -117,6 +117,9 @@ def test_the_documented_workflow_runs_as_written(team: Team) -> None:
         if line.startswith("branch ")
     )
     pr_base = team.git(dev, "rev-parse", "HEAD")  # main, which the pull request targets
+    body = team.qv(dev, "promote", "dev", "staging", "strategy/momentum-eu", "--dry-run",
+                   "--format", "markdown").stdout  # fmt: skip
+    assert "`spec.parameters.lookback_days.value` | `252 → 273`" in body
 
     # 3. CI's required check (.github/workflows/approvals.yml) fails: approvals missing.
     ci = team.clone("ci")
