@@ -61,11 +61,12 @@ def compute(ws: Workspace, env: str, base_rev: str, target_rev: str) -> Change:
     assert target is not None
     both = sides(ws, env, base, target)
     # Outside the render set the target holds the base's very documents, so comparing whole
-    # states' hashes finds exactly the documents of the parts that differ.
+    # states' hashes finds the documents of the parts that differ; they are picked from the
+    # whole states all the same (a superset: nothing that differs can be missing).
     hashes = (_hashes(env, both.base), _hashes(env, both.target))
 
     def docs(refs: Sequence[str]) -> tuple[Docs, Docs]:
-        return _pick(both.base_part, refs), _pick(both.target_part, refs)
+        return _pick(both.base, refs), _pick(both.target, refs)
 
     return between(ws, env, (base, target), hashes, docs)
 
