@@ -79,7 +79,7 @@ bash scripts/demo-staging-key.sh "$QV" "$repo" "$scratch/staging.agekey"
 export QV_STORE=sqlite:.qv/staging.db   # staging's own spec.store is a Redis of the platform
 stg() { SOPS_AGE_KEY_FILE="$scratch/staging.agekey" $QV -C "$repo" "$@"; }
 
-step "Staging's first deploy: its policy covers added strategies and no approval can name a base, so it goes in by break-glass, recorded as such" \
+step "Staging's first deploy: its policy asks approvals of strategy changes, and no approval can name a base yet, so it goes in by break-glass, recorded as such" \
   "sync --env staging --break-glass --reason 'first deploy of staging (demo)'"
 stg sync --env staging --break-glass --reason 'first deploy of staging (demo)'
 
