@@ -102,9 +102,8 @@ def _hint(env: str, rev: str) -> str:
 
 
 def _first_deploy_hint(env: str) -> str:
-    # No approval can help: a statement binds a base digest, and a first deploy has none.
+    # The reason says what to run (a statement binds a base digest, and a first deploy has none).
     return (
-        f"nothing is deployed in {env} yet, so no approval can name a base: deploy it once with"
-        f" `qv sync --env {env} --break-glass --reason 'first deploy of {env}'` (recorded as"
-        ' such; later changes are approved as usual), see docs/agent.md "First deploys"'
+        f"a break-glass first deploy of {env} is recorded as such; later changes are approved"
+        ' as usual (docs/agent.md, "First deploys")'
     )
