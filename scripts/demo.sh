@@ -75,26 +75,64 @@ $QV drift --env dev
 step "The audit log of dev: every apply, heal and refusal" "history --env dev"
 $QV history --env dev
 
-# --- approvals (SPEC §7, docs/approvals.md): in a scratch clone, never this checkout ------------
+# --- promotion and approvals (SPEC §7, docs/approvals.md): in a throwaway clone, never this checkout
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-git clone -q . "$scratch/repo"
+repo="$scratch/repo"
+git clone -q . "$repo"
+git -C "$repo" config user.email dev@quantivista.example
+git -C "$repo" config user.name "a strategy developer"
 install -m 600 keys/demo-approvers/rita.risk keys/demo-approvers/colin.compliance "$scratch/"
-sed -i.bak 's/max_order_notional: 1000000/max_order_notional: 1200000/' \
-  "$scratch/repo/environments/prod/strategies/momentum-eu.yaml"
-git -C "$scratch/repo" -c user.email=dev@quantivista.example -c user.name=dev commit -q -am \
-  "loosen momentum-eu's order notional in prod"
-step "A change loosens a prod risk limit: the policy at its base asks for approvals (exit 1)" \
-  "approvals --env prod --base HEAD~1"
-$QV -C "$scratch/repo" approvals --env prod --base HEAD~1 || true
-step "Risk and compliance approve with their (DEMO) SSH keys: signed, stored under refs/qv/approvals/" \
-  "approve --env prod --base HEAD~1 --key rita.risk   # and colin.compliance"
-$QV -C "$scratch/repo" approve --env prod --base HEAD~1 --key "$scratch/rita.risk"
-$QV -C "$scratch/repo" approve --env prod --base HEAD~1 --key "$scratch/colin.compliance"
-step "Now met: every rule, who approved, with which key" "approvals --env prod --base HEAD~1"
-$QV -C "$scratch/repo" approvals --env prod --base HEAD~1
+# Staging's real key is not in this repository: the clone re-encrypts staging's secrets to a
+# throwaway DEMO key so that its sync can decrypt them (scripts/demo-staging-key.sh).
+bash scripts/demo-staging-key.sh "$QV" "$repo" "$scratch/staging.agekey"
+export QV_STORE=sqlite:.qv/staging.db   # staging's own spec.store is a Redis of the platform
+stg() { SOPS_AGE_KEY_FILE="$scratch/staging.agekey" $QV -C "$repo" "$@"; }
 
-printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history and approvals ran on this repository.\n'
+step "Staging's first deploy: its policy asks approvals of strategy changes, and no approval can name a base yet, so it goes in by break-glass, recorded as such" \
+  "sync --env staging --break-glass --reason 'first deploy of staging (demo)'"
+stg sync --env staging --break-glass --reason 'first deploy of staging (demo)'
+
+printf '\n== A strategy developer lengthens momentum-eu'"'"'s lookback on dev, and commits\n'
+printf '$ git commit -am "momentum-eu: lookback 252 -> 273 days, tried in dev"\n'
+printf '    lookback_days: {value: 273}\n' >>"$repo/environments/dev/strategies/momentum-eu.yaml"
+git -C "$repo" commit -qam "momentum-eu: lookback 252 -> 273 days, tried in dev"
+
+step "Promote it to staging: the plan, and the overlay edit (dev's sizing stays in dev)" \
+  "promote dev staging strategy/momentum-eu --dry-run"
+$QV -C "$repo" promote dev staging strategy/momentum-eu --dry-run
+step "The same, for real: a branch with one commit, its pull request's body is the diff" \
+  "promote dev staging strategy/momentum-eu"
+$QV -C "$repo" promote dev staging strategy/momentum-eu
+main=$(git -C "$repo" symbolic-ref --short HEAD)   # the clone's default branch
+branch=$(git -C "$repo" for-each-ref --format='%(refname:short)' 'refs/heads/qv/promote/')
+printf '$ git switch %s\n' "$branch"
+git -C "$repo" switch -q "$branch"
+
+step "CI's required check on the pull request: the approvals staging still needs (exit 1)" \
+  "approvals --env staging   # base: the revision deployed in staging"
+stg approvals --env staging || true
+step "Risk and compliance approve with their (DEMO) SSH keys: signed, stored under refs/qv/approvals/" \
+  "approve --env staging --key rita.risk   # and colin.compliance"
+stg approve --env staging --key "$scratch/rita.risk"
+stg approve --env staging --key "$scratch/colin.compliance"
+step "Now met: every rule, who approved, with which key" "approvals --env staging"
+stg approvals --env staging
+
+printf '\n== Merge the up-to-date pull request (a fast-forward: what was approved is what lands)\n'
+printf '$ git switch %s && git merge --ff-only %s\n' "$main" "$branch"
+git -C "$repo" switch -q "$main"
+git -C "$repo" merge -q --ff-only "$branch"
+step "Deploy staging through the gate: the approvals are verified again, the approvers recorded" \
+  "sync --env staging"
+stg sync --env staging
+step "Staging's audit log: the break-glass first deploy, then the approved promotion" \
+  "history --env staging"
+stg history --env staging
+
+printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history, promote, approvals and the gated sync ran on this repository.\n'
+
+unset QV_STORE   # the serve below reads dev's own store, synced at the start
 
 # --- qv serve (docs/serve.md): read a document and evaluate a flag over HTTP with curl ---------
 port=$("$(dirname "$QV")/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

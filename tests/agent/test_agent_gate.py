@@ -302,4 +302,5 @@ def test_a_wiped_store_does_not_let_the_waiting_tip_in_as_a_first_deploy(
     result = once(h, tmp_path, gated, url)
     assert result.returncode == 1
     assert "a first deploy has no base to approve against" in result.stderr
+    assert "qv sync --env prod --break-glass --reason 'first deploy of prod'" in result.stderr
     assert h.deployed(url, tmp_path, "prod") is None

@@ -266,3 +266,27 @@ def test_approve_as_json_and_for_several_environments(repo: Repo) -> None:
     unknown = repo.approve("alice", base, "prod", "--as", "nobody@example.com")
     assert unknown.code == 2
     assert "not a principal" in unknown.err
+
+
+def test_documents_are_diffed_field_by_field_only_where_a_rule_asks_for_risk(repo: Repo) -> None:
+    from tests.approvals.conftest import change_of
+
+    base = repo.git("rev-parse", "HEAD")
+    flag = "environments/{}/flags/kill-alpha.yaml"
+    for env in ("dev", "prod"):
+        repo.edit(flag.format(env), "enabled: false", "enabled: true")
+    repo.write(
+        "environments/dev/flags/new-switch.yaml",
+        "apiVersion: qv/v1\nkind: Flag\nmetadata: {name: new-switch, owner: team-alpha}\n"
+        "spec:\n  type: kill-switch\n  enabled: false\n",
+    )
+    repo.loosen_prod()
+    dev = {d.ref: d for d in change_of(repo, base, env="dev").docs}  # no risk rule for dev
+    assert {ref: d.op for ref, d in dev.items()} == {
+        "flag/kill-alpha": "changed",
+        "flag/new-switch": "added",
+    }
+    assert all(d.fields == () and d.kind == "Flag" for d in dev.values())
+    prod = {d.ref: d for d in change_of(repo, base).docs}  # prod-loosen: the risk-marked diff
+    assert prod["flag/kill-alpha"].fields
+    assert prod["environment/prod"].loosened

@@ -39,3 +39,25 @@ def test_this_repository_policy_is_clean_and_names_the_policy_edit_rule() -> Non
     rules = {rule.name: rule for rule in state.model.spec.rules}
     assert rules["policy-edits"].changes == ["policy"]
     assert len(state.signers.entries) == 3
+
+
+def _summary(repo: Repo, *args: str) -> dict[str, int]:
+    result = repo.qv("validate", "--format", "json", *args)
+    assert result.code == 0, result.err
+    found = json.loads(result.out)["summary"]
+    return {"files": found["files"], "documents": found["documents"]}
+
+
+def test_the_policy_files_are_counted(repo: Repo) -> None:
+    whole = _summary(repo)
+    assert whole == _summary(repo)  # the kept result says the same
+    assert _summary(repo, "policy") == {"files": 2, "documents": 1}  # approvals.yaml, signers
+    assert repo.qv("validate", "policy").out.strip() == "✓ valid: 1 document in 2 environments"
+    signers = repo.qv("validate", "policy/allowed_signers")
+    assert signers.out.strip() == "✓ valid: 1 file in 2 environments"
+    flag = "environments/prod/flags/kill-alpha.yaml"
+    repo.edit(flag, "owner: team-alpha", "owner: team-alpha2")  # a document: the shortcut run
+    assert _summary(repo)["documents"] == whole["documents"]
+    repo.git("rm", "-q", "-r", "policy")
+    gone = _summary(repo)
+    assert gone == {"files": whole["files"] - 2, "documents": whole["documents"] - 1}

@@ -141,17 +141,21 @@ def test_an_environment_its_policy_asks_nothing_of_syncs_as_before(
     assert "BREAK-GLASS" not in done.out
 
 
-def test_dry_run_is_not_gated_and_writes_nothing(
+def test_dry_run_says_what_the_gate_would_say_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], gated: Gated, tmp_path: Path
 ) -> None:
     url = f"sqlite:{tmp_path}/state.db"
     deployed = governed(capsys, gated, url)
     gated.set_limit(1_500_000)
     done = sync(capsys, gated, url, "--dry-run")
-    assert done.code == 0
-    assert "dry run" in done.out
+    assert done.code == 1  # unapproved: the apply would be refused
+    assert "dry run: the gate would refuse" in done.err
     assert meta(gated, url).revision == deployed
-    assert audit(gated, url)[-1].action == "apply"
+    assert audit(gated, url)[-1].action == "apply"  # not even the refusal is recorded
+    glass = sync(capsys, gated, url, "--dry-run", "--break-glass", "--reason", "INC-1")
+    assert glass.code == 0, glass.err
+    assert "dry run" in glass.out
+    assert meta(gated, url).revision == deployed
 
 
 def test_rollback_goes_back_only_to_states_deployed_through_their_gate(

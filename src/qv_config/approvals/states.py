@@ -27,38 +27,32 @@ _KEEP = 16  # rendered bases kept per project (~2 MB each at 4,000 documents); t
 
 @dataclass(frozen=True)
 class Sides:
-    """Both states of one environment: whole, and the documents that can differ on each."""
+    """Both states of one environment, whole."""
 
     base: Refs
     target: Refs
-    base_part: Refs  # the base's documents of the render set (all of them when rendered whole)
-    target_part: Refs
 
 
 def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
     old, sources = _whole(ws, env, base)
     if not _present(ws, env, target):
-        return Sides(old, {}, old, {})
-    keep = ws._render_set(env, base, target) if _present(ws, env, base) else None
+        return Sides(old, {})
+    keep = ws.render_paths(env, base, target) if _present(ws, env, base) else None
     if keep is None:
-        new = whole(ws, env, target)
-        return Sides(old, new, old, new)
-    # The base's documents of the render set are already rendered: those whose main file is in it.
-    old_part = {ref: doc for ref, doc in old.items() if sources.get(ref) in keep}
+        return Sides(old, whole(ws, env, target))
     kept = _memo(ws, env, target)
     if kept is not None:  # the target as an earlier run computed it (the same documents)
-        new, new_sources = kept
-        return Sides(
-            old, new, old_part, {r: d for r, d in new.items() if new_sources.get(r) in keep}
-        )
+        return Sides(old, kept[0])
+    # The documents whose main file is in the render set are rendered again; the rest are the
+    # base's own (their files did not change).
     rendered, rendered_sources = partial(ws, env, target, keep)
-    new_part = {ref: doc for ref, doc in rendered.items() if rendered_sources.get(ref) in keep}
-    new = {ref: doc for ref, doc in old.items() if ref not in old_part}
-    new.update(new_part)
-    new_sources = {ref: src for ref, src in sources.items() if ref not in old_part}
-    new_sources.update({ref: rendered_sources[ref] for ref in new_part})
+    new = {ref: doc for ref, doc in old.items() if sources.get(ref) not in keep}
+    new_sources = {ref: src for ref, src in sources.items() if src not in keep}
+    for ref, doc in rendered.items():
+        if rendered_sources.get(ref) in keep:
+            new[ref], new_sources[ref] = doc, rendered_sources[ref]
     _remember(ws, env, target, new, new_sources)
-    return Sides(old, new, old_part, new_part)
+    return Sides(old, new)
 
 
 def _present(ws: Workspace, env: str, sha: str) -> bool:

@@ -44,7 +44,11 @@ def sync_command(
         None, "--store", help="Store URL (else QV_STORE, then spec.store)."
     ),
     rev: str = typer.Option("HEAD", "--rev", help="Git revision to deploy."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; write nothing."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Plan only, and ask the gate (exit 1 when it would refuse); write nothing.",
+    ),
     heal: bool = typer.Option(
         False,
         "--heal",

@@ -210,12 +210,15 @@ class Workspace:
         self, env: str, old: str | None, new: str | None, labels: tuple[str, str]
     ) -> tuple[State, State]:
         """Both states of ``env``; only documents that can differ, when that set is known."""
-        keep = self._render_set(env, old, new) if self._diffable(old, new) else None
+        keep = self.render_paths(env, old, new) if self._diffable(old, new) else None
         if keep is None:
             return self.full(env, old, labels[0]), self.full(env, new, labels[1])
         return self.partial(env, old, keep, labels[0]), self.partial(env, new, keep, labels[1])
 
-    def _render_set(self, env: str, old: str | None, new: str | None) -> set[str] | None:
+    def render_paths(self, env: str, old: str | None, new: str | None) -> set[str] | None:
+        """The main files of the documents of ``env`` that can differ between ``old`` and
+        ``new`` (a superset of what changed: templates' dependents included); None when any
+        document may differ (``qv.yaml``, the environment file, a link), so render whole."""
         changed = self.changed(old, new)
         bases = self.bases(new)
         if self.git and any(self._has_links(sha, env, bases, changed) for sha in {old, new}):

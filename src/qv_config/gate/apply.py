@@ -60,8 +60,8 @@ def _pass(
     from qv_config.gate.check import check
 
     heal = "heal: restored edits made outside qv" if req.heal else ""
-    if (old is not None and old.digest == desired.digest) or req.dry_run:
-        return (), "", heal  # the deployed state (nothing new goes in), or nothing written
+    if old is not None and old.digest == desired.digest:
+        return (), "", heal  # the deployed state: nothing new goes in
     base_rev, base_digest = (old.revision, old.digest) if old else (None, None)
     decision = check(root, desired.env, base_rev, base_digest, desired.revision, desired.digest)
     if decision.approved:
@@ -69,11 +69,20 @@ def _pass(
     if req.break_glass:
         missing = "; ".join(decision.missing) or decision.reason
         return decision.approvals, req.break_glass, f"break-glass: {req.break_glass} ({missing})"
-    _refuse(store, desired, old, req.by, decision.reason)
+    first = old is None and decision.waiting
+    if req.dry_run:  # says what the gate would say; writes nothing, not even the refusal
+        raise ApprovalsMissing(
+            f"dry run: the gate would refuse {desired.revision[:12]} in {desired.env}:"
+            f" {decision.reason}",
+            hint=_first_deploy_hint(desired.env)
+            if first
+            else _hint(desired.env, desired.revision[:12]),
+        )
+    _refuse(store, desired, old, req.by, decision.reason, first=first)
 
 
 def _refuse(
-    store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str
+    store: Store, desired: DesiredState, old: Meta | None, by: str, reason: str, *, first: bool
 ) -> NoReturn:
     from qv_config.store.apply import record_refusal
 
@@ -81,6 +90,20 @@ def _refuse(
     env, rev = desired.env, desired.revision[:12]
     raise ApprovalsMissing(
         f"refusing to apply {rev} to {env}: {reason}; nothing was applied",
-        hint=f"get the approvals (`qv approvals --env {env} --rev {rev}` says what is missing),"
-        " or in an emergency apply anyway, recorded as such: `qv sync --break-glass --reason TEXT`",
+        hint=_first_deploy_hint(env) if first else _hint(env, rev),
+    )
+
+
+def _hint(env: str, rev: str) -> str:
+    return (
+        f"get the approvals (`qv approvals --env {env} --rev {rev}` says what is missing),"
+        " or in an emergency apply anyway, recorded as such: `qv sync --break-glass --reason TEXT`"
+    )
+
+
+def _first_deploy_hint(env: str) -> str:
+    # The reason says what to run (a statement binds a base digest, and a first deploy has none).
+    return (
+        f"a break-glass first deploy of {env} is recorded as such; later changes are approved"
+        ' as usual (docs/agent.md, "First deploys")'
     )

@@ -74,4 +74,9 @@ def _decide(env: str, base_rev: str | None, target_rev: str, outcome: Outcome) -
         f"waiting for approvals of {target_rev[:12]} for {env} under the policy of {governing};"
         f" missing: {'; '.join(missing)}"
     )
+    if base_rev is None:  # no approval can ever help: say what to run (the agent logs it too)
+        reason += (
+            f"; nothing is deployed in {env} yet, so no approval can name a base: deploy it once"
+            f" with `qv sync --env {env} --break-glass --reason 'first deploy of {env}'`"
+        )
     return GateDecision(False, outcome.approvers, reason, True, missing, outcome.ignored)

@@ -104,7 +104,13 @@ def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) 
     envs = ", ".join(safe(env) for env in result.environments)
     if not entries:
         where = f"in {_plural(len(result.environments), 'environment')}"
-        return paint(f"✓ valid: {_plural(result.documents, 'document')} {where}", "green")
+        # A PATH of files that are no document (policy/allowed_signers) still says what it read.
+        what = (
+            _plural(result.files, "file")
+            if result.files and not result.documents
+            else _plural(result.documents, "document")
+        )
+        return paint(f"✓ valid: {what} {where}", "green")
     errors = sum(1 for e in entries if e.finding.is_error)
     files = len({e.finding.file for e in entries})
     text = (

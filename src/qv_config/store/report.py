@@ -75,7 +75,7 @@ def apply_text(result: ApplyResult, store: str, drifted: Sequence[str] = ()) -> 
         f"  digest   {_short(old.digest if old else None)} → {_short(result.new.digest)}",
     ]
     if result.status != "unchanged":
-        lines += _approval_lines(result.new) if result.status == "applied" else []
+        lines += _approval_lines(result.new)  # a dry run: what the gate would record
         lines.append(
             f"  {len(plan.added)} added, {len(plan.changed)} changed, "
             f"{len(plan.deletes)} removed, {plan.unchanged} unchanged"

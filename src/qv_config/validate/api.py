@@ -75,7 +75,16 @@ def _yaml_files(snapshot: Snapshot) -> set[str]:
         files |= {env.environment.path} if env.environment else set()
     files |= {f.file for f in snapshot.findings if f.code.startswith("QV1")}
     files |= {"qv.yaml"} if snapshot.project_doc else set()
+    files |= {path for path in snapshot.digests if path.startswith("policy/")}  # QV7xx
     return files
+
+
+def policy_documents(listed: Callable[[str], bool], prefixes: tuple[str, ...]) -> int:
+    """The approval policy is a document ``qv validate`` checks, in no environment: 1 when
+    ``policy/approvals.yaml`` is there (and under ``prefixes``, if any). The path is
+    ``approvals.policy.POLICY``, not imported: the approvals package stays out of this run."""
+    path = "policy/approvals.yaml"
+    return int(listed(path) and (not prefixes or _under(path, prefixes)))
 
 
 def _shared_signature(snapshot: Snapshot, run: RunState) -> str:
@@ -299,7 +308,8 @@ def _result(
     files = _yaml_files(snapshot)
     if prefixes:
         files = {f for f in files if _under(f, prefixes)}
-    return assemble(findings, names, prefixes, documents, len(files), run)
+    policy = policy_documents(snapshot.digests.__contains__, prefixes)
+    return assemble(findings, names, prefixes, documents, len(files), run, policy)
 
 
 def assemble(
@@ -309,9 +319,10 @@ def assemble(
     documents: Mapping[str, Documents],
     files: int,
     run: RunState,
+    policy: int = 0,
 ) -> ValidationResult:
     """The result of a run over environments ``names``: findings deduplicated and sorted,
-    those outside ``prefixes`` left out."""
+    those outside ``prefixes`` left out; ``policy``: policy documents checked besides."""
     if prefixes:
         findings = [f for f in findings if _under(f.file, prefixes)]
     unique = sorted(set(findings), key=Finding.sort_key)
@@ -325,7 +336,7 @@ def assemble(
             kinds.update(name for name, main in pairs if _under(main, prefixes))
     stats = ValidationStats(run.validated + run.cached, run.validated, run.cached)
     return ValidationResult(
-        tuple(unique), errors, len(unique) - errors, names, files, len(kinds), stats
+        tuple(unique), errors, len(unique) - errors, names, files, len(kinds) + policy, stats
     )
 
 

@@ -225,7 +225,7 @@ def _update(
 ) -> ValidationResult | None:
     """Each environment updated by difference; None when one needs the whole tree."""
     from qv_config.cache.results import Damaged, Documents
-    from qv_config.validate.api import assemble, run_state, same_digests
+    from qv_config.validate.api import assemble, policy_documents, run_state, same_digests
     from qv_config.validate.incremental import Incomplete, check_env, delta_plan
 
     state = run_state(snapshot, results, run.today)
@@ -256,7 +256,8 @@ def _update(
     state.templates.save()
     files = summary.files + _count(changed, run.tree.changes, added=True)
     files -= _count(changed, run.tree.changes, added=False)
-    result = assemble(found, tuple(memos), (), documents, files, state)
+    policy = policy_documents(run.source.listed, ())
+    result = assemble(found, tuple(memos), (), documents, files, state, policy)
     summary.files = files
     # Results of other options still hold when no file qv validate loads changed.
     kept = dict(list(summary.kept.items())[-(_KEEP - 1) :]) if not changed else {}
