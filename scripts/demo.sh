@@ -80,6 +80,8 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 repo="$scratch/repo"
 git clone -q . "$repo"
+# A checkout on a detached HEAD (a CI job's) clones detached: the demo's merge needs a branch.
+git -C "$repo" symbolic-ref -q HEAD >/dev/null || git -C "$repo" switch -q -c main
 git -C "$repo" config user.email dev@quantivista.example
 git -C "$repo" config user.name "a strategy developer"
 install -m 600 keys/demo-approvers/rita.risk keys/demo-approvers/colin.compliance "$scratch/"
