@@ -132,7 +132,6 @@ step "Staging's audit log: the break-glass first deploy, then the approved promo
   "history --env staging"
 stg history --env staging
 
-printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history, promote, approvals and the gated sync ran on this repository.\n'
 
 unset QV_STORE   # the serve below reads dev's own store, synced at the start
 
@@ -154,3 +153,5 @@ echo
 kill "$serve_pid"
 wait "$serve_pid" 2>/dev/null || true
 printf '\nqv serve answered: a document (ETag, secrets masked) and an OFREP flag evaluation.\n'
+
+printf '\ndemo finished: validate, render, explain, diff, sync, drift, heal, history, promote, approvals,\nthe gated sync and qv serve ran on this repository.\n'
