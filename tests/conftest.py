@@ -11,6 +11,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _load_servers() -> object:
     """tests/servers.py by path: --import-mode=importlib puts no test folder on sys.path (and
@@ -53,3 +55,20 @@ __all__ = [
     "redis_server",
     "store_url",
 ]
+
+_FORGE_ENV = (
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_API_URL",
+    "GITHUB_REF",
+    "QV_GITHUB_API_URL",
+    "QV_PULL_REQUEST",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_forge_from_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI job's GITHUB_TOKEN never reaches the tests: a policy listing ``github`` would make
+    ``qv approvals`` and the agent's gate call the real GitHub. Tests set their own."""
+    for name in _FORGE_ENV:
+        monkeypatch.delenv(name, raising=False)

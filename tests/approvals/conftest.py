@@ -107,6 +107,16 @@ class Repo:
         self.edit(PROD_ENV, "max_order_notional: 2000000", f"max_order_notional: {value}")
         return self.commit("loosen prod order notional")
 
+    def web_edit(self) -> str:
+        """Loosen prod in a commit made on GitHub by alice: her login's noreply address as
+        author and committer (separation of duties must still know her)."""
+        self.edit(PROD_ENV, "max_order_notional: 2000000", "max_order_notional: 2500000")
+        self.git("add", "-A")
+        mail = "12345+alice-gh@users.noreply.github.com"
+        who = ["-c", f"user.email={mail}", "-c", "user.name=alice"]
+        subprocess.run(["git", *who, "commit", "-qm", "web edit"], cwd=self.root, check=True)
+        return self.git("rev-parse", "HEAD")
+
     def qv(self, *args: str) -> QvRun:
         return run_qv(self.capsys, self.root, *args)
 

@@ -49,7 +49,8 @@ def evaluate(
     """The verdict on ``env``'s change from ``base_rev`` to ``target_rev`` (revisions).
 
     Signed approvals are read from ``refs/qv/approvals/`` of ``root``; ``sources`` add forge
-    reviews (counted when the base's policy lists their name in ``sources``). ``workspace``:
+    reviews (counted when the base's policy lists their name in ``sources``; a listed one not
+    given, or that fails, is a note of the verdict). ``workspace``:
     a ``diff.states.Workspace`` of ``root`` to share renders between environments.
     """
     from qv_config.approvals.change import compute
@@ -83,14 +84,14 @@ def decide(ws: Workspace, change: Change, sources: Sequence[ReviewSource]) -> Ve
     matched = [(rule, why) for rule in policy.spec.rules if (why := because(rule, change))]
     if not matched:
         return _verdict(change, "valid", True, "no rule of the policy covers this change")
-    found = _collect(ws, change, policy, sources)
+    found, notes = _collect(ws, change, policy, sources)
     found = _separate(found, change, policy)
     approvals = tuple(f for f in found if isinstance(f, Approval))
     refused = tuple(f for f in found if isinstance(f, Refusal))
     results = tuple(_result(rule, why, approvals, policy) for rule, why in matched)
     met = all(r.met for r in results)
     reason = "approved" if met else "; ".join(r.need() for r in results if not r.met)
-    return _verdict(change, "valid", met, reason, results, approvals, refused)
+    return _verdict(change, "valid", met, reason, results, approvals, refused, notes)
 
 
 def _verdict(
@@ -101,6 +102,7 @@ def _verdict(
     rules: tuple[RuleResult, ...] = (),
     approvals: tuple[Approval, ...] = (),
     refused: tuple[Refusal, ...] = (),
+    notes: tuple[str, ...] = (),
 ) -> Verdict:
     return Verdict(
         change.env,
@@ -116,6 +118,7 @@ def _verdict(
         rules,
         approvals,
         refused,
+        notes=notes,
     )
 
 
@@ -152,30 +155,35 @@ def _doc_types(rule: Rule, change: Change) -> set[str]:
 
 def _collect(
     ws: Workspace, change: Change, policy: ApprovalPolicy, sources: Sequence[ReviewSource]
-) -> list[Approval | Refusal]:
+) -> tuple[list[Approval | Refusal], tuple[str, ...]]:
+    """What every source the base's policy lists says, and a note for each listed forge that
+    could not be consulted (never an error: the signed approvals still stand alone)."""
     from qv_config.approvals import verify
+    from qv_config.errors import QvError
 
     found: list[Approval | Refusal] = []
+    notes: list[str] = []
     if "signed" in policy.spec.sources:
         found += verify.signed(ws.root, change, policy)
-    for source in sources:
-        if source.name not in policy.spec.sources:
-            continue  # the base's policy does not count this forge
-        found += verify.reviewed(source, change, policy, _digest_at(ws, change.env))
-    return found
+    given = {source.name: source for source in sources}
+    for name in (n for n in policy.spec.sources if n != "signed"):
+        source = given.get(name)
+        if source is None:
+            notes.append(f"{name} reviews not consulted: no {name} source was given")
+            continue
+        try:
+            found += verify.reviewed(source, change, policy, _digest_at(ws, change.env))
+        except QvError as err:  # no token, no pull request, the forge down: say so
+            notes.append(f"{name} reviews not consulted: {err}")  # with its hint: what to do
+    return found, tuple(notes)
 
 
 def _digest_at(ws: Workspace, env: str) -> Callable[[str], str | None]:
+    """The approval digest of ``env`` at a reviewed commit; a ``QvError`` (a commit not here,
+    a state that does not render) makes the review not count, its message saying why."""
     from qv_config.approvals.change import state_digest
-    from qv_config.errors import QvError
 
-    def digest(sha: str) -> str | None:
-        try:
-            return state_digest(ws, env, sha)
-        except QvError:
-            return None
-
-    return digest
+    return lambda sha: state_digest(ws, env, sha)
 
 
 def _separate(

@@ -6,16 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from qv_config.forge.types import Review
+
 PolicyStatus = Literal["absent", "valid", "invalid"]
-
-
-@dataclass(frozen=True, slots=True)
-class ForgeReview:
-    """One review of the change on a forge, as the forge reports it."""
-
-    login: str
-    commit_sha: str  # the head the review was given on
-    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, ...
+# One review of the change on a forge, as the forge reports it: one type for the forge and the
+# core (login, state, commit, submitted_at, user type), judged by ``forge.reviews.judge_reviews``.
+ForgeReview = Review
 
 
 class ReviewSource(Protocol):
@@ -89,6 +85,7 @@ class Verdict:
     approvals: tuple[Approval, ...] = ()
     refused: tuple[Refusal, ...] = ()
     base_source: str = ""  # how the base was chosen: "--base", "deployed (store _meta)", ...
+    notes: tuple[str, ...] = ()  # a source the policy lists that was not consulted, and why
 
     @property
     def approvers(self) -> tuple[str, ...]:

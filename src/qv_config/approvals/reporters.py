@@ -50,6 +50,7 @@ def _text_one(v: Verdict) -> str:
         lines.append(
             f"    refused:{claimed} via {r.source} at {safe(r.where)}: {bounded(r.reason)}"
         )
+    lines += [f"  note: {bounded(note)}" for note in v.notes]
     return "\n".join(lines)
 
 
@@ -86,7 +87,7 @@ def markdown(verdicts: Sequence[Verdict]) -> str:
         needed = "; ".join(_md(m) for m in v.missing) or "—"
         lines.append(f"| {v.env} | {'✅ met' if v.met else '❌ not met'} | {needed} |")
     for v in verdicts:
-        if v.rules or v.refused:
+        if v.rules or v.refused or v.notes:  # approvals only come with rules
             lines += ["", f"<details><summary>{v.env}</summary>", "", _md_rules(v), "</details>"]
     return "\n".join(lines) + "\n"
 
@@ -102,6 +103,8 @@ def _md_rules(v: Verdict) -> str:
     rows += [
         f"\n- refused {_md(r.claimed or r.where)} ({r.source}): {_md(r.reason)}" for r in v.refused
     ]
+    rows += [f"\n- approved {_md(a.principal)} via {a.source} ({_md(a.key)})" for a in v.approvals]
+    rows += [f"\n- note: {_md(note)}" for note in v.notes]
     return "\n".join(rows) + "\n"
 
 

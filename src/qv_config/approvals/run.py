@@ -83,7 +83,9 @@ class Needed:
     data: dict[str, object]
 
 
-def approvals_needed(root: Path, base: str, rev: str = "HEAD") -> Needed:
+def approvals_needed(
+    root: Path, base: str, rev: str = "HEAD", sources: Sequence[ReviewSource] = ()
+) -> Needed:
     """What the base's policy still asks of the change base..``rev``; a change that cannot be
     evaluated (no Git, an invalid state) says so instead of failing the review."""
     from qv_config.approvals import reporters
@@ -91,11 +93,14 @@ def approvals_needed(root: Path, base: str, rev: str = "HEAD") -> Needed:
     from qv_config.safetext import bounded
 
     try:
-        found = verdicts(root, (), base, rev)
+        found = verdicts(root, (), base, rev, sources=sources)
     except QvError as err:
         line = f"approvals: not evaluated ({bounded(err.message)})"
         return Needed(line, f"\n{line}\n", {"evaluated": False, "reason": err.message})
     lines = [f"\napprovals of {rev} (base {base[:12]}):"]
     lines += [f"  {v.env}: {'met' if v.met else 'missing: ' + '; '.join(v.missing)}" for v in found]
-    data: dict[str, object] = {v.env: {"met": v.met, "missing": list(v.missing)} for v in found}
+    lines += [f"  note: {bounded(note)}" for note in sorted({n for v in found for n in v.notes})]
+    data: dict[str, object] = {
+        v.env: {"met": v.met, "missing": list(v.missing), "notes": list(v.notes)} for v in found
+    }
     return Needed("\n".join(lines), "\n" + reporters.markdown(found), data)

@@ -1,4 +1,5 @@
-"""Which approvals count: signed ones from ``refs/qv/approvals/`` and a forge's reviews.
+"""Which approvals count: signed ones from ``refs/qv/approvals/`` and a forge's reviews (judged
+by ``forge.reviews.judge_reviews``: the one set of review rules).
 
 Every check is against the change (its digests) and the *base's* policy files. Cheap checks come
 first; ssh-keygen runs only for a statement that names this very change and a known principal.
@@ -13,12 +14,14 @@ from qv_config.approvals import refs
 from qv_config.approvals.model import Approval, ForgeReview, Refusal, ReviewSource
 from qv_config.approvals.policy import REVOKED, SIGNERS
 from qv_config.approvals.signers import fingerprint
+from qv_config.forge.types import COMMENTED
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from qv_config.approvals.change import Change
     from qv_config.approvals.statement import SignedBlob
+    from qv_config.forge.reviews import ReviewVerdict
     from qv_config.models.approval_policy import ApprovalPolicy
 
 Found = Approval | Refusal
@@ -113,44 +116,38 @@ def reviewed(
     policy: ApprovalPolicy,
     digest_at: Callable[[str], str | None],
 ) -> list[Found]:
-    """A forge's reviews: the last of each login counts when APPROVED, on a commit whose
-    rendered state is the target, by a login the policy maps to a principal."""
-    logins = {p.github.lower(): p.identity for p in policy.spec.principals if p.github}
-    last: dict[str, ForgeReview] = {}
-    for review in source.reviews(change.env, change.target_digest, _shas(change)):
-        last[review.login.lower()] = review
-    return [_review(source.name, r, logins, change, digest_at) for r in last.values()]
+    """A forge's reviews, judged by the one set of review rules (``forge.reviews``): an
+    APPROVED review counts when it is its login's latest deciding one, by a person whose login
+    maps to a principal, on a commit whose rendered state is the target. What does not count is
+    refused with why (a COMMENTED or PENDING review is no claim and is left out)."""
+    from qv_config.forge.reviews import approvers, judge_reviews
+
+    logins = {p.github: p.identity for p in policy.spec.principals if p.github}
+    given = source.reviews(change.env, change.target_digest, _shas(change))
+    verdicts = judge_reviews(
+        given, target_digest=change.target_digest, digest_of=digest_at, principals=logins
+    )
+    counted = approvers(verdicts)
+    out: list[Found] = [
+        Approval(principal, source.name, v.review.login, v.review.commit_sha, _when(v.review))
+        for principal, v in counted.items()
+    ]
+    out += [_refusal(source.name, v) for v in verdicts if not v.counts and _claims(v)]
+    return out
 
 
 def _shas(change: Change) -> Sequence[str]:
     return [commit.sha for commit in change.commits]
 
 
-def _review(
-    name: str,
-    review: ForgeReview,
-    logins: dict[str, str],
-    change: Change,
-    digest_at: Callable[[str], str | None],
-) -> Found:
-    principal = logins.get(review.login.lower())
-    if review.state != "APPROVED":
-        return Refusal(name, review.login, principal or "", f"review state is {review.state}")
-    if principal is None:
-        return Refusal(name, review.login, "", f"login {review.login} maps to no principal")
-    digest = digest_at(review.commit_sha)
-    if digest is None:
-        return Refusal(
-            name,
-            review.login,
-            principal,
-            f"reviewed commit {review.commit_sha[:12]} is not in this repository",
-        )
-    if digest != change.target_digest:
-        return Refusal(
-            name,
-            review.login,
-            principal,
-            f"reviewed commit {review.commit_sha[:12]} renders another state (an older head?)",
-        )
-    return Approval(principal, name, review.login, review.commit_sha)
+def _claims(verdict: ReviewVerdict) -> bool:
+    """Whether a review that does not count is worth a line: it looked like a decision."""
+    return verdict.reason != "pending" and verdict.review.state != COMMENTED
+
+
+def _refusal(name: str, verdict: ReviewVerdict) -> Refusal:
+    return Refusal(name, verdict.review.login, verdict.principal or "", verdict.detail)
+
+
+def _when(review: ForgeReview) -> str:
+    return review.submitted_at.isoformat() if review.submitted_at else ""

@@ -19,18 +19,27 @@ def approvals_command(
     rev: str = typer.Option("HEAD", "--rev", help="The revision to be approved."),
     store: str | None = typer.Option(None, "--store", help="Store that says what is deployed."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
+    pull: int | None = typer.Option(
+        None,
+        "--pr",
+        min=1,
+        help="Pull request whose reviews count (policy sources: github; needs GITHUB_TOKEN)."
+        " Default: QV_PULL_REQUEST, the workflow run's, else the one of REV's commit.",
+    ),
 ) -> None:
     """Check the approvals of the change from BASE to REV: exit 1 while the policy is not met."""
     from qv_config.approvals import reporters
     from qv_config.approvals.run import verdicts
     from qv_config.cli.output import write
+    from qv_config.forge.source import EnvReviews
     from qv_config.names import check_env
     from qv_config.repo import find_root
 
     reporter = reporters.get(fmt)
     names = [check_env(env) for env in envs]
     root = find_root(OPTIONS.start_dir())
-    found = verdicts(root, names, base, rev, store=store)
+    with EnvReviews(root, pull) as github:  # asked only when the base's policy lists github
+        found = verdicts(root, names, base, rev, store=store, sources=[github])
     write(reporter(found))
     if not all(v.met for v in found):
         raise typer.Exit(1)

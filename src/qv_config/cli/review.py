@@ -47,6 +47,7 @@ def review_command(
     from qv_config.diff import reporters
     from qv_config.diff.run import review, short
     from qv_config.errors import UsageError
+    from qv_config.forge.source import EnvReviews
     from qv_config.repo import find_root
     from qv_config.repo.history import default_base
 
@@ -58,7 +59,8 @@ def review_command(
     root = find_root(OPTIONS.start_dir())
     base_rev = base or default_base(root)
     diffs = review(root, base_rev, None, decrypt=decrypt, key_file=key_file)
-    needed = approvals_needed(root, base_rev)
+    with EnvReviews(root) as github:  # read only when the base's policy lists github
+        needed = approvals_needed(root, base_rev, sources=[github])
     if output_format == "markdown":
         graphs = _graphs(root, base_rev, diffs) if graph else None
         markdown = reporters.review_markdown(diffs, short(base_rev), "work tree", graphs)

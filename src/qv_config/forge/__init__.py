@@ -4,8 +4,9 @@
 API version, error mapping, Link pagination); ``env.py`` builds one from the environment
 (``GITHUB_TOKEN``, ``QV_GITHUB_API_URL``/``GITHUB_API_URL``, ``GITHUB_REPOSITORY`` or the origin
 remote); ``reviews.py`` turns pull-request reviews into approvals (``GitHubReviews``,
-``judge_reviews``). Nothing else in qv talks to GitHub. httpx is imported only when a client is
-made.
+``judge_reviews``: the one set of review rules); ``source.py`` is the ``github`` review source
+made from the environment (``EnvReviews``). Nothing else in qv talks to GitHub. httpx is
+imported only when a client is made.
 """
 
 from qv_config.forge.types import PullCommit, PullRequest, Review

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from qv_config.errors import QvError
 from qv_config.forge.github import GitHub
@@ -56,17 +56,9 @@ class ReviewVerdict:
         return self.reason == "counts"
 
 
-class ReviewSource(Protocol):
-    """A forge's reviews of a change, as the approvals core asks for them: ``commits`` are the
-    change's commits, newest first; the reviews come oldest first."""
-
-    name: str  # the policy's source name: "github"
-
-    def reviews(self, env: str, target_digest: str, commits: Sequence[str]) -> Sequence[Review]: ...
-
-
 class GitHubReviews:
-    """The reviews of a pull request on GitHub, as the approval source named ``github``.
+    """The reviews of a pull request on GitHub, as the approval source named ``github`` (an
+    ``approvals.ReviewSource``; ``forge.source.EnvReviews`` makes one from the environment).
 
     The pull request is ``number`` when given (``forge.env.pull_number``: a pull_request
     workflow run, ``QV_PULL_REQUEST``), else the one GitHub associates with the change's newest

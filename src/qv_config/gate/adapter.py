@@ -69,18 +69,22 @@ def _verdict(
     repo: Path, env: str, base_rev: str, target_rev: str, rendered: Rendered | None
 ) -> Verdict:
     from qv_config.approvals import evaluate as verdict_of
+    from qv_config.forge.source import EnvReviews
 
-    if rendered is None or not rendered.usable:
-        return verdict_of(repo, env, base_rev, target_rev)
-    from qv_config.approvals.evaluate import decide
-    from qv_config.diff.states import Workspace
-    from qv_config.gate.rendered import change_from
+    # GitHub is consulted only when the base's policy lists it and the agent has a token
+    # (GITHUB_TOKEN in its environment); without one the verdict notes why (docs/agent.md).
+    with EnvReviews(repo) as github:
+        if rendered is None or not rendered.usable:
+            return verdict_of(repo, env, base_rev, target_rev, sources=[github])
+        from qv_config.approvals.evaluate import decide
+        from qv_config.diff.states import Workspace
+        from qv_config.gate.rendered import change_from
 
-    ws = Workspace(repo)
-    try:
-        return decide(ws, change_from(ws, env, rendered), ())
-    finally:
-        ws.close()
+        ws = Workspace(repo)
+        try:
+            return decide(ws, change_from(ws, env, rendered), [github])
+        finally:
+            ws.close()
 
 
 def _policy(repo: Path, rev: str) -> PolicyState:
@@ -130,6 +134,6 @@ def _outcome(verdict: Verdict) -> Outcome:
         required=bool(verdict.rules),
         met=verdict.met,
         approvers=verdict.approvers,
-        missing=verdict.missing if not verdict.met else (),
+        missing=(*verdict.missing, *verdict.notes) if not verdict.met else (),
         ignored=ignored,
     )
