@@ -136,6 +136,8 @@ def memory(base: str, server: psutil.Process, args: argparse.Namespace, *scripts
         samples.append(server.memory_info().rss)
         i += 1
     mb = [s / 2**20 for s in samples]
+    if len(mb) < 2:  # --memory-seconds 0: no mixed run
+        return f"{mb[0]:.1f} MB (no mixed run)"
     return (f"{mb[0]:.1f} MB at start, {mb[1]:.1f} MB after the first round, {max(mb):.1f} MB peak,"
             f" {mb[-1]:.1f} MB at the end ({len(mb) - 1} rounds of 10 s)")  # fmt: skip
 
