@@ -14,7 +14,9 @@ from starlette.routing import Route
 
 from qv_config.client.client import ConfigClient
 from qv_config.serve import flagapi, readapi
+from qv_config.serve.accesslog import AccessLog
 from qv_config.serve.errors import http_error, server_error
+from qv_config.serve.fastpath import FastPath
 from qv_config.serve.guard import Guard
 from qv_config.serve.metrics import ServeMetrics
 from qv_config.serve.server import Server, json_response
@@ -72,11 +74,14 @@ def create_app(client: ConfigClient, settings: Settings) -> Guard:
     registry = settings.registry if settings.registry is not None else CollectorRegistry()
     server = Server(client, settings, ServeMetrics(registry))
     unsubscribe = client.subscribe(server.hub.on_update)
+    access = AccessLog() if settings.access_log else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         unsubscribe()
+        if access is not None:
+            access.flush()
 
     app = Starlette(
         routes=ROUTES,
@@ -84,4 +89,4 @@ def create_app(client: ConfigClient, settings: Settings) -> Guard:
         lifespan=lifespan,
     )
     app.state.server = server
-    return Guard(app, settings, server.metrics)
+    return Guard(app, settings, server.metrics, access, FastPath(server))

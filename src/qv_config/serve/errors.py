@@ -22,10 +22,16 @@ def json_error(status: int, message: str, headers: dict[str, str] | None = None)
     return Response(body, status, headers=headers, media_type="application/json")
 
 
+def error_body(exc: HTTPException) -> bytes:
+    """The JSON body answering ``exc``: an ApiError's message, or a phrase for Starlette's own."""
+    detail = exc.detail if isinstance(exc, ApiError) else _PHRASES.get(exc.status_code, "error")
+    return orjson.dumps({"error": {"status": exc.status_code, "message": str(detail)}})
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    detail = exc.detail if isinstance(exc, ApiError) else _PHRASES.get(exc.status_code, "error")
-    return json_error(exc.status_code, str(detail), dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    return Response(error_body(exc), exc.status_code, headers, media_type="application/json")
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

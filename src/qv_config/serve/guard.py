@@ -1,7 +1,8 @@
 """The ASGI layer in front of every route: body size limit, bearer tokens, access log, metrics.
 
 Pure ASGI (not Starlette's BaseHTTPMiddleware, which costs a task per request): one header scan,
-one dict look-up for the token, one log line and two metric updates per request.
+one dict look-up for the token, one access line (batched: accesslog.py) and two metric updates
+per request.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from qv_config.serve.accesslog import AccessLog
+from qv_config.serve.fastpath import FastPath
 from qv_config.serve.metrics import ServeMetrics
 from qv_config.serve.settings import Settings
 from qv_config.serve.tokens import Grant
@@ -24,15 +26,22 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-access = logging.getLogger("qv_config.serve.access")
 log = logging.getLogger("qv_config.serve")
 ANONYMOUS = Grant("-", secrets=False)  # no token file: loopback only, secrets always masked
 PUBLIC = frozenset(("/healthz", "/openapi.json"))
 
 
 class Guard:
-    def __init__(self, app: App, settings: Settings, metrics: ServeMetrics) -> None:
-        self.app, self.settings, self.metrics = app, settings, metrics
+    def __init__(
+        self,
+        app: App,
+        settings: Settings,
+        metrics: ServeMetrics,
+        access: AccessLog | None = None,
+        fast: FastPath | None = None,
+    ) -> None:
+        self.app, self.settings, self.metrics, self.access = app, settings, metrics, access
+        self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,18 +60,25 @@ class Guard:
         grant = await self._admit(scope, sending)
         if grant is not None:
             scope.setdefault("state", {})["grant"] = grant
-            await self._call(scope, receive, sending, seen)
+            await self._call(scope, receive, sending, seen, grant)
         elapsed = time.perf_counter() - start
         area = area_of(scope["path"])
         self.metrics.observe(area, seen["status"], elapsed)
-        if self.settings.access_log:
-            _log(scope, seen, elapsed, grant)
+        if self.access is not None:
+            self.access.write(_line(scope, seen, elapsed, grant))
 
-    async def _call(self, scope: Scope, receive: Receive, send: Send, seen: dict[str, int]) -> None:
-        """The application; an exception is logged by its type and place and answered 500
-        (when nothing was sent yet), never passed to the server, which would print its text."""
+    async def _call(
+        self, scope: Scope, receive: Receive, send: Send, seen: dict[str, int], grant: Grant
+    ) -> None:
+        """The fast path's handler or the application; an exception is logged by its type and
+        place and answered 500 (when nothing was sent yet), never passed to the server, which
+        would print its text."""
         try:
-            await self.app(scope, receive, send)
+            handler = self.fast.route(scope) if self.fast is not None else None
+            if handler is not None:
+                await handler(scope, receive, send, grant)
+            else:
+                await self.app(scope, receive, send)
         except Exception as err:
             from qv_config.errors import bug_summary
 
@@ -115,10 +131,11 @@ def area_of(path: str) -> str:
     return path.strip("/") if path in ("/healthz", "/metrics", "/openapi.json") else "other"
 
 
-def _log(scope: Scope, seen: dict[str, int], elapsed: float, grant: Grant | None) -> None:
+def _line(
+    scope: Scope, seen: dict[str, int], elapsed: float, grant: Grant | None
+) -> dict[str, object]:
     client = scope.get("client") or ("-", 0)
-    line = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    return {
         "remote": client[0],
         "method": scope["method"],
         "path": scope["path"][:256],  # bounded; orjson escapes control characters
@@ -127,4 +144,3 @@ def _log(scope: Scope, seen: dict[str, int], elapsed: float, grant: Grant | None
         "ms": round(elapsed * 1000, 3),
         "token": grant.name if grant else None,  # the token's name, never the token
     }
-    access.info(orjson.dumps(line).decode())

@@ -19,7 +19,8 @@ MAX_LIMIT = 1000
 SSE_HEARTBEAT = 15.0
 
 
-def _slug(kind: str) -> str:
+def slug_of(kind: str) -> str:
+    """The kind's slug in URLs (``Config`` or ``config`` → ``config``); 404 for no kind."""
     from qv_config.render.types import KIND_SLUGS
 
     if kind in KIND_SLUGS.values():
@@ -32,7 +33,7 @@ def _slug(kind: str) -> str:
 
 async def environment(request: Request) -> Response:
     server: Server = request.app.state.server
-    server.check_env(request)
+    server.check_env(request.path_params["env"])
     meta = server.views().snapshot.meta
     assert meta is not None  # views() answers 503 before a state is loaded
     return json_response({
@@ -45,9 +46,9 @@ async def environment(request: Request) -> Response:
 
 async def document(request: Request) -> Response:
     server: Server = request.app.state.server
-    server.check_env(request)
+    server.check_env(request.path_params["env"])
     views = server.views()
-    slug, name = _slug(request.path_params["kind"]), request.path_params["name"]
+    slug, name = slug_of(request.path_params["kind"]), request.path_params["name"]
     body = views.document(slug, name, grant_of(request).secrets)
     if body is None:
         raise ApiError(404, f"{server.env} has no {slug} of that name")
@@ -56,9 +57,9 @@ async def document(request: Request) -> Response:
 
 async def listing(request: Request) -> Response:
     server: Server = request.app.state.server
-    server.check_env(request)
+    server.check_env(request.path_params["env"])
     views = server.views()
-    slug = _slug(request.path_params["kind"])
+    slug = slug_of(request.path_params["kind"])
     wanted = _labels(request.query_params.getlist("label"))
     limit = _int(request.query_params.get("limit"), "limit", 100, 1, MAX_LIMIT)
     cursor = request.query_params.get("cursor", "")
@@ -113,7 +114,7 @@ async def events(request: Request) -> Response:
     """Long poll (``?since=REV&wait=S``): answers at once when the revision served is not
     ``since``, else at the next apply or after ``wait`` s; ``Accept: text/event-stream``: SSE."""
     server: Server = request.app.state.server
-    server.check_env(request)
+    server.check_env(request.path_params["env"])
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_stream(server), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})  # fmt: skip

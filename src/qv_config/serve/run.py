@@ -47,14 +47,12 @@ def check_listen(listen: Listen, tokens_configured: bool) -> None:
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line: access lines are already JSON; others are wrapped."""
+    """One JSON object per line, as the access lines (accesslog.py) are."""
 
     def format(self, record: logging.LogRecord) -> str:
         import orjson
 
         message = record.getMessage()
-        if record.name == "qv_config.serve.access":
-            return message
         return orjson.dumps({"level": record.levelname.lower(), "logger": record.name,
                              "message": message}).decode()  # fmt: skip
 
@@ -90,8 +88,9 @@ def serve(app: Any, listen: Listen, announce: str) -> None:
         ssl_certfile=str(listen.certfile) if listen.certfile else None,
         ssl_keyfile=str(listen.keyfile) if listen.keyfile else None,
         log_config=log_config(),
-        access_log=False,  # qv's own access lines (guard.py), JSON, with the token's name
+        access_log=False,  # qv's own access lines (accesslog.py), JSON, with the token's name
         server_header=False,
+        proxy_headers=False,  # the access log names the peer, not what a header claims
         loop=_best("uvloop", "auto"),
         http=_best("httptools", "auto"),
         lifespan="on",

@@ -37,8 +37,7 @@ class Server:
             self._views = views
         return views
 
-    def check_env(self, request: Request) -> None:
-        env = request.path_params["env"]
+    def check_env(self, env: str) -> None:
         if env != self.env:
             raise ApiError(404, f"this server serves the environment {self.env}, not that one")
 
@@ -81,7 +80,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def read_json(request: Request, limit: int) -> Any:
     """The body as JSON (None when empty); 400 when it is not JSON."""
-    raw = await read_body(request, limit)
+    return parse_json(await read_body(request, limit))
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON (None when empty); 400 when it is not JSON."""
     if not raw.strip():
         return None
     try:
