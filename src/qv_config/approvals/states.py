@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qv_config.errors import CheckFailed
-
 if TYPE_CHECKING:
     from qv_config.diff.states import Workspace
     from qv_config.repo.types import Snapshot
 
 Refs = Mapping[str, Mapping[str, Any]]
+Pair = tuple[Refs, Mapping[str, str]]  # documents and each one's main file
+Pair2 = tuple[Pair, Pair]  # the base's and the target's
 _KEEP = 16  # rendered bases kept per project (~2 MB each at 4,000 documents); the oldest go
 
 
@@ -34,18 +34,17 @@ class Sides:
 
 
 def sides(ws: Workspace, env: str, base: str, target: str) -> Sides:
-    old, sources = _whole(ws, env, base)
     if not _present(ws, env, target):
-        return Sides(old, {})
+        return Sides(whole(ws, env, base), {})
     keep = ws.render_paths(env, base, target) if _present(ws, env, base) else None
     if keep is None:
-        return Sides(old, whole(ws, env, target))
+        return Sides(whole(ws, env, base), whole(ws, env, target))
     kept = _memo(ws, env, target)
     if kept is not None:  # the target as an earlier run computed it (the same documents)
-        return Sides(old, kept[0])
+        return Sides(whole(ws, env, base), kept[0])
     # The documents whose main file is in the render set are rendered again; the rest are the
     # base's own (their files did not change).
-    rendered, rendered_sources = partial(ws, env, target, keep)
+    (old, sources), (rendered, rendered_sources) = _base_and_partial(ws, env, base, target, keep)
     new = {ref: doc for ref, doc in old.items() if sources.get(ref) not in keep}
     new_sources = {ref: src for ref, src in sources.items() if src not in keep}
     for ref, doc in rendered.items():
@@ -72,11 +71,30 @@ def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
     kept = _memo(ws, env, sha)
     if kept is not None:
         return kept
+    from qv_config.approvals.rendering import rendered
     from qv_config.repo import load_snapshot
 
-    found = _rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
+    found = rendered(load_snapshot(ws.source(sha), envs=[env]), env, sha)
     _remember(ws, env, sha, *found)
     return found
+
+
+def _base_and_partial(ws: Workspace, env: str, base: str, target: str, keep: set[str]) -> Pair2:
+    """The base whole and the target's documents of ``keep``: rendered together, in two
+    workers, when the base is not kept already."""
+    from qv_config.approvals import rendering
+    from qv_config.repo import load_snapshot
+
+    kept = _memo(ws, env, base)
+    if kept is not None:
+        return kept, partial(ws, env, target, keep)
+    old = load_snapshot(ws.source(base), envs=[env])
+    new = _partial_snapshot(ws, env, target, keep)
+    both = rendering.rendered_pair(old, new, env)
+    if both is None:  # few documents, or a problem the serial renders below name
+        both = rendering.rendered(old, env, base), rendering.rendered(new, env, target)
+    _remember(ws, env, base, *both[0])
+    return both
 
 
 def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
@@ -108,27 +126,15 @@ def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> tuple[Refs, Ma
     """The documents of ``keep`` (main paths) at ``sha``, loaded as a whole load is (blobs read
     at once, parsed values from the parse cache) but only those files and their context (whose
     documents, the Environment's, are rendered too: the caller keeps those of ``keep``)."""
+    from qv_config.approvals.rendering import rendered
+
+    return rendered(_partial_snapshot(ws, env, sha, keep), env, sha)
+
+
+def _partial_snapshot(ws: Workspace, env: str, sha: str, keep: set[str]) -> Snapshot:
     from qv_config.diff.tree import context_paths
     from qv_config.repo import load_snapshot
 
     source = ws.source(sha)
     files = source.list_paths([*context_paths(env), *sorted(keep)])
-    return _rendered(load_snapshot(source, envs=[env], only=list(files)), env, sha)
-
-
-def _rendered(snapshot: Snapshot, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
-    """The documents of ``env`` and their main files; a state missing a document (a render or
-    load error) is refused."""
-    from qv_config.render.desired import load_problems, places
-    from qv_config.render.engine import render_environment
-
-    rendered = render_environment(snapshot, env)
-    errors = [f for f in (*load_problems(snapshot, env), *rendered.findings) if f.is_error]
-    if errors:
-        raise CheckFailed(
-            f"{env}@{sha[:10]} does not render: {places(errors)}",
-            hint=f"run `qv validate --env {env}` on that revision; approvals bind whole states",
-        )
-    refs = {key.split("/", 1)[1]: doc.data for key, doc in rendered.docs.items()}
-    sources = {key.split("/", 1)[1]: doc.source for key, doc in rendered.docs.items()}
-    return refs, sources
+    return load_snapshot(source, envs=[env], only=list(files))

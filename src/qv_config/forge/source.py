@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from qv_config.errors import UsageError
-from qv_config.forge.reviews import GitHubReviews
 from qv_config.forge.types import Review
 from qv_config.safetext import safe
+
+if TYPE_CHECKING:  # the client and its wire models (pydantic, ~75 ms) only when asked
+    from qv_config.forge.reviews import GitHubReviews
 
 
 class EnvReviews:
@@ -53,6 +56,7 @@ class EnvReviews:
     def _open(self) -> GitHubReviews:
         if self._source is None:
             from qv_config.forge.env import from_env, pull_number
+            from qv_config.forge.reviews import GitHubReviews
 
             number = self.number if self.number is not None else pull_number(self.environ)
             self._source = GitHubReviews(from_env(self.root, self.environ), number)
