@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Mapping
 
 import orjson
-from rich.markup import escape as markup_escape
 
 from qv_config.diff.model import DocChange, EnvDiff, FieldChange
 from qv_config.diff.values import describe
@@ -42,6 +41,14 @@ def get(name: str) -> Callable[[EnvDiff], str]:
 
 
 # ---------------------------------------------------------------- text
+
+
+def markup_escape(text: str) -> str:
+    """rich's own escape, imported when styled text is made (rich costs ~25 ms to import; a
+    report on a pipe or with NO_COLOR is written plain without it)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _markup(text: str, styled: bool = True) -> str:

@@ -338,9 +338,9 @@ class Workspace:
             self._clean.add(env)
             sha = self.resolve("HEAD")
             assert sha is not None
-        if (env, sha) in self.keys:
-            return self.keys[(env, sha)]
-        return history.input_keys(self.root, [sha], paths)[sha]
+        if (env, sha) not in self.keys:
+            self.keys[(env, sha)] = history.input_keys(self.root, [sha], paths)[sha]
+        return self.keys[(env, sha)]
 
     def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
