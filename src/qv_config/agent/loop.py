@@ -14,9 +14,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NoReturn
+from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn
 
 from qv_config.agent import faults
 from qv_config.agent.gate import ApprovalGate, GateDecision, Rendered, SignedApprovalGate
@@ -27,6 +26,7 @@ from qv_config.agent.metrics import Metrics
 from qv_config.agent.pause import Backoff, StopEvent
 from qv_config.agent.refusal import Refusals, WaitingForApproval
 from qv_config.agent.source import GitMirror
+from qv_config.agent.types import AgentConfig, CycleResult
 from qv_config.errors import CheckFailed, GitError, OperationalError, QvError, UsageError
 from qv_config.store.errors import MetaCorruptError, StoreError, StoreLost
 from qv_config.store.protocol import Store
@@ -36,36 +36,7 @@ if TYPE_CHECKING:
     from qv_config.agent.heal import HealContext
     from qv_config.agent.watch import Watcher
 
-Status = Literal["applied", "idle", "waiting", "standby", "refused", "error"]
-_EXIT = {"applied": 0, "idle": 0, "waiting": 1, "standby": 3, "refused": 1, "error": 3}
 _RENDER_CACHE = 8
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    env: str
-    source: str
-    branch: str
-    store_url: str | None
-    interval: float
-    self_heal: bool
-    lease_ttl: float
-    cache_dir: Path
-    workdir: Path  # relative sqlite: paths are taken from here
-    max_backoff: float = 60.0
-
-
-@dataclass(frozen=True)
-class CycleResult:
-    status: Status
-    revision: str | None = None  # deployed after the cycle
-    message: str = ""
-    kind: str = ""  # error kind: git, store, render
-    usage: bool = False  # the command line is wrong (unknown branch): exit 2 with --once
-
-    @property
-    def exit_code(self) -> int:
-        return 2 if self.usage else _EXIT[self.status]
 
 
 class Agent:

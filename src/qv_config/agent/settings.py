@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qv_config.agent.loop import AgentConfig
     from qv_config.agent.source import GitMirror
+    from qv_config.agent.types import AgentConfig
 
 
 def store_url_at(mirror: GitMirror, config: AgentConfig) -> str:

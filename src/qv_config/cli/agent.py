@@ -83,9 +83,10 @@ def agent_command(
 
     from qv_config.agent.health import Health
     from qv_config.agent.jsonlog import JsonLog
-    from qv_config.agent.loop import Agent, AgentConfig
+    from qv_config.agent.loop import Agent
     from qv_config.agent.metrics import new_metrics
     from qv_config.agent.source import default_cache_dir
+    from qv_config.agent.types import AgentConfig
     from qv_config.names import check_env
 
     _check(interval, lease_ttl, max_backoff)
@@ -123,7 +124,7 @@ def agent_command(
 
 def _finish(last: object, code: int) -> None:
     """After --once, a failed cycle also ends as one human line through the error boundary."""
-    from qv_config.agent.loop import CycleResult
+    from qv_config.agent.types import CycleResult
     from qv_config.errors import CheckFailed, OperationalError, UsageError
 
     if isinstance(last, CycleResult) and code != 0:
