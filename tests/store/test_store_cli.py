@@ -139,3 +139,24 @@ def test_store_url_precedence(
     code, out, _ = qv(project, capsys, "sync", "--env", "dev", "--store", "sqlite:flag.db")
     assert code == 0
     assert (project / "flag.db").exists()
+
+
+def test_a_dry_run_against_a_missing_store_plans_and_creates_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = project / "nowhere" / "new.db"
+    store = f"sqlite:{db}"
+    code, out, err = qv(project, capsys, "sync", "--env", "dev", "--store", store, "--dry-run",
+                        "--format", "json")  # fmt: skip
+    assert code == 0, err
+    assert len(json.loads(out)["plan"]["added"]) == 5  # everything, against nothing deployed
+    assert not db.exists()
+    assert not db.parent.exists()
+    code, out, _ = qv(project, capsys, "drift", "--env", "dev", "--store", store)
+    assert code == 3  # still no store: nothing was synced to it
+    code, out, _ = qv(project, capsys, "sync", "--env", "dev", "--store", store)
+    assert code == 0
+    assert db.exists()
+    code, out, _ = qv(project, capsys, "sync", "--env", "dev", "--store", store, "--dry-run")
+    assert code == 0
+    assert "unchanged" in out  # the store the real sync made

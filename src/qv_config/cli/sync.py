@@ -85,7 +85,7 @@ def sync_command(
     glass = _break_glass(break_glass, reason)
     root = find_root(OPTIONS.start_dir())
     url = store_url_for(root, env, store)
-    target = open_store(url, root)
+    target = open_store(url, root, dry_run=dry_run)  # a dry run never creates a store
     try:
         request = SyncRequest(whoami(root), dry_run, heal, glass)
         with using_key_file(key_file), spinner(f"syncing {env}") as progress:

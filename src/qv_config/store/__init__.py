@@ -32,17 +32,18 @@ from qv_config.store.types import (
 from qv_config.store.url import StoreUrl, parse_store_url
 
 
-def open_store(url: str, root: Path, *, create: bool = True) -> Store:
+def open_store(url: str, root: Path, *, create: bool = True, dry_run: bool = False) -> Store:
     """Connect to the store at ``url`` (UsageError when malformed, StoreError when unreachable).
 
     ``create=False`` for commands that only read (drift, history, rollback's look-up): a SQLite
     file that does not exist is ``NoStore``, never created empty. Writers (sync, the agent)
-    create it."""
+    create it. ``dry_run`` (``qv sync --dry-run``): never created; a missing file reads as an
+    empty store."""
     parsed = parse_store_url(url, root)
     if parsed.scheme == "sqlite":
         from qv_config.store.sqlite import SqliteStore
 
-        return SqliteStore(parsed, create=create)
+        return SqliteStore(parsed, create=create and not dry_run, dry_run=dry_run)
     if parsed.scheme.startswith("redis"):
         from qv_config.store.redis import RedisStore
 

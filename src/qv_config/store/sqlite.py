@@ -10,6 +10,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from qv_config.store import layout
@@ -43,34 +44,46 @@ POLL_SECONDS = 0.05
 
 
 class SqliteStore:
-    def __init__(self, url: StoreUrl, *, create: bool = True) -> None:
+    def __init__(self, url: StoreUrl, *, create: bool = True, dry_run: bool = False) -> None:
+        """``create``: a missing file is made (writers); else it is ``NoStore`` — or, for a
+        ``dry_run``, an empty store in memory (a plan against nothing deployed, no file made)."""
         assert url.path is not None
         self.url = url
         self.last_commit_changes = 0  # rows written by the last commit (sqlite3 changes())
         self.created = not url.path.exists()  # this open makes a new, empty store
-        if self.created and not create:
+        if self.created and not create and not dry_run:
             raise NoStore(str(url.path))
+        memory = self.created and not create
         try:
-            if create:
-                url.path.parent.mkdir(parents=True, exist_ok=True)
-            # mode=rw: a file deleted since the check above is an error, not a new empty store.
-            target = str(url.path) if create else url.path.absolute().as_uri() + "?mode=rw"
-            self._db = sqlite3.connect(
-                target, timeout=30, isolation_level=None, check_same_thread=False, uri=not create
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db = self._connect(url.path, create, memory)
             for statement in _SCHEMA:
                 self._db.execute(statement)
-            st = os.stat(url.path)
+            st = None if memory else os.stat(url.path)
         except (sqlite3.Error, OSError) as err:
             raise self._error(err) from None
-        self._identity = (st.st_dev, st.st_ino)
+        self._identity = None if st is None else (st.st_dev, st.st_ino)
+
+    @staticmethod
+    def _connect(path: Path, create: bool, memory: bool) -> sqlite3.Connection:
+        if memory:
+            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # mode=rw: a file deleted since the check above is an error, not a new empty store.
+        target = str(path) if create else path.absolute().as_uri() + "?mode=rw"
+        db = sqlite3.connect(
+            target, timeout=30, isolation_level=None, check_same_thread=False, uri=not create
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def _check_file(self) -> None:
         """The file opened is still the file at the path (a stat, ~2 µs, before each use)."""
         path = self.url.path
         assert path is not None
+        if self._identity is None:  # a dry run's empty store in memory: no file to check
+            return
         try:
             st = os.stat(path)
         except FileNotFoundError:
