@@ -53,6 +53,25 @@ def test_decrypt_prints_plaintext_and_in_place(tree: Tree, qv: Callable[..., Any
     assert "sops" not in _data(tree.doc())
 
 
+def test_file_arguments_are_relative_to_dash_c(
+    tree: Tree, qv: Callable[..., Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``qv -C ROOT secrets ... PATH`` reads PATH from ROOT, as ``qv -C ROOT validate PATH`` and
+    ``git -C`` do, wherever the command is run from."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    relative = str(tree.doc().relative_to(tree.root))
+    assert qv("-C", str(tree.root), "secrets", "encrypt", relative).code == 0
+    assert KNOWN_SECRET not in tree.doc().read_text()
+    shown = qv("-C", str(tree.root), "secrets", "decrypt", relative, "-k", str(tree.dev_key))
+    assert shown.code == 0, shown.err
+    assert yaml.safe_load(shown.out)["spec"]["db"]["dbpassword"] == KNOWN_SECRET
+    missing = qv("secrets", "decrypt", relative, "-k", str(tree.dev_key))  # no -C: from here
+    assert missing.code != 0
+    assert "Traceback" not in missing.err
+
+
 def test_key_file_from_environment(tree: Tree, qv: Callable[..., Any], monkeypatch: Any) -> None:
     qv("secrets", "encrypt", str(tree.doc()))
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tree.dev_key))

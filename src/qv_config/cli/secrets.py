@@ -28,6 +28,14 @@ _KEY_FILE = typer.Option(
 )
 
 
+def _at(path: Path) -> Path:
+    """A file argument as every command reads it: relative to ``-C DIR`` when given (as git
+    does), else to the current folder."""
+    from qv_config.cli.state import OPTIONS
+
+    return path if path.is_absolute() else OPTIONS.start_dir() / path
+
+
 def _say(text: str) -> None:
     """A note on standard error; it names files and recipients, so escaped, never markup."""
     from qv_config.cli.output import console
@@ -42,7 +50,7 @@ def encrypt(paths: list[Path] = typer.Argument(..., help="Files to encrypt in pl
     from qv_config.secrets import encrypt_file
 
     for path in paths:
-        recipients = encrypt_file(path)
+        recipients = encrypt_file(_at(path))
         _say(f"encrypted {path} for {', '.join(sorted(recipients))}")
 
 
@@ -55,7 +63,7 @@ def decrypt(
     """Print the decrypted file to stdout (or write it back with --in-place)."""
     from qv_config.secrets import decrypt_file
 
-    plain = decrypt_file(path, key_file, in_place=in_place)
+    plain = decrypt_file(_at(path), key_file, in_place=in_place)
     if in_place:
         _say(f"decrypted {path} in place — do not commit it in this state")
         return
@@ -72,7 +80,7 @@ def edit(
 
     from qv_config.secrets import edit_file
 
-    edit_file(path, key_file, editor=os.environ.get("SOPS_EDITOR") or os.environ.get("EDITOR"))
+    edit_file(_at(path), key_file, editor=os.environ.get("SOPS_EDITOR") or os.environ.get("EDITOR"))
 
 
 @secrets_app.command("rotate")
@@ -84,7 +92,7 @@ def rotate(
     from qv_config.secrets import rotate_file
 
     for path in paths:
-        recipients = rotate_file(path, key_file)
+        recipients = rotate_file(_at(path), key_file)
         _say(f"rotated {path}: data key renewed, recipients {', '.join(sorted(recipients))}")
 
 
