@@ -33,11 +33,16 @@ def test_a_dry_run_of_a_first_deploy_is_gated_and_writes_nothing(repo: Repo) -> 
     assert dry.code == 1
     assert "dry run: the gate would refuse" in dry.err
     assert FIRST_DEPLOY in dry.err
-    assert _history(repo) == []  # not even the refusal is recorded
+    assert _no_store(repo)  # not even the refusal is recorded, nor an empty store made
     glass = ("--break-glass", "--reason", "first deploy of prod")
     planned = repo.qv("sync", "--env", "prod", "--dry-run", *glass)
     assert planned.code == 0, planned.err
-    assert _history(repo) == []
+    assert _no_store(repo)
+
+
+def _no_store(repo: Repo) -> bool:
+    found = repo.qv("history", "--env", "prod")
+    return found.code == 3 and "there is no store" in found.err
 
 
 def test_a_dry_run_reports_the_gate_before_and_after_the_approvals(repo: Repo) -> None:
