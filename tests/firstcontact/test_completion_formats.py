@@ -47,18 +47,27 @@ def _complete(words: str, tmp_path: Path) -> list[str]:
     return done.stdout.split()
 
 
-def test_show_completion_prints_a_bash_script(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [QV, "--show-completion", "bash"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+def _setsid(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """qv in a session of its own, no shell among its parents (as under CI or an IDE): the
+    shell named is the one shown, never one guessed from the process tree."""
+    return subprocess.run(
+        [QV, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60,
+        start_new_session=True, env={"PATH": os.environ["PATH"], "HOME": str(cwd)},
+    )  # fmt: skip
+
+
+def test_show_completion_prints_the_script_of_the_shell_named(tmp_path: Path) -> None:
+    done = _setsid("--show-completion", "bash", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "_QV_COMPLETE=complete_bash" in done.stdout
     assert "complete -o default -F _qv_completion qv" in done.stdout
+    zsh = _setsid("--show-completion", "zsh", cwd=tmp_path)
+    assert zsh.returncode == 0, zsh.stderr
+    assert zsh.stdout.startswith("#compdef qv")
+    bad = _setsid("--show-completion", "tcsh", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "tcsh not supported" in bad.stderr
+    assert "bash, zsh, fish" in bad.stderr
 
 
 def test_completion_names_commands_options_and_format_choices(tmp_path: Path) -> None:

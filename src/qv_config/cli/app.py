@@ -124,11 +124,28 @@ def _click_exceptions() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ..
     return tuple(exits), tuple(usages), tuple(aborts)
 
 
+def _show_completion(shell: str) -> int:
+    """``qv --show-completion SHELL``: the script of the shell named. typer's own option takes
+    no value and guesses the shell from the parent processes (none found under CI or an IDE:
+    "Shell  not supported")."""
+    from typer._completion_shared import get_completion_script  # typer <0.25 (pyproject)
+
+    try:
+        script = get_completion_script(prog_name="qv", complete_var="_QV_COMPLETE", shell=shell)
+    except Exception:  # click's Exit, after saying "Shell X not supported." on stderr
+        sys.stderr.write("qv: shells: bash, zsh, fish, powershell (pwsh)\n")
+        return 2
+    sys.stdout.write(script + "\n")
+    return 0
+
+
 def run(args: list[str]) -> None:
     """Run the CLI with ``args``; the one place where errors become exit codes."""
     from qv_config.errors import QvError
 
     exit_types, usage_types, abort_types = _click_exceptions()
+    if len(args) == 2 and args[0] == "--show-completion":
+        raise SystemExit(_show_completion(args[1]))
     _register(args)
     try:
         # The click command itself, not ``app(...)``: typer's __call__ tags every exception with
