@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 from qv_config.yamlio.types import ReplaceDict, ReplaceList
 
 _SLACK = 32

@@ -14,7 +14,7 @@ One file per environment (``validate-<env>-<hash>.qvc``), its records bound to t
 ``validate.qvc``: the Config envelopes the model accepted (a warm run then needs no pydantic).
 
 Every entry is keyed by digests of everything its value depends on, so an authentic entry can
-only be absent or right; the MACs (``cache.seal``) keep out anything qv did not write for this
+only be absent or right; the MACs (``cache.pack``) keep out anything qv did not write for this
 user and project.
 """
 
@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from qv_config.cache import pack
-from qv_config.cache.seal import Sealer, sealer
+from qv_config.cache.pack import Sealer, sealer
 from qv_config.findings import Finding, Severity
 
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 
 MISSING: Any = object()
 _FILE = "templates.qvc"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 
 _FILE = "tree.qvc"
 _RACY_NS = 2_000_000_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qv_config.cache.states import StateMemo
+from qv_config.cache.pack import StateMemo
 from qv_config.diff.envspecific import EnvSpecific, from_project, from_setting
 from qv_config.diff.rendering import (
     check_env,

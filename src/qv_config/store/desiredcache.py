@@ -6,7 +6,7 @@ revision rarely changes between runs. ``repo.history.input_keys`` gives the tree
 everything that can change an environment; equal input keys mean an equal effective
 configuration, so the hashes rendered once are reused until one of those trees changes.
 
-Entries live under ``<root>/.qv/cache/desired/`` (``cache.states``, one per environment and
+Entries live under ``<root>/.qv/cache/desired/`` (``cache.pack.StateMemo``, one per environment and
 input key); a missing or unauthentic entry is ignored (the caller renders), so deleting the
 folder is always safe. Environments that render from SOPS-encrypted files are never cached:
 their hashes would be hashes of decrypted secrets on disk.
@@ -24,7 +24,7 @@ from qv_config import __version__
 from qv_config.repo.gitcmd import Done, run
 
 if TYPE_CHECKING:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
 _FORMAT = f"qv-desired-1/{__version__}"
 _KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revisions age out
@@ -161,7 +161,7 @@ def folder(root: Path) -> Path:
 
 
 def load(root: Path, env: str, key: str) -> CachedDesired | None:
-    """The kept hashes, or None when absent (or not authentic: ``cache.seal``)."""
+    """The kept hashes, or None when absent (or not authentic: ``cache.pack``)."""
     kept = _memo(root).get(env, key)
     if kept is None:
         STATS.misses += 1
@@ -177,6 +177,6 @@ def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
 
 
 def _memo(root: Path) -> StateMemo:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
     return StateMemo(root, "desired", keep=_KEEP)
