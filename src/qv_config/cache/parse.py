@@ -1,18 +1,7 @@
-"""The parse memo: parsed YAML values by content digest, and a map of Git blob ids.
-
-``parse.qvc`` holds one record per file value, named by the digest of the file's bytes (same
-bytes, same value; only files that loaded cleanly, so every error is found and positioned
-afresh) and ``qv.yaml``'s ``ProjectInfo`` by its digest. Which work-tree file has which digest
-is ``cache.tree``'s (by stat, as Git's index).
-
-A Git revision's files come with Git's blob ids: ``blobs.qvc`` maps a blob id to the digest of
-the blob's bytes (learnt when Git gave them), so a revision loaded again reads only the blobs
-it has not met (ids computed by Git, which detects SHA-1 collision attacks; qv never computes
-one itself). The map counts only under the same YAML limits of qv.yaml (``settings``).
-
-``parse.qvc`` (~600 bytes a file) is rewritten only when more than ``_SLACK`` values are new or
-unused: until then a few edited files are parsed again on each run (~1 ms each).
-"""
+"""Parsed YAML values by content digest (``parse.qvc``: one record a file that loaded cleanly,
+so errors are always found afresh; rewritten only when more than ``_SLACK`` values are new or
+unused), and Git blob id -> digest (``blobs.qvc``: ids computed by Git, counted only under the
+same YAML limits), so a revision loaded again reads only the blobs it has not met."""
 
 from __future__ import annotations
 

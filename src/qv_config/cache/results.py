@@ -1,22 +1,9 @@
-"""``qv validate``'s memo: what validating each environment found, document by document.
-
-One file per environment (``validate-<env>-<hash>.qvc``), its records bound to the rules' code:
-
-- ``row``: the environment's *signature* (digests of every file it renders from, of qv.yaml,
-  today's date), the schema files it read with their digests, its findings (the renderer's, the
-  records', the cross-document rules') and a random id (``cache.tree`` names the environments
-  whose records were made from exactly the listed work tree by it);
-- ``names``, ``mains``: its documents ("kind\0name") and their main files;
-- ``s00`` … ``s31``: per document, by main file, what it was rendered from and what checking it
-  found (``validate.incremental``), sharded by main path: a run that checks a few documents
-  again reads and rewrites their shards only (the other shards' bytes are copied as they are).
-
-``validate.qvc``: the Config envelopes the model accepted (a warm run then needs no pydantic).
-
-Every entry is keyed by digests of everything its value depends on, so an authentic entry can
-only be absent or right; the MACs (``cache.pack``) keep out anything qv did not write for this
-user and project.
-"""
+"""``qv validate``'s memo: one pack per environment (``validate-<env>-<hash>.qvc``, bound to
+the rules' code): ``row`` (signature, schema reads, findings, memo id), ``names`` and ``mains``
+(its documents), ``s00``…``s31`` (per document by main file: what it was rendered from and what
+checking found, sharded so that a few changed documents rewrite their shards only); and
+``validate.qvc``, the Config envelopes the model accepted. Every entry is keyed by digests of all
+its value depends on: authentic, it can only be absent or right."""
 
 from __future__ import annotations
 

@@ -1,21 +1,11 @@
-"""The work tree as the last run saw it (``tree.qvc``): each listed file's stat and digest, as
-Git's index keeps them, and what the last ``qv validate`` made of exactly that tree.
-
-A run lists the tree (one ``stat`` a file: the one cost that grows with the tree) and compares
-the stats with the last listing as one array: a file whose ``(mtime_ns, size, inode, ctime_ns)``
-is unchanged has the digest recorded for it and is neither read nor parsed. As Git's racy rule
-says, a file changed less than 2 s before a run started is recorded without its stat (its next
-change may keep it). Files that did not load cleanly or are encrypted keep their stat (their
-bytes are known) but are read again on every run (``reread``), and files no run reads (schemas,
-other files of the listed folders) are recorded by stat alone: any change of their stat is a
-change. The loader may skip a file only under the same YAML limits of qv.yaml (``settings``).
-
-Beside the listing, ``qv validate`` keeps here which environments' memos (``cache.results``)
-were made from exactly this listing (``fresh``: environment -> memo id) and its summary of the
-tree (``validate.worktree``). A listing saved with changes keeps an environment fresh only when
-no changed path is in its folder or outside ``environments/``, and the summary only when
-nothing changed.
-"""
+"""The work tree as the last run listed it (``tree.qvc``), as Git's index: per file its stat
+``(mtime_ns, size, inode, ctime_ns)`` and digest, packed (no object per file). An unchanged stat
+vouches for the recorded digest under the same YAML limits (``settings``); a file changed less
+than 2 s before the run is recorded as changed (racy); files that did not load cleanly or are
+encrypted are read every run (``reread``). Beside it, ``qv validate``'s memo ids of the
+environments checked from exactly this listing (``fresh``) and its summary (``validate.worktree``):
+a listing saved with changes keeps an environment fresh only when no changed path is in its
+folder or outside ``environments/``, and the summary only when nothing changed."""
 
 from __future__ import annotations
 

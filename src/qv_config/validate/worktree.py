@@ -1,19 +1,14 @@
 """``qv validate`` of the work tree: a run costs what changed since the last one.
 
-1. qv.yaml's digest gives the folders to list (``cache.tree`` keeps its ``bases``); the listing
-   is compared with the last run's (``Tree.compare``): the files whose stats changed.
-2. No file ``qv validate`` loads changed, same options, same day: the kept result (the schema
-   files it read are checked again by digest).
-3. Only documents of environments changed (files under ``environments/<env>/`` edited, added or
-   removed; not ``environment.yaml``), every environment asked for is *fresh* (its memo was made
-   from exactly the last listing, ``Tree.fresh``), nothing is encrypted: a snapshot of just the
-   changed files, qv.yaml, the templates, the Environment documents and the documents rendered
-   every run is loaded, and each environment with changes is updated by difference
-   (``incremental.delta_plan``); the others answer from their memo. The tree's structure
-   findings (QV204) and file count come from the summary of the last run (no file was added
-   or removed outside documents).
-4. Anything else (or a shortcut that finds it needs more of the tree): the whole tree is loaded
-   and validated (``validate.api``), rendering again only what changed.
+1. The listing is compared with the last run's (``cache.tree``).
+2. No file ``qv validate`` loads changed, same options and day: the kept result (its schema
+   files checked again by digest).
+3. Only documents of environments changed, each environment asked for is fresh (its memo made
+   from exactly the last listing), nothing encrypted: only the changed files, qv.yaml, the
+   templates and the Environment documents are loaded, and each environment with changes is
+   updated by difference (``incremental.delta_plan``).
+4. Otherwise the whole tree is loaded and validated (``validate.api``), rendering only what
+   changed.
 """
 
 from __future__ import annotations
