@@ -175,13 +175,9 @@ def _partial(
 def _partner(path: str, bases: Sequence[str], source: WorkTreeSource) -> list[str]:
     """The base document of an overlay (rendered with it)."""
     parts = path.split("/", 2)
-    if (
-        len(parts) == 3
-        and parts[0] == "environments"
-        and parts[2].startswith(tuple(f"{b}/" for b in bases))
-    ):
-        return [parts[2]] if source.listed(parts[2]) else []
-    return []
+    inner = parts[2] if len(parts) == 3 and parts[0] == "environments" else ""
+    overlay = inner.startswith(tuple(f"{b}/" for b in bases))
+    return [inner] if overlay and source.listed(inner) else []
 
 
 def _changed(run: _Run, changes: Changes) -> list[str] | None:
@@ -219,13 +215,13 @@ def _update(
     changed: list[str],
 ) -> ValidationResult | None:
     """Each environment updated by difference; None when one needs the whole tree."""
-    from qv_config.cache.results import Damaged, Documents
+    from qv_config.cache.results import Damaged, Documents, from_row
     from qv_config.validate.api import assemble, policy_documents, run_state, same_digests
     from qv_config.validate.incremental import Incomplete, check_env, delta_plan
 
     state = run_state(snapshot, results, run.today)
     found = [f for f in snapshot.findings if f.code != "QV204"]
-    found += [_from_row(r) for r in summary.structure]
+    found += [from_row(r) for r in summary.structure]
     documents: dict[str, Documents] = {}
     rids = {}
     for env, memo in memos.items():
@@ -249,8 +245,8 @@ def _update(
         documents[env], rids[env] = outcome.documents, outcome.row.rid
     results.save(keep=snapshot.env_names)
     state.templates.save()
-    files = summary.files + _count(changed, run.tree.changes, added=True)
-    files -= _count(changed, run.tree.changes, added=False)
+    added, removed = set(run.tree.changes.added), set(run.tree.changes.removed)
+    files = summary.files + sum((p in added) - (p in removed) for p in changed)
     policy = policy_documents(run.source.listed, ())
     result = assemble(found, tuple(memos), (), documents, files, state, policy)
     summary.files = files
@@ -277,12 +273,6 @@ def _mains(run: _Run, env: str, changed: list[str]) -> tuple[set[str], set[str]]
         else:
             todo.add(path)
     return todo, gone
-
-
-def _count(changed: list[str], changes: Changes, added: bool) -> int:
-    """YAML files of ``changed`` added (or removed)."""
-    among = set(changes.added if added else changes.removed)
-    return sum(1 for path in changed if path in among)
 
 
 def _summary(run: _Run, snapshot: Snapshot, checked: Checked) -> Summary | None:
@@ -326,16 +316,12 @@ def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
 
 
 def _kept_result(row: tuple[Any, ...]) -> ValidationResult:
-    rows, environments, errors, warnings, files, documents, checks = row
-    stats = ValidationStats(checks, 0, checks)
-    findings = tuple(map(_from_row, rows))
-    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
-
-
-def _from_row(row: FindingRow) -> Any:
     from qv_config.cache.results import from_row
 
-    return from_row(row)
+    rows, environments, errors, warnings, files, documents, checks = row
+    stats = ValidationStats(checks, 0, checks)
+    findings = tuple(map(from_row, rows))
+    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
 
 
 __all__ = ["validate_worktree"]
