@@ -41,12 +41,7 @@ class ParseMemo:
 
     def has(self, digest: str) -> bool:
         """Whether the value of ``digest`` is kept (the run relies on it from now on)."""
-        if digest in self._fresh:
-            return True
-        if digest not in self._values:
-            return False
-        self._used.add(digest)
-        return True
+        return bool(self.kept({digest: digest}))
 
     def kept(self, digests: dict[str, str]) -> dict[str, str]:
         """The entries of ``digests`` (path -> digest) whose value is kept (the run relies on

@@ -129,22 +129,14 @@ class EnvMemo:
             self._shards[number] = found
         return self._shards[number]
 
-    def raw_shard(self, number: int) -> pack.Sealed | None:
-        """A shard as stored (copied unchecked into the next version of the file, where its
-        MAC is checked when read)."""
-        if self._pack is None or self.row is None:
-            return None
-        return self._pack.raw(_shard_name(number))
+    def raw(self, name: str) -> pack.Sealed | None:
+        return self._pack.raw(name) if self._pack is not None and self.row else None
 
     def _need(self, name: str) -> bytes:
         blob = self._pack.get(name) if self._pack is not None else None
         if blob is None:
             raise Damaged(name)
         return blob
-
-    def close(self) -> None:
-        if self._pack is not None:
-            self._pack.close()
 
 
 NO_MEMO = EnvMemo()
@@ -185,12 +177,11 @@ class Results:
             return
         records: dict[str, bytes | pack.Sealed] = {}
         for number in range(SHARDS):
-            if number in shards:
-                blob: bytes | pack.Sealed | None = marshal.dumps(shards[number])
-            else:
-                blob = old.raw_shard(number)
+            name = _shard_name(number)
+            # Unchanged shards are copied as stored, unchecked: their MAC is checked when read.
+            blob = marshal.dumps(shards[number]) if number in shards else old.raw(name)
             if blob is not None:
-                records[_shard_name(number)] = blob
+                records[name] = blob
         records["names"] = marshal.dumps(documents.names)
         records["mains"] = marshal.dumps(documents.mains)
         records["row"] = marshal.dumps(tuple(row.__dict__.values()))
@@ -256,6 +247,3 @@ def from_row(row: FindingRow) -> Finding:
 
 def rows_of(records: Iterable[DocRecord]) -> list[FindingRow]:
     return [row for record in records for row in record[8]]
-
-
-__all__ = ["CrossEntry", "DocRecord", "Documents", "EnvMemo", "EnvRow", "PreKey", "Results"]
