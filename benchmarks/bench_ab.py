@@ -60,7 +60,8 @@ def _round(
         sync = ("sync", "--env", "dev", "--store", f"sqlite:{repo}/.bench-store.db")
         timed(*sync)  # settle (the first sync of a new store)
         out["sync unchanged"] = timed(*sync)
-    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=False)
+    if (repo / ".git").exists():  # the edited file back, so that sync sees the commit's tree
+        subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=False)
     return out
 
 
