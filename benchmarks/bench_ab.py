@@ -1,6 +1,6 @@
 """`qv validate` of an older revision and of the work tree side by side, alternating.
 
-    python benchmarks/bench_ab.py REV [--docs 10000] [--rounds 3]
+    python benchmarks/bench_ab.py REV [--docs 10000] [--rounds 3] [--warm-only] [--sync]
 
 On a shared machine absolute figures drift by tens of percent within an hour; runs of the two
 versions interleaved in the same minutes are the fair comparison. The old version's ``src/`` is
@@ -8,7 +8,10 @@ taken with ``git archive REV src`` into a temporary folder and run with ``PYTHON
 the same interpreter; each version works on its own copy of the generated repository (their
 caches differ). Per round and version: cold (no ``.qv/``), one run to settle, warm (unchanged),
 then one Config value changed (``pool`` of ``environments/dev/configs/svc-0001.yaml``, as
-``bench_validate.py`` edits it).
+``bench_validate.py`` edits it). ``--warm-only`` leaves out the cold run (minutes at 50,000);
+``--sync`` adds ``sync --env dev`` to a SQLite store with nothing changed (on the ``--git``
+repository). Wall and CPU seconds (the process and its workers) are given: on a busy machine
+the CPU time is the steadier of the two.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import compileall
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,19 +39,29 @@ def _old_src(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def _round(cmd: list[str], repo: Path, env: dict[str, str], step: int) -> dict[str, float]:
-    def timed() -> float:
-        run = run_child([*cmd, "-C", str(repo), "validate"], env=env)
+def _round(
+    cmd: list[str], repo: Path, env: dict[str, str], step: int, args: argparse.Namespace
+) -> dict[str, tuple[float, float]]:
+    def timed(*what: str) -> tuple[float, float]:
+        run = run_child([*cmd, "-C", str(repo), *(what or ("validate",))], env=env)
         if run.returncode != 0:
-            raise SystemExit(f"bench: validate failed: {run.stderr.strip()[-300:]}")
-        return run.seconds
+            raise SystemExit(f"bench: {what} failed: {run.stderr.strip()[-300:]}")
+        return run.seconds, run.cpu_seconds
 
-    shutil.rmtree(repo / ".qv", ignore_errors=True)
-    out = {"cold": timed()}
+    out = {}
+    if not args.warm_only:
+        shutil.rmtree(repo / ".qv", ignore_errors=True)
+        out["cold"] = timed()
     timed()
     out["warm"] = timed()
     edit_value(repo, step)
     out["one change"] = timed()
+    if args.sync:
+        sync = ("sync", "--env", "dev", "--store", f"sqlite:{repo}/.bench-store.db")
+        timed(*sync)  # settle (the first sync of a new store)
+        out["sync unchanged"] = timed(*sync)
+    if (repo / ".git").exists():  # the edited file back, so that sync sees the commit's tree
+        subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=False)
     return out
 
 
@@ -56,25 +70,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rev", help="the older revision to compare with the work tree")
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm-only", action="store_true", help="no cold run")
+    parser.add_argument("--sync", action="store_true", help="also sync with nothing changed")
     args = parser.parse_args(argv)
-    base = ensure_repo(args.docs)
+    base = ensure_repo(args.docs, git=args.sync)
     cmd = [sys.executable, "-m", "qv_config.cli"]
-    results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    results: dict[str, dict[str, list[tuple[float, float]]]] = {"old": {}, "new": {}}
     with tempfile.TemporaryDirectory(prefix="qv-ab-") as tmp:
         work = Path(tmp)
         old_env = {**os.environ, "PYTHONPATH": str(_old_src(args.rev, work))}
         repos = {side: work / f"repo-{side}" for side in results}
         for repo in repos.values():
-            shutil.copytree(base, repo, ignore=shutil.ignore_patterns(".qv"))
+            shutil.copytree(base, repo, symlinks=True, ignore=shutil.ignore_patterns(".qv"))
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}", flush=True)
         for step in range(1, args.rounds + 1):
             for side, env in (("old", old_env), ("new", dict(os.environ))):
-                for name, seconds in _round(cmd, repos[side], env, step).items():
+                for name, seconds in _round(cmd, repos[side], env, step, args).items():
                     results[side].setdefault(name, []).append(seconds)
-    print(f"| figure | {args.rev} | work tree |\n|---|---|---|")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"| figure | {args.rev} wall / CPU | work tree wall / CPU |\n|---|---|---|")
     for name in results["new"]:
-        old, new = sorted(results["old"][name]), sorted(results["new"][name])
-        print(f"| {name} | {old[0]:.2f}–{old[-1]:.2f} s | {new[0]:.2f}–{new[-1]:.2f} s |")
+        cells = [_cell(results[side][name]) for side in ("old", "new")]
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
     return 0
+
+
+def _cell(runs: list[tuple[float, float]]) -> str:
+    """Median wall and CPU seconds, with the range of the wall times."""
+    wall, cpu = sorted(r[0] for r in runs), sorted(r[1] for r in runs)
+    spread = f"{wall[0]:.2f}–{wall[-1]:.2f}"
+    return f"{statistics.median(wall):.3f} s ({spread}) / {statistics.median(cpu):.3f} s"
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system, the child and the workers it waited for
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def run_child(
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, out.decode(), err.decode())
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, out.decode(), err.decode(), cpu)
 
 
 EDITED = "environments/dev/configs/svc-0001.yaml"

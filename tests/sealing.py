@@ -1,4 +1,4 @@
-"""Acting as another user (or machine) for cache files: another cache key (``cache.seal``)."""
+"""Acting as another user (or machine) for cache files: another cache key (``cache.pack``)."""
 
 from __future__ import annotations
 

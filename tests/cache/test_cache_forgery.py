@@ -27,7 +27,7 @@ from tests.qvbin import QV
 from tests.sealing import machine
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 from qv_config.scaffold import write_starter
 
 CONFIG = "environments/dev/configs/example-service.yaml"

@@ -1,4 +1,4 @@
-"""The one cache format (``cache.pack``) and its MACs (``cache.seal``): a record reads back only
+"""The one cache format (``cache.pack``) and its MACs: a record reads back only
 when this user's qv wrote it, for this project, in this file, under this name and with these
 bytes; anything else is absent (never an error, never a crash)."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from tests.sealing import machine
 
-from qv_config.cache import pack, seal
-from qv_config.cache.seal import sealer
+from qv_config.cache import pack
+from qv_config.cache.pack import sealer
 
 RECORDS = {"alpha": b"first record", "beta": b"", "gamma": bytes(range(256)) * 4}
 
@@ -44,8 +44,8 @@ def test_records_read_back(tmp_path: Path) -> None:
 
 def test_the_key_is_private_and_outside_the_repository(tmp_path: Path) -> None:
     with machine(tmp_path / "home"):
-        assert seal.user_key() is not None
-        key = seal.key_path()
+        assert pack.user_key() is not None
+        key = pack.key_path()
         assert key == tmp_path / "home" / "qv" / "cache-key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert len(key.read_bytes()) == 32

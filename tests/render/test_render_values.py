@@ -47,7 +47,7 @@ def project(tree: Callable[..., Path]) -> Path:
 
 def _stored(project: Path) -> dict[str, bytes]:
     from qv_config.cache import pack
-    from qv_config.cache.seal import sealer
+    from qv_config.cache.pack import sealer
     from qv_config.cache.templates import _jinja_fingerprint
 
     path = project / ".qv" / "cache" / "templates.qvc"

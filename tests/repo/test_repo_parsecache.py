@@ -7,8 +7,8 @@ from pathlib import Path
 from tests.sealing import machine
 
 from qv_config.cache import pack
+from qv_config.cache.pack import sealer
 from qv_config.cache.parse import ParseMemo
-from qv_config.cache.seal import sealer
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.scaffold import write_starter
 

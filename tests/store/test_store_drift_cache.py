@@ -161,7 +161,7 @@ def test_tampered_hashes_are_not_trusted(
     from tests.sealing import machine
 
     from qv_config.cache import pack
-    from qv_config.cache.seal import sealer
+    from qv_config.cache.pack import sealer
 
     synced(project, capsys)
     shutil.rmtree(folder(project))

@@ -62,7 +62,7 @@ def test_template_change_invalidates_its_users(case_tree: Callable[[str], Path])
 
 def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(case_tree: Callable[[str], Path]) -> None:
     from qv_config.cache import pack
-    from qv_config.cache.seal import sealer
+    from qv_config.cache.pack import sealer
 
     root = case_tree("valid")
     (root / CACHE).parent.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,9 @@ import pytest
 from tests.sealing import machine
 
 from qv_config.cache import pack
+from qv_config.cache.pack import sealer
 from qv_config.cache.results import _env_file as heavy_name
 from qv_config.cache.results import rules_code_hash
-from qv_config.cache.seal import sealer
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.validate import ValidationResult, validate
 

@@ -227,8 +227,8 @@ def test_a_damaged_memo_part_makes_the_run_whole(
     case_tree: Callable[[str], Path], loads: Loads
 ) -> None:
     from qv_config.cache import pack
+    from qv_config.cache.pack import sealer
     from qv_config.cache.results import rules_code_hash, shard_of
-    from qv_config.cache.seal import sealer
 
     root = settled(case_tree, "qv310-config-schema")
     dev = next((root / ".qv" / "cache").glob("validate-dev-*.qvc"))

@@ -107,7 +107,7 @@ def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
 
 def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] | None:
     """The state of ``env`` at ``sha`` kept by its input key under ``.qv/cache/approvals``."""
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
     key = _input_key(ws, env, sha)
     kept = StateMemo(ws.root, "approvals", keep=_KEEP).get(env, key) if key else None
@@ -115,7 +115,7 @@ def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] |
 
 
 def _remember(ws: Workspace, env: str, sha: str, refs: Refs, sources: Mapping[str, str]) -> None:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
     key = _input_key(ws, env, sha)
     if key:

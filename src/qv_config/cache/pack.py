@@ -1,22 +1,26 @@
-"""The one storage format of every cache file: a pack of named records, each with its MAC.
+"""The one storage format and the one integrity mechanism of every cache file.
 
 ::
 
     magic (16 bytes) | index length (8) | index | index MAC (16) | record area
 
-The index is one marshal of plain data (the record names joined by NUL, their offsets in the
-record area as packed integers, their MACs concatenated) and is authenticated as a record of its
-own. A record is read on demand (``pread``: a run that needs three values of a 30 MB pack reads
-three) and returned only when its MAC checks; anything else — a missing, truncated, grown,
-foreign or damaged file or record — is simply absent. Packs are written whole, to a temporary
-file renamed into place, so a reader sees a whole old pack or a whole new one.
+A pack is named records read on demand (``pread``); the index (names joined by NUL, offsets,
+MACs: one marshal) is a record of its own. Every record carries an HMAC-SHA256 (cut to 128 bits)
+under a random per-user key kept outside the repository (``$XDG_CACHE_HOME/qv/cache-key``, 0600),
+bound to the format, the qv and Python versions, the code of ``cache/`` and ``yamlio/``, the
+project folder, the file and the record name: a record forged, copied from another project or
+file, renamed, truncated or damaged is absent, never an error. No key: caches are off. Packs are
+written whole to a temporary file renamed into place. See docs/performance.md, "The cache".
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import marshal
 import os
+import stat
 import struct
 import sys
 import tempfile
@@ -24,12 +28,15 @@ import weakref
 from array import array
 from bisect import bisect_left
 from collections.abc import Mapping
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from qv_config.cache.seal import TAG_BYTES, Sealer
+from qv_config import __version__
 
+FORMAT = "qv-cache/1"
+TAG_BYTES = 16
 _MAGIC = b"qv-cache-pack/1\n"
 _LENGTH = struct.Struct("<Q")
 _TOP = len(_MAGIC) + _LENGTH.size
@@ -38,6 +45,83 @@ _BISECTS = 64  # lookups by bisection before the index becomes a dict
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Payload = bytes | memoryview
+
+
+def key_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qv" / "cache-key"
+
+
+def user_key() -> bytes | None:
+    """This user's cache key (None: none can be read or made, so caches are off)."""
+    return _key_at(str(key_path()))
+
+
+@cache
+def _key_at(where: str) -> bytes | None:
+    path = Path(where)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:  # made here; else another qv process made it first
+            out.write(os.urandom(32))
+    try:
+        key = path.read_bytes()
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
+
+
+@cache
+def code_hash() -> str:
+    """Hash of the code that writes and reads records and parses YAML (``cache/``, ``yamlio/``):
+    records written by other code (a development build of the same version) are not read."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parents[1]
+    for folder in ("cache", "yamlio"):
+        for source in sorted((package / folder).glob("*.py")):
+            digest.update(f"{folder}/{source.name}".encode() + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Sealer:
+    """MACs the records of one cache file of one project."""
+
+    def __init__(self, key: bytes, root: Path, file: str, extra: str = "") -> None:
+        python = f"{sys.version_info[0]}.{sys.version_info[1]}"  # marshal's format may change
+        parts = (FORMAT, __version__, code_hash(), python, os.path.realpath(root), file, extra, "")
+        binding = "\0".join(parts).encode("utf-8", "surrogateescape")
+        self._base = hmac.new(key, binding, "sha256")
+
+    def tag(self, name: str, payload: Payload) -> bytes:
+        mac = self._base.copy()
+        mac.update(name.encode("utf-8", "surrogateescape") + b"\0")
+        mac.update(payload)
+        return mac.digest()[:TAG_BYTES]
+
+    def check(self, name: str, payload: Payload, tag: bytes) -> bool:
+        return hmac.compare_digest(self.tag(name, payload), tag)
+
+
+def sealer(root: Path | None, file: str, extra: str = "") -> Sealer | None:
+    """The sealer of ``file`` (relative to ``.qv/cache/``) of the project at ``root``, its
+    records also bound to ``extra`` (e.g. a hash of the code that made them); None when
+    caching is off (no root, no key, or a link on the way: a ``.qv`` link committed to the
+    repository would make qv write its cache wherever it points)."""
+    if root is None:
+        return None
+    folder = str(root)
+    for part in (".qv", "cache", *Path(file).parent.parts):
+        folder = f"{folder}/{part}"
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return None
+        except FileNotFoundError:
+            break  # made by qv when it writes (below a folder checked here)
+        except OSError:
+            return None
+    key = user_key()
+    return Sealer(key, root, file, extra) if key is not None else None
 
 
 class Sealed(NamedTuple):
@@ -49,8 +133,8 @@ class Sealed(NamedTuple):
 
 class Pack:
     """The records of one pack file, read and checked on demand. Names are looked up in the
-    index's sorted list (a run that reads a few records of a pack of 50,000 builds no dict),
-    and through a dict once a run has looked up many."""
+    index's sorted list (a run that reads a few records of a pack of 50,000 builds no dict:
+    ~12 ms), and through a dict once a run has looked up many."""
 
     def __init__(
         self,
@@ -80,6 +164,9 @@ class Pack:
     def __len__(self) -> int:
         return len(self._names)
 
+    def __contains__(self, name: str) -> bool:
+        return self._number(name) is not None
+
     def _number(self, name: str) -> int | None:
         if self._numbers is None and self._lookups < _BISECTS:
             self._lookups += 1
@@ -101,9 +188,6 @@ class Pack:
             os.close(fd)
             return cls()
         return cls(sealer, fd, *found)
-
-    def __contains__(self, name: str) -> bool:
-        return self._number(name) is not None
 
     def get(self, name: str) -> bytes | None:
         """Record ``name``'s bytes when present and authentic."""
@@ -147,25 +231,19 @@ def _read_index(fd: int, sealer: Sealer) -> tuple[int, tuple[list[str], array[in
     index, tag = body[:size], body[size:]
     if len(tag) != TAG_BYTES or not sealer.check(_INDEX, index, tag):
         return None
-    parsed = _parse_index(index)
-    start = _TOP + size + TAG_BYTES
-    if parsed is None or start + parsed[1][-1] != total:  # truncated or grown since written
-        return None
-    return start, parsed
-
-
-def _parse_index(index: bytes) -> tuple[list[str], array[int], bytes] | None:
     # Authentic (its MAC checked), so written by this qv: only a damaged disk gets past here.
     try:
         joined, packed, tags = marshal.loads(index)
-        offsets = array("Q")
-        offsets.frombytes(packed)
+        offsets = array("Q", packed)
     except (EOFError, ValueError, TypeError):
         return None
     names = joined.split("\0") if joined else []
+    start = _TOP + size + TAG_BYTES
     if len(offsets) != len(names) + 1 or len(tags) != TAG_BYTES * len(names):
         return None
-    return names, offsets, tags
+    if start + offsets[-1] != total:  # truncated or grown since written
+        return None
+    return start, (names, offsets, tags)
 
 
 def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sealed]) -> bool:
@@ -175,20 +253,16 @@ def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sea
     if sealer is None:
         return False
     names = sorted(records)  # looked up by bisection
-    payloads = [_data(records[name]) for name in names]
+    stored = [records[name] for name in names]
+    payloads = [r.data if isinstance(r, Sealed) else r for r in stored]
     offsets = array("Q", accumulate(map(len, payloads), initial=0))
-    tags = b"".join(_tag(sealer, name, records[name]) for name in names)
+    tags = b"".join(
+        r.tag if isinstance(r, Sealed) else sealer.tag(n, r)
+        for n, r in zip(names, stored, strict=True)
+    )
     index = marshal.dumps(("\0".join(names), offsets.tobytes(), tags))
     head = (_MAGIC, _LENGTH.pack(len(index)), index, sealer.tag(_INDEX, index))
     return _replace(path, (*head, *payloads))
-
-
-def _data(record: Payload | Sealed) -> Payload:
-    return record.data if isinstance(record, Sealed) else record
-
-
-def _tag(sealer: Sealer, name: str, record: Payload | Sealed) -> bytes:
-    return record.tag if isinstance(record, Sealed) else sealer.tag(name, record)
 
 
 def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:
@@ -231,3 +305,48 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
         os.lseek(fd, offset, os.SEEK_SET)
         return os.read(fd, size)
     return os.pread(fd, size, offset)
+
+
+class StateMemo:
+    """Plain data by (environment, input key: the Git tree ids of everything it renders from,
+    ``repo.history``) in ``.qv/cache/<kind>/`` of the project ``root`` (None: nothing kept):
+    rendered documents (``render/``), desired-state hashes (``desired/``), ... With ``keep``,
+    only the ``keep`` most recently used files stay."""
+
+    def __init__(self, root: Path | None, kind: str, keep: int | None = None) -> None:
+        self._root, self._kind, self._keep = root, kind, keep
+
+    def _where(self, env: str, key: str) -> tuple[Path, Sealer | None]:
+        assert self._root is not None
+        digest = hashlib.blake2b(f"{env}\0{key}".encode(), digest_size=16).hexdigest()
+        name = f"{self._kind}/{digest}.qvc"
+        return self._root / ".qv" / "cache" / name, sealer(self._root, name)
+
+    def get(self, env: str, key: str) -> Any | None:
+        if self._root is None:
+            return None
+        path, seal = self._where(env, key)
+        blob = read_one(path, seal, "state")
+        if blob is None:
+            return None
+        if self._keep is not None:  # the most recently *used* stay (the deployed state's)
+            with contextlib.suppress(OSError):
+                os.utime(path)
+        return marshal.loads(blob)
+
+    def put(self, env: str, key: str, value: Any) -> bool:
+        """Keep ``value``; False when it could not be (not plain data, or no cache)."""
+        if self._root is None:
+            return False
+        try:
+            blob = marshal.dumps(value)
+        except ValueError:  # a value of an unexpected type: not kept rather than fail
+            return False
+        path, seal = self._where(env, key)
+        written = write(path, seal, {"state": blob})
+        if written and self._keep is not None:
+            with contextlib.suppress(OSError):  # another qv pruned at the same time
+                entries = sorted(path.parent.glob("*.qvc"), key=lambda p: p.stat().st_mtime_ns)
+                for old in entries[: -self._keep]:
+                    old.unlink(missing_ok=True)
+        return written

@@ -1,18 +1,7 @@
-"""The parse memo: parsed YAML values by content digest, and a map of Git blob ids.
-
-``parse.qvc`` holds one record per file value, named by the digest of the file's bytes (same
-bytes, same value; only files that loaded cleanly, so every error is found and positioned
-afresh) and ``qv.yaml``'s ``ProjectInfo`` by its digest. Which work-tree file has which digest
-is ``cache.tree``'s (by stat, as Git's index).
-
-A Git revision's files come with Git's blob ids: ``blobs.qvc`` maps a blob id to the digest of
-the blob's bytes (learnt when Git gave them), so a revision loaded again reads only the blobs
-it has not met (ids computed by Git, which detects SHA-1 collision attacks; qv never computes
-one itself). The map counts only under the same YAML limits of qv.yaml (``settings``).
-
-``parse.qvc`` (~600 bytes a file) is rewritten only when more than ``_SLACK`` values are new or
-unused: until then a few edited files are parsed again on each run (~1 ms each).
-"""
+"""Parsed YAML values by content digest (``parse.qvc``: one record a file that loaded cleanly,
+so errors are always found afresh; rewritten only when more than ``_SLACK`` values are new or
+unused), and Git blob id -> digest (``blobs.qvc``: ids computed by Git, counted only under the
+same YAML limits), so a revision loaded again reads only the blobs it has not met."""
 
 from __future__ import annotations
 
@@ -21,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 from qv_config.yamlio.types import ReplaceDict, ReplaceList
 
 _SLACK = 32
@@ -52,12 +41,7 @@ class ParseMemo:
 
     def has(self, digest: str) -> bool:
         """Whether the value of ``digest`` is kept (the run relies on it from now on)."""
-        if digest in self._fresh:
-            return True
-        if digest not in self._values:
-            return False
-        self._used.add(digest)
-        return True
+        return bool(self.kept({digest: digest}))
 
     def kept(self, digests: dict[str, str]) -> dict[str, str]:
         """The entries of ``digests`` (path -> digest) whose value is kept (the run relies on

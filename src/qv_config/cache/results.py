@@ -1,22 +1,9 @@
-"""``qv validate``'s memo: what validating each environment found, document by document.
-
-One file per environment (``validate-<env>-<hash>.qvc``), its records bound to the rules' code:
-
-- ``row``: the environment's *signature* (digests of every file it renders from, of qv.yaml,
-  today's date), the schema files it read with their digests, its findings (the renderer's, the
-  records', the cross-document rules') and a random id (``cache.tree`` names the environments
-  whose records were made from exactly the listed work tree by it);
-- ``names``, ``mains``: its documents ("kind\0name") and their main files;
-- ``s00`` … ``s31``: per document, by main file, what it was rendered from and what checking it
-  found (``validate.incremental``), sharded by main path: a run that checks a few documents
-  again reads and rewrites their shards only (the other shards' bytes are copied as they are).
-
-``validate.qvc``: the Config envelopes the model accepted (a warm run then needs no pydantic).
-
-Every entry is keyed by digests of everything its value depends on, so an authentic entry can
-only be absent or right; the MACs (``cache.seal``) keep out anything qv did not write for this
-user and project.
-"""
+"""``qv validate``'s memo: one pack per environment (``validate-<env>-<hash>.qvc``, bound to
+the rules' code): ``row`` (signature, schema reads, findings, memo id), ``names`` and ``mains``
+(its documents), ``s00``…``s31`` (per document by main file: what it was rendered from and what
+checking found, sharded so that a few changed documents rewrite their shards only); and
+``validate.qvc``, the Config envelopes the model accepted. Every entry is keyed by digests of all
+its value depends on: authentic, it can only be absent or right."""
 
 from __future__ import annotations
 
@@ -33,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from qv_config.cache import pack
-from qv_config.cache.seal import Sealer, sealer
+from qv_config.cache.pack import Sealer, sealer
 from qv_config.findings import Finding, Severity
 
 FindingRow = tuple[str, str, str, int, int, str, str | None, str | None, str | None, str]
@@ -142,22 +129,14 @@ class EnvMemo:
             self._shards[number] = found
         return self._shards[number]
 
-    def raw_shard(self, number: int) -> pack.Sealed | None:
-        """A shard as stored (copied unchecked into the next version of the file, where its
-        MAC is checked when read)."""
-        if self._pack is None or self.row is None:
-            return None
-        return self._pack.raw(_shard_name(number))
+    def raw(self, name: str) -> pack.Sealed | None:
+        return self._pack.raw(name) if self._pack is not None and self.row else None
 
     def _need(self, name: str) -> bytes:
         blob = self._pack.get(name) if self._pack is not None else None
         if blob is None:
             raise Damaged(name)
         return blob
-
-    def close(self) -> None:
-        if self._pack is not None:
-            self._pack.close()
 
 
 NO_MEMO = EnvMemo()
@@ -198,12 +177,11 @@ class Results:
             return
         records: dict[str, bytes | pack.Sealed] = {}
         for number in range(SHARDS):
-            if number in shards:
-                blob: bytes | pack.Sealed | None = marshal.dumps(shards[number])
-            else:
-                blob = old.raw_shard(number)
+            name = _shard_name(number)
+            # Unchanged shards are copied as stored, unchecked: their MAC is checked when read.
+            blob = marshal.dumps(shards[number]) if number in shards else old.raw(name)
             if blob is not None:
-                records[_shard_name(number)] = blob
+                records[name] = blob
         records["names"] = marshal.dumps(documents.names)
         records["mains"] = marshal.dumps(documents.mains)
         records["row"] = marshal.dumps(tuple(row.__dict__.values()))
@@ -269,6 +247,3 @@ def from_row(row: FindingRow) -> Finding:
 
 def rows_of(records: Iterable[DocRecord]) -> list[FindingRow]:
     return [row for record in records for row in record[8]]
-
-
-__all__ = ["CrossEntry", "DocRecord", "Documents", "EnvMemo", "EnvRow", "PreKey", "Results"]

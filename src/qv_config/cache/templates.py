@@ -1,11 +1,6 @@
-"""Values of template strings that do not read ``doc``, per templating context (data, never code).
-
-Such a string gives one value per environment: a function of the string, of the context without
-``doc`` (``env``, ``project``; identified by a digest of its ``repr``), of ``qv.yaml`` (the
-project's settings, e.g. limits) and of Jinja2 itself. A warm run that renders a changed document
-whose template strings are all known here neither imports nor compiles Jinja2. Only values of
-strings that rendered without a problem are kept, as plain data (``templates.qvc``).
-"""
+"""Values of template strings that do not read ``doc``, by (qv.yaml, context without ``doc``,
+string), bound to the installed Jinja2 (``templates.qvc``): a changed document whose strings are
+all known renders without importing Jinja2. Only values that rendered cleanly, as plain data."""
 
 from __future__ import annotations
 
@@ -15,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 
 MISSING: Any = object()
 _FILE = "templates.qvc"

@@ -1,21 +1,11 @@
-"""The work tree as the last run saw it (``tree.qvc``): each listed file's stat and digest, as
-Git's index keeps them, and what the last ``qv validate`` made of exactly that tree.
-
-A run lists the tree (one ``stat`` a file: the one cost that grows with the tree) and compares
-the stats with the last listing as one array: a file whose ``(mtime_ns, size, inode, ctime_ns)``
-is unchanged has the digest recorded for it and is neither read nor parsed. As Git's racy rule
-says, a file changed less than 2 s before a run started is recorded without its stat (its next
-change may keep it). Files that did not load cleanly or are encrypted keep their stat (their
-bytes are known) but are read again on every run (``reread``), and files no run reads (schemas,
-other files of the listed folders) are recorded by stat alone: any change of their stat is a
-change. The loader may skip a file only under the same YAML limits of qv.yaml (``settings``).
-
-Beside the listing, ``qv validate`` keeps here which environments' memos (``cache.results``)
-were made from exactly this listing (``fresh``: environment -> memo id) and its summary of the
-tree (``validate.worktree``). A listing saved with changes keeps an environment fresh only when
-no changed path is in its folder or outside ``environments/``, and the summary only when
-nothing changed.
-"""
+"""The work tree as the last run listed it (``tree.qvc``), as Git's index: per file its stat
+``(mtime_ns, size, inode, ctime_ns)`` and digest, packed (no object per file). An unchanged stat
+vouches for the recorded digest under the same YAML limits (``settings``); a file changed less
+than 2 s before the run is recorded as changed (racy); files that did not load cleanly or are
+encrypted are read every run (``reread``). Beside it, ``qv validate``'s memo ids of the
+environments checked from exactly this listing (``fresh``) and its summary (``validate.worktree``):
+a listing saved with changes keeps an environment fresh only when no changed path is in its
+folder or outside ``environments/``, and the summary only when nothing changed."""
 
 from __future__ import annotations
 
@@ -28,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
-from qv_config.cache.seal import sealer
+from qv_config.cache.pack import sealer
 
 _FILE = "tree.qvc"
 _RACY_NS = 2_000_000_000
@@ -110,17 +100,13 @@ class Tree:
     def vouched(self, path: str, settings: str) -> str:
         """The digest of ``path`` when its stat is unchanged since a run loaded it cleanly under
         the same YAML limits (``settings``); "" otherwise."""
-        if self.listing is None or settings != self.settings:
-            return ""
-        if path in self._restat or path in self._reread:
-            return ""
-        return self.digest(path)
+        return self.vouched_many((path,), settings).get(path, "")
 
     def vouched_many(self, paths: Iterable[str], settings: str) -> dict[str, str]:
         """``vouched`` of each of ``paths`` (those it vouches for), in one pass."""
         if self.listing is None or settings != self.settings:
             return {}
-        index, digests = (self._now() if self._same else self._old or {}), self._digests
+        index, digests = self._positions(), self._digests
         skip, out = self._restat | self._reread, {}
         for path in paths:
             at = index.get(path)
@@ -136,11 +122,13 @@ class Tree:
 
     def digest(self, path: str) -> str:
         """The digest the last listing recorded for ``path`` ("" when unknown)."""
-        at = (self._now() if self._same else self._old or {}).get(path)
-        if at is None:
-            return ""
-        digest = self._digests[40 * at : 40 * at + 40]
+        at = self._positions().get(path)
+        digest = self._digests[40 * at : 40 * at + 40] if at is not None else _UNKNOWN
         return "" if digest == _UNKNOWN else digest.decode()
+
+    def _positions(self) -> Mapping[str, int]:
+        """Path -> its position in the last listing."""
+        return self._now() if self._same else self._old or {}
 
     def save(
         self, settings: str, checked: Mapping[str, str] | None = None, summary: Any = None
@@ -168,14 +156,11 @@ class Tree:
         reread = self._new_reread(paths, settings)
         joined = self._joined if self._same else "\0".join(paths)
         state = (settings, self.project, tuple(self.bases), joined, stats.tobytes(), digests)
-        if (
-            state == self._state
-            and set(reread) == self._reread
-            and (fresh, summary)
-            == (
-                self.fresh,
-                self.summary,
-            )
+        if (state, set(reread), fresh, summary) == (
+            self._state,
+            self._reread,
+            self.fresh,
+            self.summary,
         ):
             return  # nothing new: the file stays as it is
         blob = marshal.dumps((*state, reread, fresh, summary))
@@ -193,13 +178,11 @@ class Tree:
                 was = old.get(path)
                 if was is not None:
                     digests[40 * at : 40 * at + 40] = self._digests[40 * was : 40 * was + 40]
-        for path in self._restat:
-            at = index[path]
-            digests[40 * at : 40 * at + 40] = _UNKNOWN
-        for path, (digest, _) in self.reads.items():
-            if path in index:
-                at = index[path]
-                digests[40 * at : 40 * at + 40] = digest.encode()
+        now = dict.fromkeys(self._restat, _UNKNOWN)
+        now.update((path, digest.encode()) for path, (digest, _) in self.reads.items())
+        for path, digest in now.items():
+            if (where := index.get(path)) is not None:
+                digests[40 * where : 40 * where + 40] = digest
         return bytes(digests)
 
     def _new_reread(self, paths: list[str], settings: str) -> list[str]:
@@ -215,8 +198,7 @@ class Tree:
         """The paths whose bytes changed or may have (None: paths were added or removed)."""
         if not self._same:
             return None
-        old = self._digests
-        out = []
+        old, out = self._digests, []
         for path in self._restat:
             at = 40 * index[path]
             now = digests[at : at + 40]

@@ -3,7 +3,7 @@
 Working them out means building every kind's JSON Schema from the pydantic models (~0.15 s, more
 than a warm ``qv diff`` of 10,000 documents spends on anything else). They change only with
 qv's models, so they are kept by a stamp of the models' source files (size and mtime, as Git's
-index trusts them) beside the cache's own binding to qv's version (``cache.seal``).
+index trusts them) beside the cache's own binding to qv's version (``cache.pack``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def kind_marks(root: Path | None) -> Callable[[str], Marks]:
 
 
 def _load(root: Path | None) -> dict[str, Marks]:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
     memo = StateMemo(root, "marks")
     stamp = _models_stamp()

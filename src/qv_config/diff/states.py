@@ -2,7 +2,7 @@
 
 ``Workspace.pair`` gives the two sides of a diff. Between two states of one environment it
 renders only the documents whose own files changed (see ``diff.tree``); otherwise it renders
-whole environments, each once per run and kept on disk by input key (``cache.states``).
+whole environments, each once per run and kept on disk by input key (``cache.pack.StateMemo``).
 A side that does not validate carries the reason; the caller refuses it naming the side.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qv_config.cache.states import StateMemo
+from qv_config.cache.pack import StateMemo
 from qv_config.diff.envspecific import EnvSpecific, from_project, from_setting
 from qv_config.diff.rendering import (
     check_env,

@@ -72,7 +72,7 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
     # "./" makes the path relative to the project folder, which may sit inside the repository;
     # a bare repository (the agent's mirror, where the approvals core renders too) has no work
     # tree to be relative to, and its project is at the top.
-    here = "" if _bare(root) else "./"
+    here = "" if is_bare(root) else "./"
     queries = [f"{rev}:{here}{path}" for rev in revs for path in paths]
     out = git(root, "cat-file", "--batch-check=%(objectname)", input_text="\n".join(queries) + "\n")
     ids = [line.split()[0] if not line.endswith("missing") else "-" for line in out.splitlines()]
@@ -81,7 +81,7 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
 
 
 @functools.cache
-def _bare(root: Path) -> bool:
+def is_bare(root: Path) -> bool:
     return gitcmd.run(root, "rev-parse", "--is-bare-repository").text.strip() == "true"
 
 

@@ -1,13 +1,7 @@
-"""Work on both cores: parsing many files (the cold load of a large tree), and forked workers
-for other work of the same shape (``in_workers``: ``validate.rendered``).
-
-A cold load of 10,000 files spends most of its second reading, hashing and parsing YAML. Forked
-workers read and parse halves of the files (a Git revision's blobs through a ``git cat-file`` of
-each worker's own, all asked at once) and send back, per file, its digest and its value as a
-marshal blob (decoding marshal costs a fraction of parsing YAML) or its error. Errors are
-returned as data, so every problem is still a finding of the parent's load. Only for many
-files: below that, forking costs more than it saves. ``QV_JOBS=1`` turns it off.
-"""
+"""Work on both cores: a cold load's files read, hashed and parsed in forked workers (values
+sent back as marshal blobs, errors as data: every problem is still the parent's finding), and
+``in_workers`` for other work of that shape (``validate.rendered``). Only for many files;
+``QV_JOBS=1`` turns it off."""
 
 from __future__ import annotations
 

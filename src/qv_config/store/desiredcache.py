@@ -1,16 +1,7 @@
-"""The desired-state hash cache of ``qv drift``: per-key sha256 and digest by *input key*.
-
-Rendering an environment from Git costs about 1.5 s at 10,000 documents, but drift only needs
-the sha256 of each desired value (the store's values are compared by hash) and the deployed
-revision rarely changes between runs. ``repo.history.input_keys`` gives the tree ids of
-everything that can change an environment; equal input keys mean an equal effective
-configuration, so the hashes rendered once are reused until one of those trees changes.
-
-Entries live under ``<root>/.qv/cache/desired/`` (``cache.states``, one per environment and
-input key); a missing or unauthentic entry is ignored (the caller renders), so deleting the
-folder is always safe. Environments that render from SOPS-encrypted files are never cached:
-their hashes would be hashes of decrypted secrets on disk.
-"""
+"""``qv drift``'s desired-state hashes by *input key* (the Git tree ids of everything an
+environment renders from, ``repo.history``): per-key sha256 and digest, kept under
+``.qv/cache/desired/`` (16 most recently used), so a pending commit is rendered once. Never kept
+for environments with SOPS-encrypted files (hashes of decrypted secrets)."""
 
 from __future__ import annotations
 
@@ -21,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qv_config import __version__
-from qv_config.repo.gitcmd import Done, run
 
 if TYPE_CHECKING:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
 _FORMAT = f"qv-desired-1/{__version__}"
 _KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revisions age out
@@ -32,11 +22,8 @@ _KEEP = 16  # entries kept per project (~1 MB each at 10,000 keys): old revision
 
 @dataclass
 class Counters:
-    """What this process did (tests and profiling read it; never persisted)."""
+    """What this process did (tests read it; never persisted)."""
 
-    hits: int = 0
-    misses: int = 0
-    writes: int = 0
     renders: int = 0  # environments rendered by store.source (the cost the cache avoids)
 
 
@@ -78,62 +65,30 @@ def stamp(env: str, key: str) -> str:
 
 
 def input_key(root: Path, env: str, rev: str) -> InputKey | None:
-    """The commit of ``rev`` and the environment's input key; None when Git cannot say (the
-    caller then renders, which reports the problem properly).
-
-    Works in a checkout (paths relative to the project folder, which may sit inside the
-    repository) and in the agent's bare mirror (no work tree: paths from the repository root).
-    """
-    from qv_config.repo.history import input_paths
+    """The commit of ``rev`` and the environment's input key there (``repo.history``, in a
+    checkout or the agent's bare mirror); None when Git cannot say or qv.yaml is absent (the
+    caller then renders, which reports the problem properly)."""
+    from qv_config.errors import QvError
+    from qv_config.repo import gitcmd
+    from qv_config.repo.history import input_keys, input_paths, is_bare
 
     try:
-        head = _commit_and_project(root, rev, "./")
-        if head is None:
+        prefix = "" if is_bare(root) else "./"  # the project may sit inside the repository
+        query = f"{rev}^{{commit}}\n{rev}^{{commit}}:{prefix}qv.yaml\n".encode()
+        done = gitcmd.run(root, "cat-file", "--batch", input=query)
+        commit, rest = _object(done.stdout)
+        if not done.ok or commit is None:
             return None
-        sha, bases, prefix = head
-        key = _key(root, sha, input_paths(env, bases), prefix)
-    except (OSError, ValueError, IndexError):
+        project, _ = _object(rest)
+        paths = input_paths(env, _bases(project[1] if project is not None else None))
+        key = input_keys(root, [commit[0]], paths)[commit[0]]
+    except (QvError, OSError, ValueError, IndexError):
         return None
-    return InputKey(sha, key) if key is not None else None
-
-
-def _key(root: Path, sha: str, paths: tuple[str, ...], prefix: str) -> str | None:
-    """The object ids of ``paths`` at ``sha`` joined as ``repo.history.input_keys`` does (so
-    cache entries are shared with it); None when qv.yaml is absent (not a project there)."""
-    query = "".join(f"{sha}:{prefix}{path}\n" for path in paths).encode()
-    proc = _cat_file(root, "--batch-check=%(objectname)", query)
-    lines = proc.stdout.decode().splitlines()
-    if proc.returncode != 0 or len(lines) != len(paths):
-        return None
-    ids = [line.split()[0] if not line.endswith("missing") else "-" for line in lines]
-    return None if ids[0] == "-" else ",".join(ids)
-
-
-def _cat_file(root: Path, mode: str, query: bytes) -> Done:
-    return run(root, "cat-file", mode, input=query)
-
-
-def _commit_and_project(
-    root: Path, rev: str, prefix: str
-) -> tuple[str, tuple[str, ...], str] | None:
-    """The commit id of ``rev``, the ``bases`` of its qv.yaml and the path prefix that works
-    here, in one ``git cat-file`` (two in a bare repository, which refuses ``./``)."""
-    query = f"{rev}^{{commit}}\n{rev}^{{commit}}:{prefix}qv.yaml\n".encode()
-    proc = _cat_file(root, "--batch", query)
-    if proc.returncode != 0:
-        if prefix and b"relative path syntax" in proc.stderr:
-            return _commit_and_project(root, rev, "")
-        return None
-    out = proc.stdout
-    first, out = _object(out)
-    if first is None:
-        return None
-    second, _ = _object(out)
-    return first[0], _bases(second[1] if second is not None else None), prefix
+    return InputKey(commit[0], key) if not key.startswith("-") else None  # "-": no qv.yaml
 
 
 def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:
-    """One ``--batch`` record: ((object id, content) or None when missing, the rest)."""
+    """One ``--batch`` answer: ((object id, content) or None when missing, the rest)."""
     header, _, rest = out.partition(b"\n")
     parts = header.split()
     if len(parts) != 3:
@@ -161,22 +116,17 @@ def folder(root: Path) -> Path:
 
 
 def load(root: Path, env: str, key: str) -> CachedDesired | None:
-    """The kept hashes, or None when absent (or not authentic: ``cache.seal``)."""
+    """The kept hashes, or None when absent (or not authentic: ``cache.pack``)."""
     kept = _memo(root).get(env, key)
-    if kept is None:
-        STATS.misses += 1
-        return None
-    STATS.hits += 1
-    return CachedDesired(*kept)
+    return CachedDesired(*kept) if kept is not None else None
 
 
 def save(root: Path, env: str, key: str, entry: CachedDesired) -> None:
     """Keep an entry (a read-only checkout only loses speed); old ones age out."""
-    if _memo(root).put(env, key, (entry.digest, dict(entry.hashes))):
-        STATS.writes += 1
+    _memo(root).put(env, key, (entry.digest, dict(entry.hashes)))
 
 
 def _memo(root: Path) -> StateMemo:
-    from qv_config.cache.states import StateMemo
+    from qv_config.cache.pack import StateMemo
 
     return StateMemo(root, "desired", keep=_KEEP)

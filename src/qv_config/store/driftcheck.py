@@ -1,21 +1,12 @@
 """`qv drift` without rendering when nothing can be pending (SPEC §6).
 
-Drift has two questions, and neither needs a render in the common case:
-
-- **Out-of-band edits** compare the store's values with the state its last apply wrote. That
-  apply wrote the per-key hash index (``P/{env}/_index``, store/index.py) in the same
-  transaction as ``_meta``, so the index *is* the recorded state's hashes: a stored value whose
-  hash differs is modified, an index key absent from the store is missing, a store key not in
-  the index is unexpected. Out-of-band edits never touch the index (they would have to forge it
-  consistently with ``_meta``'s digest and the shard digests, which are checked).
-- **Pending changes** compare the recorded state with the branch tip. ``_meta.inputs`` is the
-  stamp of what the deployed state was rendered from (qv version, environment, tree ids of its
-  inputs): when the tip's stamp is equal, the tip renders to the deployed state and nothing is
-  pending. Otherwise the tip is rendered (or its hashes come from ``.qv/cache/desired/``).
-
-Anything missing or inconsistent — no index (a store written before it existed), an index
-written with another ``_meta``, no stamp (an older qv), a Git question that fails — falls back
-to rendering, which is slower and never less correct.
+Out-of-band edits: the store's values against the per-key hash index (``P/{env}/_index``) its
+last apply wrote in the same transaction as ``_meta`` (the recorded state's hashes; edits outside
+qv never touch it consistently). Pending changes: when the tip's input stamp equals
+``_meta.inputs``, the tip renders to the deployed state; otherwise it is rendered (or its hashes
+come from ``.qv/cache/desired/``). Anything missing or inconsistent (no index, an index of
+another ``_meta``, no stamp, a failing Git question) falls back to rendering: slower, never less
+correct.
 """
 
 from __future__ import annotations

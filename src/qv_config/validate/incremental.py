@@ -1,24 +1,12 @@
 """Validating one environment while rendering only the documents whose inputs changed.
 
-A document's rendered value is a function of: its main file, its overlay, the templates of its
-``extends`` chain, the Environment document (the templating context, itself rendered from its
-layers), qv.yaml and the rendering code (bound into the cache's MACs). The previous run recorded,
-per main file, a *pre-render key* (the digests of exactly those inputs, as a tuple: compared, not
-hashed) and the template chain it used with each template's digest (``cache.results``).
-
-What to render again is decided in one of two ways: ``plan_env`` compares every document of a
-snapshot with its record (same key, every template of the chain with its recorded digest, the
-same service schema: not rendered); ``delta_plan`` is told which documents changed, by a caller
-that knows the memo was made from exactly the files it listed (``validate.worktree``). Either
-way ``check_env`` renders and checks those documents only (and the Environment document, and the
-documents that had no record), and updates the memo by difference: the other documents' records,
-findings and names are kept as they are, without reading them. Cross-document findings are kept
-while the facts of every document (and today) are; a finding pointing at a document that was not
-rendered renders it for its file:line.
-
-Safety nets: documents that failed to render keep no record (they are rendered every run), and a
-(kind, name) defined both by a rendered and by a kept document makes the environment render
-whole (QV220 stays exact).
+Which documents to render: ``plan_env`` compares each document's pre-render key (main, overlay,
+Environment document, qv.yaml, today: a tuple of digests) and template chain with its record;
+``delta_plan`` is told which changed by ``validate.worktree``. ``check_env`` renders those (and
+the Environment document, and documents without a record) and updates the memo by difference.
+Cross-document findings are kept while every document's facts are. Safety nets: documents that
+failed to render keep no record; a (kind, name) both rendered and kept renders the environment
+whole (QV220 stays exact); a cross finding on a document not rendered renders it (file:line).
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
 """``qv validate`` of the work tree: a run costs what changed since the last one.
 
-1. qv.yaml's digest gives the folders to list (``cache.tree`` keeps its ``bases``); the listing
-   is compared with the last run's (``Tree.compare``): the files whose stats changed.
-2. No file ``qv validate`` loads changed, same options, same day: the kept result (the schema
-   files it read are checked again by digest).
-3. Only documents of environments changed (files under ``environments/<env>/`` edited, added or
-   removed; not ``environment.yaml``), every environment asked for is *fresh* (its memo was made
-   from exactly the last listing, ``Tree.fresh``), nothing is encrypted: a snapshot of just the
-   changed files, qv.yaml, the templates, the Environment documents and the documents rendered
-   every run is loaded, and each environment with changes is updated by difference
-   (``incremental.delta_plan``); the others answer from their memo. The tree's structure
-   findings (QV204) and file count come from the summary of the last run (no file was added
-   or removed outside documents).
-4. Anything else (or a shortcut that finds it needs more of the tree): the whole tree is loaded
-   and validated (``validate.api``), rendering again only what changed.
+1. The listing is compared with the last run's (``cache.tree``).
+2. No file ``qv validate`` loads changed, same options and day: the kept result (its schema
+   files checked again by digest).
+3. Only documents of environments changed, each environment asked for is fresh (its memo made
+   from exactly the last listing), nothing encrypted: only the changed files, qv.yaml, the
+   templates and the Environment documents are loaded, and each environment with changes is
+   updated by difference (``incremental.delta_plan``).
+4. Otherwise the whole tree is loaded and validated (``validate.api``), rendering only what
+   changed.
 """
 
 from __future__ import annotations
@@ -180,13 +175,9 @@ def _partial(
 def _partner(path: str, bases: Sequence[str], source: WorkTreeSource) -> list[str]:
     """The base document of an overlay (rendered with it)."""
     parts = path.split("/", 2)
-    if (
-        len(parts) == 3
-        and parts[0] == "environments"
-        and parts[2].startswith(tuple(f"{b}/" for b in bases))
-    ):
-        return [parts[2]] if source.listed(parts[2]) else []
-    return []
+    inner = parts[2] if len(parts) == 3 and parts[0] == "environments" else ""
+    overlay = inner.startswith(tuple(f"{b}/" for b in bases))
+    return [inner] if overlay and source.listed(inner) else []
 
 
 def _changed(run: _Run, changes: Changes) -> list[str] | None:
@@ -224,13 +215,13 @@ def _update(
     changed: list[str],
 ) -> ValidationResult | None:
     """Each environment updated by difference; None when one needs the whole tree."""
-    from qv_config.cache.results import Damaged, Documents
+    from qv_config.cache.results import Damaged, Documents, from_row
     from qv_config.validate.api import assemble, policy_documents, run_state, same_digests
     from qv_config.validate.incremental import Incomplete, check_env, delta_plan
 
     state = run_state(snapshot, results, run.today)
     found = [f for f in snapshot.findings if f.code != "QV204"]
-    found += [_from_row(r) for r in summary.structure]
+    found += [from_row(r) for r in summary.structure]
     documents: dict[str, Documents] = {}
     rids = {}
     for env, memo in memos.items():
@@ -254,8 +245,8 @@ def _update(
         documents[env], rids[env] = outcome.documents, outcome.row.rid
     results.save(keep=snapshot.env_names)
     state.templates.save()
-    files = summary.files + _count(changed, run.tree.changes, added=True)
-    files -= _count(changed, run.tree.changes, added=False)
+    added, removed = set(run.tree.changes.added), set(run.tree.changes.removed)
+    files = summary.files + sum((p in added) - (p in removed) for p in changed)
     policy = policy_documents(run.source.listed, ())
     result = assemble(found, tuple(memos), (), documents, files, state, policy)
     summary.files = files
@@ -282,12 +273,6 @@ def _mains(run: _Run, env: str, changed: list[str]) -> tuple[set[str], set[str]]
         else:
             todo.add(path)
     return todo, gone
-
-
-def _count(changed: list[str], changes: Changes, added: bool) -> int:
-    """YAML files of ``changed`` added (or removed)."""
-    among = set(changes.added if added else changes.removed)
-    return sum(1 for path in changed if path in among)
 
 
 def _summary(run: _Run, snapshot: Snapshot, checked: Checked) -> Summary | None:
@@ -331,16 +316,12 @@ def _kept_row(result: ValidationResult) -> tuple[Any, ...]:
 
 
 def _kept_result(row: tuple[Any, ...]) -> ValidationResult:
-    rows, environments, errors, warnings, files, documents, checks = row
-    stats = ValidationStats(checks, 0, checks)
-    findings = tuple(map(_from_row, rows))
-    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
-
-
-def _from_row(row: FindingRow) -> Any:
     from qv_config.cache.results import from_row
 
-    return from_row(row)
+    rows, environments, errors, warnings, files, documents, checks = row
+    stats = ValidationStats(checks, 0, checks)
+    findings = tuple(map(from_row, rows))
+    return ValidationResult(findings, errors, warnings, environments, files, documents, stats)
 
 
 __all__ = ["validate_worktree"]
