@@ -94,3 +94,26 @@ def test_json_safe_keeps_the_data_and_escapes_the_rest() -> None:
     assert json.loads(out) == data
     assert json_safe(out) == out
     assert json_safe('{"a": 1}') == '{"a": 1}'
+
+
+def test_every_unsafe_character_is_one_isprintable_refuses() -> None:
+    """``escape`` decides printable text without the character class: that is only sound while
+    no character of the class is printable to Python (all of Unicode checked)."""
+    import re
+
+    from qv_config.safetext import UNSAFE_CHARS
+
+    unsafe = re.compile(f"[{UNSAFE_CHARS}]")
+    printable = [hex(c) for c in range(0x110000) if unsafe.match(chr(c)) and chr(c).isprintable()]
+    assert printable == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "a → b …", "::error::x", "  ::warning", "x ##[group]", "é\u202eb", "a\x1bb", "\u200b",
+     "ok::mid", "tab\there"],
+)  # fmt: skip
+def test_escape_agrees_with_the_character_class(text: str) -> None:
+    from qv_config.safetext import _UNSAFE, _escaped
+
+    assert escape(text) == _UNSAFE.sub(_escaped, text)

@@ -144,7 +144,7 @@ class _Walker:
     def walk(self, path: FieldPath, old: Any, new: Any) -> None:
         if (self.ignore is not None and self.ignore(path)) or _same(old, new):
             return
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
+        if _mapping(old) and _mapping(new):
             self.walk_mapping(path, old, new)
         elif _named_list(old) and _named_list(new):
             self.walk_named(path, old, new)
@@ -214,8 +214,11 @@ def _same(old: Any, new: Any) -> bool:
     # 1 == 1.0 == True and 0.0 == -0.0 in Python, also inside containers; configuration (and its
     # canonical JSON, which the digest hashes) treats them as different values, so containers
     # compare by their canonical JSON (exact, and fast in C), floats by value and sign.
-    if type(old) is not type(new):
+    kind = type(old)
+    if kind is not type(new):
         return False
+    if kind in _PLAIN:
+        return bool(old == new)
     if isinstance(old, dict | list):
         # Python's equality is coarser than canonical JSON's (1 == 1.0): unequal is different,
         # and it stops at the first difference, where encoding both would not.
@@ -228,6 +231,11 @@ def _same(old: Any, new: Any) -> bool:
     if isinstance(old, float):
         return old == new and math.copysign(1.0, old) == math.copysign(1.0, new)
     return bool(old == new)
+
+
+def _mapping(value: Any) -> bool:
+    # Rendered documents are plain dicts: the ABC check (~0.5 µs) only for anything else.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
