@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
+import struct
 import tempfile
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -26,6 +27,7 @@ from qv_config.findings import Finding
 from qv_config.validate.engine import RunState, check_document, input_key, layers_digest
 from qv_config.validate.types import DocFacts
 
+_LENGTH = struct.Struct("<Q")
 _PER_WORKER = 5000  # documents a worker renders before it exits (what it leaves stays with it)
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class EnvRun:
     documents: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     unrecorded: list[Finding] = field(default_factory=list)  # of the documents without a record
     values: dict[str, bytes] = field(default_factory=dict)  # ``RunState.value_of``'s
+    spool: IO[bytes] | None = None  # a worker writes them there instead (memory)
     cached: int = 0
     skip_main: bool = False  # the Environment document is another worker's to check
 
@@ -104,8 +107,7 @@ def _in_workers(
         found: dict[Finding, None] = {}
         for part, spool in zip(done, spools, strict=True):
             found.update(dict.fromkeys(_take(state, run, part)))
-            spool.seek(0)
-            state.values.update(marshal.loads(spool.read()))
+            state.values.update(_unspool(spool))
         return tuple(sorted(found, key=Finding.sort_key))
 
 
@@ -134,7 +136,7 @@ def _worker(
 ) -> bytes | None:
     number, todo = job
     plan = replace(state.plan, todo=frozenset(todo))
-    mine = replace(state, plan=plan, values={}, skip_main=number > 0)
+    mine = replace(state, plan=plan, spool=spools[number], skip_main=number > 0)
     counted = run.validated, set(run.models_ok), run.templates.added()
     found = _render(snapshot, mine, run)
     facts = {key: _plain(value) for key, value in mine.facts.items()}
@@ -147,12 +149,29 @@ def _worker(
             run.validated - counted[0], list(run.models_ok - counted[1]),
             {k: v for k, v in run.templates.added().items() if k not in counted[2]},
             [to_row(f) for f in found], mine.digest, mine.context, list(names))  # fmt: skip
-    spools[number].write(marshal.dumps(mine.values))  # at once: one write, not one a document
-    spools[number].flush()
+    if mine.spool is not None:
+        mine.spool.flush()
     try:
         return marshal.dumps(part)
     except ValueError:  # facts that cannot be sent (nor kept): this process renders instead
         return None
+
+
+def _spooled(spool: IO[bytes], key: str, value: bytes) -> None:
+    record = marshal.dumps((key, value))
+    spool.write(_LENGTH.pack(len(record)) + record)
+
+
+def _unspool(spool: IO[bytes]) -> dict[str, bytes]:
+    spool.seek(0)
+    data = memoryview(spool.read())
+    out, at = {}, 0
+    while at < len(data):
+        size = _LENGTH.unpack_from(data, at)[0]
+        key, value = marshal.loads(data[at + _LENGTH.size : at + _LENGTH.size + size])
+        out[key] = value
+        at += _LENGTH.size + size
+    return out
 
 
 def _plain(value: DocFacts | bytes) -> tuple[Any, ...] | bytes:
@@ -195,7 +214,10 @@ def _check_rendered(state: EnvRun, key: str, doc: RenderedDoc, run: RunState) ->
         return
     in_key = input_key(doc, state.digest, run)
     if run.value_of is not None:
-        state.values[key] = run.value_of(doc)
+        if state.spool is not None:
+            _spooled(state.spool, key, run.value_of(doc))
+        else:
+            state.values[key] = run.value_of(doc)
     state.documents[key] = (doc.kind, doc.name, doc.source)
     state.input_keys[key] = in_key
     old = state.before.get(doc.source)
