@@ -87,3 +87,23 @@ def test_workers_give_the_serial_snapshot_of_a_revision(
     assert _summary(forked) == _summary(serial)
     assert {f.code for f in forked.findings} >= {"QV102", "QV107"}
     assert "strategies/sealed.yaml" in forked.encrypted
+
+
+def test_meanwhile_runs_once_while_workers_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``qv sync`` prepares rendering while the workers parse: the snapshot is the same, and
+    the caller's work is done once, in this process (never in a worker), or not at all when
+    nothing is parsed in workers."""
+    import os
+
+    root = tmp_path / "tree"
+    _tree(root)
+    calls: list[int] = []
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    forked = load_snapshot(WorkTreeSource(root), meanwhile=lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()]
+    monkeypatch.setenv("QV_JOBS", "1")
+    serial = load_snapshot(WorkTreeSource(root), use_cache=False, meanwhile=lambda: calls.append(0))
+    assert calls == [os.getpid()]
+    assert _summary(forked) == _summary(serial)

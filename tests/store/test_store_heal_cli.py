@@ -56,3 +56,24 @@ def test_sync_heal_restores_out_of_band_edits(
     entries = json.loads(out)
     assert len(entries) == 2
     assert entries[0]["reason"] == "heal: restored edits made outside qv"
+
+
+def test_a_first_deploy_over_foreign_keys_leaves_nothing_drifted(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first deploy (no ``_meta``) plans from the whole store: keys written there outside qv
+    are replaced or removed, so it says nothing drifted (without reading the store back)."""
+    from qv_config.store import open_store
+
+    db = project / ".qv" / "state.db"
+    open_store(f"sqlite:{db}", project).close()  # an empty store (its tables), no _meta
+    with sqlite3.connect(db) as conn:
+        conn.execute("insert into kv values ('qv/dev/config/intruder', '{}')")
+        conn.execute("insert into kv values ('qv/dev/config/example-service', '{\"x\":1}')")
+    code, out, _ = qv(project, capsys, "sync", "--env", "dev", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["plan"]["removed"] == ["dev/config/intruder"]
+    assert "dev/config/example-service" in report["plan"]["changed"]
+    assert report["drifted"] == []
+    assert qv(project, capsys, "drift", "--env", "dev")[0] == 0

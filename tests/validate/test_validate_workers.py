@@ -47,7 +47,9 @@ def test_two_workers_give_what_one_process_gives(
     monkeypatch.setattr(
         prefetch,
         "in_workers",
-        lambda job, items, waiting=None: forks.append(1) or real(job, items, waiting),
+        lambda job, items, waiting=None, meanwhile=None: (
+            forks.append(1) or real(job, items, waiting, meanwhile)
+        ),
     )
     two = checked(root, monkeypatch, "2")
     assert forks  # the workers did the work

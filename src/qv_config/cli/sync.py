@@ -90,7 +90,7 @@ def sync_command(
         request = SyncRequest(whoami(root), dry_run, heal, glass)
         with using_key_file(key_file), spinner(f"syncing {env}") as progress:
             result = _sync(root, target, env, rev, request, progress)
-        drifted = () if heal else _drifted(target, env)
+        drifted = () if heal or result.old is None else _drifted(target, env)
     finally:
         target.close()
     shown = target.url.display
@@ -112,7 +112,9 @@ def _break_glass(on: bool, reason: str | None) -> str:
 
 def _drifted(target: Store, env: str) -> tuple[str, ...]:
     """Keys edited outside qv that a sync without --heal leaves (said, never hidden): read
-    from the hash index its last apply wrote, nothing rendered."""
+    from the hash index its last apply wrote, nothing rendered. Not asked after a first deploy
+    (``result.old`` None): with no index to plan from, the apply read the whole store and
+    wrote every value and the index (a dry run: no index either), so none can differ."""
     from qv_config.store.driftcheck import read_deployed
 
     return read_deployed(target, env).drifted() or ()

@@ -92,6 +92,10 @@ def _fresh_dict(value: dict[str, Any]) -> dict[str, Any]:
                 True  # null means "delete": in a first/replacing layer there is nothing to delete
             )
             continue
+        kind = type(item)
+        if kind is str or kind is int or kind is float or kind is bool:
+            out[key] = item  # a scalar is its own fresh value: no call for each
+            continue
         new = fresh(item)
         changed = changed or new is not item
         out[key] = new

@@ -243,6 +243,14 @@ def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
     for key, item in value.items():
         if type(key) is not str:
             return True
+        kind = type(item)
+        # Most values are plain text, numbers and booleans: told here without a call each.
+        if kind is str:
+            if "{{" in item or "{%" in item:
+                out[key] = True
+            continue
+        if kind is int or kind is bool or item is None:
+            continue
         sub = dynamic_paths(item, names)
         if sub is not None:
             out[key] = sub

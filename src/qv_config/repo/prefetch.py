@@ -45,11 +45,13 @@ def in_workers(
     job: Callable[[Any], Any],
     items: Sequence[Any],
     waiting: Callable[[], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Any]:
     """``job`` of each item, each in a process forked for it (``WORKERS`` at a time: a worker
     holds what one item leaves behind, never what several do). Workers share the parent's
     memory as it was (copy-on-write); what they return must be picklable. ``waiting`` is
-    called about ten times a second until they are done (progress)."""
+    called about ten times a second until they are done (progress); ``meanwhile`` once, when
+    they have started (this process's own work, done while they do theirs)."""
     import multiprocessing
 
     _fix_mmap_threshold()
@@ -58,6 +60,8 @@ def in_workers(
         context = multiprocessing.get_context("fork")
         with context.Pool(processes=WORKERS, maxtasksperchild=1) as pool:
             pending = pool.map_async(_call, items, chunksize=1)
+            if meanwhile is not None:
+                meanwhile()
             while waiting is not None and not pending.ready():
                 pending.wait(0.1)
                 waiting()
@@ -114,11 +118,16 @@ def _call(item: Any) -> Any:
 ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]
 
 
-def prefetch(paths: Sequence[str], read: ReadMany, limits: Limits) -> dict[str, Prefetched]:
+def prefetch(
+    paths: Sequence[str],
+    read: ReadMany,
+    limits: Limits,
+    meanwhile: Callable[[], None] | None = None,
+) -> dict[str, Prefetched]:
     """Read (``read``: a chunk of paths -> their bytes, called in the worker) and parse
-    ``paths`` in forked workers; path -> outcome."""
+    ``paths`` in forked workers; path -> outcome. ``meanwhile``: as ``in_workers``."""
     chunks = [list(paths[start::WORKERS]) for start in range(WORKERS)]
-    results = in_workers(partial(_parse_chunk, read, limits), chunks)
+    results = in_workers(partial(_parse_chunk, read, limits), chunks, meanwhile=meanwhile)
     out: dict[str, Prefetched] = {}
     for chunk, blob in zip(chunks, results, strict=True):
         for path, row in zip(chunk, marshal.loads(blob), strict=True):

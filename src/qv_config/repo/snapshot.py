@@ -8,7 +8,7 @@ a base) and documents of E alone. Load errors become findings; loading never sto
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -41,6 +41,7 @@ class _Loader:
     sizes: Mapping[str, StatKey] = field(default_factory=dict)  # the walk's, when taken
     blob_data: dict[str, bytes] = field(default_factory=dict)  # a revision's, read at once
     vouched: dict[str, str] | None = None  # path -> digest the work tree's stats vouch for
+    meanwhile: Callable[[], None] | None = None  # done while workers parse (``load_snapshot``)
 
     def load(self, path: str) -> LoadedDoc | None:
         digest = self.known(path)
@@ -119,13 +120,15 @@ class _Loader:
             self.sizes = sizes = source.walk_stats()
             limit = self.limits.max_file_bytes
             todo = [path for path in todo if (key := sizes.get(path)) is None or key[1] <= limit]
-            self.prefetched = workers.prefetch(todo, partial(_read_each, source), self.limits)
+            read = partial(_read_each, source)
+            self.prefetched = workers.prefetch(todo, read, self.limits, self.meanwhile)
             return
         read_many = getattr(source, "read_many", None)
         if read_many is None or not todo:
             return
         if workers.worth_it(todo):  # each worker asks its own ``git cat-file``
-            self.prefetched = workers.prefetch(todo, partial(read_many, apart=True), self.limits)
+            read = partial(read_many, apart=True)
+            self.prefetched = workers.prefetch(todo, read, self.limits, self.meanwhile)
         else:
             self.blob_data = read_many(todo)
 
@@ -181,6 +184,7 @@ def load_snapshot(
     envs: Collection[str] | None = None,
     tree: Tree | None = None,
     only: Collection[str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Snapshot:
     """Load every qv file of ``source``; memos under ``.qv/cache/`` make reloads cheap.
 
@@ -190,7 +194,9 @@ def load_snapshot(
     ``tree``: the work tree's last listing, already compared with this run's by the caller,
     who saves it (``validate.worktree``); without it a work-tree load keeps its own. ``only``
     loads just those of the listed files (besides qv.yaml): structure findings (QV204) of such
-    a snapshot are not the tree's, the caller has them."""
+    a snapshot are not the tree's, the caller has them. ``meanwhile`` is called once while
+    forked workers parse files (a cold load of thousands), if they do: the caller's own work
+    (``qv sync``: preparing the render) done on this process's core meanwhile."""
     cache = ParseMemo(source.root if use_cache else None)
     own = tree is None and use_cache and isinstance(source, WorkTreeSource)
     if own:
@@ -201,6 +207,7 @@ def load_snapshot(
     gc.disable()
     try:
         loader = _Loader(source, cache, tree if tree is not None and tree.enabled else None)
+        loader.meanwhile = meanwhile
         snapshot = _load_all(loader, envs, only)
     finally:
         if enabled:

@@ -80,6 +80,7 @@ def _render(
     from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
     from qv_config.store.desiredcache import STATS
     from qv_config.store.layout import digest_of, full_hashes
+    from qv_config.validate.rendered import warm
 
     STATS.renders += 1
     source = GitSource(root, rev)
@@ -87,8 +88,8 @@ def _render(
     done: set[str] = set()  # main paths of the documents whose values validation gave
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
-        # other environments is read.
-        snapshot = load_snapshot(source, envs=[env])
+        # other environments is read. Rendering is prepared while workers parse (a cold load).
+        snapshot = load_snapshot(source, envs=[env], meanwhile=warm)
         problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         if check:  # the values of what validation renders are taken (unless decrypted later)
