@@ -21,10 +21,10 @@ def _both(repo: Repo, monkeypatch: pytest.MonkeyPatch, *args: str) -> list[tuple
     forked: list[int] = []
     real = prefetch.in_workers
 
-    def counted(job: Any, items: Any, waiting: Any = None) -> Any:
+    def counted(job: Any, items: Any, *args: Any, **kwargs: Any) -> Any:
         if all(isinstance(i, tuple) and isinstance(i[0], int) for i in items):
             forked.append(len(items))  # approvals.rendering's parts (which snapshot, files)
-        return real(job, items, waiting)
+        return real(job, items, *args, **kwargs)
 
     monkeypatch.setattr(prefetch, "in_workers", counted)
     answers = []
