@@ -18,8 +18,9 @@ import orjson
 
 from qv_config.serve import ofrep
 from qv_config.serve.errors import ApiError, error_body
+from qv_config.serve.flagapi import context_or_failure
 from qv_config.serve.readapi import slug_of
-from qv_config.serve.server import Server, parse_json
+from qv_config.serve.server import Server, etag_matches
 from qv_config.serve.tokens import Grant
 
 Scope = MutableMapping[str, Any]
@@ -74,15 +75,9 @@ class FastPath:
         except ApiError as err:
             await _send(send, err.status_code, error_body(err), [JSON])
             return
-        try:
-            context = ofrep.context_of(parse_json(raw))
-        except ApiError as err:
-            reply = {"key": key, "errorCode": "PARSE_ERROR", "errorDetails": str(err.detail)}
-            await _send(send, 400, orjson.dumps(reply), [JSON])
-            return
-        except ofrep.BadContext as err:
-            reply = {"key": key, "errorCode": "INVALID_CONTEXT", "errorDetails": str(err)}
-            await _send(send, 400, orjson.dumps(reply), [JSON])
+        context, failure = context_or_failure(raw, key)
+        if failure is not None:
+            await _send(send, 400, orjson.dumps(failure), [JSON])
             return
         status, answer = ofrep.evaluate(self.server.client.snapshot, key, context)
         await _send(send, status, orjson.dumps(answer), [JSON])
@@ -108,8 +103,7 @@ async def _body(receive: Receive, limit: int) -> bytes:
 def _not_modified(scope: Scope, etag: str) -> bool:
     for name, value in scope["headers"]:
         if name == b"if-none-match":
-            tags = value.decode("latin-1").split(",")
-            return any(t.strip().removeprefix("W/") in (etag, "*") for t in tags)
+            return etag_matches(value.decode("latin-1"), etag)
     return False
 
 

@@ -11,7 +11,17 @@ from starlette.responses import Response
 
 from qv_config.serve import ofrep
 from qv_config.serve.errors import ApiError
-from qv_config.serve.server import Server, cached, json_response, not_modified, read_json
+from qv_config.serve.server import (
+    Server,
+    cached,
+    json_response,
+    not_modified,
+    parse_json,
+    read_body,
+    read_json,
+)
+
+Failure = dict[str, Any]  # OFREP's error body
 
 
 async def features(request: Request) -> Response:
@@ -42,17 +52,20 @@ async def _object(request: Request) -> dict[str, Any]:
 async def _context(request: Request, key: str | None) -> tuple[dict[str, Any], Response | None]:
     """Unleash's context of an OFREP request, or the OFREP error response."""
     server: Server = request.app.state.server
+    context, failure = context_or_failure(await read_body(request, server.settings.max_body), key)
+    return context, json_response(failure, 400) if failure is not None else None
+
+
+def context_or_failure(raw: bytes, key: str | None) -> tuple[dict[str, Any], Failure | None]:
+    """Unleash's context of an OFREP request body, or the body of OFREP's 400 answer."""
     try:
-        body = await read_json(request, server.settings.max_body)
-        return ofrep.context_of(body), None
+        return ofrep.context_of(parse_json(raw)), None
     except ApiError as err:
-        if err.status_code != 400:
-            raise
         code, detail = "PARSE_ERROR", str(err.detail)
     except ofrep.BadContext as err:
         code, detail = "INVALID_CONTEXT", str(err)
     failure = {"errorCode": code, "errorDetails": detail}
-    return {}, json_response({"key": key, **failure} if key is not None else failure, 400)
+    return {}, {"key": key, **failure} if key is not None else failure
 
 
 async def ofrep_flag(request: Request) -> Response:

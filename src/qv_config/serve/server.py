@@ -48,8 +48,11 @@ def grant_of(request: Request) -> Grant:
 
 
 def not_modified(request: Request, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` (or ``*``); weak tags compare equal."""
-    header = request.headers.get("if-none-match")
+    return etag_matches(request.headers.get("if-none-match"), etag)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (or ``*``); weak tags compare equal."""
     if not header:
         return False
     return any(t.strip().removeprefix("W/") in (etag, "*") for t in header.split(","))
