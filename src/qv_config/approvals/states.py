@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qv_config.approvals.rendering import Pair, Refs
 
 if TYPE_CHECKING:
     from qv_config.diff.states import Workspace
     from qv_config.repo.types import Snapshot
 
-Refs = Mapping[str, Mapping[str, Any]]
-Pair = tuple[Refs, Mapping[str, str]]  # documents and each one's main file
 Pair2 = tuple[Pair, Pair]  # the base's and the target's
 _KEEP = 16  # rendered bases kept per project (~2 MB each at 4,000 documents); the oldest go
 
@@ -64,7 +64,7 @@ def whole(ws: Workspace, env: str, sha: str) -> Refs:
     return _whole(ws, env, sha)[0]
 
 
-def _whole(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]]:
+def _whole(ws: Workspace, env: str, sha: str) -> Pair:
     """``whole``, and each document's main file (``kind-slug/name`` -> repo path)."""
     if not _present(ws, env, sha):
         return {}, {}
@@ -105,7 +105,7 @@ def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
     return found.key if found is not None else None
 
 
-def _memo(ws: Workspace, env: str, sha: str) -> tuple[Refs, Mapping[str, str]] | None:
+def _memo(ws: Workspace, env: str, sha: str) -> Pair | None:
     """The state of ``env`` at ``sha`` kept by its input key under ``.qv/cache/approvals``."""
     from qv_config.cache.pack import StateMemo
 
@@ -122,7 +122,7 @@ def _remember(ws: Workspace, env: str, sha: str, refs: Refs, sources: Mapping[st
         StateMemo(ws.root, "approvals", keep=_KEEP).put(env, key, (dict(refs), dict(sources)))
 
 
-def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> tuple[Refs, Mapping[str, str]]:
+def partial(ws: Workspace, env: str, sha: str, keep: set[str]) -> Pair:
     """The documents of ``keep`` (main paths) at ``sha``, loaded as a whole load is (blobs read
     at once, parsed values from the parse cache) but only those files and their context (whose
     documents, the Environment's, are rendered too: the caller keeps those of ``keep``)."""
