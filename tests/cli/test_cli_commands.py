@@ -69,15 +69,21 @@ def test_a_run_imports_only_its_own_command(tmp_path: Path) -> None:
 
 
 def _exit_probe(code: str) -> subprocess.CompletedProcess[str]:
-    """A process that ends through the console script's exit after writing and registering."""
+    """A process that ends as the console script does, after writing, registering an exit
+    handler and keeping an object whose teardown would say so."""
     probe = (
         "import atexit, sys\n"
-        "from qv_config.cli.__main__ import _exit\n"
+        "from qv_config.cli import __main__ as console\n"
+        "console.skip_teardown()\n"
         "atexit.register(lambda: sys.stdout.write(' atexit ran'))\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.stderr.write(' torn down')\n"
+        "keep = Noisy()\n"
         "sys.stdout.write('x' * 100_000)\n"  # buffered: lost unless flushed before the end
         "sys.stderr.write('warned')\n"
-        f"_exit({code})\n"
-        "sys.stdout.write(' not reached')\n"
+        f"console.exiting({code})\n"
+        f"raise SystemExit({code})\n"
     )
     command = [sys.executable, "-c", probe]
     return subprocess.run(command, capture_output=True, text=True, check=False)
@@ -88,13 +94,15 @@ def test_console_exit_flushes_runs_atexit_and_keeps_the_code(code: str, returnco
     done = _exit_probe(code)
     assert done.returncode == returncode
     assert done.stdout == "x" * 100_000 + " atexit ran"
-    assert done.stderr == "warned"
+    assert done.stderr == "warned"  # the teardown (Noisy.__del__) was skipped
 
 
-def test_console_exit_with_a_message_prints_it() -> None:
+def test_console_exit_with_a_message_prints_it_and_tears_down() -> None:
     done = _exit_probe("'qv: stopped'")
     assert done.returncode == 1
-    assert done.stderr.endswith("warned" + "qv: stopped\n")
+    assert done.stdout == "x" * 100_000 + " atexit ran"
+    assert "qv: stopped\n" in done.stderr
+    assert done.stderr.startswith("warned")
 
 
 def test_console_script_output_is_complete_through_a_pipe(tmp_path: Path) -> None:
