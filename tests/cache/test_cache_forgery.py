@@ -92,10 +92,6 @@ def _records(root: Path, path: Path) -> Records:
 
 
 def _seal(root: Path, name: str) -> Any:
-    if name.startswith("validate"):
-        from qv_config.cache.results import rules_code_hash
-
-        return sealer(root, name, rules_code_hash())
     if name == "templates.qvc":
         from qv_config.cache.templates import _jinja_fingerprint
 

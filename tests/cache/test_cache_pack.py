@@ -71,6 +71,30 @@ def test_a_file_of_another_project_or_file_is_ignored(tmp_path: Path) -> None:
     assert _read(tmp_path / "proj", renamed, "y.qvc") == RECORDS
 
 
+def test_records_of_other_code_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path)
+    monkeypatch.setattr(pack, "code_hash", lambda: "an edited development build")
+    assert _read(tmp_path, path) == NOTHING
+
+
+def test_the_code_fingerprint_follows_every_module_edit(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub" / "__pycache__").mkdir(parents=True)
+    (package / "a.py").write_text("A = 1\n")
+    (package / "sub" / "b.py").write_text("B = 2\n")
+    first = pack.fingerprint(str(package))
+    (package / "sub" / "__pycache__" / "b.cpython-311.pyc").write_bytes(b"compiled")
+    (package / "notes.txt").write_text("not code")
+    assert pack.fingerprint(str(package)) == first  # bytecode and other files do not count
+    (package / "sub" / "b.py").write_text("B = 3\n")  # same size, later modification time
+    os.utime(package / "sub" / "b.py", ns=(1, 10**18))
+    edited = pack.fingerprint(str(package))
+    assert edited != first
+    (package / "sub" / "c.py").write_text("")
+    assert pack.fingerprint(str(package)) not in (first, edited)
+    assert len(pack.code_hash()) == 32
+
+
 def test_records_cannot_be_renamed_or_swapped(tmp_path: Path) -> None:
     path = _write(tmp_path, records={"alpha": b"yes", "beta": b"no"})
     data = path.read_bytes()

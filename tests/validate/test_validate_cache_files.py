@@ -18,7 +18,6 @@ from tests.sealing import machine
 from qv_config.cache import pack
 from qv_config.cache.pack import sealer
 from qv_config.cache.results import _env_file as heavy_name
-from qv_config.cache.results import rules_code_hash
 from qv_config.repo import WorkTreeSource, load_snapshot
 from qv_config.validate import ValidationResult, validate
 
@@ -80,7 +79,7 @@ def age(path: Path, seconds: float = 3600) -> None:
 
 
 def _seal(root: Path, name: str) -> Any:
-    return sealer(root, name, rules_code_hash())
+    return sealer(root, name)
 
 
 def test_one_changed_environment_rewrites_only_its_heavy_file(

@@ -228,11 +228,11 @@ def test_a_damaged_memo_part_makes_the_run_whole(
 ) -> None:
     from qv_config.cache import pack
     from qv_config.cache.pack import sealer
-    from qv_config.cache.results import rules_code_hash, shard_of
+    from qv_config.cache.results import shard_of
 
     root = settled(case_tree, "qv310-config-schema")
     dev = next((root / ".qv" / "cache").glob("validate-dev-*.qvc"))
-    found = pack.Pack.open(dev, sealer(root, dev.name, rules_code_hash()))
+    found = pack.Pack.open(dev, sealer(root, dev.name))
     start = found._start + found._offsets[found.numbers[f"s{shard_of(CONFIG):02d}"]]
     found.close()
     data = bytearray(dev.read_bytes())

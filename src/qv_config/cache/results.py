@@ -1,9 +1,9 @@
-"""``qv validate``'s memo: one pack per environment (``validate-<env>-<hash>.qvc``, bound to
-the rules' code): ``row`` (signature, schema reads, findings, memo id), ``names`` and ``mains``
-(its documents), ``s00``…``s31`` (per document by main file: what it was rendered from and what
-checking found, sharded so that a few changed documents rewrite their shards only); and
-``validate.qvc``, the Config envelopes the model accepted. Every entry is keyed by digests of all
-its value depends on: authentic, it can only be absent or right."""
+"""``qv validate``'s memo: one pack per environment (``validate-<env>-<hash>.qvc``): ``row``
+(signature, schema reads, findings, memo id), ``names`` and ``mains`` (its documents),
+``s00``…``s31`` (per document by main file: what it was rendered from and what checking found,
+sharded so that a few changed documents rewrite their shards only); and ``validate.qvc``, the
+Config envelopes the model accepted. Every entry is keyed by digests of all its value depends
+on: authentic, it can only be absent or right."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import secrets
 import zlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 from qv_config.cache import pack
@@ -148,7 +147,7 @@ class Results:
     def __init__(self, root: Path | None) -> None:
         self._folder = root / ".qv" / "cache" if root is not None else None
         self._root = self.root = root
-        self._seal = sealer(root, _LIGHT, rules_code_hash()) if root is not None else None
+        self._seal = sealer(root, _LIGHT) if root is not None else None
         blob = pack.read_one(self._folder / _LIGHT, self._seal, "light") if self._folder else None
         self.models_ok: set[str] = marshal.loads(blob) if blob else set()  # envelopes accepted
         self._seen = len(self.models_ok)
@@ -189,7 +188,7 @@ class Results:
         pack.write(self._folder / name, self._seal_of(name), records)
 
     def _seal_of(self, name: str) -> Sealer | None:
-        return sealer(self._root, name, rules_code_hash())
+        return sealer(self._root, name)
 
     def save(self, keep: Iterable[str]) -> None:
         """Write the light file when it grew; remove the files of environments not in
@@ -225,14 +224,6 @@ def _remove_others(folder: Path, named: set[str]) -> None:
             if entry.name.startswith("validate-") and entry.name not in named:
                 with contextlib.suppress(OSError):  # removed already by a concurrent run
                     os.unlink(entry.path)
-
-
-@cache
-def rules_code_hash() -> str:
-    """Hash of the rules', models' and renderer's code (reads them: once per process)."""
-    from qv_config.validate.registry import rules_code_hash as code_hash
-
-    return code_hash()
 
 
 def to_row(f: Finding) -> FindingRow:

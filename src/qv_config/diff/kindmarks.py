@@ -2,8 +2,7 @@
 
 Working them out means building every kind's JSON Schema from the pydantic models (~0.15 s, more
 than a warm ``qv diff`` of 10,000 documents spends on anything else). They change only with
-qv's models, so they are kept by a stamp of the models' source files (size and mtime, as Git's
-index trusts them) beside the cache's own binding to qv's version (``cache.pack``).
+qv's models, and every record is bound to qv's code (``cache.pack.code_hash``).
 """
 
 from __future__ import annotations
@@ -37,12 +36,11 @@ def _load(root: Path | None) -> dict[str, Marks]:
     from qv_config.cache.pack import StateMemo
 
     memo = StateMemo(root, "marks")
-    stamp = _models_stamp()
-    kept = memo.get("kinds", stamp) if root is not None else None
+    kept = memo.get("kinds", "models") if root is not None else None
     table = _decode(kept) if kept is not None else None
     if table is None:
         table = {kind: _compute(kind) for kind in KINDS}
-        memo.put("kinds", stamp, _encode(table))
+        memo.put("kinds", "models", _encode(table))
     return table
 
 
@@ -50,17 +48,6 @@ def _compute(kind: str) -> Marks:
     from qv_config.models import marks_for_kind
 
     return marks_for_kind(kind)
-
-
-def _models_stamp() -> str:
-    from qv_config import models
-
-    folder = Path(models.__file__).parent
-    parts = []
-    for path in sorted(folder.glob("*.py")):
-        info = path.stat()
-        parts.append(f"{path.name}:{info.st_size}:{info.st_mtime_ns}")
-    return "\n".join(parts)
 
 
 def _encode(table: dict[str, Marks]) -> dict[str, Any]:

@@ -8,10 +8,8 @@ can report has a summary.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from qv_config.findings import Severity
@@ -135,15 +133,3 @@ def all_codes() -> list[RuleInfo]:
 def severity_of(code: str) -> Severity:
     info = describe(code)
     return info.severity if info else Severity.ERROR
-
-
-def rules_code_hash() -> str:
-    """Hash of the validation code itself: a cache built by other rules must not be reused."""
-    digest = hashlib.sha256()
-    package = Path(__file__).parent
-    # The models decide the schema stage and the renderer what is checked: their code counts too.
-    for folder in (package, package.parent / "models", package.parent / "render"):
-        for source in sorted(folder.rglob("*.py")):
-            digest.update(f"{folder.name}/{source.name}".encode())
-            digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
