@@ -81,3 +81,17 @@ def test_git_blob_ids_vouch_for_kept_values(
     other = _memo(tmp_path)
     other.settings = "Limits(max_file_bytes=10)"  # other YAML limits: no blob vouches
     assert other.known_blob("c" * 40) is None
+
+
+def test_a_save_that_holds_its_values_writes_once(tmp_path: Path) -> None:
+    memo = _memo(tmp_path, complete=False)
+    for i in range(50):
+        memo.put(f"d{i}", _blob(i))
+    memo.save(release=False)  # while workers forked from this process may still read them
+    written = tmp_path / ".qv" / "cache" / "parse.qvc"
+    stamp = written.stat().st_mtime_ns
+    assert memo.value("d7") == {"i": 7}
+    assert memo.has("d49")
+    memo.save()  # nothing new since: not written again
+    assert written.stat().st_mtime_ns == stamp
+    assert _kept(tmp_path, 50) == list(range(50))

@@ -30,7 +30,8 @@ class ParseMemo:
         self._blobs: dict[str, str] | None = None  # read on first use
         self._old_settings = ""
         self._new_blobs: dict[str, str] = {}
-        self._fresh: dict[str, bytes] = {}  # values encoded this run
+        self._fresh: dict[str, bytes] = {}  # values encoded this run, not written yet
+        self._held: dict[str, bytes] = {}  # written, and still in memory (``save(release=False)``)
         self._used: set[str] = set()  # old values this run relied on
 
     def _blob_map(self) -> dict[str, str]:
@@ -46,8 +47,8 @@ class ParseMemo:
     def kept(self, digests: dict[str, str]) -> dict[str, str]:
         """The entries of ``digests`` (path -> digest) whose value is kept (the run relies on
         them from now on)."""
-        fresh, values = self._fresh, self._values
-        found = {p: d for p, d in digests.items() if d in fresh or d in values}
+        fresh, held, values = self._fresh, self._held, self._values
+        found = {p: d for p, d in digests.items() if d in fresh or d in held or d in values}
         self._used.update(found.values())
         return found
 
@@ -65,7 +66,7 @@ class ParseMemo:
             self._new_blobs[blob_id] = digest
 
     def value(self, digest: str) -> Any | None:
-        blob = self._fresh.get(digest) or self._values.get(digest)
+        blob = self._fresh.get(digest) or self._held.get(digest) or self._values.get(digest)
         if blob is None:
             return None
         self._used.add(digest)
@@ -84,7 +85,10 @@ class ParseMemo:
         if blob is not None:
             self.put(digest, blob)
 
-    def save(self) -> None:
+    def save(self, release: bool = True) -> None:
+        """Write what is new (again: only what is new since). ``release``: the values written
+        leave memory, and are read from the file when used; else they stay (``qv sync`` saves
+        while its render workers run, and workers forked meanwhile read them from memory)."""
         if self._paths is None:
             return
         # Values no file of the tree uses any more are dropped only by a load of the whole work
@@ -94,7 +98,7 @@ class ParseMemo:
         unused = unused if self.complete else 0
         due = len(self._fresh) > _SLACK or unused > _SLACK or not len(values)
         if due and (self._fresh or unused):
-            self._rewrite_values()
+            self._rewrite_values(release)
         if self._new_blobs:
             self._save_blobs()
 
@@ -107,19 +111,23 @@ class ParseMemo:
             blobs = dict(self._new_blobs)
         if blobs != old:
             blob = marshal.dumps((self.settings, blobs))
-            pack.write(self._paths[1], self._seal[1], {"blobs": blob})
+            if pack.write(self._paths[1], self._seal[1], {"blobs": blob}):
+                self._blobs, self._old_settings, self._new_blobs = blobs, self.settings, {}
 
-    def _rewrite_values(self) -> None:
+    def _rewrite_values(self, release: bool) -> None:
         assert self._paths is not None
         names = self._used if self.complete else self._values.names()
         kept = {name: self._values.get(name) for name in names if name in self._values}
         records = {name: blob for name, blob in kept.items() if blob is not None}
+        records.update(self._held)
         records.update(self._fresh)
         if pack.write(self._paths[0], self._seal[0], records):
             # Read from the file from now on, on demand: the values of a cold load (30 MB at
-            # 50,000 files) leave memory, and workers forked later do not copy them.
-            self._values.close()
-            self._values = pack.Pack.open(self._paths[0], self._seal[0])
+            # 50,000 files) leave memory, and workers forked later do not copy them. Every
+            # step leaves each value reachable (a worker may be forked at any of them).
+            old, self._values = self._values, pack.Pack.open(self._paths[0], self._seal[0])
+            old.close()
+            self._held = {} if release else {**self._held, **self._fresh}
             self._fresh = {}
 
 

@@ -185,6 +185,7 @@ def load_snapshot(
     tree: Tree | None = None,
     only: Collection[str] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    memo: ParseMemo | None = None,
 ) -> Snapshot:
     """Load every qv file of ``source``; memos under ``.qv/cache/`` make reloads cheap.
 
@@ -196,8 +197,10 @@ def load_snapshot(
     loads just those of the listed files (besides qv.yaml): structure findings (QV204) of such
     a snapshot are not the tree's, the caller has them. ``meanwhile`` is called once while
     forked workers parse files (a cold load of thousands), if they do: the caller's own work
-    (``qv sync``: preparing the render) done on this process's core meanwhile."""
-    cache = ParseMemo(source.root if use_cache else None)
+    (``qv sync``: preparing the render) done on this process's core meanwhile. ``memo``: the
+    parse memo, saved by the caller (until then the values of a cold load stay in memory; else
+    it is saved here, and they are read back from its file when used)."""
+    cache = memo if memo is not None else ParseMemo(source.root if use_cache else None)
     own = tree is None and use_cache and isinstance(source, WorkTreeSource)
     if own:
         tree = Tree(source.root)
@@ -212,7 +215,8 @@ def load_snapshot(
     finally:
         if enabled:
             gc.enable()
-    cache.save()
+    if memo is None:
+        cache.save()
     if own and tree is not None:
         tree.save(cache.settings)
     return snapshot

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,7 @@ def _render(
     Without ``check`` (drift, rollback, the agent's deployed state) nothing is validated, but a
     state missing a document is still refused (``refuse_errors``): a file that did not load or a
     document that did not render would otherwise drop out of it silently."""
+    from qv_config.cache.parse import ParseMemo
     from qv_config.render.desired import canonical, load_problems, refuse_errors
     from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
@@ -84,16 +86,21 @@ def _render(
 
     STATS.renders += 1
     source = GitSource(root, rev)
+    # Saved while the render workers run, not before (its values stay in memory meanwhile).
+    memo = ParseMemo(source.root)
     values: dict[str, bytes] = {}
     done: set[str] = set()  # main paths of the documents whose values validation gave
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
         # other environments is read. Rendering is prepared while workers parse (a cold load).
-        snapshot = load_snapshot(source, envs=[env], meanwhile=warm)
+        snapshot = load_snapshot(source, envs=[env], meanwhile=warm, memo=memo)
         problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         if check:  # the values of what validation renders are taken (unless decrypted later)
-            values, done = _check(snapshot, env, canonical if not secret else None, progress)
+            value_of = canonical if not secret else None
+            saving = partial(memo.save, release=False)
+            values, done = _check(snapshot, env, value_of, progress, saving)
+        memo.save()  # when no workers rendered (else nothing is left to write)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
@@ -102,6 +109,7 @@ def _render(
                             paths=_others(snapshot, env, done))  # fmt: skip
         refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
+        memo.save()  # a refused state's files are parsed already: the next run needs not
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
@@ -150,13 +158,17 @@ def _check(
     env: str,
     value_of: Callable[[RenderedDoc], bytes] | None = None,
     progress: Progress = NO_PROGRESS,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, bytes], set[str]]:
     """Validate ``env``; with ``value_of``, the value of each document validation rendered
-    (and their main paths). Refuses (``StateRefused``) when it reports errors."""
+    (and their main paths). Refuses (``StateRefused``) when it reports errors. ``meanwhile``:
+    done while forked workers render, if they do."""
     from qv_config.render.desired import places
     from qv_config.validate.api import validate_checked
 
-    checked = validate_checked(snapshot, [env], (), True, progress, value_of=value_of)
+    checked = validate_checked(
+        snapshot, [env], (), True, progress, value_of=value_of, meanwhile=meanwhile
+    )
     result = checked.result
     if result.ok:
         return checked.values, checked.rendered

@@ -251,15 +251,17 @@ def validate_checked(
     progress: Progress,
     today: date | None = None,
     value_of: Callable[[RenderedDoc], bytes] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Checked:
     """``validate``, and what ``validate.worktree`` keeps of it; with ``value_of``, the value
-    of each document it rendered (those the memo answered for were not)."""
+    of each document it rendered (those the memo answered for were not). ``meanwhile``: done
+    once while forked workers render, if they do (``RunState.meanwhile``)."""
     names = select_envs(snapshot, envs)
     prefixes = _normalise(paths)
     _check_paths(snapshot, prefixes)
     results = Results(snapshot.root if use_cache else None)
     run = run_state(snapshot, results, today or date.today())
-    run.value_of = value_of
+    run.value_of, run.meanwhile = value_of, meanwhile
     findings: list[Finding] = list(snapshot.findings)
     # Checking allocates many small acyclic objects next to the large live snapshot: the cyclic
     # collector would walk that heap over and over (~0.4 s of a cold run of 10,000 documents).

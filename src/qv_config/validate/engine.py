@@ -50,6 +50,9 @@ class RunState:
     value_of: Callable[[RenderedDoc], bytes] | None = None
     # Told of each document rendered and checked (progress; in a worker, a shared counter).
     tick: Callable[[int], None] = field(default=lambda _n: None, repr=False)
+    # This process's own work, done once while forked workers render (``qv sync``: saving the
+    # parse memo); not called when none are forked.
+    meanwhile: Callable[[], None] | None = field(default=None, repr=False)
 
 
 def locate(doc: RenderedDoc, path: FieldPath) -> tuple[str, int, int]:

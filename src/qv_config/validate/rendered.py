@@ -97,7 +97,9 @@ def _in_workers(
         # count while it waits and tells its own ``tick`` (a worker never draws).
         counter = workers.SharedCount()
         job = partial(_worker, snapshot, state, replace(run, tick=counter.add), spools)
-        sent = workers.in_workers(job, list(enumerate(parts)), waiting=counter.reporter(run.tick))
+        meanwhile, run.meanwhile = run.meanwhile, None  # once
+        waiting = counter.reporter(run.tick)
+        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile)
         if any(blob is None for blob in sent):
             return None
         done = [marshal.loads(blob) for blob in sent]
