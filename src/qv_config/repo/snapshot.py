@@ -17,6 +17,7 @@ from qv_config.cache.parse import ParseMemo
 from qv_config.cache.tree import Tree
 from qv_config.findings import Finding
 from qv_config.repo import prefetch as workers
+from qv_config.repo.manifest import Manifest, read_manifest, yaml_limits
 from qv_config.repo.source import Source, StatKey, WorkTreeSource, content_hash
 from qv_config.repo.types import EnvFiles, ProjectInfo, Snapshot
 from qv_config.yamlio import Limits, LoadedDoc, YamlError, load_bytes
@@ -223,12 +224,21 @@ def load_snapshot(
 
 
 def _load_all(
-    loader: _Loader, envs: Collection[str] | None, only: Collection[str] | None
+    loader: _Loader,
+    envs: Collection[str] | None,
+    only: Collection[str] | None,
+    manifest: Manifest | None = None,
 ) -> Snapshot:
-    project, project_doc, model = _project(loader)
-    loader.limits = _yaml_limits(project)
+    if manifest is None:
+        manifest = read_manifest(_project_doc(loader), loader.findings, loader.cache)
+    loading = manifest.loading()
+    if not manifest.settled:  # validated while the workers parse, or after them
+        settle = partial(manifest.settle, loader.findings, loader.cache)
+        loader.meanwhile = _both(settle, loader.meanwhile)
+    bases = list(loading[0])
+    loader.limits = loading[1]
     loader.cache.settings = repr(loader.limits)
-    bases = list(project.bases) if project else ["strategies"]
+    project_doc = manifest.doc
     files = loader.source.list_files(bases)
     tree = loader.tree
     if tree is not None and isinstance(loader.source, WorkTreeSource):
@@ -244,6 +254,11 @@ def _load_all(
     chosen = files if only is None else [path for path in only if path in files]
     base_prefixes = tuple(f"{b}/" for b in bases)
     loader.prefetch([p for p in chosen if p.endswith(_YAML_SUFFIXES) and "/" in p])
+    manifest.settle(loader.findings, loader.cache)
+    if manifest.loading() != loading:  # an invalid qv.yaml: the defaults, not its raw value
+        loader.prefetched = {}
+        return _load_all(loader, envs, only, manifest)
+    project, model = manifest.info, manifest.model
     templates: dict[str, LoadedDoc] = {}
     base_docs: dict[str, LoadedDoc] = {}
     parts: dict[str, _EnvParts] = {}
@@ -282,52 +297,23 @@ def _load_all(
 
 def yaml_settings(project: ProjectInfo | None) -> str:
     """The YAML limits of ``project`` as the caches compare them."""
-    return repr(_yaml_limits(project))
+    return repr(yaml_limits(project))
 
 
-def _yaml_limits(project: ProjectInfo | None) -> Limits:
-    """The bounds of loading (rendering has its own: render.bounds)."""
-    names = ("max_file_bytes", "max_alias_nodes")
-    given = project.limits if project else {}
-    return Limits(**{name: int(given[name]) for name in names if name in given})
-
-
-def _project(loader: _Loader) -> tuple[ProjectInfo | None, LoadedDoc | None, Any]:
-    """qv.yaml's info, its document, and its model when this run had to build one."""
+def _project_doc(loader: _Loader) -> LoadedDoc | None:
     doc = loader.load("qv.yaml")
-    if doc is None:
-        if not loader.findings and "qv.yaml" not in loader.source.problems:
-            loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
-        return None, None, None
-    # Keyed by content digest in the parse memo, whose records are bound to the qv version: these
-    # exact bytes were validated by this qv before.
-    key = f"project-info:{doc.digest}"
-    known = loader.cache.value(key)
-    if type(known) is list and len(known) == 3:
-        return ProjectInfo(tuple(known[0]), tuple(known[1]), dict(known[2])), doc, None
-    model = _validate_project(loader, doc)
-    if model is None:
-        return None, doc, None
-    spec = model.spec
-    limits = {k: v for k, v in spec.limits.model_dump().items() if v is not None}
-    info = ProjectInfo(tuple(spec.environments), tuple(spec.bases), limits)
-    loader.cache.put_value(key, [list(info.environments), list(info.bases), limits])
-    return info, doc, model
+    if doc is None and not loader.findings and "qv.yaml" not in loader.source.problems:
+        loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
+    return doc
 
 
-def _validate_project(loader: _Loader, doc: LoadedDoc) -> Any:
-    from pydantic import ValidationError
+def _both(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        if then is not None:
+            then()
 
-    from qv_config.models import Project
-
-    try:
-        return Project.model_validate(doc.data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = f"qv.yaml is invalid at {where}: {first['msg']}"
-        loader.findings.append(Finding("QV205", message, "qv.yaml", 1, 1))
-        return None
+    return both
 
 
 def _classify_env(
