@@ -45,7 +45,9 @@ def test_the_parse_memo_is_written_while_the_render_workers_run(
     shutil.rmtree(project / ".qv")  # the next run is a cold one
     monkeypatch.delenv("QV_JOBS")
     calls = _spy(monkeypatch, project / ".qv" / "cache" / "parse.qvc")
-    forked = render_desired(project, "dev", "HEAD")
+    mine: list[bool] = []  # the caller's own work: done while the render workers run
+    forked = render_desired(project, "dev", "HEAD", meanwhile=lambda: mine.append(len(calls) == 1))
+    assert mine == [True]
     parse, render = calls  # the parse workers, then the render workers
     assert parse == (True, False, False)  # the renderer is prepared meanwhile; no memo yet
     assert render == (True, False, True)  # written during the render workers' run

@@ -134,5 +134,21 @@ def _sync(
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
-    desired = render_desired(root, env, rev, cache_root=root, resolved=resolved, progress=progress)
+    desired = render_desired(
+        root, env, rev, cache_root=root, resolved=resolved, progress=progress, meanwhile=_prepare
+    )
     return gated_apply(root, target, desired, req)
+
+
+def _prepare() -> None:
+    """Import what the gate, the apply and the report need (~60 ms) while workers render."""
+    import qv_config.approvals.checks
+    import qv_config.approvals.policy
+    import qv_config.gate.apply
+    import qv_config.gate.check
+    import qv_config.store.apply
+    import qv_config.store.gitrev
+    import qv_config.store.report  # noqa: F401  (imported for their side effect: loaded)
+    from qv_config.cli.output import console
+
+    console()

@@ -111,6 +111,17 @@ def _fix_mmap_threshold() -> None:
         pass
 
 
+def both(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
+    """``first``, then ``then`` (if any): two pieces of work for one ``meanwhile``."""
+
+    def run() -> None:
+        first()
+        if then is not None:
+            then()
+
+    return run
+
+
 def _call(item: Any) -> Any:
     return _JOB[-1](item)
 

@@ -234,7 +234,7 @@ def _load_all(
     loading = manifest.loading()
     if not manifest.settled:  # validated while the workers parse, or after them
         settle = partial(manifest.settle, loader.findings, loader.cache)
-        loader.meanwhile = _both(settle, loader.meanwhile)
+        loader.meanwhile = workers.both(settle, loader.meanwhile)
     bases = list(loading[0])
     loader.limits = loading[1]
     loader.cache.settings = repr(loader.limits)
@@ -305,15 +305,6 @@ def _project_doc(loader: _Loader) -> LoadedDoc | None:
     if doc is None and not loader.findings and "qv.yaml" not in loader.source.problems:
         loader.findings.append(Finding("QV205", "qv.yaml is missing", "qv.yaml"))
     return doc
-
-
-def _both(first: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
-    def both() -> None:
-        first()
-        if then is not None:
-            then()
-
-    return both
 
 
 def _classify_env(

@@ -32,6 +32,7 @@ def render_desired(
     cache_root: Path | None = None,
     resolved: InputKey | None = None,
     progress: Progress = NO_PROGRESS,
+    meanwhile: Callable[[], None] | None = None,
 ) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
 
@@ -40,12 +41,13 @@ def render_desired(
     its per-key hashes also go to that project's ``.qv/cache/desired/`` (drift on the same
     checkout is then warm for this revision), except for environments with encrypted files.
     ``resolved``: the input key of ``rev`` when the caller has it already; ``progress`` hears
-    of the documents validated.
+    of the documents validated; ``meanwhile``: the caller's own work, done while forked workers
+    render (if they do).
     """
     from qv_config.store import desiredcache as dc
 
     resolved = resolved or dc.input_key(root, env, rev)
-    state, secret = _render(root, env, rev, check, progress)
+    state, secret = _render(root, env, rev, check, progress, meanwhile)
     if not _same_commit(resolved, state):
         return state  # the branch moved between the two reads: no stamp rather than a wrong one
     assert resolved is not None
@@ -67,7 +69,12 @@ def _remember(cache_root: Path, key: str, state: DesiredState, secret: bool) -> 
 
 
 def _render(
-    root: Path, env: str, rev: str, check: bool, progress: Progress = NO_PROGRESS
+    root: Path,
+    env: str,
+    rev: str,
+    check: bool,
+    progress: Progress = NO_PROGRESS,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files.
 
@@ -79,6 +86,7 @@ def _render(
     from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
+    from qv_config.repo.prefetch import both
     from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
     from qv_config.store.desiredcache import STATS
     from qv_config.store.layout import digest_of, full_hashes
@@ -98,8 +106,8 @@ def _render(
         secret = bool(encrypted_paths(snapshot, [env]))
         if check:  # the values of what validation renders are taken (unless decrypted later)
             value_of = canonical if not secret else None
-            saving = partial(memo.save, release=False)
-            values, done = _check(snapshot, env, value_of, progress, saving)
+            during = both(partial(memo.save, release=False), meanwhile)
+            values, done = _check(snapshot, env, value_of, progress, during)
         memo.save()  # when no workers rendered (else nothing is left to write)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
