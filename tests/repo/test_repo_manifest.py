@@ -99,3 +99,10 @@ def test_an_invalid_qv_yaml_loads_again_on_the_defaults(
     assert events.count(("fork", True)) == 2  # parsed again, on the defaults
     assert _summary(forked) == _summary(serial)
     assert "strategies/big.yaml" in forked.bases
+
+
+def test_raw_bases_are_read_as_the_model_defaults_them() -> None:
+    assert manifest.raw_bases({"spec": {}}) == ("strategies",)
+    assert manifest.raw_bases({"spec": {"bases": []}}) == ()
+    assert manifest.raw_bases({"spec": {"bases": ["a", 1]}}) is None
+    assert manifest.raw_bases({"kind": "Project"}) is None

@@ -81,24 +81,29 @@ def _memo_key(doc: LoadedDoc) -> str:
     return f"project-info:{doc.digest}"
 
 
+def raw_bases(data: Any) -> tuple[str, ...] | None:
+    """The bases folders a valid qv.yaml of this raw value names; None when the value is not
+    plainly of that shape."""
+    spec = data.get("spec") if type(data) is dict else None
+    bases = spec.get("bases", list(DEFAULT_BASES)) if type(spec) is dict else None
+    if type(bases) is not list or any(type(b) is not str for b in bases):
+        return None
+    return tuple(bases)
+
+
 def _guess(data: Any) -> Loading | None:
     """The bases and YAML limits a valid qv.yaml of this raw value has; None when the value
     is not plainly of that shape (the model is asked first then)."""
-    spec = data.get("spec") if type(data) is dict else None
-    if type(spec) is not dict:
+    bases = raw_bases(data)
+    if bases is None:
         return None
-    bases = spec.get("bases", list(DEFAULT_BASES))
-    limits = spec.get("limits", {})
-    if (
-        type(bases) is not list
-        or any(type(b) is not str for b in bases)
-        or type(limits) is not dict
-    ):
+    limits = data["spec"].get("limits", {})
+    if type(limits) is not dict:
         return None
     given = {name: limits[name] for name in _YAML_LIMITS if limits.get(name) is not None}
     if any(type(value) is not int for value in given.values()):
         return None
-    return tuple(bases), Limits(**given)
+    return bases, Limits(**given)
 
 
 def _validate(doc: LoadedDoc, findings: list[Finding]) -> Any:

@@ -98,17 +98,15 @@ def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:
 
 
 def _bases(raw: bytes | None) -> tuple[str, ...]:
+    from qv_config.repo.manifest import DEFAULT_BASES, raw_bases
     from qv_config.yamlio import YamlError, load_bytes
 
     try:
         data = load_bytes("qv.yaml", raw).data if raw is not None else None
     except YamlError:
         data = None  # rendering reports a broken qv.yaml; here the default applies
-    spec = data.get("spec") if isinstance(data, dict) else None
-    bases = spec.get("bases") if isinstance(spec, dict) else None
-    if isinstance(bases, list) and all(isinstance(b, str) for b in bases):
-        return tuple(bases)
-    return ("strategies",)
+    bases = raw_bases(data)
+    return bases if bases is not None else DEFAULT_BASES
 
 
 def folder(root: Path) -> Path:
