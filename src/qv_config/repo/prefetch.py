@@ -9,9 +9,8 @@ import marshal
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from qv_config.yamlio import Limits, YamlError, load_bytes
 
@@ -23,9 +22,9 @@ Failed = tuple[str, str, int, int]  # code, message, line, col
 _JOB: list[Callable[[Any], Any]] = []  # set just before forking
 
 
-@dataclass(frozen=True)
-class Prefetched:
-    """Outcome of one file parsed by a worker: a value (``blob``) or an error."""
+class Prefetched(NamedTuple):
+    """Outcome of one file parsed by a worker: a value (``blob``) or an error. (A tuple: one is
+    made per file of a cold load, ~2 µs each as a frozen dataclass, ~0.5 µs as this.)"""
 
     digest: str = ""  # of the file's bytes (with a value or an error)
     blob: bytes = b""
