@@ -22,7 +22,7 @@ from qv_config.render.merge import (
     list_names,
     name_problems,
 )
-from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
+from qv_config.render.sandbox import Compiled, Pieces, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
 _NONE = object()
@@ -55,6 +55,9 @@ class Walker:
         # one (env, project) context; only ``doc`` may change between documents.
         self._results: dict[str, Any] = {}
         self._digest: tuple[tuple[Any, ...], str] | None = None  # of the context without doc
+        self._digest_now: str | None = None  # ``_digest``'s, looked up for the current document
+        # expression -> its text, for expressions of spliced strings that do not read ``doc``
+        self._pieces: Pieces = {}
         self.problems: list[Problem] = []
 
     def render(
@@ -62,6 +65,7 @@ class Walker:
     ) -> tuple[Any, list[Problem]]:
         """Template ``data``; only the paths of ``trie`` are visited (True: everything)."""
         self._context = context
+        self._digest_now = None
         self.problems = []
         self._stack.clear()
         if trie is None:
@@ -168,7 +172,10 @@ class Walker:
         try:
             if isinstance(compiled, TemplateProblem):
                 raise compiled
-            result = compiled.run(self._context)
+            if compiled.run_kept is not None:
+                result = compiled.run_kept(self._context, self._pieces)
+            else:
+                result = compiled.run(self._context)
         except TemplateProblem as problem:
             if not (isinstance(compiled, Compiled) and compiled.uses_doc):
                 self._results[text] = problem
@@ -188,6 +195,8 @@ class Walker:
     def _context_digest(self) -> str:
         """Digest of the context without ``doc`` (computed once per env/project objects), and of
         the render limits: a value kept under looser limits must not pass under tighter ones."""
+        if self._digest_now is not None:  # the context does not change within a document
+            return self._digest_now
         shared = {key: value for key, value in self._context.items() if key != "doc"}
         objects = tuple(shared.values())  # held, so that identity means "the same context"
         known = self._digest
@@ -196,6 +205,7 @@ class Walker:
             text = repr((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
             self._digest = known
+        self._digest_now = known[1]
         return known[1]
 
     def _reuse(self, text: str, known: Any) -> Any:
