@@ -244,8 +244,11 @@ def _template(
             item.kind,
             item.name,
         )
-    if problems or not deployable(run, item, data):
+    blob = None if problems else deployable(run, item, data)
+    if blob is None:
         return None
-    return RenderedDoc(
+    doc = RenderedDoc(
         run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
     )
+    object.__setattr__(doc, "json", blob)  # not an init field (see RenderedDoc.json)
+    return doc

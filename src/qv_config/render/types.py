@@ -48,6 +48,10 @@ class RenderedDoc:
     layers: tuple[Layer, ...]
     locate: Callable[[FieldPath], Location] = field(repr=False, compare=False)
     """File and position of the layer that set the value at a field path (last one wins)."""
+    json: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """The canonical JSON of ``data``, as rendering made it to check that the desired state can
+    hold it (``render.desired.canonical`` reuses it); set by the renderer only, and never carried
+    by ``dataclasses.replace`` to other data (not an init field)."""
 
     @property
     def key(self) -> str:
