@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qv_config.render.merge import NameProblem, merge, merge_layers, name_problems
-from qv_config.render.templating import Trie, dynamic_paths, union
+from qv_config.render.templating import Scan, Trie, dynamic_paths, union
 from qv_config.render.types import Layer
 from qv_config.repo.types import Snapshot
 from qv_config.yamlio import LoadedDoc
@@ -40,8 +40,8 @@ class TemplateCache:
     templates: Mapping[str, LoadedDoc]
     linear: dict[str, tuple[str, ...] | InheritError] = field(default_factory=dict)
     merged: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
-    # per loaded document: (the document, its trie, whether its name-keyed lists need a look)
-    tries: dict[int, tuple[LoadedDoc, Trie | None, bool]] = field(default_factory=dict)
+    # per loaded document: (the document, its trie, what the walk that made it saw)
+    tries: dict[int, tuple[LoadedDoc, Trie | None, Scan]] = field(default_factory=dict)
 
     layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None]] = field(
         default_factory=dict
@@ -67,17 +67,21 @@ class TemplateCache:
         """Where ``doc`` needs templating (memoised per loaded document)."""
         return self._scanned(doc)[1]
 
-    def _scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, bool]:
+    def _scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, Scan]:
         found = self.tries.get(id(doc))
         if found is None or found[0] is not doc:
-            names: list[bool] = []
-            found = (doc, dynamic_paths(doc.data, names), bool(names))
+            scan = Scan()
+            found = (doc, dynamic_paths(doc.data, scan), scan)
             self.tries[id(doc)] = found
         return found
 
     def name_problems(self, doc: LoadedDoc) -> list[NameProblem]:
         """Repeated or non-text names in ``doc``'s name-keyed lists (QV221, QV222)."""
-        return name_problems(doc.data) if self._scanned(doc)[2] else []
+        return name_problems(doc.data) if self._scanned(doc)[2].names else []
+
+    def clean(self, doc: LoadedDoc) -> bool:
+        """Whether every part of ``doc`` is result data as it is (``Scan.unclean``)."""
+        return not self._scanned(doc)[2].unclean
 
     def chain(self, doc: LoadedDoc) -> tuple[str, ...]:
         """Linearised template names for ``doc``; raises InheritError."""

@@ -228,30 +228,50 @@ def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
 Trie = dict[str, Any] | bool
 
 
-def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
+@dataclass
+class Scan:
+    """What ``dynamic_paths`` saw of a layer besides where it needs the walker."""
+
+    names: bool = False  # a name-keyed list repeats a name or has one that is not text
+    # A null in a mapping, a ``!replace`` value or a walk cut short: ``merge.fresh`` may have to
+    # copy parts of the layer. Else every part of it is already result data (``fresh`` returns
+    # it as it is), which merging can take without walking it again.
+    unclean: bool = False
+
+
+def dynamic_paths(value: Any, scan: Scan | None = None) -> Trie | None:
     """Where ``value`` holds template strings or values canonical JSON rejects (None: nowhere).
 
     Every such value of a merged document comes from some layer at the same mapping path (lists
     are marked whole, since name-keyed merging moves items), so walking only the union of the
-    layers' tries visits everything the full walk would. The same walk appends to ``names`` when
-    a name-keyed list repeats a name or has one that is not text (``merge.name_problems`` then
-    says where): one walk of each layer instead of two.
+    layers' tries visits everything the full walk would. The same walk tells ``scan`` when a
+    name-keyed list repeats a name or has one that is not text (``merge.name_problems`` then
+    says where) and whether merging must copy anything of it: one walk of each layer, not three.
     """
+    return _paths(value, scan if scan is not None else Scan())
+
+
+def _paths(value: Any, scan: Scan) -> Trie | None:
     kind = type(value)
     if kind is str:
         return True if ("{{" in value or "{%" in value) else None
     if kind is float:
         return None if math.isfinite(value) else True
     if isinstance(value, list):
-        if names is not None and not names and is_name_keyed_any(value) and list_names(value, ()):
-            names.append(True)
-        found = [dynamic_paths(item, names) for item in value]
+        if kind is not list:
+            scan.unclean = True
+        if not scan.names and is_name_keyed_any(value) and list_names(value, ()):
+            scan.names = True
+        found = [_paths(item, scan) for item in value]
         return True if any(sub is not None for sub in found) else None
     if not isinstance(value, dict):
         return None
+    if kind is not dict:
+        scan.unclean = True
     out: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
+            scan.unclean = True  # the rest of this mapping is not looked at
             return True
         kind = type(item)
         # Most values are plain text, numbers and booleans: told here without a call each.
@@ -259,9 +279,12 @@ def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
             if "{{" in item or "{%" in item:
                 out[key] = True
             continue
-        if kind is int or kind is bool or item is None:
+        if kind is int or kind is bool:
             continue
-        sub = dynamic_paths(item, names)
+        if item is None:
+            scan.unclean = True
+            continue
+        sub = _paths(item, scan)
         if sub is not None:
             out[key] = sub
     return out or None
