@@ -16,9 +16,7 @@ from qv_config.yamlio.types import FieldPath
 
 def is_name_keyed(value: Any) -> bool:
     """A non-empty list whose items are all mappings holding a ``name`` key."""
-    if type(value) is not list or not value:
-        return False
-    return all(isinstance(item, dict) and "name" in item for item in value)
+    return type(value) is list and is_name_keyed_any(value)
 
 
 NameProblem = tuple[FieldPath, str, str]  # (path, code, message)
@@ -26,7 +24,10 @@ NameProblem = tuple[FieldPath, str, str]  # (path, code, message)
 
 def is_name_keyed_any(value: list[Any]) -> bool:
     """``is_name_keyed`` for any list, ``!replace`` ones too (later layers merge into them)."""
-    return bool(value) and all(isinstance(item, dict) and "name" in item for item in value)
+    for item in value:  # a loop, not all() over a generator: this runs on every list rendered
+        if not (isinstance(item, dict) and "name" in item):
+            return False
+    return bool(value)
 
 
 def name_problems(value: Any, path: FieldPath = ()) -> list[NameProblem]:

@@ -258,12 +258,7 @@ def _paths(value: Any, scan: Scan) -> Trie | None:
     if kind is float:
         return None if math.isfinite(value) else True
     if isinstance(value, list):
-        if kind is not list:
-            scan.unclean = True
-        if not scan.names and is_name_keyed_any(value) and list_names(value, ()):
-            scan.names = True
-        found = [_paths(item, scan) for item in value]
-        return True if any(sub is not None for sub in found) else None
+        return _list_paths(value, scan)
     if not isinstance(value, dict):
         return None
     if kind is not dict:
@@ -288,6 +283,21 @@ def _paths(value: Any, scan: Scan) -> Trie | None:
         if sub is not None:
             out[key] = sub
     return out or None
+
+
+def _list_paths(value: list[Any], scan: Scan) -> Trie | None:
+    if type(value) is not list:
+        scan.unclean = True
+    if not scan.names and is_name_keyed_any(value) and list_names(value, ()):
+        scan.names = True
+    found = False
+    for item in value:  # every item is looked at (``scan``), not only up to the first found
+        kind = type(item)
+        if kind is str:
+            found = found or "{{" in item or "{%" in item
+        elif not (kind is int or kind is bool or item is None) and _paths(item, scan) is not None:
+            found = True
+    return True if found else None
 
 
 def union(first: Trie | None, second: Trie | None) -> Trie | None:
