@@ -46,6 +46,7 @@ class TemplateCache:
     layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None]] = field(
         default_factory=dict
     )
+    chains: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # by extends
 
     def chain_layers(self, names: tuple[str, ...]) -> tuple[Layer, ...]:
         return self._chain(names)[0]
@@ -85,11 +86,17 @@ class TemplateCache:
 
     def chain(self, doc: LoadedDoc) -> tuple[str, ...]:
         """Linearised template names for ``doc``; raises InheritError."""
+        extends = tuple(extends_of(doc))
+        known = self.chains.get(extends)  # thousands of documents extend the same templates
+        if known is not None:
+            return known
         order: dict[str, None] = {}
-        for pos, name in enumerate(extends_of(doc)):
+        for pos, name in enumerate(extends):
             for item in self._linear(name, (), doc, ("extends", pos)):
                 order.setdefault(item, None)
-        return tuple(order)
+        # Only a chain that linearised is kept: an error is raised again, located in ``doc``.
+        found = self.chains[extends] = tuple(order)
+        return found
 
     def merged_chain(self, names: tuple[str, ...]) -> dict[str, Any]:
         """The templates of ``names`` merged in order (shared: never mutate)."""
