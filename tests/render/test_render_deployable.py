@@ -250,3 +250,24 @@ def test_whatever_validates_encodes_with_the_desired_state_encoder(
         assert "dev/config/weird" in desired
     else:
         assert any(f.file == FILE for f in result.findings if f.is_error)
+
+
+def test_the_desired_state_takes_the_json_rendering_made(tree: Any) -> None:
+    """Rendering keeps the canonical JSON it checked; ``canonical`` hands it out as it is, and
+    it is what encoding the value again gives. A copy with other data has none of it."""
+    from dataclasses import replace
+
+    from qv_config.render.desired import canonical
+
+    root = _case_tree(tree, "{x: [1, 2], y: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}")
+    rendered = render_environment(load_snapshot(WorkTreeSource(root)), "dev")
+    assert rendered.docs
+    for doc in rendered.docs.values():
+        assert doc.json == canonical_json(doc.data)
+        assert canonical(doc) is doc.json
+        assert canonical(doc, indent=True) == orjson.dumps(
+            doc.data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
+        )
+        other = replace(doc, data={**doc.data, "extra": 1})
+        assert other.json is None
+        assert canonical(other) == canonical_json(other.data)

@@ -137,3 +137,24 @@ def test_misnamed_environment_yaml_is_qv204(tree: Any, snap: Any) -> None:
     finding = _one(rendered.findings, "QV204")
     assert (finding.file, finding.line) == ("environments/prod/environment.yaml", 4)
     assert "prod/environment/dev" not in rendered.docs
+
+
+def test_documents_extending_the_same_templates_share_the_chain_but_not_its_errors(
+    tree: Any, snap: Any
+) -> None:
+    """The chain of an ``extends`` list is worked out once; one that fails is reported for each
+    document that names it."""
+    files = {
+        "templates/c.yaml": "spec: {c: 1}\n",
+        "templates/a.yaml": "extends: [c]\nspec: {a: 1}\n",
+        "strategies/x.yaml": HEAD + "metadata: {name: x}\nextends: [a]\nspec: {x: 1}\n",
+        "strategies/y.yaml": HEAD + "metadata: {name: y}\nextends: [a]\nspec: {y: 1}\n",
+        "strategies/m.yaml": HEAD + "metadata: {name: m}\nextends: [nope]\n",
+        "strategies/n.yaml": HEAD + "metadata: {name: n}\n\nextends: [nope]\n",
+    }
+    rendered = render_environment(snap(tree(files)), "dev")
+    for name in ("x", "y"):
+        doc = rendered.docs[f"dev/strategy/{name}"]
+        assert [layer.label for layer in doc.layers] == ["c", "a", f"strategies/{name}.yaml"]
+    missing = sorted(f.name for f in rendered.findings if f.code == "QV211")
+    assert missing == ["m", "n"]

@@ -47,6 +47,8 @@ def refuse_errors(findings: Iterable[Finding], env: str) -> None:
 
 def canonical(doc: RenderedDoc, indent: bool = False) -> bytes:
     """The canonical JSON of one rendered document (``indent``: indented by 2, for people)."""
+    if doc.json is not None and not indent:
+        return doc.json  # made by rendering, from this very value
     try:
         data = canonical_json(doc.data)
     except NotDeployable as err:  # data changed after rendering checked it

@@ -167,18 +167,27 @@ def _merge_one(
     layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
     if not names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
         return None  # before merging: merging by a repeated or unhashable name is ambiguous
-    data = merge(run.cache.merged_chain(names), body(main)) if names else merge_layers([body(main)])
+    data = _merged(run, names, main)
     if overlay is not None:
         if not overlay_ok(run, overlay, data):
             return None
         layers.append(Layer("overlay", overlay.path, overlay))
-        data = merge(data, overlay.data)
+        data = merge(data, overlay.data, run.cache.clean(overlay))
     trie = union(run.cache.chain_trie(names), run.cache.trie(main))
     if overlay is not None:
         trie = union(trie, run.cache.trie(overlay))
     kind, name = text(data.get("kind")), text(meta(data).get("name"))
     item = Merged(tuple(layers), data, kind, name, trie)
     return item if envelope_ok(run, item) else None
+
+
+def _merged(run: RenderRun, names: tuple[str, ...], main: LoadedDoc) -> dict[str, Any]:
+    """``main`` on its template chain: a clean main document (``TemplateCache.clean``) is taken
+    as it is, where ``merge.fresh`` would have walked it to return it unchanged."""
+    clean = run.cache.clean(main)
+    if names:
+        return merge(run.cache.merged_chain(names), body(main), clean)  # type: ignore[no-any-return]
+    return body(main) if clean else merge_layers([body(main)])
 
 
 def _env_doc(run: RenderRun, files: EnvFiles, seen: dict[tuple[str, str], str]) -> Merged | None:
@@ -244,8 +253,11 @@ def _template(
             item.kind,
             item.name,
         )
-    if problems or not deployable(run, item, data):
+    blob = None if problems else deployable(run, item, data)
+    if blob is None:
         return None
-    return RenderedDoc(
+    doc = RenderedDoc(
         run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
     )
+    object.__setattr__(doc, "json", blob)  # not an init field (see RenderedDoc.json)
+    return doc

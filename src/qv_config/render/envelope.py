@@ -177,14 +177,15 @@ def envelope_ok(run: RenderRun, item: Merged) -> bool:
     return True
 
 
-def deployable(run: RenderRun, item: Merged, data: dict[str, Any]) -> bool:
-    """Whether the desired state can hold ``data``: checked with the encoder it is written with,
-    so that what renders (and validates) also syncs (QV408)."""
+def deployable(run: RenderRun, item: Merged, data: dict[str, Any]) -> bytes | None:
+    """``data``'s canonical JSON if the desired state can hold it (None: it cannot): checked with
+    the encoder it is written with, so that what renders (and validates) also syncs (QV408)."""
     try:
-        size = len(canonical_json(data))
+        blob = canonical_json(data)
     except NotDeployable as err:
         run.add("QV408", err.message, item.locate(err.path), err.path, item.kind, item.name)
-        return False
+        return None
+    size = len(blob)
     if size > run.limits.max_bytes:
         path = largest(data)
         message = (
@@ -192,5 +193,5 @@ def deployable(run: RenderRun, item: Merged, data: dict[str, Any]) -> bool:
             "(qv.yaml spec.limits.max_render_bytes); the largest part is here"
         )
         run.add("QV234", message, item.locate(path), path, item.kind, item.name)
-        return False
-    return True
+        return None
+    return blob

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qv_config.render.merge import NameProblem, merge, merge_layers, name_problems
-from qv_config.render.templating import Trie, dynamic_paths, union
+from qv_config.render.templating import Scan, Trie, dynamic_paths, union
 from qv_config.render.types import Layer
 from qv_config.repo.types import Snapshot
 from qv_config.yamlio import LoadedDoc
@@ -40,12 +40,13 @@ class TemplateCache:
     templates: Mapping[str, LoadedDoc]
     linear: dict[str, tuple[str, ...] | InheritError] = field(default_factory=dict)
     merged: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
-    # per loaded document: (the document, its trie, whether its name-keyed lists need a look)
-    tries: dict[int, tuple[LoadedDoc, Trie | None, bool]] = field(default_factory=dict)
+    # per loaded document: (the document, its trie, what the walk that made it saw)
+    tries: dict[int, tuple[LoadedDoc, Trie | None, Scan]] = field(default_factory=dict)
 
     layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None]] = field(
         default_factory=dict
     )
+    chains: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # by extends
 
     def chain_layers(self, names: tuple[str, ...]) -> tuple[Layer, ...]:
         return self._chain(names)[0]
@@ -67,25 +68,35 @@ class TemplateCache:
         """Where ``doc`` needs templating (memoised per loaded document)."""
         return self._scanned(doc)[1]
 
-    def _scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, bool]:
+    def _scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, Scan]:
         found = self.tries.get(id(doc))
         if found is None or found[0] is not doc:
-            names: list[bool] = []
-            found = (doc, dynamic_paths(doc.data, names), bool(names))
+            scan = Scan()
+            found = (doc, dynamic_paths(doc.data, scan), scan)
             self.tries[id(doc)] = found
         return found
 
     def name_problems(self, doc: LoadedDoc) -> list[NameProblem]:
         """Repeated or non-text names in ``doc``'s name-keyed lists (QV221, QV222)."""
-        return name_problems(doc.data) if self._scanned(doc)[2] else []
+        return name_problems(doc.data) if self._scanned(doc)[2].names else []
+
+    def clean(self, doc: LoadedDoc) -> bool:
+        """Whether every part of ``doc`` is result data as it is (``Scan.unclean``)."""
+        return not self._scanned(doc)[2].unclean
 
     def chain(self, doc: LoadedDoc) -> tuple[str, ...]:
         """Linearised template names for ``doc``; raises InheritError."""
+        extends = tuple(extends_of(doc))
+        known = self.chains.get(extends)  # thousands of documents extend the same templates
+        if known is not None:
+            return known
         order: dict[str, None] = {}
-        for pos, name in enumerate(extends_of(doc)):
+        for pos, name in enumerate(extends):
             for item in self._linear(name, (), doc, ("extends", pos)):
                 order.setdefault(item, None)
-        return tuple(order)
+        # Only a chain that linearised is kept: an error is raised again, located in ``doc``.
+        found = self.chains[extends] = tuple(order)
+        return found
 
     def merged_chain(self, names: tuple[str, ...]) -> dict[str, Any]:
         """The templates of ``names`` merged in order (shared: never mutate)."""

@@ -16,9 +16,7 @@ from qv_config.yamlio.types import FieldPath
 
 def is_name_keyed(value: Any) -> bool:
     """A non-empty list whose items are all mappings holding a ``name`` key."""
-    if type(value) is not list or not value:
-        return False
-    return all(isinstance(item, dict) and "name" in item for item in value)
+    return type(value) is list and is_name_keyed_any(value)
 
 
 NameProblem = tuple[FieldPath, str, str]  # (path, code, message)
@@ -26,7 +24,10 @@ NameProblem = tuple[FieldPath, str, str]  # (path, code, message)
 
 def is_name_keyed_any(value: list[Any]) -> bool:
     """``is_name_keyed`` for any list, ``!replace`` ones too (later layers merge into them)."""
-    return bool(value) and all(isinstance(item, dict) and "name" in item for item in value)
+    for item in value:  # a loop, not all() over a generator: this runs on every list rendered
+        if not (isinstance(item, dict) and "name" in item):
+            return False
+    return bool(value)
 
 
 def name_problems(value: Any, path: FieldPath = ()) -> list[NameProblem]:
@@ -112,21 +113,26 @@ def _fresh_list(value: list[Any]) -> list[Any]:
     return out if changed else value
 
 
-def merge(base: Any, over: Any) -> Any:
-    """The value of a later layer ``over`` applied on top of the result value ``base``."""
+def merge(base: Any, over: Any, clean: bool = False) -> Any:
+    """The value of a later layer ``over`` applied on top of the result value ``base``.
+
+    ``clean``: every part of ``over`` is result data as it is (no null in a mapping, no
+    ``!replace``: ``templating.Scan``), so what it adds is taken without a walk of ``fresh``."""
     kind = type(over)  # exact type checks first: this is the hot path of rendering
     if kind is dict:
-        return merge_dicts(base, over) if type(base) is dict else fresh(over)
+        if type(base) is dict:
+            return merge_dicts(base, over, clean)
+        return over if clean else fresh(over)
     if kind is list:
         if is_name_keyed(over) and is_name_keyed(base):
-            return _merge_named(base, over)
-        return fresh(over)
+            return _merge_named(base, over, clean)
+        return over if clean else fresh(over)
     if kind is ReplaceDict or kind is ReplaceList:
         return fresh(over)
     return over  # a scalar replaces
 
 
-def merge_dicts(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge_dicts(base: dict[str, Any], over: dict[str, Any], clean: bool = False) -> dict[str, Any]:
     out = dict(base)  # shallow: only this level is copied; children are shared or merged anew
     for key, value in over.items():
         if value is None:
@@ -141,22 +147,22 @@ def merge_dicts(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         ):
             out[key] = value  # scalar: replaces whatever was there
         elif key in out:
-            out[key] = merge(out[key], value)
+            out[key] = merge(out[key], value, clean)
         else:
-            out[key] = fresh(value)
+            out[key] = value if clean else fresh(value)
     return out
 
 
-def _merge_named(base: list[Any], over: list[Any]) -> list[Any]:
+def _merge_named(base: list[Any], over: list[Any], clean: bool) -> list[Any]:
     out = list(base)
     index = {item["name"]: pos for pos, item in enumerate(base)}
     for item in over:
         pos = index.get(item["name"])
         if pos is None:
             index[item["name"]] = len(out)
-            out.append(fresh(item))
+            out.append(item if clean else fresh(item))
         else:
-            out[pos] = merge(out[pos], item)
+            out[pos] = merge(out[pos], item, clean)
     return out
 
 

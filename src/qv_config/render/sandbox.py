@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from qv_config.render import bounds, filterbounds
@@ -33,12 +33,19 @@ class TemplateProblem(Exception):
         self.message = message
 
 
+Pieces = dict[str, str]  # expression -> its text, in one (env, project) context
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem."""
 
     run: Callable[[dict[str, Any]], Any]
     uses_doc: bool  # False: the value depends on env/project only, so it can be reused per env
+    # Spliced strings only: ``run`` that takes and keeps, in the caller's ``Pieces``, the text of
+    # each expression that reads no ``doc`` and took no step (``Walker``: one context, thousands
+    # of distinct strings over a few expressions such as ``{{ env.vars.db_host }}``).
+    run_kept: Callable[[dict[str, Any], Pieces], Any] | None = None
 
 
 def is_template(text: str) -> bool:
@@ -159,17 +166,39 @@ def _spliced(text: str) -> Compiled | None:
     compiled = [_compile_expression(expr) for expr in exprs if _PLAIN_EXPR.fullmatch(expr)]
     if len(compiled) != len(exprs) or any(item is None for item in compiled):
         return None  # anything unusual (or wrong) goes through Jinja whole, errors included
-    funcs = [item[0] for item in compiled if item is not None]
-    uses_doc = any(item[1] for item in compiled if item is not None)
+    parts = [(expr, item[0], item[1]) for expr, item in zip(exprs, compiled, strict=True) if item]
+    uses_doc = any(reads_doc for _, _, reads_doc in parts)
 
-    def render(context: dict[str, Any]) -> str:
+    def render(context: dict[str, Any], kept: Pieces | None = None) -> str:
         out = list(pieces)
-        for pos, func in enumerate(funcs):
-            # what Jinja prints (no autoescape; finalize only checks the size)
-            out[2 * pos + 1] = str(bounds.check_value(func(**context)))
+        for pos, (expr, func, reads_doc) in enumerate(parts):
+            if kept is None or reads_doc:
+                out[2 * pos + 1] = _printed(func, context)
+            else:
+                known = kept.get(expr)
+                out[2 * pos + 1] = known if known is not None else _kept(func, context, expr, kept)
         return bounds.joined(out)
 
-    return Compiled(_text_runner(render, text), uses_doc)
+    def run_kept(context: dict[str, Any], kept: Pieces) -> Any:
+        return _guarded(partial(render, kept=kept), context, text)
+
+    return Compiled(_text_runner(render, text), uses_doc, run_kept)
+
+
+def _printed(func: Callable[..., Any], context: dict[str, Any]) -> str:
+    """What Jinja prints for one expression (no autoescape; finalize only checks the size)."""
+    return str(bounds.check_value(func(**context)))
+
+
+def _kept(func: Callable[..., Any], context: dict[str, Any], expr: str, kept: Pieces) -> str:
+    """``_printed``, kept when the expression took no step: then it cannot have counted against
+    the document's budget (steps, clock), and in the same context it prints the same text."""
+    budget = bounds.current()
+    steps = budget.steps
+    text = _printed(func, context)
+    if budget.steps == steps:
+        kept[expr] = text
+    return text
 
 
 @lru_cache(maxsize=1024)
@@ -220,24 +249,30 @@ def _output(template: Any) -> Callable[[dict[str, Any]], str]:
 
 
 def _guarded(func: Callable[[dict[str, Any]], Any], context: dict[str, Any], source: str) -> Any:
+    try:
+        return func(context)
+    except TemplateProblem:
+        raise
+    except Exception as err:  # any evaluation failure of user input: division by zero, bad filter
+        raise _problem(err, source) from None
+
+
+def _problem(err: Exception, source: str) -> TemplateProblem:
+    """The finding of a template that raised ``err`` (Jinja2's classes are imported here, on a
+    failure, not on every run)."""
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
-    try:
-        return func(context)
-    except UndefinedError as err:
-        raise TemplateProblem("QV230", _undefined_message(source, err.message or "")) from None
-    except SecurityError as err:
-        raise TemplateProblem("QV231", f"sandbox violation: {err}") from None
-    except TemplateProblem:
-        raise
-    except bounds.Exceeded as err:
-        raise TemplateProblem(err.code, err.message) from None
-    except RecursionError:
+    if isinstance(err, UndefinedError):
+        return TemplateProblem("QV230", _undefined_message(source, err.message or ""))
+    if isinstance(err, SecurityError):
+        return TemplateProblem("QV231", f"sandbox violation: {err}")
+    if isinstance(err, bounds.Exceeded):
+        return TemplateProblem(err.code, err.message)
+    if isinstance(err, RecursionError):
         message = "template recursion too deep: does a macro call itself without end?"
-        raise TemplateProblem("QV233", message) from None
-    except Exception as err:  # any evaluation failure of user input: division by zero, bad filter
-        raise TemplateProblem("QV232", f"template error: {type(err).__name__}: {err}") from None
+        return TemplateProblem("QV233", message)
+    return TemplateProblem("QV232", f"template error: {type(err).__name__}: {err}")
 
 
 def _undefined_message(source: str, detail: str) -> str:

@@ -22,7 +22,7 @@ from qv_config.render.merge import (
     list_names,
     name_problems,
 )
-from qv_config.render.sandbox import Compiled, TemplateProblem, compile_template
+from qv_config.render.sandbox import Compiled, Pieces, TemplateProblem, compile_template
 from qv_config.yamlio.types import FieldPath
 
 _NONE = object()
@@ -55,6 +55,9 @@ class Walker:
         # one (env, project) context; only ``doc`` may change between documents.
         self._results: dict[str, Any] = {}
         self._digest: tuple[tuple[Any, ...], str] | None = None  # of the context without doc
+        self._digest_now: str | None = None  # ``_digest``'s, looked up for the current document
+        # expression -> its text, for expressions of spliced strings that do not read ``doc``
+        self._pieces: Pieces = {}
         self.problems: list[Problem] = []
 
     def render(
@@ -62,6 +65,7 @@ class Walker:
     ) -> tuple[Any, list[Problem]]:
         """Template ``data``; only the paths of ``trie`` are visited (True: everything)."""
         self._context = context
+        self._digest_now = None
         self.problems = []
         self._stack.clear()
         if trie is None:
@@ -168,7 +172,10 @@ class Walker:
         try:
             if isinstance(compiled, TemplateProblem):
                 raise compiled
-            result = compiled.run(self._context)
+            if compiled.run_kept is not None:
+                result = compiled.run_kept(self._context, self._pieces)
+            else:
+                result = compiled.run(self._context)
         except TemplateProblem as problem:
             if not (isinstance(compiled, Compiled) and compiled.uses_doc):
                 self._results[text] = problem
@@ -188,6 +195,8 @@ class Walker:
     def _context_digest(self) -> str:
         """Digest of the context without ``doc`` (computed once per env/project objects), and of
         the render limits: a value kept under looser limits must not pass under tighter ones."""
+        if self._digest_now is not None:  # the context does not change within a document
+            return self._digest_now
         shared = {key: value for key, value in self._context.items() if key != "doc"}
         objects = tuple(shared.values())  # held, so that identity means "the same context"
         known = self._digest
@@ -196,6 +205,7 @@ class Walker:
             text = repr((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
             self._digest = known
+        self._digest_now = known[1]
         return known[1]
 
     def _reuse(self, text: str, known: Any) -> Any:
@@ -218,30 +228,45 @@ def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
 Trie = dict[str, Any] | bool
 
 
-def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
+@dataclass
+class Scan:
+    """What ``dynamic_paths`` saw of a layer besides where it needs the walker."""
+
+    names: bool = False  # a name-keyed list repeats a name or has one that is not text
+    # A null in a mapping, a ``!replace`` value or a walk cut short: ``merge.fresh`` may have to
+    # copy parts of the layer. Else every part of it is already result data (``fresh`` returns
+    # it as it is), which merging can take without walking it again.
+    unclean: bool = False
+
+
+def dynamic_paths(value: Any, scan: Scan | None = None) -> Trie | None:
     """Where ``value`` holds template strings or values canonical JSON rejects (None: nowhere).
 
     Every such value of a merged document comes from some layer at the same mapping path (lists
     are marked whole, since name-keyed merging moves items), so walking only the union of the
-    layers' tries visits everything the full walk would. The same walk appends to ``names`` when
-    a name-keyed list repeats a name or has one that is not text (``merge.name_problems`` then
-    says where): one walk of each layer instead of two.
+    layers' tries visits everything the full walk would. The same walk tells ``scan`` when a
+    name-keyed list repeats a name or has one that is not text (``merge.name_problems`` then
+    says where) and whether merging must copy anything of it: one walk of each layer, not three.
     """
+    return _paths(value, scan if scan is not None else Scan())
+
+
+def _paths(value: Any, scan: Scan) -> Trie | None:
     kind = type(value)
     if kind is str:
         return True if ("{{" in value or "{%" in value) else None
     if kind is float:
         return None if math.isfinite(value) else True
     if isinstance(value, list):
-        if names is not None and not names and is_name_keyed_any(value) and list_names(value, ()):
-            names.append(True)
-        found = [dynamic_paths(item, names) for item in value]
-        return True if any(sub is not None for sub in found) else None
+        return _list_paths(value, scan)
     if not isinstance(value, dict):
         return None
+    if kind is not dict:
+        scan.unclean = True
     out: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
+            scan.unclean = True  # the rest of this mapping is not looked at
             return True
         kind = type(item)
         # Most values are plain text, numbers and booleans: told here without a call each.
@@ -249,12 +274,30 @@ def dynamic_paths(value: Any, names: list[bool] | None = None) -> Trie | None:
             if "{{" in item or "{%" in item:
                 out[key] = True
             continue
-        if kind is int or kind is bool or item is None:
+        if kind is int or kind is bool:
             continue
-        sub = dynamic_paths(item, names)
+        if item is None:
+            scan.unclean = True
+            continue
+        sub = _paths(item, scan)
         if sub is not None:
             out[key] = sub
     return out or None
+
+
+def _list_paths(value: list[Any], scan: Scan) -> Trie | None:
+    if type(value) is not list:
+        scan.unclean = True
+    if not scan.names and is_name_keyed_any(value) and list_names(value, ()):
+        scan.names = True
+    found = False
+    for item in value:  # every item is looked at (``scan``), not only up to the first found
+        kind = type(item)
+        if kind is str:
+            found = found or "{{" in item or "{%" in item
+        elif not (kind is int or kind is bool or item is None) and _paths(item, scan) is not None:
+            found = True
+    return True if found else None
 
 
 def union(first: Trie | None, second: Trie | None) -> Trie | None:

@@ -48,23 +48,33 @@ class RenderedDoc:
     layers: tuple[Layer, ...]
     locate: Callable[[FieldPath], Location] = field(repr=False, compare=False)
     """File and position of the layer that set the value at a field path (last one wins)."""
+    json: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """The canonical JSON of ``data``, as rendering made it to check that the desired state can
+    hold it (``render.desired.canonical`` reuses it); set by the renderer only, and never carried
+    by ``dataclasses.replace`` to other data (not an init field)."""
 
-    @property
-    def key(self) -> str:
-        return f"{self.env}/{KIND_SLUGS.get(self.kind, self.kind.lower())}/{self.name}"
+    key: str = field(init=False, repr=False, compare=False)
+    """``{env}/{kind-slug}/{name}``."""
+    source: str = field(init=False, repr=False, compare=False)
+    """Repo path of the main document (base or environment document)."""
 
-    @property
-    def source(self) -> str:
-        """Repo path of the main document (base or environment document)."""
-        for layer in self.layers:
-            if layer.role in ("base", "document"):
-                return layer.doc.path
-        return self.layers[-1].doc.path if self.layers else ""
+    def __post_init__(self) -> None:
+        # Set once (checking a document reads both several times), from the frozen fields.
+        key = f"{self.env}/{KIND_SLUGS.get(self.kind, self.kind.lower())}/{self.name}"
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "source", _main_path(self.layers))
 
     @property
     def spec(self) -> Mapping[str, Any]:
         value = self.data.get("spec")
         return value if isinstance(value, Mapping) else {}
+
+
+def _main_path(layers: tuple[Layer, ...]) -> str:
+    for layer in layers:
+        if layer.role in ("base", "document"):
+            return layer.doc.path
+    return layers[-1].doc.path if layers else ""
 
 
 @dataclass(frozen=True)

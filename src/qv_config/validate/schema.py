@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from qv_config.validate.rules.secrets import SecretPattern
@@ -202,20 +203,35 @@ def _as_path(raw: Any) -> FieldPath:
 
 def builtin_secrets(kind: str) -> list[SecretPattern]:
     """Secret field patterns of a built-in kind (from its model's JSON Schema)."""
+    return list(_secrets_of(kind))
+
+
+@cache
+def _secrets_of(kind: str) -> tuple[SecretPattern, ...]:
+    """``builtin_secrets``, worked out once per kind: the models do not change in a process."""
     from qv_config import models
 
     marks_for_kind = getattr(models, "marks_for_kind", None)
     if marks_for_kind is None or kind not in getattr(models, "KINDS", {}):
-        return []
-    return sorted(marks_for_kind(kind).secret)
+        return ()
+    return tuple(sorted(marks_for_kind(kind).secret))
 
 
 def builtin_issues(kind: str, data: Mapping[str, Any]) -> list[Issue]:
     """QV301–QV303 issues from the models package; none while it is not available."""
+    check = _checker(kind)
+    if check is None:
+        return []  # unknown kinds are QV202, reported by the renderer
+    return [Issue(str(i.code), _as_path(i.path), str(i.message)) for i in check(kind, data)]
+
+
+@cache
+def _checker(kind: str) -> Callable[[str, Mapping[str, Any]], Iterable[Any]] | None:
+    """The models package's ``check`` for a built-in ``kind`` (looked up once per kind)."""
     from qv_config import models
 
     # The models package lands in parallel: until it exports ``check`` there is no schema stage.
     check = getattr(models, "check", None)
     if check is None or kind not in getattr(models, "KINDS", {}):
-        return []  # unknown kinds are QV202, reported by the renderer
-    return [Issue(str(i.code), _as_path(i.path), str(i.message)) for i in check(kind, data)]
+        return None
+    return check  # type: ignore[no-any-return]
