@@ -156,5 +156,5 @@ def test_documents_extending_the_same_templates_share_the_chain_but_not_its_erro
     for name in ("x", "y"):
         doc = rendered.docs[f"dev/strategy/{name}"]
         assert [layer.label for layer in doc.layers] == ["c", "a", f"strategies/{name}.yaml"]
-    missing = sorted(f.name for f in rendered.findings if f.code == "QV211")
-    assert missing == ["m", "n"]
+    missing = sorted((f.name, f.file, f.line) for f in rendered.findings if f.code == "QV211")
+    assert missing == [("m", "strategies/m.yaml", 4), ("n", "strategies/n.yaml", 5)]

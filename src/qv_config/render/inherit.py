@@ -123,7 +123,10 @@ class TemplateCache:
         try:
             result = self._compute(name, stack, holder, where)
         except InheritError as err:
-            if not stack or err.code != "QV210":
+            # Shared by every document naming ``name``: an error in a template (but a cycle,
+            # which depends on the path taken), never one in this document's own extends.
+            shared = err.code != "QV210" if stack else err.file is not holder
+            if shared:
                 self.linear[name] = err
             raise
         self.linear[name] = result
