@@ -34,13 +34,19 @@ def summary(found: object) -> tuple[object, ...]:
     return stats, found.values, found.rendered  # type: ignore[attr-defined]
 
 
+def _forking_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    """A copy of a case tree, checked in workers however few its documents."""
+    root = tmp_path / name
+    shutil.copytree(CASES / name, root, ignore=shutil.ignore_patterns("expect.yaml", ".qv"))
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    return root
+
+
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_two_workers_give_what_one_process_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    root = tmp_path / name
-    shutil.copytree(CASES / name, root, ignore=shutil.ignore_patterns("expect.yaml", ".qv"))
-    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    root = _forking_case(tmp_path, monkeypatch, name)
     one = checked(root, monkeypatch, "1")
     forks = []
     real = prefetch.in_workers
@@ -108,9 +114,7 @@ def _facts(root: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> dict[str, 
 def test_the_facts_workers_send_are_those_one_process_keeps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    root = tmp_path / name
-    shutil.copytree(CASES / name, root, ignore=shutil.ignore_patterns("expect.yaml", ".qv"))
-    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    root = _forking_case(tmp_path, monkeypatch, name)
     one = _facts(root, monkeypatch, "1")
     two = _facts(root, monkeypatch, "2")
     assert any(one.values())
