@@ -156,3 +156,32 @@ def test_all_config_schema_errors_are_listed_with_paths() -> None:
     found = validate_rendered([make_env("dev", doc)], read=lambda path: schema)
     fields = sorted(f.field for f in found if f.code == "QV310")
     assert fields == ["spec", "spec.a", "spec.b"]
+
+
+def test_limits_compare_only_numbers_and_rates_as_floats() -> None:
+    """Each pair: (strategy's, policy's); only the first pairs are above their caps."""
+    big = 2**53
+    pairs = {
+        "max_gross_exposure": (5, float("-inf")),  # a cap of -inf: everything is above it
+        "max_net_exposure": (float("inf"), 1e300),
+        "daily_loss_limit": (True, 0),  # a bool is no number
+        "max_order_notional": (big + 1, float(big)),  # compared as floats: equal
+        "order_rate": (5, "1/1s"),  # a number is no rate
+        "max_drawdown_pct": (float("nan"), 1),
+    }
+    strategy = {**STRATEGY, "limits": {field: mine for field, (mine, _) in pairs.items()}}
+    policy = {"limits": {field: cap for field, (_, cap) in pairs.items()}}
+    envelope = {"risk": {"limits": policy["limits"]}}
+    env = make_env(
+        "dev",
+        make_doc("dev", "Strategy", "s", strategy),
+        make_doc("dev", "RiskPolicy", "pol", policy),
+        env_spec=envelope,
+    )
+    found = [(f.code, f.field) for f in validate_rendered([env]) if f.code in ("QV510", "QV511")]
+    assert sorted(found) == [
+        ("QV510", "spec.limits.max_gross_exposure"),
+        ("QV510", "spec.limits.max_net_exposure"),
+        ("QV511", "spec.limits.max_gross_exposure"),
+        ("QV511", "spec.limits.max_net_exposure"),
+    ]

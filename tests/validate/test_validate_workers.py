@@ -34,13 +34,19 @@ def summary(found: object) -> tuple[object, ...]:
     return stats, found.values, found.rendered  # type: ignore[attr-defined]
 
 
+def _forking_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    """A copy of a case tree, checked in workers however few its documents."""
+    root = tmp_path / name
+    shutil.copytree(CASES / name, root, ignore=shutil.ignore_patterns("expect.yaml", ".qv"))
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    return root
+
+
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_two_workers_give_what_one_process_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    root = tmp_path / name
-    shutil.copytree(CASES / name, root, ignore=shutil.ignore_patterns("expect.yaml", ".qv"))
-    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    root = _forking_case(tmp_path, monkeypatch, name)
     one = checked(root, monkeypatch, "1")
     forks = []
     real = prefetch.in_workers
@@ -81,3 +87,36 @@ def test_a_duplicate_split_between_the_halves_is_found(
     assert "QV220" in {f.code for f in two.result.findings}  # type: ignore[attr-defined]
     same_result(two.result, one.result)  # type: ignore[attr-defined]
     assert summary(two) == summary(one)
+
+
+def _facts(root: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> dict[str, object]:
+    """Every environment's facts as the cross-document rules get them."""
+    from datetime import date
+
+    from qv_config.cache.results import Results
+    from qv_config.validate import incremental
+    from qv_config.validate.api import run_state
+
+    monkeypatch.setenv("QV_JOBS", jobs)
+    snapshot = load_snapshot(WorkTreeSource(root), use_cache=False)
+    run = run_state(snapshot, Results(None), date(2026, 12, 7))
+    out: dict[str, object] = {}
+    for env in snapshot.env_names:
+        plan = incremental.plan_env(snapshot, env, run)
+        state, _ = incremental._render_and_check(snapshot, plan, run)
+        out[env] = incremental._all_facts(state)
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", ["valid", "qv510-strategy-limit-above-policy", "qv541-qv542-kill-switch"]
+)
+def test_the_facts_workers_send_are_those_one_process_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    root = _forking_case(tmp_path, monkeypatch, name)
+    one = _facts(root, monkeypatch, "1")
+    two = _facts(root, monkeypatch, "2")
+    assert any(one.values())
+    assert two == one
+    assert [list(facts) for facts in two.values()] == [list(facts) for facts in one.values()]

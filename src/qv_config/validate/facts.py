@@ -57,7 +57,28 @@ def extract(key: str, kind: str, name: str, data: Mapping[str, Any]) -> DocFacts
         trimmed["segments"] = [s.get("name") for s in trimmed["segments"] if isinstance(s, dict)]
     if kind == "Flag":
         _trim_flag(trimmed)
+    if kind == "Strategy":
+        _trim_strategy(trimmed)
     return DocFacts(key, kind, name, trimmed)
+
+
+def _trim_strategy(spec: dict[str, Any]) -> None:
+    """Keep what the strategy rules read of its evidence (whether there is any, its drawdown)
+    and of its allocation (the first stage named current_stage): a report's path, digest and
+    period, and the other stages, are most of a strategy's facts (stored, sent, decoded)."""
+    evidence = spec.get("evidence")
+    if type(evidence) is dict and evidence:  # plain(): every mapping is a dict
+        spec["evidence"] = {"max_drawdown_pct": evidence.get("max_drawdown_pct")}
+    allocation = spec.get("allocation")
+    if type(allocation) is dict and type(allocation.get("stages")) is list:
+        current = allocation.get("current_stage")
+        # As capital.stage_capital reads them: an item that is no mapping has no name.
+        named = [item for item in allocation["stages"] if _name_of(item) == current]
+        allocation["stages"] = named[:1]
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if type(item) is dict else None
 
 
 def _trim_flag(spec: dict[str, Any]) -> None:

@@ -290,7 +290,7 @@ def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
 
 
 def decode_facts(blob: bytes) -> DocFacts:
-    return DocFacts(*marshal.loads(blob))
+    return DocFacts._make(marshal.loads(blob))
 
 
 def facts_digest(row: tuple[Any, ...]) -> str:

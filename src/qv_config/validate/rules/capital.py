@@ -33,13 +33,14 @@ def active_capital(ctx: CrossContext) -> Iterator[Issue]:
     total = number(ctx.env_spec.get("capital"))
     if ctx.environment is None or total is None:
         return
-    used = sorted(
-        ((stage_capital(s), s.name) for s in ctx.of_kind("Strategy").values() if is_active(s)),
-        reverse=True,
-    )
-    deployed = sum(capital for capital, _ in used)
+    active = [s for s in ctx.of_kind("Strategy").values() if is_active(s)]
+    capitals = [stage_capital(s) for s in active]
+    # Summed largest first, as the message lists them (the same float sum as that order); the
+    # strategies are sorted by capital and name only when they deploy too much.
+    deployed = sum(sorted(capitals, reverse=True))
     if deployed <= total:
         return
+    used = sorted(zip(capitals, (s.name for s in active), strict=True), reverse=True)
     biggest = ", ".join(f"{name} {fmt(capital)}" for capital, name in used[:3] if capital > 0)
     yield Issue(
         "QV520",

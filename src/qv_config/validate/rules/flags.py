@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from qv_config.findings import Severity
 from qv_config.validate.registry import rule
 from qv_config.validate.rules._util import mapping, parse_date
 from qv_config.validate.types import CrossContext, DocFacts, Issue
+
+
+def _expired(ctx: CrossContext) -> list[tuple[DocFacts, date]]:
+    """The flags past expires, with that date: read once per environment for QV450 and QV540."""
+    out = []
+    for flag in ctx.of_kind("Flag").values():
+        when = parse_date(flag.spec.get("expires"))
+        if when is not None and when < ctx.today:
+            out.append((flag, when))
+    return out
 
 
 @rule(
@@ -20,9 +31,8 @@ from qv_config.validate.types import CrossContext, DocFacts, Issue
 def stale(ctx: CrossContext) -> Iterator[Issue]:
     # A release flag is meant to go once rolled out: past expires it is what Unleash calls
     # stale (qv render --format unleash marks it so). Other types past expires are QV540.
-    for flag in ctx.of_kind("Flag").values():
-        when = parse_date(flag.spec.get("expires"))
-        if flag.spec.get("type") == "release" and when is not None and when < ctx.today:
+    for flag, when in ctx.derived(_expired):
+        if flag.spec.get("type") == "release":
             yield Issue(
                 "QV450",
                 ("spec", "expires"),
@@ -34,9 +44,8 @@ def stale(ctx: CrossContext) -> Iterator[Issue]:
 
 @rule("QV540", stage="cross", severity=Severity.WARNING, summary="flag past expires")
 def expired(ctx: CrossContext) -> Iterator[Issue]:
-    for flag in ctx.of_kind("Flag").values():
-        when = parse_date(flag.spec.get("expires"))
-        if flag.spec.get("type") != "release" and when is not None and when < ctx.today:
+    for flag, when in ctx.derived(_expired):
+        if flag.spec.get("type") != "release":
             yield Issue(
                 "QV540",
                 ("spec", "expires"),

@@ -5,6 +5,8 @@ Every field of ``limits`` is a ceiling; order rates compare as orders per second
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -28,48 +30,68 @@ def _comparable(field: str, value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-Ceilings = tuple[tuple[str, float, Any], ...]  # (field, comparable value, value as written)
+# Each of LIMIT_FIELDS as compared, in that order; a limit that is absent or not comparable
+# is -inf as a strategy's or policy's own (never above a cap) and +inf as a cap (never exceeded):
+# ``mine > cap`` then holds exactly when both are comparable and the one is above the other.
+Comparables = tuple[float, ...]
+_MINE, _CAP = -math.inf, math.inf
 
 
-def _ceilings(cap: Mapping[str, Any]) -> Ceilings:
-    """The comparable limits of ``cap``, worked out once per policy or envelope (not once per
-    strategy checked against it: thousands of strategies share a few policies)."""
-    out = []
+def _comparables(limits: Mapping[str, Any], absent: float) -> Comparables:
+    out: list[float] = []
     for field in LIMIT_FIELDS:
-        value = cap.get(field)
-        theirs = _comparable(field, value)
-        if theirs is not None:
-            out.append((field, theirs, value))
+        value: Any = limits.get(field)
+        kind = type(value)
+        # _comparable inlined for the common cases: run for every strategy and policy.
+        if field == "order_rate":
+            comparable = rate_per_second(value)
+        elif kind is int or kind is float:
+            comparable = float(value)
+        else:
+            comparable = None if value is None else _comparable(field, value)
+        out.append(absent if comparable is None else comparable)
     return tuple(out)
-
-
-def _exceeding(own: Mapping[str, Any], caps: Ceilings) -> Iterator[tuple[str, Any, Any]]:
-    """(field, own value, cap value) for each limit of ``own`` above the same limit of ``caps``."""
-    for field, theirs, cap in caps:
-        mine = _comparable(field, own.get(field))
-        if mine is not None and mine > theirs:
-            yield field, own.get(field), cap
 
 
 def _limits(facts: DocFacts) -> Mapping[str, Any]:
     return mapping(facts.spec.get("limits"))
 
 
+def _own(ctx: CrossContext) -> dict[str, Comparables]:
+    """Document key -> own comparable limits of every Strategy and RiskPolicy: worked out once
+    per environment, read by QV510 and QV511 (thousands of strategies)."""
+    return {
+        facts.key: _comparables(_limits(facts), _MINE)
+        for kind in ("Strategy", "RiskPolicy")
+        for facts in ctx.of_kind(kind).values()
+    }
+
+
+def _exceeding(mine: Comparables, caps: Comparables) -> list[str]:
+    """The fields of ``mine`` above the same limit of ``caps``; compared in C first (nearly
+    every strategy is within its caps)."""
+    if not any(map(operator.gt, mine, caps)):
+        return []
+    return [f for f, own, cap in zip(LIMIT_FIELDS, mine, caps, strict=True) if own > cap]
+
+
 @rule("QV510", stage="cross", summary="strategy limit above its RiskPolicy's")
 def strategy_within_policy(ctx: CrossContext) -> Iterator[Issue]:
     policies = ctx.of_kind("RiskPolicy")
-    ceilings: dict[str, Ceilings] = {}
+    own = ctx.derived(_own)
+    ceilings: dict[str, Comparables] = {}
     for strategy in ctx.of_kind("Strategy").values():
         policy = policies.get(str(strategy.spec.get("risk_policy")))
         if policy is None:
             continue  # QV501 reports the dangling reference
-        if policy.key not in ceilings:
-            ceilings[policy.key] = _ceilings(_limits(policy))
-        for field, mine, cap in _exceeding(_limits(strategy), ceilings[policy.key]):
+        if policy.key not in ceilings:  # once per policy, not once per strategy
+            ceilings[policy.key] = _comparables(_limits(policy), _CAP)
+        for field in _exceeding(own[strategy.key], ceilings[policy.key]):
             yield Issue(
                 "QV510",
                 ("spec", "limits", field),
-                f"{field} {fmt(mine)} exceeds risk policy {policy.name}'s {fmt(cap)}",
+                f"{field} {fmt(_limits(strategy).get(field))} exceeds risk policy "
+                f"{policy.name}'s {fmt(_limits(policy).get(field))}",
                 strategy.key,
             )
 
@@ -79,14 +101,15 @@ def within_envelope(ctx: CrossContext) -> Iterator[Issue]:
     envelope = mapping(mapping(ctx.env_spec.get("risk")).get("limits"))
     if not envelope:
         return
-    caps = _ceilings(envelope)
+    caps = _comparables(envelope, _CAP)
+    own = ctx.derived(_own)
     for kind, label in (("Strategy", "strategy"), ("RiskPolicy", "risk policy")):
         for facts in ctx.of_kind(kind).values():
-            for field, mine, cap in _exceeding(_limits(facts), caps):
+            for field in _exceeding(own[facts.key], caps):
                 yield Issue(
                     "QV511",
                     ("spec", "limits", field),
-                    f"{field} {fmt(mine)} of {label} {facts.name} exceeds the environment's "
-                    f"risk envelope {fmt(cap)}",
+                    f"{field} {fmt(_limits(facts).get(field))} of {label} {facts.name} exceeds "
+                    f"the environment's risk envelope {fmt(envelope.get(field))}",
                     facts.key,
                 )

@@ -20,13 +20,11 @@ _STRATEGY_REFS = (
 @rule("QV502", stage="cross", summary="kill_switch_flag does not resolve")
 @rule("QV505", stage="cross", summary="execution_policy does not resolve")
 def strategy_references(ctx: CrossContext) -> Iterator[Issue]:
+    refs = [(field, ctx.of_kind(kind), code, label) for field, kind, code, label in _STRATEGY_REFS]
     for strategy in ctx.of_kind("Strategy").values():
-        for field, kind, code, label in _STRATEGY_REFS:
+        for field, known, code, label in refs:
             target = strategy.spec.get(field)
-            if target is None:
-                continue
-            known = ctx.of_kind(kind)
-            if target not in known:
+            if target is not None and target not in known:
                 yield Issue(
                     code,
                     ("spec", field),
