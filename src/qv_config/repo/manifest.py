@@ -30,21 +30,28 @@ class Manifest:
     doc: LoadedDoc | None
     info: ProjectInfo | None = None
     model: Any = None  # built by this run (else None: the info came from the memo)
-    settled: bool = True
-    guess: Loading | None = None  # from the raw value, while not settled
+    guess: Loading | None = None  # from the raw value, until the model is asked
+
+    @property
+    def settled(self) -> bool:
+        return self.guess is None
 
     def loading(self) -> Loading:
         """The bases and YAML limits a load uses: decided, or guessed while not settled."""
-        if not self.settled and self.guess is not None:
+        if self.guess is not None:
             return self.guess
         bases = self.info.bases if self.info is not None else DEFAULT_BASES
         return bases, yaml_limits(self.info)
 
     def settle(self, findings: list[Finding], memo: ParseMemo) -> None:
         """Validate with the model (once): the info, or QV205 in ``findings``."""
-        if self.settled:
-            return
-        self.settled = True
+        if self.guess is not None:
+            self.guess = None
+            self.fill(findings, memo)
+
+    def fill(self, findings: list[Finding], memo: ParseMemo) -> None:
+        """The info and model of ``doc`` as the model says (QV205 in ``findings``), kept in the
+        parse memo under the file's digest."""
         assert self.doc is not None
         self.model = _validate(self.doc, findings)
         if self.model is None:
@@ -65,9 +72,9 @@ def read_manifest(doc: LoadedDoc | None, findings: list[Finding], memo: ParseMem
     known = memo.value(_memo_key(doc))
     if type(known) is list and len(known) == 3:
         return Manifest(doc, ProjectInfo(tuple(known[0]), tuple(known[1]), dict(known[2])))
-    manifest = Manifest(doc, settled=False, guess=_guess(doc.data))
-    if manifest.guess is None:
-        manifest.settle(findings, memo)
+    manifest = Manifest(doc, guess=_guess(doc.data))
+    if manifest.guess is None:  # nothing plain to go by: the model is asked now
+        manifest.fill(findings, memo)
     return manifest
 
 

@@ -108,7 +108,6 @@ def _render(
             value_of = canonical if not secret else None
             during = both(partial(memo.save, release=False), meanwhile)
             values, done = _check(snapshot, env, value_of, progress, during)
-        memo.save()  # when no workers rendered (else nothing is left to write)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
@@ -117,7 +116,7 @@ def _render(
                             paths=_others(snapshot, env, done))  # fmt: skip
         refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
-        memo.save()  # a refused state's files are parsed already: the next run needs not
+        memo.save()  # if no workers rendered; a refused state's files count too (parsed)
         source.close()
     assert source.revision is not None
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index

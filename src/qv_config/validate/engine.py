@@ -27,11 +27,6 @@ if TYPE_CHECKING:
     from qv_config.validate.plaintexts import Plaintexts
 
 
-# How every sops ciphertext starts, as JSON writes it (``rules.secrets.is_ciphertext``): a
-# document whose canonical JSON (made by rendering) has none holds no ciphertext for QV606 to find.
-_CIPHERTEXT = b'"ENC[AES256_GCM,'
-
-
 @dataclass
 class RunState:
     """What one run shares across environments: schemas, today, counters, and the Config
@@ -167,7 +162,7 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
         patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):
         issues += func(doc.data, patterns)
-    if run.encrypted is not None and (doc.json is None or _CIPHERTEXT in doc.json):
+    if run.encrypted is not None:
         extra += stray_ciphertexts(doc, run.encrypted)
     return issues, extra
 

@@ -75,10 +75,13 @@ STRAY_CIPHERTEXT = "QV606"
 _NEEDLE = b'"ENC[AES256_GCM,'
 
 
-def _may_hold_ciphertext(data: Any) -> bool:
-    """A cheap first look (one C serialisation) before walking a document value by value."""
+def _may_hold_ciphertext(doc: RenderedDoc) -> bool:
+    """A cheap first look before walking a document value by value: its canonical JSON, as
+    rendering made it, or one C serialisation."""
+    if doc.json is not None:
+        return _NEEDLE in doc.json
     try:
-        return _NEEDLE in orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        return _NEEDLE in orjson.dumps(doc.data, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # a value orjson cannot write (e.g. an int beyond 64 bits): walk it
         return True
 
@@ -98,7 +101,7 @@ def _ciphertext_paths(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple
 def stray_ciphertexts(doc: RenderedDoc, encrypted: Collection[str]) -> list[Finding]:
     """QV606 for each sops ciphertext of ``doc`` set by a file that is not ``encrypted``
     (has no ``sops:`` block): nothing decrypts it, so it is not a secret but text."""
-    if not _may_hold_ciphertext(doc.data):
+    if not _may_hold_ciphertext(doc):
         return []
     from qv_config.validate.engine import to_finding
 
