@@ -211,11 +211,7 @@ class ConfigClient:
     def accept(self, snapshot: Snapshot) -> None:
         old = self._snapshot
         was_stale = self.stale
-        with self._lock:
-            self._snapshot = snapshot  # the swap: one reference, atomic for every reader
-            self._refusing = ""
-            self._updates["applied"] += 1
-        self._ready.set()
+        # Log before the swap: whoever sees the new state (or staleness) finds its log line.
         log.info(
             "qv client %s: serving revision %s (digest %s) from %s",
             self.env,
@@ -225,6 +221,11 @@ class ConfigClient:
         )
         for warning in getattr(snapshot.flags, "warnings", ()):  # evaluates, but not as meant
             log.warning("qv client %s: flag %s", self.env, warning)
+        with self._lock:
+            self._snapshot = snapshot  # the swap: one reference, atomic for every reader
+            self._refusing = ""
+            self._updates["applied"] += 1
+        self._ready.set()
         changed = old.changed_keys(snapshot) if old.meta is not None else ()
         self._notify(Update("updated", snapshot.revision, snapshot.digest, old.revision, changed))
         if was_stale and not self.stale:
@@ -232,18 +233,17 @@ class ConfigClient:
 
     def refuse(self, reason: str) -> None:
         first = not self._refusing
+        served = self._snapshot.revision[:12] or "nothing (not ready)"
+        log.warning("qv client %s: refused a state: %s; serving %s", self.env, reason, served)
         with self._lock:
             self._refusing = reason
             self._updates["refused"] += 1
-        served = self._snapshot.revision[:12] or "nothing (not ready)"
-        log.warning("qv client %s: refused a state: %s; serving %s", self.env, reason, served)
         if first and not self._unreachable:
             self._status("stale", reason)
 
     def unreachable(self, error: StoreError) -> None:
         if self._unreachable:
             return  # one line per outage, not one per retry
-        self._unreachable = str(error)
         served = self._snapshot.revision[:12] or "nothing (not ready)"
         log.warning(
             "qv client %s: the store is unreachable (%s); serving %s, stale, until it answers",
@@ -251,14 +251,15 @@ class ConfigClient:
             error,
             served,
         )
+        self._unreachable = str(error)
         if not self._refusing:
             self._status("stale", str(error))
 
     def reached(self) -> None:
         if not self._unreachable:
             return
-        self._unreachable = ""
         log.info("qv client %s: the store %s answers again", self.env, self.url.display)
+        self._unreachable = ""
         if not self.stale:
             self._status("fresh")
 
