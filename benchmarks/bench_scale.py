@@ -9,7 +9,10 @@ processes: ``validate`` cold (no ``.qv/``), warm (unchanged), one Config value c
 again with nothing changed; ``drift --env dev``. Memory is the peak of the PSS
 (proportional set size) *summed over the whole process tree* — forked workers included, each
 shared page counted once — sampled every 10 ms with psutil; one process's peak RSS hides
-workers and double-counts what they share. Times are medians, with the range of the runs.
+workers and double-counts what they share. Times are medians, with the range of the runs, of
+runs that nothing samples: reading every process's smaps every 10 ms costs CPU, and on two
+cores that CPU comes out of qv's (a first sync at 50,000 measured ~0.5–2 s slower sampled).
+The memory figure comes from one more run of the same scenario, sampled.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,6 +51,15 @@ class Sample:
     pss_mb: float
     returncode: int
     stderr: str
+
+
+def timed(cmd: Sequence[str]) -> Sample:
+    """Run ``cmd`` unobserved; its wall time (no memory figure)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        list(cmd), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    return Sample(time.perf_counter() - start, 0.0, proc.returncode, proc.stderr)
 
 
 def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -138,7 +150,8 @@ def run_size(docs: int, repeat: int, only: str, qv: Sequence[str]) -> list[str]:
     for name, prepare in scenarios(qv, repo).items():
         if only and only not in name:
             continue
-        samples = [measure(prepare(step)) for step in range(1, repeat + 1)]
+        samples = [timed(prepare(step)) for step in range(1, repeat + 1)]
+        samples.append(replace(measure(prepare(repeat + 1)), seconds=-1.0))  # memory only
         rows.append(_row(docs, name, samples))
         print(rows[-1], flush=True)
     subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=True)
@@ -149,7 +162,7 @@ def _row(docs: int, name: str, samples: list[Sample]) -> str:
     bad = [s for s in samples if s.returncode != 0]
     if bad:
         return f"| {docs:,} | {name} | exit {bad[0].returncode}: {bad[0].stderr.strip()[-80:]} | |"
-    secs = sorted(s.seconds for s in samples)
+    secs = sorted(s.seconds for s in samples if s.seconds >= 0)
     pss = max(s.pss_mb for s in samples)
     median = statistics.median(secs)
     spread = f"{secs[0]:.2f}–{secs[-1]:.2f}" if len(secs) > 1 else f"{secs[0]:.2f}"
