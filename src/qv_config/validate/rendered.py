@@ -99,18 +99,28 @@ def _in_workers(
         job = partial(_worker, snapshot, state, replace(run, tick=counter.add), spools)
         meanwhile, run.meanwhile = run.meanwhile, None  # once
         waiting = counter.reporter(run.tick)
-        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile)
-        if any(blob is None for blob in sent):
+        received = partial(_received, spools)
+        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile, received)
+        if any(got is None for got in sent):
             return None
-        done = [marshal.loads(blob) for blob in sent]
-        names = [set(part[-1]) for part in done]
+        names = [set(part[-1]) for part, _ in sent]
         if sum(map(len, names)) != len(set().union(*names)):
             return None  # a (kind, name) in two parts: one renderer must see both (QV220)
         found: dict[Finding, None] = {}
-        for part, spool in zip(done, spools, strict=True):
+        for part, values in sent:  # in the parts' order, whichever ended first
             found.update(dict.fromkeys(_take(state, run, part)))
-            state.values.update(_unspool(spool))
+            state.values.update(values)
         return tuple(sorted(found, key=Finding.sort_key))
+
+
+def _received(
+    spools: list[IO[bytes]], number: int, blob: bytes | None
+) -> tuple[tuple[Any, ...], dict[str, bytes]] | None:
+    """A worker's part and values, decoded as soon as it is done (the other workers still
+    run); None when it could not send them."""
+    if blob is None:
+        return None
+    return marshal.loads(blob), _unspool(spools[number])
 
 
 def warm() -> None:
