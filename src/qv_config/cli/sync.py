@@ -79,7 +79,7 @@ def sync_command(
     from qv_config.gate.apply import SyncRequest
     from qv_config.names import check_env
     from qv_config.repo import find_root
-    from qv_config.store import open_store, report
+    from qv_config.store import open_store
     from qv_config.store.layout import whoami
     from qv_config.store.source import store_url_for
 
@@ -96,6 +96,8 @@ def sync_command(
         drifted = () if heal or result.old is None else _drifted(target, env)
     finally:
         target.close()
+    from qv_config.store import report  # here: imported while the workers rendered (_prepare)
+
     shown = target.url.display
     show(
         fmt,
