@@ -133,8 +133,6 @@ def _sync(
     root: Path, target: Store, env: str, rev: str, req: SyncRequest, progress: Progress
 ) -> ApplyResult:
     from qv_config.gate.apply import gated_apply
-    from qv_config.later import Later
-    from qv_config.repo.prefetch import worth_it
     from qv_config.store.apply import unchanged_inputs
     from qv_config.store.desiredcache import input_key, stamp
     from qv_config.store.source import render_desired
@@ -145,13 +143,10 @@ def _sync(
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.
-    with Later() as later:  # the caches for the next run: written by a child while this applies
-        desired = render_desired(
-            root, env, rev, cache_root=root, resolved=resolved, progress=progress,
-            meanwhile=_prepare, later=later,
-        )  # fmt: skip
-        with later.meanwhile(fork=worth_it(list(desired.values))):  # thousands: ~0.08 s
-            return gated_apply(root, target, desired, req)
+    desired = render_desired(
+        root, env, rev, cache_root=root, resolved=resolved, progress=progress, meanwhile=_prepare
+    )
+    return gated_apply(root, target, desired, req)
 
 
 def _prepare() -> None:

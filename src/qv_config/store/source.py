@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qv_config.errors import StateRefused
-from qv_config.later import AT_ONCE, Later
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.store.types import DesiredState
 
@@ -34,7 +33,6 @@ def render_desired(
     resolved: InputKey | None = None,
     progress: Progress = NO_PROGRESS,
     meanwhile: Callable[[], None] | None = None,
-    later: Later = AT_ONCE,
 ) -> DesiredState:
     """Render ``env`` at ``rev``; with ``check``, refuse when validation reports errors.
 
@@ -44,18 +42,17 @@ def render_desired(
     checkout is then warm for this revision), except for environments with encrypted files.
     ``resolved``: the input key of ``rev`` when the caller has it already; ``progress`` hears
     of the documents validated; ``meanwhile``: the caller's own work, done while forked workers
-    render (if they do); ``later``: where the caches that serve the next run are written
-    (``qv sync``: while it applies).
+    render (if they do).
     """
     from qv_config.store import desiredcache as dc
 
     resolved = resolved or dc.input_key(root, env, rev)
-    state, secret = _render(root, env, rev, check, progress, meanwhile, later)
+    state, secret = _render(root, env, rev, check, progress, meanwhile)
     if not _same_commit(resolved, state):
         return state  # the branch moved between the two reads: no stamp rather than a wrong one
     assert resolved is not None
     if cache_root is not None:
-        later.add(partial(_remember, cache_root, resolved.key, state, secret))
+        _remember(cache_root, resolved.key, state, secret)
     return replace(state, inputs=dc.stamp(env, resolved.key))
 
 
@@ -78,7 +75,6 @@ def _render(
     check: bool,
     progress: Progress = NO_PROGRESS,
     meanwhile: Callable[[], None] | None = None,
-    later: Later = AT_ONCE,
 ) -> tuple[DesiredState, bool]:
     """The desired state, and whether it was rendered from SOPS-encrypted (decrypted) files.
 
@@ -110,7 +106,7 @@ def _render(
         if check:  # the values of what validation renders are taken (unless decrypted later)
             value_of = canonical if not secret else None
             during = both(partial(memo.save, release=False), meanwhile)
-            values, done = _check(snapshot, env, value_of, progress, during, later)
+            values, done = _check(snapshot, env, value_of, progress, during)
         # The store holds plaintext: decrypt (SOPS_AGE_KEY_FILE) after validation, in memory only.
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
@@ -179,7 +175,6 @@ def _check(
     value_of: Callable[[RenderedDoc], bytes] | None = None,
     progress: Progress = NO_PROGRESS,
     meanwhile: Callable[[], None] | None = None,
-    later: Later = AT_ONCE,
 ) -> tuple[dict[str, bytes], set[str]]:
     """Validate ``env``; with ``value_of``, the value of each document validation rendered
     (and their main paths). Refuses (``StateRefused``) when it reports errors. ``meanwhile``:
@@ -188,7 +183,7 @@ def _check(
     from qv_config.validate.api import validate_checked
 
     checked = validate_checked(
-        snapshot, [env], (), True, progress, value_of=value_of, meanwhile=meanwhile, later=later
+        snapshot, [env], (), True, progress, value_of=value_of, meanwhile=meanwhile
     )
     result = checked.result
     if result.ok:

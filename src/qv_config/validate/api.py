@@ -7,14 +7,12 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 from typing import TYPE_CHECKING
 
 from qv_config.cache.results import Damaged, Documents, EnvMemo, Results
 from qv_config.cache.templates import TemplateValues
 from qv_config.errors import UsageError
 from qv_config.findings import Finding
-from qv_config.later import AT_ONCE, Later
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.validate.engine import RunState, check_document, check_environment
 from qv_config.validate.incremental import EnvPlan, check_env, plan_env
@@ -133,11 +131,9 @@ def _check_envs(
     results: Results,
     progress: Progress,
     values: tuple[dict[str, bytes], set[str]],
-    later: Later = AT_ONCE,
 ) -> dict[str, tuple[list[Finding], Documents, str]]:
     """Findings, documents and memo id per environment: from the memo when nothing an
-    environment is built from changed, else checked again (rendering only what changed); the
-    memos written through ``later``."""
+    environment is built from changed, else checked again (rendering only what changed)."""
     shared = _shared_signature(snapshot, run) if results.enabled else ""
     out = {}
     plans = []
@@ -158,8 +154,7 @@ def _check_envs(
         for plan, signature in plans:
             outcome = check_env(snapshot, plan, run)
             outcome.row.signature, outcome.row.schema_reads = signature, run.schemas.reads()
-            row, documents, shards = outcome.row, outcome.documents, outcome.shards
-            later.add(partial(results.put, plan.env, row, documents, shards, plan.old))
+            results.put(plan.env, outcome.row, outcome.documents, outcome.shards, plan.old)
             values[0].update(outcome.values)
             values[1].update(outcome.rendered)
             snapshot.release_values()  # the next environment decodes what it renders
@@ -257,12 +252,10 @@ def validate_checked(
     today: date | None = None,
     value_of: Callable[[RenderedDoc], bytes] | None = None,
     meanwhile: Callable[[], None] | None = None,
-    later: Later = AT_ONCE,
 ) -> Checked:
     """``validate``, and what ``validate.worktree`` keeps of it; with ``value_of``, the value
     of each document it rendered (those the memo answered for were not). ``meanwhile``: done
-    once while forked workers render, if they do (``RunState.meanwhile``). ``later``: where
-    the memos are written (``qv sync``: while it applies)."""
+    once while forked workers render, if they do (``RunState.meanwhile``)."""
     names = select_envs(snapshot, envs)
     prefixes = _normalise(paths)
     _check_paths(snapshot, prefixes)
@@ -276,14 +269,14 @@ def validate_checked(
     gc.disable()
     values: tuple[dict[str, bytes], set[str]] = ({}, set())
     try:
-        checked = _check_envs(snapshot, names, run, results, progress, values, later)
+        checked = _check_envs(snapshot, names, run, results, progress, values)
     finally:
         if enabled:
             gc.enable()
     for check in stage_functions("files"):  # whole-snapshot rules (secrets: QV602–QV605)
         findings += check(snapshot, names)
-    later.add(partial(results.save, keep=snapshot.env_names))  # an --env run keeps the others'
-    later.add(run.templates.save)
+    results.save(keep=snapshot.env_names)  # an --env run keeps the others' memos
+    run.templates.save()
     for found, _, _ in checked.values():
         findings += found
     documents = {env: docs for env, (_, docs, _) in checked.items()}
