@@ -1,6 +1,8 @@
-"""``git ls-tree -z`` output is decoded at once (``repo.git._parse_ls_tree``): every entry comes
-out as decoding it alone gives, whatever bytes its path holds (invalid UTF-8, tabs, spaces),
-and a real listing through Git names the same files."""
+"""The listing of a large tree, made cheaper: ``git ls-tree -z`` output is decoded at once
+(``repo.git._parse_ls_tree``), every entry as decoding it alone gives whatever bytes its path
+holds (invalid UTF-8, tabs, spaces), and a real listing through Git names the same files; the
+files of the environments asked for are kept by prefix (``repo.snapshot._in_envs``) exactly as
+the test of each path's folder name kept them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qv_config.repo.git import GitSource, _parse_ls_tree
+from qv_config.repo.snapshot import _in_envs
 
 
 def _one_by_one(out: bytes, prefix: str) -> list[tuple[str, str, str]]:
@@ -62,3 +65,24 @@ def test_a_listing_through_git(tmp_path: Path) -> None:
         ["qv.yaml", *(f"strategies/{n}" for n in names if "\t" not in n)]
     )
     assert list(source.problems) == ["strategies/tab\there.yaml"]  # refused by name (QV112)
+
+
+def _kept_one_by_one(path: str, envs: list[str]) -> bool:
+    """The test per path, as it was written first."""
+    if not path.startswith("environments/"):
+        return True
+    return path.split("/", 2)[1] in envs
+
+
+_PARTS = st.sampled_from(["environments", "dev", "prod", "de", "devx", "", "a.yaml", "strategies"])
+
+
+@given(
+    st.lists(st.lists(_PARTS, min_size=1, max_size=4).map("/".join)), st.lists(_PARTS, max_size=3)
+)
+def test_the_environments_files_kept_by_prefix_as_by_folder_name(
+    paths: list[str], envs: list[str]
+) -> None:
+    files = dict.fromkeys(paths, "blob")
+    kept = {path: blob for path, blob in files.items() if _kept_one_by_one(path, envs)}
+    assert _in_envs(files, envs) == kept
