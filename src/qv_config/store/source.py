@@ -111,8 +111,12 @@ def _render(
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
         keep = values.__setitem__
-        found = render_each(snapshot, env, lambda key, doc: keep(key, canonical(doc)),
-                            paths=_others(snapshot, env, done))  # fmt: skip
+        others = _others(snapshot, env, done)
+        # None left (validation gave every value, the Environment document's too, from this
+        # snapshot: nothing was decrypted) renders nothing again: not even the Environment.
+        found = () if others == set() else render_each(
+            snapshot, env, lambda key, doc: keep(key, canonical(doc)), paths=others
+        )  # fmt: skip
         refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
         memo.save()  # if no workers rendered; a refused state's files count too (parsed)
