@@ -120,7 +120,9 @@ def _received(
     run); None when it could not send them."""
     if blob is None:
         return None
-    return marshal.loads(blob), _unspool(spools[number])
+    part = marshal.loads(blob)
+    facts = {k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in part[1].items()}
+    return (part[0], facts, *part[2:]), _unspool(spools[number])
 
 
 def warm() -> None:
@@ -191,10 +193,11 @@ def _plain(value: DocFacts | bytes) -> tuple[Any, ...] | bytes:
 
 
 def _take(state: EnvRun, run: RunState, part: tuple[Any, ...]) -> list[Finding]:
-    """A worker's part, added to ``state``; its renderer's findings."""
+    """A worker's part (its facts made ``DocFacts`` by ``_received``), added to ``state``; its
+    renderer's findings."""
     records, facts, digests, input_keys, documents, unrecorded = part[:6]
     state.records.update(records)
-    state.facts.update({k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in facts.items()})
+    state.facts.update(facts)
     state.digests.update(digests)
     state.input_keys.update(input_keys)
     state.documents.update(documents)
