@@ -107,3 +107,32 @@ def test_meanwhile_runs_once_while_workers_parse(
     serial = load_snapshot(WorkTreeSource(root), use_cache=False, meanwhile=lambda: calls.append(0))
     assert calls == [os.getpid()]
     assert _summary(forked) == _summary(serial)
+
+
+def _slow_first(item: int) -> int:
+    import time
+
+    time.sleep(0.8 if item == 0 else 0.0)  # the first item ends last
+    return item * 10
+
+
+def test_results_are_handed_over_as_each_worker_ends_and_kept_in_order() -> None:
+    """``then`` sees each result as its worker ends (here the later items before the first,
+    which takes longest); the list is in the items' order, holding what ``then`` returned."""
+    seen: list[int] = []
+
+    def then(at: int, result: int) -> tuple[int, int]:
+        seen.append(at)
+        return at, result
+
+    assert prefetch.in_workers(_slow_first, [0, 1, 2], then=then) == [(0, 0), (1, 10), (2, 20)]
+    assert sorted(seen) == [0, 1, 2]
+    assert seen[-1] == 0
+
+
+def test_an_error_in_then_stops_the_workers_and_is_raised() -> None:
+    def then(at: int, result: int) -> int:
+        raise ValueError(f"part {at}")
+
+    with pytest.raises(ValueError, match="part"):
+        prefetch.in_workers(_slow_first, [0, 1, 2], then=then)

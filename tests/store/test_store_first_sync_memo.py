@@ -26,9 +26,10 @@ def _spy(monkeypatch: pytest.MonkeyPatch, memo: Path) -> list[tuple[bool, bool, 
         items: Any,
         waiting: Callable[[], None] | None = None,
         meanwhile: Callable[[], None] | None = None,
+        then: Callable[[int, Any], Any] | None = None,
     ) -> list[Any]:
         before = memo.exists()
-        done = real(job, items, waiting, meanwhile)
+        done = real(job, items, waiting, meanwhile, then)
         calls.append((meanwhile is not None, before, memo.exists()))
         return done
 

@@ -53,8 +53,8 @@ def test_two_workers_give_what_one_process_gives(
     monkeypatch.setattr(
         prefetch,
         "in_workers",
-        lambda job, items, waiting=None, meanwhile=None: (
-            forks.append(1) or real(job, items, waiting, meanwhile)
+        lambda job, items, waiting=None, meanwhile=None, then=None: (
+            forks.append(1) or real(job, items, waiting, meanwhile, then)
         ),
     )
     two = checked(root, monkeypatch, "2")

@@ -74,10 +74,6 @@ class Documents:
         pairs = [(n, m) for n, m in zip(self.names, self.mains, strict=True) if m not in mains]
         return Documents([n for n, _ in pairs], [m for _, m in pairs])
 
-    def add(self, kind: str, name: str, main: str) -> None:
-        self.names.append(f"{kind}\0{name}")
-        self.mains.append(main)
-
 
 class Damaged(Exception):
     """A record of a memo whose row is authentic is missing or fails its MAC: the memo cannot

@@ -42,6 +42,6 @@ def drift_command(
     with using_key_file(key_file):
         result = drift_report(root, env, rev, deployed)
     shown = target.url.display
-    show(fmt, report.drift_text(result, shown), report.drift_json(result, shown))
+    show(fmt, lambda: report.drift_text(result, shown), lambda: report.drift_json(result, shown))
     if result.out_of_band:
         raise typer.Exit(1)

@@ -34,4 +34,4 @@ def history_command(
         entries = target.audit(env, limit)
     finally:
         target.close()
-    show(fmt, report.history_text(env, entries), report.history_json(entries))
+    show(fmt, lambda: report.history_text(env, entries), lambda: report.history_json(entries))

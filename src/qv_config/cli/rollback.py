@@ -49,7 +49,7 @@ def rollback_command(
     finally:
         target.close()
     shown = target.url.display
-    show(fmt, report.apply_text(result, shown), report.apply_json(result, shown))
+    show(fmt, lambda: report.apply_text(result, shown), lambda: report.apply_json(result, shown))
 
 
 def _rollback(

@@ -10,9 +10,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qv_config.yamlio import Limits, YamlError, load_bytes
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import IMapIterator
 
 _MIN_FILES = 2000
 WORKERS = 2
@@ -45,12 +48,15 @@ def in_workers(
     items: Sequence[Any],
     waiting: Callable[[], None] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    then: Callable[[int, Any], Any] | None = None,
 ) -> list[Any]:
     """``job`` of each item, each in a process forked for it (``WORKERS`` at a time: a worker
     holds what one item leaves behind, never what several do). Workers share the parent's
     memory as it was (copy-on-write); what they return must be picklable. ``waiting`` is
     called about ten times a second until they are done (progress); ``meanwhile`` once, when
-    they have started (this process's own work, done while they do theirs)."""
+    they have started (this process's own work, done while they do theirs). ``then(index,
+    result)``, if given, is called here on each result as soon as its worker is done, while the
+    others still run (the last parts leave a core idle), and the list holds what it returns."""
     import multiprocessing
 
     _fix_mmap_threshold()
@@ -58,15 +64,32 @@ def in_workers(
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes=WORKERS, maxtasksperchild=1) as pool:
-            pending = pool.map_async(_call, items, chunksize=1)
+            pending = pool.imap_unordered(_call_at, list(enumerate(items)), chunksize=1)
             if meanwhile is not None:
                 meanwhile()
-            while waiting is not None and not pending.ready():
-                pending.wait(0.1)
+            out: list[Any] = [None] * len(items)
+            for _ in items:
+                at, result = _next(pending, waiting)
+                out[at] = result if then is None else then(at, result)
+            if waiting is not None:
                 waiting()
-            return pending.get()
+            return out
     finally:
         _JOB.clear()
+
+
+def _next(
+    pending: IMapIterator[tuple[int, Any]], waiting: Callable[[], None] | None
+) -> tuple[int, Any]:
+    """The next result to arrive, telling ``waiting`` about ten times a second meanwhile."""
+    import multiprocessing
+
+    while waiting is not None:
+        try:
+            return pending.next(timeout=0.1)
+        except multiprocessing.TimeoutError:
+            waiting()
+    return pending.next()
 
 
 class SharedCount:
@@ -123,6 +146,10 @@ def both(first: Callable[[], None], then: Callable[[], None] | None) -> Callable
 
 def _call(item: Any) -> Any:
     return _JOB[-1](item)
+
+
+def _call_at(pair: tuple[int, Any]) -> tuple[int, Any]:
+    return pair[0], _call(pair[1])
 
 
 ReadMany = Callable[[list[str]], Mapping[str, bytes | None]]

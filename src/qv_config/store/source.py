@@ -82,15 +82,10 @@ def _render(
     state missing a document is still refused (``refuse_errors``): a file that did not load or a
     document that did not render would otherwise drop out of it silently."""
     from qv_config.cache.parse import ParseMemo
-    from qv_config.render.desired import canonical, load_problems, refuse_errors
-    from qv_config.render.engine import render_each
     from qv_config.repo import load_snapshot
     from qv_config.repo.git import GitSource
     from qv_config.repo.prefetch import both
-    from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
     from qv_config.store.desiredcache import STATS
-    from qv_config.store.layout import digest_of, full_hashes
-    from qv_config.validate.rendered import warm
 
     STATS.renders += 1
     source = GitSource(root, rev)
@@ -101,7 +96,11 @@ def _render(
     try:
         # The environment's own folder only (plus templates, bases, schemas): nothing of the
         # other environments is read. Rendering is prepared while workers parse (a cold load).
-        snapshot = load_snapshot(source, envs=[env], meanwhile=warm, memo=memo)
+        snapshot = load_snapshot(source, envs=[env], meanwhile=_warm, memo=memo)
+        from qv_config.render.desired import canonical, load_problems, refuse_errors
+        from qv_config.render.engine import render_each
+        from qv_config.secrets.snapshot import decrypt_snapshot, encrypted_paths
+
         problems = load_problems(snapshot, env)
         secret = bool(encrypted_paths(snapshot, [env]))
         if check:  # the values of what validation renders are taken (unless decrypted later)
@@ -112,16 +111,30 @@ def _render(
         snapshot = decrypt_snapshot(snapshot, envs=[env])
         # Each document as canonical JSON as soon as it is rendered: values are never all held.
         keep = values.__setitem__
-        found = render_each(snapshot, env, lambda key, doc: keep(key, canonical(doc)),
-                            paths=_others(snapshot, env, done))  # fmt: skip
+        others = _others(snapshot, env, done)
+        # None left (validation gave every value, the Environment document's too, from this
+        # snapshot: nothing was decrypted) renders nothing again: not even the Environment.
+        found = () if others == set() else render_each(
+            snapshot, env, lambda key, doc: keep(key, canonical(doc)), paths=others
+        )  # fmt: skip
         refuse_errors([*problems, *found], env)  # a document left out would be deleted
     finally:
         memo.save()  # if no workers rendered; a refused state's files count too (parsed)
         source.close()
     assert source.revision is not None
+    from qv_config.store.layout import digest_of, full_hashes
+
     hashes = full_hashes(values)  # hashed once: for the digest and for the store's hash index
     state = DesiredState(env, source.revision, digest_of(hashes), values, hashes, secret=secret)
     return state, secret
+
+
+def _warm() -> None:
+    """What the render needs, imported and built while the parse workers run (a cold load): not
+    before they are forked (~30 ms of imports that the parse does not need)."""
+    from qv_config.validate.rendered import warm
+
+    warm()
 
 
 def _others(snapshot: Snapshot, env: str, done: set[str]) -> set[str] | None:

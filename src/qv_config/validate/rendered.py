@@ -99,18 +99,30 @@ def _in_workers(
         job = partial(_worker, snapshot, state, replace(run, tick=counter.add), spools)
         meanwhile, run.meanwhile = run.meanwhile, None  # once
         waiting = counter.reporter(run.tick)
-        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile)
-        if any(blob is None for blob in sent):
+        received = partial(_received, spools)
+        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile, received)
+        if any(got is None for got in sent):
             return None
-        done = [marshal.loads(blob) for blob in sent]
-        names = [set(part[-1]) for part in done]
+        names = [set(part[-1]) for part, _ in sent]
         if sum(map(len, names)) != len(set().union(*names)):
             return None  # a (kind, name) in two parts: one renderer must see both (QV220)
         found: dict[Finding, None] = {}
-        for part, spool in zip(done, spools, strict=True):
+        for part, values in sent:  # in the parts' order, whichever ended first
             found.update(dict.fromkeys(_take(state, run, part)))
-            state.values.update(_unspool(spool))
+            state.values.update(values)
         return tuple(sorted(found, key=Finding.sort_key))
+
+
+def _received(
+    spools: list[IO[bytes]], number: int, blob: bytes | None
+) -> tuple[tuple[Any, ...], dict[str, bytes]] | None:
+    """A worker's part and values, decoded as soon as it is done (the other workers still
+    run); None when it could not send them."""
+    if blob is None:
+        return None
+    part = marshal.loads(blob)
+    facts = {k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in part[1].items()}
+    return (part[0], facts, *part[2:]), _unspool(spools[number])
 
 
 def warm() -> None:
@@ -181,10 +193,11 @@ def _plain(value: DocFacts | bytes) -> tuple[Any, ...] | bytes:
 
 
 def _take(state: EnvRun, run: RunState, part: tuple[Any, ...]) -> list[Finding]:
-    """A worker's part, added to ``state``; its renderer's findings."""
+    """A worker's part (its facts made ``DocFacts`` by ``_received``), added to ``state``; its
+    renderer's findings."""
     records, facts, digests, input_keys, documents, unrecorded = part[:6]
     state.records.update(records)
-    state.facts.update({k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in facts.items()})
+    state.facts.update(facts)
     state.digests.update(digests)
     state.input_keys.update(input_keys)
     state.documents.update(documents)
