@@ -107,3 +107,82 @@ def test_meanwhile_runs_once_while_workers_parse(
     serial = load_snapshot(WorkTreeSource(root), use_cache=False, meanwhile=lambda: calls.append(0))
     assert calls == [os.getpid()]
     assert _summary(forked) == _summary(serial)
+
+
+def _committed(root: Path) -> None:
+    import subprocess
+
+    _tree(root)
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "one")):
+        subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+
+
+def test_a_missing_blob_is_an_error_with_or_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob the revision lists but Git does not have (a shallow or damaged clone) is the
+    parent's to report, as when it reads the file itself: never a document left out quietly
+    (``qv sync`` would delete it from the store)."""
+    import subprocess
+
+    from qv_config.errors import GitError
+    from qv_config.repo.git import GitSource
+
+    root = tmp_path / "repo"
+    _committed(root)
+    blob = subprocess.run(
+        ["git", "rev-parse", "HEAD:strategies/tagged.yaml"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("QV_JOBS", jobs)
+        source = GitSource(root, "HEAD")
+        try:
+            with pytest.raises(GitError, match="is missing"):
+                load_snapshot(source, use_cache=False)
+        finally:
+            source.close()
+
+
+def test_workers_give_the_serial_snapshot_of_unusual_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UTF-8 beyond ASCII, a byte order mark, CRLF, an empty file and one of only a comment
+    (each file's value or error as the parent's own load gives it)."""
+    files = {
+        "utf8.yaml": "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: zü}\nspec: {a: é}\n",
+        "bom.yaml": "\ufeffapiVersion: qv/v1\nkind: Strategy\nmetadata: {name: bom}\nspec: {}\n",
+        "crlf.yaml": "apiVersion: qv/v1\r\nkind: Strategy\r\nmetadata: {name: cr}\r\nspec: {}\r\n",
+        "empty.yaml": "",
+        "comment.yaml": "# nothing\n",
+        "list.yaml": "- a\n",
+    }
+
+    def tree(root: Path) -> None:
+        _tree(root)
+        for name, text in files.items():
+            (root / "strategies" / name).write_bytes(text.encode("utf-8"))
+
+    serial_root, parallel_root = tmp_path / "serial", tmp_path / "parallel"
+    tree(serial_root)
+    tree(parallel_root)
+    monkeypatch.setenv("QV_JOBS", "1")
+    serial = load_snapshot(WorkTreeSource(serial_root), use_cache=False)
+    monkeypatch.delenv("QV_JOBS")
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    forked = load_snapshot(WorkTreeSource(parallel_root))
+    assert _summary(forked) == _summary(serial)
+    assert forked.bases["strategies/utf8.yaml"].data["spec"] == {"a": "é"}
+    assert {f.file for f in forked.findings} >= {
+        f"strategies/{n}" for n in ("empty.yaml", "list.yaml")
+    }
