@@ -3,6 +3,7 @@ values, digests, !replace tags, sops blocks kept aside, and every load error as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,15 +37,23 @@ def _summary(snapshot: Snapshot) -> tuple[object, ...]:
     return values, snapshot.findings, dict(snapshot.encrypted)
 
 
-def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tree: Callable[[Path], None] = _tree
+) -> tuple[Snapshot, Snapshot]:
+    """The snapshot of ``tree`` loaded in this process, and loaded in workers (a copy)."""
     serial_root, parallel_root = tmp_path / "serial", tmp_path / "parallel"
-    _tree(serial_root)
-    _tree(parallel_root)
+    tree(serial_root)
+    tree(parallel_root)
     monkeypatch.setenv("QV_JOBS", "1")
     serial = load_snapshot(WorkTreeSource(serial_root), use_cache=False)
     monkeypatch.delenv("QV_JOBS")
     monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
-    forked = load_snapshot(WorkTreeSource(parallel_root))
+    return serial, load_snapshot(WorkTreeSource(parallel_root))
+
+
+def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial, forked = _both(tmp_path, monkeypatch)
+    parallel_root = tmp_path / "parallel"
     assert _summary(forked) == _summary(serial)
     assert {f.code for f in forked.findings} >= {"QV102", "QV107"}
     assert type(forked.bases["strategies/tagged.yaml"].data["spec"]) is ReplaceDict
@@ -173,14 +182,7 @@ def test_workers_give_the_serial_snapshot_of_unusual_bytes(
         for name, text in files.items():
             (root / "strategies" / name).write_bytes(text.encode("utf-8"))
 
-    serial_root, parallel_root = tmp_path / "serial", tmp_path / "parallel"
-    tree(serial_root)
-    tree(parallel_root)
-    monkeypatch.setenv("QV_JOBS", "1")
-    serial = load_snapshot(WorkTreeSource(serial_root), use_cache=False)
-    monkeypatch.delenv("QV_JOBS")
-    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
-    forked = load_snapshot(WorkTreeSource(parallel_root))
+    serial, forked = _both(tmp_path, monkeypatch, tree)
     assert _summary(forked) == _summary(serial)
     assert forked.bases["strategies/utf8.yaml"].data["spec"] == {"a": "é"}
     assert {f.file for f in forked.findings} >= {
