@@ -302,7 +302,7 @@ def _documents(draw: Any) -> str:
 
 
 @given(_documents())
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 def test_lean_equals_the_composer_on_generated_documents(text: str) -> None:
     """Whenever the loop gives a value it is the Composer's (types exact); wherever the
     Composer refuses, the loop abstains. Again with what the first run remembered (keys and
