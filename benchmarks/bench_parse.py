@@ -114,6 +114,10 @@ def _run(repo: Path, env: str, harness: _Harness) -> None:
     from qv_config.store import source
 
     prefetch.in_workers = harness.in_workers  # type: ignore[assignment]
+    if hasattr(prefetch, "forked"):  # the parse workers' own forks (else in_workers)
+        prefetch.forked = lambda job, items, meanwhile: harness.in_workers(  # type: ignore[attr-defined]
+            job, items, meanwhile=meanwhile
+        )
     load = qv_config.repo.load_snapshot
 
     def loaded(*args: Any, **kwargs: Any) -> Any:

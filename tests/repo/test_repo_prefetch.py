@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,3 +189,41 @@ def test_workers_give_the_serial_snapshot_of_unusual_bytes(
     assert {f.file for f in forked.findings} >= {
         f"strategies/{n}" for n in ("empty.yaml", "list.yaml")
     }
+
+
+def test_a_worker_that_fails_leaves_its_files_to_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parse worker that dies (here: its job raises) gives nothing; the parent loads its
+    files itself, to the same snapshot."""
+    real = prefetch._parse_chunk
+
+    def failing(read: Any, limits: Any, paths: list[str]) -> bytes:
+        if "strategies/broken.yaml" in paths:
+            raise RuntimeError("worker lost")
+        return real(read, limits, paths)
+
+    monkeypatch.setattr(prefetch, "_parse_chunk", failing)
+    serial, forked = _both(tmp_path, monkeypatch)
+    assert _summary(forked) == _summary(serial)
+
+
+def test_an_interrupted_parent_stops_its_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What interrupts this process while its workers run (^C) ends them: none is left
+    running or unreaped."""
+    import os
+    import time
+
+    def slow(item: int) -> bytes:
+        time.sleep(60)
+        return b""
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        prefetch.forked(slow, [1, 2], interrupted)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left

@@ -5,12 +5,14 @@ sent back as marshal blobs, errors as data: every problem is still the parent's 
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from qv_config.yamlio import Limits, YamlError
 from qv_config.yamlio.loader import value_of
@@ -138,11 +140,67 @@ def prefetch(
     """Read (``read``: a chunk of paths -> their bytes, called in the worker) and parse
     ``paths`` in forked workers. ``meanwhile``: as ``in_workers``."""
     chunks = [list(paths[start::WORKERS]) for start in range(WORKERS)]
-    results = in_workers(partial(_parse_chunk, read, limits), chunks, meanwhile=meanwhile)
+    results = forked(partial(_parse_chunk, read, limits), chunks, meanwhile)
     out = Prefetched.none()
     for chunk, blob in zip(chunks, results, strict=True):
-        _unpack(chunk, marshal.loads(blob), out)
+        if blob is not None:  # else its files are the parent's to load, as without workers
+            _unpack(chunk, marshal.loads(blob), out)
     return out
+
+
+def forked(
+    job: Callable[[Any], bytes], items: Sequence[Any], meanwhile: Callable[[], None] | None
+) -> list[bytes | None]:
+    """``job`` of each item, all at once, each in a process forked for it that writes its bytes
+    to an unnamed file (None: that process failed). Two bare forks, not ``in_workers``' pool:
+    no pickled parts, no ~13 MB through pipes, no replacement forked for a worker that ends
+    (~10 ms of this process's CPU, ~20 ms of wall time). ``meanwhile``: as ``in_workers``."""
+    import tempfile
+
+    _fix_mmap_threshold()
+    with contextlib.ExitStack() as files:
+        spools = [files.enter_context(tempfile.TemporaryFile()) for _ in items]
+        children = [_fork(job, item, spool) for item, spool in zip(items, spools, strict=True)]
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            done = [_ended(child) for child in children]
+        finally:
+            for child in children:  # only if this process was interrupted
+                _stop(child)
+        return [_spooled(spool) if ok else None for ok, spool in zip(done, spools, strict=True)]
+
+
+def _fork(job: Callable[[Any], bytes], item: Any, spool: IO[bytes]) -> list[int]:
+    """A child doing ``job(item)`` into ``spool``: [its pid] (emptied once it is reaped)."""
+    pid = os.fork()
+    if pid:
+        return [pid]
+    code = 1
+    try:
+        spool.write(job(item))
+        spool.flush()
+        code = 0
+    finally:  # whatever happened (an error, ^C): this copy of the parent ends here
+        os._exit(code)
+
+
+def _ended(child: list[int]) -> bool:
+    """Wait for ``child`` to end; whether it did its job."""
+    _, status = os.waitpid(child[0], 0)
+    child.clear()
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _stop(child: list[int]) -> None:
+    if child:
+        os.kill(child[0], signal.SIGTERM)
+        os.waitpid(child[0], 0)
+
+
+def _spooled(spool: IO[bytes]) -> bytes:
+    spool.seek(0)
+    return spool.read()
 
 
 def _unpack(chunk: list[str], found: Found, out: Prefetched) -> None:
