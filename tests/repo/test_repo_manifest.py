@@ -48,9 +48,9 @@ def _spied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     """Events: ("fork", _) per worker run, ("model", whether workers were running)."""
     events: list[tuple[str, bool]] = []
     running = [False]
-    real_workers, real_validate = prefetch.in_workers, manifest._validate
+    real_workers, real_validate = prefetch.forked, manifest._validate
 
-    def in_workers(*args: Any, **kwargs: Any) -> Any:
+    def forked(*args: Any, **kwargs: Any) -> Any:
         events.append(("fork", True))
         running[0] = True
         try:
@@ -62,7 +62,7 @@ def _spied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
         events.append(("model", running[0]))
         return real_validate(*args)
 
-    monkeypatch.setattr(prefetch, "in_workers", in_workers)
+    monkeypatch.setattr(prefetch, "forked", forked)
     monkeypatch.setattr(manifest, "_validate", validate)
     return events
 

@@ -3,7 +3,9 @@ values, digests, !replace tags, sops blocks kept aside, and every load error as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,15 +38,23 @@ def _summary(snapshot: Snapshot) -> tuple[object, ...]:
     return values, snapshot.findings, dict(snapshot.encrypted)
 
 
-def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tree: Callable[[Path], None] = _tree
+) -> tuple[Snapshot, Snapshot]:
+    """The snapshot of ``tree`` loaded in this process, and loaded in workers (a copy)."""
     serial_root, parallel_root = tmp_path / "serial", tmp_path / "parallel"
-    _tree(serial_root)
-    _tree(parallel_root)
+    tree(serial_root)
+    tree(parallel_root)
     monkeypatch.setenv("QV_JOBS", "1")
     serial = load_snapshot(WorkTreeSource(serial_root), use_cache=False)
     monkeypatch.delenv("QV_JOBS")
     monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
-    forked = load_snapshot(WorkTreeSource(parallel_root))
+    return serial, load_snapshot(WorkTreeSource(parallel_root))
+
+
+def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial, forked = _both(tmp_path, monkeypatch)
+    parallel_root = tmp_path / "parallel"
     assert _summary(forked) == _summary(serial)
     assert {f.code for f in forked.findings} >= {"QV102", "QV107"}
     assert type(forked.bases["strategies/tagged.yaml"].data["spec"]) is ReplaceDict
@@ -136,3 +146,113 @@ def test_an_error_in_then_stops_the_workers_and_is_raised() -> None:
 
     with pytest.raises(ValueError, match="part"):
         prefetch.in_workers(_slow_first, [0, 1, 2], then=then)
+
+
+def _committed(root: Path) -> None:
+    import subprocess
+
+    _tree(root)
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "one")):
+        subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+
+
+def test_a_missing_blob_is_an_error_with_or_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob the revision lists but Git does not have (a shallow or damaged clone) is the
+    parent's to report, as when it reads the file itself: never a document left out quietly
+    (``qv sync`` would delete it from the store)."""
+    import subprocess
+
+    from qv_config.errors import GitError
+    from qv_config.repo.git import GitSource
+
+    root = tmp_path / "repo"
+    _committed(root)
+    blob = subprocess.run(
+        ["git", "rev-parse", "HEAD:strategies/tagged.yaml"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    monkeypatch.setattr(prefetch, "_MIN_FILES", 0)
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("QV_JOBS", jobs)
+        source = GitSource(root, "HEAD")
+        try:
+            with pytest.raises(GitError, match="is missing"):
+                load_snapshot(source, use_cache=False)
+        finally:
+            source.close()
+
+
+def test_workers_give_the_serial_snapshot_of_unusual_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UTF-8 beyond ASCII, a byte order mark, CRLF, an empty file and one of only a comment
+    (each file's value or error as the parent's own load gives it)."""
+    files = {
+        "utf8.yaml": "apiVersion: qv/v1\nkind: Strategy\nmetadata: {name: zü}\nspec: {a: é}\n",
+        "bom.yaml": "\ufeffapiVersion: qv/v1\nkind: Strategy\nmetadata: {name: bom}\nspec: {}\n",
+        "crlf.yaml": "apiVersion: qv/v1\r\nkind: Strategy\r\nmetadata: {name: cr}\r\nspec: {}\r\n",
+        "empty.yaml": "",
+        "comment.yaml": "# nothing\n",
+        "list.yaml": "- a\n",
+    }
+
+    def tree(root: Path) -> None:
+        _tree(root)
+        for name, text in files.items():
+            (root / "strategies" / name).write_bytes(text.encode("utf-8"))
+
+    serial, forked = _both(tmp_path, monkeypatch, tree)
+    assert _summary(forked) == _summary(serial)
+    assert forked.bases["strategies/utf8.yaml"].data["spec"] == {"a": "é"}
+    assert {f.file for f in forked.findings} >= {
+        f"strategies/{n}" for n in ("empty.yaml", "list.yaml")
+    }
+
+
+def test_a_worker_that_fails_leaves_its_files_to_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parse worker that dies (here: its job raises) gives nothing; the parent loads its
+    files itself, to the same snapshot."""
+    real = prefetch._parse_chunk
+
+    def failing(read: Any, limits: Any, paths: list[str]) -> bytes:
+        if "strategies/broken.yaml" in paths:
+            raise RuntimeError("worker lost")
+        return real(read, limits, paths)
+
+    monkeypatch.setattr(prefetch, "_parse_chunk", failing)
+    serial, forked = _both(tmp_path, monkeypatch)
+    assert _summary(forked) == _summary(serial)
+
+
+def test_an_interrupted_parent_stops_its_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What interrupts this process while its workers run (^C) ends them: none is left
+    running or unreaped."""
+    import os
+    import time
+
+    def slow(item: int) -> bytes:
+        time.sleep(60)
+        return b""
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        prefetch.forked(slow, [1, 2], interrupted)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left

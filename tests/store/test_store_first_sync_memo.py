@@ -33,7 +33,11 @@ def _spy(monkeypatch: pytest.MonkeyPatch, memo: Path) -> list[tuple[bool, bool, 
         calls.append((meanwhile is not None, before, memo.exists()))
         return done
 
+    def forked(job: Any, items: Any, meanwhile: Callable[[], None] | None) -> list[Any]:
+        return in_workers(job, items, meanwhile=meanwhile)
+
     monkeypatch.setattr(prefetch, "in_workers", in_workers)
+    monkeypatch.setattr(prefetch, "forked", forked)  # the parse workers' own forks
     return calls
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qv_config.yamlio import Limits, YamlError, lean, load_bytes, strict
 
@@ -237,3 +239,145 @@ def test_load_bytes_agrees_with_strict_everywhere() -> None:
 )
 def test_an_empty_block_at_the_end_of_a_file_is_yaml_1_2(text: str, value: str) -> None:
     assert load_bytes("t.yaml", text.encode()).data["a"] == value
+
+
+# -- generated documents (hypothesis): the loop and the Composer agree on every text ----------
+
+_PLAIN_KEYS = ["a", "b", "c", "d", "e", "name", "k1", "x y", "'q'", '"Q"', "é"]
+_ODD_KEYS = ["'a'", '"b"', "1", "null", "~", "<<", "'<<'", "true", "1.5", "0x1F", '""']
+_KEYS = st.sampled_from(_PLAIN_KEYS * 40 + _ODD_KEYS)
+_FLOW_SAFE = [s for s in TRICKY if not any(c in s for c in ",[]{}:#\n") and s.strip() == s]
+_SCALARS = st.sampled_from(_FLOW_SAFE * 6 + TRICKY + ["a", "x", "1", "2.5", "'<<'", '"a"'] * 4)
+_DECORATION = st.sampled_from([""] * 80 + ["&x ", "!replace ", "!t ", "!!str ", "&y "])
+
+
+def _flow(node: Any) -> str:
+    if isinstance(node, dict):
+        return "{" + ", ".join(f"{k[1:]}: {_flow(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list):
+        return "[" + ", ".join(_flow(item) for item in node) + "]"
+    return str(node)
+
+
+def _block(node: dict[str, Any], pad: str) -> str:
+    """Keys come with a first letter: ``f`` writes the value in flow style."""
+    lines = []
+    for key, value in node.items():
+        flow, name = key[0] == "f", key[1:]
+        if isinstance(value, dict) and value and not flow:
+            lines.append(f"{pad}{name}:\n{_block(value, pad + '  ')}")
+        elif isinstance(value, list) and value and not flow:
+            items = "".join(f"{pad}- {_flow(item)}\n" for item in value)
+            lines.append(f"{pad}{name}:\n{items}")
+        else:
+            lines.append(f"{pad}{name}: {_flow(value)}\n")
+    return "".join(lines)
+
+
+def _decorated(draw: Any, node: Any) -> Any:
+    """``node`` with an anchor or a tag sometimes, or an alias (as text of the flow form)."""
+    if isinstance(node, dict | list):
+        return node
+    return draw(st.sampled_from([draw(_DECORATION) + node] * 80 + ["*x"]))
+
+
+@st.composite
+def _documents(draw: Any) -> str:
+    keys = st.tuples(st.sampled_from("fbb"), _KEYS).map("".join)
+    tree = st.recursive(
+        _SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
+        max_leaves=12,
+    )
+    root = draw(st.dictionaries(keys, tree, min_size=1, max_size=4))
+
+    def decorate(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: decorate(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [decorate(item) for item in node]
+        return _decorated(draw, node)
+
+    return _block(decorate(root), "")
+
+
+@given(_documents())
+@settings(max_examples=600, deadline=None)
+def test_lean_equals_the_composer_on_generated_documents(text: str) -> None:
+    """Whenever the loop gives a value it is the Composer's (types exact); wherever the
+    Composer refuses, the loop abstains. Again with what the first run remembered (keys and
+    numbers met before), and with nothing remembered."""
+    expected = _strict(text)
+    for _ in range(2):
+        value = lean.lean(text.encode())
+        if value is not lean.ABSTAIN:
+            assert not isinstance(expected, YamlError), (
+                f"lean accepted what strict refuses: {text!r}"
+            )
+            assert same(value, expected), f"{text!r}: lean {value!r} != composer {expected!r}"
+
+
+def test_what_the_loop_remembers_changes_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _corpus()
+    first = [lean.lean(text.encode()) for text in texts]
+    again = [lean.lean(text.encode()) for text in texts]  # keys and numbers remembered
+    monkeypatch.setattr(lean, "_KEYS", {})
+    monkeypatch.setattr(lean, "_RESOLVED", dict(lean.CONSTANTS))
+    monkeypatch.setattr(lean, "_MAX_KEYS", 0)
+    monkeypatch.setattr(lean, "_MAX_RESOLVED", 0)
+    bare = [lean.lean(text.encode()) for text in texts]  # nothing remembered
+    for text, a, b, c in zip(texts, first, again, bare, strict=True):
+        assert (a is lean.ABSTAIN) == (b is lean.ABSTAIN) == (c is lean.ABSTAIN), text
+        if a is not lean.ABSTAIN:
+            assert same(a, b), text
+            assert same(a, c), text
+    assert "1e6" not in lean._RESOLVED
+    assert "k" not in lean._KEYS
+
+
+@pytest.mark.parametrize("depth", [298, 299, 300, 301])
+def test_nesting_at_the_limit(depth: int) -> None:
+    """The loop takes a document up to ``MAX_DEPTH`` containers deep (the root is one) and
+    abstains beyond; the Composer decides there (QV101)."""
+    for opening in (
+        "k: " + "[" * (depth - 1) + "]" * (depth - 1),
+        "k: " + "{a: " * (depth - 1) + "1" + "}" * (depth - 1),
+    ):
+        value, expected = lean.lean(opening.encode()), _strict(opening)
+        if depth <= lean.MAX_DEPTH:
+            assert value is not lean.ABSTAIN
+            assert same(value, expected)
+        else:
+            assert value is lean.ABSTAIN
+            assert isinstance(expected, YamlError)
+            assert expected.code == "QV101"
+
+
+def test_value_of_is_load_bytes_without_the_document() -> None:
+    """The parse workers' entry: the same digest and value, or the same error (code, message,
+    position), checked in the same order (size, UTF-8, YAML)."""
+    from qv_config.yamlio.loader import value_of
+
+    limits = Limits(max_file_bytes=64)
+    texts = [t.encode() for t in _corpus()]
+    texts += [
+        b"\xef\xbb\xbfk: v\n",
+        b"k: caf\xc3\xa9\n",
+        b"k: caf\xe9\n",
+        b"k: [\xe9\n",
+        b"a: 1\na: 2\n",
+    ]
+    texts += [b"k: " + b"x" * 70 + b"\n", b"k: [" + b"\xe9" * 70, b"\xef\xbb\xbf", b""]
+    for data in texts:
+        try:
+            doc = load_bytes("t.yaml", data, limits=limits)
+        except YamlError as err:
+            expected = (err.code, err.detail, err.mark)
+        else:
+            digest, value = value_of("t.yaml", data, limits)
+            assert digest == doc.digest, data
+            assert same(value, doc.data), data
+            continue
+        with pytest.raises(YamlError) as info:
+            value_of("t.yaml", data, limits)
+        assert (info.value.code, info.value.detail, info.value.mark) == expected, data

@@ -25,6 +25,7 @@ class ParseMemo:
         self._paths = (folder / "parse.qvc", folder / "blobs.qvc") if folder else None
         self._seal = sealer(root, "parse.qvc"), sealer(root, "blobs.qvc")
         self._values = pack.Pack.open(self._paths[0], self._seal[0]) if self._paths else pack.Pack()
+        self._stored = len(self._values) > 0  # (kept with _values)
         self.settings = ""  # the YAML limits of qv.yaml, set once it is read
         self.complete = False  # this run loads the whole work tree (see save)
         self._blobs: dict[str, str] | None = None  # read on first use
@@ -52,6 +53,16 @@ class ParseMemo:
         self._used.update(found.values())
         return found
 
+    def known_blobs(self, blobs: dict[str, str]) -> dict[str, str]:
+        """``known_blob`` of each path -> Git blob id of ``blobs``: path -> digest of those
+        known (asked at once: a revision's load asks of thousands)."""
+        ids = self._blob_map()  # (first: it reads the settings they were kept under)
+        ids = ids if self.settings == self._old_settings else {}
+        found = {path: digest for path, blob in blobs.items() if (digest := ids.get(blob))}
+        kept = self.kept(found) if found else found
+        self._new_blobs.update((blobs[path], digest) for path, digest in kept.items())
+        return kept
+
     def known_blob(self, blob_id: str) -> str | None:
         """The digest of Git blob ``blob_id`` when a run read it and its value is kept."""
         blobs = self._blob_map()
@@ -75,7 +86,7 @@ class ParseMemo:
     def put(self, digest: str, blob: bytes) -> None:
         """Keep a value encoded (in memory, even when nothing is written: a document can then
         let go of its decoded value and get it back)."""
-        if digest in self._values:
+        if self._stored and digest in self._values:  # (a first run: nothing stored)
             self._used.add(digest)  # the run relies on it: a rewrite keeps it
         else:
             self._fresh[digest] = blob
@@ -126,6 +137,7 @@ class ParseMemo:
             # 50,000 files) leave memory, and workers forked later do not copy them. Every
             # step leaves each value reachable (a worker may be forked at any of them).
             old, self._values = self._values, pack.Pack.open(self._paths[0], self._seal[0])
+            self._stored = len(self._values) > 0
             old.close()
             self._held = {} if release else {**self._held, **self._fresh}
             self._fresh = {}

@@ -105,7 +105,9 @@ class EnvMemo:
 
     def records(self, mains: Iterable[str] = ()) -> dict[str, DocRecord]:
         """The records of ``mains`` that exist."""
-        out = {}
+        out: dict[str, DocRecord] = {}
+        if self.row is None:  # no memo (a first run): no record, and no 20,000 hashes to find
+            return out
         for main in mains:
             record = self.shard(shard_of(main)).get(main)
             if record is not None:

@@ -70,6 +70,20 @@ def load_bytes(
     )
 
 
+def value_of(path: str, data: bytes, limits: Limits = _DEFAULT_LIMITS) -> tuple[str, Any]:
+    """``load_bytes``' digest and value alone, with the same checks in the same order (the
+    same ``YamlError``): a parse worker keeps nothing else, so no text, document or positions
+    are made for it (an ASCII file is UTF-8: not decoded)."""
+    if len(data) > limits.max_file_bytes:
+        raise too_large(path, len(data), limits)
+    body = data[3:] if data.startswith(_BOM) else data
+    if not body.isascii():
+        _decode(path, body)  # QV107 before any YAML error
+    from qv_config.yamlio.strict import load_value  # (a module: no package's fromlist)
+
+    return hashlib.blake2b(data, digest_size=20).hexdigest(), load_value(path, body, limits)
+
+
 UNSET: Any = object()
 
 

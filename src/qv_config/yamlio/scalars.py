@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_CONSTANTS: dict[str, Any] = {
+CONSTANTS: dict[str, Any] = {
     "": None,
     "~": None,
     "null": None,
@@ -40,7 +40,8 @@ _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _OCT = re.compile(r"0o[0-7]+")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
-_NUMERIC_START = frozenset("0123456789+-.")
+NUMERIC_START = frozenset("0123456789+-.")
+"""First characters of a plain scalar that may be a number (``yamlio.lean`` inlines the test)."""
 
 
 class NumberTooLong(ValueError):
@@ -49,17 +50,18 @@ class NumberTooLong(ValueError):
 
 def resolve_plain(value: str) -> Any:
     """Value of a plain scalar under the YAML 1.2 core schema."""
-    const = _CONSTANTS.get(value, _CONSTANTS)
-    if const is not _CONSTANTS:
+    const = CONSTANTS.get(value, CONSTANTS)
+    if const is not CONSTANTS:
         return const
-    if not value or value[0] not in _NUMERIC_START:
+    if not value or value[0] not in NUMERIC_START:
         return value  # the common case: a word; no regex needed
-    return _resolve_number(value)
+    return resolve_number(value)
 
 
-def _resolve_number(value: str) -> Any:
+def resolve_number(value: str) -> Any:
+    """``resolve_plain`` of a scalar that is no constant and starts with ``NUMERIC_START``."""
     try:
-        if _INT.fullmatch(value):
+        if (value.isdigit() and value.isascii()) or _INT.fullmatch(value):  # digits: no regex
             return int(_significant(value))
         if _FLOAT.fullmatch(value):
             return float(value)
