@@ -122,9 +122,11 @@ def warm() -> None:
 
     from qv_config import models
     from qv_config.models import checking  # noqa: F401
+    from qv_config.models.plain import prepare as prepare_models
     from qv_config.render.sandbox import prepare
 
     prepare()
+    prepare_models()
     for kind in models.KINDS:
         models.marks_for_kind(kind)  # cached in the process: forked workers inherit them
 
