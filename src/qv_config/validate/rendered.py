@@ -18,6 +18,7 @@ import hashlib
 import marshal
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
@@ -27,8 +28,9 @@ from qv_config.findings import Finding
 from qv_config.validate.engine import RunState, check_document, input_key, layers_digest
 from qv_config.validate.types import DocFacts
 
-_LENGTH = struct.Struct("<Q")
+_HEAD = struct.Struct("<II")  # a spooled value: its key's length (UTF-8), its own
 _PER_WORKER = 5000  # documents a worker renders before it exits (what it leaves stays with it)
+_TICKS = 64  # documents a worker counts before it adds them to the shared count (a lock each)
 
 if TYPE_CHECKING:
     from qv_config.render.jobs import Job
@@ -142,7 +144,10 @@ def _worker(
     plan = replace(state.plan, todo=frozenset(todo))
     mine = replace(state, plan=plan, spool=spools[number], skip_main=number > 0)
     counted = run.validated, set(run.models_ok), run.templates.added()
+    ticks = _Ticks(run.tick)
+    run.tick = ticks.add  # this process's own copy of the run
     found = _render(snapshot, mine, run)
+    ticks.flush()
     facts = {key: _plain(value) for key, value in mine.facts.items()}
     # The (kind, name) this renderer met: its documents', its failures' (the Environment's is
     # every worker's).
@@ -161,20 +166,39 @@ def _worker(
         return None
 
 
+class _Ticks:
+    """Progress told to ``tell`` every ``_TICKS`` documents, the rest on ``flush``."""
+
+    def __init__(self, tell: Callable[[int], None]) -> None:
+        self._tell = tell
+        self._count = 0
+
+    def add(self, amount: int) -> None:
+        self._count += amount
+        if self._count >= _TICKS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._count:
+            self._tell(self._count)
+            self._count = 0
+
+
 def _spooled(spool: IO[bytes], key: str, value: bytes) -> None:
-    record = marshal.dumps((key, value))
-    spool.write(_LENGTH.pack(len(record)) + record)
+    name = key.encode()
+    spool.write(_HEAD.pack(len(name), len(value)) + name)
+    spool.write(value)
 
 
 def _unspool(spool: IO[bytes]) -> dict[str, bytes]:
     spool.seek(0)
-    data = memoryview(spool.read())
-    out, at = {}, 0
+    data = spool.read()
+    out, at, head = {}, 0, _HEAD.size
     while at < len(data):
-        size = _LENGTH.unpack_from(data, at)[0]
-        key, value = marshal.loads(data[at + _LENGTH.size : at + _LENGTH.size + size])
-        out[key] = value
-        at += _LENGTH.size + size
+        size, length = _HEAD.unpack_from(data, at)
+        at += head + size
+        out[data[at - size : at].decode()] = data[at : at + length]
+        at += length
     return out
 
 
