@@ -256,8 +256,5 @@ def _template(
     blob = None if problems else deployable(run, item, data)
     if blob is None:
         return None
-    doc = RenderedDoc(
-        run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
-    )
-    object.__setattr__(doc, "json", blob)  # not an init field (see RenderedDoc.json)
-    return doc
+    locator = partial(locate, item.layers, item.data)
+    return RenderedDoc.made(run.env, item.kind, item.name, data, item.layers, locator, blob)
