@@ -155,9 +155,12 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
             issues += config_issues(schema, doc.data.get("spec"), plain)
             patterns = list(schema.secrets)
     # A value the schema already rejects is one problem, not two: document rules stay quiet there.
-    rejected = {issue.path for issue in issues}
-    for func in stage_functions("document"):
-        issues += [i for i in func(doc.kind, doc.data) if i.path not in rejected]
+    rejected = {issue.path for issue in issues} if issues else ()
+    kind, data = doc.kind, doc.data
+    for func in stage_functions("document"):  # a loop, not a comprehension each: per document
+        for issue in func(kind, data):
+            if issue.path not in rejected:
+                issues.append(issue)
     if patterns is None:  # a Config's secret fields come from its service schema when it has one
         patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):

@@ -34,9 +34,10 @@ _TICKS = 64  # documents a worker counts before it adds them to the shared count
 
 if TYPE_CHECKING:
     from qv_config.render.jobs import Job
-    from qv_config.render.types import RenderedDoc
+    from qv_config.render.types import Layer, RenderedDoc
     from qv_config.repo.types import Snapshot
     from qv_config.validate.incremental import EnvPlan
+    from qv_config.yamlio import LoadedDoc
 
 
 @dataclass
@@ -283,15 +284,33 @@ def _doc_record(
     facts: tuple[bytes, str],
     run: RunState,
 ) -> DocRecord:
-    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
-    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
-    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
+    chain, main, overlay = _parts(doc.layers)
     schema_path = _schema_path(doc)
     schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
     pre = prekey((main.doc, main.role, overlay), context)
     rows = tuple(map(to_row, found))
     return (pre, chain, schema_path, schema_digest, doc.key, doc.kind, doc.name, in_key,
             rows, *facts)  # fmt: skip
+
+
+def _parts(
+    layers: tuple[Layer, ...],
+) -> tuple[tuple[tuple[str, str], ...], Layer, LoadedDoc | None]:
+    """A document's template chain (names and digests), its main layer and its overlay (the
+    first of each), in one pass over its layers."""
+    chain: list[tuple[str, str]] = []
+    main: Layer | None = None
+    overlay: Layer | None = None
+    for lay in layers:
+        role = lay.role
+        if role == "template":
+            chain.append((lay.label, lay.doc.digest))
+        elif role == "overlay":
+            overlay = overlay or lay
+        elif main is None and role in ("base", "document"):
+            main = lay
+    assert main is not None, "a rendered document has a base or document layer"
+    return tuple(chain), main, overlay.doc if overlay is not None else None
 
 
 def _schema_path(doc: RenderedDoc) -> str:
