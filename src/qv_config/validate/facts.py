@@ -49,7 +49,7 @@ def plain(value: Any) -> Any:
 
 def extract(key: str, kind: str, name: str, data: Mapping[str, Any]) -> DocFacts:
     spec = data.get("spec")
-    spec = spec if isinstance(spec, Mapping) else {}
+    spec = spec if type(spec) is dict or isinstance(spec, Mapping) else {}
     keep = _KEEP.get(kind, ())
     trim = _TRIM.get(kind, {})
     trimmed = {}
@@ -103,13 +103,17 @@ def _allocation(value: Any) -> Any:
 _NONE = object()
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # no ABC check for a dict
+
+
 def _name_of(item: Any) -> Any:
     return item.get("name") if type(item) is dict else None
 
 
 def _src_name(item: Any) -> Any:
     """``_name_of(plain(item))``, without the copy."""
-    return plain(item.get("name")) if isinstance(item, Mapping) else None
+    return plain(item.get("name")) if _is_mapping(item) else None
 
 
 def _variants(value: Any) -> bool:
@@ -122,7 +126,7 @@ def _strategies(value: Any) -> Any:
 
 
 def _strategy_of(item: Any) -> Any:
-    if not isinstance(item, Mapping):
+    if not _is_mapping(item):
         return item
     return {"segments": plain(item.get("segments")), "variants": bool(item.get("variants"))}
 
@@ -133,7 +137,7 @@ def _dependencies(value: Any) -> Any:
 
 
 def _feature_of(item: Any) -> Any:
-    return {"feature": plain(item.get("feature"))} if isinstance(item, Mapping) else item
+    return {"feature": plain(item.get("feature"))} if _is_mapping(item) else item
 
 
 def _each(value: Any, of: Callable[[Any], Any]) -> Any:
@@ -141,7 +145,7 @@ def _each(value: Any, of: Callable[[Any], Any]) -> Any:
     if type(value) is not list and type(value) is not ReplaceList:
         found = plain(value)
         return [of(item) for item in found] if isinstance(found, list) else found
-    return [of(item) if isinstance(item, Mapping) else plain(item) for item in value]
+    return [of(item) if _is_mapping(item) else plain(item) for item in value]
 
 
 _TRIM: dict[str, dict[str, Any]] = {

@@ -72,7 +72,7 @@ class SchemaStore:
     def for_config(self, data: Mapping[str, Any]) -> tuple[ConfigSchema | None, Issue | None]:
         """The schema of a Config document, or an issue when an explicit one is missing."""
         metadata = data.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
+        metadata = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
         explicit = metadata.get("schema")
         if isinstance(explicit, str) and explicit:
             found = self._load(explicit.removeprefix("./"))

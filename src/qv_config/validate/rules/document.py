@@ -41,46 +41,45 @@ def parameters(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
     if kind != "Strategy":
         return
     for name, param in mapping(_spec(data).get("parameters")).items():
-        if isinstance(param, Mapping):
-            yield from _parameter(str(name), param)
+        if type(param) is dict or isinstance(param, Mapping):
+            # Lists, not generators: five parameters a strategy, each nearly always clean.
+            found = _parameter(str(name), param)
+            if found:
+                yield from found
 
 
-def _parameter(name: str, param: Mapping[str, Any]) -> Iterator[Issue]:
+def _parameter(name: str, param: Mapping[str, Any]) -> list[Issue]:
     path = ("spec", "parameters", name, "value")
     ptype, value = param.get("type"), param.get("value")
     choices = param.get("choices")
     if ptype == "enum":
         if not isinstance(choices, list) or value not in choices:
             shown = ", ".join(map(str, choices)) if isinstance(choices, list) else "none"
-            yield Issue(
-                "QV403", path, f"parameter {name} = {value!r} is not one of its choices ({shown})"
-            )
-        return
+            message = f"parameter {name} = {value!r} is not one of its choices ({shown})"
+            return [Issue("QV403", path, message)]
+        return []
     check = _TYPE_CHECKS.get(str(ptype))
     if check is None:
-        return  # unknown type: the schema stage reports it
+        return []  # unknown type: the schema stage reports it
     if not check(value):
-        yield Issue(
-            "QV402", path, f"parameter {name} = {value!r} is not of its declared type {ptype}"
-        )
-        return
-    yield from _bounds(name, path, param, value)
+        message = f"parameter {name} = {value!r} is not of its declared type {ptype}"
+        return [Issue("QV402", path, message)]
+    return _bounds(name, path, param, value)
 
 
-def _bounds(
-    name: str, path: tuple[str, ...], param: Mapping[str, Any], value: Any
-) -> Iterator[Issue]:
+def _bounds(name: str, path: tuple[str, ...], param: Mapping[str, Any], value: Any) -> list[Issue]:
+    found = []
     low, high = param.get("min"), param.get("max")
     if is_number(value) and is_number(low) and value < low:
-        yield Issue("QV401", path, f"parameter {name} = {value} is below its min {low}")
+        found.append(Issue("QV401", path, f"parameter {name} = {value} is below its min {low}"))
     if is_number(value) and is_number(high) and value > high:
-        yield Issue("QV401", path, f"parameter {name} = {value} is above its max {high}")
+        found.append(Issue("QV401", path, f"parameter {name} = {value} is above its max {high}"))
     choices = param.get("choices")
     if isinstance(choices, list) and value not in choices:
         shown = ", ".join(map(str, choices))
-        yield Issue(
-            "QV403", path, f"parameter {name} = {value!r} is not one of its choices ({shown})"
-        )
+        message = f"parameter {name} = {value!r} is not one of its choices ({shown})"
+        found.append(Issue("QV403", path, message))
+    return found
 
 
 @rule("QV404", stage="document", summary="allocation current_stage not among stages")
@@ -93,7 +92,7 @@ def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
         return
     stages = allocation.get("stages")
     names = (
-        [s.get("name") for s in stages if isinstance(s, Mapping)]
+        [s.get("name") for s in stages if type(s) is dict or isinstance(s, Mapping)]
         if isinstance(stages, list)
         else []
     )

@@ -43,7 +43,7 @@ def field_values(
         yield path, value
         return
     head, rest = pattern[0], pattern[1:]
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         keys = list(value) if head == "*" else [head] if head in value else []
         for key in keys:
             yield from field_values(value[key], rest, (*path, key))
