@@ -106,12 +106,15 @@ def _model_key(doc: RenderedDoc) -> str | None:
     if doc.kind != "Config" or type(data) is not dict:
         return None
     spec = data.get("spec")
-    if type(spec) is not dict or not all(type(key) is str for key in spec):
+    if type(spec) is not dict or not {*map(type, spec)} <= _TEXT:  # every key plain text
         return None
     envelope = {key: value for key, value in data.items() if key != "spec"}
     # repr of builtin values is exact (marshal's bytes vary with string interning).
     blob = repr((doc.kind, envelope)).encode()
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+_TEXT = frozenset({str})
 
 
 def _model_issues(doc: RenderedDoc, run: RunState) -> list[Issue]:
