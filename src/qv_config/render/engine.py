@@ -150,7 +150,10 @@ def _unique(run: RenderRun, item: Merged, seen: dict[tuple[str, str], str]) -> b
 
 
 def _main(item: Merged) -> Layer:
-    return next(lay for lay in item.layers if lay.role in ("base", "document"))
+    for lay in item.layers:  # a loop, not next() over a generator: once per document
+        if lay.role in ("base", "document"):
+            return lay
+    raise StopIteration  # as next() did: every merged document has its main layer
 
 
 def _merge_one(

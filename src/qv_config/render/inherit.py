@@ -159,7 +159,7 @@ def extends_of(doc: LoadedDoc) -> list[str]:
         return []
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list) or not _all_text(value):
         raise InheritError(
             "QV211",
             "extends must be a list of template names, e.g. [strategy/base]",
@@ -167,6 +167,13 @@ def extends_of(doc: LoadedDoc) -> list[str]:
             ("extends",),
         )
     return value
+
+
+def _all_text(items: list[Any]) -> bool:
+    for item in items:  # noqa: SIM110 (not all() over a generator: once per document)
+        if not isinstance(item, str):
+            return False
+    return True
 
 
 def body(doc: LoadedDoc) -> dict[str, Any]:

@@ -90,7 +90,11 @@ def _allocation(value: Any) -> Any:
             found["stages"] = [item for item in found["stages"] if _name_of(item) == current][:1]
         return found
     current = plain(value.get("current_stage"))
-    stage = next((item for item in value["stages"] if _src_name(item) == current), _NONE)
+    stage = _NONE
+    for item in value["stages"]:
+        if _src_name(item) == current:
+            stage = item
+            break
     out = {}
     for field, item in value.items():
         if field == "stages":

@@ -105,12 +105,15 @@ def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
         )
 
 
+_LIMITS_PATHS = {
+    "Strategy": ("spec", "limits"),
+    "RiskPolicy": ("spec", "limits"),
+    "Environment": ("spec", "risk", "limits"),
+}
+
+
 def _limits_paths(kind: str) -> tuple[str, ...] | None:
-    return {
-        "Strategy": ("spec", "limits"),
-        "RiskPolicy": ("spec", "limits"),
-        "Environment": ("spec", "risk", "limits"),
-    }.get(kind)
+    return _LIMITS_PATHS.get(kind)
 
 
 @rule("QV405", stage="document", summary="malformed order rate")
