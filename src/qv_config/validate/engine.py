@@ -192,7 +192,8 @@ def check_document(doc: RenderedDoc, run: RunState) -> tuple[list[Finding], DocF
     """Findings of one document's own stages, and its facts for the cross-document rules."""
     run.validated += 1
     issues, found = _document_issues(doc, run)
-    found += [to_finding(doc, issue) for issue in issues]
+    if issues:  # nearly never: no comprehension (a call) per document
+        found += [to_finding(doc, issue) for issue in issues]
     return found, facts_mod.extract(doc.key, doc.kind, doc.name, doc.data)
 
 

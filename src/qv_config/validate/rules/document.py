@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from qv_config.validate.registry import rule
@@ -37,9 +37,12 @@ def _spec(data: Mapping[str, Any]) -> Mapping[str, Any]:
 @rule("QV401", stage="document", summary="parameter value outside min/max")
 @rule("QV402", stage="document", summary="parameter value of the wrong type")
 @rule("QV403", stage="document", summary="parameter value not in choices")
-def parameters(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
-    if kind != "Strategy":
-        return
+def parameters(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    # Each rule tells the kinds it reads before making a generator: called for every document.
+    return _parameters(data) if kind == "Strategy" else ()
+
+
+def _parameters(data: Mapping[str, Any]) -> Iterator[Issue]:
     for name, param in mapping(_spec(data).get("parameters")).items():
         if type(param) is dict or isinstance(param, Mapping):
             # Lists, not generators: five parameters a strategy, each nearly always clean.
@@ -83,9 +86,11 @@ def _bounds(name: str, path: tuple[str, ...], param: Mapping[str, Any], value: A
 
 
 @rule("QV404", stage="document", summary="allocation current_stage not among stages")
-def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
-    if kind != "Strategy":
-        return
+def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _allocation_stage(data) if kind == "Strategy" else ()
+
+
+def _allocation_stage(data: Mapping[str, Any]) -> Iterator[Issue]:
     allocation = mapping(_spec(data).get("allocation"))
     current = allocation.get("current_stage")
     if current is None:
@@ -117,10 +122,12 @@ def _limits_paths(kind: str) -> tuple[str, ...] | None:
 
 
 @rule("QV405", stage="document", summary="malformed order rate")
-def order_rate(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def order_rate(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
     base = _limits_paths(kind)
-    if base is None:
-        return
+    return () if base is None else _order_rate(base, data)
+
+
+def _order_rate(base: tuple[str, ...], data: Mapping[str, Any]) -> Iterator[Issue]:
     limits: Any = data
     for part in base:
         limits = mapping(limits).get(part)
@@ -135,7 +142,11 @@ def order_rate(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
 
 
 @rule("QV406", stage="document", summary="malformed date or period")
-def dates(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def dates(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _dates(kind, data) if kind in ("Flag", "Strategy") else ()
+
+
+def _dates(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
     spec = _spec(data)
     expires = spec.get("expires")
     if kind == "Flag" and expires is not None and parse_date(expires) is None:
@@ -164,7 +175,11 @@ def _period(period: Mapping[str, Any]) -> Iterator[Issue]:
 
 
 @rule("QV407", stage="document", summary="malformed version (not semver) or time window")
-def version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _version_and_windows(kind, data) if kind in ("Strategy", "ExecutionPolicy") else ()
+
+
+def _version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
     spec = _spec(data)
     if kind == "Strategy" and "version" in spec:
         version = spec.get("version")
