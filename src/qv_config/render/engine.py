@@ -168,7 +168,10 @@ def _merge_one(
         inherit_finding(run, err, main)
         return None
     layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
-    if not names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
+    docs = [lay.doc for lay in layers]
+    if overlay:
+        docs.append(overlay)
+    if not names_ok(run, docs, main):
         return None  # before merging: merging by a repeated or unhashable name is ambiguous
     data = _merged(run, names, main)
     if overlay is not None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qv_config.render import bounds, filterbounds
 
@@ -36,9 +35,9 @@ class TemplateProblem(Exception):
 Pieces = dict[str, str]  # expression -> its text, in one (env, project) context
 
 
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem."""
+class Compiled(NamedTuple):
+    """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem.
+    (A tuple: one is made per distinct string, thousands of them in an environment's Configs.)"""
 
     run: Callable[[dict[str, Any]], Any]
     uses_doc: bool  # False: the value depends on env/project only, so it can be reused per env

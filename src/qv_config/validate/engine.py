@@ -108,7 +108,8 @@ def _model_key(doc: RenderedDoc) -> str | None:
     spec = data.get("spec")
     if type(spec) is not dict or not {*map(type, spec)} <= _TEXT:  # every key plain text
         return None
-    envelope = {key: value for key, value in data.items() if key != "spec"}
+    envelope = dict(data)  # in the same order, without spec
+    del envelope["spec"]
     # repr of builtin values is exact (marshal's bytes vary with string interning).
     blob = repr((doc.kind, envelope)).encode()
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
@@ -184,7 +185,8 @@ def input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
     """Digest of everything a document's own stages read: its layers, the Environment
     document's (``env_digest``), qv.yaml and its service schema."""
     parts = [doc.key, env_digest, run.project_digest, _schema_digest(doc, run)]
-    parts += [f"{layer.role}:{layer.doc.path}:{layer.doc.digest}" for layer in doc.layers]
+    for layer in doc.layers:  # a loop, not a comprehension (a call): once per document
+        parts.append(f"{layer.role}:{layer.doc.path}:{layer.doc.digest}")
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 

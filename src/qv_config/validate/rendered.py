@@ -334,6 +334,8 @@ def _schema_path(doc: RenderedDoc) -> str:
 
 def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
     """Facts as bytes for a record, and their digest (None: a value that cannot be stored)."""
+    # A copy, always: marshal flags objects referenced more than once, so the bytes of the record
+    # would depend on who else holds the facts' dict.
     row = (facts.key, facts.kind, facts.name, dict(facts.spec))
     try:
         return marshal.dumps(row), facts_digest(row)
