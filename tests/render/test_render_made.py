@@ -1,5 +1,6 @@
-"""``RenderedDoc.made`` (the renderer's one-step constructor) makes what the dataclass's own
-``__init__`` and the renderer's ``json`` make: the same attributes, in the same order, equal."""
+"""``RenderedDoc.made`` and ``Layer.made`` (the renderer's one-step constructors) make what the
+dataclasses' own ``__init__`` (and the renderer's ``json``) make: the same attributes, in the
+same order, equal."""
 
 from __future__ import annotations
 
@@ -19,3 +20,12 @@ def test_made_is_the_dataclass_with_its_json() -> None:
     assert made == general
     assert repr(made) == repr(general)
     assert (made.key, made.source, made.json) == ("dev/strategy/s", "strategies/s.yaml", b"{}")
+
+
+def test_layer_made_is_the_dataclass() -> None:
+    doc = load_text("strategies/s.yaml", "kind: Strategy\n")
+    made, general = Layer.made("base", doc.path, doc), Layer("base", doc.path, doc)
+    assert list(vars(made).items()) == list(vars(general).items())
+    assert made == general
+    assert hash(made) == hash(general)
+    assert repr(made) == repr(general)

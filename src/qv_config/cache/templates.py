@@ -66,9 +66,11 @@ class TemplateValues:
         if self._seal is None or len(self._all()) >= _MAX_ENTRIES:
             return
         try:
-            self.add({self._key(context, text): marshal.dumps(value)})
+            blob = marshal.dumps(value)
         except ValueError:  # not plain data: not kept
             return
+        key = self._key(context, text)  # per distinct template string: no dict made for it
+        self._all()[key] = self._added[key] = blob
 
     def added(self) -> dict[str, bytes]:
         """What this process added (a forked worker sends it to its parent)."""

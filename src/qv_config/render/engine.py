@@ -167,7 +167,7 @@ def _merge_one(
     except InheritError as err:
         inherit_finding(run, err, main)
         return None
-    layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
+    layers = [*run.cache.chain_layers(names), Layer.made(role, main.path, main)]
     docs = [lay.doc for lay in layers]
     if overlay:
         docs.append(overlay)
@@ -177,7 +177,7 @@ def _merge_one(
     if overlay is not None:
         if not overlay_ok(run, overlay, data):
             return None
-        layers.append(Layer("overlay", overlay.path, overlay))
+        layers.append(Layer.made("overlay", overlay.path, overlay))
         data = merge(data, overlay.data, run.cache.clean(overlay))
     trie = union(run.cache.chain_trie(names), run.cache.trie(main))
     if overlay is not None:

@@ -30,6 +30,15 @@ class Layer:
     label: str  # template name ("strategy/base") or repo path
     doc: LoadedDoc
 
+    @classmethod
+    def made(cls, role: LayerRole, label: str, doc: LoadedDoc) -> Layer:
+        """``Layer(role, label, doc)`` without the frozen ``__init__``'s ``object.__setattr__``
+        for each field (the renderer makes one or two per document): the same attributes."""
+        layer = object.__new__(cls)
+        fields = layer.__dict__
+        fields["role"], fields["label"], fields["doc"] = role, label, doc
+        return layer
+
 
 @dataclass(frozen=True)
 class Location:

@@ -156,7 +156,7 @@ def _worker(
     run.tick = ticks.add  # this process's own copy of the run
     found = _render(snapshot, mine, run)
     ticks.flush()
-    facts = {key: _plain(value) for key, value in mine.facts.items()}
+    facts = {k: v if type(v) is bytes else _plain(v) for k, v in mine.facts.items()}
     # The (kind, name) this renderer met: its documents', its failures' (the Environment's is
     # every worker's).
     names = {(kind, name) for kind, name, _ in mine.documents.values()}
@@ -194,8 +194,7 @@ class _Ticks:
 
 def _spooled(spool: IO[bytes], key: str, value: bytes) -> None:
     name = key.encode()
-    spool.write(_HEAD.pack(len(name), len(value)) + name)
-    spool.write(value)
+    spool.write(b"".join((_HEAD.pack(len(name), len(value)), name, value)))  # one call
 
 
 def _unspool(spool: IO[bytes]) -> dict[str, bytes]:
