@@ -7,10 +7,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qv_config.validate.engine import cross_issues
 from qv_config.validate.facts import extract, plain
 from qv_config.validate.types import CrossContext, DocFacts, Issue
+from qv_config.yamlio import ReplaceDict, ReplaceList
 
 EVIDENCE = {
     "backtest_report": "reports/backtests/s.html",
@@ -86,3 +89,74 @@ def test_facts_keep_only_what_the_rules_read() -> None:
     assert facts.spec["allocation"] == {"current_stage": "full", "stages": [STAGES[1]]}
     bare = extract("dev/strategy/s", "Strategy", "s", {"spec": _strategy({"sharpe": 1}, {})})
     assert bare.spec["evidence"] == {"max_drawdown_pct": None}  # some evidence, no drawdown
+
+
+# --- the facts cut out of a document's value are those cut out of a whole copy of it ---------
+
+
+def _copied_then_trimmed(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The facts as first written: every kept field copied whole (``plain``), then trimmed."""
+    keep = {"Strategy": ("evidence", "allocation", "limits"), "Flag": _FLAG_FIELDS}[kind]
+    out = {field: plain(spec[field]) for field in keep if field in spec}
+    if kind == "Strategy":
+        evidence = out.get("evidence")
+        if type(evidence) is dict and evidence:
+            out["evidence"] = {"max_drawdown_pct": evidence.get("max_drawdown_pct")}
+        allocation = out.get("allocation")
+        if type(allocation) is dict and type(allocation.get("stages")) is list:
+            current = allocation.get("current_stage")
+            named = [i for i in allocation["stages"] if _name(i) == current]
+            allocation["stages"] = named[:1]
+        return out
+    if "variants" in out:
+        out["variants"] = bool(out["variants"])
+    if isinstance(out.get("strategies"), list):
+        out["strategies"] = [
+            {"segments": s.get("segments"), "variants": bool(s.get("variants"))}
+            if isinstance(s, dict)
+            else s
+            for s in out["strategies"]
+        ]
+    if isinstance(out.get("dependencies"), list):
+        out["dependencies"] = [
+            {"feature": d.get("feature")} if isinstance(d, dict) else d for d in out["dependencies"]
+        ]
+    return out
+
+
+def _name(item: Any) -> Any:
+    return item.get("name") if type(item) is dict else None
+
+
+_FLAG_FIELDS = ("type", "expires", "variants", "strategies", "dependencies")
+_KEYS = st.sampled_from(
+    ["name", "current_stage", "stages", "max_drawdown_pct", "segments", "variants", "feature", "x"]
+)
+_SCALARS = st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["a", "b", "", 1.5])
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keyed = st.dictionaries(_KEYS | st.integers(0, 1), children, max_size=4)
+    items = st.lists(children, max_size=4)
+    return keyed | keyed.map(ReplaceDict) | items | items.map(ReplaceList)
+
+
+_VALUES = st.recursive(_SCALARS, _containers, max_leaves=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["Strategy", "Flag"]),
+    st.dictionaries(
+        _KEYS | st.sampled_from(["evidence", "allocation", "limits", *_FLAG_FIELDS]),
+        _VALUES,
+        max_size=6,
+    ),
+)
+def test_facts_cut_from_the_value_are_those_cut_from_a_copy(
+    kind: str, spec: dict[str, Any]
+) -> None:
+    facts = extract("dev/x/n", kind, "n", {"spec": spec})
+    expected = _copied_then_trimmed(kind, spec)
+    assert {k: facts.spec[k] for k in expected} == expected
+    assert repr({k: facts.spec[k] for k in expected}) == repr(expected)  # order and types too

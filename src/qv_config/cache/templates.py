@@ -39,6 +39,7 @@ class TemplateValues:
         self._project = project
         self._values: dict[str, bytes] | None = None  # read on first use
         self._added: dict[str, bytes] = {}  # by this process
+        self._last: tuple[str | None, str | None, str] = (None, None, "")  # the last key made
 
     def _all(self) -> dict[str, bytes]:
         if self._values is None:
@@ -47,8 +48,12 @@ class TemplateValues:
         return self._values
 
     def _key(self, context: str, text: str) -> str:
+        last = self._last  # a string not kept is put right after it was looked up: one digest
+        if last[0] is context and last[1] is text:
+            return last[2]
         digest = hashlib.blake2b(f"{self._project}\0{context}\0{text}".encode(), digest_size=16)
-        return digest.hexdigest()
+        self._last = (context, text, digest.hexdigest())
+        return self._last[2]
 
     def get(self, context: str, text: str) -> Any:
         """The value ``text`` gave in the context of digest ``context``, or ``MISSING``."""
@@ -61,9 +66,11 @@ class TemplateValues:
         if self._seal is None or len(self._all()) >= _MAX_ENTRIES:
             return
         try:
-            self.add({self._key(context, text): marshal.dumps(value)})
+            blob = marshal.dumps(value)
         except ValueError:  # not plain data: not kept
             return
+        key = self._key(context, text)  # per distinct template string: no dict made for it
+        self._all()[key] = self._added[key] = blob
 
     def added(self) -> dict[str, bytes]:
         """What this process added (a forked worker sends it to its parent)."""

@@ -1,7 +1,8 @@
 """Schema check of one built-in document: pydantic-core validation, then clear issues.
 
-The happy path is one ``model_validate`` call (Rust). Only on failure are pydantic's errors turned
-into ``SchemaIssue``: one per real problem, located at a field path of the *document* (union
+The happy path is one validation of plain data (Rust, ``models.plain``: no model instance is
+built). Only on failure does ``model_validate`` run, and are pydantic's errors turned into
+``SchemaIssue``: one per real problem, located at a field path of the *document* (union
 branch and validator segments of pydantic's ``loc`` are dropped), with a short message.
 """
 
@@ -18,6 +19,7 @@ from pydantic_core import ErrorDetails
 from qv_config.models.common import NAME_PATTERN, ORDER_RATE_PATTERN, SHA256_PATTERN, number
 from qv_config.models.kinds import ALL_KINDS
 from qv_config.models.marks import resolve
+from qv_config.models.plain import accepts
 from qv_config.models.schema import kind_schema
 
 FieldPath = tuple[str | int, ...]
@@ -70,6 +72,8 @@ def check(kind: str, data: Mapping[str, Any]) -> list[SchemaIssue]:
         if not isinstance(data, Mapping):
             return [SchemaIssue("QV303", (), f"a document must be a mapping, got {_show(data)}")]
         data = dict(data)  # strict models take dicts, not other Mapping types
+    if accepts(kind, data):
+        return []
     try:
         model.model_validate(data)
     except ValidationError as err:

@@ -150,7 +150,10 @@ def _unique(run: RenderRun, item: Merged, seen: dict[tuple[str, str], str]) -> b
 
 
 def _main(item: Merged) -> Layer:
-    return next(lay for lay in item.layers if lay.role in ("base", "document"))
+    for lay in item.layers:  # a loop, not next() over a generator: once per document
+        if lay.role in ("base", "document"):
+            return lay
+    raise StopIteration  # as next() did: every merged document has its main layer
 
 
 def _merge_one(
@@ -164,27 +167,32 @@ def _merge_one(
     except InheritError as err:
         inherit_finding(run, err, main)
         return None
-    layers = [*run.cache.chain_layers(names), Layer(role, main.path, main)]
-    if not names_ok(run, [*(lay.doc for lay in layers), *([overlay] if overlay else [])], main):
-        return None  # before merging: merging by a repeated or unhashable name is ambiguous
-    data = _merged(run, names, main)
-    if overlay is not None:
+    chain, chain_trie, named = run.cache.chain_info(names)
+    _, trie, scan = run.cache.scanned(main)
+    over = run.cache.scanned(overlay) if overlay is not None else None
+    layers = [*chain, Layer.made(role, main.path, main)]
+    # Before merging: merging by a repeated or unhashable name is ambiguous. Only a layer whose
+    # walk saw such a name can have one (names_ok says where).
+    if named or scan.names or (over is not None and over[2].names):
+        docs = [lay.doc for lay in layers]
+        if not names_ok(run, [*docs, overlay] if overlay is not None else docs, main):
+            return None
+    data = _merged(run, names, main, not scan.unclean)
+    trie = union(chain_trie, trie)
+    if overlay is not None and over is not None:
         if not overlay_ok(run, overlay, data):
             return None
-        layers.append(Layer("overlay", overlay.path, overlay))
-        data = merge(data, overlay.data, run.cache.clean(overlay))
-    trie = union(run.cache.chain_trie(names), run.cache.trie(main))
-    if overlay is not None:
-        trie = union(trie, run.cache.trie(overlay))
+        layers.append(Layer.made("overlay", overlay.path, overlay))
+        data = merge(data, overlay.data, not over[2].unclean)
+        trie = union(trie, over[1])
     kind, name = text(data.get("kind")), text(meta(data).get("name"))
     item = Merged(tuple(layers), data, kind, name, trie)
     return item if envelope_ok(run, item) else None
 
 
-def _merged(run: RenderRun, names: tuple[str, ...], main: LoadedDoc) -> dict[str, Any]:
+def _merged(run: RenderRun, names: tuple[str, ...], main: LoadedDoc, clean: bool) -> dict[str, Any]:
     """``main`` on its template chain: a clean main document (``TemplateCache.clean``) is taken
     as it is, where ``merge.fresh`` would have walked it to return it unchanged."""
-    clean = run.cache.clean(main)
     if names:
         return merge(run.cache.merged_chain(names), body(main), clean)  # type: ignore[no-any-return]
     return body(main) if clean else merge_layers([body(main)])
@@ -256,8 +264,5 @@ def _template(
     blob = None if problems else deployable(run, item, data)
     if blob is None:
         return None
-    doc = RenderedDoc(
-        run.env, item.kind, item.name, data, item.layers, partial(locate, item.layers, item.data)
-    )
-    object.__setattr__(doc, "json", blob)  # not an init field (see RenderedDoc.json)
-    return doc
+    locator = partial(locate, item.layers, item.data)
+    return RenderedDoc.made(run.env, item.kind, item.name, data, item.layers, locator, blob)

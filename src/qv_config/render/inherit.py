@@ -43,7 +43,8 @@ class TemplateCache:
     # per loaded document: (the document, its trie, what the walk that made it saw)
     tries: dict[int, tuple[LoadedDoc, Trie | None, Scan]] = field(default_factory=dict)
 
-    layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None]] = field(
+    # per chain: its layers, its trie, whether a template of it has a name problem (names_ok)
+    layers: dict[tuple[str, ...], tuple[tuple[Layer, ...], Trie | None, bool]] = field(
         default_factory=dict
     )
     chains: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # by extends
@@ -54,21 +55,30 @@ class TemplateCache:
     def chain_trie(self, names: tuple[str, ...]) -> Trie | None:
         return self._chain(names)[1]
 
-    def _chain(self, names: tuple[str, ...]) -> tuple[tuple[Layer, ...], Trie | None]:
+    def chain_info(self, names: tuple[str, ...]) -> tuple[tuple[Layer, ...], Trie | None, bool]:
+        """The chain's layers, its trie, and whether one of its templates has a name-keyed list
+        that repeats a name or has one that is not text (one lookup per document)."""
+        return self._chain(names)
+
+    def _chain(self, names: tuple[str, ...]) -> tuple[tuple[Layer, ...], Trie | None, bool]:
         found = self.layers.get(names)
         if found is None:
             layers = tuple(Layer("template", name, self.templates[name]) for name in names)
             trie: Trie | None = None
+            named = False
             for layer in layers:
-                trie = union(trie, self.trie(layer.doc))
-            found = self.layers[names] = (layers, trie)
+                _, layer_trie, scan = self.scanned(layer.doc)
+                trie = union(trie, layer_trie)
+                named = named or scan.names
+            found = self.layers[names] = (layers, trie, named)
         return found
 
     def trie(self, doc: LoadedDoc) -> Trie | None:
         """Where ``doc`` needs templating (memoised per loaded document)."""
-        return self._scanned(doc)[1]
+        return self.scanned(doc)[1]
 
-    def _scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, Scan]:
+    def scanned(self, doc: LoadedDoc) -> tuple[LoadedDoc, Trie | None, Scan]:
+        """``doc``, its trie and what the walk that made it saw (memoised per document)."""
         found = self.tries.get(id(doc))
         if found is None or found[0] is not doc:
             scan = Scan()
@@ -78,11 +88,11 @@ class TemplateCache:
 
     def name_problems(self, doc: LoadedDoc) -> list[NameProblem]:
         """Repeated or non-text names in ``doc``'s name-keyed lists (QV221, QV222)."""
-        return name_problems(doc.data) if self._scanned(doc)[2].names else []
+        return name_problems(doc.data) if self.scanned(doc)[2].names else []
 
     def clean(self, doc: LoadedDoc) -> bool:
         """Whether every part of ``doc`` is result data as it is (``Scan.unclean``)."""
-        return not self._scanned(doc)[2].unclean
+        return not self.scanned(doc)[2].unclean
 
     def chain(self, doc: LoadedDoc) -> tuple[str, ...]:
         """Linearised template names for ``doc``; raises InheritError."""
@@ -159,7 +169,7 @@ def extends_of(doc: LoadedDoc) -> list[str]:
         return []
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list) or not _all_text(value):
         raise InheritError(
             "QV211",
             "extends must be a list of template names, e.g. [strategy/base]",
@@ -167,6 +177,13 @@ def extends_of(doc: LoadedDoc) -> list[str]:
             ("extends",),
         )
     return value
+
+
+def _all_text(items: list[Any]) -> bool:
+    for item in items:  # noqa: SIM110 (not all() over a generator: once per document)
+        if not isinstance(item, str):
+            return False
+    return True
 
 
 def body(doc: LoadedDoc) -> dict[str, Any]:

@@ -3,8 +3,7 @@ run's findings and limits (``render.engine`` drives it; ``render.envelope`` chec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from qv_config.findings import Finding, dotted
 from qv_config.render.bounds import RenderLimits
@@ -17,9 +16,9 @@ from qv_config.yamlio import LoadedDoc
 from qv_config.yamlio.types import FieldPath
 
 
-@dataclass(frozen=True)
-class Merged:
-    """A document after inheritance and merge, before templating."""
+class Merged(NamedTuple):
+    """A document after inheritance and merge, before templating. (A tuple: one is made per
+    document rendered, and a frozen dataclass's ``__init__`` costs ~4x as much.)"""
 
     layers: tuple[Layer, ...]
     data: dict[str, Any]

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qv_config.render import bounds, filterbounds
 
@@ -36,9 +35,9 @@ class TemplateProblem(Exception):
 Pieces = dict[str, str]  # expression -> its text, in one (env, project) context
 
 
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem."""
+class Compiled(NamedTuple):
+    """A compiled template string: ``run(context)`` returns its value or raises TemplateProblem.
+    (A tuple: one is made per distinct string, thousands of them in an environment's Configs.)"""
 
     run: Callable[[dict[str, Any]], Any]
     uses_doc: bool  # False: the value depends on env/project only, so it can be reused per env
@@ -157,17 +156,19 @@ def _spliced(text: str) -> Compiled | None:
     if "{%" in text or "{#" in text or "\r" in text or text.endswith("\n"):
         return None
     pieces = _EXPR.split(text)
-    exprs = pieces[1::2]
     literal = "".join(pieces[0::2])
     if len(pieces) < 3 or "{{" in literal or "}}" in literal:
         return None  # unbalanced braces: let Jinja report it
     if len(pieces) == 3 and not pieces[0] and not pieces[2]:
         return None  # a single expression keeps its native type: the whole path handles it
-    compiled = [_compile_expression(expr) for expr in exprs if _PLAIN_EXPR.fullmatch(expr)]
-    if len(compiled) != len(exprs) or any(item is None for item in compiled):
-        return None  # anything unusual (or wrong) goes through Jinja whole, errors included
-    parts = [(expr, item[0], item[1]) for expr, item in zip(exprs, compiled, strict=True) if item]
-    uses_doc = any(reads_doc for _, _, reads_doc in parts)
+    parts: list[tuple[str, Callable[..., Any], bool]] = []
+    uses_doc = False
+    for expr in pieces[1::2]:
+        item = _plain_expression(expr)
+        if item is None:
+            return None  # anything unusual (or wrong) goes through Jinja whole, errors included
+        parts.append((expr, *item))
+        uses_doc = uses_doc or item[1]
 
     def render(context: dict[str, Any], kept: Pieces | None = None) -> str:
         out = list(pieces)
@@ -199,6 +200,13 @@ def _kept(func: Callable[..., Any], context: dict[str, Any], expr: str, kept: Pi
     if budget.steps == steps:
         kept[expr] = text
     return text
+
+
+@lru_cache(maxsize=1024)
+def _plain_expression(expr: str) -> tuple[Callable[..., Any], bool] | None:
+    """``_compile_expression`` of an expression without braces, quotes or a leading or trailing
+    operator; None for any other (thousands of distinct strings repeat a few expressions)."""
+    return _compile_expression(expr) if _PLAIN_EXPR.fullmatch(expr) else None
 
 
 @lru_cache(maxsize=1024)

@@ -197,10 +197,10 @@ class Walker:
         the render limits: a value kept under looser limits must not pass under tighter ones."""
         if self._digest_now is not None:  # the context does not change within a document
             return self._digest_now
-        shared = {key: value for key, value in self._context.items() if key != "doc"}
-        objects = tuple(shared.values())  # held, so that identity means "the same context"
         known = self._digest
-        if known is None or not _same(known[0], objects):
+        if known is None or not _same(known[0], self._context):
+            shared = {key: value for key, value in self._context.items() if key != "doc"}
+            objects = tuple(shared.values())  # held, so that identity means "the same context"
             # plain data: repr is exact (1 vs 1.0 vs True)
             text = repr((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
@@ -219,8 +219,17 @@ class Walker:
         self.problems.append(Problem(code, message, (*self._stack, *below)))
 
 
-def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
+def _same(old: tuple[Any, ...], context: dict[str, Any]) -> bool:
+    """Whether ``context`` without ``doc`` holds the objects ``old``, in order (asked once per
+    templated document: a loop, without building the shared context again)."""
+    at = 0
+    for key, value in context.items():
+        if key == "doc":
+            continue
+        if at == len(old) or old[at] is not value:
+            return False
+        at += 1
+    return at == len(old)
 
 
 # A "trie" of the paths of a layer that need the walker: ``True`` means "walk this whole value";

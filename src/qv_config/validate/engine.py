@@ -106,12 +106,16 @@ def _model_key(doc: RenderedDoc) -> str | None:
     if doc.kind != "Config" or type(data) is not dict:
         return None
     spec = data.get("spec")
-    if type(spec) is not dict or not all(type(key) is str for key in spec):
+    if type(spec) is not dict or not {*map(type, spec)} <= _TEXT:  # every key plain text
         return None
-    envelope = {key: value for key, value in data.items() if key != "spec"}
+    envelope = dict(data)  # in the same order, without spec
+    del envelope["spec"]
     # repr of builtin values is exact (marshal's bytes vary with string interning).
     blob = repr((doc.kind, envelope)).encode()
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+_TEXT = frozenset({str})
 
 
 def _model_issues(doc: RenderedDoc, run: RunState) -> list[Issue]:
@@ -155,9 +159,12 @@ def _document_issues(doc: RenderedDoc, run: RunState) -> tuple[list[Issue], list
             issues += config_issues(schema, doc.data.get("spec"), plain)
             patterns = list(schema.secrets)
     # A value the schema already rejects is one problem, not two: document rules stay quiet there.
-    rejected = {issue.path for issue in issues}
-    for func in stage_functions("document"):
-        issues += [i for i in func(doc.kind, doc.data) if i.path not in rejected]
+    rejected = {issue.path for issue in issues} if issues else ()
+    kind, data = doc.kind, doc.data
+    for func in stage_functions("document"):  # a loop, not a comprehension each: per document
+        for issue in func(kind, data):
+            if issue.path not in rejected:
+                issues.append(issue)
     if patterns is None:  # a Config's secret fields come from its service schema when it has one
         patterns = builtin_secrets(doc.kind)
     for func in stage_functions("secrets"):
@@ -178,7 +185,8 @@ def input_key(doc: RenderedDoc, env_digest: str, run: RunState) -> str:
     """Digest of everything a document's own stages read: its layers, the Environment
     document's (``env_digest``), qv.yaml and its service schema."""
     parts = [doc.key, env_digest, run.project_digest, _schema_digest(doc, run)]
-    parts += [f"{layer.role}:{layer.doc.path}:{layer.doc.digest}" for layer in doc.layers]
+    for layer in doc.layers:  # a loop, not a comprehension (a call): once per document
+        parts.append(f"{layer.role}:{layer.doc.path}:{layer.doc.digest}")
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -186,7 +194,8 @@ def check_document(doc: RenderedDoc, run: RunState) -> tuple[list[Finding], DocF
     """Findings of one document's own stages, and its facts for the cross-document rules."""
     run.validated += 1
     issues, found = _document_issues(doc, run)
-    found += [to_finding(doc, issue) for issue in issues]
+    if issues:  # nearly never: no comprehension (a call) per document
+        found += [to_finding(doc, issue) for issue in issues]
     return found, facts_mod.extract(doc.key, doc.kind, doc.name, doc.data)
 
 

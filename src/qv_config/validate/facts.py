@@ -7,7 +7,7 @@ cache key makes old caches rebuild).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from qv_config.validate.types import DocFacts
@@ -49,52 +49,110 @@ def plain(value: Any) -> Any:
 
 def extract(key: str, kind: str, name: str, data: Mapping[str, Any]) -> DocFacts:
     spec = data.get("spec")
-    spec = spec if isinstance(spec, Mapping | ReplaceDict) else {}
+    spec = spec if type(spec) is dict or isinstance(spec, Mapping) else {}
     keep = _KEEP.get(kind, ())
-    trimmed = {field: plain(spec[field]) for field in keep if field in spec}
+    trim = _TRIM.get(kind, {})
+    trimmed = {}
+    for field in keep:
+        if field in spec:
+            value = spec[field]
+            how = trim.get(field)
+            trimmed[field] = plain(value) if how is None else how(value)
     if kind == "Environment" and isinstance(trimmed.get("segments"), list):
         # Only the names of segments are referenced; their constraints can be large.
         trimmed["segments"] = [s.get("name") for s in trimmed["segments"] if isinstance(s, dict)]
-    if kind == "Flag":
-        _trim_flag(trimmed)
-    if kind == "Strategy":
-        _trim_strategy(trimmed)
     return DocFacts(key, kind, name, trimmed)
 
 
-def _trim_strategy(spec: dict[str, Any]) -> None:
-    """Keep what the strategy rules read of its evidence (whether there is any, its drawdown)
-    and of its allocation (the first stage named current_stage): a report's path, digest and
-    period, and the other stages, are most of a strategy's facts (stored, sent, decoded)."""
-    evidence = spec.get("evidence")
-    if type(evidence) is dict and evidence:  # plain(): every mapping is a dict
-        spec["evidence"] = {"max_drawdown_pct": evidence.get("max_drawdown_pct")}
-    allocation = spec.get("allocation")
-    if type(allocation) is dict and type(allocation.get("stages")) is list:
-        current = allocation.get("current_stage")
-        # As capital.stage_capital reads them: an item that is no mapping has no name.
-        named = [item for item in allocation["stages"] if _name_of(item) == current]
-        allocation["stages"] = named[:1]
+# What the rules read of a field is cut out of the document's value, not out of a whole copy of
+# it (``plain``: a strategy's evidence and stages, a flag's strategies, are most of its facts).
+# Each gives exactly what the copy, trimmed, gives (tests/validate/test_validate_facts.py); a
+# value of another shape than the usual one is copied whole, then trimmed.
+
+
+def _evidence(value: Any) -> Any:
+    """What the strategy rules read of its evidence: whether there is any, its drawdown."""
+    if type(value) is dict:  # plain() makes a dict of any mapping, with the same keys as text
+        return {"max_drawdown_pct": plain(value.get("max_drawdown_pct"))} if value else {}
+    found = plain(value)
+    if type(found) is dict and found:
+        return {"max_drawdown_pct": found.get("max_drawdown_pct")}
+    return found
+
+
+def _allocation(value: Any) -> Any:
+    """The allocation with only the first stage named ``current_stage`` (as
+    capital.stage_capital reads them: an item that is no mapping has no name)."""
+    if type(value) is not dict or type(value.get("stages")) is not list:
+        found = plain(value)
+        if type(found) is dict and type(found.get("stages")) is list:
+            current = found.get("current_stage")
+            found["stages"] = [item for item in found["stages"] if _name_of(item) == current][:1]
+        return found
+    current = plain(value.get("current_stage"))
+    stage = _NONE
+    for item in value["stages"]:
+        if _src_name(item) == current:
+            stage = item
+            break
+    out = {}
+    for field, item in value.items():
+        if field == "stages":
+            out["stages"] = [] if stage is _NONE else [plain(stage)]
+        else:
+            out[str(field)] = plain(item)
+    return out
+
+
+_NONE = object()
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # no ABC check for a dict
 
 
 def _name_of(item: Any) -> Any:
     return item.get("name") if type(item) is dict else None
 
 
-def _trim_flag(spec: dict[str, Any]) -> None:
-    """Keep what the flag rules read: whether there are variants, segment and feature names."""
-    if "variants" in spec:
-        spec["variants"] = bool(spec["variants"])
-    strategies = spec.get("strategies")
-    if isinstance(strategies, list):
-        spec["strategies"] = [
-            {"segments": s.get("segments"), "variants": bool(s.get("variants"))}
-            if isinstance(s, dict)
-            else s
-            for s in strategies
-        ]
-    deps = spec.get("dependencies")
-    if isinstance(deps, list):
-        spec["dependencies"] = [
-            {"feature": d.get("feature")} if isinstance(d, dict) else d for d in deps
-        ]
+def _src_name(item: Any) -> Any:
+    """``_name_of(plain(item))``, without the copy."""
+    return plain(item.get("name")) if _is_mapping(item) else None
+
+
+def _variants(value: Any) -> bool:
+    return bool(value)  # plain() keeps a value's emptiness
+
+
+def _strategies(value: Any) -> Any:
+    """Of each flag strategy: its segments, whether it has variants."""
+    return _each(value, _strategy_of)
+
+
+def _strategy_of(item: Any) -> Any:
+    if not _is_mapping(item):
+        return item
+    return {"segments": plain(item.get("segments")), "variants": bool(item.get("variants"))}
+
+
+def _dependencies(value: Any) -> Any:
+    """Of each dependency: the feature it names."""
+    return _each(value, _feature_of)
+
+
+def _feature_of(item: Any) -> Any:
+    return {"feature": plain(item.get("feature"))} if _is_mapping(item) else item
+
+
+def _each(value: Any, of: Callable[[Any], Any]) -> Any:
+    """``of`` each item (a mapping) of a list; a value of another shape copied whole first."""
+    if type(value) is not list and type(value) is not ReplaceList:
+        found = plain(value)
+        return [of(item) for item in found] if isinstance(found, list) else found
+    return [of(item) if _is_mapping(item) else plain(item) for item in value]
+
+
+_TRIM: dict[str, dict[str, Any]] = {
+    "Strategy": {"evidence": _evidence, "allocation": _allocation},
+    "Flag": {"variants": _variants, "strategies": _strategies, "dependencies": _dependencies},
+}

@@ -18,6 +18,7 @@ import hashlib
 import marshal
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
@@ -27,14 +28,17 @@ from qv_config.findings import Finding
 from qv_config.validate.engine import RunState, check_document, input_key, layers_digest
 from qv_config.validate.types import DocFacts
 
-_LENGTH = struct.Struct("<Q")
+_HEAD = struct.Struct("<II")  # a spooled value: its key's length (UTF-8), its own
 _PER_WORKER = 5000  # documents a worker renders before it exits (what it leaves stays with it)
+_SPOOL_BUFFER = 256 * 1024
+_TICKS = 64  # documents a worker counts before it adds them to the shared count (a lock each)
 
 if TYPE_CHECKING:
     from qv_config.render.jobs import Job
-    from qv_config.render.types import RenderedDoc
+    from qv_config.render.types import Layer, RenderedDoc
     from qv_config.repo.types import Snapshot
     from qv_config.validate.incremental import EnvPlan
+    from qv_config.yamlio import LoadedDoc
 
 
 @dataclass
@@ -92,7 +96,7 @@ def _in_workers(
 
     warm()
     with contextlib.ExitStack() as files:  # unnamed files the workers write values to
-        spools: list[IO[bytes]] = [files.enter_context(tempfile.TemporaryFile()) for _ in parts]
+        spools: list[IO[bytes]] = [files.enter_context(spool_file()) for _ in parts]
         # Workers count the documents they check in shared memory; this process reads the
         # count while it waits and tells its own ``tick`` (a worker never draws).
         counter = workers.SharedCount()
@@ -125,6 +129,12 @@ def _received(
     return (part[0], facts, *part[2:]), _unspool(spools[number])
 
 
+def spool_file() -> IO[bytes]:
+    """An unnamed file a worker writes its values to: buffered by 256 KiB, not 8 (a worker
+    writes ~7 MB, a write call each 8 KiB)."""
+    return tempfile.TemporaryFile(buffering=_SPOOL_BUFFER)
+
+
 def warm() -> None:
     """Import and build here, once, what every worker would otherwise do for itself: the
     templating sandbox, the kinds' models and their secret marks (their JSON Schemas), the JSON
@@ -134,9 +144,11 @@ def warm() -> None:
 
     from qv_config import models
     from qv_config.models import checking  # noqa: F401
+    from qv_config.models.plain import prepare as prepare_models
     from qv_config.render.sandbox import prepare
 
     prepare()
+    prepare_models()
     for kind in models.KINDS:
         models.marks_for_kind(kind)  # cached in the process: forked workers inherit them
 
@@ -152,8 +164,11 @@ def _worker(
     plan = replace(state.plan, todo=frozenset(todo))
     mine = replace(state, plan=plan, spool=spools[number], skip_main=number > 0)
     counted = run.validated, set(run.models_ok), run.templates.added()
+    ticks = _Ticks(run.tick)
+    run.tick = ticks.add  # this process's own copy of the run
     found = _render(snapshot, mine, run)
-    facts = {key: _plain(value) for key, value in mine.facts.items()}
+    ticks.flush()
+    facts = {k: v if type(v) is bytes else _plain(v) for k, v in mine.facts.items()}
     # The (kind, name) this renderer met: its documents', its failures' (the Environment's is
     # every worker's).
     names = {(kind, name) for kind, name, _ in mine.documents.values()}
@@ -171,20 +186,38 @@ def _worker(
         return None
 
 
+class _Ticks:
+    """Progress told to ``tell`` every ``_TICKS`` documents, the rest on ``flush``."""
+
+    def __init__(self, tell: Callable[[int], None]) -> None:
+        self._tell = tell
+        self._count = 0
+
+    def add(self, amount: int) -> None:
+        self._count += amount
+        if self._count >= _TICKS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._count:
+            self._tell(self._count)
+            self._count = 0
+
+
 def _spooled(spool: IO[bytes], key: str, value: bytes) -> None:
-    record = marshal.dumps((key, value))
-    spool.write(_LENGTH.pack(len(record)) + record)
+    name = key.encode()
+    spool.write(b"".join((_HEAD.pack(len(name), len(value)), name, value)))  # one call
 
 
 def _unspool(spool: IO[bytes]) -> dict[str, bytes]:
     spool.seek(0)
-    data = memoryview(spool.read())
-    out, at = {}, 0
+    data = spool.read()
+    out, at, head = {}, 0, _HEAD.size
     while at < len(data):
-        size = _LENGTH.unpack_from(data, at)[0]
-        key, value = marshal.loads(data[at + _LENGTH.size : at + _LENGTH.size + size])
-        out[key] = value
-        at += _LENGTH.size + size
+        size, length = _HEAD.unpack_from(data, at)
+        at += head + size
+        out[data[at - size : at].decode()] = data[at : at + length]
+        at += length
     return out
 
 
@@ -270,15 +303,33 @@ def _doc_record(
     facts: tuple[bytes, str],
     run: RunState,
 ) -> DocRecord:
-    chain = tuple((lay.label, lay.doc.digest) for lay in doc.layers if lay.role == "template")
-    main = next(lay for lay in doc.layers if lay.role in ("base", "document"))
-    overlay = next((lay.doc for lay in doc.layers if lay.role == "overlay"), None)
+    chain, main, overlay = _parts(doc.layers)
     schema_path = _schema_path(doc)
     schema_digest = run.schemas.digest_of(schema_path) if schema_path else ""
     pre = prekey((main.doc, main.role, overlay), context)
     rows = tuple(map(to_row, found))
     return (pre, chain, schema_path, schema_digest, doc.key, doc.kind, doc.name, in_key,
             rows, *facts)  # fmt: skip
+
+
+def _parts(
+    layers: tuple[Layer, ...],
+) -> tuple[tuple[tuple[str, str], ...], Layer, LoadedDoc | None]:
+    """A document's template chain (names and digests), its main layer and its overlay (the
+    first of each), in one pass over its layers."""
+    chain: list[tuple[str, str]] = []
+    main: Layer | None = None
+    overlay: Layer | None = None
+    for lay in layers:
+        role = lay.role
+        if role == "template":
+            chain.append((lay.label, lay.doc.digest))
+        elif role == "overlay":
+            overlay = overlay or lay
+        elif main is None and role in ("base", "document"):
+            main = lay
+    assert main is not None, "a rendered document has a base or document layer"
+    return tuple(chain), main, overlay.doc if overlay is not None else None
 
 
 def _schema_path(doc: RenderedDoc) -> str:
@@ -295,6 +346,8 @@ def _schema_path(doc: RenderedDoc) -> str:
 
 def encode_facts(facts: DocFacts) -> tuple[bytes, str] | None:
     """Facts as bytes for a record, and their digest (None: a value that cannot be stored)."""
+    # A copy, always: marshal flags objects referenced more than once, so the bytes of the record
+    # would depend on who else holds the facts' dict.
     row = (facts.key, facts.kind, facts.name, dict(facts.spec))
     try:
         return marshal.dumps(row), facts_digest(row)

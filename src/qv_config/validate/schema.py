@@ -72,7 +72,7 @@ class SchemaStore:
     def for_config(self, data: Mapping[str, Any]) -> tuple[ConfigSchema | None, Issue | None]:
         """The schema of a Config document, or an issue when an explicit one is missing."""
         metadata = data.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
+        metadata = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
         explicit = metadata.get("schema")
         if isinstance(explicit, str) and explicit:
             found = self._load(explicit.removeprefix("./"))
@@ -222,7 +222,10 @@ def builtin_issues(kind: str, data: Mapping[str, Any]) -> list[Issue]:
     check = _checker(kind)
     if check is None:
         return []  # unknown kinds are QV202, reported by the renderer
-    return [Issue(str(i.code), _as_path(i.path), str(i.message)) for i in check(kind, data)]
+    found = check(kind, data)
+    if not found:  # nearly always: no comprehension (a call) per document
+        return []
+    return [Issue(str(i.code), _as_path(i.path), str(i.message)) for i in found]
 
 
 @cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from qv_config.validate.registry import rule
@@ -37,63 +37,67 @@ def _spec(data: Mapping[str, Any]) -> Mapping[str, Any]:
 @rule("QV401", stage="document", summary="parameter value outside min/max")
 @rule("QV402", stage="document", summary="parameter value of the wrong type")
 @rule("QV403", stage="document", summary="parameter value not in choices")
-def parameters(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
-    if kind != "Strategy":
-        return
+def parameters(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    # Each rule tells the kinds it reads before making a generator: called for every document.
+    return _parameters(data) if kind == "Strategy" else ()
+
+
+def _parameters(data: Mapping[str, Any]) -> Iterator[Issue]:
     for name, param in mapping(_spec(data).get("parameters")).items():
-        if isinstance(param, Mapping):
-            yield from _parameter(str(name), param)
+        if type(param) is dict or isinstance(param, Mapping):
+            # Lists, not generators: five parameters a strategy, each nearly always clean.
+            found = _parameter(str(name), param)
+            if found:
+                yield from found
 
 
-def _parameter(name: str, param: Mapping[str, Any]) -> Iterator[Issue]:
+def _parameter(name: str, param: Mapping[str, Any]) -> list[Issue]:
     path = ("spec", "parameters", name, "value")
     ptype, value = param.get("type"), param.get("value")
     choices = param.get("choices")
     if ptype == "enum":
         if not isinstance(choices, list) or value not in choices:
             shown = ", ".join(map(str, choices)) if isinstance(choices, list) else "none"
-            yield Issue(
-                "QV403", path, f"parameter {name} = {value!r} is not one of its choices ({shown})"
-            )
-        return
+            message = f"parameter {name} = {value!r} is not one of its choices ({shown})"
+            return [Issue("QV403", path, message)]
+        return []
     check = _TYPE_CHECKS.get(str(ptype))
     if check is None:
-        return  # unknown type: the schema stage reports it
+        return []  # unknown type: the schema stage reports it
     if not check(value):
-        yield Issue(
-            "QV402", path, f"parameter {name} = {value!r} is not of its declared type {ptype}"
-        )
-        return
-    yield from _bounds(name, path, param, value)
+        message = f"parameter {name} = {value!r} is not of its declared type {ptype}"
+        return [Issue("QV402", path, message)]
+    return _bounds(name, path, param, value)
 
 
-def _bounds(
-    name: str, path: tuple[str, ...], param: Mapping[str, Any], value: Any
-) -> Iterator[Issue]:
+def _bounds(name: str, path: tuple[str, ...], param: Mapping[str, Any], value: Any) -> list[Issue]:
+    found = []
     low, high = param.get("min"), param.get("max")
     if is_number(value) and is_number(low) and value < low:
-        yield Issue("QV401", path, f"parameter {name} = {value} is below its min {low}")
+        found.append(Issue("QV401", path, f"parameter {name} = {value} is below its min {low}"))
     if is_number(value) and is_number(high) and value > high:
-        yield Issue("QV401", path, f"parameter {name} = {value} is above its max {high}")
+        found.append(Issue("QV401", path, f"parameter {name} = {value} is above its max {high}"))
     choices = param.get("choices")
     if isinstance(choices, list) and value not in choices:
         shown = ", ".join(map(str, choices))
-        yield Issue(
-            "QV403", path, f"parameter {name} = {value!r} is not one of its choices ({shown})"
-        )
+        message = f"parameter {name} = {value!r} is not one of its choices ({shown})"
+        found.append(Issue("QV403", path, message))
+    return found
 
 
 @rule("QV404", stage="document", summary="allocation current_stage not among stages")
-def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
-    if kind != "Strategy":
-        return
+def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _allocation_stage(data) if kind == "Strategy" else ()
+
+
+def _allocation_stage(data: Mapping[str, Any]) -> Iterator[Issue]:
     allocation = mapping(_spec(data).get("allocation"))
     current = allocation.get("current_stage")
     if current is None:
         return
     stages = allocation.get("stages")
     names = (
-        [s.get("name") for s in stages if isinstance(s, Mapping)]
+        [s.get("name") for s in stages if type(s) is dict or isinstance(s, Mapping)]
         if isinstance(stages, list)
         else []
     )
@@ -106,19 +110,24 @@ def allocation_stage(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
         )
 
 
+_LIMITS_PATHS = {
+    "Strategy": ("spec", "limits"),
+    "RiskPolicy": ("spec", "limits"),
+    "Environment": ("spec", "risk", "limits"),
+}
+
+
 def _limits_paths(kind: str) -> tuple[str, ...] | None:
-    return {
-        "Strategy": ("spec", "limits"),
-        "RiskPolicy": ("spec", "limits"),
-        "Environment": ("spec", "risk", "limits"),
-    }.get(kind)
+    return _LIMITS_PATHS.get(kind)
 
 
 @rule("QV405", stage="document", summary="malformed order rate")
-def order_rate(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def order_rate(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
     base = _limits_paths(kind)
-    if base is None:
-        return
+    return () if base is None else _order_rate(base, data)
+
+
+def _order_rate(base: tuple[str, ...], data: Mapping[str, Any]) -> Iterator[Issue]:
     limits: Any = data
     for part in base:
         limits = mapping(limits).get(part)
@@ -133,7 +142,11 @@ def order_rate(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
 
 
 @rule("QV406", stage="document", summary="malformed date or period")
-def dates(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def dates(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _dates(kind, data) if kind in ("Flag", "Strategy") else ()
+
+
+def _dates(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
     spec = _spec(data)
     expires = spec.get("expires")
     if kind == "Flag" and expires is not None and parse_date(expires) is None:
@@ -162,7 +175,11 @@ def _period(period: Mapping[str, Any]) -> Iterator[Issue]:
 
 
 @rule("QV407", stage="document", summary="malformed version (not semver) or time window")
-def version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
+def version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterable[Issue]:
+    return _version_and_windows(kind, data) if kind in ("Strategy", "ExecutionPolicy") else ()
+
+
+def _version_and_windows(kind: str, data: Mapping[str, Any]) -> Iterator[Issue]:
     spec = _spec(data)
     if kind == "Strategy" and "version" in spec:
         version = spec.get("version")

@@ -11,7 +11,7 @@ Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON S
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -43,7 +43,7 @@ def field_values(
         yield path, value
         return
     head, rest = pattern[0], pattern[1:]
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         keys = list(value) if head == "*" else [head] if head in value else []
         for key in keys:
             yield from field_values(value[key], rest, (*path, key))
@@ -53,7 +53,12 @@ def field_values(
 
 
 @rule("QV601", stage="secrets", summary="plaintext in an x-qv-secret field")
-def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
+def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterable[Issue]:
+    # No generator for a document without secret fields (nearly all: called for every one).
+    return _plaintext_secrets(data, patterns) if patterns else ()
+
+
+def _plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
     seen: set[tuple[str | int, ...]] = set()
     for pattern in patterns:
         for path, value in field_values(data, pattern):
