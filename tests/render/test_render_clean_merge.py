@@ -9,10 +9,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from qv_config.render.merge import fresh, is_name_keyed, is_name_keyed_any, list_names, merge
+from qv_config.render.merge import (
+    fresh,
+    is_name_keyed,
+    is_name_keyed_any,
+    list_names,
+    merge,
+    name_problems,
+)
 from qv_config.render.templating import Scan, dynamic_paths
 from qv_config.yamlio import ReplaceDict, ReplaceList
 
@@ -74,6 +81,10 @@ def test_a_clean_layer_is_its_own_fresh_value(layer: dict[str, Any]) -> None:
 @given(LAYERS, LAYERS)
 @settings(max_examples=300, deadline=None)
 def test_merging_a_clean_layer_gives_the_general_merge(base: dict[str, Any], over: Any) -> None:
+    # A name that is not text (QV222) stops rendering before any merge: such layers never meet.
+    assume(
+        not any(code == "QV222" for layer in (base, over) for _, code, _ in name_problems(layer))
+    )
     base = fresh(base)
     scan = Scan()
     dynamic_paths(over, scan)
