@@ -70,19 +70,10 @@ def test_workers_give_the_serial_snapshot(tmp_path: Path, monkeypatch: pytest.Mo
 def test_workers_give_the_serial_snapshot_of_a_revision(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import subprocess
-
     from qv_config.repo.git import GitSource
 
     root = tmp_path / "repo"
-    _tree(root)
-    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "one")):
-        subprocess.run(
-            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-            cwd=root,
-            check=True,
-            capture_output=True,
-        )
+    _committed(root)
 
     def load(jobs: str) -> Snapshot:
         monkeypatch.setenv("QV_JOBS", jobs)

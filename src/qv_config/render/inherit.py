@@ -49,9 +49,6 @@ class TemplateCache:
     )
     chains: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # by extends
 
-    def chain_layers(self, names: tuple[str, ...]) -> tuple[Layer, ...]:
-        return self._chain(names)[0]
-
     def chain_trie(self, names: tuple[str, ...]) -> Trie | None:
         return self._chain(names)[1]
 
