@@ -153,8 +153,10 @@ def test_the_options_of_the_last_line_do_not_stay(tmp_path: Path) -> None:
     line = quick.parse(["-v", "-C", str(tmp_path), "validate"])
     assert line is not None
     quick.run(line)
-    assert OPTIONS.verbose and OPTIONS.project_dir == tmp_path
+    assert OPTIONS.verbose
+    assert OPTIONS.project_dir == tmp_path
     again = quick.parse(["validate", "-e", "x y"])  # exit 2 before any work
     assert again is not None
     assert quick.run(again) == 2
-    assert not OPTIONS.verbose and OPTIONS.project_dir is None
+    assert not OPTIONS.verbose
+    assert OPTIONS.project_dir is None
