@@ -83,14 +83,14 @@ def validate_worktree(
     tree = Tree(root if use_cache else None)
     run = _Run(source, tree, envs, normalise(paths), today or date.today())
     if tree.enabled and tree.project == content_hash(source.read("qv.yaml") or b""):
-        source.list_files(list(tree.bases))
+        source.walk(list(tree.bases))
         changes = tree.compare(source.listing(), source.index)
         summary = Summary(*tree.summary) if tree.summary else None
         answer = _kept(run, changes, summary) if summary else None
         answer = answer or (_fast(run, changes, summary) if summary else None)
         if answer is not None:
             return answer, source.read
-    from qv_config.repo.snapshot import load_snapshot
+    from qv_config.repo import load_snapshot
     from qv_config.validate.api import validate_checked
 
     snapshot = load_snapshot(source, use_cache=use_cache, tree=tree if tree.enabled else None)
@@ -153,7 +153,7 @@ def _partial(
     run: _Run, changes: Changes, summary: Summary, memos: Mapping[str, Any]
 ) -> Snapshot | None:
     """The snapshot of what the shortcut renders; None when it finds encrypted files."""
-    from qv_config.repo.snapshot import load_snapshot
+    from qv_config.repo import load_snapshot
 
     source, tree = run.source, run.tree
     only = {"qv.yaml", *source.under("templates")}
