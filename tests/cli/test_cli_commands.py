@@ -50,22 +50,36 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "Traceback" not in typo.stderr
 
 
-def test_a_run_imports_only_its_own_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [
+        # Read by click: the command's own module, no other command's.
+        (["validate", "--format=text"], "qv_config.cli.validate"),
+        # A common validate line runs without typer and click (``cli.quick``): not even its own
+        # command's click module is imported, only what it runs (``cli.validating``).
+        (["validate"], None),
+    ],
+)
+def test_a_run_imports_only_its_own_command(
+    args: list[str], own: str | None, tmp_path: Path
+) -> None:
     assert _run("init", str(tmp_path / "repo")).returncode == 0
     probe = (
         "import sys\n"
         "from qv_config.cli.__main__ import main\n"
         "try:\n"
-        f"    main(['-C', {str(tmp_path / 'repo')!r}, 'validate'])\n"
+        f"    main(['-C', {str(tmp_path / 'repo')!r}, *{args!r}])\n"
         "except SystemExit as stop:\n"
         "    assert stop.code == 0, stop.code\n"
-        "mods = sorted(m for m in sys.modules if m.startswith('qv_config.cli.'))\n"
+        "mods = sorted(m for m in sys.modules if m.startswith(('qv_config.cli.', 'click')))\n"
         "sys.stderr.write(' '.join(mods))\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = set(run.stderr.split())
-    assert "qv_config.cli.validate" in loaded
-    assert not loaded & {f"qv_config.cli.{name}" for name in COMMANDS if name != "validate"}
+    assert "qv_config.cli.validating" in loaded
+    commands = {f"qv_config.cli.{name}" for name in COMMANDS}
+    assert loaded & commands == ({own} if own else set())
+    assert ("click" in loaded) == (own is not None)
 
 
 def _exit_probe(code: str) -> subprocess.CompletedProcess[str]:

@@ -62,7 +62,7 @@ def test_an_internal_error_shows_its_type_and_place_not_its_text(
     assert done.code == 3
     assert SECRET not in done.err
     assert re.fullmatch(
-        r"qv: internal error: ValueError at qv_config\.cli\.validate:\d+ \(run again with -v for"
+        r"qv: internal error: ValueError at qv_config\.cli\.validating:\d+ \(run again with -v for"
         r" the traceback and report it\)\n",
         done.err,
     ), done.err

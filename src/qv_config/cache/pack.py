@@ -23,7 +23,6 @@ import os
 import stat
 import struct
 import sys
-import tempfile
 import weakref
 from array import array
 from bisect import bisect_left
@@ -83,7 +82,7 @@ def fingerprint(package: str) -> str:
     """Every module below ``package`` by path, size and modification time (~1 ms for qv's 280;
     reading them all would take ~10 ms a run)."""
     digest = hashlib.blake2b(digest_size=16)
-    todo = [package]
+    todo, cut = [package], len(package) + 1
     while todo:
         with os.scandir(todo.pop()) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
@@ -91,7 +90,9 @@ def fingerprint(package: str) -> str:
                     todo.append(entry.path)
                 elif entry.name.endswith(".py"):
                     st = entry.stat(follow_symlinks=False)
-                    where = os.path.relpath(entry.path, package)
+                    # The path below ``package`` (each entry's path is ``package/...``): sliced,
+                    # not os.path.relpath (~4 µs a module, half of this function).
+                    where = entry.path[cut:]
                     digest.update(f"{where}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
@@ -278,6 +279,8 @@ def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sea
 
 
 def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:
+    import tempfile  # here: a run that writes no cache file imports none of it (~3 ms)
+
     tmp: str | None = None
     try:
         ensure_folder(path.parent)

@@ -30,19 +30,25 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:
         skip_teardown()
         gc.disable()
-    from qv_config.cli.app import run
+    from qv_config.cli import quick
+
+    line = quick.parse(args)  # a common `qv validate` line: run without typer and click
+    if line is None:
+        from qv_config.cli.app import run
+    else:
+        import qv_config.cli.validating  # noqa: F401  (imported with the collector off)
 
     if argv is None:
         gc.freeze()
         if enabled:
             gc.enable()
-    if argv is not None:
-        run(args)
-        return
     try:
+        if line is not None:
+            raise SystemExit(quick.run(line))
         run(args)
     except SystemExit as stop:
-        exiting(stop.code)
+        if argv is None:
+            exiting(stop.code)
         raise  # Python runs the exit handlers; the last of them is ``_skip_teardown``
 
 

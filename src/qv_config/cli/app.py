@@ -1,13 +1,8 @@
-"""The typer application and the single error boundary of qv.
+"""The typer application.
 
 Command modules are imported here; each keeps heavy imports inside its function body so that
-``qv --help`` stays fast. ``run`` maps every ``QvError`` to its exit code and prints one line;
-a traceback is shown only with ``-v``.
-
-What this boundary prints is made safe like every report (``qv_config.safetext``): a QvError's
-message names files and values, so it is escaped and bounded. An unexpected exception's text can
-hold anything the code was holding (a document's value, a decrypted secret), so without ``-v``
-only its type and where it was raised are printed, never its message.
+``qv --help`` stays fast. ``run`` runs a command line inside qv's single error boundary
+(``cli.boundary``: every ``QvError`` becomes its exit code and one line).
 """
 
 from __future__ import annotations
@@ -15,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from qv_config import __version__
 from qv_config.cli import state
-
-if TYPE_CHECKING:
-    from qv_config.errors import QvError
+from qv_config.cli.boundary import guarded
 
 app = typer.Typer(
     name="qv",
@@ -140,13 +133,16 @@ def _show_completion(shell: str) -> int:
 
 
 def run(args: list[str]) -> None:
-    """Run the CLI with ``args``; the one place where errors become exit codes."""
-    from qv_config.errors import QvError
-
-    exit_types, usage_types, abort_types = _click_exceptions()
+    """Run the CLI with ``args``; errors become exit codes at the one boundary (``boundary``)."""
     if len(args) == 2 and args[0] == "--show-completion":
         raise SystemExit(_show_completion(args[1]))
     _register(args)
+    raise SystemExit(guarded(lambda: _click_main(args)))
+
+
+def _click_main(args: list[str]) -> int:
+    """The click command's exit code; click's exit, usage and abort exceptions as codes."""
+    exit_types, usage_types, abort_types = _click_exceptions()
     try:
         # The click command itself, not ``app(...)``: typer's __call__ tags every exception with
         # an attribute for its pretty tracebacks, which fails (and hides the error) on frozen
@@ -161,19 +157,7 @@ def run(args: list[str]) -> None:
     except abort_types:
         sys.stderr.write("qv: aborted\n")
         code = 130
-    except QvError as error:
-        if state.OPTIONS.verbose:
-            import traceback
-
-            traceback.print_exc()
-        sys.stderr.write(f"qv: error: {error_text(error)}\n")
-        code = error.exit_code
-    except KeyboardInterrupt:
-        code = 130
-    except Exception as bug:  # the boundary: never a bare traceback, nor the bug's text, without -v
-        sys.stderr.write(internal_error_text(bug, verbose=state.OPTIONS.verbose))
-        code = 3
-    raise SystemExit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 def _usage_text(usage: Any) -> str:
@@ -186,28 +170,3 @@ def _usage_text(usage: Any) -> str:
     buffer = io.StringIO()
     usage.show(file=buffer)
     return "".join(escape(line) + "\n" for line in buffer.getvalue().splitlines())
-
-
-def error_text(error: QvError) -> str:
-    """A QvError's one line: its message and hint escaped and bounded (they quote names and
-    values from the repository and the command line; a message may gather a few findings).
-    Paths are named whole up to NAME characters: an error is where a user copies one from."""
-    from qv_config.safetext import MESSAGE, NAME, bounded
-
-    message = bounded(error.message, 2 * MESSAGE, NAME)
-    return f"{message} ({bounded(error.hint, MESSAGE, NAME)})" if error.hint else message
-
-
-def internal_error_text(bug: BaseException, *, verbose: bool) -> str:
-    """What an unexpected exception shows: its type and the line of qv that raised it (or, with
-    ``-v``, the whole traceback, message included: asked for by name, like ``--decrypt``)."""
-    if verbose:
-        import traceback
-
-        return "".join(traceback.format_exception(bug))
-    from qv_config.errors import bug_summary
-
-    return (
-        f"qv: internal error: {bug_summary(bug)} (run again with -v for the traceback"
-        " and report it)\n"
-    )

@@ -132,7 +132,7 @@ def check(
     from qv_config import report
     from qv_config.cli.output import write
     from qv_config.cli.state import OPTIONS
-    from qv_config.cli.validate import _color, _repo_paths
+    from qv_config.cli.validating import _color, _repo_paths
     from qv_config.repo import find_root
     from qv_config.secrets.leaks import leak_check
 

@@ -55,12 +55,12 @@ def plaintext_by_rule(
     snapshot: Snapshot, rules: Sequence[CreationRule], paths: Sequence[str] = ()
 ) -> list[Finding]:
     """QV607 for every plaintext value a file's creation rule says sops encrypts."""
-    from qv_config.validate.api import _normalise, _under  # PATH as `qv validate` reads it
+    from qv_config.validate.paths import normalise, under  # PATH as `qv validate` reads it
 
     out: list[Finding] = []
-    prefixes = _normalise(paths)
+    prefixes = normalise(paths)
     for path, doc in _loaded(snapshot):
-        if prefixes and not _under(path, prefixes):
+        if prefixes and not under(path, prefixes):
             continue
         rule = next((r for r in rules if r.matches(path)), None)
         if rule is None or not rule.encrypted_regex:

@@ -16,6 +16,8 @@ from qv_config.findings import Finding
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.validate.engine import RunState, check_document, check_environment
 from qv_config.validate.incremental import EnvPlan, check_env, plan_env
+from qv_config.validate.paths import normalise as _normalise
+from qv_config.validate.paths import under as _under
 from qv_config.validate.plaintexts import Plaintexts
 from qv_config.validate.registry import stage_functions
 from qv_config.validate.schema import SchemaStore
@@ -38,20 +40,6 @@ def select_envs(snapshot: Snapshot, envs: Sequence[str] | None) -> tuple[str, ..
             hint=f"environments of qv.yaml: {', '.join(known) or 'none'}",
         )
     return tuple(dict.fromkeys(envs))
-
-
-def _under(file: str, prefixes: tuple[str, ...]) -> bool:
-    return any(not p or file == p or file.startswith(p + "/") for p in prefixes)
-
-
-def _normalise(paths: Sequence[str]) -> tuple[str, ...]:
-    out = []
-    for raw in paths:
-        path = raw.replace("\\", "/").strip("/")
-        while path.startswith("./"):
-            path = path[2:]
-        out.append("" if path == "." else path)
-    return tuple(out)
 
 
 def _check_paths(snapshot: Snapshot, prefixes: tuple[str, ...]) -> None:

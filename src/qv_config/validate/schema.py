@@ -10,7 +10,6 @@ validator is built with retrieval disabled besides.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from qv_config.validate.rules.secrets import SecretPattern
 from qv_config.validate.schemaerrors import MASK, describe
+from qv_config.validate.schemafiles import schema_digest
 from qv_config.validate.types import Issue
 
 if TYPE_CHECKING:
@@ -54,11 +54,6 @@ class ParsedSchema:
     validator: Validator | None = None
     secrets: tuple[SecretPattern, ...] = ()
     problem: SchemaProblem | None = None
-
-
-def schema_digest(raw: bytes) -> str:
-    """The content digest a service schema is known by (caches key results by it)."""
-    return hashlib.sha256(raw).hexdigest()
 
 
 class SchemaStore:

@@ -76,21 +76,23 @@ def validate_worktree(
     """``validate`` of the work tree at ``root`` (see the module docstring), and the reader of
     the tree's files (for reporters that quote lines)."""
     from qv_config.cache.tree import Tree
-    from qv_config.repo import WorkTreeSource, load_snapshot
-    from qv_config.repo.source import content_hash
-    from qv_config.validate.api import _normalise, validate_checked
+    from qv_config.repo.source import WorkTreeSource, content_hash
+    from qv_config.validate.paths import normalise
 
     source = WorkTreeSource(root)
     tree = Tree(root if use_cache else None)
-    run = _Run(source, tree, envs, _normalise(paths), today or date.today())
+    run = _Run(source, tree, envs, normalise(paths), today or date.today())
     if tree.enabled and tree.project == content_hash(source.read("qv.yaml") or b""):
-        source.list_files(list(tree.bases))
+        source.walk(list(tree.bases))
         changes = tree.compare(source.listing(), source.index)
         summary = Summary(*tree.summary) if tree.summary else None
         answer = _kept(run, changes, summary) if summary else None
         answer = answer or (_fast(run, changes, summary) if summary else None)
         if answer is not None:
             return answer, source.read
+    from qv_config.repo import load_snapshot
+    from qv_config.validate.api import validate_checked
+
     snapshot = load_snapshot(source, use_cache=use_cache, tree=tree if tree.enabled else None)
     checked = validate_checked(snapshot, envs, paths, use_cache, progress, run.today)
     if tree.enabled:
@@ -108,8 +110,7 @@ def _relevant(path: str, bases: Sequence[str]) -> bool:
 
 def _kept(run: _Run, changes: Changes, summary: Summary) -> ValidationResult | None:
     """The result kept for these options when no file ``qv validate`` loads changed."""
-    from qv_config.validate.api import same_digests
-    from qv_config.validate.schema import SchemaStore
+    from qv_config.validate import schemafiles
 
     bases = run.tree.bases
     if any(_relevant(p, bases) for p in (*changes.restat, *changes.removed)):
@@ -120,7 +121,7 @@ def _kept(run: _Run, changes: Changes, summary: Summary) -> ValidationResult | N
     if kept is None:
         return None
     # Most schema files are in the walked folders, but metadata.schema may name any file.
-    if not same_digests(SchemaStore(run.source.read), kept[1].items()):
+    if not schemafiles.unchanged(run.source.read, kept[1].items()):
         return None
     return _kept_result(kept[0])
 
