@@ -104,7 +104,10 @@ def _in_workers(
         meanwhile, run.meanwhile = run.meanwhile, None  # once
         waiting = counter.reporter(run.tick)
         received = partial(_received, spools)
-        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile, received)
+        sent = workers.forked(
+            job, list(enumerate(parts)), meanwhile, at_once=workers.WORKERS, waiting=waiting,
+            then=received,
+        )  # fmt: skip
         if any(got is None for got in sent):
             return None
         names = [set(part[-1]) for part, _ in sent]
