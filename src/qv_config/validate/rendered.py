@@ -124,11 +124,12 @@ def _received(
     spools: list[IO[bytes]], number: int, blob: bytes | None
 ) -> tuple[tuple[Any, ...], dict[str, bytes]] | None:
     """A worker's part and values, decoded as soon as it is done (the other workers still
-    run); None when it could not send them."""
+    run); None when it could not send them. Its facts are decoded here too, for the
+    cross-document rules: meanwhile, not after the last worker, when nothing else runs."""
     if blob is None:
         return None
     part = marshal.loads(blob)
-    facts = {k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in part[1].items()}
+    facts = {k: decode_facts(v) if type(v) is bytes else DocFacts(*v) for k, v in part[1].items()}
     return (part[0], facts, *part[2:]), _unspool(spools[number])
 
 
