@@ -144,6 +144,10 @@ def warm() -> None:
     templating sandbox, the kinds' models and their secret marks (their JSON Schemas), the JSON
     Schema validator (~0.1 s of each worker; an environment of 20,000 documents has four).
     Done before forking them, or earlier while parse workers run (``qv sync``)."""
+    # ``SharedCount``'s value and its lock (~8 ms), imported here, not between the phases.
+    import multiprocessing.sharedctypes
+    import multiprocessing.synchronize  # noqa: F401
+
     import jsonschema_rs  # noqa: F401  (imported for its side effect: loaded before the fork)
 
     from qv_config import models
