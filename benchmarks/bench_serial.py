@@ -58,9 +58,12 @@ def main() -> None:
         (repo / name).unlink(missing_ok=True)
     from qv_config.repo import prefetch
 
-    real, calls = prefetch.in_workers, [0]
+    # The parse workers' fork ends ``start``; the render workers' end starts ``post``. Both
+    # are ``prefetch.forked`` (``in_workers`` before them, in older versions).
+    name = "forked" if hasattr(prefetch, "forked") else "in_workers"
+    real, calls = getattr(prefetch, name), [0]
 
-    def in_workers(*args: Any, **kwargs: Any) -> Any:
+    def workers(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
         if phase == "start" and calls[0] == 1:
             _mark(phase, "off", since)
@@ -70,7 +73,7 @@ def main() -> None:
             _mark(phase, "on", since)
         return done
 
-    prefetch.in_workers = in_workers
+    setattr(prefetch, name, workers)
     from qv_config.cli.app import run
 
     store = f"sqlite:{repo}/.bench-store.db"
