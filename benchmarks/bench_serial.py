@@ -58,22 +58,26 @@ def main() -> None:
         (repo / name).unlink(missing_ok=True)
     from qv_config.repo import prefetch
 
-    # The parse workers' fork ends ``start``; the render workers' end starts ``post``. Both
-    # are ``prefetch.forked`` (``in_workers`` before them, in older versions).
-    name = "forked" if hasattr(prefetch, "forked") else "in_workers"
-    real, calls = getattr(prefetch, name), [0]
+    # The parse workers' fork ends ``start``; the render workers' end starts ``post``: the first
+    # and the second fork of workers, ``prefetch.forked`` or (older versions) ``in_workers``.
+    calls = [0]
 
-    def workers(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if phase == "start" and calls[0] == 1:
-            _mark(phase, "off", since)
-            os._exit(0)
-        done = real(*args, **kwargs)
-        if phase == "post" and calls[0] == 2:
-            _mark(phase, "on", since)
-        return done
+    def counted(real: Any) -> Any:
+        def workers(*args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            if phase == "start" and calls[0] == 1:
+                _mark(phase, "off", since)
+                os._exit(0)
+            done = real(*args, **kwargs)
+            if phase == "post" and calls[0] == 2:
+                _mark(phase, "on", since)
+            return done
 
-    setattr(prefetch, name, workers)
+        return workers
+
+    for name in ("forked", "in_workers"):
+        if hasattr(prefetch, name):
+            setattr(prefetch, name, counted(getattr(prefetch, name)))
     from qv_config.cli.app import run
 
     store = f"sqlite:{repo}/.bench-store.db"
