@@ -1,9 +1,11 @@
 """The serial parts of a first ``qv sync --env dev`` (no ``.qv/``, a new SQLite store), in the
 parent process: ``start`` from the interpreter's start to the fork of the parse workers,
-``post`` from the end of the render workers to the end of the command.
+``post`` from the end of the render workers to the end of the command; ``render``, the
+parent's own work while the render workers run (forking them, its ``meanwhile``: the parse
+memo written, the apply's imports; taking their parts as they end).
 
     valgrind --tool=callgrind --instr-atstart=yes python benchmarks/bench_serial.py start
-    valgrind --tool=callgrind --instr-atstart=no python benchmarks/bench_serial.py post
+    valgrind --tool=callgrind --instr-atstart=no python benchmarks/bench_serial.py post|render
 
 Under callgrind only that phase of the parent is counted (``callgrind_control -i``); ``start``
 exits at the fork. Without valgrind it prints the wall and CPU seconds of the phase. Compare
@@ -68,7 +70,12 @@ def main() -> None:
             if phase == "start" and calls[0] == 1:
                 _mark(phase, "off", since)
                 os._exit(0)
+            if phase == "render" and calls[0] == 2:
+                _mark(phase, "on", since)
             done = real(*args, **kwargs)
+            if phase == "render" and calls[0] == 2:
+                _mark(phase, "off", since)
+                os._exit(0)
             if phase == "post" and calls[0] == 2:
                 _mark(phase, "on", since)
             return done
