@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, partial
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from qv_config.yamlio import Limits, YamlError
 from qv_config.yamlio.loader import value_of
@@ -192,49 +192,43 @@ def forked(
     import tempfile
 
     _fix_mmap_threshold()
-    gate = _gate(at_once, len(items))
+    at_once = at_once or len(items)
     out: list[Any] = [None] * len(items)
     with contextlib.ExitStack() as files:
         spools = [files.enter_context(tempfile.TemporaryFile()) for _ in items]
         running: dict[int, int] = {}  # pid -> the place of its item
         try:
             for at, item in enumerate(items):
-                running[_fork(job, item, spools[at], gate)] = at
-            if meanwhile is not None:
-                meanwhile()  # the later children start as places free up, whatever it does
+                if len(running) >= at_once:
+                    _hand_over(running, spools, out, waiting, then)
+                running[_fork(job, item, spools[at])] = at
+                if meanwhile is not None and at + 1 == min(at_once, len(items)):
+                    meanwhile()  # once, when the first ones have started
             while running:
-                at, code = _next_ended(running, waiting)
-                if code < 0 and gate is not None:
-                    gate.release()  # killed (a signal): its place is free all the same
-                blob = _spooled(spools[at]) if code == 0 else None
-                out[at] = blob if then is None else then(at, blob)
+                _hand_over(running, spools, out, waiting, then)
         finally:
             for pid in running:  # only if this process was interrupted (or a fork failed)
                 _stop(pid)
         return out
 
 
-class _Gate(Protocol):
-    def acquire(self) -> bool: ...
-    def release(self) -> None: ...
+def _hand_over(
+    running: dict[int, int],
+    spools: Sequence[IO[bytes]],
+    out: list[Any],
+    waiting: Callable[[], None] | None,
+    then: Callable[[int, bytes | None], Any] | None,
+) -> None:
+    """Wait for one of the ``running`` children to end; its bytes (or ``then`` of them) into
+    ``out`` at its item's place."""
+    at, ok = _next_ended(running, waiting)
+    blob = _spooled(spools[at]) if ok else None
+    out[at] = blob if then is None else then(at, blob)
 
 
-def _gate(at_once: int, count: int) -> _Gate | None:
-    """What lets ``at_once`` of ``count`` children run at a time (None: all at once). All are
-    forked at the start, from this process as it is then; each takes a place before its job
-    and gives it back after: the next one starts as soon as one ends, whatever this process
-    is doing meanwhile."""
-    if not at_once or at_once >= count:
-        return None
-    import multiprocessing
-
-    return multiprocessing.get_context("fork").Semaphore(at_once)
-
-
-def _next_ended(running: dict[int, int], waiting: Callable[[], None] | None) -> tuple[int, int]:
-    """The place of a child of ``running`` that ended (reaped, and taken out) and its exit code
-    (negative: the signal that ended it); ``waiting`` is told about ten times a second
-    meanwhile."""
+def _next_ended(running: dict[int, int], waiting: Callable[[], None] | None) -> tuple[int, bool]:
+    """The place of a child of ``running`` that ended (reaped, and taken out), and whether it
+    did its job; ``waiting`` is told about ten times a second meanwhile."""
     import time
 
     told = time.monotonic()
@@ -242,7 +236,7 @@ def _next_ended(running: dict[int, int], waiting: Callable[[], None] | None) -> 
         for pid in running:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                return running.pop(pid), os.waitstatus_to_exitcode(status)
+                return running.pop(pid), os.waitstatus_to_exitcode(status) == 0
         if waiting is None:
             _pause(running, None)
             continue
@@ -271,26 +265,18 @@ def _pause(pids: Iterable[int], most: float | None) -> None:
             os.close(fd)
 
 
-def _fork(
-    job: Callable[[Any], bytes | None], item: Any, spool: IO[bytes], gate: _Gate | None
-) -> int:
-    """A child doing ``job(item)`` into ``spool`` once ``gate`` gives it a place: its pid."""
+def _fork(job: Callable[[Any], bytes | None], item: Any, spool: IO[bytes]) -> int:
+    """A child doing ``job(item)`` into ``spool``: its pid."""
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
-        if gate is not None:
-            gate.acquire()
-        try:
-            blob = job(item)
-            if blob is not None:
-                spool.write(blob)
-                spool.flush()
-                code = 0
-        finally:
-            if gate is not None:
-                gate.release()
+        blob = job(item)
+        if blob is not None:
+            spool.write(blob)
+            spool.flush()
+            code = 0
     finally:  # whatever happened (an error, ^C): this copy of the parent ends here
         os._exit(code)
 
