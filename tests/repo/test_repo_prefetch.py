@@ -169,6 +169,27 @@ def test_forks_hand_over_each_result_as_it_ends_a_few_at_a_time() -> None:
         os.waitpid(-1, os.WNOHANG)  # every child was reaped
 
 
+def _timed(folder: Path, item: int) -> bytes:
+    import time
+
+    start = time.monotonic()
+    time.sleep(0.1)
+    (folder / str(item)).write_text(f"{start} {time.monotonic()}")
+    return b"%d" % item
+
+
+def test_forks_take_turns(tmp_path: Path) -> None:
+    """At most ``at_once`` jobs run at a time (a child is forked when one has ended)."""
+    from functools import partial
+
+    out = prefetch.forked(partial(_timed, tmp_path), list(range(5)), at_once=2)
+    assert out == [b"0", b"1", b"2", b"3", b"4"]
+    spans = [tuple(map(float, p.read_text().split())) for p in tmp_path.iterdir()]
+    assert len(spans) == 5
+    for start, _ in spans:
+        assert sum(1 for s, e in spans if s <= start < e) <= 2
+
+
 def test_an_error_in_then_stops_the_forks_and_is_raised() -> None:
     def then(at: int, blob: bytes | None) -> None:
         raise ValueError(f"part {at}")
