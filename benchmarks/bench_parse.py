@@ -64,9 +64,11 @@ class _Harness:
         items: list[Any],
         waiting: Callable[[], None] | None = None,
         meanwhile: Callable[[], None] | None = None,
+        then: Callable[[int, Any], Any] | None = None,
+        **_forked: Any,
     ) -> list[Any]:
-        """``prefetch.in_workers``: the parse workers' jobs one after the other, here; the
-        render workers' fork ends the run."""
+        """``prefetch.in_workers`` (and ``forked``): the parse workers' jobs one after the
+        other, here; the render workers' fork ends the run."""
         if self.files:
             self.count("between", False)
             raise _RenderStarts
@@ -115,8 +117,8 @@ def _run(repo: Path, env: str, harness: _Harness) -> None:
 
     prefetch.in_workers = harness.in_workers  # type: ignore[assignment]
     if hasattr(prefetch, "forked"):  # the parse workers' own forks (else in_workers)
-        prefetch.forked = lambda job, items, meanwhile: harness.in_workers(  # type: ignore[attr-defined]
-            job, items, meanwhile=meanwhile
+        prefetch.forked = lambda job, items, meanwhile, **kw: harness.in_workers(  # type: ignore[attr-defined]
+            job, items, meanwhile=meanwhile, **kw
         )
     load = qv_config.repo.load_snapshot
 

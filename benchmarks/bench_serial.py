@@ -1,9 +1,11 @@
 """The serial parts of a first ``qv sync --env dev`` (no ``.qv/``, a new SQLite store), in the
 parent process: ``start`` from the interpreter's start to the fork of the parse workers,
-``post`` from the end of the render workers to the end of the command.
+``post`` from the end of the render workers to the end of the command; ``render``, the
+parent's own work while the render workers run (forking them, its ``meanwhile``: the parse
+memo written, the apply's imports; taking their parts as they end).
 
     valgrind --tool=callgrind --instr-atstart=yes python benchmarks/bench_serial.py start
-    valgrind --tool=callgrind --instr-atstart=no python benchmarks/bench_serial.py post
+    valgrind --tool=callgrind --instr-atstart=no python benchmarks/bench_serial.py post|render
 
 Under callgrind only that phase of the parent is counted (``callgrind_control -i``); ``start``
 exits at the fork. Without valgrind it prints the wall and CPU seconds of the phase. Compare
@@ -58,19 +60,31 @@ def main() -> None:
         (repo / name).unlink(missing_ok=True)
     from qv_config.repo import prefetch
 
-    real, calls = prefetch.in_workers, [0]
+    # The parse workers' fork ends ``start``; the render workers' end starts ``post``: the first
+    # and the second fork of workers, ``prefetch.forked`` or (older versions) ``in_workers``.
+    calls = [0]
 
-    def in_workers(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if phase == "start" and calls[0] == 1:
-            _mark(phase, "off", since)
-            os._exit(0)
-        done = real(*args, **kwargs)
-        if phase == "post" and calls[0] == 2:
-            _mark(phase, "on", since)
-        return done
+    def counted(real: Any) -> Any:
+        def workers(*args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            if phase == "start" and calls[0] == 1:
+                _mark(phase, "off", since)
+                os._exit(0)
+            if phase == "render" and calls[0] == 2:
+                _mark(phase, "on", since)
+            done = real(*args, **kwargs)
+            if phase == "render" and calls[0] == 2:
+                _mark(phase, "off", since)
+                os._exit(0)
+            if phase == "post" and calls[0] == 2:
+                _mark(phase, "on", since)
+            return done
 
-    prefetch.in_workers = in_workers
+        return workers
+
+    for name in ("forked", "in_workers"):
+        if hasattr(prefetch, name):
+            setattr(prefetch, name, counted(getattr(prefetch, name)))
     from qv_config.cli.app import run
 
     store = f"sqlite:{repo}/.bench-store.db"

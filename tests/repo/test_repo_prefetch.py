@@ -3,6 +3,7 @@ values, digests, !replace tags, sops blocks kept aside, and every load error as 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,66 @@ def test_an_error_in_then_stops_the_workers_and_is_raised() -> None:
 
     with pytest.raises(ValueError, match="part"):
         prefetch.in_workers(_slow_first, [0, 1, 2], then=then)
+
+
+def _slow_first_bytes(item: int) -> bytes | None:
+    import time
+
+    time.sleep(0.8 if item == 0 else 0.0)  # the first item ends last
+    return None if item == 3 else b"%d" % (item * 10)  # None: the job gave nothing
+
+
+def test_forks_hand_over_each_result_as_it_ends_a_few_at_a_time() -> None:
+    """``forked`` with ``at_once``: never more children than that at once (the later items
+    wait for a place), ``then`` sees each result as its child ends, the list is in the items'
+    order; a job that gives None is a failed part; ``waiting`` is told while children run."""
+    seen: list[int] = []
+    ticks: list[int] = []
+
+    def then(at: int, blob: bytes | None) -> tuple[int, bytes | None]:
+        seen.append(at)
+        return at, blob
+
+    out = prefetch.forked(
+        _slow_first_bytes, [0, 1, 2, 3], at_once=2, waiting=lambda: ticks.append(1), then=then
+    )
+    assert out == [(0, b"0"), (1, b"10"), (2, b"20"), (3, None)]
+    assert seen[-1] == 0
+    assert sorted(seen) == [0, 1, 2, 3]
+    assert ticks  # the first child took 0.8 s
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every child was reaped
+
+
+def _timed(folder: Path, item: int) -> bytes:
+    import time
+
+    start = time.monotonic()
+    time.sleep(0.1)
+    (folder / str(item)).write_text(f"{start} {time.monotonic()}")
+    return b"%d" % item
+
+
+def test_forks_take_turns(tmp_path: Path) -> None:
+    """At most ``at_once`` jobs run at a time (a child is forked when one has ended)."""
+    from functools import partial
+
+    out = prefetch.forked(partial(_timed, tmp_path), list(range(5)), at_once=2)
+    assert out == [b"0", b"1", b"2", b"3", b"4"]
+    spans = [tuple(map(float, p.read_text().split())) for p in tmp_path.iterdir()]
+    assert len(spans) == 5
+    for start, _ in spans:
+        assert sum(1 for s, e in spans if s <= start < e) <= 2
+
+
+def test_an_error_in_then_stops_the_forks_and_is_raised() -> None:
+    def then(at: int, blob: bytes | None) -> None:
+        raise ValueError(f"part {at}")
+
+    with pytest.raises(ValueError, match="part"):
+        prefetch.forked(_slow_first_bytes, [0, 1, 2], at_once=2, then=then)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 def _committed(root: Path) -> None:

@@ -19,25 +19,15 @@ from qv_config.store.source import render_desired
 def _spy(monkeypatch: pytest.MonkeyPatch, memo: Path) -> list[tuple[bool, bool, bool]]:
     """Per fork of workers: (given work of its own, memo written before, memo written after)."""
     calls: list[tuple[bool, bool, bool]] = []
-    real = prefetch.in_workers
+    real = prefetch.forked
 
-    def in_workers(
-        job: Callable[[Any], Any],
-        items: Any,
-        waiting: Callable[[], None] | None = None,
-        meanwhile: Callable[[], None] | None = None,
-        then: Callable[[int, Any], Any] | None = None,
-    ) -> list[Any]:
+    def forked(job: Any, items: Any, meanwhile: Callable[[], None] | None, **kw: Any) -> Any:
         before = memo.exists()
-        done = real(job, items, waiting, meanwhile, then)
+        done = real(job, items, meanwhile, **kw)
         calls.append((meanwhile is not None, before, memo.exists()))
         return done
 
-    def forked(job: Any, items: Any, meanwhile: Callable[[], None] | None) -> list[Any]:
-        return in_workers(job, items, meanwhile=meanwhile)
-
-    monkeypatch.setattr(prefetch, "in_workers", in_workers)
-    monkeypatch.setattr(prefetch, "forked", forked)  # the parse workers' own forks
+    monkeypatch.setattr(prefetch, "forked", forked)  # the parse workers', the render workers'
     return calls
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,14 +50,14 @@ def test_two_workers_give_what_one_process_gives(
     root = _forking_case(tmp_path, monkeypatch, name)
     one = checked(root, monkeypatch, "1")
     forks = []
-    real = prefetch.in_workers
-    monkeypatch.setattr(
-        prefetch,
-        "in_workers",
-        lambda job, items, waiting=None, meanwhile=None, then=None: (
-            forks.append(1) or real(job, items, waiting, meanwhile, then)
-        ),
-    )
+    real = prefetch.forked
+
+    def forked(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("then") is not None:  # the render workers (not the parse workers)
+            forks.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prefetch, "forked", forked)
     two = checked(root, monkeypatch, "2")
     assert forks  # the workers did the work
     same_result(two.result, one.result)  # type: ignore[attr-defined]

@@ -259,6 +259,9 @@ def _read_index(fd: int, sealer: Sealer) -> tuple[int, tuple[list[str], array[in
     return start, (names, offsets, tags)
 
 
+_WRITE_BUFFER = 1 << 20
+
+
 def write(path: Path, sealer: Sealer | None, records: Mapping[str, Payload | Sealed]) -> bool:
     """Write ``records`` as the pack at ``path``, atomically; False when it could not be (a
     folder that cannot be written only makes qv slower). A ``Sealed`` record (``Pack.raw`` of
@@ -285,7 +288,8 @@ def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:
     try:
         ensure_folder(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as out:
+        # Buffered by 1 MiB, not 8 KiB: a pack of 20,000 values is ~1,500 write calls less.
+        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
             out.writelines(parts)
         os.replace(tmp, path)
     except OSError:

@@ -131,7 +131,9 @@ def _render(
 
 def _warm() -> None:
     """What the render needs, imported and built while the parse workers run (a cold load): not
-    before they are forked (~30 ms of imports that the parse does not need)."""
+    before they are forked (~30 ms of imports that the parse does not need), nor after them,
+    when nothing else runs (the secrets modules, ~12 ms: ``encrypted_paths`` is asked next)."""
+    import qv_config.secrets.snapshot  # noqa: F401  (imported for its side effect: loaded)
     from qv_config.validate.rendered import warm
 
     warm()

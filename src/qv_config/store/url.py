@@ -8,13 +8,16 @@ also turns TLS failures of either backend into one StoreError that names those p
 from __future__ import annotations
 
 import re
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from qv_config.errors import UsageError
 from qv_config.store.errors import StoreError
+
+if TYPE_CHECKING:
+    import ssl
 
 _SCHEMES = ("sqlite", "redis", "rediss", "etcd", "etcds")
 _TLS_SCHEMES = ("rediss", "etcds")
@@ -141,6 +144,8 @@ def tls_context(tls: TlsFiles) -> ssl.SSLContext:
     """The client context of a TLS URL: verifies the server by ``cacert`` (else the system's CA
     store) and its name or IP, and presents ``cert``/``key`` when given. A file that is not PEM,
     or a key that does not match its certificate, is a UsageError naming the files."""
+    import ssl  # here: ~7 ms to import, and only TLS URLs need it (every command opens a store)
+
     try:
         context = ssl.create_default_context(cafile=str(tls.cacert) if tls.cacert else None)
     except ssl.SSLError as err:
@@ -164,6 +169,8 @@ def tls_context(tls: TlsFiles) -> ssl.SSLContext:
 def _tls_cause(err: BaseException, handshake: bool) -> BaseException | None:
     """The TLS error behind a client library's transport error (it wraps the ssl one). During a
     handshake a reset is one too: a plain-HTTP etcd sometimes resets instead of closing."""
+    import ssl
+
     seen: BaseException | None = err
     while seen is not None:
         if isinstance(seen, ssl.SSLError) or "handshake" in str(seen).lower():

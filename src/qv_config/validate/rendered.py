@@ -104,7 +104,10 @@ def _in_workers(
         meanwhile, run.meanwhile = run.meanwhile, None  # once
         waiting = counter.reporter(run.tick)
         received = partial(_received, spools)
-        sent = workers.in_workers(job, list(enumerate(parts)), waiting, meanwhile, received)
+        sent = workers.forked(
+            job, list(enumerate(parts)), meanwhile, at_once=workers.WORKERS, waiting=waiting,
+            then=received,
+        )  # fmt: skip
         if any(got is None for got in sent):
             return None
         names = [set(part[-1]) for part, _ in sent]
@@ -121,11 +124,12 @@ def _received(
     spools: list[IO[bytes]], number: int, blob: bytes | None
 ) -> tuple[tuple[Any, ...], dict[str, bytes]] | None:
     """A worker's part and values, decoded as soon as it is done (the other workers still
-    run); None when it could not send them."""
+    run); None when it could not send them. Its facts are decoded here too, for the
+    cross-document rules: meanwhile, not after the last worker, when nothing else runs."""
     if blob is None:
         return None
     part = marshal.loads(blob)
-    facts = {k: v if isinstance(v, bytes) else DocFacts(*v) for k, v in part[1].items()}
+    facts = {k: decode_facts(v) if type(v) is bytes else DocFacts(*v) for k, v in part[1].items()}
     return (part[0], facts, *part[2:]), _unspool(spools[number])
 
 
@@ -140,6 +144,10 @@ def warm() -> None:
     templating sandbox, the kinds' models and their secret marks (their JSON Schemas), the JSON
     Schema validator (~0.1 s of each worker; an environment of 20,000 documents has four).
     Done before forking them, or earlier while parse workers run (``qv sync``)."""
+    # ``SharedCount``'s value and its lock (~8 ms), imported here, not between the phases.
+    import multiprocessing.sharedctypes
+    import multiprocessing.synchronize  # noqa: F401
+
     import jsonschema_rs  # noqa: F401  (imported for its side effect: loaded before the fork)
 
     from qv_config import models
