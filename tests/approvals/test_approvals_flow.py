@@ -290,3 +290,37 @@ def test_documents_are_diffed_field_by_field_only_where_a_rule_asks_for_risk(rep
     prod = {d.ref: d for d in change_of(repo, base).docs}  # prod-loosen: the risk-marked diff
     assert prod["flag/kill-alpha"].fields
     assert prod["environment/prod"].loosened
+
+
+def test_review_without_a_policy_at_base_renders_nothing_and_says_the_same(repo: Repo) -> None:
+    """No policy at base: the section is decided without rendering, and says what the full
+    evaluation (every environment's change rendered) says."""
+    from qv_config.approvals import reporters
+    from qv_config.approvals.run import _none_asked, approvals_needed, verdicts
+
+    repo.git("rm", "-q", "-r", "policy")
+    base = repo.commit("no policy")
+    repo.loosen_prod()
+    quick = _none_asked(repo.root, base, "HEAD")
+    assert quick is not None and [v.env for v in quick] == ["dev", "prod"]
+    full = verdicts(repo.root, (), base, "HEAD")
+    assert [(v.env, v.met, v.missing, v.notes, v.policy) for v in quick] == [
+        (v.env, v.met, v.missing, v.notes, v.policy) for v in full
+    ]
+    assert reporters.markdown(quick) == reporters.markdown(full)
+    needed = approvals_needed(repo.root, base)
+    assert "prod: met" in needed.text and needed.data["prod"] == {
+        "met": True,
+        "missing": [],
+        "notes": [],
+    }
+    text = repo.qv("review", "--base", base)
+    assert text.code == 0 and "prod: met" in text.out
+
+
+def test_review_with_a_policy_at_base_evaluates_the_change(repo: Repo) -> None:
+    from qv_config.approvals.run import _none_asked
+
+    base = repo.git("rev-parse", "HEAD")
+    repo.loosen_prod()
+    assert _none_asked(repo.root, base, "HEAD") is None

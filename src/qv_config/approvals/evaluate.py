@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 _FAIL_CLOSED = ("QV701", "QV702", "QV703", "QV711")
 
+ABSENT = "no policy/approvals.yaml at base: none needed"
+
 
 def evaluate(
     root: Path,
@@ -67,7 +69,7 @@ def evaluate(
 def decide(ws: Workspace, change: Change, sources: Sequence[ReviewSource]) -> Verdict:
     state = change.base_policy
     if not state.exists:
-        return _verdict(change, "absent", True, "no policy/approvals.yaml at base: none needed")
+        return _verdict(change, "absent", True, ABSENT)
     broken = [f for f in state.findings if f.is_error and f.code in _FAIL_CLOSED]
     if broken or state.model is None:
         first = broken[0] if broken else None
