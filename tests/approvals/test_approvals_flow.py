@@ -302,20 +302,23 @@ def test_review_without_a_policy_at_base_renders_nothing_and_says_the_same(repo:
     base = repo.commit("no policy")
     repo.loosen_prod()
     quick = _none_asked(repo.root, base, "HEAD")
-    assert quick is not None and [v.env for v in quick] == ["dev", "prod"]
+    assert quick is not None
+    assert [v.env for v in quick] == ["dev", "prod"]
     full = verdicts(repo.root, (), base, "HEAD")
     assert [(v.env, v.met, v.missing, v.notes, v.policy) for v in quick] == [
         (v.env, v.met, v.missing, v.notes, v.policy) for v in full
     ]
     assert reporters.markdown(quick) == reporters.markdown(full)
     needed = approvals_needed(repo.root, base)
-    assert "prod: met" in needed.text and needed.data["prod"] == {
+    assert "prod: met" in needed.text
+    assert needed.data["prod"] == {
         "met": True,
         "missing": [],
         "notes": [],
     }
     text = repo.qv("review", "--base", base)
-    assert text.code == 0 and "prod: met" in text.out
+    assert text.code == 0
+    assert "prod: met" in text.out
 
 
 def test_review_with_a_policy_at_base_evaluates_the_change(repo: Repo) -> None:
