@@ -292,38 +292,43 @@ def test_documents_are_diffed_field_by_field_only_where_a_rule_asks_for_risk(rep
     assert prod["environment/prod"].loosened
 
 
-def test_review_without_a_policy_at_base_renders_nothing_and_says_the_same(repo: Repo) -> None:
-    """No policy at base: the section is decided without rendering, and says what the full
-    evaluation (every environment's change rendered) says."""
+def _same_section(repo: Repo, base: str) -> list[str]:
+    """The review section's verdicts equal the full evaluation's (every environment rendered);
+    the environments decided without rendering."""
     from qv_config.approvals import reporters
-    from qv_config.approvals.run import _none_asked, approvals_needed, verdicts
+    from qv_config.approvals.run import _for_review, _unrendered, verdicts
 
+    quick = _for_review(repo.root, base, "HEAD", ())
+    full = verdicts(repo.root, (), base, "HEAD")
+    assert [(v.env, v.met, v.missing, v.notes, v.policy, v.reason) for v in quick] == [
+        (v.env, v.met, v.missing, v.notes, v.policy, v.reason) for v in full
+    ]
+    assert reporters.markdown(quick) == reporters.markdown(full)
+    return sorted(_unrendered(repo.root, base, "HEAD")[1])
+
+
+def test_review_without_a_policy_at_base_renders_nothing(repo: Repo) -> None:
     repo.git("rm", "-q", "-r", "policy")
     base = repo.commit("no policy")
     repo.loosen_prod()
-    quick = _none_asked(repo.root, base, "HEAD")
-    assert quick is not None
-    assert [v.env for v in quick] == ["dev", "prod"]
-    full = verdicts(repo.root, (), base, "HEAD")
-    assert [(v.env, v.met, v.missing, v.notes, v.policy) for v in quick] == [
-        (v.env, v.met, v.missing, v.notes, v.policy) for v in full
-    ]
-    assert reporters.markdown(quick) == reporters.markdown(full)
-    needed = approvals_needed(repo.root, base)
-    assert "prod: met" in needed.text
-    assert needed.data["prod"] == {
-        "met": True,
-        "missing": [],
-        "notes": [],
-    }
+    assert _same_section(repo, base) == ["dev", "prod"]
     text = repo.qv("review", "--base", base)
     assert text.code == 0
     assert "prod: met" in text.out
 
 
-def test_review_with_a_policy_at_base_evaluates_the_change(repo: Repo) -> None:
-    from qv_config.approvals.run import _none_asked
-
+def test_review_renders_only_the_environments_a_change_touches(repo: Repo) -> None:
     base = repo.git("rev-parse", "HEAD")
     repo.loosen_prod()
-    assert _none_asked(repo.root, base, "HEAD") is None
+    assert _same_section(repo, base) == ["dev"]  # prod is evaluated: a rule asks for approvers
+
+
+def test_review_under_an_invalid_or_edited_policy(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.edit("policy/approvals.yaml", "count: 1", "count: 3")
+    repo.commit("policy edited")
+    assert _same_section(repo, base) == []  # a policy edit is every environment's change
+    repo.write("policy/approvals.yaml", "kind: [\n")
+    broken = repo.commit("policy broken")
+    repo.loosen_prod()
+    assert _same_section(repo, broken) == ["dev", "prod"]  # invalid at base: fails closed

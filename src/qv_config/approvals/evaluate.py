@@ -31,12 +31,14 @@ from qv_config.approvals.model import (
 
 if TYPE_CHECKING:
     from qv_config.approvals.change import Change
+    from qv_config.approvals.policy import PolicyState
     from qv_config.diff.states import Workspace
     from qv_config.models.approval_policy import ApprovalPolicy, Rule
 
 _FAIL_CLOSED = ("QV701", "QV702", "QV703", "QV711")
 
 ABSENT = "no policy/approvals.yaml at base: none needed"
+UNCHANGED = "nothing changed: none needed"
 
 
 def evaluate(
@@ -66,23 +68,27 @@ def evaluate(
             ws.close()
 
 
-def decide(ws: Workspace, change: Change, sources: Sequence[ReviewSource]) -> Verdict:
-    state = change.base_policy
+def by_policy(state: PolicyState) -> tuple[PolicyStatus, bool, str] | None:
+    """The verdict (status, met, reason) that the base's policy gives whatever the change: none
+    at base, or one that is invalid; None when the change decides."""
     if not state.exists:
-        return _verdict(change, "absent", True, ABSENT)
+        return "absent", True, ABSENT
     broken = [f for f in state.findings if f.is_error and f.code in _FAIL_CLOSED]
     if broken or state.model is None:
         first = broken[0] if broken else None
         where = f" ({first.file}:{first.line}: {first.code})" if first else ""
-        return _verdict(
-            change,
-            "invalid",
-            False,
-            f"the policy at base is invalid{where}: nothing can be approved",
-        )
-    policy = state.model
+        return "invalid", False, f"the policy at base is invalid{where}: nothing can be approved"
+    return None
+
+
+def decide(ws: Workspace, change: Change, sources: Sequence[ReviewSource]) -> Verdict:
+    alone = by_policy(change.base_policy)
+    if alone is not None:
+        return _verdict(change, *alone)
+    policy = change.base_policy.model
+    assert policy is not None  # (by_policy)
     if change.empty:
-        return _verdict(change, "valid", True, "nothing changed: none needed")
+        return _verdict(change, "valid", True, UNCHANGED)
     matched = [(rule, why) for rule in policy.spec.rules if (why := because(rule, change))]
     if not matched:
         return _verdict(change, "valid", True, "no rule of the policy covers this change")

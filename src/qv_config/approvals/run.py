@@ -93,7 +93,7 @@ def approvals_needed(
     from qv_config.safetext import bounded
 
     try:
-        found = _none_asked(root, base, rev) or verdicts(root, (), base, rev, sources=sources)
+        found = _for_review(root, base, rev, sources)
     except QvError as err:
         line = f"approvals: not evaluated ({bounded(err.message)})"
         return Needed(line, f"\n{line}\n", {"evaluated": False, "reason": err.message})
@@ -106,27 +106,51 @@ def approvals_needed(
     return Needed("\n".join(lines), "\n" + reporters.markdown(found), data)
 
 
-def _none_asked(root: Path, base: str, rev: str) -> list[Verdict] | None:
-    """Every environment's verdict when the base has no approval policy, decided without
-    rendering either side (``evaluate.decide``'s verdict but for the digests, which the
-    section never shows; rendering three environments of 10,000 documents took ~2 s of a
-    review); None when the base has a policy."""
-    from qv_config.approvals.evaluate import ABSENT
+def _for_review(root: Path, base: str, rev: str, sources: Sequence[ReviewSource]) -> list[Verdict]:
+    """Every environment's verdict; those that need no render come from ``_unrendered``, the
+    others from ``verdicts`` (whose errors say what is wrong when the revisions are not)."""
+    envs, quick = _unrendered(root, base, rev)
+    rest = [env for env in envs if env not in quick]
+    if not envs or rest:
+        found = {v.env: v for v in verdicts(root, rest, base, rev, sources=sources)}
+        quick = {**quick, **found}
+    return [quick[env] for env in envs] if envs else list(quick.values())
+
+
+def _unrendered(root: Path, base: str, rev: str) -> tuple[list[str], dict[str, Verdict]]:
+    """qv.yaml's environments at ``rev`` and the verdicts that need no render: every one when
+    the base's policy decides alone (none, or invalid), and, under a policy the change leaves
+    as it is, those of environments whose input key is the same on both sides (nothing they
+    render from changed). ``evaluate.decide`` gives the same verdicts but for the digests,
+    which review never shows; rendering three environments of 10,000 documents took ~2 s of
+    a review. ([], {}) when a revision cannot be read."""
+    from qv_config.approvals.evaluate import UNCHANGED, by_policy
     from qv_config.approvals.policy import read_policy
     from qv_config.diff.states import Workspace
 
     ws = Workspace(root)
     try:
         base_sha, target_sha = ws.resolve(base), ws.resolve(rev)
-        if base_sha is None or target_sha is None:
-            return None  # ``verdicts`` says what is wrong
-        policy = read_policy(ws.read_at(base_sha))
-        if policy.exists:
-            return None
+        if base_sha is None or target_sha is None or ws.project(target_sha) is None:
+            return [], {}
         envs = all_envs(ws, target_sha)
+        policy = read_policy(ws.read_at(base_sha))
+        edited = read_policy(ws.read_at(target_sha)).digest != policy.digest
     finally:
         ws.close()
-    return [
-        Verdict(env, base_sha, target_sha, "", "", "", policy.digest, "absent", True, ABSENT)
-        for env in envs
-    ]
+    alone = by_policy(policy)
+    if alone is None and edited:
+        return envs, {}
+    decided = alone or ("valid", True, UNCHANGED)
+    same = envs if alone else [e for e in envs if _same_inputs(root, e, base_sha, target_sha)]
+    return envs, {
+        env: Verdict(env, base_sha, target_sha, "", "", "", policy.digest, *decided) for env in same
+    }
+
+
+def _same_inputs(root: Path, env: str, base: str, target: str) -> bool:
+    """Whether ``env`` renders from the very same files at both commits."""
+    from qv_config.store.desiredcache import input_key
+
+    old, new = input_key(root, env, base), input_key(root, env, target)
+    return old is not None and new is not None and old.key == new.key
