@@ -136,3 +136,8 @@ def test_revision_and_work_tree_agree_with_a_link_inside(tmp_path: Path) -> None
         done = qv(root, "diff", *args, "--format", "json")
         assert done.returncode == 0, done.stderr
         assert "max_order_notional" in done.stdout, (args, link)
+    # Review diffs every environment with one workspace, dev (no link) before prod: dev's answer
+    # to "a link at this revision?" must not stand for prod's (it hid this change).
+    done = qv(root, "review", "--base", "HEAD~1")
+    assert done.returncode == 0, done.stderr
+    assert "max_order_notional" in done.stdout

@@ -98,7 +98,7 @@ class Workspace:
         self.cache = StateMemo(self.cache_root, "render")
         self.blobs = gitcmd.Batch(root) if self.git else None
         self._sources: dict[str | None, GitSource | WorkTreeSource] = {}
-        self._links: dict[str | None, bool] = {}
+        self._links: dict[tuple[str | None, tuple[str, ...]], bool] = {}
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
         self._projects: dict[str | None, Project | None] = {}
@@ -239,10 +239,12 @@ class Workspace:
         return None if keep is None else keep | others
 
     def _has_links(self, sha: str | None, env: str, bases: list[str], changed: set[str]) -> bool:
-        if sha not in self._links:
-            paths = history.input_paths(env, bases)
-            self._links[sha] = history.has_links(self.root, sha, paths, changed)
-        return self._links[sha]
+        # By revision *and* environment: ``qv review`` asks of every environment in turn, and
+        # one without links must not answer for another's (a link's change would go unseen).
+        paths = history.input_paths(env, bases)
+        if (sha, paths) not in self._links:
+            self._links[sha, paths] = history.has_links(self.root, sha, paths, changed)
+        return self._links[sha, paths]
 
     def _dependents(self, old: str | None, new: str | None, names: list[str]) -> list[str]:
         """``names`` and every template that extends one of them, on either side. A textual
