@@ -332,3 +332,35 @@ def test_review_under_an_invalid_or_edited_policy(repo: Repo) -> None:
     broken = repo.commit("policy broken")
     repo.loosen_prod()
     assert _same_section(repo, broken) == ["dev", "prod"]  # invalid at base: fails closed
+
+
+def test_a_change_through_a_link_is_seen_whatever_environment_came_first(repo: Repo) -> None:
+    """One workspace evaluates every environment (``qv approvals``, review's section): dev,
+    without links, must not answer for prod, whose risk policy is a link to a file that the
+    change edits (the target would be taken as the base's, and its digest be wrong)."""
+    from qv_config.approvals.change import compute, state_digest
+    from qv_config.diff.states import Workspace
+
+    policy = repo.root / "environments/prod/risk-policies/equity-standard.yaml"
+    (repo.root / "environments/prod/data").mkdir()
+    policy.rename(repo.root / "environments/prod/data/risk.txt")
+    policy.symlink_to("../data/risk.txt")
+    base = repo.commit("prod's risk policy through a link")
+    repo.edit(
+        "environments/prod/data/risk.txt",
+        "max_order_notional: 1000000",
+        "max_order_notional: 1500000",
+    )
+    repo.commit("loosened through the link")
+    ws = Workspace(repo.root)
+    try:
+        assert compute(ws, "dev", base, "HEAD").empty
+        change = compute(ws, "prod", base, "HEAD")
+    finally:
+        ws.close()
+    assert [d.ref for d in change.docs] == ["risk-policy/equity-standard"]
+    fresh = Workspace(repo.root, use_cache=False)
+    try:
+        assert change.target_digest == state_digest(fresh, "prod", "HEAD")
+    finally:
+        fresh.close()
