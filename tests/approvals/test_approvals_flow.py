@@ -297,6 +297,7 @@ def _same_section(repo: Repo, base: str) -> list[str]:
     the environments decided without rendering."""
     from qv_config.approvals import reporters
     from qv_config.approvals.run import _for_review, _unrendered, verdicts
+    from qv_config.diff.states import Workspace
 
     quick = _for_review(repo.root, base, "HEAD", ())
     full = verdicts(repo.root, (), base, "HEAD")
@@ -304,7 +305,11 @@ def _same_section(repo: Repo, base: str) -> list[str]:
         (v.env, v.met, v.missing, v.notes, v.policy, v.reason) for v in full
     ]
     assert reporters.markdown(quick) == reporters.markdown(full)
-    return sorted(_unrendered(repo.root, base, "HEAD")[1])
+    ws = Workspace(repo.root)
+    try:
+        return sorted(_unrendered(ws, [v.env for v in full], base, "HEAD"))
+    finally:
+        ws.close()
 
 
 def test_review_without_a_policy_at_base_renders_nothing(repo: Repo) -> None:

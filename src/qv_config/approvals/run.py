@@ -27,21 +27,34 @@ def verdicts(
 ) -> list[Verdict]:
     """One verdict per environment (every one of qv.yaml at ``rev`` when ``envs`` is empty);
     ``base`` None: each environment's default base (``approvals.base``)."""
-    from qv_config.approvals.base import choose
-    from qv_config.approvals.change import compute
-    from qv_config.approvals.evaluate import decide
     from qv_config.diff.states import Workspace
 
     ws = Workspace(root)
     try:
-        out = []
-        for env in envs or all_envs(ws, rev):
-            chosen = choose(root, env, base, store)
-            verdict = decide(ws, compute(ws, env, chosen.rev, rev), sources)
-            out.append(replace(verdict, base_source=chosen.why))
-        return out
+        return _decided(ws, envs or all_envs(ws, rev), base, rev, store, sources)
     finally:
         ws.close()
+
+
+def _decided(
+    ws: Workspace,
+    envs: Sequence[str],
+    base: str | None,
+    rev: str,
+    store: str | None,
+    sources: Sequence[ReviewSource],
+) -> list[Verdict]:
+    """Each of ``envs``' verdict, its change rendered (``verdicts``)."""
+    from qv_config.approvals.base import choose
+    from qv_config.approvals.change import compute
+    from qv_config.approvals.evaluate import decide
+
+    out = []
+    for env in envs:
+        chosen = choose(ws.root, env, base, store)
+        verdict = decide(ws, compute(ws, env, chosen.rev, rev), sources)
+        out.append(replace(verdict, base_source=chosen.why))
+    return out
 
 
 def sign_all(
@@ -107,50 +120,47 @@ def approvals_needed(
 
 
 def _for_review(root: Path, base: str, rev: str, sources: Sequence[ReviewSource]) -> list[Verdict]:
-    """Every environment's verdict; those that need no render come from ``_unrendered``, the
-    others from ``verdicts`` (whose errors say what is wrong when the revisions are not)."""
-    envs, quick = _unrendered(root, base, rev)
-    rest = [env for env in envs if env not in quick]
-    if not envs or rest:
-        found = {v.env: v for v in verdicts(root, rest, base, rev, sources=sources)}
-        quick = {**quick, **found}
-    return [quick[env] for env in envs] if envs else list(quick.values())
-
-
-def _unrendered(root: Path, base: str, rev: str) -> tuple[list[str], dict[str, Verdict]]:
-    """qv.yaml's environments at ``rev`` and the verdicts that need no render: every one when
-    the base's policy decides alone (none, or invalid), and, under a policy the change leaves
-    as it is, those of environments whose input key is the same on both sides (nothing they
-    render from changed). ``evaluate.decide`` gives the same verdicts but for the digests,
-    which review never shows; rendering three environments of 10,000 documents took ~2 s of
-    a review. ([], {}) when a revision cannot be read."""
-    from qv_config.approvals.evaluate import UNCHANGED, by_policy
-    from qv_config.approvals.policy import read_policy
+    """``verdicts`` of every environment, in one workspace: those that need no render from
+    ``_unrendered``, the others rendered."""
     from qv_config.diff.states import Workspace
 
     ws = Workspace(root)
     try:
-        base_sha, target_sha = ws.resolve(base), ws.resolve(rev)
-        if base_sha is None or target_sha is None or ws.project(target_sha) is None:
-            return [], {}
-        envs = all_envs(ws, target_sha)
-        policy = read_policy(ws.read_at(base_sha))
-        edited = read_policy(ws.read_at(target_sha)).digest != policy.digest
+        envs = all_envs(ws, rev)
+        quick = _unrendered(ws, envs, base, rev)
+        rest = [env for env in envs if env not in quick]
+        found = {v.env: v for v in _decided(ws, rest, base, rev, None, sources)}
+        return [quick.get(env) or found[env] for env in envs]
     finally:
         ws.close()
+
+
+def _unrendered(ws: Workspace, envs: Sequence[str], base: str, rev: str) -> dict[str, Verdict]:
+    """The verdicts of ``envs`` that need no render: every one when the base's policy decides
+    alone (none, or invalid), and, under a policy the change leaves as it is, those of
+    environments whose input key is the same on both sides (nothing they render from
+    changed). ``evaluate.decide`` gives the same verdicts but for the digests, which review
+    never shows; rendering three environments of 10,000 documents took ~2 s of a review."""
+    from qv_config.approvals.evaluate import UNCHANGED, by_policy
+    from qv_config.approvals.policy import read_policy
+
+    base_sha, target_sha = ws.resolve(base), ws.resolve(rev)
+    if base_sha is None or target_sha is None:
+        return {}  # rendering says what is wrong
+    policy = read_policy(ws.read_at(base_sha))
     alone = by_policy(policy)
-    if alone is None and edited:
-        return envs, {}
+    if alone is None and read_policy(ws.read_at(target_sha)).digest != policy.digest:
+        return {}  # a policy edit is every environment's change
     decided = alone or ("valid", True, UNCHANGED)
-    same = envs if alone else [e for e in envs if _same_inputs(root, e, base_sha, target_sha)]
-    return envs, {
+    same = envs if alone else [e for e in envs if _untouched(ws, e, base_sha, target_sha)]
+    return {
         env: Verdict(env, base_sha, target_sha, "", "", "", policy.digest, *decided) for env in same
     }
 
 
-def _same_inputs(root: Path, env: str, base: str, target: str) -> bool:
+def _untouched(ws: Workspace, env: str, base: str, target: str) -> bool:
     """Whether ``env`` renders from the very same files at both commits."""
-    from qv_config.store.desiredcache import input_key
+    from qv_config.approvals.states import input_key
 
-    old, new = input_key(root, env, base), input_key(root, env, target)
-    return old is not None and new is not None and old.key == new.key
+    old = input_key(ws, env, base)
+    return old is not None and old == input_key(ws, env, target)

@@ -97,7 +97,7 @@ def _base_and_partial(ws: Workspace, env: str, base: str, target: str, keep: set
     return both
 
 
-def _input_key(ws: Workspace, env: str, sha: str) -> str | None:
+def input_key(ws: Workspace, env: str, sha: str) -> str | None:
     """The environment's input key at ``sha`` (in a checkout or the agent's bare mirror)."""
     from qv_config.store.desiredcache import input_key
 
@@ -109,7 +109,7 @@ def _memo(ws: Workspace, env: str, sha: str) -> Pair | None:
     """The state of ``env`` at ``sha`` kept by its input key under ``.qv/cache/approvals``."""
     from qv_config.cache.pack import StateMemo
 
-    key = _input_key(ws, env, sha)
+    key = input_key(ws, env, sha)
     kept = StateMemo(ws.root, "approvals", keep=_KEEP).get(env, key) if key else None
     return (kept[0], kept[1]) if kept is not None else None
 
@@ -117,7 +117,7 @@ def _memo(ws: Workspace, env: str, sha: str) -> Pair | None:
 def _remember(ws: Workspace, env: str, sha: str, refs: Refs, sources: Mapping[str, str]) -> None:
     from qv_config.cache.pack import StateMemo
 
-    key = _input_key(ws, env, sha)
+    key = input_key(ws, env, sha)
     if key:
         StateMemo(ws.root, "approvals", keep=_KEEP).put(env, key, (dict(refs), dict(sources)))
 
