@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -211,3 +212,51 @@ def test_log_reports_its_progress_commit_by_commit(repo: Repo) -> None:
     capped = _Recorder()
     assert len(env_log(repo.root, "prod", limit=1, progress=capped)) == 1
     assert (capped.total, capped.advanced) == (1, 1)
+
+
+def _rename_bases(repo: Repo) -> None:
+    """A base edit, then a commit that renames the bases folder (qv.yaml says so)."""
+    repo.replace(
+        "strategies/example-momentum.yaml",
+        "lookback_days: {type: int, value: 120",
+        "lookback_days: {type: int, value: 90",
+    )
+    repo.commit("Shorter lookback")
+    repo.git("mv", "strategies", "strats")
+    for env in ("dev", "staging", "prod"):  # overlays follow their base's path
+        if (repo.root / f"environments/{env}/strategies").exists():
+            repo.git("mv", f"environments/{env}/strategies", f"environments/{env}/strats")
+    repo.replace("qv.yaml", "bases: [strategies]", "bases: [strats]")
+    repo.commit("Rename the bases folder")
+
+
+def test_log_sees_a_base_edit_made_before_the_bases_folder_was_renamed(repo: Repo, qv: Qv) -> None:
+    # The keys that pick the commits to look at cover every revision's bases folders, not only
+    # the tip's: over `strats` alone, the lookback edit in `strategies` looked like no change.
+    _rename_bases(repo)
+    done = qv(repo.root, "log", "--env", "prod", "--format", "json")
+    assert done.code == 0, done.err
+    entries = {e["subject"]: e for e in json.loads(done.out)}
+    assert "Shorter lookback" in entries, list(entries)
+    (change,) = entries["Shorter lookback"]["diff"]["changes"]
+    assert change["ref"] == "strategy/example-momentum"
+    field = next(f for f in change["fields"] if f["path"].startswith("spec.parameters.lookback"))
+    assert (field["old"], field["new"]) == (120, 90)
+    # The first commit shows its own state, not the later one's (keys told them apart).
+    first = entries["Starter project"]["diff"]["changes"]
+    assert all(c["op"] == "added" for c in first), first
+
+
+def test_agent_walk_keeps_a_state_made_before_the_bases_folder_was_renamed(
+    repo: Repo, tmp_path: Path
+) -> None:
+    from qv_config.agent.source import GitMirror
+    from qv_config.agent.walk import states_to_apply
+
+    deployed = repo.git("rev-parse", "HEAD").strip()
+    _rename_bases(repo)
+    lookback, renamed = repo.git("rev-list", "--reverse", f"{deployed}..HEAD").split()
+    mirror = GitMirror(str(repo.root), tmp_path / "mirror")  # bare, as the agent has it
+    mirror.fetch()
+    states = states_to_apply(mirror, "prod", deployed, renamed)
+    assert states == [lookback, renamed]

@@ -18,18 +18,12 @@ class HistoryRewritten(CheckFailed):
 
 def _bases(mirror: GitMirror, rev: str) -> tuple[str, ...]:
     from qv_config.repo.files import RefusedFile
-    from qv_config.yamlio import YamlError, load_bytes
+    from qv_config.repo.manifest import bases_of
 
     try:
-        raw = mirror.read_file(rev, "qv.yaml")
-        data = load_bytes("qv.yaml", raw).data if raw is not None else None
-    except (YamlError, RefusedFile):
-        data = None  # rendering reports a broken qv.yaml; here the safe default applies
-    spec = data.get("spec") if isinstance(data, dict) else None
-    bases = spec.get("bases") if isinstance(spec, dict) else None
-    if isinstance(bases, list) and all(isinstance(b, str) for b in bases):
-        return tuple(bases)
-    return ("strategies",)
+        return bases_of(mirror.read_file(rev, "qv.yaml"))
+    except RefusedFile:
+        return bases_of(None)  # rendering reports a refused qv.yaml; the default applies here
 
 
 def _chain(mirror: GitMirror, deployed: str, tip: str) -> list[str]:
@@ -41,7 +35,7 @@ def _chain(mirror: GitMirror, deployed: str, tip: str) -> list[str]:
 
 def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str) -> list[str]:
     """Revisions to apply, oldest first; ``[tip]`` on a first deploy, ``[]`` when up to date."""
-    from qv_config.repo.history import input_keys, input_paths, is_ancestor
+    from qv_config.repo.history import env_keys, is_ancestor
 
     if deployed is None:
         return [tip]
@@ -65,8 +59,7 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
             " purpose with `qv rollback`; the agent applies nothing until then",
         )
     chain = _chain(mirror, deployed, tip)
-    paths = input_paths(env, _bases(mirror, tip))
-    keys = input_keys(mirror.path, [deployed, *chain], paths)
+    keys = env_keys(mirror.path, [deployed, *chain], env, _bases(mirror, tip)).keys
     states: list[str] = []
     previous = keys[deployed]
     for rev in chain:

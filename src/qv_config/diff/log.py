@@ -19,7 +19,7 @@ from qv_config.diff.sides import mark_lookup
 from qv_config.diff.states import State, Workspace
 from qv_config.errors import UsageError
 from qv_config.progress import NO_PROGRESS, Progress
-from qv_config.repo.history import CommitInfo, first_parent_log, input_keys, input_paths
+from qv_config.repo.history import CommitInfo, env_keys, first_parent_log
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,10 @@ def _walk(
     _check_env(ws, env, tip)
     commits = first_parent_log(ws.root, tip)
     shas = [c.sha for c in commits] + [c.parents[0] for c in commits if c.parents]
-    keys = input_keys(ws.root, shas, input_paths(env, ws.bases(tip)))
-    ws.keys.update({(env, sha): key for sha, key in keys.items()})
+    chain = env_keys(ws.root, shas, env, ws.bases(tip))
+    keys = chain.keys
+    # Only a revision's own key may stand for it in the rendered-state cache.
+    ws.keys.update({(env, sha): keys[sha] for sha in chain.own})
     changed = [c for c in commits if not c.parents or keys.get(c.parents[0]) != keys[c.sha]]
     entries: list[LogEntry] = []
     progress.start(f"reading {env}'s history", min(limit, len(changed)))

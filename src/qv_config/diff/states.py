@@ -242,9 +242,12 @@ class Workspace:
         # By revision *and* environment: ``qv review`` asks of every environment in turn, and
         # one without links must not answer for another's (a link's change would go unseen).
         paths = history.input_paths(env, bases)
-        if (sha, paths) not in self._links:
-            self._links[sha, paths] = history.has_links(self.root, sha, paths, changed)
-        return self._links[sha, paths]
+        # Over its own bases, a revision's input key names these trees: one key, one answer.
+        key = self.keys.get((env, sha)) if sha and self.bases(sha) == bases else None
+        where = key or sha
+        if (where, paths) not in self._links:
+            self._links[where, paths] = history.has_links(self.root, sha, paths, changed)
+        return self._links[where, paths]
 
     def _dependents(self, old: str | None, new: str | None, names: list[str]) -> list[str]:
         """``names`` and every template that extends one of them, on either side. A textual

@@ -40,8 +40,7 @@ class GitSource:
     _own_batch: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
-        self._prefix = _project_prefix(self.root)
-        sha = _resolve(self.root, self.rev)
+        self._prefix, sha = _resolve(self.root, self.rev)
         self.revision = sha
         self.label = f"{self.rev} ({sha[:12]})"
 
@@ -179,24 +178,22 @@ def _parse_ls_tree(out: bytes, prefix: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _project_prefix(root: Path) -> str:
-    """The project's folder inside the Git repository ("" at the top, else "sub/dir/")."""
-    done = gitcmd.run(root, "rev-parse", "--show-prefix")
-    if not done.ok:
+def _resolve(root: Path, rev: str) -> tuple[str, str]:
+    """The project's folder inside the Git repository ("" at the top, else "sub/dir/") and the
+    commit of ``rev``, asked of one git process (a history walk makes a source per commit)."""
+    if rev.startswith("-"):
+        raise GitError(f"unknown revision {rev!r}", hint=_list_hint())
+    commit = f"{rev}^{{commit}}"
+    done = gitcmd.run(root, "rev-parse", "--show-prefix", "--verify", "--quiet", commit)
+    lines = done.text.split("\n")
+    if done.ok and len(lines) >= 2:
+        return lines[0], lines[1].strip()
+    if done.returncode != 1:  # 1: the revision is unknown; anything else: no repository here
         raise gitcmd.error(
             f"{root} is not inside a Git repository",
             done,
             hint="--rev needs a Git repository; run git init or drop --rev",
         )
-    return done.text.strip()
-
-
-def _resolve(root: Path, rev: str) -> str:
-    if rev.startswith("-"):
-        raise GitError(f"unknown revision {rev!r}", hint=_list_hint())
-    done = gitcmd.run(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    if done.ok:
-        return done.text.strip()
     shallow = gitcmd.run(root, "rev-parse", "--is-shallow-repository").text.strip()
     if shallow == "true":
         raise GitError(f"unknown revision {rev!r} in a shallow clone", hint=_UNSHALLOW)

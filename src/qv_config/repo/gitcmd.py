@@ -8,6 +8,7 @@ when a module elsewhere starts a subprocess (sops, in ``secrets/``, is the other
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import threading
@@ -224,6 +225,25 @@ class Batch:
         if self._finalizer is not None:
             self._finalizer()
         self._proc = None
+
+
+def read_objects(cwd: Where, specs: Sequence[str]) -> dict[str, bytes | None]:
+    """The content of each object of ``specs`` (None: missing or not askable), read by one
+    short-lived ``cat-file --batch``: for a few objects, where a ``Batch`` costs a process to
+    stop as well."""
+    asked = [spec for spec in dict.fromkeys(specs) if "\n" not in spec]
+    out: dict[str, bytes | None] = dict.fromkeys(specs)
+    if not asked:
+        return out
+    lines = b"".join(spec.encode("utf-8", "surrogateescape") + b"\n" for spec in asked)
+    done = run(cwd, "cat-file", "--batch", input=lines)
+    if not done.ok:
+        raise error("git cat-file --batch failed", done)
+    answers = io.BytesIO(done.stdout)
+    for spec in asked:
+        found = _answer(answers)
+        out[spec] = found[1] if found is not None else None
+    return out
 
 
 def _answer(stdout: IO[bytes]) -> tuple[str, bytes] | None:

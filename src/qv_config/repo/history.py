@@ -80,6 +80,37 @@ def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[st
     return {rev: ",".join(ids[i * width : (i + 1) * width]) for i, rev in enumerate(revs)}
 
 
+@dataclass(frozen=True)
+class ChainKeys:
+    """Input keys of one environment at many revisions, all over the same paths: the bases
+    folders of every qv.yaml among them, so that equal keys mean equal inputs even across a
+    commit that renamed or added a base folder (over the tip's bases alone, a change to a base
+    folder renamed since would look like no change)."""
+
+    keys: dict[str, str]  # rev -> key
+    own: frozenset[str]  # revs whose qv.yaml names exactly these bases: the key is their own
+
+
+def env_keys(root: Path, revs: Sequence[str], env: str, bases: Sequence[str]) -> ChainKeys:
+    """``ChainKeys`` of ``env`` at ``revs``, over ``bases`` (the tip's) and any others named."""
+    keys = input_keys(root, revs, input_paths(env, bases))
+    named = _named_bases(root, {key.split(",", 1)[0] for key in keys.values()})
+    more = sorted({base for found in named.values() for base in found} - set(bases))
+    if more:
+        bases = (*bases, *more)
+        keys = input_keys(root, revs, input_paths(env, bases))
+    exact = {blob for blob, found in named.items() if found == tuple(bases)}
+    return ChainKeys(keys, frozenset(r for r, key in keys.items() if key.split(",")[0] in exact))
+
+
+def _named_bases(root: Path, blobs: set[str]) -> dict[str, tuple[str, ...]]:
+    """qv.yaml blob id -> the bases folders it names (read once per distinct blob)."""
+    from qv_config.repo.manifest import bases_of
+
+    found = gitcmd.read_objects(root, sorted(blobs - {"-"}))
+    return {blob: bases_of(raw) for blob, raw in found.items() if raw is not None}
+
+
 @functools.cache
 def is_bare(root: Path) -> bool:
     return gitcmd.run(root, "rev-parse", "--is-bare-repository").text.strip() == "true"

@@ -98,6 +98,19 @@ def raw_bases(data: Any) -> tuple[str, ...] | None:
     return tuple(bases)
 
 
+def bases_of(raw: bytes | None) -> tuple[str, ...]:
+    """The bases folders the qv.yaml bytes ``raw`` name, read without the model; the default
+    when it is missing or not plainly valid (rendering then reports why)."""
+    from qv_config.yamlio import YamlError, load_bytes
+
+    try:
+        data = load_bytes("qv.yaml", raw).data if raw is not None else None
+    except YamlError:
+        data = None
+    bases = raw_bases(data)
+    return bases if bases is not None else DEFAULT_BASES
+
+
 def _guess(data: Any) -> Loading | None:
     """The bases and YAML limits a valid qv.yaml of this raw value has; None when the value
     is not plainly of that shape (the model is asked first then)."""

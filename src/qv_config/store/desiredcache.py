@@ -71,6 +71,7 @@ def input_key(root: Path, env: str, rev: str) -> InputKey | None:
     from qv_config.errors import QvError
     from qv_config.repo import gitcmd
     from qv_config.repo.history import input_keys, input_paths, is_bare
+    from qv_config.repo.manifest import bases_of
 
     try:
         prefix = "" if is_bare(root) else "./"  # the project may sit inside the repository
@@ -80,7 +81,7 @@ def input_key(root: Path, env: str, rev: str) -> InputKey | None:
         if not done.ok or commit is None:
             return None
         project, _ = _object(rest)
-        paths = input_paths(env, _bases(project[1] if project is not None else None))
+        paths = input_paths(env, bases_of(project[1] if project is not None else None))
         key = input_keys(root, [commit[0]], paths)[commit[0]]
     except (QvError, OSError, ValueError, IndexError):
         return None
@@ -95,18 +96,6 @@ def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:
         return None, rest
     size = int(parts[2])
     return (parts[0].decode(), rest[:size]), rest[size + 1 :]
-
-
-def _bases(raw: bytes | None) -> tuple[str, ...]:
-    from qv_config.repo.manifest import DEFAULT_BASES, raw_bases
-    from qv_config.yamlio import YamlError, load_bytes
-
-    try:
-        data = load_bytes("qv.yaml", raw).data if raw is not None else None
-    except YamlError:
-        data = None  # rendering reports a broken qv.yaml; here the default applies
-    bases = raw_bases(data)
-    return bases if bases is not None else DEFAULT_BASES
 
 
 def folder(root: Path) -> Path:
