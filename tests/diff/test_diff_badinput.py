@@ -202,3 +202,20 @@ def test_colour_only_on_a_terminal(repo: Repo) -> None:
     piped = subprocess.run(args, cwd=repo.root, env=env, capture_output=True, text=True, check=True)
     assert "\x1b[" not in piped.stdout
     assert "LOOSENED" in piped.stdout
+
+
+def test_a_name_qv_refuses_is_refused_at_a_revision_as_in_the_work_tree(repo: Repo, qv: Qv) -> None:
+    # A diff asks for the files a commit changed by name; such a name used to be read at a
+    # revision (the document appeared as added) while every listing refused it (QV112).
+    bad = "environments/dev/configs/a\nb.yaml"
+    doc = "apiVersion: qv/v1\nkind: Config\nmetadata: {name: hidden, owner: x}\nspec: {a: 1}\n"
+    (repo.root / bad).write_text(doc)
+    work = qv(repo.root, "diff", "dev@HEAD", "dev")
+    repo.commit("A name with a newline")
+    revision = qv(repo.root, "diff", "dev@HEAD~1", "dev@HEAD")
+    for done, side in ((work, "side dev is invalid"), (revision, "side dev@HEAD is invalid")):
+        assert done.code == 1, done.out
+        assert side in done.err
+        assert "QV112" in done.err
+        assert "config/hidden" not in done.out + done.err
+        _no_traceback(done)

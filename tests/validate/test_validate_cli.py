@@ -71,6 +71,24 @@ def test_a_path_that_matches_no_file_is_a_usage_error(
     assert code == 1  # a file, and the whole project, match
 
 
+def test_a_file_qv_lists_but_does_not_validate_is_no_match(
+    case_tree: Callable[[str], Path], qv: QvRun
+) -> None:
+    # A note beside the documents and a document of a folder qv.yaml does not declare exist,
+    # but qv checks neither: "valid" for them would be a false all-clear.
+    root = case_tree("qv501-qv502-qv505-dangling-references")
+    (root / "environments/dev/notes.txt").write_text("replicas: 999999\n")
+    (root / "environments/qa").mkdir()
+    (root / "environments/qa/q.yaml").write_text("apiVersion: qv/v1\nkind: Config\n")
+    for path in ("environments/dev/notes.txt", "environments/qa/q.yaml"):
+        code, out, err = qv("-C", str(root), "validate", path)
+        assert (code, out) == (2, ""), path
+        assert f"path {path!r} matches no file qv validates" in err
+    code, out, _err = qv("-C", str(root), "validate", "--format", "json", "environments/qa")
+    assert code == 1  # the folder itself is what QV204 names
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["QV204"]
+
+
 def test_not_a_project(tmp_path: Path, qv: QvRun) -> None:
     code, out, err = qv("-C", str(tmp_path), "validate")
     assert code == 2

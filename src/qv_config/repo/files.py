@@ -180,8 +180,11 @@ def locate(path: str, lookup: Lookup, hops: int = 0) -> tuple[Kind, str] | Refus
 
 def checked(path: str, lookup: Lookup, problems: dict[str, Refused]) -> tuple[Kind, str] | None:
     """``locate``; a refusal is recorded in ``problems`` (by path, first reason kept) and None
-    returned."""
+    returned. A refused name is never located: a file asked for by name (a diff asks for the
+    files a commit changed) is refused as a listing refuses it."""
     found = locate(path, lookup)
+    if not isinstance(found, Refused) and found[0] != "missing":
+        found = bad_name(path) or found
     if isinstance(found, Refused):
         problems.setdefault(found.path, found)
         return None

@@ -43,14 +43,18 @@ def select_envs(snapshot: Snapshot, envs: Sequence[str] | None) -> tuple[str, ..
 
 
 def _check_paths(snapshot: Snapshot, prefixes: tuple[str, ...]) -> None:
-    """A PATH that matches no file qv reads is a mistake (a typo would otherwise say "valid")."""
-    known = [*snapshot.digests, *(f.file for f in snapshot.findings)]
+    """A PATH that matches no file qv validates is a mistake (a typo would otherwise say
+    "valid"): a file qv lists but does not check (notes.txt, a document of a folder qv.yaml does
+    not declare) is not one."""
+    schemas = (path for path in snapshot.digests if path.startswith("schemas/"))
+    known = [*_yaml_files(snapshot), *schemas, *(f.file for f in snapshot.findings)]
     for prefix in prefixes:
         if not any(_under(file, (prefix,)) for file in known):
             raise UsageError(
                 f"path {prefix!r} matches no file qv validates",
-                hint="qv reads qv.yaml, templates/, environments/, schemas/, policy/ and the"
-                " bases folders of qv.yaml; check the path",
+                hint="qv validates qv.yaml, templates/, the YAML files of each environment of"
+                " qv.yaml under environments/, schemas/, policy/ and the bases folders of"
+                " qv.yaml; check the path",
             )
 
 
