@@ -50,3 +50,19 @@ def test_a_warm_validate_imports_neither_pydantic_nor_jinja(tmp_path: Path) -> N
     assert "pydantic" in cold.stderr  # the first run builds the model and checks documents
     warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert warm.stderr == ""
+
+
+def test_an_invalid_qv_yaml_is_reported_at_the_field(tmp_path: Path) -> None:
+    aged_starter(tmp_path)
+    qv_yaml = tmp_path / "qv.yaml"
+    text = qv_yaml.read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("spec:")) + 2  # 1-based
+    for inserted, col, path in (
+        ("  bogus: 1", 3, "spec.bogus"),  # an unknown field: at its key
+        ("  limits: {max_render_bytes: -5}", 30, "spec.limits.max_render_bytes"),
+    ):
+        qv_yaml.write_text(text.replace("spec:\n", f"spec:\n{inserted}\n", 1))
+        (found,) = load_snapshot(WorkTreeSource(tmp_path)).findings
+        assert (found.code, found.line, found.col) == ("QV205", at, col), found
+        assert f"invalid at {path}:" in found.message

@@ -135,7 +135,11 @@ def _validate(doc: LoadedDoc, findings: list[Finding]) -> Any:
         return Project.model_validate(doc.data)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        loc = tuple(first["loc"])
+        where = ".".join(str(p) for p in loc)
         message = f"qv.yaml is invalid at {where}: {first['msg']}"
-        findings.append(Finding("QV205", message, "qv.yaml", 1, 1))
+        # At the field (an unknown one: at its key), not at the top of the file.
+        at = doc.key_position(loc) if first["type"] == "extra_forbidden" else doc.position(loc)
+        line, col = (at.line, at.col) if at is not None else (1, 1)
+        findings.append(Finding("QV205", message, "qv.yaml", line, col))
         return None
