@@ -219,3 +219,17 @@ def test_a_name_qv_refuses_is_refused_at_a_revision_as_in_the_work_tree(repo: Re
         assert "QV112" in done.err
         assert "config/hidden" not in done.out + done.err
         _no_traceback(done)
+
+
+def test_log_says_why_the_tips_qv_yaml_cannot_be_read(repo: Repo, qv: Qv) -> None:
+    # It used to say "unknown environment 'dev' (environments of qv.yaml: none)".
+    (repo.root / "sub").mkdir()
+    repo.git("mv", "qv.yaml", "sub/qv.yaml")
+    (repo.root / "qv.yaml").symlink_to("sub/qv.yaml")
+    repo.commit("qv.yaml as a link out of its folder")
+    done = qv(repo.root, "log", "--env", "dev")
+    assert done.code == 1, done.err
+    assert "QV111" in done.err
+    assert "cannot be read" in done.err
+    assert "environments of qv.yaml: none" not in done.err
+    _no_traceback(done)

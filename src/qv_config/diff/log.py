@@ -17,7 +17,7 @@ from qv_config.diff.compute import diff_documents
 from qv_config.diff.model import EnvDiff
 from qv_config.diff.sides import mark_lookup
 from qv_config.diff.states import State, Workspace
-from qv_config.errors import UsageError
+from qv_config.errors import CheckFailed, UsageError
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo.history import CommitInfo, env_keys, first_parent_log
 
@@ -86,7 +86,12 @@ def _walk(
 
 def _check_env(ws: Workspace, env: str, tip: str) -> None:
     project = ws.project(tip)
-    names = list(project.spec.environments) if project else []
+    if project is None:  # say why (a refused link, a bad field), not "no environments"
+        raise CheckFailed(
+            f"qv.yaml at {tip[:10]} cannot be read: {ws.project_problem(tip)}",
+            hint="fix qv.yaml (qv validate says where), or start from another revision",
+        )
+    names = list(project.spec.environments)
     if env not in names:
         raise UsageError(
             f"unknown environment {env!r} at {tip[:10]}",
