@@ -185,7 +185,7 @@ class Agent:
         from qv_config.agent.walk import HistoryRewritten, states_to_apply
         from qv_config.store.apply import read_meta
 
-        self.mirror.fetch()
+        faults.fetch_mirror(self.mirror, self.log, self.metrics)
         tip = self.mirror.tip(self.config.branch)
         store = self._open()
         if not self._hold_lease(store):
