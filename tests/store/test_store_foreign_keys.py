@@ -113,3 +113,53 @@ def test_the_agent_self_heal_removes_them(project: Path, store_url: str, sh: Any
     assert healed.returncode == 0, healed.stderr
     assert '"healed"' in healed.stderr
     assert not _keys(store_url, project, sh) & set(FOREIGN[:6])
+
+
+# A key whose bytes are not UTF-8 (SQLite stores TEXT as given): b"qv/dev/flag/\x1b[31m\xff".
+_NOT_UTF8 = "CAST(X'71762f6465762f666c61672f1b5b33316dff' AS TEXT)"
+
+
+def _count_not_utf8(db: Path) -> int:
+    with sqlite3.connect(db) as con:
+        return int(con.execute(f"select count(*) from kv where key = {_NOT_UTF8}").fetchone()[0])
+
+
+def test_a_sqlite_key_that_is_not_utf8_is_unexpected_drift_escaped_and_healed(
+    project: Path, tmp_path: Path, sh: Any
+) -> None:
+    db = tmp_path / "s.db"
+    url = f"sqlite:{db}"
+    assert sh.qv(project, "sync", "--env", "dev", "--store", url)[0] == 0
+    with sqlite3.connect(db) as con:
+        con.execute(f"insert into kv values ({_NOT_UTF8}, '{{}}')")
+    code, out, err = sh.qv(project, "drift", "--env", "dev", "--store", url)
+    assert code == 1, err
+    assert "unexpected dev/flag/\\x1b[31m\\xff" in out  # escaped: no raw escape sequence
+    assert "\x1b" not in out
+    code, found = _drift(project, url, sh)
+    assert code == 1
+    assert len(found["unexpected"]) == 1
+    code, _, err = sh.qv(project, "sync", "--env", "dev", "--store", url, "--heal")
+    assert code == 0, err
+    assert _count_not_utf8(db) == 0
+    assert _drift(project, url, sh) == (0, {"modified": [], "missing": [], "unexpected": []})
+
+
+def test_the_agent_self_heal_removes_a_key_that_is_not_utf8(
+    project: Path, tmp_path: Path, sh: Any
+) -> None:
+    sh.git(project, "branch", "-M", "main")
+    db = tmp_path / "s.db"
+    env = {**os.environ, "NO_COLOR": "1"}
+    argv = [sys.executable, "-m", "qv_config.cli.agent", "agent", "--once", "--env", "dev"]
+    argv += ["--source", str(project), "--store", f"sqlite:{db}"]
+    run = lambda *more: subprocess.run(  # noqa: E731
+        [*argv, *more], cwd=tmp_path, capture_output=True, text=True, env=env, check=False
+    )
+    assert run().returncode == 0
+    with sqlite3.connect(db) as con:
+        con.execute(f"insert into kv values ({_NOT_UTF8}, '{{}}')")
+    healed = run("--self-heal")
+    assert healed.returncode == 0, healed.stderr
+    assert '"healed"' in healed.stderr
+    assert _count_not_utf8(db) == 0

@@ -34,9 +34,27 @@ def _raw(value: bytes | None) -> bytes:
     return value if value is not None else b""
 
 
-# Values as their bytes whatever their SQLite type (text, a blob, a number typed by hand): the
-# text is not decoded, so bytes that are not UTF-8 are drift too, never a decoding error.
-_SELECT = "SELECT key, CAST(value AS BLOB) FROM kv WHERE "
+# Keys and values as their bytes whatever their SQLite type (text, a blob, a number typed by
+# hand): nothing is decoded by sqlite3, so bytes that are not UTF-8 are drift too, never a
+# decoding error (a key is decoded by ``_key``, keeping such bytes as surrogates).
+_SELECT = "SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM kv WHERE "
+# A key given as its bytes (``_key_bytes``): one that is not UTF-8 can be matched, to delete it.
+_DELETE = "DELETE FROM kv WHERE key = CAST(? AS TEXT)"
+
+
+def _key(raw: bytes) -> str:
+    """A key as read: UTF-8, undecodable bytes kept as surrogates (reports escape them)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _key_bytes(key: str) -> bytes:
+    return key.encode("utf-8", "surrogateescape")
+
+
+def _rows(rows: list[Any]) -> list[tuple[str, bytes | None]]:
+    return [(_key(key), value) for key, value in rows]
+
+
 # How often a follower asks SQLite whether another connection committed (SPEC §6: readers poll).
 # A PRAGMA and a stat, ~10 µs: 20 a second cost nothing and bound the delay an apply takes to
 # reach a ConfigClient.
@@ -109,7 +127,9 @@ class SqliteStore:
         cut = len(self.url.prefix) + 1
         try:
             self._db.execute("BEGIN")  # one snapshot for meta and values (WAL read transaction)
-            rows = self._db.execute(_SELECT + "key >= ? AND key < ?", (start, end)).fetchall()
+            rows = _rows(
+                self._db.execute(_SELECT + "key >= ? AND key < ?", (start, end)).fetchall()
+            )
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
@@ -134,7 +154,7 @@ class SqliteStore:
             for i in range(0, len(wanted), 500):  # below any SQLite build's variable limit
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(_SELECT + f"key IN ({marks})", chunk).fetchall()
+                rows += _rows(self._db.execute(_SELECT + f"key IN ({marks})", chunk).fetchall())
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
@@ -151,7 +171,7 @@ class SqliteStore:
         try:
             self._db.execute("BEGIN")
             rows = dict(
-                self._db.execute(_SELECT + "key IN (?, ?)", (meta_key, index_key)).fetchall()
+                _rows(self._db.execute(_SELECT + "key IN (?, ?)", (meta_key, index_key)).fetchall())
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
@@ -188,9 +208,7 @@ class SqliteStore:
         p = self.url.prefix
         puts = [(f"{p}/{k}", v.decode()) for k, v in change.plan.puts.items()]
         self._db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", puts)
-        self._db.executemany(
-            "DELETE FROM kv WHERE key = ?", [(f"{p}/{k}",) for k in change.plan.deletes]
-        )
+        self._db.executemany(_DELETE, [(_key_bytes(f"{p}/{k}"),) for k in change.plan.deletes])
         self._db.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (meta_key, change.meta.decode())
         )
@@ -201,7 +219,7 @@ class SqliteStore:
         p, index = self.url.prefix, change.index
         top = layout.index_key(p, env)
         if index is None:
-            self._db.execute("DELETE FROM kv WHERE key = ?", (top,))
+            self._db.execute(_DELETE, (_key_bytes(top),))
             return
         rows = [(top, index.top)] + [
             (layout.index_shard_key(p, env, s), raw) for s, raw in index.shards.items()
@@ -210,14 +228,14 @@ class SqliteStore:
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
             [(k, v.decode()) for k, v in rows if v is not None],
         )
-        self._db.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in rows if v is None])
+        self._db.executemany(_DELETE, [(_key_bytes(k),) for k, v in rows if v is None])
 
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
         keys = {layout.index_shard_key(self.url.prefix, env, s): s for s in shards}
         marks = ",".join("?" * len(keys))
         self._check_file()
         try:
-            rows = self._db.execute(_SELECT + f"key IN ({marks})", list(keys)).fetchall()
+            rows = _rows(self._db.execute(_SELECT + f"key IN ({marks})", list(keys)).fetchall())
         except sqlite3.Error as err:
             raise self._error(err) from None
         found: dict[str, bytes | None] = dict.fromkeys(shards)
