@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 def record_lost(err: StoreLost, log: JsonLog, metrics: Metrics) -> None:
     metrics.store_lost.labels(reason=err.reason).inc()
-    log("error", "store_lost", path=err.path, reason=err.reason)
+    log("error", "store_lost", path=err.path, reason=err.reason, moved_aside=list(err.aside))
 
 
 def may_reopen(lost: StoreLost | None, self_heal: bool, env: str) -> None:

@@ -51,6 +51,39 @@ def _key_bytes(key: str) -> bytes:
     return key.encode("utf-8", "surrogateescape")
 
 
+_JOURNAL = ("-wal", "-shm")
+
+
+def _journal(path: Path) -> dict[str, tuple[int, int]]:
+    """The identity of the -wal and -shm files beside ``path`` (SQLite made them at the open)."""
+    out = {}
+    for suffix in _JOURNAL:
+        try:
+            st = os.stat(f"{path}{suffix}")
+        except OSError:
+            continue
+        out[suffix] = (st.st_dev, st.st_ino)
+    return out
+
+
+def _set_aside(path: Path, journal: dict[str, tuple[int, int]]) -> tuple[str, ...]:
+    """The file at ``path`` was replaced (a restored backup) or deleted: its -wal and -shm, when
+    still those of the old file, are renamed to ``<name>.replaced``. SQLite names them after the
+    path, not the file: left there, the old file's log would be replayed onto the restored one (read
+    as the old store, and checkpointed into it). Returns the names set aside."""
+    moved = []
+    for suffix, identity in journal.items():
+        name = f"{path}{suffix}"
+        try:
+            st = os.stat(name)
+            if (st.st_dev, st.st_ino) == identity:
+                os.replace(name, f"{name}.replaced")
+                moved.append(os.path.basename(name))
+        except OSError:
+            continue  # gone already, or not ours to move: the reopen reports what it finds
+    return tuple(moved)
+
+
 def _rows(rows: list[Any]) -> list[tuple[str, bytes | None]]:
     return [(_key(key), value) for key, value in rows]
 
@@ -80,6 +113,7 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as err:
             raise self._error(err) from None
         self._identity = None if st is None else (st.st_dev, st.st_ino)
+        self._journal = {} if memory else _journal(url.path)
 
     @staticmethod
     def _connect(path: Path, create: bool, memory: bool) -> sqlite3.Connection:
@@ -105,11 +139,11 @@ class SqliteStore:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            raise StoreLost(str(path), "deleted") from None
+            raise StoreLost(str(path), "deleted", _set_aside(path, self._journal)) from None
         except OSError as err:
             raise self._error(err) from None
         if (st.st_dev, st.st_ino) != self._identity:
-            raise StoreLost(str(path), "replaced")
+            raise StoreLost(str(path), "replaced", _set_aside(path, self._journal))
 
     def _error(self, err: Exception) -> StoreError:
         return StoreError(
