@@ -168,5 +168,6 @@ def test_a_bare_repository_inside_a_checkout_is_not_found_by_walking_up(tmp_path
     root = _checkout(tmp_path / "r")
     inner = root / "embedded"
     subprocess.run(["git", "init", "-q", "--bare", str(inner)], check=True)
-    with pytest.raises(GitError):
+    with pytest.raises(GitError, match="cannot use bare repository") as refused:
         gitcmd.output(inner, "rev-parse", "--git-dir")
+    assert "clone the bare repository" in (refused.value.hint or "")

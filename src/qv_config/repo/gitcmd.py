@@ -169,6 +169,11 @@ _HINTS = (
     (("shallow", "bad object", "missing", "not our ref"), UNSHALLOW),
     (("not a git repository",), "run inside a Git checkout (git init), or pass -C DIR"),
     (
+        ("cannot use bare repository",),
+        "qv runs git in checkouts only (safe.bareRepository=explicit): clone the bare"
+        " repository and run qv in the clone",
+    ),
+    (
         ("dubious ownership",),
         "git refuses a repository owned by another user: "
         "git config --global --add safe.directory DIR",
