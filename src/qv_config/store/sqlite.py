@@ -36,19 +36,10 @@ def _raw(value: bytes | None) -> bytes:
 
 # Keys and values as their bytes whatever their SQLite type (text, a blob, a number typed by
 # hand): nothing is decoded by sqlite3, so bytes that are not UTF-8 are drift too, never a
-# decoding error (a key is decoded by ``_key``, keeping such bytes as surrogates).
+# decoding error (a key is decoded by ``layout.key_text``, keeping such bytes as surrogates).
 _SELECT = "SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM kv WHERE "
-# A key given as its bytes (``_key_bytes``): one that is not UTF-8 can be matched, to delete it.
+# A key given as its bytes (``layout.key_bytes``): one that is not UTF-8 is matched too.
 _DELETE = "DELETE FROM kv WHERE key = CAST(? AS TEXT)"
-
-
-def _key(raw: bytes) -> str:
-    """A key as read: UTF-8, undecodable bytes kept as surrogates (reports escape them)."""
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _key_bytes(key: str) -> bytes:
-    return key.encode("utf-8", "surrogateescape")
 
 
 _JOURNAL = ("-wal", "-shm")
@@ -85,7 +76,7 @@ def _set_aside(path: Path, journal: dict[str, tuple[int, int]]) -> tuple[str, ..
 
 
 def _rows(rows: list[Any]) -> list[tuple[str, bytes | None]]:
-    return [(_key(key), value) for key, value in rows]
+    return [(layout.key_text(key), value) for key, value in rows]
 
 
 # How often a follower asks SQLite whether another connection committed (SPEC §6: readers poll).
@@ -242,7 +233,9 @@ class SqliteStore:
         p = self.url.prefix
         puts = [(f"{p}/{k}", v.decode()) for k, v in change.plan.puts.items()]
         self._db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", puts)
-        self._db.executemany(_DELETE, [(_key_bytes(f"{p}/{k}"),) for k in change.plan.deletes])
+        self._db.executemany(
+            _DELETE, [(layout.key_bytes(f"{p}/{k}"),) for k in change.plan.deletes]
+        )
         self._db.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (meta_key, change.meta.decode())
         )
@@ -253,7 +246,7 @@ class SqliteStore:
         p, index = self.url.prefix, change.index
         top = layout.index_key(p, env)
         if index is None:
-            self._db.execute(_DELETE, (_key_bytes(top),))
+            self._db.execute(_DELETE, (layout.key_bytes(top),))
             return
         rows = [(top, index.top)] + [
             (layout.index_shard_key(p, env, s), raw) for s, raw in index.shards.items()
@@ -262,7 +255,7 @@ class SqliteStore:
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
             [(k, v.decode()) for k, v in rows if v is not None],
         )
-        self._db.executemany(_DELETE, [(_key_bytes(k),) for k, v in rows if v is None])
+        self._db.executemany(_DELETE, [(layout.key_bytes(k),) for k, v in rows if v is None])
 
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
         keys = {layout.index_shard_key(self.url.prefix, env, s): s for s in shards}
