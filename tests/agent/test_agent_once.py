@@ -169,3 +169,27 @@ def test_usage_and_operational_errors(tmp_path: Path, repo: Path, h: Any) -> Non
     assert "cannot clone" in missing.stderr
     for result in (bad_ttl, branch, missing):
         assert "Traceback" not in result.stderr
+
+
+def test_a_failed_once_releases_its_lease(tmp_path: Path, repo: Path, h: Any) -> None:
+    """A store error after the lease was taken (here a trigger refusing every write of values)
+    fails the run; the lease is still released, so the next run is not refused for the TTL."""
+    import sqlite3
+
+    assert once(h, tmp_path, repo).returncode == 0
+    db = tmp_path / "state.db"
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "CREATE TRIGGER no_writes BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'no'); END"
+        )
+    rev = h.commit_notional(repo, 90000)
+    failed = once(h, tmp_path, repo)
+    assert failed.returncode != 0
+    assert '"kind": "store"' in failed.stderr
+    with sqlite3.connect(db) as con:
+        lease = con.execute("SELECT count(*) FROM lease").fetchone()[0]
+        con.execute("DROP TRIGGER no_writes")
+    assert lease == 0
+    again = once(h, tmp_path, repo)
+    assert again.returncode == 0, again.stderr
+    assert h.deployed(store(tmp_path), tmp_path) == rev

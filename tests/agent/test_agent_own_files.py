@@ -113,6 +113,65 @@ def test_replaced_store_is_reopened_and_walked_to_the_tip(
     assert h.deployed(url, tmp_path) == rev
 
 
+def _synced_agent(
+    tmp_path: Path, repo: Path, h: Any, spawn: Callable[..., Any]
+) -> tuple[Path, str, Any]:
+    """An agent on a SQLite store (WAL mode), after its first sync: (file, URL, agent)."""
+    db = tmp_path / "state.db"
+    url = f"sqlite:{db}"
+    agent = spawn(tmp_path, *args(repo, url))
+    h.wait_for(lambda: agent.events("applied"), what="the first sync")
+    return db, url, agent
+
+
+def _edited_backup(db: Path, backup: Path) -> None:
+    """A backup of the live store (WAL mode, its -wal in use) holding an edit made outside qv."""
+    with sqlite3.connect(db) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)
+    with sqlite3.connect(backup) as copy:
+        copy.execute(f"UPDATE kv SET value = '{{}}' WHERE key = 'qv/{KEY}'")
+    copy.close()
+
+
+def test_a_store_restored_under_the_agent_is_read_as_it_is_not_through_the_old_wal(
+    tmp_path: Path, repo: Path, h: Any, spawn: Callable[..., Any]
+) -> None:
+    """The restored file keeps the live file's -wal and -shm beside it (SQLite names them after
+    the path): they are the old file's, moved aside, never replayed onto the restored one."""
+    db, url, agent = _synced_agent(tmp_path, repo, h, spawn)
+    assert Path(f"{db}-wal").exists()  # WAL mode, the agent's connection open
+    backup = tmp_path / "backup.db"
+    _edited_backup(db, backup)
+    os.replace(backup, db)
+    h.wait_for(lambda: agent.events("store_reopened"), what="reopened")
+    lost = agent.events("store_lost")[0]
+    assert lost["reason"] == "replaced"
+    assert set(lost["moved_aside"]) == {"state.db-wal", "state.db-shm"}
+    assert Path(f"{db}-wal.replaced").exists()
+    h.wait_for(lambda: agent.events("drift"), what="the restored edit seen as drift")
+    assert agent.events("drift")[0]["modified"] == [KEY]
+    drift = subprocess.run(
+        [QV, "-C", str(repo), "drift", "--env", "dev", "--store", url],
+        capture_output=True,
+        check=False,
+    )
+    assert drift.returncode == 1, drift.stdout
+
+
+def test_a_garbage_file_restored_under_the_agent_fails_health(
+    tmp_path: Path, repo: Path, h: Any, spawn: Callable[..., Any]
+) -> None:
+    db, _, agent = _synced_agent(tmp_path, repo, h, spawn)
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(os.urandom(5000))
+    os.replace(garbage, db)
+    h.wait_for(lambda: agent.events("store_lost"), what="the swap noticed")
+    h.wait_for(lambda: len(agent.events("cycle_failed")) >= 2, what="cycles failing")
+    assert agent.get("/healthz")[0] == 503
+    assert "not a database" in agent.events("cycle_failed")[-1]["error"]
+    assert agent.proc.poll() is None
+
+
 def _null_value(db: Path, value: str) -> None:
     """What a person can do with sqlite3: a table without NOT NULL, then a NULL or a blob."""
     with sqlite3.connect(db) as con:

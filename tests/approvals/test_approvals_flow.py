@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from qv_config.approvals import evaluate
+from qv_config.repo import gitcmd
 from tests.approvals.conftest import PROD_ENV, Repo
 
 
@@ -241,6 +242,7 @@ def test_evaluate_reads_a_bare_mirror_as_the_agent_has_one(repo: Repo, tmp_path:
         assert repo.approve(who, base).code == 0
     mirror = tmp_path / "mirror.git"
     subprocess.run(["git", "clone", "-q", "--mirror", str(repo.root), str(mirror)], check=True)
+    gitcmd.bare_repository(mirror)  # as the agent names its mirror (git finds no bare one)
     for _ in range(2):  # cold, then from the states it kept
         verdict = evaluate(mirror, "prod", base, "HEAD")
         assert verdict.met, verdict.reason

@@ -135,3 +135,39 @@ def test_many_objects_are_asked_at_once(tmp_path: Path) -> None:
         assert batch.read("HEAD:d/a.txt") == b"alpha\n"  # the same reader, answering in step
     finally:
         batch.close()
+
+
+def _checkout(root: Path) -> Path:
+    root.mkdir()
+    git = ["git", "-c", "user.name=a", "-c", "user.email=a@b"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    (root / "f").write_text("x\n")
+    subprocess.run([*git, "add", "f"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=root, check=True)
+    return root
+
+
+def test_git_run_by_qv_runs_no_hook_and_no_fsmonitor(tmp_path: Path) -> None:
+    """A repository's hooks and fsmonitor program never run under qv's git (they run code)."""
+    root = _checkout(tmp_path / "r")
+    proof = tmp_path / "PROOF"
+    script = tmp_path / "run.sh"
+    script.write_text(f"#!/bin/sh\necho ran >> {proof}\ncat >/dev/null\n")
+    script.chmod(0o755)
+    hook = root / ".git" / "hooks" / "reference-transaction"
+    hook.symlink_to(script)
+    subprocess.run(["git", "config", "core.fsmonitor", str(script)], cwd=root, check=True)
+    head = gitcmd.text(root, "rev-parse", "HEAD").strip()
+    gitcmd.output(root, "update-ref", "refs/heads/other", head)
+    gitcmd.output(root, "status", "--porcelain")
+    assert not proof.exists()
+
+
+def test_a_bare_repository_inside_a_checkout_is_not_found_by_walking_up(tmp_path: Path) -> None:
+    """A bare repository committed in a checkout is not picked up from a folder under it."""
+    root = _checkout(tmp_path / "r")
+    inner = root / "embedded"
+    subprocess.run(["git", "init", "-q", "--bare", str(inner)], check=True)
+    with pytest.raises(GitError, match="cannot use bare repository") as refused:
+        gitcmd.output(inner, "rev-parse", "--git-dir")
+    assert "clone the bare repository" in (refused.value.hint or "")

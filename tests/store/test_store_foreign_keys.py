@@ -46,13 +46,14 @@ FOREIGN = [
 def _put(url: str, root: Path, rel: str, sh: Any) -> None:
     parsed = parse_store_url(url, root)
     key = f"{parsed.prefix}/{rel}"
+    raw = key.encode("utf-8", "surrogateescape")  # a surrogate: a byte that is not UTF-8
     if parsed.scheme == "sqlite":
         with sqlite3.connect(parsed.path) as db:  # type: ignore[arg-type]
-            db.execute("insert into kv values (?, '{}')", (key,))
+            db.execute("insert into kv values (CAST(? AS TEXT), '{}')", (raw,))
     elif parsed.scheme == "redis":
         import redis
 
-        redis.Redis(port=parsed.port).set(key, "{}")
+        redis.Redis(port=parsed.port).set(raw, "{}")
     else:
         sh.etcdctl(parsed.port, "put", "--", key, "{}")
 
@@ -113,3 +114,43 @@ def test_the_agent_self_heal_removes_them(project: Path, store_url: str, sh: Any
     assert healed.returncode == 0, healed.stderr
     assert '"healed"' in healed.stderr
     assert not _keys(store_url, project, sh) & set(FOREIGN[:6])
+
+
+# A key whose bytes are not UTF-8 (b"...\x1b[31m\xff"), as qv reads it: the byte as a surrogate.
+NOT_UTF8 = "dev/flag/\x1b[31m" + b"\xff".decode("utf-8", "surrogateescape")
+
+
+def test_a_key_that_is_not_utf8_is_unexpected_drift_escaped_and_healed(
+    project: Path, store_url: str, sh: Any
+) -> None:
+    assert sh.qv(project, "sync", "--env", "dev", "--store", store_url)[0] == 0
+    _put(store_url, project, NOT_UTF8, sh)
+    code, out, err = sh.qv(project, "drift", "--env", "dev", "--store", store_url)
+    assert code == 1, err
+    assert "unexpected dev/flag/\\x1b[31m\\xff" in out  # escaped: no raw escape sequence
+    assert "\x1b" not in out
+    assert _drift(project, store_url, sh) == (
+        1,
+        {"modified": [], "missing": [], "unexpected": [NOT_UTF8]},
+    )
+    code, _, err = sh.qv(project, "sync", "--env", "dev", "--store", store_url, "--heal")
+    assert code == 0, err
+    assert _drift(project, store_url, sh) == (0, {"modified": [], "missing": [], "unexpected": []})
+
+
+def test_the_agent_self_heal_removes_a_key_that_is_not_utf8(
+    project: Path, store_url: str, sh: Any
+) -> None:
+    sh.git(project, "branch", "-M", "main")
+    env = {**os.environ, "NO_COLOR": "1"}
+    argv = [sys.executable, "-m", "qv_config.cli.agent", "agent", "--once", "--env", "dev"]
+    argv += ["--source", str(project), "--store", store_url]
+    run = lambda *more: subprocess.run(  # noqa: E731
+        [*argv, *more], cwd=project.parent, capture_output=True, text=True, env=env, check=False
+    )
+    assert run().returncode == 0
+    _put(store_url, project, NOT_UTF8, sh)
+    healed = run("--self-heal")
+    assert healed.returncode == 0, healed.stderr
+    assert '"healed"' in healed.stderr
+    assert _drift(project, store_url, sh) == (0, {"modified": [], "missing": [], "unexpected": []})

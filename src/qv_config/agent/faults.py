@@ -11,6 +11,9 @@
 - **The Git mirror is damaged** (a truncated pack, deleted objects, a garbage ``HEAD``): after a
   Git error the mirror is checked (``git fsck --connectivity-only``); a damaged one is moved away
   and cloned again (``mirror_corrupt``, ``mirror_recloned``, ``qv_agent_mirror_reclones_total``).
+- **The Git mirror was not made by this agent** (committed into the checkout that is the
+  workdir, copied, edited: ``agent.mirrormark``): before any git runs in it, it is moved away and
+  cloned again (``mirror_untrusted``, counted as a re-clone).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
 
 def record_lost(err: StoreLost, log: JsonLog, metrics: Metrics) -> None:
     metrics.store_lost.labels(reason=err.reason).inc()
-    log("error", "store_lost", path=err.path, reason=err.reason)
+    log("error", "store_lost", path=err.path, reason=err.reason, moved_aside=list(err.aside))
 
 
 def may_reopen(lost: StoreLost | None, self_heal: bool, env: str) -> None:
@@ -46,6 +49,17 @@ def may_reopen(lost: StoreLost | None, self_heal: bool, env: str) -> None:
         hint=f"restore the file, run `qv sync --env {env}`, or run the agent with --self-heal"
         " to re-create it at the deployed revision",
     )
+
+
+def fetch_mirror(mirror: GitMirror, log: JsonLog, metrics: Metrics) -> None:
+    """Fetch the mirror, first moving away one this agent did not make (git never runs in it:
+    its hooks and config would run code)."""
+    foreign = mirror.foreign()
+    if foreign is not None:
+        metrics.mirror_reclones.inc()
+        log("error", "mirror_untrusted", path=str(mirror.path), reason=foreign)
+        mirror.discard()
+    mirror.fetch()
 
 
 def repair_mirror(mirror: GitMirror, log: JsonLog, metrics: Metrics) -> None:

@@ -25,15 +25,18 @@ class Lease:
         self.holder = holder
         self.ttl = ttl
         self.held = False
+        self.taken = False  # acquired and not released since (held may be reset after an error)
 
     def ensure(self, store: Store) -> bool:
         """Renew when held, else try to take it. Updates and returns ``held``."""
         if self.held and store.renew_lease(self.env, self.holder, self.ttl):
             return True
         self.held = store.acquire_lease(self.env, self.holder, self.ttl)
+        self.taken = self.taken or self.held
         return self.held
 
     def release(self, store: Store) -> None:
-        if self.held:
-            self.held = False
+        """Give the lease up (a no-op in the store when another holder has it by now)."""
+        if self.held or self.taken:
+            self.held = self.taken = False
             store.release_lease(self.env, self.holder)

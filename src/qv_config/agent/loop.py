@@ -125,8 +125,9 @@ class Agent:
         """Release the lease (others take over at once) and close the store."""
         if self._watcher is not None:
             self._watcher.close()
-        store = self._store
-        self._store = None
+        store, self._store = self._store, None
+        if store is None:
+            store = self._store_for_release()
         if store is None:
             return
         try:
@@ -137,6 +138,19 @@ class Agent:
         finally:
             store.close()
         self.log("info", "stopped", holder=self.lease.holder)
+
+    def _store_for_release(self) -> Store | None:
+        """The store again (never created) when it was dropped after an error while the lease
+        was ours: the lease is released on every way out, not left to expire (else the next
+        ``--once`` is refused as if another agent held it)."""
+        if not self.lease.taken:
+            return None
+        from qv_config.store import open_store
+
+        try:
+            return open_store(self._store_url(), self.config.workdir, create=False)
+        except (QvError, OSError):
+            return None
 
     # ---- one cycle ------------------------------------------------------------------------
 
@@ -185,7 +199,7 @@ class Agent:
         from qv_config.agent.walk import HistoryRewritten, states_to_apply
         from qv_config.store.apply import read_meta
 
-        self.mirror.fetch()
+        faults.fetch_mirror(self.mirror, self.log, self.metrics)
         tip = self.mirror.tip(self.config.branch)
         store = self._open()
         if not self._hold_lease(store):

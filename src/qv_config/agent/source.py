@@ -4,6 +4,10 @@ A mirror (``git clone --mirror``) copies every ref as is, so a force-push on the
 as a rewritten branch here too (the walk then refuses it), and the agent never has a work tree to
 keep clean. The clone is made in a temporary directory and renamed into place, so an agent killed
 mid-clone leaves nothing half-made behind.
+
+Only a mirror this agent made is used (``agent.mirrormark``: a committed or copied one is moved
+away and cloned again), and git always runs in it by ``--git-dir`` (``gitcmd.bare_repository``):
+a damaged mirror inside a checkout is found damaged, never replaced by the checkout around it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from qv_config.agent import mirrormark
 from qv_config.errors import GitError, UsageError
 from qv_config.repo import gitcmd
 
@@ -56,12 +61,23 @@ class GitMirror:
         self.url = normalise_url(url)
         self.display = redact_url(self.url)  # for logs and messages: no credentials
         self.path = path
+        gitcmd.bare_repository(path)
+
+    def foreign(self) -> str | None:
+        """Why the mirror in place is not one this agent made (None: it is, or there is none)."""
+        if not os.path.lexists(self.path):
+            return None
+        return mirrormark.foreign(self.path, self.url)
 
     def fetch(self) -> None:
-        """Clone on first use, then fetch (prune: a deleted or rewritten branch shows as such)."""
-        if not (self.path / "HEAD").exists():
+        """Clone on first use, then fetch (prune: a deleted or rewritten branch shows as such).
+        Git never runs in a mirror this agent did not make (``discard`` it first)."""
+        if not os.path.lexists(self.path):
             self._clone()
             return
+        reason = self.foreign()
+        if reason is not None:
+            raise GitError(f"the Git mirror {self.path} was not made by this agent: {reason}")
         done = gitcmd.run(self.path, "fetch", "--prune", "--quiet", "origin", timeout=_TIMEOUT)
         if not done.ok:
             raise gitcmd.error(f"cannot fetch {self.display}", done)
@@ -84,8 +100,7 @@ class GitMirror:
                 None,
                 f"cannot clone {self.display}",
             )
-            if self.path.exists():  # a stale partial cache from an older layout
-                shutil.rmtree(self.path)
+            mirrormark.mark(tmp / "repo", self.path, self.url)
             os.replace(tmp / "repo", self.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -107,9 +122,13 @@ class GitMirror:
 
     def damage(self) -> str | None:
         """What ``git fsck`` finds wrong in the mirror (a truncated pack, missing objects, a
-        garbage HEAD), or None when it is sound or not cloned yet. Run after a failure only."""
-        if not self.path.exists():
+        garbage HEAD, a mirror this agent did not make), or None when it is sound or not cloned
+        yet. Run after a failure only."""
+        if not os.path.lexists(self.path):
             return None
+        foreign = self.foreign()
+        if foreign is not None:  # not ours: git must not run in it at all
+            return f"not made by this agent: {foreign}"
         done = gitcmd.run(
             self.path, "fsck", "--connectivity-only", "--no-dangling", "--no-progress"
         )
@@ -121,6 +140,7 @@ class GitMirror:
     def discard(self) -> None:
         """Move the mirror out of the way (renamed first, so a kill cannot leave half of it
         looking whole); the next ``fetch`` clones it again."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         aside = Path(tempfile.mkdtemp(prefix=".damaged-", dir=self.path.parent))
         os.replace(self.path, aside / "repo")
         shutil.rmtree(aside, ignore_errors=True)

@@ -1,9 +1,12 @@
 """The one door to git: every git subprocess qv starts runs through this module.
 
 One environment (no prompts, no pager, no optional locks, the C locale, so messages can be
-matched), one error mapping (``GitError`` with git's own last line and a hint saying what to do)
-and one long-running ``git cat-file --batch`` reader. ``tests/repo/test_repo_gitcmd.py`` fails
-when a module elsewhere starts a subprocess (sops, in ``secrets/``, is the other door).
+matched), one set of safety options (``HARDENED``: no hooks, no fsmonitor, no bare repository
+found by walking up), explicit ``--git-dir`` for the bare repositories qv made itself
+(``bare_repository``), one error mapping (``GitError`` with git's own last line and a hint
+saying what to do) and one long-running ``git cat-file --batch`` reader.
+``tests/repo/test_repo_gitcmd.py`` fails when a module elsewhere starts a subprocess (sops, in
+``secrets/``, is the other door).
 """
 
 from __future__ import annotations
@@ -23,6 +26,44 @@ from qv_config.errors import GitError
 Where = str | os.PathLike[str] | None  # the folder git runs in (None: the current one)
 UNSHALLOW = "fetch more history: git fetch --unshallow (or git fetch --deepen=N)"
 _NO_GIT = "install git and put it on PATH"
+
+
+# Given to every git command (command-line config outranks any file): a repository qv reads may
+# be hostile. Hooks (a committed bare repo's hooks/, a core.hooksPath) and an fsmonitor program
+# would run code; an implicitly found bare repository (one committed inside a checkout, found by
+# walking up from a folder) is refused: qv names its own bare repositories explicitly.
+HARDENED = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "safe.bareRepository=explicit",
+)
+_BARE: set[str] = set()  # the bare repositories qv made (the agent's mirrors), by path
+
+
+def bare_repository(path: Path) -> None:
+    """Mark ``path`` as a bare repository of qv's own: git run there gets ``--git-dir=path``
+    and never looks for a repository above it (a damaged one is found damaged, not replaced by
+    the checkout around it)."""
+    _BARE.add(os.fspath(path))
+
+
+def argv(cwd: Where, args: Sequence[str]) -> list[str]:
+    """The command line of ``git ARGS`` run in ``cwd``."""
+    where = None if cwd is None else os.fspath(cwd)
+    if where in _BARE:
+        return ["git", *HARDENED, f"--git-dir={where}", *args]
+    return ["git", *HARDENED, *args]
+
+
+def _env_in(cwd: Where, extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    out = {**env(), **extra_env} if extra_env else env()
+    where = None if cwd is None else os.fspath(cwd)
+    if where in _BARE:  # no discovery above it either (GIT_DIR wins; this is belt and braces)
+        out["GIT_CEILING_DIRECTORIES"] = os.path.dirname(where)
+    return out
 
 
 def env() -> dict[str, str]:
@@ -70,11 +111,11 @@ def run(
     ``extra_env``: variables added to qv's git environment (``GIT_INDEX_FILE``)."""
     try:
         proc = subprocess.run(
-            ["git", *args],
+            argv(cwd, args),
             cwd=cwd,
             input=input,
             capture_output=True,
-            env={**env(), **extra_env} if extra_env else env(),
+            env=_env_in(cwd, extra_env),
             timeout=timeout,
             check=False,
         )
@@ -127,6 +168,11 @@ def error(message: str, done: Done, hint: str | None = None) -> GitError:
 _HINTS = (
     (("shallow", "bad object", "missing", "not our ref"), UNSHALLOW),
     (("not a git repository",), "run inside a Git checkout (git init), or pass -C DIR"),
+    (
+        ("cannot use bare repository",),
+        "qv runs git in checkouts only (safe.bareRepository=explicit): clone the bare"
+        " repository and run qv in the clone",
+    ),
     (
         ("dubious ownership",),
         "git refuses a repository owned by another user: "
@@ -208,9 +254,9 @@ class Batch:
     def _start(self) -> subprocess.Popen[bytes]:
         try:
             proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
+                argv(self._cwd, ("cat-file", "--batch")),
                 cwd=self._cwd,
-                env=env(),
+                env=_env_in(self._cwd),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

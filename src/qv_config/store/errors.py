@@ -13,14 +13,16 @@ class StoreLost(StoreError):
     """The SQLite store file was deleted or replaced under an open connection: writes would go
     to a file nobody reads any more (deleted) or to the old one (replaced)."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, aside: tuple[str, ...] = ()) -> None:
+        moved = f" (the old file's {', '.join(aside)} moved aside: not replayed)" if aside else ""
         super().__init__(
-            f"the SQLite store file {path} was {reason} while qv had it open",
+            f"the SQLite store file {path} was {reason} while qv had it open{moved}",
             hint="restore the file, or run `qv sync` to create a store (qv never re-creates a"
             " deleted store silently)",
         )
         self.path = path
         self.reason = reason  # "deleted" or "replaced"
+        self.aside = aside  # the old file's -wal/-shm, renamed to <name>.replaced
 
 
 class NoStore(StoreError):

@@ -21,7 +21,7 @@ _SEQ_DIGITS = 12
 
 
 def _b64(data: str | bytes) -> str:
-    raw = data.encode() if isinstance(data, str) else data
+    raw = layout.key_bytes(data) if isinstance(data, str) else data
     return base64.b64encode(raw).decode()
 
 
@@ -132,7 +132,7 @@ class EtcdStore:
         token = 0
         for i, response in enumerate(result.get("responses", [])):
             for kv in response.get("response_range", {}).get("kvs", []):
-                key = _unb64(kv["key"]).decode()
+                key = layout.key_text(_unb64(kv["key"]))
                 if i == 2:
                     meta, token = _unb64(kv.get("value", "")), int(kv.get("mod_revision", 0))
                 elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
@@ -151,7 +151,7 @@ class EtcdStore:
             pinned = pinned or {"revision": int(result.get("header", {}).get("revision", 0))}
             for response in result.get("responses", []):
                 for kv in response.get("response_range", {}).get("kvs", []):
-                    found[_unb64(kv["key"]).decode()] = kv
+                    found[layout.key_text(_unb64(kv["key"]))] = kv
         meta_kv = found.pop(meta_key, None)
         meta = _unb64(meta_kv.get("value", "")) if meta_kv else None
         token = int(meta_kv.get("mod_revision", 0)) if meta_kv else 0
@@ -292,7 +292,8 @@ class EtcdStore:
         kvs = self._post("/v3/kv/range", body).get("kvs", [])
         return [
             layout.decode_audit(
-                _unb64(kv.get("value", "")), str(int(_unb64(kv["key"]).decode()[len(base) :]))
+                _unb64(kv.get("value", "")),
+                str(int(layout.key_text(_unb64(kv["key"]))[len(base) :])),
             )
             for kv in kvs
         ]

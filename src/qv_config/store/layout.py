@@ -49,6 +49,17 @@ def env_prefix(prefix: str, env: str) -> str:
     return f"{prefix}/{env}/"
 
 
+def key_text(raw: bytes) -> str:
+    """A key as a store gives its bytes: UTF-8, bytes that are not kept as surrogates (a key
+    written behind qv's back is drift, escaped in reports, never a decoding error)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def key_bytes(key: str) -> bytes:
+    """The bytes of a key read by ``key_text`` (how such a key is deleted again)."""
+    return key.encode("utf-8", "surrogateescape")
+
+
 # qv's own keys under ``P/{env}/``: everything else there is a value key qv wrote, or a key
 # written behind its back ("unexpected" to drift, removed by a heal), whatever its shape.
 _OWN_KEYS = re.compile(r"_(?:meta|events|lease|index(?:/[0-9a-f]{2})?|audit(?:/.*)?)", re.DOTALL)

@@ -191,7 +191,7 @@ class RedisStore:
         meta: bytes | None = None
         values: dict[str, bytes] = {}
         for i in range(0, len(flat), 2):
-            key = flat[i].decode()
+            key = layout.key_text(flat[i])
             if key == meta_key:
                 meta = flat[i + 1]
             elif not layout.is_own_key(key[cut:]):  # a value, or a key qv did not write
@@ -231,7 +231,7 @@ class RedisStore:
         keys = [
             *self._keys(env),
             *(f"{p}/{k}" for k in plan.puts),
-            *(f"{p}/{k}" for k in plan.deletes),
+            *(layout.key_bytes(f"{p}/{k}") for k in plan.deletes),  # a key not UTF-8 too
             *idx_puts,
             *idx_dels,
         ]

@@ -34,9 +34,51 @@ def _raw(value: bytes | None) -> bytes:
     return value if value is not None else b""
 
 
-# Values as their bytes whatever their SQLite type (text, a blob, a number typed by hand): the
-# text is not decoded, so bytes that are not UTF-8 are drift too, never a decoding error.
-_SELECT = "SELECT key, CAST(value AS BLOB) FROM kv WHERE "
+# Keys and values as their bytes whatever their SQLite type (text, a blob, a number typed by
+# hand): nothing is decoded by sqlite3, so bytes that are not UTF-8 are drift too, never a
+# decoding error (a key is decoded by ``layout.key_text``, keeping such bytes as surrogates).
+_SELECT = "SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM kv WHERE "
+# A key given as its bytes (``layout.key_bytes``): one that is not UTF-8 is matched too.
+_DELETE = "DELETE FROM kv WHERE key = CAST(? AS TEXT)"
+
+
+_JOURNAL = ("-wal", "-shm")
+
+
+def _journal(path: Path) -> dict[str, tuple[int, int]]:
+    """The identity of the -wal and -shm files beside ``path`` (SQLite made them at the open)."""
+    out = {}
+    for suffix in _JOURNAL:
+        try:
+            st = os.stat(f"{path}{suffix}")
+        except OSError:
+            continue
+        out[suffix] = (st.st_dev, st.st_ino)
+    return out
+
+
+def _set_aside(path: Path, journal: dict[str, tuple[int, int]]) -> tuple[str, ...]:
+    """The file at ``path`` was replaced (a restored backup) or deleted: its -wal and -shm, when
+    still those of the old file, are renamed to ``<name>.replaced``. SQLite names them after the
+    path, not the file: left there, the old file's log would be replayed onto the restored one (read
+    as the old store, and checkpointed into it). Returns the names set aside."""
+    moved = []
+    for suffix, identity in journal.items():
+        name = f"{path}{suffix}"
+        try:
+            st = os.stat(name)
+            if (st.st_dev, st.st_ino) == identity:
+                os.replace(name, f"{name}.replaced")
+                moved.append(os.path.basename(name))
+        except OSError:
+            continue  # gone already, or not ours to move: the reopen reports what it finds
+    return tuple(moved)
+
+
+def _rows(rows: list[Any]) -> list[tuple[str, bytes | None]]:
+    return [(layout.key_text(key), value) for key, value in rows]
+
+
 # How often a follower asks SQLite whether another connection committed (SPEC §6: readers poll).
 # A PRAGMA and a stat, ~10 µs: 20 a second cost nothing and bound the delay an apply takes to
 # reach a ConfigClient.
@@ -62,6 +104,7 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as err:
             raise self._error(err) from None
         self._identity = None if st is None else (st.st_dev, st.st_ino)
+        self._journal = {} if memory else _journal(url.path)
 
     @staticmethod
     def _connect(path: Path, create: bool, memory: bool) -> sqlite3.Connection:
@@ -87,11 +130,11 @@ class SqliteStore:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            raise StoreLost(str(path), "deleted") from None
+            raise StoreLost(str(path), "deleted", _set_aside(path, self._journal)) from None
         except OSError as err:
             raise self._error(err) from None
         if (st.st_dev, st.st_ino) != self._identity:
-            raise StoreLost(str(path), "replaced")
+            raise StoreLost(str(path), "replaced", _set_aside(path, self._journal))
 
     def _error(self, err: Exception) -> StoreError:
         return StoreError(
@@ -109,7 +152,9 @@ class SqliteStore:
         cut = len(self.url.prefix) + 1
         try:
             self._db.execute("BEGIN")  # one snapshot for meta and values (WAL read transaction)
-            rows = self._db.execute(_SELECT + "key >= ? AND key < ?", (start, end)).fetchall()
+            rows = _rows(
+                self._db.execute(_SELECT + "key >= ? AND key < ?", (start, end)).fetchall()
+            )
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
@@ -134,7 +179,7 @@ class SqliteStore:
             for i in range(0, len(wanted), 500):  # below any SQLite build's variable limit
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(_SELECT + f"key IN ({marks})", chunk).fetchall()
+                rows += _rows(self._db.execute(_SELECT + f"key IN ({marks})", chunk).fetchall())
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
             self._rollback()
@@ -151,7 +196,7 @@ class SqliteStore:
         try:
             self._db.execute("BEGIN")
             rows = dict(
-                self._db.execute(_SELECT + "key IN (?, ?)", (meta_key, index_key)).fetchall()
+                _rows(self._db.execute(_SELECT + "key IN (?, ?)", (meta_key, index_key)).fetchall())
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as err:
@@ -189,7 +234,7 @@ class SqliteStore:
         puts = [(f"{p}/{k}", v.decode()) for k, v in change.plan.puts.items()]
         self._db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", puts)
         self._db.executemany(
-            "DELETE FROM kv WHERE key = ?", [(f"{p}/{k}",) for k in change.plan.deletes]
+            _DELETE, [(layout.key_bytes(f"{p}/{k}"),) for k in change.plan.deletes]
         )
         self._db.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (meta_key, change.meta.decode())
@@ -201,7 +246,7 @@ class SqliteStore:
         p, index = self.url.prefix, change.index
         top = layout.index_key(p, env)
         if index is None:
-            self._db.execute("DELETE FROM kv WHERE key = ?", (top,))
+            self._db.execute(_DELETE, (layout.key_bytes(top),))
             return
         rows = [(top, index.top)] + [
             (layout.index_shard_key(p, env, s), raw) for s, raw in index.shards.items()
@@ -210,14 +255,14 @@ class SqliteStore:
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
             [(k, v.decode()) for k, v in rows if v is not None],
         )
-        self._db.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in rows if v is None])
+        self._db.executemany(_DELETE, [(layout.key_bytes(k),) for k, v in rows if v is None])
 
     def read_index_shards(self, env: str, shards: list[str]) -> dict[str, bytes | None]:
         keys = {layout.index_shard_key(self.url.prefix, env, s): s for s in shards}
         marks = ",".join("?" * len(keys))
         self._check_file()
         try:
-            rows = self._db.execute(_SELECT + f"key IN ({marks})", list(keys)).fetchall()
+            rows = _rows(self._db.execute(_SELECT + f"key IN ({marks})", list(keys)).fetchall())
         except sqlite3.Error as err:
             raise self._error(err) from None
         found: dict[str, bytes | None] = dict.fromkeys(shards)
