@@ -32,6 +32,11 @@ LOOP = "{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}"  # 100 MB of o
 MADE_BEFORE_CHECKED: list[tuple[str, str, str]] = [
     ("tojson indent", "{{ range(400) | list | tojson(indent=1000000) }}", "QV234"),
     ("percent widths summed", "{{ ('%1000000s' * 400) % (('x',) * 400) }}", "QV234"),
+    (
+        "percent widths of bytes",
+        "{{ ('%1000000s' * 400).encode() % (('x'.encode(),) * 400) }}",
+        "QV234",
+    ),
     ("percent key repeated", "{{ ('%(a)s' * 400) % {'a': 'x' * 1000000} }}", "QV234"),
     ("format filter key repeated", "{{ ('%(a)s' * 400) | format(a='x' * 1000000) }}", "QV234"),
     ("str.format widths summed", "{{ ('{0:>1000000}' * 400).format('x') }}", "QV234"),

@@ -31,9 +31,9 @@ def on_binop(operator: str, left: Any, right: Any) -> None:
         _product(budget, left, right)
     elif operator == "+" and not isinstance(left, int | float):
         budget.too_large(size_in(budget, left) + size_in(budget, right), "the sum")
-    elif operator == "%" and isinstance(left, str):
-        limit = budget.limits.max_bytes
-        budget.too_large(percent_size(left, right, limit), "the formatted text")
+    elif operator == "%" and isinstance(left, str | bytes):
+        fmt = left if isinstance(left, str) else left.decode("latin-1")  # one character a byte
+        budget.too_large(percent_size(fmt, right, budget.limits.max_bytes), "the formatted text")
 
 
 def size_in(budget: Budget, value: Any) -> int:
