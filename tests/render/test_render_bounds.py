@@ -26,6 +26,41 @@ from qv_config.render.bounds import MAX_STEPS
 FILE = "environments/prod/flags/t.yaml"
 FLAG_HEAD = "apiVersion: qv/v1\nkind: Flag\nmetadata: {name: t, owner: ops}\nspec:\n"
 NESTED = "{% set x = ['y' * 1000] %}" + "{% set x = [x, x] %}" * 12
+LOOP = "{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}"  # 100 MB of output
+# Each of these made a value of 100 MB or more before its size was checked: widths or fields
+# taken once instead of summed, amplifications not estimated, text captured without a bound.
+MADE_BEFORE_CHECKED: list[tuple[str, str, str]] = [
+    ("tojson indent", "{{ range(400) | list | tojson(indent=1000000) }}", "QV234"),
+    ("percent widths summed", "{{ ('%1000000s' * 400) % (('x',) * 400) }}", "QV234"),
+    (
+        "percent widths of bytes",
+        "{{ ('%1000000s' * 400).encode() % (('x'.encode(),) * 400) }}",
+        "QV234",
+    ),
+    ("percent key repeated", "{{ ('%(a)s' * 400) % {'a': 'x' * 1000000} }}", "QV234"),
+    ("format filter key repeated", "{{ ('%(a)s' * 400) | format(a='x' * 1000000) }}", "QV234"),
+    ("str.format widths summed", "{{ ('{0:>1000000}' * 400).format('x') }}", "QV234"),
+    ("str.format field repeated", "{{ ('{0}' * 400).format('x' * 1000000) }}", "QV234"),
+    ("format_map field repeated", "{{ ('{a}' * 400).format_map({'a': 'x' * 10**6}) }}", "QV234"),
+    ("translate", "{{ ('a' * 400).translate({97: 'x' * 1000000}) }}", "QV234"),
+    ("urlize target", "{{ ('www.x.com ' * 400) | urlize(target='y' * 1000000) }}", "QV234"),
+    ("~ chain", "{% set b = 'x' * 1000000 %}{{ b" + " ~ b" * 100 + " }}", "QV234"),
+    ("set block", f"{{% set b %}}{LOOP}{{% endset %}}{{{{ b | length }}}}", "QV234"),
+    ("macro body", f"{{% macro m() %}}{LOOP}{{% endmacro %}}{{{{ m() | length }}}}", "QV234"),
+    (
+        "call block",
+        f"{{% macro m() %}}{{{{ caller() | length }}}}{{% endmacro %}}"
+        f"{{% call m() %}}{LOOP}{{% endcall %}}",
+        "QV234",
+    ),
+    ("filter block capture", f"{{% filter length %}}{LOOP}{{% endfilter %}}", "QV234"),
+    ("recursive loop", LOOP.replace("%}", " recursive %}", 1), "QV234"),
+    (
+        "items of a filter pipeline",
+        "{% set b = 'x' * 1000000 %}{{ [" + ", ".join(["b"] * 200) + "] | map('lower') | join }}",
+        "QV234",
+    ),
+]
 HOSTILE: list[tuple[str, str, str]] = [
     ("repetition", "{{ 'x' * 10**9 }}", "QV234"),
     ("repetition in text", "a{{ 'x' * 10**9 }}", "QV234"),
@@ -95,6 +130,10 @@ HOSTILE: list[tuple[str, str, str]] = [
         "{{ f('x', 60) }}",
         "QV234",
     ),
+    *MADE_BEFORE_CHECKED,
+    ("self", "{% if false %}{% block a %}x{% endblock %}{% endif %}{{ self.a() }}", "QV231"),
+    ("wordwrap of a long word", "{{ ('x' * 500000) | wordwrap(1, wrapstring=' ') }}", "QV233"),
+    ("range beyond a C size", "{{ range(10**30) | length }}", "QV234"),
 ]
 
 
@@ -129,6 +168,13 @@ def test_legitimate_templates_still_render(tree: Any, snap: Any) -> None:
   d: "{% for i in range(3) %}{{ i }}{% endfor %}{% set s = 'q' %}{{ s ~ s }}"
   e: "{{ 'ab' + 'cd' }} {{ 7 % 3 }} {{ '%s-%s' % ('x', 'y') }} {{ 1.5 + 2 }}"
   f: "{{ ('x' * 1000) | wordwrap(100) | length }} {{ 'a\\nb' | indent(2) }}"
+  g: "{{ '%(k)s-%(k)s' % {'k': 'ab'} }} {{ '%5s|%-3d' % ('x', 7) }}"
+  h: "{{ '{0}{0}{1:>3}'.format('a', 'b') }} {{ '{a}{a}'.format_map({'a': 'q'}) }}"
+  i: "{{ [1, [2]] | tojson(indent=2) }}"
+  j: "{{ 'a&b'.translate({38: ' and '}) }} {{ 'see www.x.com' | urlize(target='_blank') }}"
+  k: "{% set s %}{% for i in range(3) %}{{ i }}{% endfor %}{% endset %}{{ s ~ 1 ~ s }}"
+  l: "{% macro m() %}<{{ caller() }}>{% endmacro %}{% call m() %}x{% endcall %}"
+  m: "{% filter upper %}ab{% endfilter %}"
 """
     data = render_environment(snap(tree(_flag(spec))), "prod").docs["prod/flag/t"].data["spec"]
     assert data == {
@@ -138,7 +184,43 @@ def test_legitimate_templates_still_render(tree: Any, snap: Any) -> None:
         "d": "012qq",
         "e": "abcd 1 x-y 3.5",
         "f": "1009 a\n  b",
+        "g": "ab-ab     x|7  ",
+        "h": "aa  b qq",
+        "i": "[\n  1,\n  [\n    2\n  ]\n]",
+        "j": 'a and b see <a href="https://www.x.com" rel="noopener" target="_blank">www.x.com</a>',
+        "k": "0121012",
+        "l": "<x>",
+        "m": "AB",
     }
+
+
+NON_FINITE = [
+    ("{{ 'nan' | float }}", "QV303"),  # folded into the compiled code: a NameError before
+    ("{{ 1e400 | round }}", "QV303"),
+    ("{{ -1e400 }}", "QV303"),
+    ("{{ ((doc.name ~ 'nan')[1:]) | float }}", "QV303"),  # the same value, not folded
+    ("{{ ['nan' | float] }}", "QV408"),  # inside a list: as canonical JSON finds it
+]
+
+
+@pytest.mark.parametrize(("template", "code"), NON_FINITE)
+def test_non_finite_numbers_are_the_finding_of_any_non_finite_number(
+    tree: Any, snap: Any, template: str, code: str
+) -> None:
+    snapshot = snap(tree(_flag(f"  bad: {_yaml_string(template)}\n")))
+    [finding] = [f for f in render_environment(snapshot, "prod").findings if f.file == FILE]
+    assert (finding.code, finding.line) == (code, 5)
+    assert finding.field in ("spec.bad", "spec.bad[0]")
+    assert "NameError" not in finding.message
+
+
+def test_one_slow_call_is_stopped_once_it_returns(tree: Any, snap: Any) -> None:
+    """A filter the budget does not foresee (``title`` of 500,000 words: ~0.6 s) is one step:
+    the clock is read when it returns, not only at the next step (there is none here)."""
+    spec = "  a: \"{{ ('a-' * 500000) | title }}\"\n"
+    finding = _finding_with(tree, snap, spec, "max_render_seconds: 0.1")
+    assert (finding.code, finding.line) == ("QV233", 5)
+    assert "longer than 0.1 s" in finding.message
 
 
 def _qv_yaml(limits: str) -> dict[str, str | None]:
@@ -177,12 +259,20 @@ def test_step_bound_is_deterministic(tree: Any, snap: Any) -> None:
 
 
 def test_the_whole_rendered_document_is_bounded(tree: Any, snap: Any) -> None:
-    """Values each within the bound that add up above it: reported at the largest part."""
+    """Values each within the bound that add up above it: reported where they pass it."""
     spec = "  small: \"{{ 'y' * 400000 }}\"\n  big: \"{{ 'x' * 700000 }}\"\n"
     rendered = render_environment(snap(tree(_flag(spec))), "prod")
     [finding] = [f for f in rendered.findings if f.file == FILE]
     assert (finding.code, finding.line, finding.field) == ("QV234", 6, "spec.big")
-    assert "rendered document is 1,100,1" in finding.message
+    assert "values come to 1,100,000 characters by here" in finding.message
+
+
+def test_the_encoded_document_is_bounded_too(tree: Any, snap: Any) -> None:
+    """Text without templates counts as well, once the document is encoded: at its largest part."""
+    spec = f"  a: {'y' * 1000}\n  b: {'x' * 3000}\n"
+    finding = _finding_with(tree, snap, spec, "max_render_bytes: 2000")
+    assert (finding.code, finding.line, finding.field) == ("QV234", 6, "spec.b")
+    assert "the rendered document is 4,097 bytes, above 2,000" in finding.message
 
 
 def test_bounds_hold_in_a_thread_each_document_its_own_budget(tree: Any, snap: Any) -> None:

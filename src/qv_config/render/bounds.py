@@ -6,20 +6,21 @@ iterations), and no value, output or rendered document above ``max_render_bytes`
 time or steps is QV233; a value too large is QV234.
 
 No thread and no signal (rendering runs in forked workers and in the agent's threads): the
-sandbox calls the hooks below from its own call, filter, operator, loop and output paths, and each
-hook checks the budget. An operation that would *make* a large value (padding widths, format
-widths, repetition, ``replace``, ``join``, powers) is refused before it runs: a check after a
-1 GB allocation would come too late. The step count makes the common hostile cases (nested
-loops, recursive macros) stop at the same place on every machine.
+sandbox calls the hooks below (and ``callbounds``, ``filterbounds``, ``capture``) from its own
+call, filter, operator, loop and output paths, and each hook checks the budget; the clock is
+read before and after each call and filter. An operation that would *make* a large value
+(padding widths, format widths, repetition, ``replace``, ``join``, powers) is refused before it
+runs: a check after a 1 GB allocation would come too late. Text is counted while it grows, the
+document's output, text a template captures (``{% set %}`` blocks, macros) and each document's
+templated values together alike. The step count makes the common hostile cases (nested loops,
+recursive macros) stop at the same place on every machine; a slow filter (``wordwrap``) counts
+its work in steps before it runs.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import string
 import sys
-import types
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -75,14 +76,14 @@ class Budget:
             raise Exceeded(
                 "QV233", f"template took more than {self.max_steps:,} steps (loops and calls)"
             )
-        self._clock()
+        self.clock()
 
     def loop_step(self) -> None:
         self.steps += 1
         if self.steps > self.max_steps or not self.steps % _LOOP_CLOCK:
             self.step()
 
-    def _clock(self) -> None:
+    def clock(self) -> None:
         now = monotonic()
         if not self.deadline:
             self.deadline = now + self.limits.seconds
@@ -91,6 +92,17 @@ class Budget:
                 "QV233",
                 f"template ran longer than {self.limits.seconds:g} s "
                 "(qv.yaml spec.limits.max_render_seconds)",
+            )
+
+    def work(self, units: int, what: str) -> None:
+        """Steps for a call that takes as long as ``units`` steps: a slow filter on long text is
+        stopped before it runs past the time bound, at the same place on every machine."""
+        self.steps += units
+        if self.steps > self.max_steps:
+            raise Exceeded(
+                "QV233",
+                f"{what} would take about {units:,} steps, above the {self.max_steps:,} a "
+                "document's templates may take",
             )
 
     def too_large(self, size: int, what: str) -> None:
@@ -167,158 +179,26 @@ def check_value(value: Any, what: str = "the value") -> Any:
     return value
 
 
-def joined(chunks: Iterable[str]) -> str:
+def joined(chunks: Iterable[str], what: str = "the template's output") -> str:
     """A template's output, counted chunk by chunk (a loop printing forever stops early)."""
     budget = current()
     total, out = 0, []
     for chunk in chunks:
         total += len(chunk)
-        budget.too_large(total, "the template's output")
+        budget.too_large(total, what)
         out.append(chunk)
     return "".join(out)
 
 
-# ------------------------------------------------------------------ operators
+def concat(parts: Iterable[Any]) -> str:
+    """``a ~ b ~ …`` (one call for the whole chain: ``x ~ x ~ …`` 400 times is one step), its
+    text counted as it grows; a part that is not text is checked before it is printed."""
+    return joined(_texts(parts), "the text joined with ~")
 
 
-def on_binop(operator: str, left: Any, right: Any) -> None:
-    budget = current()
-    budget.step()
-    if operator == "**":
-        _power(left, right)
-    elif operator == "*":
-        _product(budget, left, right)
-    elif operator == "+" and not isinstance(left, int | float):
-        budget.too_large(size_in(budget, left) + size_in(budget, right), "the sum")
-    elif operator == "%" and isinstance(left, str):
-        percent_widths(budget, left, right)
-
-
-def size_in(budget: Budget, value: Any) -> int:
-    return size_of(value, budget.limits.max_bytes)
-
-
-def _power(left: Any, right: Any) -> None:
-    if not (isinstance(left, int) and isinstance(right, int)) or right <= 0:
-        return  # floats overflow with an error of their own; negative powers are floats
-    if abs(left) > 1 and math.log2(abs(left)) * right > MAX_INT_BITS:
-        raise Exceeded("QV234", f"the power would have more than {MAX_INT_BITS} bits")
-
-
-def _product(budget: Budget, left: Any, right: Any) -> None:
-    if isinstance(left, int) and isinstance(right, int):
-        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise Exceeded("QV234", f"the product would have more than {MAX_INT_BITS} bits")
-        return
-    for seq, count in ((left, right), (right, left)):
-        if isinstance(seq, str | bytes) and isinstance(count, int):
-            budget.too_large(len(seq) * count, "the repetition")
-        elif isinstance(seq, list | tuple) and isinstance(count, int):
-            if len(seq) * count > MAX_ITEMS:
-                raise Exceeded("QV234", f"the repetition would hold more than {MAX_ITEMS:,} items")
-            budget.too_large(size_in(budget, seq) * count, "the repetition")
-
-
-# ------------------------------------------------------------------ format widths
-
-# printf directives: optional (key), flags, width (* or digits), precision (* or digits).
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+)?)?[hlL]?[a-zA-Z%]")
-_DIGITS = re.compile(r"\d+")
-
-
-def percent_widths(budget: Budget, fmt: str, args: Any) -> None:
-    widths, star = 0, False
-    for match in _PERCENT.finditer(fmt):
-        for group in match.groups():
-            if group == "*":
-                star = True
-            elif group:
-                widths = max(widths, int(group))
-    if star:  # a width taken from the arguments
-        widths = max(widths, _largest_int(args))
-    budget.too_large(len(fmt) + widths, "the formatted text")
-
-
-def check_format(fmt: str, args: Any, kwargs: Any) -> None:
-    """``str.format`` / ``format_map``: widths and precisions of every field, nested ones too."""
-    budget = current()
-    widths, nested = 0, False
-    try:
-        fields = list(string.Formatter().parse(fmt))
-    except ValueError:
-        return  # str.format will raise the same error
-    for _literal, _name, spec, _conv in fields:
-        if spec:
-            nested = nested or "{" in spec
-            widths = max(widths, *(int(d) for d in _DIGITS.findall(spec)), 0)
-    if nested:
-        widths = max(widths, _largest_int(args), _largest_int(kwargs))
-    budget.too_large(len(fmt) + widths, "the formatted text")
-
-
-def _largest_int(value: Any, depth: int = 3) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return abs(value)
-    if depth and isinstance(value, Mapping):
-        value = list(value.values())
-    if depth and isinstance(value, list | tuple):
-        return max((_largest_int(item, depth - 1) for item in value[:1000]), default=0)
-    return 0
-
-
-# ------------------------------------------------------------------ calls and filters
-
-
-def on_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Before a call from a template: a step, its arguments' size, and amplifying methods."""
-    budget = current()
-    budget.step()
-    what = "the text joined with ~" if obj is same else "an argument"
-    for arg in (*args, *kwargs.values()):
-        check_value(arg, what)
-    if isinstance(obj, types.BuiltinMethodType | types.MethodType | types.FunctionType):
-        target = getattr(obj, "__wrapped__", obj)  # Jinja's wrapper of str.format
-        owner = getattr(target, "__self__", None)
-        name = getattr(target, "__name__", "")
-        if isinstance(owner, str | bytes | int) and not isinstance(owner, bool):
-            _method(budget, owner, name, args, kwargs)
-
-
-def _method(
-    budget: Budget, owner: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    first = args[0] if args else next(iter(kwargs.values()), None)
-    if name in ("center", "ljust", "rjust", "zfill", "to_bytes") and isinstance(first, int):
-        budget.too_large(first, f"{name}()")
-    elif name == "expandtabs" and isinstance(owner, str | bytes):
-        tab = first if isinstance(first, int) else 8
-        budget.too_large(len(owner) + _count(owner, "\t") * max(tab, 0), "expandtabs()")
-    elif name == "replace" and isinstance(owner, str | bytes) and len(args) >= 2:
-        budget.too_large(replaced_size(owner, args[0], args[1], args[2:]), "replace()")
-    elif name == "join" and isinstance(owner, str | bytes):
-        join_size(budget, owner, first)
-    elif name in ("format", "format_map") and isinstance(owner, str):
-        check_format(owner, args, kwargs)
-
-
-def _count(text: str | bytes, part: str) -> int:
-    return text.count(part) if isinstance(text, str) else text.count(part.encode())
-
-
-def replaced_size(text: Any, old: Any, new: Any, rest: tuple[Any, ...]) -> int:
-    if type(old) is not type(text) or type(new) is not type(text):
-        return len(text)  # the call fails on its own
-    hits = text.count(old) if old else len(text) + 1
-    count = rest[0] if rest and isinstance(rest[0], int) and rest[0] >= 0 else hits
-    return len(text) + min(hits, count) * max(len(new) - len(old), 0)
-
-
-def join_size(budget: Budget, sep: Any, items: Any) -> None:
-    if isinstance(items, list | tuple | range | str):
-        size = size_in(budget, list(items) if isinstance(items, range) else items)
-        budget.too_large(size + len(sep) * len(items), "join()")
+def _texts(parts: Iterable[Any]) -> Iterator[str]:
+    for part in parts:
+        yield part if type(part) is str else str(check_value(part, "a part joined with ~"))
 
 
 # ------------------------------------------------------------------ loops and range
@@ -332,21 +212,24 @@ def loop(iterable: Any) -> Iterator[Any]:
         yield item
 
 
-def same(value: Any) -> Any:
-    """A ``~`` concatenation in a statement, called so that its size is checked as an argument."""
-    return value
-
-
 def bounded_range(*args: int) -> range:
     numbers = range(*args)
-    if len(numbers) > MAX_ITEMS:
-        raise Exceeded("QV234", f"range() of {len(numbers):,} items is above {MAX_ITEMS:,}")
+    try:
+        count = len(numbers)
+    except OverflowError:  # more items than a C size holds (range(10**30))
+        count = sys.maxsize
+    if count > MAX_ITEMS:
+        raise Exceeded("QV234", f"range() of {_items(count)} is above {MAX_ITEMS:,}")
     return numbers
 
 
+def _items(count: int) -> str:
+    return f"{count:,} items" if count < sys.maxsize else "far too many items"
+
+
 def instrument(tree: Any) -> Any:
-    """Make a parsed template call ``loop`` around each ``for`` and ``same`` around each ``~``
-    (statements only: ``{% set x = x ~ x %}`` doubles a value without any other hook)."""
+    """Make a parsed template call ``loop`` around each ``for`` (``~`` and captured text are
+    bounded by the code generator: ``render/capture.py``)."""
     from jinja2 import nodes
     from jinja2.visitor import NodeTransformer
 
@@ -359,9 +242,5 @@ def instrument(tree: Any) -> Any:
             self.generic_visit(node)
             node.iter = call("loop", node.iter)
             return node
-
-        def visit_Concat(self, node: Any) -> Any:
-            self.generic_visit(node)
-            return call("same", node)
 
     return Instrument().visit(tree)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from qv_config.render import bounds, filterbounds
+from qv_config.render import bounds, callbounds, capture, filterbounds
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -64,8 +64,12 @@ def _environment() -> ImmutableSandboxedEnvironment:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class QvSandbox(ImmutableSandboxedEnvironment):
-        # The operators that can make large values or take long (render/bounds.py).
+        # The operators that can make large values or take long (render/callbounds.py).
         intercepted_binops = frozenset({"*", "**", "%", "+"})
+        # Captured text and ``~`` joins counted while they grow (render/capture.py).
+        code_generator_class = capture.code_generator()
+        qv_captured = capture.Captured
+        qv_concat = staticmethod(bounds.concat)
 
         def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
             return not attr.startswith("_") and super().is_safe_attribute(obj, attr, value)
@@ -85,19 +89,20 @@ def _environment() -> ImmutableSandboxedEnvironment:
             return super().getitem(obj, argument)
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            bounds.on_binop(operator, left, right)
+            callbounds.on_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
 
         def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-            bounds.on_call(obj, args, kwargs)
+            callbounds.on_call(obj, args, kwargs)
             result = super().call(context, obj, *args, **kwargs)
+            bounds.current().clock()  # one slow call is stopped once it returns
             return bounds.check_value(result, "the call's result")
 
     # finalize: every printed value is checked for size before str() makes it text.
     env = QvSandbox(
         undefined=StrictUndefined, autoescape=False, loader=None, finalize=bounds.check_value
     )
-    for name in ("cycler", "joiner", "namespace", "lipsum", "self"):
+    for name in ("cycler", "joiner", "namespace", "lipsum"):
         env.globals.pop(name, None)
     env.globals["range"] = bounds.bounded_range
     # Rendering is a function of the files: the same tree renders the same desired state (its
@@ -115,6 +120,10 @@ def _static_check(tree: Any) -> None:
         raise TemplateProblem(
             "QV231", f"'{type(node).__name__.lower()}' is not allowed: templates cannot read files"
         )
+    # ``self`` is no global: Jinja's code generator makes it (a reference to the template's
+    # blocks, whose text ``self.a()`` joins outside any bound) wherever the name is read.
+    if any(node.name == "self" for node in tree.find_all(nodes.Name)):
+        raise TemplateProblem("QV231", "'self' is not allowed: blocks cannot be called")
     # find_all visits a chain ``a._b._c`` from its outer end: name the first one written.
     hidden = [node.attr for node in tree.find_all(nodes.Getattr) if node.attr.startswith("_")]
     if hidden:

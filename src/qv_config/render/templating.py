@@ -28,6 +28,10 @@ from qv_config.yamlio.types import FieldPath
 _NONE = object()
 
 
+class _Full(Exception):
+    """The document's templated values came to more than ``max_render_bytes``: stop here."""
+
+
 @dataclass(frozen=True)
 class Problem:
     code: str
@@ -58,6 +62,10 @@ class Walker:
         self._digest_now: str | None = None  # ``_digest``'s, looked up for the current document
         # expression -> its text, for expressions of spliced strings that do not read ``doc``
         self._pieces: Pieces = {}
+        # Characters of the current document's templated values so far: the document is stopped
+        # (QV234) as soon as they pass max_render_bytes, not after it is built and encoded (600
+        # copies of a 900 KB variable were 1 GB of values and JSON before the check).
+        self._size = 0
         self.problems: list[Problem] = []
 
     def render(
@@ -68,11 +76,14 @@ class Walker:
         self._digest_now = None
         self.problems = []
         self._stack.clear()
+        self._size = 0
         if trie is None:
             return data, self.problems
         budget = bounds.begin(self._limits)
         try:
             return self._guided(data, trie), self.problems
+        except _Full:
+            return data, self.problems  # not used: the document has a problem
         finally:
             bounds.end(budget)
 
@@ -186,11 +197,24 @@ class Walker:
         return self._checked(text, result)
 
     def _checked(self, text: str, result: Any) -> Any:
+        limit = self._limits.max_bytes
+        self._size += len(result) if type(result) is str else bounds.size_of(result, limit)
+        if self._size > limit:
+            self._full(limit)
         if isinstance(result, float) and not math.isfinite(result):
             self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
         elif isinstance(result, list | dict):
             self._names(name_problems(result))
         return result
+
+    def _full(self, limit: int) -> None:
+        message = (
+            f"the rendered document is above {limit:,} bytes "
+            "(qv.yaml spec.limits.max_render_bytes): its templated values come to "
+            f"{self._size:,} characters by here"
+        )
+        self.problems.append(Problem("QV234", message, tuple(self._stack)))
+        raise _Full
 
     def _context_digest(self) -> str:
         """Digest of the context without ``doc`` (computed once per env/project objects), and of
