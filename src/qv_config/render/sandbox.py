@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from qv_config.render import bounds, filterbounds
 
 if TYPE_CHECKING:
+    from jinja2 import UndefinedError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # "{{ expr }}" and nothing else: the value keeps the expression's native type.
@@ -105,6 +106,22 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env.filters.pop("random", None)
     filterbounds.wrap_filters(env.filters)
     return env
+
+
+def sealed_value(field: str) -> Any:
+    """What a template sees for the secret at ``field`` (``render.sealing``): any use of it
+    fails (QV231), naming the field; it holds no value to show."""
+    from jinja2 import StrictUndefined
+
+    return StrictUndefined(hint=field, exc=_secret_read())
+
+
+@cache
+def _secret_read() -> type[UndefinedError]:
+    """The error of a template's use of a sealed secret (its message: the field's name)."""
+    from jinja2 import UndefinedError
+
+    return type("SecretRead", (UndefinedError,), {})
 
 
 def _static_check(tree: Any) -> None:
@@ -271,6 +288,10 @@ def _problem(err: Exception, source: str) -> TemplateProblem:
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
+    if isinstance(err, _secret_read()):
+        return TemplateProblem(
+            "QV231", f"{err.message} is a secret: templates cannot read secrets (docs/secrets.md)"
+        )
     if isinstance(err, UndefinedError):
         return TemplateProblem("QV230", _undefined_message(source, err.message or ""))
     if isinstance(err, SecurityError):
