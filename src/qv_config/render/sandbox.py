@@ -341,6 +341,10 @@ def _native_runner(expression: Callable[..., Any], source: str) -> Callable[[dic
     return run
 
 
+def _key(key: Any) -> Any:
+    return str(key) if isinstance(key, str) else key  # drops Markup; anything else is kept
+
+
 def _to_json(value: Any) -> Any:
     from jinja2 import Undefined
 
@@ -353,5 +357,8 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, list | tuple | range):
         return [_to_json(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _to_json(item) for key, item in value.items()}
+        # A key that is not text stays as it is: canonical JSON reports it (QV408, located), as
+        # it reports any value it cannot hold. str() would rename ``true`` to "True" and merge
+        # ``1.0`` with '1.0' without a word (and ``{true: a, 1: b}`` is one key to Python).
+        return {_key(key): _to_json(item) for key, item in value.items()}
     raise TemplateProblem("QV232", f"expression gives a {type(value).__name__}, not a JSON value")

@@ -15,6 +15,7 @@ from typing import Any
 
 from qv_config.cache.templates import MISSING, NO_VALUES, TemplateValues
 from qv_config.render import bounds
+from qv_config.render.canonical import first_problem
 from qv_config.render.merge import (
     NameProblem,
     is_name_keyed,
@@ -190,6 +191,9 @@ class Walker:
             self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
         elif isinstance(result, list | dict):
             self._names(name_problems(result))
+            found = first_problem(result)  # a key that is not text, a NaN: at its own field
+            if found is not None:
+                self._problem("QV408", found[1], found[0])
         return result
 
     def _context_digest(self) -> str:
