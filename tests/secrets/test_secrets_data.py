@@ -96,6 +96,7 @@ spec:
   spliced: "pre-{{ env.vars.token }}"
   compared: "{% if env.vars.token == 'hunter2-known' %}yes{% endif %}"
   region: "{{ env.vars.region }}"
+  printed: "x{{ env.vars }}"
 """
 
 
@@ -127,6 +128,7 @@ def test_a_template_cannot_read_a_secret(
             ("spec.spliced", "QV231"),
             ("spec.compared", "QV231"),
             ("spec.label", "QV231"),
+            ("spec.printed", "QV231"),
         }
     refused = [
         qv("render", "--env", "dev", "--decrypt", "--key-file", key),

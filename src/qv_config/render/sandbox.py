@@ -111,9 +111,21 @@ def _environment() -> ImmutableSandboxedEnvironment:
 def sealed_value(field: str) -> Any:
     """What a template sees for the secret at ``field`` (``render.sealing``): any use of it
     fails (QV231), naming the field; it holds no value to show."""
+    return _sealed_class()(hint=field, exc=_secret_read())
+
+
+@cache
+def _sealed_class() -> type[Any]:
     from jinja2 import StrictUndefined
 
-    return StrictUndefined(hint=field, exc=_secret_read())
+    class Sealed(StrictUndefined):
+        __slots__ = ()
+        qv_sealed = True  # templating._described
+
+        def __repr__(self) -> str:  # so str() of a mapping holding it (``{{ env.vars }}``) fails
+            self._fail_with_undefined_error()
+
+    return Sealed
 
 
 @cache

@@ -206,7 +206,7 @@ class Walker:
             shared = {key: value for key, value in self._context.items() if key != "doc"}
             objects = tuple(shared.values())  # held, so that identity means "the same context"
             # plain data: repr is exact (1 vs 1.0 vs True)
-            text = repr((sorted(shared.items()), self._limits))
+            text = _described((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
             self._digest = known
         self._digest_now = known[1]
@@ -221,6 +221,18 @@ class Walker:
     def _problem(self, code: str, message: str, below: FieldPath = ()) -> None:
         self._dynamic += 1
         self.problems.append(Problem(code, message, (*self._stack, *below)))
+
+
+def _described(value: Any) -> str:
+    """``repr`` of plain context data (exact: 1 vs 1.0 vs True), where a sealed secret
+    (``render.sealing``), whose ``repr`` fails by design, reads as its kind alone."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {_described(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(_described, value)) + "]"
+    if getattr(type(value), "qv_sealed", False):  # tested without importing Jinja2 for it
+        return "<sealed>"
+    return repr(value)
 
 
 def _same(old: tuple[Any, ...], context: dict[str, Any]) -> bool:
