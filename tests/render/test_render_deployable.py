@@ -46,6 +46,17 @@ CASES: list[tuple[str, str, str, int]] = [
         6,
     ),
     ("surrogate in a key, templated", "\"{{ {env.vars.word ~ '\\\\udfff': 1} }}\"", "spec.v", 6),
+    # Keys a template makes that are not text: before, str() renamed them ("True", "None") and
+    # merged 1.0 with '1.0', silently (repro-7); written in YAML they are QV110.
+    (
+        "boolean key, templated (true and 1: one key)",
+        "\"{{ {true: 'on', 1: 'one'} }}\"",
+        "spec.v",
+        6,
+    ),
+    ("null key, templated", '"{{ {none: 1} }}"', "spec.v", 6),
+    ("number key beside its text, templated", "\"{{ {1.0: 'f', '1.0': 't'} }}\"", "spec.v", 6),
+    ("number key in a templated map's map", "\"{{ {'x': {2: 'two'} } }}\"", "spec.v.x", 6),
 ]
 
 

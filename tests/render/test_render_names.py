@@ -119,3 +119,19 @@ def test_a_change_to_a_hidden_item_is_no_longer_invisible_to_diff(
     diff = qv(root, "diff", "dev@HEAD", "dev")
     assert diff.code == 1
     assert "QV221" in diff.err
+
+
+def test_a_secret_cannot_be_a_name() -> None:
+    """Validation sees a secret as ciphertext, sync as plaintext (``Plaintext``): merging by it
+    would differ, and QV221 would quote it. Either is QV222, which names no value."""
+    from qv_config.render.merge import list_names
+    from qv_config.yamlio.types import Plaintext
+
+    cipher = "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]"
+    for name in (cipher, Plaintext("hunter2-as-name")):
+        found = list_names([{"name": name}, {"name": name}], ("spec", "users"))
+        assert [(path, code) for path, code, _ in found] == [
+            (("spec", "users", 0, "name"), "QV222"),
+            (("spec", "users", 1, "name"), "QV222"),
+        ]
+        assert all("secret" in message and "hunter2" not in message for *_, message in found)

@@ -131,8 +131,10 @@ def test_dump_plain_reloads_tricky_corpus() -> None:
 
 def test_dump_plain_quotes_strings_that_read_as_other_types() -> None:
     strings = ["NO", "1e6", "0777", "true", "null", "~", "", "12", ".inf", "<<", "- x", "#x"]
-    text = dump_plain({s: s for s in strings})
-    assert "NO: NO\n" in text  # strings YAML 1.2 keeps as strings stay plain
+    text = dump_plain({s: s for s in [*strings, "nope", "1.2.3"]})
+    assert "nope: nope\n" in text  # strings YAML 1.2 and 1.1 keep as strings stay plain
+    assert "1.2.3: 1.2.3\n" in text
+    assert '"NO": "NO"' in text  # YAML 1.1 reads it as false
     assert '"1e6": "1e6"' in text
     assert '"true": "true"' in text
     assert '"": ""' in text
@@ -159,7 +161,7 @@ def test_dump_plain_shape() -> None:
         "  a\n"
         "  b\n"
         "unicode: Zürich – 東京\n"
-        "n:\n"
+        '"n":\n'  # Go yaml.v2 (YAML 1.1) reads a plain n as false
         "  - 1\n"
         "  - 1.5\n"
         "  - null\n"
@@ -219,3 +221,30 @@ def test_dump_plain_escapes_what_a_terminal_would_act_on(value: dict[str, Any]) 
 def test_dump_plain_writes_bidi_as_escapes() -> None:
     text = dump_plain({"file": "admin\u202etxt.exe", "tag": "a\U000e0041", "cmd": "x\n::error::y"})
     assert text == ('file: "admin\\u202etxt.exe"\ntag: "a\\U000e0041"\ncmd: "x\\n::error::y"\n')
+
+
+# Strings YAML 1.2 keeps as text but a YAML 1.1 reader (PyYAML, Go yaml.v2) reads as another type
+# or cannot read at all; before, `qv render --format yaml` wrote them plain (repro-8).
+YAML11 = [
+    *["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"],
+    *["y", "Y", "n", "N", "=", "~"],
+    *["12:30:45", "190:20:30.15", "-1:30", "0b11", "-0b1_0", "017", "0o17", "0x_1F", "1_000"],
+    *["1_000.5", "1_0e5", "+.inf", "-Infinity", "+nan", ".5", "1.", "-.5e3", "2001-12-14"],
+    *["2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14T21:59:43Z"],
+]
+
+
+def test_dump_plain_quotes_what_yaml_1_1_reads_as_another_type() -> None:
+    value = {"v": YAML11, **{s: s for s in YAML11}}
+    text = dump_plain(value)
+    assert yaml.safe_load(text) == value, text
+    assert load_bytes("d.yaml", text.encode()).data == value
+
+
+@given(st.lists(st.text(alphabet="0123456789+-._:eExXbBoO yYnNtTZ=~", max_size=12), max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_dump_plain_reads_back_the_same_with_pyyaml(strings: list[str]) -> None:
+    value = {"v": strings, **{s: s for s in strings}}
+    text = dump_plain(value)
+    assert yaml.safe_load(text) == value, text
+    assert load_bytes("d.yaml", text.encode()).data == value

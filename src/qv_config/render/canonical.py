@@ -81,7 +81,7 @@ def first_problem(data: Any) -> tuple[FieldPath, str] | None:
             for key in value:
                 if not isinstance(key, str) or _unpaired(key):
                     # Reported at the mapping: the key itself may not be printable as it is.
-                    return path, f"key {_short(key)} is not text JSON can hold: quote it"
+                    return path, _bad_key(key)
             children = [((*path, key), item) for key, item in value.items()]
         elif isinstance(value, list):
             children = [((*path, pos), item) for pos, item in enumerate(value)]
@@ -89,6 +89,18 @@ def first_problem(data: Any) -> tuple[FieldPath, str] | None:
             continue
         stack.extend(reversed(children))
     return None
+
+
+def _bad_key(key: Any) -> str:
+    if isinstance(key, str):  # an unpaired surrogate (the key itself may not print)
+        return f"key {_short(key)} is not text JSON can hold: quote it"
+    fix = "a mapping's keys must be text (a template's too): quote it"
+    if key is None:
+        return f"a null key is not text: {fix}"
+    if isinstance(key, bool):
+        return f"key {str(key).lower()} is a boolean, not text: {fix}"
+    kind = "a number" if isinstance(key, int | float) else f"a {type(key).__name__}"
+    return f"key {_short(key)} is {kind}, not text: {fix}"
 
 
 def _scalar_problem(value: Any) -> str | None:

@@ -28,6 +28,7 @@ from qv_config.render.jobs import env_jobs
 from qv_config.render.merge import merge, merge_layers
 from qv_config.render.provenance import locate
 from qv_config.render.run import Merged, RenderRun, meta, text
+from qv_config.render.sealing import sealed
 from qv_config.render.selectors import Selector, check_all_match, parse_selectors, selected
 from qv_config.render.templating import Walker, union
 from qv_config.render.types import Layer, LayerRole, RenderedDoc, RenderedEnv
@@ -228,30 +229,37 @@ def _context(
     project_meta = meta(project_data) if isinstance(project_data, dict) else {}
     project = {"name": project_meta.get("name"), "environments": list(run.snapshot.env_names)}
     raw = env_doc.data if env_doc is not None else {}
-    context: dict[str, Any] = {"env": _env_vars(run.env, raw), "project": project}
+    context: dict[str, Any] = {"env": _env_vars(run, raw, env_doc), "project": project}
     if env_doc is None:
         return context, None
     rendered = _template(run, env_doc, context, Walker(run.limits))  # its own: another context
     if rendered is not None:
-        context = {**context, "env": _env_vars(run.env, dict(rendered.data))}
+        context = {**context, "env": _env_vars(run, dict(rendered.data), env_doc)}
     return context, rendered
 
 
-def _env_vars(env: str, data: dict[str, Any]) -> dict[str, Any]:
+def _env_vars(run: RenderRun, data: dict[str, Any], env_doc: Merged | None) -> dict[str, Any]:
     spec = data.get("spec")
     spec = spec if isinstance(spec, dict) else {}
     env_vars = spec.get("vars")
-    return {
-        "name": env,
+    found = {
+        "name": run.env,
         "tier": spec.get("tier"),
         "vars": env_vars if isinstance(env_vars, dict) else {},
     }
+    secrets = run.secrets.of(env_doc.layers, ("spec",)) if env_doc is not None else []
+    secrets = [path for path in secrets if path[0] in ("vars", "tier")]  # what ``env`` shows
+    return sealed(found, secrets, "env") if secrets else found
 
 
 def _template(
     run: RenderRun, item: Merged, context: dict[str, Any], walker: Walker
 ) -> RenderedDoc | None:
-    data, problems = walker.render(item.data, {**context, "doc": meta(item.data)}, item.trie)
+    doc = meta(item.data)
+    secrets = run.secrets.of(item.layers, ("metadata",))
+    if secrets:  # a secret in metadata (rare): out of templates' reach too
+        doc = sealed(doc, secrets, "doc")
+    data, problems = walker.render(item.data, {**context, "doc": doc}, item.trie)
     for problem in problems:
         run.add(
             problem.code,

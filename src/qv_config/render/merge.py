@@ -50,16 +50,26 @@ def name_problems(value: Any, path: FieldPath = ()) -> list[NameProblem]:
     return out
 
 
+# A secret (ciphertext to validation, ``Plaintext`` to sync) cannot be a name: merging by it would
+# differ between the two, and a finding about a repeated name would quote it.
+_CIPHERTEXT = "ENC[AES256_GCM,"
+
+
+def _not_text(name: Any) -> str:
+    if isinstance(name, str):  # ``yamlio.Plaintext`` or ciphertext
+        return "this item's name is a secret: items merge by name, which must be plain text"
+    kind = type(name).__name__
+    return f"this item's name is {kind}, not text: items merge by name; quote it"
+
+
 def list_names(items: list[Any], path: FieldPath) -> list[NameProblem]:
     """The problems of one name-keyed list's names (not of lists inside its items)."""
     out: list[NameProblem] = []
     seen: set[str] = set()
     for pos, item in enumerate(items):
         name = item["name"]
-        if type(name) is not str:
-            kind = type(name).__name__
-            message = f"this item's name is {kind}, not text: items merge by name; quote it"
-            out.append(((*path, pos, "name"), "QV222", message))
+        if type(name) is not str or name.startswith(_CIPHERTEXT):
+            out.append(((*path, pos, "name"), "QV222", _not_text(name)))
             continue
         if name in seen:
             message = (

@@ -9,6 +9,7 @@ from qv_config.findings import Finding, dotted
 from qv_config.render.bounds import RenderLimits
 from qv_config.render.inherit import TemplateCache, cache_for
 from qv_config.render.provenance import locate
+from qv_config.render.sealing import SecretFields
 from qv_config.render.templating import Trie
 from qv_config.render.types import Layer, Location
 from qv_config.repo.types import Snapshot
@@ -37,6 +38,7 @@ class RenderRun:
         self.snapshot = snapshot
         self.env = env
         self.cache: TemplateCache = cache_for(snapshot)
+        self.secrets = SecretFields(snapshot.encrypted)
         self.findings: list[Finding] = []
         info = snapshot.project_info
         self.limits = RenderLimits.of(info.limits if info is not None else None)

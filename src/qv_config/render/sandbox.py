@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from qv_config.render import bounds, callbounds, capture, filterbounds
 
 if TYPE_CHECKING:
+    from jinja2 import UndefinedError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # "{{ expr }}" and nothing else: the value keeps the expression's native type.
@@ -110,6 +111,34 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env.filters.pop("random", None)
     filterbounds.wrap_filters(env.filters)
     return env
+
+
+def sealed_value(field: str) -> Any:
+    """What a template sees for the secret at ``field`` (``render.sealing``): any use of it
+    fails (QV231), naming the field; it holds no value to show."""
+    return _sealed_class()(hint=field, exc=_secret_read())
+
+
+@cache
+def _sealed_class() -> type[Any]:
+    from jinja2 import StrictUndefined
+
+    class Sealed(StrictUndefined):
+        __slots__ = ()
+        qv_sealed = True  # templating._described
+
+        def __repr__(self) -> str:  # so str() of a mapping holding it (``{{ env.vars }}``) fails
+            self._fail_with_undefined_error()
+
+    return Sealed
+
+
+@cache
+def _secret_read() -> type[UndefinedError]:
+    """The error of a template's use of a sealed secret (its message: the field's name)."""
+    from jinja2 import UndefinedError
+
+    return type("SecretRead", (UndefinedError,), {})
 
 
 def _static_check(tree: Any) -> None:
@@ -280,6 +309,10 @@ def _problem(err: Exception, source: str) -> TemplateProblem:
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
+    if isinstance(err, _secret_read()):
+        return TemplateProblem(
+            "QV231", f"{err.message} is a secret: templates cannot read secrets (docs/secrets.md)"
+        )
     if isinstance(err, UndefinedError):
         return TemplateProblem("QV230", _undefined_message(source, err.message or ""))
     if isinstance(err, SecurityError):
@@ -329,6 +362,10 @@ def _native_runner(expression: Callable[..., Any], source: str) -> Callable[[dic
     return run
 
 
+def _key(key: Any) -> Any:
+    return str(key) if isinstance(key, str) else key  # drops Markup; anything else is kept
+
+
 def _to_json(value: Any) -> Any:
     from jinja2 import Undefined
 
@@ -341,5 +378,8 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, list | tuple | range):
         return [_to_json(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _to_json(item) for key, item in value.items()}
+        # A key that is not text stays as it is: canonical JSON reports it (QV408, located), as
+        # it reports any value it cannot hold. str() would rename ``true`` to "True" and merge
+        # ``1.0`` with '1.0' without a word (and ``{true: a, 1: b}`` is one key to Python).
+        return {_key(key): _to_json(item) for key, item in value.items()}
     raise TemplateProblem("QV232", f"expression gives a {type(value).__name__}, not a JSON value")

@@ -15,6 +15,7 @@ from typing import Any
 
 from qv_config.cache.templates import MISSING, NO_VALUES, TemplateValues
 from qv_config.render import bounds
+from qv_config.render.canonical import first_problem
 from qv_config.render.merge import (
     NameProblem,
     is_name_keyed,
@@ -205,6 +206,9 @@ class Walker:
             self._problem("QV303", f"{text!r} gives {result}, which is not a JSON number")
         elif isinstance(result, list | dict):
             self._names(name_problems(result))
+            found = first_problem(result)  # a key that is not text, a NaN: at its own field
+            if found is not None:
+                self._problem("QV408", found[1], found[0])
         return result
 
     def _full(self, limit: int) -> None:
@@ -226,7 +230,7 @@ class Walker:
             shared = {key: value for key, value in self._context.items() if key != "doc"}
             objects = tuple(shared.values())  # held, so that identity means "the same context"
             # plain data: repr is exact (1 vs 1.0 vs True)
-            text = repr((sorted(shared.items()), self._limits))
+            text = _described((sorted(shared.items()), self._limits))
             known = (objects, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
             self._digest = known
         self._digest_now = known[1]
@@ -241,6 +245,18 @@ class Walker:
     def _problem(self, code: str, message: str, below: FieldPath = ()) -> None:
         self._dynamic += 1
         self.problems.append(Problem(code, message, (*self._stack, *below)))
+
+
+def _described(value: Any) -> str:
+    """``repr`` of plain context data (exact: 1 vs 1.0 vs True), where a sealed secret
+    (``render.sealing``), whose ``repr`` fails by design, reads as its kind alone."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {_described(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(_described, value)) + "]"
+    if getattr(type(value), "qv_sealed", False):  # tested without importing Jinja2 for it
+        return "<sealed>"
+    return repr(value)
 
 
 def _same(old: tuple[Any, ...], context: dict[str, Any]) -> bool:

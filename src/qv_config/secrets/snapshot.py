@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from qv_config.secrets.decrypt import decrypt_data
 from qv_config.secrets.keyring import KeyRing
-from qv_config.yamlio.types import ReplaceDict, ReplaceList
+from qv_config.yamlio.types import Plaintext, ReplaceDict, ReplaceList
 
 if TYPE_CHECKING:
     from qv_config.repo.types import EnvFiles, Snapshot
@@ -113,13 +113,17 @@ def _plain_doc(doc: LoadedDoc, plain: Mapping[str, Any]) -> LoadedDoc:
 
 
 def _retype(shape: Any, plain: Any) -> Any:
-    """``plain`` with the ``!replace`` container types of ``shape`` (decryption drops them)."""
+    """``plain`` with the ``!replace`` container types of ``shape`` (decryption drops them), each
+    text that was ciphertext in ``shape`` marked ``Plaintext``: a secret is data, never a
+    template (docs/secrets.md)."""
     if isinstance(shape, dict) and isinstance(plain, dict):
         out = {key: _retype(shape.get(key), value) for key, value in plain.items()}
         return ReplaceDict(out) if isinstance(shape, ReplaceDict) else out
     if isinstance(shape, list) and isinstance(plain, list) and len(shape) == len(plain):
         items = [_retype(a, b) for a, b in zip(shape, plain, strict=True)]
         return ReplaceList(items) if isinstance(shape, ReplaceList) else items
+    if isinstance(plain, str) and isinstance(shape, str) and shape.startswith("ENC["):
+        return Plaintext(plain)
     return plain
 
 

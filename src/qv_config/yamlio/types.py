@@ -36,6 +36,17 @@ class ReplaceList(list[Any]):
     """A sequence tagged ``!replace``: replaces whole, even a name-keyed list."""
 
 
+class Plaintext(str):
+    """A secret's decrypted text (``secrets.decrypt_snapshot`` makes it): data, byte for byte.
+
+    Rendering never templates it (SPEC §8: a password may hold ``{{``) and no finding quotes it.
+    A ``str`` subclass, so everything that writes values (orjson, ``dump_plain``, the stores)
+    writes it as the text it is, while the render's ``type(value) is str`` tests pass it by.
+    """
+
+    __slots__ = ()
+
+
 class YamlError(CheckFailed):
     """A file that is not acceptable YAML for qv; carries a stable QV1xx code and a position."""
 

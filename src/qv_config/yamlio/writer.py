@@ -4,8 +4,9 @@
   ``qv promote``, which edit files people wrote: comments, quotes, key order, flow style and the
   list indentation of the file are kept; only the edited lines change.
 - ``dump_plain``: for ``qv render --format yaml``: block style, keys in authored order, strings
-  that a YAML 1.2 reader would take for another type quoted. Hand-written (no ruamel) because
-  it runs once per rendered document; its output reloads through ``load_bytes`` to the same value.
+  that a YAML 1.2 or 1.1 reader (PyYAML, Go yaml.v2) would take for another type quoted.
+  Hand-written (no ruamel) because it runs once per rendered document; its output reloads
+  through ``load_bytes`` (and PyYAML) to the same value.
 """
 
 from __future__ import annotations
