@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
 
 SecretPattern = tuple[str, ...]
+FieldPath = tuple[str | int, ...]
 # sops' own shape of a value (aes/cipher.go): whatever its type tag says, it is not plaintext
 # (a tag sops refuses is QV603 with the key at hand; without sops metadata it is QV606).
 _SOPS = re.compile(r"ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]")
@@ -61,8 +62,8 @@ def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) ->
 def _plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
     seen: set[tuple[str | int, ...]] = set()
     for pattern in patterns:
-        for path, value in field_values(data, pattern):
-            if value is None or path in seen or is_ciphertext(value):
+        for path in _plain_leaves(data, pattern):
+            if path in seen:
                 continue
             seen.add(path)
             # Never echo the value: it is a secret in plaintext.
@@ -72,6 +73,23 @@ def _plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -
                 f"{'.'.join(map(str, path))} is a secret field holding plaintext; "
                 f"encrypt it with `qv secrets encrypt FILE` (SOPS)",
             )
+
+
+def _plain_leaves(data: Mapping[str, Any], pattern: SecretPattern) -> Iterator[FieldPath]:
+    """The leaves of the fields ``pattern`` matches that hold plaintext. A secret list or
+    mapping is encrypted by sops leaf by leaf (``qv secrets encrypt`` does so), so each leaf is
+    judged, never the container: an empty one or a null holds nothing to encrypt."""
+    for path, value in field_values(data, pattern):
+        yield from (p for p, v in _leaves(value, path) if v is not None and not is_ciphertext(v))
+
+
+def _leaves(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    if not isinstance(value, Mapping | list):
+        yield path, value
+        return
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
+    for key, item in items:
+        yield from _leaves(item, (*path, key))
 
 
 # --- QV606: ciphertext in a file sops does not decrypt (run by the engine per document) -------
