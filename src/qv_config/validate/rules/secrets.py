@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from qv_config.findings import Finding, Severity
+from qv_config.findings import Finding, Severity, dotted
 from qv_config.validate.registry import rule
 from qv_config.validate.types import Issue
 
@@ -122,23 +122,55 @@ def _ciphertext_paths(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple
 
 
 def stray_ciphertexts(doc: RenderedDoc, encrypted: Collection[str]) -> list[Finding]:
-    """QV606 for each sops ciphertext of ``doc`` set by a file that is not ``encrypted``
-    (has no ``sops:`` block): nothing decrypts it, so it is not a secret but text."""
+    """QV606 for each sops ciphertext of ``doc`` that nothing decrypts, so that it is not a
+    secret but text: set by a file that is not ``encrypted`` (has no ``sops:`` block), or built
+    by a template in one that is (sops decrypts a file's values as the file holds them, never
+    what a template makes of them)."""
     if not _may_hold_ciphertext(doc):
         return []
     from qv_config.validate.engine import to_finding
 
     found = []
+    written: dict[str, set[tuple[str | int, str]]] = {}
     for path in _ciphertext_paths(doc.data, ()):
-        message = (
-            f"{'.'.join(map(str, path))} holds sops ciphertext, but this file has no sops"
-            " metadata: nothing can decrypt it and it would be deployed as that text; put the"
-            " plaintext back and run `qv secrets encrypt FILE`, or restore the file's sops: block"
-        )
-        finding = to_finding(doc, Issue(STRAY_CIPHERTEXT, path, message))
+        finding = to_finding(doc, Issue(STRAY_CIPHERTEXT, path, _NO_SOPS.format(dotted(path))))
         if finding.file not in encrypted:
             found.append(finding)
+        elif (path[-1], _at(doc.data, path)) not in _written(doc, finding.file, written):
+            message = _TEMPLATED.format(dotted(path))
+            found.append(to_finding(doc, Issue(STRAY_CIPHERTEXT, path, message)))
     return found
+
+
+_NO_SOPS = (
+    "{} holds sops ciphertext, but this file has no sops metadata: nothing can decrypt it and"
+    " it would be deployed as that text; put the plaintext back and run `qv secrets encrypt"
+    " FILE`, or restore the file's sops: block"
+)
+_TEMPLATED = (
+    "{} holds sops ciphertext that a template built: sops decrypts only the values a file holds"
+    " as written, so it would be deployed as that text; write the plaintext and run `qv secrets"
+    " encrypt FILE`"
+)
+
+
+def _at(data: Any, path: FieldPath) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+def _written(
+    doc: RenderedDoc, file: str, cache: dict[str, set[tuple[str | int, str]]]
+) -> set[tuple[str | int, str]]:
+    """(key, ciphertext) of each ciphertext ``file`` holds as written, in the layers of ``doc``
+    it is: a rendered ciphertext absent from them was made by a template."""
+    if file not in cache:
+        layers = [layer.doc.data for layer in doc.layers if layer.doc.path == file]
+        cache[file] = {
+            (p[-1], _at(data, p)) for data in layers for p in _ciphertext_paths(data, ())
+        }
+    return cache[file]
 
 
 # --- encrypted files (stage "files": run once per validation over the snapshot) --------------
