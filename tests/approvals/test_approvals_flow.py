@@ -371,3 +371,20 @@ def test_a_change_through_a_link_is_seen_whatever_environment_came_first(repo: R
         assert change.target_digest == state_digest(fresh, "prod", "HEAD")
     finally:
         fresh.close()
+
+
+def test_a_state_that_does_not_render_says_what_each_code_means(repo: Repo, tmp_path: Path) -> None:
+    """A refused state names each problem's place and what its code means (the registry's
+    summary, never the finding's own message): a link out of the repository reads as one."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("AGE-SECRET-KEY-1OUTSIDEMARKER\n", encoding="utf-8")
+    signers = repo.root / "policy/allowed_signers"
+    signers.unlink()
+    signers.symlink_to(outside)
+    repo.commit("signers through a link out of the repository")
+    base = repo.git("rev-parse", "HEAD")
+    repo.loosen_prod()
+    done = repo.approvals(base)
+    assert done.code == 1
+    assert "policy/allowed_signers: QV111 — symbolic link that qv does not read" in done.err
+    assert "OUTSIDEMARKER" not in done.out + done.err

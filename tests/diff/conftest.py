@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from tests.diff.secretrepo import History, build_history
+from tests.diff.secretrepo import History, build_history, build_unmarked_history
 from tests.gitrepo import Repo, starter_repo
 from tests.inprocess import QvRun, run_qv
 
@@ -27,3 +27,9 @@ def qv(capsys: pytest.CaptureFixture[str]) -> Callable[..., QvRun]:
 def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     """The secret history of ``secretrepo.build_history``, built once for every test module."""
     return build_history(tmp_path_factory.mktemp("secretdiff") / "repo")
+
+
+@pytest.fixture(scope="session")
+def unmarked(tmp_path_factory: pytest.TempPathFactory) -> History:
+    """The history of ``secretrepo.build_unmarked_history``: an encrypted value no schema marks."""
+    return build_unmarked_history(tmp_path_factory.mktemp("unmarked") / "repo")

@@ -5,6 +5,7 @@ Shared by test_diff_secrets.py and test_diff_decrypt.py (the ``history`` fixture
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -108,3 +109,37 @@ def plaintext_files(root: Path) -> list[Path]:
         for file in (root / ".qv").rglob("*")
         if file.is_file() and any(p.encode() in file.read_bytes() for p in PLAINTEXTS)
     ]
+
+
+VENDOR_OLD = "canary-unmarked-key-0a1b"  # encrypted by encrypted_regex (api_key), never marked
+VENDOR_NEW = "canary-unmarked-key-NEW-9c8d"
+VENDOR = "spec.extra.vendor.api_key"
+
+
+def _set_vendor_key(path: Path, key: Path, value: str) -> None:
+    """Decrypt in place, set spec.extra.vendor.api_key, encrypt again (every IV changes)."""
+    decrypt_file(path, key, in_place=True)
+    text = re.sub(r"\n  extra:\n    vendor:\n      api_key: .*\n", "\n", path.read_text())
+    text = text.replace("\nspec:\n", f"\nspec:\n  extra:\n    vendor:\n      api_key: {value}\n", 1)
+    path.write_text(text)
+    encrypt_file(path)
+    assert value not in path.read_text()
+
+
+def build_unmarked_history(root: Path) -> History:
+    """A value the schema does not mark x-qv-secret but .sops.yaml's encrypted_regex encrypts
+    (``spec.extra.vendor.api_key``): C0 set to ``VENDOR_OLD``, C1 re-encrypted (same value),
+    C2 set to ``VENDOR_NEW``."""
+    key = init_repo(root)
+    schema = root / "schemas/configs/order-management.schema.json"
+    loaded = json.loads(schema.read_text())
+    loaded["properties"]["extra"] = {"type": "object"}
+    schema.write_text(json.dumps(loaded, indent=1))
+    _set_vendor_key(root / DOC, key, VENDOR_OLD)
+    c0 = _commit(root, "a vendor key the schema does not mark")
+    decrypt_file(root / DOC, key, in_place=True)
+    encrypt_file(root / DOC)
+    c1 = _commit(root, "re-encrypted, no value changed")
+    _set_vendor_key(root / DOC, key, VENDOR_NEW)
+    c2 = _commit(root, "new vendor key")
+    return History(root, key, (c0, c1, c2))

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+import pytest
+
 from qv_config.models import (
     Marks,
     is_secret,
@@ -15,7 +18,7 @@ from qv_config.models import (
     match_mark,
     match_risk,
 )
-from qv_config.models.marks import RiskMark, RiskRule
+from qv_config.models.marks import RiskMark, RiskRule, resolve
 
 SERVICE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -111,6 +114,52 @@ def test_marks_follow_every_2020_12_applicator() -> None:
     # ``$dynamicRef`` to the root is followed one level deep (a recursive ``$ref`` is too).
     nested = {("children", "*", *path) for path in top}
     assert marks(SCHEMA_2020_12).secret == frozenset(top | nested)
+
+
+# Keys a ``$ref`` pointer may have to spell with escapes; each def's ``const`` names it.
+POINTER_DEFS: dict[str, Any] = {
+    name: {"const": name} for name in ("secret", "a/b", "a~b", "a b", "a%b", "é", "~1", "%2F", "$x")
+} | {"a": {"const": "a", "b": {"const": "a.b"}, "properties": {"b": {"const": "a.properties.b"}}}}
+POINTER_SPELLINGS = (
+    "#/$defs/secret",
+    "#/$defs/sec%72et",
+    "#/%24defs/secret",
+    "#/$defs/a~1b",
+    "#/$defs/a%7E1b",
+    "#/$defs/a~0b",
+    "#/$defs/a%7e0b",
+    "#/$defs/a%2Fb",  # decoded before the split: the key "b" inside "a", not the key "a/b"
+    "#/$defs/a%2fproperties%2Fb",
+    "#/$defs/a%20b",
+    "#/$defs/a%25b",
+    "#/$defs/%C3%A9",
+    "#/$defs/~01",
+    "#/$defs/%252F",
+    "#/$defs/%24x",
+    "#/$defs/a/properties/b",
+    "#/$defs/a",
+)
+
+
+@pytest.mark.parametrize("ref", POINTER_SPELLINGS)
+def test_pointer_refs_resolve_as_the_validator_resolves_them(ref: str) -> None:
+    """``resolve`` reads a ``$ref`` pointer exactly as jsonschema-rs does (percent-decoding,
+    then ``~1``/``~0``): a mark the validator applies is a mark qv sees."""
+    root = {"$defs": POINTER_DEFS, "$ref": ref}
+    validator = jsonschema_rs.validator_for(root)
+    consts = [d["const"] for d in POINTER_DEFS.values()] + ["a.b", "a.properties.b"]
+    chosen = [c for c in consts if validator.is_valid(c)]
+    target = resolve(root, root)
+    assert target is not None
+    assert [target["const"]] == chosen
+
+
+def test_a_secret_mark_behind_a_percent_encoded_ref_is_found() -> None:
+    schema = {
+        "$defs": {"secret": SECRET},
+        "properties": {"tok": {"$ref": "#/$defs/sec%72et"}, "k": {"$ref": "#/$defs/x%2"}},
+    }
+    assert marks(schema).secret == frozenset({("tok",)})
 
 
 def test_marks_without_prefix_and_unmarked_schema() -> None:

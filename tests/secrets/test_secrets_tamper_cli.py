@@ -206,3 +206,21 @@ def test_ciphertext_at_a_key_sops_does_not_encrypt_is_never_deployed(
     with _committed(repo, paste, "ciphertext where sops does not look"):
         assert verify_mac(path, repo.key)  # sops' MAC is fine
         _refused_everywhere(repo, qv, f"sqlite:{tmp_path / 'state.db'}", "spec.database.user")
+
+
+def test_ciphertext_a_template_builds_in_an_encrypted_file_is_never_deployed(
+    repo: Repo, qv: Callable[..., QvRun], tmp_path: Path
+) -> None:
+    """sops decrypts the values a file holds as written: ciphertext that a Jinja expression
+    assembles at a plain key (anyone may make that edit under mac_only_encrypted) is text."""
+    path = repo.root / DOC
+
+    def assemble() -> None:
+        text = path.read_text()
+        value = re.search(r"password: (ENC\[AES256_GCM,)(.*\])", text)
+        assert value is not None
+        built = f'\'{{{{ "{value.group(1)}" ~ "{value.group(2)}" }}}}\''
+        path.write_text(text.replace("    user: oms\n", f"    user: {built}\n", 1))
+
+    with _committed(repo, assemble, "ciphertext a template builds"):
+        _refused_everywhere(repo, qv, f"sqlite:{tmp_path / 'state.db'}", "spec.database.user")

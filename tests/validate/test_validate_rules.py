@@ -185,3 +185,30 @@ def test_limits_compare_only_numbers_and_rates_as_floats() -> None:
         ("QV511", "spec.limits.max_gross_exposure"),
         ("QV511", "spec.limits.max_net_exposure"),
     ]
+
+
+LIST_SCHEMA = (
+    b'{"type": "object", "properties": {"tokens": {"x-qv-secret": true},'
+    b' "creds": {"type": "object", "x-qv-secret": true}}}'
+)
+ENC = "ENC[AES256_GCM,data:abc=,iv:aXY=,tag:dGFn,type:str]"
+
+
+def _qv601(spec: dict[str, object]) -> list[str]:
+    doc = make_doc("dev", "Config", "svc", spec)
+    found = validate_rendered(
+        [make_env("dev", doc)],
+        read=lambda path: LIST_SCHEMA if path == "schemas/configs/svc.schema.json" else None,
+    )
+    return sorted(f.field for f in found if f.code == "QV601")
+
+
+def test_a_secret_list_or_mapping_is_judged_leaf_by_leaf() -> None:
+    """sops encrypts a secret list or mapping leaf by leaf: encrypted leaves are no plaintext,
+    and a plaintext leaf is named by its own path."""
+    assert _qv601({"tokens": [ENC, ENC], "creds": {"user": ENC, "pin": {"a": [ENC]}}}) == []
+    assert _qv601({"tokens": [], "creds": {"user": None}}) == []
+    assert _qv601({"tokens": [ENC, "plain"], "creds": {"user": ENC, "pin": 1234}}) == [
+        "spec.creds.pin",
+        "spec.tokens[1]",
+    ]

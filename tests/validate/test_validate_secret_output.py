@@ -69,3 +69,66 @@ def test_only_secret_findings_mark_lines() -> None:
         Finding("QV601", "m", "b.yaml", 0, 0),
     ]
     assert secret_lines(found) == {("a.yaml", 3): 5}
+
+
+@pytest.mark.parametrize(
+    ("lines", "shown"),
+    [
+        (f"    password: {SECRET}-1\n    password: {SECRET}-2\n", f"9 |     password: {MASK}"),
+        (
+            f"    vendor:\n      api_key: k-{SECRET}\n      api_key: |\n        {SECRET}-block\n",
+            f"10 |       api_key: {MASK}",
+        ),
+    ],
+)
+def test_any_finding_on_a_secret_line_masks_it(
+    case_tree: Callable[[str], Path],
+    qv: Callable[..., tuple[int, str, str]],
+    lines: str,
+    shown: str,
+) -> None:
+    """A YAML finding (QV102, a duplicate key: no document, no QV601) on a line whose key is a
+    secret path, marked by the schema or encrypted by the .sops.yaml rule, shows it masked."""
+    tree = case_tree(CASE)
+    doc = tree / "environments/dev/configs/oms.yaml"
+    doc.write_text(doc.read_text().replace(f"    password: {SECRET}\n", lines))
+    (tree / ".sops.yaml").write_text(
+        "creation_rules:\n  - path_regex: ^environments/.*\\.yaml$\n"
+        "    encrypted_regex: ^api_key$\n"
+        "    age: age1j2sca60r2ch252gr56d2gmejvxm3cv4p0537fcdkh6test6u859st3qfnq\n"
+    )
+    code, out, err = qv("-C", str(tree), "validate")
+    assert code == 1
+    assert "QV102" in out
+    assert SECRET not in out + err
+    assert shown in out
+
+
+SECRET_KEYS = frozenset({("spec", "db", "password"), ("spec", "tokens")})
+
+
+@pytest.mark.parametrize(
+    ("text", "secret_lines"),
+    [
+        ("spec:\n  db:\n    password: x\n    host: h\n", {3: 5}),
+        ("spec:\n  db: {host: h, password: x}\n", {2: 3}),
+        ("spec:\n  tokens:\n    - a\n    -   b\n  port: 1\n", {2: 3, 3: 7, 4: 9}),
+        ("spec:\n  db:\n    password: |\n      x\n\n      y\n    host: h\n", {3: 5, 4: 7, 6: 7}),
+        ("spec:\n  'db':\n    \"password\": x\n", {3: 5}),
+        ("spec:\n  items:\n    - api_key: x\n      url: u\n", {3: 7}),
+        ("sops:\n  api_key: x\n", {}),
+        ("# password: x\nspec: {}\n", {}),
+    ],
+)
+def test_secret_lines_follow_indentation_dashes_and_flow_maps(
+    text: str, secret_lines: dict[int, int]
+) -> None:
+    import re
+
+    from qv_config.report.secretlines import SecretLines, secret_test
+
+    lines = SecretLines(iter(text.splitlines()), secret_test(re.compile("^api_key$"), SECRET_KEYS))
+    count = len(text.splitlines())
+    assert {n: c for n in range(1, count + 1) if (c := lines.column(n)) is not None} == (
+        secret_lines
+    )

@@ -74,7 +74,9 @@ def _serve(
     url = store_url_for(root, env, store)
     registry = CollectorRegistry()
     client = ConfigClient(url, env, root=root, registry=registry)
-    settings = Settings(env, granted, SecretMarks(root), registry=registry, access_log=access_log)
+    settings = Settings(
+        env, granted, SecretMarks(root, env), registry=registry, access_log=access_log
+    )
     scheme = "https" if certfile else "http"
     who = "token holders" if granted.configured else "this machine only (no --tokens: loopback)"
     try:

@@ -31,6 +31,7 @@ from qv_config.diff.secretdiff import (
     SecretQuery,
     SecretResolver,
     Shown,
+    is_ciphertext,
     without_key,
 )
 from qv_config.models.marks import RiskMark
@@ -262,10 +263,31 @@ def _field_change(
     before = None if old is _MISSING else old
     after = None if new is _MISSING else new
     risk = _risk(mark, path, before, after, docs) if mark else None
-    if secret:
+    # A value the repository holds as ciphertext is a secret whatever the schema says (sops
+    # encrypted it by .sops.yaml's encrypted_regex): compared by plaintext, never shown.
+    if secret or _ciphertext(before) or _ciphertext(after):
         before = _HIDDEN if before is not None else None
         after = _HIDDEN if after is not None else None
+        return FieldChange(path, op, before, after, risk, True, label)
+    if op != "changed" and isinstance(before if after is None else after, dict | list):
+        before, after = (_hidden(v, path, docs, marks) for v in (before, after))
     return FieldChange(path, op, before, after, risk, secret, label)
+
+
+def _ciphertext(value: Any) -> bool:
+    return type(value) is str and value.startswith("ENC[") and is_ciphertext(value)
+
+
+def _hidden(value: Any, path: FieldPath, docs: Docs, marks: MarkLookup) -> Any:
+    """An added or removed mapping or list with its secrets (ciphertext leaves, fields the
+    schema marks) shown as ``(secret)`` and the rest as it is."""
+    if _ciphertext(value) or (path and marks(docs[1], path)[1]):
+        return _HIDDEN
+    if isinstance(value, dict):
+        return {k: _hidden(v, (*path, k), docs, marks) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v, (*path, i), docs, marks) for i, v in enumerate(value)]
+    return value
 
 
 def _risk(mark: RiskMark, path: FieldPath, old: Any, new: Any, docs: Docs) -> Risk | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 Pattern = tuple[str, ...]
 _COMBINATORS = ("anyOf", "oneOf", "allOf")
@@ -70,10 +71,18 @@ def resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
     if ref[1:2] not in ("", "/"):
         return _anchored(root, ref[1:])
     target: Any = root
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
-        key = raw.replace("~1", "/").replace("~0", "~")
+    for key in pointer_keys(ref[1:]):
         target = target.get(key) if isinstance(target, Mapping) else None
     return target if isinstance(target, Mapping) else None
+
+
+def pointer_keys(fragment: str) -> list[str]:
+    """The keys a URI fragment's JSON pointer names, read as jsonschema-rs reads it (RFC 6901
+    §6): the whole fragment percent-decoded first (so ``%2F`` separates keys), then split on
+    ``/``, then ``~1`` and ``~0`` unescaped. Any other reading would let a mark the validator
+    applies go unseen (``#/$defs/sec%72et`` is ``#/$defs/secret``)."""
+    decoded = unquote(fragment)  # malformed escapes: the validator refuses the schema itself
+    return [raw.replace("~1", "/").replace("~0", "~") for raw in decoded.split("/")[1:]]
 
 
 def _anchored(node: Any, name: str) -> Mapping[str, Any] | None:

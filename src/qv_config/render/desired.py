@@ -74,15 +74,25 @@ def load_problems(snapshot: Snapshot, env: str) -> list[Finding]:
 
 
 def places(findings: Iterable[Finding]) -> str:
-    """``file:line:col: CODE at field`` of the first few findings, and how many more: where the
-    problems are, never what a finding says (its message may quote a document's value)."""
+    """``file:line:col: CODE at field — summary`` of the first few findings, and how many more:
+    where the problems are and what their code means (the registry's summary), never what a
+    finding says (its message may quote a document's value)."""
     found = sorted(findings, key=Finding.sort_key)
-    shown = "; ".join(
-        f"{f.file}:{f.line}:{f.col}: {f.code}" + (f" at {f.field}" if f.field else "")
-        for f in found[:_PLACES]
-    )
+    shown = "; ".join(_place(f) for f in found[:_PLACES])
     more = len(found) - _PLACES
     return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def _place(finding: Finding) -> str:
+    from qv_config.validate.registry import describe
+
+    where = finding.file + (f":{finding.line}:{finding.col}" if finding.line else "")
+    info = describe(finding.code)
+    return (
+        f"{where}: {finding.code}"
+        + (f" at {finding.field}" if finding.field else "")
+        + (f" — {info.summary}" if info else "")
+    )
 
 
 def _located(doc: RenderedDoc, err: NotDeployable) -> Finding:

@@ -18,7 +18,7 @@ from qv_config.findings import Finding
 SECRET_VALUE_CODES = frozenset({"QV601", "QV607"})
 MASK = "********"
 # A mapping key at the start of the text (plain or quoted), then ":" and a space or the end.
-_KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s:][^:]*?)\s*:(?=\s|$)""")
+KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s:][^:]*?)\s*:(?=\s|$)""")
 
 
 def secret_lines(findings: Iterable[Finding]) -> dict[tuple[str, int], int]:
@@ -39,5 +39,5 @@ def masked(text: str, col: int) -> str:
     head, rest = text[: col - 1], text[col - 1 :]
     if head.strip() not in ("", "-"):
         head = head[: len(head) - len(head.lstrip())] + "… "
-    key = _KEY.match(rest)
+    key = KEY.match(rest)
     return f"{head}{key.group(0)} {MASK}" if key else f"{head}{MASK}"

@@ -8,12 +8,13 @@ window of EXCERPT characters around the finding's column.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from qv_config.findings import Severity
 from qv_config.report.fold import Folded, fold
 from qv_config.report.mask import masked, secret_lines
+from qv_config.report.secretlines import SecretLines, for_file
 from qv_config.safetext import ELLIPSIS, EXCERPT, escape, safe
 
 if TYPE_CHECKING:
@@ -34,9 +35,16 @@ class _Sources:
     """Source lines of files with findings, cut from their bytes as asked (a 50 MB file with a
     finding on line 1 is not decoded and split whole just to show that line)."""
 
-    def __init__(self, read: Reader | None, secrets: dict[tuple[str, int], int]) -> None:
+    def __init__(
+        self,
+        read: Reader | None,
+        secrets: dict[tuple[str, int], int],
+        named: Mapping[str, tuple[str | None, str | None]],
+    ) -> None:
         self._read = read
         self._secrets = secrets  # lines holding a plaintext secret: shown masked (report.mask)
+        self._named = named  # file -> (kind, name) of its document, as a finding names it
+        self._keys: dict[str, SecretLines] = {}  # lines at or under a secret key (any finding)
         self._raw: dict[str, bytes] = {}
         self._starts: dict[str, list[int]] = {}  # offsets of the lines found so far
 
@@ -58,9 +66,15 @@ class _Sources:
         end = raw.find(b"\n", begin, begin + most)
         chunk = raw[begin : end if end >= 0 else begin + most]
         text = chunk.decode("utf-8", "replace").rstrip("\r")
-        if (file, number) in self._secrets:
-            text = masked(text, self._secrets[file, number])
-        return text
+        at = self._secrets.get((file, number)) or self._key_lines(file).column(number)
+        return text if at is None else masked(text, at)
+
+    def _key_lines(self, file: str) -> SecretLines:
+        if file not in self._keys:
+            assert self._read is not None
+            named = self._named.get(file, (None, None))
+            self._keys[file] = for_file(self._read, file, self._raw[file], named)
+        return self._keys[file]
 
 
 def window(line: str, col: int) -> tuple[str, int]:
@@ -123,7 +137,8 @@ def summary_line(result: ValidationResult, entries: list[Folded], paint: Paint) 
 def render(result: ValidationResult, *, read: Reader | None = None, color: bool = False) -> str:
     paint = _painter(color)
     entries = fold(result.findings, result.environments)
-    sources = _Sources(read, secret_lines(result.findings))
+    named = {f.file: (f.kind, f.name) for f in reversed(result.findings) if f.kind}
+    sources = _Sources(read, secret_lines(result.findings), named)
     lines: list[str] = []
     by_file: dict[str, list[Folded]] = {}
     for entry in entries:

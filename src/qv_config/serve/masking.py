@@ -3,7 +3,9 @@
 The runtime store holds documents with their secrets decrypted (services need them), so the
 server masks every field a schema marks ``x-qv-secret``: the built-in kinds' marks, and for a
 Config its service schema (``metadata.schema``, else ``schemas/configs/<name>.schema.json``)
-read from the project's work tree when the server starts. A masked value becomes ``MASK``.
+read from the project's work tree when the server starts, and every leaf the work tree's
+encrypted files hold as sops ciphertext (a key ``.sops.yaml``'s ``encrypted_regex`` selects is a
+secret whether or not a schema marks it). A masked value becomes ``MASK``.
 """
 
 from __future__ import annotations
@@ -19,18 +21,36 @@ Pattern = tuple[str, ...]
 
 
 class SecretMarks:
-    """Which paths of a document are secret (patterns; ``*`` is any key or index)."""
+    """Which paths of a document are secret (patterns; ``*`` is any key or index): the schema's
+    marks and, with ``env``, the leaves the work tree holds encrypted for it (``secrets.paths``)."""
 
-    def __init__(self, root: Path | None) -> None:
-        self.root = root
+    def __init__(self, root: Path | None, env: str | None = None) -> None:
+        self.root, self.env = root, env
         self._configs: dict[str, frozenset[Pattern]] = {}
+        self._leaves: dict[tuple[str, str], frozenset[Pattern]] | None = None
 
     def patterns(self, doc: Mapping[str, Any]) -> frozenset[Pattern]:
         kind = doc.get("kind")
+        meta = doc.get("metadata") or {}
         if kind == "Config":
-            meta = doc.get("metadata") or {}
-            return self._config(str(meta.get("name", "")), meta.get("schema"))
-        return _kind_patterns(str(kind))
+            marked = self._config(str(meta.get("name", "")), meta.get("schema"))
+        else:
+            marked = _kind_patterns(str(kind))
+        leaves = self._encrypted().get((str(kind), str(meta.get("name"))))
+        return marked | leaves if leaves else marked
+
+    def _encrypted(self) -> dict[tuple[str, str], frozenset[Pattern]]:
+        """Read once, on the first masked body: the work tree's encrypted files of ``env``."""
+        if self._leaves is None:
+            self._leaves = {}
+            if self.root is not None and self.env is not None:
+                from qv_config.repo import load_snapshot
+                from qv_config.repo.source import WorkTreeSource
+                from qv_config.secrets.paths import encrypted_leaves
+
+                snapshot = load_snapshot(WorkTreeSource(self.root), envs=[self.env])
+                self._leaves = encrypted_leaves(snapshot, [self.env])
+        return self._leaves
 
     def _config(self, name: str, explicit: Any) -> frozenset[Pattern]:
         key = f"{name}\0{explicit}"

@@ -2,8 +2,9 @@
 revision rendered again) against the value found in the store, for each modified key.
 
 Only modified keys are looked at, and only when there are some, so a clean `qv drift` renders
-nothing more. Secret fields are compared (in memory, decrypted with the key at hand) but never
-shown: they read ``(secret changed)``, or ``(encrypted; no key to compare)`` without a key.
+nothing more. Secret fields (those the schema marks and those the revision holds encrypted) are
+compared (in memory, decrypted with the key at hand) but never shown: they read
+``(secret changed)``, or ``(encrypted; no key to compare)`` without a key.
 """
 
 from __future__ import annotations
@@ -40,13 +41,33 @@ def field_drift(
         return diff_documents(
             mine,
             theirs,
-            marks=_deployed_marks(mark_lookup(snapshot.read), mine, theirs),
+            marks=_deployed_marks(
+                _with_leaves(mark_lookup(snapshot.read), snapshot, env), mine, theirs
+            ),
             left_label=f"{env}@{revision[:12]} (deployed)",
             right_label=f"{env} in the store (found)",
             secret=_plaintexts,
         )
     finally:
         source.close()
+
+
+def _with_leaves(lookup: MarkLookup, snapshot: Snapshot, env: str) -> MarkLookup:
+    """Marks, and every field the revision holds encrypted as a secret too: decrypted for the
+    comparison, such a value looks like any other (``secrets.paths``)."""
+    from qv_config.secrets.paths import covers, encrypted_leaves
+
+    leaves = encrypted_leaves(snapshot, [env])
+    if not leaves:
+        return lookup
+
+    def marks(doc: Mapping[str, Any], path: FieldPath) -> tuple[RiskMark | None, bool]:
+        risk, secret = lookup(doc, path)
+        meta = doc.get("metadata")
+        name = str(meta.get("name")) if isinstance(meta, Mapping) else "None"
+        return risk, secret or covers(leaves.get((str(doc.get("kind", "")), name), ()), path)
+
+    return marks
 
 
 def _deployed_marks(

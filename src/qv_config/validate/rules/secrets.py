@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from qv_config.findings import Finding, Severity
+from qv_config.findings import Finding, Severity, dotted
 from qv_config.validate.registry import rule
 from qv_config.validate.types import Issue
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qv_config.repo.types import Snapshot
 
 SecretPattern = tuple[str, ...]
+FieldPath = tuple[str | int, ...]
 # sops' own shape of a value (aes/cipher.go): whatever its type tag says, it is not plaintext
 # (a tag sops refuses is QV603 with the key at hand; without sops metadata it is QV606).
 _SOPS = re.compile(r"ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]")
@@ -61,8 +62,8 @@ def plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) ->
 def _plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -> Iterator[Issue]:
     seen: set[tuple[str | int, ...]] = set()
     for pattern in patterns:
-        for path, value in field_values(data, pattern):
-            if value is None or path in seen or is_ciphertext(value):
+        for path in _plain_leaves(data, pattern):
+            if path in seen:
                 continue
             seen.add(path)
             # Never echo the value: it is a secret in plaintext.
@@ -72,6 +73,23 @@ def _plaintext_secrets(data: Mapping[str, Any], patterns: list[SecretPattern]) -
                 f"{'.'.join(map(str, path))} is a secret field holding plaintext; "
                 f"encrypt it with `qv secrets encrypt FILE` (SOPS)",
             )
+
+
+def _plain_leaves(data: Mapping[str, Any], pattern: SecretPattern) -> Iterator[FieldPath]:
+    """The leaves of the fields ``pattern`` matches that hold plaintext. A secret list or
+    mapping is encrypted by sops leaf by leaf (``qv secrets encrypt`` does so), so each leaf is
+    judged, never the container: an empty one or a null holds nothing to encrypt."""
+    for path, value in field_values(data, pattern):
+        yield from (p for p, v in _leaves(value, path) if v is not None and not is_ciphertext(v))
+
+
+def _leaves(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    if not isinstance(value, Mapping | list):
+        yield path, value
+        return
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
+    for key, item in items:
+        yield from _leaves(item, (*path, key))
 
 
 # --- QV606: ciphertext in a file sops does not decrypt (run by the engine per document) -------
@@ -104,23 +122,55 @@ def _ciphertext_paths(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple
 
 
 def stray_ciphertexts(doc: RenderedDoc, encrypted: Collection[str]) -> list[Finding]:
-    """QV606 for each sops ciphertext of ``doc`` set by a file that is not ``encrypted``
-    (has no ``sops:`` block): nothing decrypts it, so it is not a secret but text."""
+    """QV606 for each sops ciphertext of ``doc`` that nothing decrypts, so that it is not a
+    secret but text: set by a file that is not ``encrypted`` (has no ``sops:`` block), or built
+    by a template in one that is (sops decrypts a file's values as the file holds them, never
+    what a template makes of them)."""
     if not _may_hold_ciphertext(doc):
         return []
     from qv_config.validate.engine import to_finding
 
     found = []
+    written: dict[str, set[tuple[str | int, str]]] = {}
     for path in _ciphertext_paths(doc.data, ()):
-        message = (
-            f"{'.'.join(map(str, path))} holds sops ciphertext, but this file has no sops"
-            " metadata: nothing can decrypt it and it would be deployed as that text; put the"
-            " plaintext back and run `qv secrets encrypt FILE`, or restore the file's sops: block"
-        )
-        finding = to_finding(doc, Issue(STRAY_CIPHERTEXT, path, message))
+        finding = to_finding(doc, Issue(STRAY_CIPHERTEXT, path, _NO_SOPS.format(dotted(path))))
         if finding.file not in encrypted:
             found.append(finding)
+        elif (path[-1], _at(doc.data, path)) not in _written(doc, finding.file, written):
+            message = _TEMPLATED.format(dotted(path))
+            found.append(to_finding(doc, Issue(STRAY_CIPHERTEXT, path, message)))
     return found
+
+
+_NO_SOPS = (
+    "{} holds sops ciphertext, but this file has no sops metadata: nothing can decrypt it and"
+    " it would be deployed as that text; put the plaintext back and run `qv secrets encrypt"
+    " FILE`, or restore the file's sops: block"
+)
+_TEMPLATED = (
+    "{} holds sops ciphertext that a template built: sops decrypts only the values a file holds"
+    " as written, so it would be deployed as that text; write the plaintext and run `qv secrets"
+    " encrypt FILE`"
+)
+
+
+def _at(data: Any, path: FieldPath) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+def _written(
+    doc: RenderedDoc, file: str, cache: dict[str, set[tuple[str | int, str]]]
+) -> set[tuple[str | int, str]]:
+    """(key, ciphertext) of each ciphertext ``file`` holds as written, in the layers of ``doc``
+    it is: a rendered ciphertext absent from them was made by a template."""
+    if file not in cache:
+        layers = [layer.doc.data for layer in doc.layers if layer.doc.path == file]
+        cache[file] = {
+            (p[-1], _at(data, p)) for data in layers for p in _ciphertext_paths(data, ())
+        }
+    return cache[file]
 
 
 # --- encrypted files (stage "files": run once per validation over the snapshot) --------------
