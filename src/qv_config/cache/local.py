@@ -17,42 +17,35 @@ from pathlib import Path
 QV_DIR = ".qv"
 
 
-def folder_refused(root: Path, parts: tuple[str, ...]) -> str | None:
-    """Of ``root/.qv/<parts...>`` (folders), the first that is there but is not a real folder
-    (a link, a file), relative to ``root``; None when each is a folder or absent (made by qv
-    when it writes, ``real_folders``)."""
-    folder = str(root)
-    for part in (QV_DIR, *parts):
-        folder = os.path.join(folder, part)
+def refused(root: Path, inside: str) -> str | None:
+    """Of ``root/.qv``, the folders of ``inside`` (a path relative to it, ``/``-separated) and
+    its last entry, the first that is there but is not a real folder (the last entry: not a
+    regular file), relative to ``root``; None when each is right or absent (what is absent is
+    made by qv when it writes: ``real_folders``). Strings, not pathlib: the sealer asks this of
+    every cache file a run opens."""
+    names = inside.split("/")
+    where = os.path.join(root, QV_DIR)
+    for depth in range(len(names) + 1):
+        where = os.path.join(where, names[depth - 1]) if depth else where
         try:
-            if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                return os.path.relpath(folder, root)
+            mode = os.lstat(where).st_mode
         except FileNotFoundError:
             return None  # nothing below a missing folder exists either
         except OSError:
-            return os.path.relpath(folder, root)
+            mode = 0
+        if not (stat.S_ISREG if depth == len(names) else stat.S_ISDIR)(mode):
+            return os.path.relpath(where, root)
     return None
 
 
 def file_refused(root: Path, path: Path) -> str | None:
-    """For ``path`` under ``root/.qv/``: the first of its folders from ``.qv`` and itself that
-    is there but is not what it should be (a link, a FIFO, ...), relative to ``root``; None when
-    all are right or absent, or when ``path`` is not under ``root/.qv/`` (a path given
-    explicitly elsewhere is the user's choice, links and all)."""
-    try:
-        inside = Path(os.path.normpath(path)).relative_to(Path(os.path.normpath(root)) / QV_DIR)
-    except ValueError:
+    """``refused`` for ``path`` when it lies under ``root/.qv/``; None when it does not (a path
+    given explicitly elsewhere is the user's choice, links and all)."""
+    top = os.path.join(os.path.normpath(root), QV_DIR) + os.sep
+    where = os.path.normpath(path)
+    if not where.startswith(top):
         return None
-    refused = folder_refused(root, inside.parts[:-1])
-    if refused is not None or not inside.parts:
-        return refused
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    except OSError:
-        mode = 0
-    return None if stat.S_ISREG(mode) else os.path.relpath(path, root)
+    return refused(root, where[len(top) :].replace(os.sep, "/"))
 
 
 def real_folders(top: Path, folder: Path) -> None:

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from qv_config import __version__
 from qv_config.cache.key import user_key
-from qv_config.cache.local import QV_DIR, file_refused, real_folders
+from qv_config.cache.local import QV_DIR, real_folders, refused
 
 FORMAT = "qv-cache/1"
 TAG_BYTES = 16
@@ -107,8 +107,7 @@ def sealer(root: Path | None, file: str, extra: str = "") -> Sealer | None:
     or read wherever it points)."""
     if root is None:
         return None
-    top = root / QV_DIR
-    if file_refused(root, top / "cache" / file) or file_refused(root, top / ".gitignore"):
+    if refused(root, f"cache/{file}") is not None or refused(root, ".gitignore") is not None:
         return None
     key = user_key(root)
     return Sealer(key, root, file, extra) if key is not None else None
