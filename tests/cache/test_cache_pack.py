@@ -13,6 +13,7 @@ import pytest
 from tests.sealing import machine
 
 from qv_config.cache import pack
+from qv_config.cache.key import key_path, user_key
 from qv_config.cache.pack import sealer
 
 RECORDS = {"alpha": b"first record", "beta": b"", "gamma": bytes(range(256)) * 4}
@@ -44,8 +45,8 @@ def test_records_read_back(tmp_path: Path) -> None:
 
 def test_the_key_is_private_and_outside_the_repository(tmp_path: Path) -> None:
     with machine(tmp_path / "home"):
-        assert pack.user_key() is not None
-        key = pack.key_path()
+        assert user_key() is not None
+        key = key_path()
         assert key == tmp_path / "home" / "qv" / "cache-key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert len(key.read_bytes()) == 32

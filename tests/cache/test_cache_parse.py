@@ -95,3 +95,29 @@ def test_a_save_that_holds_its_values_writes_once(tmp_path: Path) -> None:
     memo.save()  # nothing new since: not written again
     assert written.stat().st_mtime_ns == stamp
     assert _kept(tmp_path, 50) == list(range(50))
+
+
+def test_a_value_is_found_only_under_the_yaml_limits_it_loaded_under(tmp_path: Path) -> None:
+    """The same bytes may be refused under stricter limits (QV105 for an alias): a value kept
+    under one set of limits is absent under another, in memory and on disk; qv.yaml's facts
+    (it always loads under the defaults) are found under any."""
+    strict = "Limits(max_file_bytes=1048576, max_alias_nodes=0)"
+    memo = _memo(tmp_path)
+    memo.put("d0", _blob(0))
+    memo.put_fact("project-info:q", [["dev"], [], {}])
+    read_before = memo.reader()
+    memo.settings = strict
+    assert memo.value("d0") is None
+    assert not memo.has("d0")
+    assert memo.kept({"a.yaml": "d0"}) == {}
+    assert read_before("d0") == {"i": 0}  # a document made under the old limits still reads
+    assert memo.fact("project-info:q") == [["dev"], [], {}]
+    memo.put("d1", _blob(1))
+    memo.save()
+    again = _memo(tmp_path)  # the old limits
+    assert again.value("d0") == {"i": 0}
+    assert again.value("d1") is None
+    again.settings = strict
+    assert again.value("d0") is None
+    assert again.value("d1") == {"i": 1}
+    assert again.fact("project-info:q") == [["dev"], [], {}]

@@ -6,11 +6,12 @@
 
 A pack is named records read on demand (``pread``); the index (names joined by NUL, offsets,
 MACs: one marshal) is a record of its own. Every record carries an HMAC-SHA256 (cut to 128 bits)
-under a random per-user key kept outside the repository (``$XDG_CACHE_HOME/qv/cache-key``, 0600),
-bound to the format, the qv and Python versions, qv's code (``code_hash``), the
-project folder, the file and the record name: a record forged, copied from another project or
-file, renamed, truncated or damaged is absent, never an error. No key: caches are off. Packs are
-written whole to a temporary file renamed into place. See docs/performance.md, "The cache".
+under a random per-user key kept outside the repository (``cache.key``), bound to the format,
+the qv and Python versions, qv's code (``code_hash``), the project folder, the file and the
+record name: a record forged, copied from another project or file, renamed, truncated or
+damaged is absent, never an error. No key: caches are off. Packs are written whole to a
+temporary file renamed into place; no link under ``.qv/`` is ever followed (``cache.local``),
+and a cache file that is not a regular file is absent. See docs/performance.md, "The cache".
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from qv_config import __version__
+from qv_config.cache.key import user_key
+from qv_config.cache.local import QV_DIR, real_folders, refused
 
 FORMAT = "qv-cache/1"
 TAG_BYTES = 16
@@ -41,34 +44,14 @@ _LENGTH = struct.Struct("<Q")
 _TOP = len(_MAGIC) + _LENGTH.size
 _INDEX = "\0index"  # the index's own record name (no record name holds a NUL)
 _BISECTS = 64  # lookups by bisection before the index becomes a dict
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+# Never through a link, and never blocking: a FIFO (or a device) in place of a cache file would
+# hang a blocking open; it is then found not to be a regular file, and ignored.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW  # never an existing file or link
+_GITIGNORE = "# created by qv: caches and local state, safe to delete\n*\n"
 
 Payload = bytes | memoryview
-
-
-def key_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qv" / "cache-key"
-
-
-def user_key() -> bytes | None:
-    """This user's cache key (None: none can be read or made, so caches are off)."""
-    return _key_at(str(key_path()))
-
-
-@cache
-def _key_at(where: str) -> bytes | None:
-    path = Path(where)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:  # made here; else another qv process made it first
-            out.write(os.urandom(32))
-    try:
-        key = path.read_bytes()
-    except OSError:
-        return None
-    return key if len(key) == 32 else None
 
 
 @cache
@@ -119,21 +102,14 @@ class Sealer:
 def sealer(root: Path | None, file: str, extra: str = "") -> Sealer | None:
     """The sealer of ``file`` (relative to ``.qv/cache/``) of the project at ``root``, its
     records also bound to ``extra`` (e.g. a hash of the code that made them); None when
-    caching is off (no root, no key, or a link on the way: a ``.qv`` link committed to the
-    repository would make qv write its cache wherever it points)."""
+    caching is off (no root, no key, or a link under ``.qv/`` on the way to the file or in
+    place of it or of ``.qv/.gitignore``: committed to the repository, it would make qv write
+    or read wherever it points)."""
     if root is None:
         return None
-    folder = str(root)
-    for part in (".qv", "cache", *Path(file).parent.parts):
-        folder = f"{folder}/{part}"
-        try:
-            if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                return None
-        except FileNotFoundError:
-            break  # made by qv when it writes (below a folder checked here)
-        except OSError:
-            return None
-    key = user_key()
+    if refused(root, f"cache/{file}") is not None or refused(root, ".gitignore") is not None:
+        return None
+    key = user_key(root)
     return Sealer(key, root, file, extra) if key is not None else None
 
 
@@ -231,7 +207,10 @@ class Pack:
 
 def _read_index(fd: int, sealer: Sealer) -> tuple[int, tuple[list[str], array[int], bytes]] | None:
     try:
-        total = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO, a device: never read (it may block)
+            return None
+        total = st.st_size
         head = _pread(fd, _TOP, 0)
         if len(head) != _TOP or not head.startswith(_MAGIC):
             return None
@@ -301,13 +280,20 @@ def _replace(path: Path, parts: tuple[Payload, ...]) -> bool:
 
 
 def ensure_folder(folder: Path) -> None:
-    """Make ``.qv/...``, with a ``.qv/.gitignore`` that ignores it all (as .pytest_cache does)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    top = next((p for p in (folder, *folder.parents) if p.name == ".qv"), None)
-    if top is not None and not (top / ".gitignore").exists():
-        (top / ".gitignore").write_text(
-            "# created by qv: caches and local state, safe to delete\n*\n"
-        )
+    """Make ``.qv/...`` (never through a link: OSError), with a ``.qv/.gitignore`` that ignores
+    it all (as .pytest_cache does), made only where there is nothing (not even a link)."""
+    top = next((p for p in (folder, *folder.parents) if p.name == QV_DIR), None)
+    if top is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    top.parent.mkdir(parents=True, exist_ok=True)  # the project folder: the user's, links and all
+    real_folders(top, folder)
+    try:
+        fd = os.open(top / ".gitignore", _CREATE_FLAGS, 0o666)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(_GITIGNORE)
 
 
 def read_one(path: Path, sealer: Sealer | None, name: str) -> bytes | None:
@@ -349,8 +335,8 @@ class StateMemo:
         if blob is None:
             return None
         if self._keep is not None:  # the most recently *used* stay (the deployed state's)
-            with contextlib.suppress(OSError):
-                os.utime(path)
+            with contextlib.suppress(OSError):  # (a link there was not read: not touched)
+                os.utime(path, follow_symlinks=os.utime not in os.supports_follow_symlinks)
         return marshal.loads(blob)
 
     def put(self, env: str, key: str, value: Any) -> bool:
@@ -365,7 +351,7 @@ class StateMemo:
         written = write(path, seal, {"state": blob})
         if written and self._keep is not None:
             with contextlib.suppress(OSError):  # another qv pruned at the same time
-                entries = sorted(path.parent.glob("*.qvc"), key=lambda p: p.stat().st_mtime_ns)
+                entries = sorted(path.parent.glob("*.qvc"), key=lambda p: p.lstat().st_mtime_ns)
                 for old in entries[: -self._keep]:
                     old.unlink(missing_ok=True)
         return written

@@ -1,19 +1,27 @@
-"""Parsed YAML values by content digest (``parse.qvc``: one record a file that loaded cleanly,
-so errors are always found afresh; rewritten only when more than ``_SLACK`` values are new or
-unused), and Git blob id -> digest (``blobs.qvc``: ids computed by Git, counted only under the
-same YAML limits), so a revision loaded again reads only the blobs it has not met."""
+"""Parsed YAML values by content digest and YAML limits (``parse.qvc``: one record a file that
+loaded cleanly, so errors are always found afresh; rewritten only when more than ``_SLACK``
+values are new or unused), and Git blob id -> digest (``blobs.qvc``: ids computed by Git, counted
+only under the same YAML limits), so a revision loaded again reads only the blobs it has not met.
+
+A value is kept under the limits it loaded under (``settings``: qv.yaml's, or the defaults while
+qv.yaml itself loads): the same bytes may be refused under stricter ones (QV105), so a value is
+found only under the same limits — its name is the digest, plus a tag of the limits when they
+are not the defaults (most projects: the digest alone, nothing more to hash or compare)."""
 
 from __future__ import annotations
 
+import hashlib
 import marshal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qv_config.cache import pack
 from qv_config.cache.pack import sealer
-from qv_config.yamlio.types import ReplaceDict, ReplaceList
+from qv_config.yamlio.types import Limits, ReplaceDict, ReplaceList
 
 _SLACK = 32
+DEFAULT_SETTINGS = repr(Limits())
 _MAX_BLOBS = 250_000
 
 
@@ -26,7 +34,7 @@ class ParseMemo:
         self._seal = sealer(root, "parse.qvc"), sealer(root, "blobs.qvc")
         self._values = pack.Pack.open(self._paths[0], self._seal[0]) if self._paths else pack.Pack()
         self._stored = len(self._values) > 0  # (kept with _values)
-        self.settings = ""  # the YAML limits of qv.yaml, set once it is read
+        self._settings, self._tag = DEFAULT_SETTINGS, ""
         self.complete = False  # this run loads the whole work tree (see save)
         self._blobs: dict[str, str] | None = None  # read on first use
         self._old_settings = ""
@@ -34,6 +42,17 @@ class ParseMemo:
         self._fresh: dict[str, bytes] = {}  # values encoded this run, not written yet
         self._held: dict[str, bytes] = {}  # written, and still in memory (``save(release=False)``)
         self._used: set[str] = set()  # old values this run relied on
+
+    @property
+    def settings(self) -> str:
+        """The YAML limits values are loaded under now (``repr`` of a ``Limits``)."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: str) -> None:
+        self._settings = settings
+        tag = hashlib.blake2b(settings.encode(), digest_size=6).hexdigest()
+        self._tag = "" if settings == DEFAULT_SETTINGS else f"@{tag}"
 
     def _blob_map(self) -> dict[str, str]:
         if self._blobs is None:
@@ -48,9 +67,15 @@ class ParseMemo:
     def kept(self, digests: dict[str, str]) -> dict[str, str]:
         """The entries of ``digests`` (path -> digest) whose value is kept (the run relies on
         them from now on)."""
-        fresh, held, values = self._fresh, self._held, self._values
-        found = {p: d for p, d in digests.items() if d in fresh or d in held or d in values}
-        self._used.update(found.values())
+        fresh, held, values, tag = self._fresh, self._held, self._values, self._tag
+        if not tag:  # the default limits: named by the digest alone (no string made per value)
+            found = {p: d for p, d in digests.items() if d in fresh or d in held or d in values}
+            self._used.update(found.values())
+            return found
+        found = {
+            p: d for p, d in digests.items() if (n := d + tag) in fresh or n in held or n in values
+        }
+        self._used.update(d + tag for d in found.values())
         return found
 
     def known_blobs(self, blobs: dict[str, str]) -> dict[str, str]:
@@ -77,24 +102,41 @@ class ParseMemo:
             self._new_blobs[blob_id] = digest
 
     def value(self, digest: str) -> Any | None:
-        blob = self._fresh.get(digest) or self._held.get(digest) or self._values.get(digest)
+        """The value of the file of ``digest`` loaded under the current ``settings``."""
+        return self.fact(digest + self._tag)
+
+    def reader(self) -> Callable[[str], Any | None]:
+        """``value`` under the current ``settings``, whatever they are when it is called."""
+        tag = self._tag  # (the default limits: the digest alone names a value)
+        return self.fact if not tag else lambda digest: self.fact(digest + tag)
+
+    def fact(self, name: str) -> Any | None:
+        """A value kept under ``name`` whatever the settings (qv.yaml's info: ``put_fact``)."""
+        blob = self._fresh.get(name) or self._held.get(name) or self._values.get(name)
         if blob is None:
             return None
-        self._used.add(digest)
+        self._used.add(name)
         return decode(blob)
 
     def put(self, digest: str, blob: bytes) -> None:
         """Keep a value encoded (in memory, even when nothing is written: a document can then
         let go of its decoded value and get it back)."""
-        if self._stored and digest in self._values:  # (a first run: nothing stored)
-            self._used.add(digest)  # the run relies on it: a rewrite keeps it
+        self._put(digest + self._tag, blob)
+
+    def _put(self, name: str, blob: bytes) -> None:
+        if self._stored and name in self._values:  # (a first run: nothing stored)
+            self._used.add(name)  # the run relies on it: a rewrite keeps it
         else:
-            self._fresh[digest] = blob
+            self._fresh[name] = blob
 
     def put_value(self, digest: str, value: Any) -> None:
+        self.put_fact(digest + self._tag, value)
+
+    def put_fact(self, name: str, value: Any) -> None:
+        """Keep ``value`` under ``name`` whatever the settings (``name`` holds no ``@``)."""
         blob = encode(value)
         if blob is not None:
-            self.put(digest, blob)
+            self._put(name, blob)
 
     def save(self, release: bool = True) -> None:
         """Write what is new (again: only what is new since). ``release``: the values written

@@ -59,7 +59,7 @@ class Manifest:
         spec = self.model.spec
         limits = {k: v for k, v in spec.limits.model_dump().items() if v is not None}
         self.info = ProjectInfo(tuple(spec.environments), tuple(spec.bases), limits)
-        memo.put_value(_memo_key(self.doc), [list(spec.environments), list(spec.bases), limits])
+        memo.put_fact(_memo_key(self.doc), [list(spec.environments), list(spec.bases), limits])
 
 
 def read_manifest(doc: LoadedDoc | None, findings: list[Finding], memo: ParseMemo) -> Manifest:
@@ -68,8 +68,9 @@ def read_manifest(doc: LoadedDoc | None, findings: list[Finding], memo: ParseMem
     if doc is None:
         return Manifest(None)
     # Keyed by content digest in the parse memo, whose records are bound to qv's code: these
-    # exact bytes were validated by this qv before.
-    known = memo.value(_memo_key(doc))
+    # exact bytes were validated by this qv before (qv.yaml always loads under the default YAML
+    # limits, so whatever limits the memo is at now).
+    known = memo.fact(_memo_key(doc))
     if type(known) is list and len(known) == 3:
         return Manifest(doc, ProjectInfo(tuple(known[0]), tuple(known[1]), dict(known[2])))
     manifest = Manifest(doc, guess=_guess(doc.data))

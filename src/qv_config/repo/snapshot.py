@@ -46,7 +46,15 @@ class _Loader:
 
     def __post_init__(self) -> None:
         # What each LazyDoc reads with: bound once, not twice per document (20,000 at a time).
-        self._value, self._read_file = self.cache.value, self.source.read
+        self._read_file = self.source.read
+        self.use(self.limits)  # qv.yaml loads under the default limits (then under its own)
+
+    def use(self, limits: Limits) -> None:
+        """Load under ``limits`` from now on: values are kept and found under them (a document
+        made now reads its value under them, whatever the limits when it is used)."""
+        self.limits = limits
+        self.cache.settings = repr(limits)
+        self._value = self.cache.reader()
 
     def load(self, path: str) -> LoadedDoc | None:
         digest = self.known(path)
@@ -239,8 +247,7 @@ def _load_all(
         settle = partial(manifest.settle, loader.findings, loader.cache)
         loader.meanwhile = workers.both(settle, loader.meanwhile)
     bases = list(loading[0])
-    loader.limits = loading[1]
-    loader.cache.settings = repr(loader.limits)
+    loader.use(loading[1])
     project_doc = manifest.doc
     files = loader.source.list_files(bases)
     tree = loader.tree

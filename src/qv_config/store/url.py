@@ -114,8 +114,28 @@ def parse_store_url(url: str, root: Path) -> StoreUrl:
     if scheme == "sqlite":
         if not body or body.startswith("//"):
             raise _bad(url, "sqlite needs a file path: sqlite:.qv/state.db")
+        _refuse_links(url, root / body, root)
         return StoreUrl("sqlite", prefix, path=(root / body).resolve())
     return _network(url, scheme, prefix, tls)
+
+
+def _refuse_links(url: str, path: Path, root: Path) -> None:
+    """A SQLite store under the project's ``.qv/`` (the default ``sqlite:.qv/state.db``) is
+    never reached through a link, like the caches there: a repository can commit ``.qv/state.db``
+    (or ``.qv``, or the ``-wal`` file SQLite writes beside it) as a link, and qv would read or
+    create a store wherever it points. Explicit paths elsewhere are the user's, links and all."""
+    from qv_config.cache.local import file_refused
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        refused = file_refused(root, path.with_name(path.name + suffix))
+        if refused is not None:
+            raise StoreError(
+                f"the SQLite store {url!r} is under .qv/ but {refused} is a symbolic link (or"
+                " not a plain file or folder): qv never follows a link under .qv/ (a"
+                " repository can commit one)",
+                hint=f"if {refused} came with the repository, delete it; to keep the store"
+                " elsewhere, name it with --store sqlite:PATH or QV_STORE",
+            )
 
 
 def _network(url: str, scheme: str, prefix: str, tls: TlsFiles) -> StoreUrl:
