@@ -21,17 +21,19 @@ _FORMAT = b"qv-agent-mirror/1"
 _PROCESS_KEY = os.urandom(32)  # no user key: a mirror is trusted by the process that made it
 
 
-def _key() -> bytes:
-    from qv_config.cache.pack import user_key
+def _key(where: Path) -> bytes:
+    from qv_config.cache.key import user_key
 
-    return user_key() or _PROCESS_KEY
+    # Not a key inside the checkout the mirror sits in: a repository could commit it (and a
+    # mirror marked with it).
+    return user_key(where) or _PROCESS_KEY
 
 
 def _tag(where: Path, url: str, config: bytes) -> bytes:
     """The MAC of the mirror that lives (or will live) at ``where``."""
     real = os.fsencode(os.path.realpath(where))
     message = b"\0".join((_FORMAT, real, url.encode("utf-8", "surrogateescape"), config))
-    return hmac.new(_key(), message, "sha256").hexdigest().encode()
+    return hmac.new(_key(where), message, "sha256").hexdigest().encode()
 
 
 def mark(clone: Path, where: Path, url: str) -> None:
