@@ -145,7 +145,8 @@ def apply_desired(
     """
     # Hashed once (or taken from the renderer): plans every attempt and is the new index.
     hashes = layout.value_hashes(desired.values, desired.hashes)
-    dindex = desired_index(desired.digest, hashes)
+    # Bound to the _meta written with it (``_new_meta``: the same digest, revision and stamp).
+    dindex = desired_index((desired.digest, desired.revision, desired.inputs), hashes)
     for attempt in range(1, _RETRIES + 1):
         head = store.read_index(desired.env)
         old = read_meta(store, desired.env, head.meta_raw)

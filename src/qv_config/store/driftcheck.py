@@ -5,8 +5,8 @@ last apply wrote in the same transaction as ``_meta`` (the recorded state's hash
 qv never touch it consistently). Pending changes: when the tip's input stamp equals
 ``_meta.inputs``, the tip renders to the deployed state; otherwise it is rendered (or its hashes
 come from ``.qv/cache/desired/``). Anything missing or inconsistent (no index, an index of
-another ``_meta``, no stamp, a failing Git question) falls back to rendering: slower, never less
-correct.
+another ``_meta`` — its digest, revision or stamp edited outside qv, ``store.index.decode_top`` —,
+no stamp, a failing Git question) falls back to rendering: slower, never less correct.
 """
 
 from __future__ import annotations
