@@ -27,6 +27,7 @@ from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_
 from qv_config.errors import CheckFailed, GitError
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
+from qv_config.repo.source import tops
 
 if TYPE_CHECKING:
     from qv_config.models import Project
@@ -194,7 +195,8 @@ class Workspace:
             elif old is None:  # the set of differing paths is symmetric
                 self._changed[(old, new)] = self.changed(new, old)
             else:
-                self._changed[(old, new)] = history.changed_paths(self.root, old, new)
+                read = tops({*self.bases(None), *self.bases(old)}) if new is None else ()
+                self._changed[(old, new)] = history.changed_paths(self.root, old, new, read)
         return self._changed[(old, new)]
 
     def snapshot(self, sha: str | None) -> Snapshot:
@@ -314,8 +316,8 @@ class Workspace:
         if not any(workers.worth_it(list(s.digests)) for s in snaps.values()):
             return
         sent = workers.in_workers(partial(render_sent, snaps), [(e, s) for e, s, _ in todo])
-        for (env, _, key), blob in zip(todo, sent, strict=True):
-            if blob is not None:
+        for (env, sha, key), blob in zip(todo, sent, strict=True):
+            if blob is not None and self._still_head(env, sha):
                 problem, refs = marshal.loads(blob)
                 self._memo[(env, key)] = CachedState(refs, problem)
                 self.cache.put(env, key, (problem, refs))
@@ -327,16 +329,30 @@ class Workspace:
             self.progress.start(f"rendering {label}", 0)
             cached = render_full(self.snapshot(sha), env)
             self.progress.advance(len(cached.refs))
-            if key:
+            if key and self._still_head(env, sha):
                 self.cache.put(env, key, (cached.problem, dict(cached.refs)))
+            else:
+                key = None  # nor in this run's memo
         if key:
             self._memo[(env, key)] = cached
         return State(env, label, cached.refs, self.read_at(sha), cached.problem, sha)
 
+    def _still_head(self, env: str, sha: str | None) -> bool:
+        """Whether a state just rendered may be kept under its input key: a revision's always;
+        the work tree's (under HEAD's key) only if it is still HEAD's, so that an edit made
+        while it rendered is never kept as HEAD's render."""
+        if sha is None and not history.worktree_clean(self.root, self._paths(env, None)):
+            self._clean.discard(env)
+            return False
+        return True
+
+    def _paths(self, env: str, sha: str | None) -> tuple[str, ...]:
+        return history.input_paths(env, self.bases(sha))
+
     def _input_key(self, env: str, sha: str | None) -> str | None:
         if not self.git:
             return None
-        paths = history.input_paths(env, self.bases(sha))
+        paths = self._paths(env, sha)
         if sha is None:
             if env not in self._clean and not history.worktree_clean(self.root, paths):
                 return None

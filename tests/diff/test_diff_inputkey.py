@@ -1,0 +1,71 @@
+"""The input key stands for a state only when the state reads nothing else (diff/states.py).
+
+The work tree is HEAD's input key only when every file qv reads there is HEAD's byte for byte
+(``git status`` leaves out ignored files and trusts index flags and clean filters); a rendered
+state kept under its key is reused only while the schema files it read outside the key's
+folders (``metadata.schema`` may name any path) are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Qv = Callable[..., Any]
+Repo = Any
+CONFIG = "environments/dev/configs/example-service.yaml"
+
+
+def _hide_an_edit(repo: Repo, how: str) -> Callable[[], None]:
+    """A change in dev's work tree that ``git status`` does not list, and its undoing."""
+    if how == "ignored":
+        repo.write(".gitignore", "*.local.yaml\n")
+        repo.commit("ignore local files")
+        text = repo.read(CONFIG).replace("name: example-service", "name: local-service")
+        repo.write("environments/dev/configs/local-service.local.yaml", text)
+        return (repo.root / "environments/dev/configs/local-service.local.yaml").unlink
+    if how == "filter":  # the work tree holds what the clean filter turns into HEAD's bytes
+        repo.git("config", "filter.loose.clean", "sed s/900000/100000/")
+        repo.write(".gitattributes", f"{CONFIG} filter=loose\n")
+        repo.commit("a clean filter")
+        repo.replace(CONFIG, "100000", "900000")
+        repo.git("add", "-A")
+        return lambda: (repo.git("config", "--unset", "filter.loose.clean"), _restore(repo))
+    flag = {"assume-unchanged": "--assume-unchanged", "skip-worktree": "--skip-worktree"}[how]
+    repo.git("update-index", flag, CONFIG)
+    repo.replace(CONFIG, "100000", "900000")
+    return lambda: (repo.git("update-index", flag.replace("--", "--no-"), CONFIG), _restore(repo))
+
+
+def _restore(repo: Repo) -> None:
+    repo.git("checkout", "--", CONFIG)
+
+
+def _diff(qv: Qv, repo: Repo, *args: str) -> Any:
+    done = qv(repo.root, "diff", *args, "--all", "--format", "json")
+    assert done.code == 0, done.err
+    return json.loads(done.out)
+
+
+def _refs(answer: Any) -> set[tuple[str, str]]:
+    return {(c["op"], c["ref"]) for c in answer["changes"]}
+
+
+@pytest.mark.parametrize("how", ["ignored", "assume-unchanged", "skip-worktree", "filter"])
+def test_work_tree_that_git_calls_clean_is_not_heads_render(repo: Repo, qv: Qv, how: str) -> None:
+    """Before the fix: ``qv diff dev@HEAD dev`` said no differences, and the work tree's render
+    was kept under HEAD's key, so a later diff of HEAD itself showed the hidden edit."""
+    undo = _hide_an_edit(repo, how)
+    assert repo.git("status", "--porcelain") == ""  # what Git says: nothing changed
+    seen = _refs(_diff(qv, repo, "dev@HEAD", "dev"))
+    edited = ("changed", "config/example-service")
+    assert seen == ({("added", "config/local-service")} if how == "ignored" else {edited})
+    _diff(qv, repo, "dev", "staging@HEAD")  # the whole work tree rendered
+    undo()
+    warm = _diff(qv, repo, "dev@HEAD", "staging@HEAD")
+    shutil.rmtree(repo.root / ".qv")
+    assert warm == _diff(qv, repo, "dev@HEAD", "staging@HEAD")
