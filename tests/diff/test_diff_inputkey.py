@@ -69,3 +69,44 @@ def test_work_tree_that_git_calls_clean_is_not_heads_render(repo: Repo, qv: Qv, 
     warm = _diff(qv, repo, "dev@HEAD", "staging@HEAD")
     shutil.rmtree(repo.root / ".qv")
     assert warm == _diff(qv, repo, "dev@HEAD", "staging@HEAD")
+
+
+def _schema_outside(repo: Repo) -> None:
+    """example-service's schema moved out of ``schemas/`` and named by ``metadata.schema``."""
+    schema = repo.read("schemas/configs/example-service.schema.json")
+    repo.write("extra/svc.schema.json", schema)
+    (repo.root / "schemas/configs/example-service.schema.json").unlink()
+    for env in ("dev", "staging", "prod"):
+        path = f"environments/{env}/configs/example-service.yaml"
+        repo.replace(
+            path, "owner: team-platform}", "owner: team-platform,\n  schema: extra/svc.schema.json}"
+        )
+    repo.commit("a schema outside schemas/")
+
+
+def _tighten(repo: Repo) -> None:
+    """Only the schema changes: dev's 100000 is now above its maximum."""
+    path = repo.root / "extra/svc.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["max_order_notional"]["maximum"] = 50000
+    path.write_text(json.dumps(schema))
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["commit", "work-tree"])
+def test_state_kept_by_input_key_is_not_reused_after_its_schema_changed(
+    repo: Repo, qv: Qv, committed: bool
+) -> None:
+    """Before the fix: the previous commit's "valid" answered for the tightened one (the input
+    key leaves ``extra/`` out), where a cold cache refused the side as invalid."""
+    _schema_outside(repo)
+    _diff(qv, repo, "dev@HEAD", "staging@HEAD")  # dev@HEAD kept as valid
+    _tighten(repo)
+    side = "dev@HEAD" if committed else "dev"
+    if committed:
+        repo.commit("tighten the schema only")
+    for _ in ("warm", "cold"):
+        done = qv(repo.root, "diff", side, "staging@HEAD")
+        assert done.code == 1, done.out
+        assert f"side {side} is invalid" in done.err
+        assert "QV310" in done.err
+        shutil.rmtree(repo.root / ".qv")

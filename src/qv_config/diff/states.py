@@ -9,7 +9,7 @@ A side that does not validate carries the reason; the caller refuses it naming t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,9 @@ class CachedState:
 
     refs: Refs
     problem: str = ""
+    # The schema files it was checked against outside its input key's folders (``metadata.
+    # schema`` may name any file), with their digests: the key does not stand for those.
+    schemas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class Workspace:
         todo = []
         for env, sha, _ in wanted:
             key = self._input_key(env, sha)
-            if key and self._cached(env, key) is None:
+            if key and self._cached(env, key, sha) is None:
                 todo.append((env, sha, key))
         if len(todo) > 1:
             self._render_apart(todo)
@@ -289,13 +292,36 @@ class Workspace:
         if history.worktree_clean(self.root, paths):
             self._clean |= envs
 
-    def _cached(self, env: str, key: str) -> CachedState | None:
+    def _cached(self, env: str, key: str, sha: str | None) -> CachedState | None:
+        """The state kept under ``key``, if it holds at ``sha``: a revision with the same key
+        may read other bytes of the schema files outside the key's folders."""
         found = self._memo.get((env, key))
         if found is None:
             kept = self.cache.get(env, key)
-            if kept is not None:
-                found = self._memo[(env, key)] = CachedState(kept[1], kept[0])
+            if isinstance(kept, tuple) and len(kept) == 3:
+                schemas = tuple((path, digest) for path, digest in kept[2])
+                found = self._memo[(env, key)] = CachedState(kept[1], kept[0], schemas)
+        if found is not None and found.schemas:  # rare: validation's modules are not loaded
+            from qv_config.validate import schemafiles
+
+            if not schemafiles.unchanged(self.read_at(sha), found.schemas):
+                return None
         return found
+
+    def _keep(self, env: str, sha: str | None, key: str, state: CachedState) -> CachedState:
+        """Keep a state just rendered under its key, with the schema files outside the key's
+        folders it read (their digests now)."""
+        from qv_config.validate import schemafiles
+
+        named = {schemafiles.named(doc) for doc in state.refs.values()}
+        read = self.read_at(sha)
+        outside = history.outside(named, self._paths(env, sha))
+        state = replace(
+            state, schemas=tuple((p, schemafiles.file_digest(read, p)) for p in outside)
+        )
+        self.cache.put(env, key, (state.problem, dict(state.refs), list(state.schemas)))
+        self._memo[(env, key)] = state
+        return state
 
     def _render_apart(self, todo: list[tuple[str, str | None, str]]) -> None:
         """Render and check whole environments in forked workers, one each (two at a time);
@@ -319,22 +345,17 @@ class Workspace:
         for (env, sha, key), blob in zip(todo, sent, strict=True):
             if blob is not None and self._still_head(env, sha):
                 problem, refs = marshal.loads(blob)
-                self._memo[(env, key)] = CachedState(refs, problem)
-                self.cache.put(env, key, (problem, refs))
+                self._keep(env, sha, key, CachedState(refs, problem))
 
     def full(self, env: str, sha: str | None, label: str) -> State:
         key = self._input_key(env, sha)
-        cached = self._cached(env, key) if key else None
+        cached = self._cached(env, key, sha) if key else None
         if cached is None:
             self.progress.start(f"rendering {label}", 0)
             cached = render_full(self.snapshot(sha), env)
             self.progress.advance(len(cached.refs))
             if key and self._still_head(env, sha):
-                self.cache.put(env, key, (cached.problem, dict(cached.refs)))
-            else:
-                key = None  # nor in this run's memo
-        if key:
-            self._memo[(env, key)] = cached
+                cached = self._keep(env, sha, key, cached)
         return State(env, label, cached.refs, self.read_at(sha), cached.problem, sha)
 
     def _still_head(self, env: str, sha: str | None) -> bool:

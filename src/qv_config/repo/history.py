@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,16 @@ def first_parent_log(root: Path, rev: str, limit: int | None = None) -> list[Com
 
 def input_paths(env: str, bases: Sequence[str]) -> tuple[str, ...]:
     return ("qv.yaml", "templates", *bases, f"environments/{env}", "schemas")
+
+
+def outside(named: Iterable[str], paths: Sequence[str]) -> tuple[str, ...]:
+    """Of the files ``named`` (service schemas a state read by ``metadata.schema``, which may
+    name any file), those outside ``paths``, the input key's folders: what the key does not
+    cover. A name Git cannot be asked about (a line break) is left out: the read rule refuses
+    it, so the state is invalid whatever that file holds."""
+    within = tuple(f"{p}/" for p in paths)
+    found = {n for n in named if n and n not in paths and not n.startswith(within)}
+    return tuple(sorted(n for n in found if "\n" not in n and "\0" not in n))
 
 
 def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[str, str]:
