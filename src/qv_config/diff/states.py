@@ -23,7 +23,7 @@ from qv_config.diff.rendering import (
     render_sent,
 )
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
-from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
+from qv_config.diff.tree import ENV_FILES, context_paths, load_partial, render_set
 from qv_config.errors import CheckFailed, GitError
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
@@ -183,7 +183,7 @@ class Workspace:
 
     def project_problem(self, sha: str | None) -> str:
         """Why qv.yaml of a state is missing or invalid, as a side's problem reads."""
-        snap = _load_partial(self, sha, ["qv.yaml"])
+        snap = load_partial(self.source(sha), ["qv.yaml"])
         found = [f for f in snap.findings if f.file == "qv.yaml"]
         return problem_text(found) or "qv.yaml is missing"
 
@@ -386,7 +386,7 @@ class Workspace:
 
     def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
-        snap = _load_partial(self, sha, wanted)
+        snap = load_partial(self.source(sha), wanted)
         files = set(snap.digests) | {f.file for f in snap.findings if f.code in _REFUSALS}
         checked = render_checked(snap, env, files)
         return State(env, label, *checked, sha)
@@ -420,21 +420,6 @@ def _parse_project(raw: bytes | None) -> Project | None:
         return Project.model_validate(load_bytes("qv.yaml", raw).data)
     except (YamlError, ValidationError):
         return None
-
-
-def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot:
-    from qv_config.repo import load_snapshot
-
-    source = ws.source(sha)
-    files = source.list_paths(wanted)
-    problems = {p: r for p, r in source.problems.items() if any(_related(p, w) for w in wanted)}
-    # Few files, each parsed fast: the shared parse cache would cost more to load than it saves.
-    return load_snapshot(PartialSource(source, files, problems), use_cache=False)
-
-
-def _related(path: str, wanted: str) -> bool:
-    """``path`` is ``wanted``, under it, or a folder above it."""
-    return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
 
 
 __all__ = ["ENV_FILES", "State", "Workspace", "invalid_side"]
