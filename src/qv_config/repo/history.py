@@ -101,14 +101,17 @@ class ChainKeys:
     own: frozenset[str]  # revs whose qv.yaml names exactly these bases: the key is their own
 
 
-def env_keys(root: Path, revs: Sequence[str], env: str, bases: Sequence[str]) -> ChainKeys:
-    """``ChainKeys`` of ``env`` at ``revs``, over ``bases`` (the tip's) and any others named."""
-    keys = input_keys(root, revs, input_paths(env, bases))
+def env_keys(
+    root: Path, revs: Sequence[str], env: str, bases: Sequence[str], extra: Sequence[str] = ()
+) -> ChainKeys:
+    """``ChainKeys`` of ``env`` at ``revs``, over ``bases`` (the tip's) and any others named,
+    and the ``extra`` files (schema files outside those folders a state was checked against)."""
+    keys = input_keys(root, revs, [*input_paths(env, bases), *extra])
     named = _named_bases(root, {key.split(",", 1)[0] for key in keys.values()})
     more = sorted({base for found in named.values() for base in found} - set(bases))
     if more:
         bases = (*bases, *more)
-        keys = input_keys(root, revs, input_paths(env, bases))
+        keys = input_keys(root, revs, [*input_paths(env, bases), *extra])
     exact = {blob for blob, found in named.items() if found == tuple(bases)}
     return ChainKeys(keys, frozenset(r for r, key in keys.items() if key.split(",")[0] in exact))
 

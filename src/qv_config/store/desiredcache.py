@@ -85,9 +85,14 @@ def tip_stamp(root: Path, env: str, resolved: InputKey, recorded: str) -> str:
     from qv_config.errors import QvError
 
     try:
-        return stamp_of(root, env, resolved, recorded.split("\n")[1:])
+        return stamp_of(root, env, resolved, recorded_schemas(recorded))
     except (QvError, OSError):
         return ""
+
+
+def recorded_schemas(inputs: str) -> tuple[str, ...]:
+    """The schema files outside the input key's folders that a ``_meta.inputs`` lists."""
+    return tuple(inputs.split("\n")[1:])
 
 
 def schemas_named(values: Mapping[str, bytes]) -> set[str]:
