@@ -308,8 +308,8 @@ def test_forged_template_values_are_not_rendered(project: Path, tmp_path: Path) 
 
 def test_forged_rendered_states_are_not_shown(project: Path, tmp_path: Path) -> None:
     def lie(records: Records) -> Records:
-        problem, _refs = marshal.loads(records["state"])
-        return {"state": marshal.dumps((problem, {}))}
+        problem, _refs, schemas = marshal.loads(records["state"])
+        return {"state": marshal.dumps((problem, {}, schemas))}
 
     def answer(root: Path, home: Path) -> tuple[int, object]:
         done = qv(root, home, "log", "--env", "dev", "--format", "json")

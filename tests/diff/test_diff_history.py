@@ -260,3 +260,31 @@ def test_agent_walk_keeps_a_state_made_before_the_bases_folder_was_renamed(
     mirror.fetch()
     states = states_to_apply(mirror, "prod", deployed, renamed)
     assert states == [lookback, renamed]
+
+
+def test_agent_walk_sees_a_change_to_a_schema_the_deployed_state_read_outside_the_key(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """A schema named by ``metadata.schema`` outside the input key's folders, listed in the
+    deployed ``_meta.inputs``: a commit that only tightens it is a state to validate (before the
+    fix it was skipped as "cannot change the effective configuration")."""
+    from qv_config.agent.source import GitMirror
+    from qv_config.agent.walk import states_to_apply
+
+    repo.write("extra/svc.schema.json", repo.read("schemas/configs/example-service.schema.json"))
+    config = "environments/prod/configs/example-service.yaml"
+    repo.replace(
+        config, "owner: team-platform}", "owner: team-platform, schema: extra/svc.schema.json}"
+    )
+    deployed = repo.commit("a schema outside schemas/")
+    repo.write(
+        "extra/svc.schema.json",
+        repo.read("extra/svc.schema.json").replace('"minimum": 0', '"minimum": 1'),
+    )
+    tightened = repo.commit("tighten the schema only")
+    mirror = GitMirror(str(repo.root), tmp_path / "mirror")
+    mirror.fetch()
+    assert states_to_apply(mirror, "prod", deployed, tightened, ("extra/svc.schema.json",)) == [
+        tightened
+    ]
+    assert states_to_apply(mirror, "prod", deployed, tightened) == []  # nothing recorded

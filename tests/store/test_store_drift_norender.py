@@ -101,10 +101,20 @@ def edit_out_of_band(url: str, root: Path, sh: Any) -> None:
 
 
 def forget_inputs(url: str, root: Path, sh: Any) -> None:
-    """Make ``_meta`` look written by a qv before ``inputs`` existed."""
+    """Make ``_meta`` and the index's top look written by a qv before ``inputs`` existed (its
+    top named only the digest)."""
     meta = json.loads(raw_get(url, root, "dev/_meta", sh) or b"{}")
     assert len(meta.pop("inputs")) == 64
     raw_set(url, root, "dev/_meta", json.dumps(meta, sort_keys=True).encode(), sh)
+    top = json.loads(raw_get(url, root, "dev/_index", sh) or b"{}")
+    del top["revision"], top["inputs"]
+    raw_set(url, root, "dev/_index", json.dumps(top, sort_keys=True).encode(), sh)
+
+
+def set_meta(url: str, root: Path, sh: Any, **fields: str) -> None:
+    """Edit ``_meta`` behind qv's back (its index left as the last apply wrote it)."""
+    meta = json.loads(raw_get(url, root, "dev/_meta", sh) or b"{}")
+    raw_set(url, root, "dev/_meta", json.dumps({**meta, **fields}, sort_keys=True).encode(), sh)
 
 
 # ---- the tests --------------------------------------------------------------------------------
@@ -163,7 +173,9 @@ def test_store_written_by_an_older_qv_falls_back_to_rendering(
     sh.git(project, "commit", "-qm", "docs")
     shutil.rmtree(project / ".qv")
     code, report, renders = drift(project, sh, store_url)
-    assert (code, renders) == (0, 1)  # no stamp to compare: the tip is rendered
+    # No stamp to compare, no index bound to this _meta: the tip is rendered, and the recorded
+    # revision (the same input key) is its cached hashes.
+    assert (code, renders) == (0, 1)
     assert report["pending"]["changed"] == []
     assert report["out_of_band"] == expected["out_of_band"] == CLEAN
     raw_set(store_url, project, "dev/_index", None, sh)  # and no hash index either (the oldest qv)
@@ -175,6 +187,36 @@ def test_store_written_by_an_older_qv_falls_back_to_rendering(
     assert report["out_of_band"]["unexpected"] == ["dev/flag/rogue"]
     assert report["out_of_band"]["modified"] == ["dev/config/example-service"]
     assert report["pending"]["changed"] == ["dev/config/example-service"]
+
+
+@pytest.mark.parametrize("field", ["revision", "inputs"])
+def test_index_of_another_meta_is_not_trusted(
+    project: Path, sh: Any, tmp_path: Path, field: str
+) -> None:
+    """The index holds the state rendered at ``_meta.revision`` (with ``_meta.inputs``): a
+    ``_meta`` pointed elsewhere outside qv is not answered by it (before the fix: "no drift"
+    and nothing pending, where the same store without its index gave DRIFT and pending)."""
+    url = f"sqlite:{tmp_path}/state.db"
+    sync(project, sh, url)
+    deployed = sh.git(project, "rev-parse", "HEAD")
+    sh.git(project, "checkout", "-qb", "other")
+    other = commit_change(project, sh, 7)
+    sh.git(project, "checkout", "-q", "-")
+    stamp = json.loads(raw_get(url, project, "dev/_meta", sh) or b"{}")["inputs"]
+    if field == "revision":
+        set_meta(url, project, sh, revision=other)
+    else:  # the stamp of the other commit's inputs: the tip would look undeployed-equal
+        set_meta(url, project, sh, revision=other, inputs=stamp)
+    shutil.rmtree(project / ".qv")
+    code, report, renders = drift(project, sh, url)
+    raw_set(url, project, "dev/_index", None, sh)  # the full path: every value compared
+    shutil.rmtree(project / ".qv")
+    full_code, full, _ = drift(project, sh, url)
+    assert (code, report) == (full_code, full)
+    assert (code, report["out_of_band"]["modified"]) == (1, ["dev/config/example-service"])
+    assert report["pending"]["revision"] == deployed
+    assert report["pending"]["changed"] == ["dev/config/example-service"]
+    assert renders >= 1
 
 
 def test_damaged_index_is_not_trusted(project: Path, sh: Any, tmp_path: Path) -> None:

@@ -87,3 +87,44 @@ def test_the_values_validation_renders_are_the_values_synced(project: Path, sh: 
     commit_change(project, sh, 7)  # one document changed since: rendered by validation only
     checked = render_desired(project, "dev", "HEAD")
     assert checked.values == render_desired(project, "dev", "HEAD", check=False).values
+
+
+def _schema_outside(root: Path, sh: Any) -> None:
+    """dev's example-service checked against ``extra/svc.schema.json`` (``metadata.schema``:
+    any file), which the input key's folders do not hold."""
+    (root / "extra").mkdir()
+    (root / "schemas/configs/example-service.schema.json").rename(root / "extra/svc.schema.json")
+    config = root / "environments/dev/configs/example-service.yaml"
+    text = config.read_text().replace(
+        "owner: team-platform}", "owner: team-platform,\n  schema: extra/svc.schema.json}"
+    )
+    config.write_text(text)
+    sh.git(root, "add", "-A")
+    sh.git(root, "commit", "-qm", "a schema outside schemas/")
+
+
+def test_a_schema_outside_the_key_is_in_the_stamp(project: Path, sh: Any, tmp_path: Path) -> None:
+    """Before the fix: a commit that only tightened that schema was "unchanged" (the stamp of
+    the input key alone), never validated, where a render refuses it (QV310)."""
+    url = f"sqlite:{tmp_path}/state.db"
+    _schema_outside(project, sh)
+    first, renders = sync(project, sh, url)
+    assert (first["status"], renders) == ("applied", 1)
+    again, renders = sync(project, sh, url)
+    assert (again["status"], renders) == ("unchanged", 0)  # the shortcut still holds
+    path = project / "extra/svc.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["max_order_notional"]["maximum"] = 50000  # dev has 100000
+    path.write_text(json.dumps(schema))
+    sh.git(project, "commit", "-qam", "tighten the schema only")
+    code, out, err = sh.qv(project, "sync", "--env", "dev", "--store", url)
+    assert code == 1, out
+    assert "QV310" in err + out
+    # Drift's stamp differs too: the tip's hashes (kept by the refused sync's render) say that
+    # the values are the same, so nothing is pending.
+    code, report, _ = drift(project, sh, url)
+    assert (code, report["pending"]["changed"], report["pending"]["revision"]) == (
+        0,
+        [],
+        sh.git(project, "rev-parse", "HEAD"),
+    )

@@ -198,6 +198,7 @@ class Agent:
     def _cycle(self) -> CycleResult:
         from qv_config.agent.walk import HistoryRewritten, states_to_apply
         from qv_config.store.apply import read_meta
+        from qv_config.store.desiredcache import recorded_schemas
 
         faults.fetch_mirror(self.mirror, self.log, self.metrics)
         tip = self.mirror.tip(self.config.branch)
@@ -208,7 +209,8 @@ class Agent:
             self._restore_deleted(store, self._restore)
         meta = read_meta(store, self.config.env, store.read_index(self.config.env).meta_raw)
         try:
-            states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip)
+            schemas = recorded_schemas(meta.inputs) if meta is not None else ()
+            states = states_to_apply(self.mirror, self.config.env, _rev(meta), tip, schemas)
         except HistoryRewritten as err:
             self.refusals.refuse(store, meta, tip, "", said(err))
             raise

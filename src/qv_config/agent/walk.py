@@ -8,6 +8,8 @@ remaining ones are skipped by the store's minimal apply anyway.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from qv_config.agent.source import GitMirror
 from qv_config.errors import CheckFailed, GitError
 
@@ -33,8 +35,13 @@ def _chain(mirror: GitMirror, deployed: str, tip: str) -> list[str]:
     return out.split()
 
 
-def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str) -> list[str]:
-    """Revisions to apply, oldest first; ``[tip]`` on a first deploy, ``[]`` when up to date."""
+def states_to_apply(
+    mirror: GitMirror, env: str, deployed: str | None, tip: str, schemas: Sequence[str] = ()
+) -> list[str]:
+    """Revisions to apply, oldest first; ``[tip]`` on a first deploy, ``[]`` when up to date.
+    ``schemas``: the schema files outside the key's folders the deployed state was checked
+    against (``_meta.inputs``): their changes are states too, validated (while the input key is
+    the deployed one, its documents name those same files)."""
     from qv_config.repo.history import env_keys, is_ancestor
 
     if deployed is None:
@@ -59,7 +66,7 @@ def states_to_apply(mirror: GitMirror, env: str, deployed: str | None, tip: str)
             " purpose with `qv rollback`; the agent applies nothing until then",
         )
     chain = _chain(mirror, deployed, tip)
-    keys = env_keys(mirror.path, [deployed, *chain], env, _bases(mirror, tip)).keys
+    keys = env_keys(mirror.path, [deployed, *chain], env, _bases(mirror, tip), schemas).keys
     states: list[str] = []
     previous = keys[deployed]
     for rev in chain:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,12 +135,12 @@ def _sync(
 ) -> ApplyResult:
     from qv_config.gate.apply import gated_apply
     from qv_config.store.apply import unchanged_inputs
-    from qv_config.store.desiredcache import input_key, stamp
+    from qv_config.store.desiredcache import input_key, tip_stamp
     from qv_config.store.source import render_desired
 
     resolved = input_key(root, env, rev)
     if resolved is not None and not req.heal:  # the deployed inputs: nothing to read or render
-        unchanged = unchanged_inputs(target, env, stamp(env, resolved.key))
+        unchanged = unchanged_inputs(target, env, partial(tip_stamp, root, env, resolved))
         if unchanged is not None:
             return unchanged
     # Its hashes go to .qv/cache/desired/ too: `qv drift` after a pending commit stays warm.

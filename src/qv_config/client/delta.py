@@ -64,7 +64,9 @@ def served_index(served: Snapshot) -> index.DesiredIndex:
     cached: Any = served.__dict__.get("_index")
     if cached is None:
         short = layout.value_hashes({}, served.hashes)
-        cached = index.desired_index(served.digest, short)
+        meta = served.meta  # only the shard digests are compared: the bound is not written
+        bound = (served.digest, meta.revision, meta.inputs) if meta else (served.digest, "", "")
+        cached = index.desired_index(bound, short)
         served.__dict__["_index"] = cached  # memo on the frozen snapshot (this thread only)
     return cached  # type: ignore[no-any-return]
 

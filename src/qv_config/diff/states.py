@@ -9,7 +9,7 @@ A side that does not validate carries the reason; the caller refuses it naming t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +23,11 @@ from qv_config.diff.rendering import (
     render_sent,
 )
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
-from qv_config.diff.tree import ENV_FILES, PartialSource, context_paths, render_set
+from qv_config.diff.tree import ENV_FILES, context_paths, load_partial, render_set
 from qv_config.errors import CheckFailed, GitError
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
+from qv_config.repo.source import tops
 
 if TYPE_CHECKING:
     from qv_config.models import Project
@@ -45,6 +46,9 @@ class CachedState:
 
     refs: Refs
     problem: str = ""
+    # The schema files it was checked against outside its input key's folders (``metadata.
+    # schema`` may name any file), with their digests: the key does not stand for those.
+    schemas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,7 @@ class Workspace:
 
     def project_problem(self, sha: str | None) -> str:
         """Why qv.yaml of a state is missing or invalid, as a side's problem reads."""
-        snap = _load_partial(self, sha, ["qv.yaml"])
+        snap = load_partial(self.source(sha), ["qv.yaml"])
         found = [f for f in snap.findings if f.file == "qv.yaml"]
         return problem_text(found) or "qv.yaml is missing"
 
@@ -194,7 +198,8 @@ class Workspace:
             elif old is None:  # the set of differing paths is symmetric
                 self._changed[(old, new)] = self.changed(new, old)
             else:
-                self._changed[(old, new)] = history.changed_paths(self.root, old, new)
+                read = tops({*self.bases(None), *self.bases(old)}) if new is None else ()
+                self._changed[(old, new)] = history.changed_paths(self.root, old, new, read)
         return self._changed[(old, new)]
 
     def snapshot(self, sha: str | None) -> Snapshot:
@@ -272,7 +277,7 @@ class Workspace:
         todo = []
         for env, sha, _ in wanted:
             key = self._input_key(env, sha)
-            if key and self._cached(env, key) is None:
+            if key and self._cached(env, key, sha) is None:
                 todo.append((env, sha, key))
         if len(todo) > 1:
             self._render_apart(todo)
@@ -287,13 +292,36 @@ class Workspace:
         if history.worktree_clean(self.root, paths):
             self._clean |= envs
 
-    def _cached(self, env: str, key: str) -> CachedState | None:
+    def _cached(self, env: str, key: str, sha: str | None) -> CachedState | None:
+        """The state kept under ``key``, if it holds at ``sha``: a revision with the same key
+        may read other bytes of the schema files outside the key's folders."""
         found = self._memo.get((env, key))
         if found is None:
             kept = self.cache.get(env, key)
-            if kept is not None:
-                found = self._memo[(env, key)] = CachedState(kept[1], kept[0])
+            if isinstance(kept, tuple) and len(kept) == 3:
+                schemas = tuple((path, digest) for path, digest in kept[2])
+                found = self._memo[(env, key)] = CachedState(kept[1], kept[0], schemas)
+        if found is not None and found.schemas:  # rare: validation's modules are not loaded
+            from qv_config.validate import schemafiles
+
+            if not schemafiles.unchanged(self.read_at(sha), found.schemas):
+                return None
         return found
+
+    def _keep(self, env: str, sha: str | None, key: str, state: CachedState) -> CachedState:
+        """Keep a state just rendered under its key, with the schema files outside the key's
+        folders it read (their digests now)."""
+        from qv_config.validate import schemafiles
+
+        named = {schemafiles.named(doc) for doc in state.refs.values()}
+        read = self.read_at(sha)
+        outside = history.outside(named, self._paths(env, sha))
+        state = replace(
+            state, schemas=tuple((p, schemafiles.file_digest(read, p)) for p in outside)
+        )
+        self.cache.put(env, key, (state.problem, dict(state.refs), list(state.schemas)))
+        self._memo[(env, key)] = state
+        return state
 
     def _render_apart(self, todo: list[tuple[str, str | None, str]]) -> None:
         """Render and check whole environments in forked workers, one each (two at a time);
@@ -314,29 +342,38 @@ class Workspace:
         if not any(workers.worth_it(list(s.digests)) for s in snaps.values()):
             return
         sent = workers.in_workers(partial(render_sent, snaps), [(e, s) for e, s, _ in todo])
-        for (env, _, key), blob in zip(todo, sent, strict=True):
-            if blob is not None:
+        for (env, sha, key), blob in zip(todo, sent, strict=True):
+            if blob is not None and self._still_head(env, sha):
                 problem, refs = marshal.loads(blob)
-                self._memo[(env, key)] = CachedState(refs, problem)
-                self.cache.put(env, key, (problem, refs))
+                self._keep(env, sha, key, CachedState(refs, problem))
 
     def full(self, env: str, sha: str | None, label: str) -> State:
         key = self._input_key(env, sha)
-        cached = self._cached(env, key) if key else None
+        cached = self._cached(env, key, sha) if key else None
         if cached is None:
             self.progress.start(f"rendering {label}", 0)
             cached = render_full(self.snapshot(sha), env)
             self.progress.advance(len(cached.refs))
-            if key:
-                self.cache.put(env, key, (cached.problem, dict(cached.refs)))
-        if key:
-            self._memo[(env, key)] = cached
+            if key and self._still_head(env, sha):
+                cached = self._keep(env, sha, key, cached)
         return State(env, label, cached.refs, self.read_at(sha), cached.problem, sha)
+
+    def _still_head(self, env: str, sha: str | None) -> bool:
+        """Whether a state just rendered may be kept under its input key: a revision's always;
+        the work tree's (under HEAD's key) only if it is still HEAD's, so that an edit made
+        while it rendered is never kept as HEAD's render."""
+        if sha is None and not history.worktree_clean(self.root, self._paths(env, None)):
+            self._clean.discard(env)
+            return False
+        return True
+
+    def _paths(self, env: str, sha: str | None) -> tuple[str, ...]:
+        return history.input_paths(env, self.bases(sha))
 
     def _input_key(self, env: str, sha: str | None) -> str | None:
         if not self.git:
             return None
-        paths = history.input_paths(env, self.bases(sha))
+        paths = self._paths(env, sha)
         if sha is None:
             if env not in self._clean and not history.worktree_clean(self.root, paths):
                 return None
@@ -349,7 +386,7 @@ class Workspace:
 
     def partial(self, env: str, sha: str | None, keep: set[str], label: str) -> State:
         wanted = [*context_paths(env), *sorted(keep)]
-        snap = _load_partial(self, sha, wanted)
+        snap = load_partial(self.source(sha), wanted)
         files = set(snap.digests) | {f.file for f in snap.findings if f.code in _REFUSALS}
         checked = render_checked(snap, env, files)
         return State(env, label, *checked, sha)
@@ -383,21 +420,6 @@ def _parse_project(raw: bytes | None) -> Project | None:
         return Project.model_validate(load_bytes("qv.yaml", raw).data)
     except (YamlError, ValidationError):
         return None
-
-
-def _load_partial(ws: Workspace, sha: str | None, wanted: list[str]) -> Snapshot:
-    from qv_config.repo import load_snapshot
-
-    source = ws.source(sha)
-    files = source.list_paths(wanted)
-    problems = {p: r for p, r in source.problems.items() if any(_related(p, w) for w in wanted)}
-    # Few files, each parsed fast: the shared parse cache would cost more to load than it saves.
-    return load_snapshot(PartialSource(source, files, problems), use_cache=False)
-
-
-def _related(path: str, wanted: str) -> bool:
-    """``path`` is ``wanted``, under it, or a folder above it."""
-    return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")
 
 
 __all__ = ["ENV_FILES", "State", "Workspace", "invalid_side"]

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qv_config.repo.files import Refused
-    from qv_config.repo.source import Source
+    from qv_config.repo.git import GitSource
+    from qv_config.repo.source import Source, WorkTreeSource
+    from qv_config.repo.types import Snapshot
 
 _YAML = (".yaml", ".yml")
 ENV_FILES = ("environment.yaml", "environment.yml")
@@ -72,3 +74,19 @@ class PartialSource:
 
     def read(self, path: str) -> bytes | None:
         return self.source.read(path)
+
+
+def load_partial(source: GitSource | WorkTreeSource, wanted: list[str]) -> Snapshot:
+    """The files at or under ``wanted`` of ``source`` (and what the rule refused among them),
+    loaded as a snapshot of their own."""
+    from qv_config.repo import load_snapshot
+
+    files = source.list_paths(wanted)
+    problems = {p: r for p, r in source.problems.items() if any(_related(p, w) for w in wanted)}
+    # Few files, each parsed fast: the shared parse cache would cost more to load than it saves.
+    return load_snapshot(PartialSource(source, files, problems), use_cache=False)
+
+
+def _related(path: str, wanted: str) -> bool:
+    """``path`` is ``wanted``, under it, or a folder above it."""
+    return path == wanted or path.startswith(f"{wanted}/") or wanted.startswith(f"{path}/")

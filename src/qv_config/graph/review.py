@@ -17,10 +17,14 @@ def review_graphs(root: Path, base: str, diffs: Mapping[str, EnvDiff]) -> dict[s
     work tree, the files changed since ``base`` marked."""
     from qv_config.repo import WorkTreeSource, gitcmd, load_snapshot
     from qv_config.repo.history import changed_paths
+    from qv_config.repo.manifest import DEFAULT_BASES
+    from qv_config.repo.source import tops
 
     sha = gitcmd.text(root, "rev-parse", "--verify", "--end-of-options", f"{base}^{{commit}}")
-    changed = frozenset(changed_paths(root, sha.strip(), None))
     snapshot = load_snapshot(WorkTreeSource(root))
+    info = snapshot.project_info
+    read = tops(info.bases if info else DEFAULT_BASES)
+    changed = frozenset(changed_paths(root, sha.strip(), None, read))
     out: dict[str, Graph] = {}
     for env, diff in diffs.items():
         refs = sorted({c.ref for c in diff.changes if c.op != "removed"})

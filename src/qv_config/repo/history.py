@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,16 @@ def input_paths(env: str, bases: Sequence[str]) -> tuple[str, ...]:
     return ("qv.yaml", "templates", *bases, f"environments/{env}", "schemas")
 
 
+def outside(named: Iterable[str], paths: Sequence[str]) -> tuple[str, ...]:
+    """Of the files ``named`` (service schemas a state read by ``metadata.schema``, which may
+    name any file), those outside ``paths``, the input key's folders: what the key does not
+    cover. A name Git cannot be asked about (a line break) is left out: the read rule refuses
+    it, so the state is invalid whatever that file holds."""
+    within = tuple(f"{p}/" for p in paths)
+    found = {n for n in named if n and n not in paths and not n.startswith(within)}
+    return tuple(sorted(n for n in found if "\n" not in n and "\0" not in n))
+
+
 def input_keys(root: Path, revs: Sequence[str], paths: Sequence[str]) -> dict[str, str]:
     """rev -> key made of the object ids of ``paths`` at that rev (``-`` where a path is absent)."""
     if not revs:
@@ -91,14 +101,17 @@ class ChainKeys:
     own: frozenset[str]  # revs whose qv.yaml names exactly these bases: the key is their own
 
 
-def env_keys(root: Path, revs: Sequence[str], env: str, bases: Sequence[str]) -> ChainKeys:
-    """``ChainKeys`` of ``env`` at ``revs``, over ``bases`` (the tip's) and any others named."""
-    keys = input_keys(root, revs, input_paths(env, bases))
+def env_keys(
+    root: Path, revs: Sequence[str], env: str, bases: Sequence[str], extra: Sequence[str] = ()
+) -> ChainKeys:
+    """``ChainKeys`` of ``env`` at ``revs``, over ``bases`` (the tip's) and any others named,
+    and the ``extra`` files (schema files outside those folders a state was checked against)."""
+    keys = input_keys(root, revs, [*input_paths(env, bases), *extra])
     named = _named_bases(root, {key.split(",", 1)[0] for key in keys.values()})
     more = sorted({base for found in named.values() for base in found} - set(bases))
     if more:
         bases = (*bases, *more)
-        keys = input_keys(root, revs, input_paths(env, bases))
+        keys = input_keys(root, revs, [*input_paths(env, bases), *extra])
     exact = {blob for blob, found in named.items() if found == tuple(bases)}
     return ChainKeys(keys, frozenset(r for r, key in keys.items() if key.split(",")[0] in exact))
 
@@ -144,9 +157,10 @@ def _run_bytes(root: Path, *args: str) -> bytes:
     return gitcmd.output(root, *args)
 
 
-def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
+def changed_paths(root: Path, old: str, new: str | None, paths: Sequence[str] = ()) -> set[str]:
     """Project-relative paths that differ between commit ``old`` and commit ``new`` (None: the
-    work tree, untracked files included). Both commits must be resolved shas."""
+    work tree under ``paths``, with every file qv would read that Git does not compare: untracked
+    and ignored ones, and those ``hidden``). Both commits must be resolved shas."""
     if new is not None:
         out = _run_bytes(
             root,
@@ -162,9 +176,10 @@ def changed_paths(root: Path, old: str, new: str | None) -> set[str]:
         )
         return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
     tracked = _run_bytes(root, "diff", "-z", "--no-renames", "--name-only", "--relative", old, "--")
-    untracked = _run_bytes(root, "ls-files", "-z", "--others", "--exclude-standard")
-    text = (tracked + b"\0" + untracked).decode("utf-8", "surrogateescape")
-    return {p for p in text.split("\0") if p}
+    # Ignored files too: qv walks its folders and reads them (a ``*.local.yaml`` is loaded).
+    others = _run_bytes(root, "ls-files", "-z", "--others", "--", *paths) if paths else b""
+    text = (tracked + b"\0" + others).decode("utf-8", "surrogateescape")
+    return {p for p in text.split("\0") if p} | hidden(root, paths)
 
 
 def has_links(root: Path, rev: str | None, paths: Sequence[str], changed: set[str]) -> bool:
@@ -184,21 +199,52 @@ def is_git(root: Path) -> bool:
 
 
 def worktree_clean(root: Path, paths: Sequence[str]) -> bool:
-    """True when nothing under ``paths`` differs from HEAD in the work tree (untracked included):
-    then the work tree's effective configuration is HEAD's, and HEAD's input key stands for it."""
-    out = _run_bytes(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
-    return not out.strip(b"\0")
+    """True when every file qv reads under ``paths`` in the work tree is HEAD's, byte for byte:
+    then the work tree's effective configuration is HEAD's, and HEAD's input key stands for it.
+    ``git status`` alone cannot say so: it leaves out ignored files (qv reads them) and trusts
+    the index flags that hide edits (``hidden``)."""
+    args = ("--porcelain", "-z", "--untracked-files=all", "--ignored=traditional")
+    out = _run_bytes(root, "status", *args, "--", *paths)
+    return not out.strip(b"\0") and not hidden(root, paths)
+
+
+# Attributes under which the bytes in the work tree are not the blob's, while Git compares them
+# equal (a clean filter such as git-crypt's or LFS's, $Id$ expansion, a re-encoding). Line-end
+# conversion (text, eol) is not among them: YAML and JSON read CRLF as LF, so what qv loads
+# is the same.
+_CONVERTING = ("filter", "ident", "working-tree-encoding")
+
+
+def hidden(root: Path, paths: Sequence[str]) -> set[str]:
+    """Tracked files under ``paths`` whose work-tree bytes Git may call HEAD's when they are
+    not: flagged ``--assume-unchanged`` (a lowercase tag of ``ls-files -v``) or
+    ``--skip-worktree`` (S), or read through a converting attribute (``_CONVERTING``)."""
+    if not paths:
+        return set()
+    listed = _run_bytes(root, "ls-files", "-v", "-z", "--", *paths)
+    entries = [e.decode("utf-8", "surrogateescape") for e in listed.split(b"\0") if e]
+    found = {e[2:] for e in entries if e[0].islower() or e[0] == "S"}
+    files = "\0".join(e[2:] for e in entries)
+    if not files:
+        return found
+    attrs = git(root, "check-attr", "-z", "--stdin", *_CONVERTING, input_text=files + "\0")
+    fields = attrs.split("\0")
+    for path, value in zip(fields[0::3], fields[2::3], strict=False):
+        if value not in ("unspecified", "unset"):
+            found.add(path)
+    return found
 
 
 def grep_files(
     root: Path, rev: str | None, needles: Sequence[str], paths: Sequence[str]
 ) -> set[str]:
     """Project-relative files under ``paths`` (at commit ``rev``, or in the work tree with
-    untracked files) whose text contains any of ``needles`` literally."""
+    untracked and ignored files) whose text contains any of ``needles`` literally."""
     if not needles:
         return set()
     args = ["grep", "-l", "-z", "-F", "--no-color", *(f"-e{n}" for n in needles)]
-    args += [rev, "--", *paths] if rev else ["--untracked", "--", *paths]
+    # In the work tree, ignored files too: qv reads them.
+    args += [rev, "--", *paths] if rev else ["--untracked", "--no-exclude-standard", "--", *paths]
     done = gitcmd.run(root, *args)
     if done.returncode not in (0, 1):  # 1: nothing matched
         raise gitcmd.error("git grep failed", done)

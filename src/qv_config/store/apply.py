@@ -107,15 +107,16 @@ def _plan(
     return plan, state.token, dindex.full_write(listed_shards(head.index_raw))
 
 
-def unchanged_inputs(store: Store, env: str, inputs: str) -> ApplyResult | None:
-    """ "unchanged" when the store's ``_meta`` records the input stamp ``inputs`` (``store.
-    desiredcache.stamp``: the qv version, the environment and the Git tree ids of everything it
-    renders from): those inputs render to the deployed digest, so ``apply_desired`` would
-    write nothing. None: render and apply. Known before any file is read or rendered, as for
-    ``qv drift`` (SPEC §6: an unchanged digest writes nothing)."""
+def unchanged_inputs(store: Store, env: str, inputs: Callable[[str], str]) -> ApplyResult | None:
+    """ "unchanged" when the store's ``_meta`` records the tip's input stamp (``store.
+    desiredcache.stamp_of``: the qv version, the environment and the Git ids of everything it
+    renders from and is checked against; ``inputs`` gives it for a recorded one, ``tip_stamp``):
+    those inputs render to the deployed digest, and validate as it did, so ``apply_desired``
+    would write nothing. None: render and apply. Known before any file is read or rendered, as
+    for ``qv drift`` (SPEC §6: an unchanged digest writes nothing)."""
     head = store.read_index(env)
     old = read_meta(store, env, head.meta_raw)
-    if old is None or not old.inputs or old.inputs != inputs:
+    if old is None or not old.inputs or old.inputs != inputs(old.inputs):
         return None
     return ApplyResult(env, "unchanged", plan_apply({}, {}), old, old)
 
@@ -145,7 +146,8 @@ def apply_desired(
     """
     # Hashed once (or taken from the renderer): plans every attempt and is the new index.
     hashes = layout.value_hashes(desired.values, desired.hashes)
-    dindex = desired_index(desired.digest, hashes)
+    # Bound to the _meta written with it (``_new_meta``: the same digest, revision and stamp).
+    dindex = desired_index((desired.digest, desired.revision, desired.inputs), hashes)
     for attempt in range(1, _RETRIES + 1):
         head = store.read_index(desired.env)
         old = read_meta(store, desired.env, head.meta_raw)

@@ -6,7 +6,7 @@ for environments with SOPS-encrypted files (hashes of decrypted secrets)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +55,7 @@ class InputKey:
 
     revision: str
     key: str
+    paths: tuple[str, ...] = ()  # the folders and files the key is made of
 
 
 def stamp(env: str, key: str) -> str:
@@ -62,6 +63,47 @@ def stamp(env: str, key: str) -> str:
     key. Equal stamps mean an equal effective configuration (a new qv version may render
     differently, so it never matches an older stamp)."""
     return hashlib.sha256(f"{_FORMAT}\0{env}\0{key}".encode()).hexdigest()
+
+
+def stamp_of(root: Path, env: str, resolved: InputKey, schemas: Sequence[str]) -> str:
+    """What ``_meta.inputs`` records for ``resolved``: the ``stamp`` of its input key and, when
+    the state read schema files outside the key's folders (``schemas``, by ``metadata.schema``:
+    ``repo.history.outside``), of their object ids too; their paths follow, one a line, so
+    that the next comparison knows which files to ask Git about."""
+    if not schemas:
+        return stamp(env, resolved.key)
+    from qv_config.repo.history import input_keys
+
+    ids = input_keys(root, [resolved.revision], schemas)[resolved.revision]
+    return "\n".join((stamp(env, f"{resolved.key};{ids}"), *schemas))
+
+
+def tip_stamp(root: Path, env: str, resolved: InputKey, recorded: str) -> str:
+    """The stamp of ``resolved`` to compare with ``recorded`` (a ``_meta.inputs``), over the
+    schema files listed there: an equal input key means equal documents, which name the same
+    schema files; another key never matches. "" when Git cannot say (the caller renders)."""
+    from qv_config.errors import QvError
+
+    try:
+        return stamp_of(root, env, resolved, recorded_schemas(recorded))
+    except (QvError, OSError):
+        return ""
+
+
+def recorded_schemas(inputs: str) -> tuple[str, ...]:
+    """The schema files outside the input key's folders that a ``_meta.inputs`` lists."""
+    return tuple(inputs.split("\n")[1:])
+
+
+def schemas_named(values: Mapping[str, bytes]) -> set[str]:
+    """The schema files the Configs among ``values`` (canonical JSON) name by
+    ``metadata.schema``."""
+    import orjson
+
+    from qv_config.validate.schemafiles import named
+
+    found = (orjson.loads(v) for v in values.values() if b'"schema"' in v and b'"Config"' in v)
+    return {named(doc) for doc in found if isinstance(doc, dict)} - {""}
 
 
 def input_key(root: Path, env: str, rev: str) -> InputKey | None:
@@ -85,7 +127,7 @@ def input_key(root: Path, env: str, rev: str) -> InputKey | None:
         key = input_keys(root, [commit[0]], paths)[commit[0]]
     except (QvError, OSError, ValueError, IndexError):
         return None
-    return InputKey(commit[0], key) if not key.startswith("-") else None  # "-": no qv.yaml
+    return InputKey(commit[0], key, paths) if not key.startswith("-") else None  # "-": no qv.yaml
 
 
 def _object(out: bytes) -> tuple[tuple[str, bytes] | None, bytes]:

@@ -5,8 +5,8 @@ last apply wrote in the same transaction as ``_meta`` (the recorded state's hash
 qv never touch it consistently). Pending changes: when the tip's input stamp equals
 ``_meta.inputs``, the tip renders to the deployed state; otherwise it is rendered (or its hashes
 come from ``.qv/cache/desired/``). Anything missing or inconsistent (no index, an index of
-another ``_meta``, no stamp, a failing Git question) falls back to rendering: slower, never less
-correct.
+another ``_meta`` — its digest, revision or stamp edited outside qv, ``store.index.decode_top`` —,
+no stamp, a failing Git question) falls back to rendering: slower, never less correct.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def drift_report(root: Path, env: str, rev: str, deployed: Deployed) -> DriftRep
 
     meta = deployed.meta
     resolved = dc.input_key(root, env, rev)
-    tip = _unchanged_tip(env, meta, deployed.index, resolved)
+    tip = _unchanged_tip(root, env, meta, deployed.index, resolved)
     if tip is None:
         tip = desired_hashes(root, env, rev, resolved)
     recorded = _recorded(root, env, meta, deployed.index, tip)
@@ -103,14 +103,18 @@ def drift_report(root: Path, env: str, rev: str, deployed: Deployed) -> DriftRep
 
 
 def _unchanged_tip(
-    env: str, meta: Meta | None, index: Mapping[str, str] | None, resolved: InputKey | None
+    root: Path,
+    env: str,
+    meta: Meta | None,
+    index: Mapping[str, str] | None,
+    resolved: InputKey | None,
 ) -> DesiredHashes | None:
     """The tip as the deployed state when it provably renders to it; None: render it."""
-    from qv_config.store.desiredcache import stamp
+    from qv_config.store.desiredcache import tip_stamp
 
     if meta is None or index is None or resolved is None:
         return None
-    same_inputs = bool(meta.inputs) and stamp(env, resolved.key) == meta.inputs
+    same_inputs = bool(meta.inputs) and tip_stamp(root, env, resolved, meta.inputs) == meta.inputs
     if not same_inputs and resolved.revision != meta.revision:
         return None
     return DesiredHashes(env, resolved.revision, meta.digest, index, cached=True)

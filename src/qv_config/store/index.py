@@ -2,8 +2,10 @@
 
 Two levels, so that a one-key change reads and writes a few KB whatever the environment's size:
 
-- ``P/{env}/_index`` → ``{"digest": D, "shards": {"3f": shard_digest, ...}}``, bound to
-  ``_meta``'s digest (written in the same transaction; any other digest means stale → unused);
+- ``P/{env}/_index`` → ``{"digest": D, "revision": R, "inputs": I, "shards": {"3f":
+  shard_digest, ...}}``, bound to ``_meta``'s digest, revision and input stamp (written in the
+  same transaction; any other ``_meta`` means stale → unused: drift takes the index for the
+  state rendered at ``_meta.revision``, so a revision edited outside qv must not keep it);
 - ``P/{env}/_index/{shard}`` → ``{"{env}/{kind}/{name}": value_hash, ...}`` for the keys whose
   crc32 falls in that shard. The shard count grows with the environment (1 up to 256 keys, then
   doubling, at most 32): a 10,000-key environment has ~18 KB shards, a small one costs two extra
@@ -31,6 +33,7 @@ _DIGEST_CHARS = 32
 _NAMES = [f"{i:02x}" for i in range(SHARDS)]
 _KEYS_PER_SHARD = 256
 _COUNTS = frozenset(2**i for i in range(SHARDS.bit_length()))
+Bound = tuple[str, str, str]  # the digest, revision and input stamp of a ``_meta``
 
 
 def shard_count(keys: int) -> int:
@@ -79,11 +82,12 @@ class Top:
     shards: dict[str, str]  # shard -> digest of its encoded content
 
 
-def encode_top(digest: str, count: int, shard_digests: Mapping[str, str]) -> bytes:
+def encode_top(bound: Bound, count: int, shard_digests: Mapping[str, str]) -> bytes:
     import orjson
 
-    top = {"digest": digest, "count": count, "shards": shard_digests}
-    return bytes(orjson.dumps(top, option=orjson.OPT_SORT_KEYS))
+    digest, revision, inputs = bound
+    top = {"digest": digest, "revision": revision, "inputs": inputs, "count": count}
+    return bytes(orjson.dumps({**top, "shards": shard_digests}, option=orjson.OPT_SORT_KEYS))
 
 
 def listed_shards(raw: bytes | None) -> dict[str, str]:
@@ -112,7 +116,7 @@ def decode_top(raw: bytes | None, meta: Meta | None) -> Top | None:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(obj, dict) or obj.get("digest") != meta.digest:
+    if not isinstance(obj, dict) or _bound(obj) != (meta.digest, meta.revision, meta.inputs):
         return None
     shards, count = obj.get("shards"), obj.get("count")
     if not isinstance(shards, dict) or not isinstance(count, int) or count not in _COUNTS:
@@ -120,18 +124,23 @@ def decode_top(raw: bytes | None, meta: Meta | None) -> Top | None:
     return Top(count, shards)
 
 
+def _bound(top: dict[str, object]) -> tuple[object, object, object]:
+    """What of ``_meta`` a top was written with (an older qv's top names only the digest)."""
+    return top.get("digest"), top.get("revision"), top.get("inputs")
+
+
 @dataclass(frozen=True)
 class DesiredIndex:
     """The index of a desired state: encoded shards and their digests, computed once."""
 
-    digest: str
+    bound: Bound  # the digest, revision and input stamp of the ``_meta`` written with it
     count: int
     shards: dict[str, dict[str, str]]
     encoded: dict[str, bytes]
     digests: dict[str, str]
 
     def _top(self) -> bytes:
-        return encode_top(self.digest, self.count, self.digests)
+        return encode_top(self.bound, self.count, self.digests)
 
     def full_write(self, old_shards: Mapping[str, str]) -> IndexWrite:
         """Every shard, deleting those the old top listed (after a full read)."""
@@ -152,12 +161,14 @@ class DesiredIndex:
         return IndexWrite(self._top(), shards)
 
 
-def desired_index(digest: str, hashes: Mapping[str, str]) -> DesiredIndex:
+def desired_index(bound: Bound, hashes: Mapping[str, str]) -> DesiredIndex:
+    """The index of ``hashes``, to be written with a ``_meta`` of ``bound`` (digest, revision,
+    input stamp)."""
     count = shard_count(len(hashes))
     shards = group(hashes, count)
     encoded = {s: encode_shard(entries) for s, entries in shards.items()}
     return DesiredIndex(
-        digest, count, shards, encoded, {s: shard_digest(e) for s, e in encoded.items()}
+        bound, count, shards, encoded, {s: shard_digest(e) for s, e in encoded.items()}
     )
 
 

@@ -44,6 +44,7 @@ def render_desired(
     of the documents validated; ``meanwhile``: the caller's own work, done while forked workers
     render (if they do).
     """
+    from qv_config.repo.history import outside
     from qv_config.store import desiredcache as dc
 
     resolved = resolved or dc.input_key(root, env, rev)
@@ -53,7 +54,9 @@ def render_desired(
     assert resolved is not None
     if cache_root is not None:
         _remember(cache_root, resolved.key, state, secret)
-    return replace(state, inputs=dc.stamp(env, resolved.key))
+    # Validity depends on the schema files read too: those outside the key's folders join it.
+    schemas = outside(dc.schemas_named(state.values), resolved.paths)
+    return replace(state, inputs=dc.stamp_of(root, env, resolved, schemas))
 
 
 def _same_commit(resolved: InputKey | None, state: DesiredState) -> bool:

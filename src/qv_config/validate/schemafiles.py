@@ -7,7 +7,8 @@ Apart from ``validate.schema`` (which compiles schemas and imports the secret ru
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 
 def schema_digest(raw: bytes) -> str:
@@ -24,3 +25,11 @@ def file_digest(read: Callable[[str], bytes | None], path: str) -> str:
 def unchanged(read: Callable[[str], bytes | None], reads: Iterable[tuple[str, str]]) -> bool:
     """The schema files a run read (path, digest; "" when absent) still have those digests."""
     return all(file_digest(read, path) == digest for path, digest in reads)
+
+
+def named(data: Mapping[str, Any]) -> str:
+    """The schema file a rendered Config names by ``metadata.schema`` ("" for other kinds, or
+    none named: the default ``schemas/configs/<name>.schema.json``)."""
+    metadata = data.get("metadata") if data.get("kind") == "Config" else None
+    explicit = metadata.get("schema") if isinstance(metadata, Mapping) else None
+    return explicit.removeprefix("./") if isinstance(explicit, str) else ""
