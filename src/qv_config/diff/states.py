@@ -23,7 +23,7 @@ from qv_config.diff.rendering import (
     render_sent,
 )
 from qv_config.diff.secretdiff import Openings, SecretResolver, SideFiles
-from qv_config.diff.tree import ENV_FILES, context_paths, load_partial, render_set
+from qv_config.diff.tree import ENV_FILES, context_paths, load_partial
 from qv_config.errors import CheckFailed, GitError
 from qv_config.progress import NO_PROGRESS, Progress
 from qv_config.repo import gitcmd, history
@@ -102,7 +102,7 @@ class Workspace:
         self.cache = StateMemo(self.cache_root, "render")
         self.blobs = gitcmd.Batch(root) if self.git else None
         self._sources: dict[str | None, GitSource | WorkTreeSource] = {}
-        self._links: dict[tuple[str | None, tuple[str, ...]], bool] = {}
+        self.links: dict[tuple[str | None, tuple[str, ...]], bool] = {}  # diff.affected
         self._shas: dict[str, str] = {}
         self._snapshots: dict[str | None, Snapshot] = {}
         self._projects: dict[str | None, Project | None] = {}
@@ -221,51 +221,10 @@ class Workspace:
         return self.partial(env, old, keep, labels[0]), self.partial(env, new, keep, labels[1])
 
     def render_paths(self, env: str, old: str | None, new: str | None) -> set[str] | None:
-        """The main files of the documents of ``env`` that can differ between ``old`` and
-        ``new`` (a superset of what changed: templates' dependents included); None when any
-        document may differ (``qv.yaml``, the environment file, a link), so render whole."""
-        changed = self.changed(old, new)
-        bases = self.bases(new)
-        if self.git and any(self._has_links(sha, env, bases, changed) for sha in {old, new}):
-            return None  # a link reads a file whose change is not the link's: render all
+        """``diff.affected.render_paths`` of this workspace."""
+        from qv_config.diff.affected import render_paths
 
-        keep = render_set(changed, env, bases)
-        if keep is not None or not self.git:
-            return keep
-        templates = {p for p in changed if p.startswith("templates/")}
-        others = render_set(changed - templates, env, bases)
-        if others is None:  # qv.yaml or the environment file: every document may differ
-            return None
-        names = self._dependents(old, new, [_template_name(p) for p in templates])
-        found = set()
-        for sha in (old, new):
-            found |= history.grep_files(self.root, sha, names, [f"environments/{env}", *bases])
-        keep = render_set(found, env, bases)
-        return None if keep is None else keep | others
-
-    def _has_links(self, sha: str | None, env: str, bases: list[str], changed: set[str]) -> bool:
-        # By revision *and* environment: ``qv review`` asks of every environment in turn, and
-        # one without links must not answer for another's (a link's change would go unseen).
-        paths = history.input_paths(env, bases)
-        # Over its own bases, a revision's input key names these trees: one key, one answer.
-        key = self.keys.get((env, sha)) if sha and self.bases(sha) == bases else None
-        where = key or sha
-        if (where, paths) not in self._links:
-            self._links[where, paths] = history.has_links(self.root, sha, paths, changed)
-        return self._links[where, paths]
-
-    def _dependents(self, old: str | None, new: str | None, names: list[str]) -> list[str]:
-        """``names`` and every template that extends one of them, on either side. A textual
-        search finds a superset (a name in a comment): extra documents render to no change."""
-        known = set(names)
-        while True:
-            found: set[str] = set()
-            for sha in (old, new):
-                found |= history.grep_files(self.root, sha, sorted(known), ["templates"])
-            more = {_template_name(p) for p in found} - known
-            if not more:
-                return sorted(known)
-            known |= more
+        return render_paths(self, env, old, new)
 
     def _diffable(self, old: str | None, new: str | None) -> bool:
         return old == new or self.git
@@ -402,10 +361,6 @@ class Workspace:
     def close(self) -> None:
         if self.blobs is not None:
             self.blobs.close()
-
-
-def _template_name(path: str) -> str:
-    return path[len("templates/") : path.rfind(".")]
 
 
 def _parse_project(raw: bytes | None) -> Project | None:
