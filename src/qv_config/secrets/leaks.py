@@ -84,7 +84,7 @@ def _loaded(snapshot: Snapshot) -> Iterator[tuple[str, LoadedDoc]]:
 def _plaintexts(data: Any, pattern: re.Pattern[str], path: FieldPath = ()) -> Iterator[FieldPath]:
     """Paths of plaintext values under a key ``pattern`` matches (sops encrypts every value
     beneath such a key); sops' own ``sops`` block is not data."""
-    from qv_config.validate.rules.secrets import is_ciphertext
+    from qv_config.ciphertext import is_ciphertext
 
     if isinstance(data, Mapping):
         for key, value in data.items():
