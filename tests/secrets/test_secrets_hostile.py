@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.diff.secretrepo import init_repo
+from tests.diff.secretrepo import DOC, init_repo
 from tests.qvbin import QV
 
 LIMIT = 120  # seconds: a hang, never a slow run
 # the start of a ciphertext, then field names without values: O(n⁴) for ``(.+)`` groups
 HOSTILE = "ENC[AES256_GCM,data:" + ",iv:,tag:,type:" * 400 + "x"
+LONG_KEY = "a" * 34 + "!"  # ``^(a|a)+$`` backtracks 2^34 ways before failing on the "!"
+CATASTROPHIC = "'^(a|a)+$'"
 
 
 def _run(root: Path, *args: str, key: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -71,3 +73,36 @@ def test_ciphertext_shape_check_is_linear() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], timeout=LIMIT, check=False)
     assert done.returncode == 0
+
+
+def _long_label(root: Path) -> None:
+    _replace(
+        root / DOC, "  owner: team-oms\n", f"  owner: team-oms\n  labels:\n    {LONG_KEY}: x\n"
+    )
+
+
+def test_a_catastrophic_regex_in_sops_metadata_does_not_hang_validate(root: Path) -> None:
+    """No key needed: every key of the file is tested against the file's own rules."""
+    path = root / DOC
+    text = path.read_text()
+    start = text.index("\n  encrypted_regex: ") + 1
+    end = text.index("\n", start)
+    path.write_text(f"{text[:start]}  encrypted_regex: {CATASTROPHIC}{text[end:]}")
+    _long_label(root)
+    done = _run(root, "validate", "--no-cache")
+    assert done.returncode == 1  # the ciphertext is now at keys the rule leaves plain: QV606
+    assert "QV606" in done.stdout
+    with_key = _run(root, "validate", "--no-cache", key=root / "keys/demo-dev.agekey")
+    assert with_key.returncode == 1
+    assert "QV603" in with_key.stdout or "QV606" in with_key.stdout
+
+
+def test_a_catastrophic_regex_in_sops_yaml_does_not_hang_the_hook(root: Path) -> None:
+    config = root / ".sops.yaml"
+    text = config.read_text()
+    start = text.index("    encrypted_regex: ")
+    end = text.index("\n", start)
+    config.write_text(f"{text[:start]}    encrypted_regex: {CATASTROPHIC}{text[end:]}")
+    _long_label(root)
+    done = _run(root, "secrets", "check")
+    assert done.returncode in (0, 1), done.stderr

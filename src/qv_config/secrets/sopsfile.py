@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from qv_config.ciphertext import is_ciphertext, parse_ciphertext
+from qv_config.secrets.regex import Regex, compile_re2
 
 _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
 
@@ -242,7 +243,7 @@ _Hits = tuple[bool, bool, bool, bool]  # unencrypted suffix, encrypted suffix, u
 class _Walk:
     meta: SopsMeta
     key: bytes
-    regexes: tuple[re.Pattern[str] | None, re.Pattern[str] | None]
+    regexes: tuple[Regex | None, Regex | None]
     strict: bool = False  # values must round-trip through their type (see ``_round_trip``)
     digest: Any = field(default_factory=hashlib.sha512)
     _keys: dict[str, _Hits] = field(default_factory=dict)
@@ -306,8 +307,9 @@ class _Walk:
         return plain
 
 
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    return re.compile(pattern) if pattern else None
+def _compile(pattern: str) -> Regex | None:
+    # RE2, as sops: a repository's pattern must not backtrack
+    return compile_re2(pattern) if pattern else None
 
 
 def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
