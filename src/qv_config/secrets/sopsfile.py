@@ -25,80 +25,9 @@ from typing import Any, Literal
 
 from qv_config.ciphertext import is_ciphertext, parse_ciphertext
 from qv_config.secrets.regex import Regex, compile_re2
+from qv_config.secrets.sopsmeta import AgeStanza, SopsMeta, split_sops_metadata
 
 _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
-
-
-@dataclass(frozen=True, slots=True)
-class AgeStanza:
-    recipient: str  # "age1…"
-    enc: str  # the data key, as an armored age file
-
-
-@dataclass(frozen=True)
-class SopsMeta:
-    """The ``sops:`` block of an encrypted document."""
-
-    age: tuple[AgeStanza, ...]
-    lastmodified: str
-    mac: str
-    version: str = ""
-    encrypted_regex: str = ""
-    unencrypted_regex: str = ""
-    encrypted_suffix: str = ""
-    unencrypted_suffix: str = ""
-    mac_only_encrypted: bool = False
-    other_keys: tuple[str, ...] = ()  # key types qv cannot use in-process (pgp, kms, …)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def recipients(self) -> frozenset[str]:
-        return frozenset(stanza.recipient for stanza in self.age)
-
-
-_OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "key_groups")
-
-
-def _meta_from(block: Mapping[str, Any]) -> SopsMeta:
-    age = tuple(
-        AgeStanza(str(item.get("recipient", "")), str(item.get("enc", "")))
-        for item in block.get("age") or ()
-        if isinstance(item, Mapping)
-    )
-
-    def text(key: str) -> str:
-        value = block.get(key)
-        return "" if value is None else str(value)
-
-    unencrypted_suffix = text("unencrypted_suffix")
-    no_rule = not any(text(k) for k in ("encrypted_regex", "unencrypted_regex", "encrypted_suffix"))
-    if no_rule and not unencrypted_suffix:
-        unencrypted_suffix = "_unencrypted"  # sops' default when the file names no rule
-    return SopsMeta(
-        age=age,
-        lastmodified=text("lastmodified"),
-        mac=text("mac"),
-        version=text("version"),
-        encrypted_regex=text("encrypted_regex"),
-        unencrypted_regex=text("unencrypted_regex"),
-        encrypted_suffix=text("encrypted_suffix"),
-        unencrypted_suffix=unencrypted_suffix,
-        mac_only_encrypted=block.get("mac_only_encrypted") is True,
-        other_keys=tuple(k for k in _OTHER_KEY_TYPES if block.get(k)),
-        raw=block,
-    )
-
-
-def split_sops_metadata(data: Any) -> tuple[Any, SopsMeta | None]:
-    """The document without its top-level ``sops:`` key, and that key parsed (None: plaintext).
-
-    The ``sops:`` block is not part of the qv envelope; the core strips it before schema
-    validation. Only the top level is copied (shallowly): the big subtrees are shared.
-    """
-    if not isinstance(data, Mapping) or not isinstance(data.get("sops"), Mapping):
-        return data, None
-    rest = {key: value for key, value in data.items() if key != "sops"}
-    return rest, _meta_from(data["sops"])
 
 
 # --- values --------------------------------------------------------------------------------------
@@ -308,7 +237,7 @@ class _Walk:
 
 
 def _compile(pattern: str) -> Regex | None:
-    # RE2, as sops: a repository's pattern must not backtrack
+    # RE2, as sops: a repository's pattern must not backtrack (``parse_meta`` checked it compiles)
     return compile_re2(pattern) if pattern else None
 
 
@@ -366,7 +295,7 @@ def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | No
 Comparison = Literal["changed", "unchanged", "no key"]
 
 
-__all__ = [  # ``is_ciphertext`` lives in ``qv_config.ciphertext``; imported from here too
+__all__ = [  # the metadata types live in ``sopsmeta``; imported from here by older callers
     "AgeStanza",
     "CipherError",
     "Comparison",
