@@ -226,8 +226,9 @@ def _at(finding: Finding, line: int) -> Finding:
 def validation_ring() -> KeyRing | None:
     """The keys validation may verify MACs with: ``SOPS_AGE_KEY_FILE`` (or sops' default file).
 
-    None when no key is configured. A configured key file that is missing or unreadable is an
-    ``OperationalError`` (exit 3): silently skipping verification would hide a CI misconfiguration.
+    None when no key is configured. A configured key file that is missing or not a key file is a
+    ``UsageError`` (exit 2), one the system will not read an ``OperationalError`` (exit 3):
+    silently skipping verification would hide a CI misconfiguration.
     """
     import os
 
