@@ -10,7 +10,7 @@ from typing import Any
 
 from qv_config.errors import UsageError
 from qv_config.secrets.agekeys import is_recipient
-from qv_config.secrets.regex import compile_re2, re2_problem
+from qv_config.secrets.regex import re2_problem, searches
 
 CONFIG_NAME = ".sops.yaml"
 
@@ -24,9 +24,7 @@ class CreationRule:
 
     def matches(self, relative: str) -> bool:
         # RE2, as sops: the pattern is the repository's (``parse_config`` checked it compiles)
-        return (
-            compile_re2(self.path_regex).search(relative) is not None if self.path_regex else True
-        )
+        return searches(self.path_regex, relative) if self.path_regex else True
 
 
 @dataclass(frozen=True)

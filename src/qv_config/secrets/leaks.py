@@ -20,7 +20,7 @@ from typing import Any
 from qv_config.findings import Finding, Severity, dotted
 from qv_config.repo.types import Snapshot
 from qv_config.secrets.config import CONFIG_NAME, CreationRule
-from qv_config.secrets.regex import Regex, compile_re2
+from qv_config.secrets.regex import searches
 from qv_config.validate.types import ValidationResult
 from qv_config.yamlio import LoadedDoc
 from qv_config.yamlio.types import FieldPath
@@ -66,7 +66,7 @@ def plaintext_by_rule(
         if rule is None or not rule.encrypted_regex:
             continue
         encrypted = path in snapshot.encrypted
-        for field in _plaintexts(doc.data, compile_re2(rule.encrypted_regex)):
+        for field in _plaintexts(doc.data, rule.encrypted_regex):
             out.append(_finding(path, doc, field, rule, encrypted))
     return out
 
@@ -81,7 +81,7 @@ def _loaded(snapshot: Snapshot) -> Iterator[tuple[str, LoadedDoc]]:
         yield from ((doc.path, doc) for doc in files.overlays.values())
 
 
-def _plaintexts(data: Any, pattern: Regex, path: FieldPath = ()) -> Iterator[FieldPath]:
+def _plaintexts(data: Any, pattern: str, path: FieldPath = ()) -> Iterator[FieldPath]:
     """Paths of plaintext values under a key ``pattern`` matches (sops encrypts every value
     beneath such a key); sops' own ``sops`` block is not data."""
     from qv_config.ciphertext import is_ciphertext
@@ -90,7 +90,7 @@ def _plaintexts(data: Any, pattern: Regex, path: FieldPath = ()) -> Iterator[Fie
         for key, value in data.items():
             if not path and key == "sops":
                 continue
-            if isinstance(key, str) and pattern.search(key):
+            if isinstance(key, str) and searches(pattern, key):
                 yield from _values((*path, key), value, is_ciphertext)
             else:
                 yield from _plaintexts(value, pattern, (*path, key))

@@ -40,6 +40,14 @@ def compile_re2(pattern: str) -> Regex:
     return compiled
 
 
+@lru_cache(maxsize=1 << 16)
+def searches(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` (RE2) matches somewhere in ``text``; cached, since the same key names
+    and paths recur in every file and one call through the ``re2`` wrapper costs microseconds.
+    ``BadRegex`` if RE2 refuses the pattern (callers have checked it with ``re2_problem``)."""
+    return compile_re2(pattern).search(text) is not None
+
+
 def re2_problem(pattern: str) -> str | None:
     """Why RE2 refuses ``pattern``, or None when it compiles."""
     try:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from qv_config.ciphertext import is_ciphertext, parse_ciphertext
-from qv_config.secrets.regex import Regex, compile_re2
+from qv_config.secrets.regex import searches
 from qv_config.secrets.sopsmeta import AgeStanza, SopsMeta, split_sops_metadata
 
 _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
@@ -172,7 +172,6 @@ _Hits = tuple[bool, bool, bool, bool]  # unencrypted suffix, encrypted suffix, u
 class _Walk:
     meta: SopsMeta
     key: bytes
-    regexes: tuple[Regex | None, Regex | None]
     strict: bool = False  # values must round-trip through their type (see ``_round_trip``)
     digest: Any = field(default_factory=hashlib.sha512)
     _keys: dict[str, _Hits] = field(default_factory=dict)
@@ -181,16 +180,17 @@ class _Walk:
         """What ``key`` adds to the rule hits of the path above it (cached per key name).
 
         sops decides per leaf by scanning every key of its path; carrying the hits down the
-        walk and caching per key name makes that one regex search per distinct key.
+        walk and caching per key name makes that one regex search per distinct key (and RE2's,
+        which sops uses, as ``searches`` runs it, once per pattern and key name in the process).
         """
         own = self._keys.get(key)
         if own is None:
-            meta, (enc_re, unenc_re) = self.meta, self.regexes
+            meta = self.meta
             own = (
                 bool(meta.unencrypted_suffix) and key.endswith(meta.unencrypted_suffix),
                 bool(meta.encrypted_suffix) and key.endswith(meta.encrypted_suffix),
-                unenc_re is not None and unenc_re.search(key) is not None,
-                enc_re is not None and enc_re.search(key) is not None,
+                bool(meta.unencrypted_regex) and searches(meta.unencrypted_regex, key),
+                bool(meta.encrypted_regex) and searches(meta.encrypted_regex, key),
             )
             self._keys[key] = own
         return (above[0] or own[0], above[1] or own[1], above[2] or own[2], above[3] or own[3])
@@ -202,7 +202,7 @@ class _Walk:
             encrypted = hits[1]
         if hits[2]:
             encrypted = False
-        if self.regexes[0] is not None:
+        if self.meta.encrypted_regex:
             encrypted = hits[3]
         return encrypted
 
@@ -236,17 +236,12 @@ class _Walk:
         return plain
 
 
-def _compile(pattern: str) -> Regex | None:
-    # RE2, as sops: a repository's pattern must not backtrack (``parse_meta`` checked it compiles)
-    return compile_re2(pattern) if pattern else None
-
-
 def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
     """The plaintext of ``document`` (without ``sops:``) and whether its MAC verifies.
 
     Raises ``CipherError`` when a value does not open (tampered ciphertext or wrong key).
     """
-    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, key)
     if meta.mac_only_encrypted:
         walk.digest.update(_MAC_ONLY_ENCRYPTED_INIT)
     plain = walk.value(document, (), (False, False, False, False))
@@ -263,7 +258,7 @@ def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | in
     (``encrypted_regex`` …) leave plain: ``sops -d`` returns them untouched (and, with
     ``mac_only_encrypted``, unhashed), so they would be deployed as ``ENC[…]`` text. No key
     needed."""
-    walk = _Walk(meta, b"", (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, b"")
     found: list[tuple[str | int, ...]] = []
 
     def visit(node: Any, where: tuple[str | int, ...], hits: _Hits) -> None:
@@ -283,7 +278,7 @@ def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | in
 def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | None:
     """After a MAC mismatch: the first value whose ``type:`` tag changes its bytes (the field
     to blame), or None when the MAC fails for another reason."""
-    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, key)
     walk.strict = True
     try:
         walk.value(document, (), (False, False, False, False))
