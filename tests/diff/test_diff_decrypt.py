@@ -198,8 +198,8 @@ def test_key_file_without_decrypt_is_a_usage_error(
 def test_decrypt_with_a_missing_key_file(qv_env: Invoke, history: History) -> None:
     missing = history.root / "no-such.agekey"
     code, _, err = qv_env(*COMMANDS["log"], "--decrypt", "--key-file", str(missing), key=False)
-    assert code == 3
-    assert "no-such.agekey does not exist" in err
+    assert code == 2  # a usage error, as for every command (docs/secrets.md)
+    assert f"age key file {missing}: no such file" in err
 
 
 def test_no_plaintext_under_qv_after_decrypt_runs(qv_env: Invoke, history: History) -> None:

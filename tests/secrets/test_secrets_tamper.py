@@ -215,6 +215,124 @@ def test_untampered_file_decrypts_like_sops(encrypted: Encrypted) -> None:
     assert not all(_same(by_sops[k], ours[k]) for k in ours)  # a_whole: sops wrote "2"
 
 
+# --- the sops: block itself -----------------------------------------------------------------------
+
+
+def meta(key: str, value: str | None) -> Callable[[str], str]:
+    """Set ``key`` of the ``sops:`` block (and all it holds) to the YAML text ``value`` (None:
+    remove the key), adding the key when the file has none."""
+
+    def edit(text: str) -> str:
+        line = re.search(rf"^    {key}:.*\n(?:     .*\n)*", text, re.M)  # with what it holds
+        new = "" if value is None else f"    {key}: {value}".rstrip(" ") + "\n"
+        if line is None:
+            return text.replace("\n    version:", f"\n{new.rstrip(chr(10))}\n    version:", 1)
+        return text[: line.start()] + new + text[line.end() :]
+
+    return edit
+
+
+def sops_is(value: str) -> Callable[[str], str]:
+    """Replace the whole ``sops:`` block by ``sops: VALUE``."""
+    return lambda text: text[: text.index("\nsops:") + 1] + f"sops: {value}".rstrip(" ") + "\n"
+
+
+OK = "ok"  # sops -d accepts the file: qv decrypts it to what sops yields
+# (id, edit, field qv names when sops refuses — () for the MAC — or OK). sops decodes the block
+# into a typed struct (a list where it wants a string, a scalar where it wants a list of keys:
+# refused), requires a Major.Minor.Patch version and an RFC 3339 lastmodified, allows one key
+# selector, and compiles regexes with Go's RE2 (a pattern it cannot compile selects nothing, so
+# the MAC fails).
+META_ROWS: list[tuple[str, Callable[[str], str], Any]] = [
+    ("version-removed", meta("version", None), ("sops", "version")),
+    ("version-list", meta("version", "[1]"), ("sops", "version")),
+    ("version-map", meta("version", "{a: 1}"), ("sops", "version")),
+    ("version-empty", meta("version", "''"), ("sops", "version")),
+    ("version-null", meta("version", ""), ("sops", "version")),
+    ("version-int", meta("version", "3"), ("sops", "version")),
+    ("version-two-parts", meta("version", "'3.11'"), ("sops", "version")),
+    ("version-junk", meta("version", "hello"), ("sops", "version")),
+    ("version-leading-zero", meta("version", "03.11.0"), ("sops", "version")),
+    ("version-space", meta("version", "' 3.11.0'"), ("sops", "version")),
+    ("version-old", meta("version", "1.0.0"), OK),
+    ("version-v", meta("version", "v3.11.0"), OK),
+    ("version-prerelease", meta("version", "3.11.0-rc.1+b.2"), OK),
+    ("lastmodified-removed", meta("lastmodified", None), ("sops", "lastmodified")),
+    ("lastmodified-junk", meta("lastmodified", "hello"), ("sops", "lastmodified")),
+    ("lastmodified-list", meta("lastmodified", "[1]"), ("sops", "lastmodified")),
+    (
+        "lastmodified-space",
+        meta("lastmodified", "'2024-01-02 03:04:05Z'"),
+        ("sops", "lastmodified"),
+    ),
+    ("mac-list", meta("mac", "[1]"), ("sops", "mac")),
+    ("mac-removed", meta("mac", None), ()),
+    ("two-selectors", meta("unencrypted_suffix", "_unencrypted"), ("sops", "unencrypted_suffix")),
+    ("two-regexes", meta("unencrypted_regex", "'^b'"), ("sops", "unencrypted_regex")),
+    ("comment-regex-too", meta("encrypted_comment_regex", "x"), ("sops", "encrypted_regex")),
+    ("empty-second-selector", meta("unencrypted_suffix", "''"), OK),
+    ("kms-int", meta("kms", "5"), ("sops", "kms")),
+    ("kms-string", meta("kms", "hello"), ("sops", "kms")),
+    ("kms-map", meta("kms", "{a: 1}"), ("sops", "kms")),
+    ("kms-item-int", meta("kms", "[5]"), ("sops", "kms", 0)),
+    ("kms-empty", meta("kms", "[]"), OK),
+    ("kms-null", meta("kms", ""), OK),
+    ("pgp-int", meta("pgp", "5"), ("sops", "pgp")),
+    ("hc-vault-int", meta("hc_vault", "5"), ("sops", "hc_vault")),
+    ("key-groups-item-int", meta("key_groups", "[5]"), ("sops", "key_groups", 0)),
+    ("age-item-int", meta("age", "[5]"), ("sops", "age", 0)),
+    ("shamir-string", meta("shamir_threshold", "hello"), ("sops", "shamir_threshold")),
+    ("shamir-quoted", meta("shamir_threshold", "'2'"), ("sops", "shamir_threshold")),
+    ("shamir-bool", meta("shamir_threshold", "true"), ("sops", "shamir_threshold")),
+    ("shamir-int", meta("shamir_threshold", "2"), OK),
+    ("mac-only-string", meta("mac_only_encrypted", "hello"), ("sops", "mac_only_encrypted")),
+    ("mac-only-quoted-true", meta("mac_only_encrypted", "'true'"), ("sops", "mac_only_encrypted")),
+    ("mac-only-int", meta("mac_only_encrypted", "1"), ("sops", "mac_only_encrypted")),
+    ("mac-only-yes", meta("mac_only_encrypted", "yes"), ()),  # YAML 1.1 true: the MAC differs
+    ("mac-only-false", meta("mac_only_encrypted", "false"), OK),
+    ("mac-only-off", meta("mac_only_encrypted", "off"), OK),
+    ("unknown-key", meta("written_by", "hand"), OK),
+    ("regex-list", meta("encrypted_regex", "[a]"), ("sops", "encrypted_regex")),
+    ("regex-invalid", meta("encrypted_regex", "'(['"), ("sops", "encrypted_regex")),
+    ("regex-lookahead", meta("encrypted_regex", "'^(?=a)a_'"), ("sops", "encrypted_regex")),
+    ("regex-backreference", meta("encrypted_regex", r"'^(a)\1'"), ("sops", "encrypted_regex")),
+    ("regex-catastrophic", meta("encrypted_regex", "'^(a|a)+$'"), ()),  # selects nothing
+    ("regex-int", meta("encrypted_regex", "5"), ()),  # "5": selects nothing
+    ("regex-removed", meta("encrypted_regex", None), ("keep",)),  # all but *_unencrypted
+    ("sops-list", sops_is("[1, 2]"), ("sops",)),
+    ("sops-string", sops_is("hello"), ("sops",)),
+    ("sops-null", sops_is(""), ("sops",)),
+    ("sops-empty", sops_is("{}"), ("sops", "lastmodified")),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expect"), [r[1:] for r in META_ROWS], ids=[r[0] for r in META_ROWS]
+)
+def test_qv_agrees_with_sops_on_tampered_metadata(
+    encrypted: Encrypted, edit: Callable[[str], str], expect: Any
+) -> None:
+    """qv refuses exactly the sops: blocks sops -d refuses, naming the field, never crashing."""
+    text = edit(encrypted.text)
+    assert text != encrypted.text
+    code, by_sops = _sops_decrypt(encrypted, text)
+    label = "meta.yaml"
+    if expect == OK:
+        assert code == 0
+        ours = decrypt_documents({label: text}, encrypted.key_file)[label]
+        assert ours.keys() == by_sops.keys()
+        assert all(_same(ours[key], by_sops[key]) for key in ours)
+        return
+    assert code != 0, f"sops accepted it: {by_sops}"
+    with pytest.raises(Tampered) as caught:
+        decrypt_documents({label: text}, encrypted.key_file)
+    message = str(caught.value)
+    assert caught.value.exit_code == 1
+    assert caught.value.field == expect
+    assert message.startswith(f"{label}: ")
+    assert CANARY not in message
+
+
 # --- the age stanza that wraps the data key -------------------------------------------------------
 
 

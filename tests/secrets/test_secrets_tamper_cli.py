@@ -153,14 +153,16 @@ def test_the_untampered_state_deploys_its_secret(
 RISK = "environments/dev/configs/risk-service.yaml"
 
 
-def _refused_everywhere(repo: Repo, qv: Callable[..., QvRun], store: str, where: str) -> None:
-    """validate, sync and the agent all stop at QV606 ``where``; nothing is deployed."""
+def _refused_everywhere(
+    repo: Repo, qv: Callable[..., QvRun], store: str, where: str, code: str = "QV606"
+) -> None:
+    """validate, sync and the agent all stop at ``code`` ``where``; nothing is deployed."""
     ran = qv("validate")
     assert ran.code == 1
-    assert f"QV606  {where}" in ran.out
+    assert f"{code}  {where}" in ran.out
     ran = qv("sync", "--env", "dev", "--store", store)
     assert ran.code == 1
-    assert "QV606" in ran.err
+    assert code in ran.err
     ran = _agent_once(repo, store)
     assert ran.code == 1
     assert all("refused" in row for row in _rows(store, "audit"))
@@ -224,3 +226,50 @@ def test_ciphertext_a_template_builds_in_an_encrypted_file_is_never_deployed(
 
     with _committed(repo, assemble, "ciphertext a template builds"):
         _refused_everywhere(repo, qv, f"sqlite:{tmp_path / 'state.db'}", "spec.database.user")
+
+
+@pytest.mark.parametrize("value", ["[1, 2]", "hello", ""])
+def test_a_sops_key_that_is_not_sops_metadata_is_never_deployed(
+    repo: Repo, qv: Callable[..., QvRun], tmp_path: Path, value: str
+) -> None:
+    """sops -d refuses such a file; read as plain it would deploy its ENC[…] text (and the list
+    a top-level `sops` key)."""
+    path = repo.root / DOC
+
+    def replace() -> None:
+        text = path.read_text()
+        path.write_text(text[: text.index("\nsops:") + 1] + f"sops: {value}".rstrip() + "\n")
+
+    with _committed(repo, replace, f"sops: {value!r}"):
+        store = f"sqlite:{tmp_path / 'state.db'}"
+        _refused_everywhere(repo, qv, store, "sops does not verify", code="QV603")
+        assert not any('"sops"' in row for row in _rows(store, "kv"))
+        shown = qv("render", "--env", "dev", "config/order-management", "--decrypt")
+        assert shown.code == 1
+        assert f"{DOC}: sops: it is" in _clean(shown)
+
+
+def test_metadata_sops_refuses_is_a_located_finding_without_a_key(
+    repo: Repo, qv: Callable[..., QvRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An encrypted_regex Go's RE2 cannot compile: QV603 at its line, not an internal error."""
+    path = repo.root / DOC
+
+    def edit() -> None:
+        text = path.read_text()
+        path.write_text(
+            re.sub(r"^  encrypted_regex: .*$", "  encrypted_regex: '(['", text, flags=re.M)
+        )
+
+    with _committed(repo, edit, "a regex sops cannot compile"):
+        line = path.read_text().splitlines().index("  encrypted_regex: '(['") + 1
+        for key in (True, False):
+            if not key:
+                monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+            ran = qv("validate")
+            assert ran.code == 1
+            assert f"{line}:3  error    QV603  sops.encrypted_regex does not verify" in _clean(ran)
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(repo.key))
+        ran = qv("render", "--env", "dev", "config/order-management", "--decrypt")
+        assert ran.code == 1
+        assert "sops.encrypted_regex: it is not a regex sops (RE2) can compile" in _clean(ran)

@@ -38,13 +38,13 @@ def using_key_file(key_file: Path | None) -> Iterator[None]:
     if key_file is None:
         yield
         return
-    if not key_file.is_file():
+    from qv_config.secrets.keyfile import KEY_FILE_HINT, key_file_problem
+
+    problem = key_file_problem(key_file)
+    if problem is not None:
         from qv_config.errors import UsageError
 
-        raise UsageError(
-            f"--key-file {key_file}: no such file",
-            hint="give the path of an age key file (`qv secrets keygen --out FILE` makes one)",
-        )
+        raise UsageError(f"--key-file {key_file}: {problem}", hint=KEY_FILE_HINT)
     before = os.environ.get("SOPS_AGE_KEY_FILE")
     os.environ["SOPS_AGE_KEY_FILE"] = str(key_file.resolve())
     try:

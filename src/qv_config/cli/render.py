@@ -87,12 +87,14 @@ def _snapshot(rev: str | None) -> Snapshot:
 
 def _decrypted(snapshot: Snapshot, env: str, key_file: Path | None) -> Snapshot:
     # The encrypted snapshot was loaded first (parse cache holds ciphertext only); plaintext
-    # exists in memory for this one command.
+    # exists in memory for this one command. ``--key-file`` is checked as every command checks it.
+    from qv_config.cli.keys import using_key_file
     from qv_config.secrets.snapshot import decrypt_snapshot
 
-    if env not in snapshot.env_names:
-        return snapshot  # rendering reports the unknown environment
-    return decrypt_snapshot(snapshot, key_file, envs=[env])
+    with using_key_file(key_file):
+        if env not in snapshot.env_names:
+            return snapshot  # rendering reports the unknown environment
+        return decrypt_snapshot(snapshot, envs=[env])
 
 
 def _render(

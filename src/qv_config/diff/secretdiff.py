@@ -249,7 +249,7 @@ def _decrypted(label: str, data: dict[str, Any], ring: KeyRing, raw: bytes) -> d
     from qv_config.secrets.decrypt import decrypt_data
     from qv_config.secrets.sopsfile import split_sops_metadata
 
-    document, meta = split_sops_metadata(data)
+    document, meta = split_sops_metadata(data, label)
     if meta is None:
         return {}
     table: dict[str, Any] = {}

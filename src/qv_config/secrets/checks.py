@@ -3,7 +3,8 @@
 - ``QV602`` warning: a file is encrypted to recipients other than those its ``.sops.yaml`` rule
   names now (someone was added or removed, the file not re-encrypted): `qv secrets rotate`.
 - ``QV603`` error: an encrypted file whose values, ``type:`` tags, MAC or age key stanzas do not
-  verify (altered outside sops), at the value to blame when there is one. Verifying needs the
+  verify (altered outside sops), at the value to blame when there is one; or whose ``sops:``
+  block ``sops -d`` refuses (``sopsmeta``), at that field, key or no key. Verifying needs the
   file's data key: without a key at hand nothing is reported — CI verifies MACs where it holds
   the key (``SOPS_AGE_KEY_FILE``).
 - ``QV604`` error: a file encrypted only to keys no rule names for its path (or no rule matches
@@ -108,8 +109,8 @@ def mac_finding(
     from qv_config.secrets.decrypt import decrypt_data
     from qv_config.secrets.tamper import Tampered
 
-    _, meta = split_sops_metadata(data)
     try:
+        _, meta = split_sops_metadata(data, path)
         if meta is None or ring.data_key(meta, path) is None:
             return None  # no key at hand: nothing to verify with (documented)
         decrypt_data(path, data, ring, lambda: snapshot.read(path))
@@ -165,6 +166,7 @@ def file_findings(
 ) -> Iterator[Finding]:
     """QV602–QV606 for the encrypted files ``paths`` of ``snapshot``."""
     from qv_config.secrets.snapshot import env_of
+    from qv_config.secrets.tamper import Tampered
 
     todo = list(paths)
     if not todo:
@@ -181,7 +183,11 @@ def file_findings(
         )
     for path in todo:
         data, env = snapshot.encrypted[path], env_of(path)
-        document, meta = split_sops_metadata(data)
+        try:
+            document, meta = split_sops_metadata(data, path)
+        except Tampered as bad:  # metadata sops refuses: the file is never decrypted
+            yield _tamper_finding(snapshot, path, bad, env)
+            continue
         found = recipient_finding(path, meta, config, env)
         if found is not None:
             line = _sops_line(snapshot, path)
@@ -220,8 +226,9 @@ def _at(finding: Finding, line: int) -> Finding:
 def validation_ring() -> KeyRing | None:
     """The keys validation may verify MACs with: ``SOPS_AGE_KEY_FILE`` (or sops' default file).
 
-    None when no key is configured. A configured key file that is missing or unreadable is an
-    ``OperationalError`` (exit 3): silently skipping verification would hide a CI misconfiguration.
+    None when no key is configured. A configured key file that is missing or not a key file is a
+    ``UsageError`` (exit 2), one the system will not read an ``OperationalError`` (exit 3):
+    silently skipping verification would hide a CI misconfiguration.
     """
     import os
 

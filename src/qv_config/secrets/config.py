@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from qv_config.errors import UsageError
 from qv_config.secrets.agekeys import is_recipient
+from qv_config.secrets.regex import re2_problem, searches
 
 CONFIG_NAME = ".sops.yaml"
 
@@ -23,7 +23,8 @@ class CreationRule:
     line: int  # 1-based line of the rule in .sops.yaml (0: unknown)
 
     def matches(self, relative: str) -> bool:
-        return re.search(self.path_regex, relative) is not None if self.path_regex else True
+        # RE2, as sops: the pattern is the repository's (``parse_config`` checked it compiles)
+        return searches(self.path_regex, relative) if self.path_regex else True
 
 
 @dataclass(frozen=True)
@@ -123,15 +124,17 @@ def _rule(path: Path, item: Any) -> CreationRule:
     if not isinstance(data, Mapping):
         raise _bad(path, line, "each creation rule must be a mapping")
     lines = {key.value: value.start_mark.line + 1 for key, value in item.value}
-    regex = data.get("path_regex", "")
-    try:
-        re.compile(str(regex))
-    except re.error as bad:
-        where = lines.get("path_regex", line)
-        raise _bad(path, where, f"path_regex {regex!r} is not a valid regex ({bad})") from None
-    age = _age(path, lines.get("age", line), data.get("age"))
+    regex = str(data.get("path_regex", ""))
     encrypted_regex = str(data.get("encrypted_regex") or "")
-    return CreationRule(str(regex), age, encrypted_regex, line)
+    for name, pattern in (("path_regex", regex), ("encrypted_regex", encrypted_regex)):
+        problem = re2_problem(pattern)
+        if problem is not None:
+            where = lines.get(name, line)
+            raise _bad(
+                path, where, f"{name} {pattern!r} is not a regex sops (RE2) can compile ({problem})"
+            )
+    age = _age(path, lines.get("age", line), data.get("age"))
+    return CreationRule(regex, age, encrypted_regex, line)
 
 
 def _age(path: Path, line: int, value: Any) -> frozenset[str]:

@@ -47,7 +47,7 @@ def read_source(source: Source, label: str | None = None) -> tuple[str, bytes]:
 def recipients_of(file: Source) -> set[str]:
     """The age recipients a sops file is encrypted to (empty: not encrypted)."""
     label, raw = read_source(file)
-    _, meta = split_sops_metadata(_load(label, raw))
+    _, meta = split_sops_metadata(_load(label, raw), label)
     return set(meta.recipients) if meta else set()
 
 
@@ -74,7 +74,7 @@ def decrypt_data(label: str, data: Any, ring: KeyRing, raw: RawBytes = None) -> 
     them only when needed) lets sops double-check a MAC mismatch; without it a mismatch is
     reported as tampering.
     """
-    document, meta = split_sops_metadata(data)
+    document, meta = split_sops_metadata(data, label)
     if meta is None:
         return document
     key = ring.require_key(meta, label)

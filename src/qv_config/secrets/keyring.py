@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qv_config.errors import OperationalError
 from qv_config.secrets.agekeys import AgeIdentity, BadStanza, decrypt_armored, parse_identities
+from qv_config.secrets.keyfile import read_key_file
 from qv_config.secrets.sopsfile import SopsMeta
 from qv_config.secrets.tamper import Tampered
 
@@ -31,15 +32,10 @@ def load_identities(key_file: Path | None) -> tuple[AgeIdentity, ...]:
     """Identities of ``key_file`` (plus ``SOPS_AGE_KEY`` inline keys); () when there are none."""
     found: list[AgeIdentity] = list(parse_identities(os.environ.get("SOPS_AGE_KEY", "")))
     if key_file is not None:
-        try:
-            found += parse_identities(key_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise OperationalError(
-                f"age key file {key_file} does not exist",
-                hint="pass --key-file or set SOPS_AGE_KEY_FILE",
-            ) from None
-        except (OSError, UnicodeDecodeError) as bad:
-            raise OperationalError(f"age key file {key_file} cannot be read: {bad}") from None
+        named_by = (
+            "SOPS_AGE_KEY_FILE" if os.environ.get("SOPS_AGE_KEY_FILE") == str(key_file) else ""
+        )
+        found += parse_identities(read_key_file(key_file, named_by or "age key file"))
     return tuple(found)
 
 

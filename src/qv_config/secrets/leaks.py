@@ -12,7 +12,6 @@ Messages name the file, the field and the rule, never the value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from qv_config.findings import Finding, Severity, dotted
 from qv_config.repo.types import Snapshot
 from qv_config.secrets.config import CONFIG_NAME, CreationRule
+from qv_config.secrets.regex import searches
 from qv_config.validate.types import ValidationResult
 from qv_config.yamlio import LoadedDoc
 from qv_config.yamlio.types import FieldPath
@@ -66,7 +66,7 @@ def plaintext_by_rule(
         if rule is None or not rule.encrypted_regex:
             continue
         encrypted = path in snapshot.encrypted
-        for field in _plaintexts(doc.data, re.compile(rule.encrypted_regex)):
+        for field in _plaintexts(doc.data, rule.encrypted_regex):
             out.append(_finding(path, doc, field, rule, encrypted))
     return out
 
@@ -81,16 +81,16 @@ def _loaded(snapshot: Snapshot) -> Iterator[tuple[str, LoadedDoc]]:
         yield from ((doc.path, doc) for doc in files.overlays.values())
 
 
-def _plaintexts(data: Any, pattern: re.Pattern[str], path: FieldPath = ()) -> Iterator[FieldPath]:
+def _plaintexts(data: Any, pattern: str, path: FieldPath = ()) -> Iterator[FieldPath]:
     """Paths of plaintext values under a key ``pattern`` matches (sops encrypts every value
     beneath such a key); sops' own ``sops`` block is not data."""
-    from qv_config.validate.rules.secrets import is_ciphertext
+    from qv_config.ciphertext import is_ciphertext
 
     if isinstance(data, Mapping):
         for key, value in data.items():
             if not path and key == "sops":
                 continue
-            if isinstance(key, str) and pattern.search(key):
+            if isinstance(key, str) and searches(pattern, key):
                 yield from _values((*path, key), value, is_ciphertext)
             else:
                 yield from _plaintexts(value, pattern, (*path, key))

@@ -86,7 +86,7 @@ def _is_encrypted(path: Path) -> bool:
     from qv_config.yamlio import load_bytes
 
     label, raw = read_source(path)
-    return split_sops_metadata(load_bytes(label, raw).data)[1] is not None
+    return split_sops_metadata(load_bytes(label, raw).data, label)[1] is not None
 
 
 def _require_key(t: Target, key_file: Path | None) -> Path | None:

@@ -177,7 +177,7 @@ def _open_file(data: Mapping[str, Any] | None, ring: KeyRing, label: str) -> dic
 
     if data is None:
         return None
-    document, meta = split_sops_metadata(data)
+    document, meta = split_sops_metadata(data, label)
     key = ring.data_key(meta, label) if meta is not None else None
     if meta is None or key is None:
         return None

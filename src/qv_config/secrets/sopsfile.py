@@ -23,86 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-# sops' own pattern (aes/cipher.go): any type name matches here and fails at conversion.
-_ENC = re.compile(r"ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
+from qv_config.ciphertext import is_ciphertext, parse_ciphertext
+from qv_config.secrets.regex import searches
+from qv_config.secrets.sopsmeta import AgeStanza, SopsMeta, split_sops_metadata
+
 _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
-
-
-def is_ciphertext(value: Any) -> bool:
-    """Whether ``value`` is a sops-encrypted value (``ENC[AES256_GCM,…]``)."""
-    return isinstance(value, str) and _ENC.fullmatch(value) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class AgeStanza:
-    recipient: str  # "age1…"
-    enc: str  # the data key, as an armored age file
-
-
-@dataclass(frozen=True)
-class SopsMeta:
-    """The ``sops:`` block of an encrypted document."""
-
-    age: tuple[AgeStanza, ...]
-    lastmodified: str
-    mac: str
-    version: str = ""
-    encrypted_regex: str = ""
-    unencrypted_regex: str = ""
-    encrypted_suffix: str = ""
-    unencrypted_suffix: str = ""
-    mac_only_encrypted: bool = False
-    other_keys: tuple[str, ...] = ()  # key types qv cannot use in-process (pgp, kms, …)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def recipients(self) -> frozenset[str]:
-        return frozenset(stanza.recipient for stanza in self.age)
-
-
-_OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "key_groups")
-
-
-def _meta_from(block: Mapping[str, Any]) -> SopsMeta:
-    age = tuple(
-        AgeStanza(str(item.get("recipient", "")), str(item.get("enc", "")))
-        for item in block.get("age") or ()
-        if isinstance(item, Mapping)
-    )
-
-    def text(key: str) -> str:
-        value = block.get(key)
-        return "" if value is None else str(value)
-
-    unencrypted_suffix = text("unencrypted_suffix")
-    no_rule = not any(text(k) for k in ("encrypted_regex", "unencrypted_regex", "encrypted_suffix"))
-    if no_rule and not unencrypted_suffix:
-        unencrypted_suffix = "_unencrypted"  # sops' default when the file names no rule
-    return SopsMeta(
-        age=age,
-        lastmodified=text("lastmodified"),
-        mac=text("mac"),
-        version=text("version"),
-        encrypted_regex=text("encrypted_regex"),
-        unencrypted_regex=text("unencrypted_regex"),
-        encrypted_suffix=text("encrypted_suffix"),
-        unencrypted_suffix=unencrypted_suffix,
-        mac_only_encrypted=block.get("mac_only_encrypted") is True,
-        other_keys=tuple(k for k in _OTHER_KEY_TYPES if block.get(k)),
-        raw=block,
-    )
-
-
-def split_sops_metadata(data: Any) -> tuple[Any, SopsMeta | None]:
-    """The document without its top-level ``sops:`` key, and that key parsed (None: plaintext).
-
-    The ``sops:`` block is not part of the qv envelope; the core strips it before schema
-    validation. Only the top level is copied (shallowly): the big subtrees are shared.
-    """
-    if not isinstance(data, Mapping) or not isinstance(data.get("sops"), Mapping):
-        return data, None
-    rest = {key: value for key, value in data.items() if key != "sops"}
-    return rest, _meta_from(data["sops"])
 
 
 # --- values --------------------------------------------------------------------------------------
@@ -207,7 +132,7 @@ def _open(ciphertext: str, key: bytes, aad: str) -> tuple[bytes, str]:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    found = _ENC.fullmatch(ciphertext) if isinstance(ciphertext, str) else None
+    found = parse_ciphertext(ciphertext)
     if found is None:
         raise CipherError("it is not a sops ciphertext")
     try:
@@ -247,7 +172,6 @@ _Hits = tuple[bool, bool, bool, bool]  # unencrypted suffix, encrypted suffix, u
 class _Walk:
     meta: SopsMeta
     key: bytes
-    regexes: tuple[re.Pattern[str] | None, re.Pattern[str] | None]
     strict: bool = False  # values must round-trip through their type (see ``_round_trip``)
     digest: Any = field(default_factory=hashlib.sha512)
     _keys: dict[str, _Hits] = field(default_factory=dict)
@@ -256,16 +180,17 @@ class _Walk:
         """What ``key`` adds to the rule hits of the path above it (cached per key name).
 
         sops decides per leaf by scanning every key of its path; carrying the hits down the
-        walk and caching per key name makes that one regex search per distinct key.
+        walk and caching per key name makes that one regex search per distinct key (and RE2's,
+        which sops uses, as ``searches`` runs it, once per pattern and key name in the process).
         """
         own = self._keys.get(key)
         if own is None:
-            meta, (enc_re, unenc_re) = self.meta, self.regexes
+            meta = self.meta
             own = (
                 bool(meta.unencrypted_suffix) and key.endswith(meta.unencrypted_suffix),
                 bool(meta.encrypted_suffix) and key.endswith(meta.encrypted_suffix),
-                unenc_re is not None and unenc_re.search(key) is not None,
-                enc_re is not None and enc_re.search(key) is not None,
+                bool(meta.unencrypted_regex) and searches(meta.unencrypted_regex, key),
+                bool(meta.encrypted_regex) and searches(meta.encrypted_regex, key),
             )
             self._keys[key] = own
         return (above[0] or own[0], above[1] or own[1], above[2] or own[2], above[3] or own[3])
@@ -277,7 +202,7 @@ class _Walk:
             encrypted = hits[1]
         if hits[2]:
             encrypted = False
-        if self.regexes[0] is not None:
+        if self.meta.encrypted_regex:
             encrypted = hits[3]
         return encrypted
 
@@ -311,16 +236,12 @@ class _Walk:
         return plain
 
 
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    return re.compile(pattern) if pattern else None
-
-
 def decrypt_tree(document: Any, meta: SopsMeta, key: bytes) -> tuple[Any, bool]:
     """The plaintext of ``document`` (without ``sops:``) and whether its MAC verifies.
 
     Raises ``CipherError`` when a value does not open (tampered ciphertext or wrong key).
     """
-    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, key)
     if meta.mac_only_encrypted:
         walk.digest.update(_MAC_ONLY_ENCRYPTED_INIT)
     plain = walk.value(document, (), (False, False, False, False))
@@ -337,7 +258,7 @@ def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | in
     (``encrypted_regex`` …) leave plain: ``sops -d`` returns them untouched (and, with
     ``mac_only_encrypted``, unhashed), so they would be deployed as ``ENC[…]`` text. No key
     needed."""
-    walk = _Walk(meta, b"", (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, b"")
     found: list[tuple[str | int, ...]] = []
 
     def visit(node: Any, where: tuple[str | int, ...], hits: _Hits) -> None:
@@ -357,7 +278,7 @@ def unselected_ciphertexts(document: Any, meta: SopsMeta) -> list[tuple[str | in
 def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | None:
     """After a MAC mismatch: the first value whose ``type:`` tag changes its bytes (the field
     to blame), or None when the MAC fails for another reason."""
-    walk = _Walk(meta, key, (_compile(meta.encrypted_regex), _compile(meta.unencrypted_regex)))
+    walk = _Walk(meta, key)
     walk.strict = True
     try:
         walk.value(document, (), (False, False, False, False))
@@ -367,3 +288,18 @@ def retyped_value(document: Any, meta: SopsMeta, key: bytes) -> CipherError | No
 
 
 Comparison = Literal["changed", "unchanged", "no key"]
+
+
+__all__ = [  # the metadata types live in ``sopsmeta``; imported from here by older callers
+    "AgeStanza",
+    "CipherError",
+    "Comparison",
+    "SopsMeta",
+    "decrypt_tree",
+    "decrypt_value",
+    "is_ciphertext",
+    "leaf_bytes",
+    "retyped_value",
+    "split_sops_metadata",
+    "unselected_ciphertexts",
+]

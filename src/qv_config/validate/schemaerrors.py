@@ -17,8 +17,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from qv_config.ciphertext import is_ciphertext
 from qv_config.findings import dotted
-from qv_config.validate.rules.secrets import SecretPattern, field_values, is_ciphertext
+from qv_config.validate.rules.secrets import SecretPattern, field_values
 from qv_config.validate.types import Issue
 
 if TYPE_CHECKING:

@@ -10,12 +10,14 @@ Secret fields come from the ``x-qv-secret: true`` marks of the document's JSON S
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+# sops' shape of a value, whatever its type tag says: not plaintext (a tag sops refuses is QV603
+# with the key at hand; without sops metadata it is QV606). (Tests import it from here.)
+from qv_config.ciphertext import is_ciphertext
 from qv_config.findings import Finding, Severity, dotted
 from qv_config.validate.registry import rule
 from qv_config.validate.types import Issue
@@ -26,13 +28,6 @@ if TYPE_CHECKING:
 
 SecretPattern = tuple[str, ...]
 FieldPath = tuple[str | int, ...]
-# sops' own shape of a value (aes/cipher.go): whatever its type tag says, it is not plaintext
-# (a tag sops refuses is QV603 with the key at hand; without sops metadata it is QV606).
-_SOPS = re.compile(r"ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]")
-
-
-def is_ciphertext(value: Any) -> bool:
-    return isinstance(value, str) and _SOPS.fullmatch(value) is not None
 
 
 def field_values(
