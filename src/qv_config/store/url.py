@@ -61,9 +61,20 @@ class StoreUrl:
         return f"{self.scheme}://{self.host}:{self.port}{db}"
 
 
+def shown(url: str) -> str:
+    """``url`` as a message shows it, credentials hidden: a malformed URL is echoed, and one
+    from ``QV_STORE`` lands in CI logs (``StoreUrl.display`` needs a URL that parsed)."""
+    head, sep, rest = url.partition("//")
+    if not sep:
+        return url
+    ends = [at for at in (rest.find("/"), rest.find("?")) if at >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    return url if at < 0 else f"{head}//***@{rest[at + 1 :]}"
+
+
 def _bad(url: str, why: str) -> UsageError:
     return UsageError(
-        f"store URL {url!r} is malformed: {why}",
+        f"store URL {shown(url)!r} is malformed: {why}",
         hint="use sqlite:PATH, redis(s)://[:password@]host:port/db or etcd(s)://host:port,"
         " optionally with ?prefix=P; rediss and etcds also take ?cacert=, ?cert= and ?key=",
     )
@@ -82,7 +93,7 @@ def _tls_file(url: str, name: str, value: str, root: Path) -> Path:
     path = (root / Path(value).expanduser()).resolve()
     if not path.is_file():
         raise UsageError(
-            f"store URL {url!r}: the {name} file {path} does not exist",
+            f"store URL {shown(url)!r}: the {name} file {path} does not exist",
             hint="relative paths are taken from the project root (-C DIR)",
         )
     return path
@@ -139,11 +150,11 @@ def _refuse_links(url: str, path: Path, root: Path) -> None:
 
 
 def _network(url: str, scheme: str, prefix: str, tls: TlsFiles) -> StoreUrl:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError:
-        raise _bad(url, "the port is not a number") from None
+    except ValueError:  # a port that is no number, a '[' that opens no IPv6 address
+        raise _bad(url, "the host or port is malformed") from None
     if not parts.hostname or port is None:
         raise _bad(url, "host and port are required")
     path = parts.path.strip("/")
