@@ -32,6 +32,11 @@ def test_a_document_is_the_stored_one_with_secrets_masked(
         vendor["api_key"] = MASK
     assert body == stored
     assert got.headers["etag"].endswith('-masked"')
+    # The tag is the masked body's hash, not the stored value's: that one would let a reader
+    # confirm a guessed secret offline (put it in place of the mask, hash, compare).
+    import hashlib
+
+    assert got.headers["etag"] == f'"sha256-{hashlib.sha256(got.content).hexdigest()}-masked"'
     assert got.headers["x-qv-revision"] == client.revision
 
 

@@ -3,7 +3,8 @@
 A document's body and ETag are computed on first use and carried over to the next snapshot
 when its stored hash did not change, so a revalidation or a GET is a dict look-up and a write
 of bytes already made. ETags name the SHA-256 of the stored value (``qv``'s hash of the
-document, the one ``_meta``'s digest is made of); a masked body has its own ETag.
+document, the one ``_meta``'s digest is made of); a masked body's ETag is the SHA-256 of the
+masked body itself, never derived from the stored value.
 """
 
 from __future__ import annotations
@@ -63,8 +64,13 @@ class Views:
         masked = False
         if not secrets:
             doc, masked = mask(doc, self.marks.patterns(doc))
-        etag = f'"sha256-{sha}-masked"' if masked else f'"sha256-{sha}"'
-        return Body(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS), etag)
+        data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        # A masked body's tag is the hash of what the reader gets: the stored value's hash
+        # would let a reader test a guess of the secret offline (mask the guess in, hash).
+        etag = (
+            f'"sha256-{hashlib.sha256(data).hexdigest()}-masked"' if masked else f'"sha256-{sha}"'
+        )
+        return Body(data, etag)
 
     def entries(self, slug: str) -> list[Entry]:
         """Every document of ``slug``, by name."""
