@@ -137,16 +137,36 @@ def encode_audit(entry: AuditEntry) -> bytes:
     return _dumps(obj)
 
 
+_AUDIT_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("action", "env", "revision", "digest", "at", "by", "reason"), (str,)),
+    **dict.fromkeys(("from_revision", "from_digest"), (str, type(None))),
+    **dict.fromkeys(("added", "changed", "removed"), (int,)),
+    "break_glass": (bool,),
+}
+
+
 def decode_audit(raw: bytes | str, seq: str) -> AuditEntry:
     try:
         obj = json.loads(raw)
+        if type(obj) is not dict:
+            raise TypeError(f"a JSON {type(obj).__name__}, not an object")
         obj["approvals"] = tuple(obj.get("approvals") or ())
+        _check_audit(obj)
         return AuditEntry(**obj, seq=seq)
     except (ValueError, TypeError) as err:
         # An unreadable audit line is shown, not fatal: the log is for people.
         return AuditEntry(
             "refused", "?", "?", "?", "?", "?", reason=f"unreadable entry: {err}", seq=seq
         )
+
+
+def _check_audit(obj: dict[str, Any]) -> None:
+    """Every field of the type reporters expect (an entry written outside qv may hold any)."""
+    for name, value in obj.items():
+        allowed = _AUDIT_TYPES.get(name)
+        bad = allowed is not None and not isinstance(value, allowed)
+        if bad or (name == "approvals" and not all(isinstance(a, str) for a in value)):
+            raise TypeError(f"{name} is a JSON {type(value).__name__}")
 
 
 def encode_event(meta: Meta, env: str) -> bytes:
