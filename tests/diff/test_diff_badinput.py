@@ -58,6 +58,17 @@ def test_unknown_revision_is_operational(repo: Repo, qv: Qv, args: tuple[str, ..
     _no_traceback(done)
 
 
+@pytest.mark.parametrize("rev", ["HEAD:../x", "HEAD:../../etc"])
+def test_a_revision_git_cannot_parse_is_unknown_not_a_missing_repository(
+    repo: Repo, qv: Qv, rev: str
+) -> None:
+    # git answers such a revision with exit 128, as it answers outside a repository.
+    done = qv(repo.root, "render", "--env", "dev", "--rev", rev)
+    assert done.code == 3
+    assert f"unknown revision {rev!r}" in done.err
+    assert "not inside a Git repository" not in done.err
+
+
 @pytest.mark.parametrize("bad", ["prod@", "@main"])
 def test_malformed_side(repo: Repo, qv: Qv, bad: str) -> None:
     done = qv(repo.root, "diff", bad, "prod")

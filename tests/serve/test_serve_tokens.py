@@ -49,8 +49,10 @@ def test_the_file_holds_hashes_only(token_file: tuple[Path, str, str, str]) -> N
 def test_a_malformed_token_file_is_a_usage_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "tokens.yaml"
     path.write_text(content)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError) as caught:
         tokens.load(path, "dev")
+    # The advice names the option that exists (it named a `qv serve token add` subcommand).
+    assert "--add-token NAME" in (caught.value.hint or "")
 
 
 def test_grants_per_environment_and_secrets(

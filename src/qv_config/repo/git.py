@@ -188,7 +188,9 @@ def _resolve(root: Path, rev: str) -> tuple[str, str]:
     lines = done.text.split("\n")
     if done.ok and len(lines) >= 2:
         return lines[0], lines[1].strip()
-    if done.returncode != 1:  # 1: the revision is unknown; anything else: no repository here
+    # 1: the revision is unknown; 128 with git's "not a git repository": no repository here
+    # (a revision git cannot parse, such as HEAD:../x, is 128 too, and unknown).
+    if done.returncode != 1 and "not a git repository" in done.last_error().lower():
         raise gitcmd.error(
             f"{root} is not inside a Git repository",
             done,

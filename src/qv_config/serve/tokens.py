@@ -79,7 +79,7 @@ def load(path: Path, env: str) -> Tokens:
     return Tokens(grants, configured=True)
 
 
-_HINT = "see docs/serve.md (Tokens); `qv serve token add NAME --env E --tokens FILE` adds one"
+_HINT = "see docs/serve.md (Tokens); `qv serve --env E --tokens FILE --add-token NAME` adds one"
 
 
 def _read(path: Path) -> Any:
