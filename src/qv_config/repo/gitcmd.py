@@ -5,8 +5,9 @@ matched), one set of safety options (``HARDENED``: no hooks, no fsmonitor, no ba
 found by walking up), explicit ``--git-dir`` for the bare repositories qv made itself
 (``bare_repository``), one error mapping (``GitError`` with git's own last line and a hint
 saying what to do) and one long-running ``git cat-file --batch`` reader.
-``tests/repo/test_repo_gitcmd.py`` fails when a module elsewhere starts a subprocess (sops, in
-``secrets/``, is the other door).
+``tests/repo/test_repo_gitcmd.py`` fails when a module elsewhere starts a subprocess. The
+other doors, one module each, run no git: sops (``secrets/binary.py``), ``ssh-keygen``
+(``approvals/sshkeygen.py``) and Graphviz ``dot`` (``graph/svg.py``).
 """
 
 from __future__ import annotations
