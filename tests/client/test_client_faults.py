@@ -46,6 +46,23 @@ def test_a_bad_state_is_refused_and_the_last_good_one_kept(
         assert client.get("Config", "oms")["spec"] == {"limit": 7}
 
 
+def test_a_refusal_names_a_hostile_key_escaped(
+    store_url: str, tmp_path: Path, writer: Any, h: Any, client_log: Any
+) -> None:
+    # Whatever bytes someone wrote into a key reach the log line of qv serve and the agent only
+    # escaped: no terminal escape, no bidi override.
+    writer.apply(dict([h.config("oms", limit=5)]))
+    with ConfigClient(store_url, h.ENV, root=tmp_path, check_interval=0.5) as client:
+        values = dict([h.config("oms", limit=6)])
+        values["dev/config/\u202ex\x1b[31mred"] = b'{"not json'
+        writer.apply(values)
+        h.wait_for(lambda: client.stale, what="the refusal")
+        (refused,) = [line for line in client_log() if "refused a state" in line]
+        assert "\x1b" not in refused
+        assert "\u202e" not in refused
+        assert "\\x1b[31mred" in refused
+
+
 @pytest.mark.parametrize("kind", ["redis", "etcd"])
 def test_store_killed_then_restarted_client_is_stale_then_catches_up(
     tmp_path: Path, fresh_server: Any, h: Any, client_log: Any, kind: str

@@ -19,6 +19,7 @@ from qv_config.client.follow import Follower
 from qv_config.client.metrics import ClientCollector, Evaluations, register
 from qv_config.client.snapshot import EMPTY, Snapshot
 from qv_config.errors import OperationalError
+from qv_config.safetext import escape
 from qv_config.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -234,7 +235,9 @@ class ConfigClient:
     def refuse(self, reason: str) -> None:
         first = not self._refusing
         served = self._snapshot.revision[:12] or "nothing (not ready)"
-        log.warning("qv client %s: refused a state: %s; serving %s", self.env, reason, served)
+        # The reason can name a store key, whatever bytes someone wrote there: escaped for logs.
+        shown = escape(reason)
+        log.warning("qv client %s: refused a state: %s; serving %s", self.env, shown, served)
         with self._lock:
             self._refusing = reason
             self._updates["refused"] += 1
