@@ -30,3 +30,12 @@ def parse_ciphertext(value: Any) -> re.Match[str] | None:
 def is_ciphertext(value: Any) -> bool:
     """Whether ``value`` has the shape of a sops-encrypted value (whatever its type tag)."""
     return parse_ciphertext(value) is not None
+
+
+_FRAME = re.compile(r"ENC\[AES256_GCM,data:[^\]]*\]\Z")
+
+
+def looks_encrypted(value: Any) -> bool:
+    """Whether ``value`` has a sops value's frame, ``ENC[AES256_GCM,data:…]``, whatever its
+    fields: what diff and drift treat as a secret (a damaged ciphertext is masked too)."""
+    return isinstance(value, str) and value.startswith(PREFIX) and _FRAME.match(value) is not None

@@ -30,14 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from qv_config.ciphertext import looks_encrypted
 from qv_config.yamlio.types import FieldPath
 
 if TYPE_CHECKING:
     from qv_config.secrets.keyring import KeyRing
 
+is_ciphertext = looks_encrypted  # the name diff's callers use
 SECRET_CHANGED = "(secret changed)"
 NO_KEY_TO_COMPARE = "(encrypted; no key to compare)"
-_ENC = re.compile(r"ENC\[AES256_GCM,data:[^\]]*\]\Z")
 _IV = re.compile(r",iv:([A-Za-z0-9+/=]+),")
 _NEEDLES_PER_GREP = 1000  # keeps one git command line well under the OS limit
 
@@ -64,10 +65,6 @@ Label = str | Shown | None
 SecretResolver = Callable[[Sequence[SecretQuery]], Sequence[Label]]
 """Labels for secret fields, one per query: None (unchanged: drop it), the text to show, or the
 plaintexts to show (``--decrypt``)."""
-
-
-def is_ciphertext(value: Any) -> bool:
-    return isinstance(value, str) and _ENC.match(value) is not None
 
 
 def ciphertexts(value: Any) -> list[str]:
